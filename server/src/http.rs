@@ -1,0 +1,400 @@
+//! HTTP: routing, input limits, CORS, and rendering every [`Rejection`] as
+//! the bytes the vendor document gives (or the project decided).
+//!
+//! Routes: `POST /change_user_password` (and its CORS preflight),
+//! `GET /oauth2/jwks`, `GET /.well-known/openid-configuration`. Unknown paths
+//! get 404, other methods 405 with `Allow`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::Value;
+
+use crate::app::App;
+use crate::bearer::{self, BearerError};
+use crate::change_password::ChangeRequest;
+use crate::rejection::Rejection;
+use crate::secret::Password;
+use crate::token::TokenError;
+
+/// The endpoint's path.
+pub const CHANGE_PASSWORD_PATH: &str = "/change_user_password";
+/// The JWKS path.
+pub const JWKS_PATH: &str = "/oauth2/jwks";
+/// The discovery path.
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+
+/// The vendor's media type for JSON errors, byte for byte.
+const JSON_UTF8: &str = "application/json;charset=UTF-8";
+const ERROR_URI: &str = "https://tools.ietf.org/html/rfc6750#section-3.1";
+
+type Body = Full<Bytes>;
+
+/// Serves one request; never fails (errors are responses).
+pub async fn handle<B>(app: Arc<App>, req: Request<B>) -> Result<Response<Body>, Infallible>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let mut response = route(&app, req).await;
+    if let Some(origin) = origin.filter(|o| app.cors_allows(o)) {
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("WWW-Authenticate, Retry-After"),
+        );
+        h.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    tracing::info!(
+        %method,
+        path = %truncate(&path, 128),
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    Ok(response)
+}
+
+async fn route<B>(app: &Arc<App>, req: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let method = req.method();
+    match req.uri().path() {
+        CHANGE_PASSWORD_PATH => match *method {
+            Method::POST => match change_password(app, req).await {
+                Ok(()) => empty(StatusCode::OK),
+                Err(rejection) => render(&rejection),
+            },
+            Method::OPTIONS if is_allowed_preflight(app, req.headers()) => preflight(),
+            _ => render(&Rejection::MethodNotAllowed("POST")),
+        },
+        JWKS_PATH | DISCOVERY_PATH => match *method {
+            Method::GET | Method::HEAD => {
+                let body = if req.uri().path() == JWKS_PATH {
+                    app.jwks_document()
+                } else {
+                    app.discovery_document()
+                };
+                json(StatusCode::OK, "application/json", body.into())
+            }
+            _ => render(&Rejection::MethodNotAllowed("GET, HEAD")),
+        },
+        _ => render(&Rejection::NotFound),
+    }
+}
+
+/// Token → body → use case. The token is checked before the body is read.
+async fn change_password<B>(app: &Arc<App>, req: Request<B>) -> Result<(), Rejection>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let token = bearer::extract(req.headers()).map_err(|e| match e {
+        BearerError::Missing => Rejection::MissingToken,
+        BearerError::Malformed => Rejection::InvalidToken,
+    })?;
+    let principal = app.verifier().verify(token).map_err(|e| match e {
+        TokenError::Invalid(reason) => {
+            tracing::info!(reason, "invalid token");
+            Rejection::InvalidToken
+        }
+        _ => Rejection::InsufficientScope,
+    })?;
+    if !is_json(req.headers()) {
+        return Err(Rejection::UnsupportedMediaType);
+    }
+    let limits = app.limits();
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
+        return Err(Rejection::PayloadTooLarge);
+    }
+    let body = Limited::new(req.into_body(), limits.max_body_bytes);
+    let read = tokio::time::timeout(
+        Duration::from_millis(limits.body_read_timeout_ms),
+        body.collect(),
+    );
+    let bytes = match read.await {
+        Err(_) => return Err(Rejection::BodyTimeout),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(Rejection::PayloadTooLarge);
+        }
+        Ok(Err(_)) => return Err(Rejection::InvalidBody("request body could not be read")),
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+    let request = parse_body(&bytes)?;
+    // The change runs in its own task: a client that hangs up mid-request
+    // cannot cancel it between the hashing and the commit.
+    let use_case = app.use_case().clone();
+    let subject = principal.subject;
+    tokio::spawn(async move { use_case.execute(&subject, request).await })
+        .await
+        .unwrap_or(Err(Rejection::Internal))
+}
+
+/// Parses `{"old_password": "...", "new_password": "..."}`; other members are ignored.
+pub fn parse_body(bytes: &[u8]) -> Result<ChangeRequest, Rejection> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|_| Rejection::InvalidBody("request body is not valid JSON"))?;
+    let Value::Object(mut map) = value else {
+        return Err(Rejection::InvalidBody("request body must be a JSON object"));
+    };
+    let mut member = |name, missing, not_string| match map.remove(name) {
+        None => Err(Rejection::InvalidBody(missing)),
+        Some(Value::String(s)) => Ok(Password::new(s)),
+        Some(_) => Err(Rejection::InvalidBody(not_string)),
+    };
+    let old_password = member(
+        "old_password",
+        "old_password is required",
+        "old_password must be a string",
+    )?;
+    let new_password = member(
+        "new_password",
+        "new_password is required",
+        "new_password must be a string",
+    )?;
+    Ok(ChangeRequest {
+        old_password,
+        new_password,
+    })
+}
+
+/// `application/json`, any case, optional parameters; a charset, if given, must be UTF-8.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return false;
+    }
+    parts.all(|param| match param.split_once('=') {
+        Some((name, v)) if name.trim().eq_ignore_ascii_case("charset") => {
+            v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    })
+}
+
+fn is_allowed_preflight(app: &App, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ORIGIN)
+        .is_some_and(|o| app.cors_allows(o))
+        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+fn preflight() -> Response<Body> {
+    let mut r = empty(StatusCode::NO_CONTENT);
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, Content-Type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    r
+}
+
+/// The response for a rejection.
+pub fn render(rejection: &Rejection) -> Response<Body> {
+    use Rejection::*;
+    let bad = StatusCode::BAD_REQUEST;
+    match rejection {
+        WrongOldPassword => error(bad, "wrong_old_password", None),
+        DuplicatePassword => error(bad, "duplicate_password", None),
+        RecurrentPassword => error(bad, "recurrent_password", None),
+        InvalidNewPassword => error(bad, "invalid_new_password", None),
+        UserNotFound => error(bad, "user_not_found", None),
+        UserFrozen => error(bad, "abnormal_user_status", Some("User is frozen.")),
+        UserLocked => error(bad, "abnormal_user_status", Some("User is locked.")),
+        MissingToken => challenge(
+            bad,
+            "invalid_request",
+            "Bearer token not found in the request",
+        ),
+        InvalidToken => challenge(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "Error decoding JWT",
+        ),
+        InsufficientScope => challenge(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "The request requires higher privileges than provided by the access token.",
+        ),
+        InvalidBody(why) => error(bad, "invalid_request", Some(why)),
+        UnsupportedMediaType => error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            Some("Content-Type must be application/json"),
+        ),
+        PayloadTooLarge => error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            Some("request body is too large"),
+        ),
+        BodyTimeout => error(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request",
+            Some("request body was not received in time"),
+        ),
+        NotFound => error(StatusCode::NOT_FOUND, "not_found", None),
+        MethodNotAllowed(allow) => {
+            let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None);
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            r
+        }
+        Overloaded => {
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                Some("the server is busy; retry later"),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
+        Internal => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
+    }
+}
+
+fn error(status: StatusCode, code: &str, description: Option<&str>) -> Response<Body> {
+    let mut body = serde_json::Map::new();
+    body.insert("error".into(), code.into());
+    if let Some(d) = description {
+        body.insert("error_description".into(), d.into());
+    }
+    let bytes = serde_json::to_vec(&body).expect("a string map serialises");
+    json(status, JSON_UTF8, bytes.into())
+}
+
+fn challenge(status: StatusCode, code: &str, description: &str) -> Response<Body> {
+    let value = format!(
+        "Bearer error=\"{code}\", error_description=\"{description}\", error_uri=\"{ERROR_URI}\""
+    );
+    let mut r = empty(status);
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_str(&value).expect("challenge is ASCII"),
+    );
+    r
+}
+
+fn json(status: StatusCode, media_type: &'static str, body: Bytes) -> Response<Body> {
+    let mut r = response(status, body);
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    r
+}
+
+fn empty(status: StatusCode) -> Response<Body> {
+    response(status, Bytes::new())
+}
+
+fn response(status: StatusCode, body: Bytes) -> Response<Body> {
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ct(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn json_media_types() {
+        assert!(is_json(&ct("application/json")));
+        assert!(is_json(&ct("application/json;charset=UTF-8")));
+        assert!(is_json(&ct("Application/JSON; charset=\"utf-8\"")));
+        assert!(!is_json(&ct("application/json; charset=latin1")));
+        assert!(!is_json(&ct("text/plain")));
+        assert!(!is_json(&ct("application/jsonx")));
+        assert!(!is_json(&ct("application/x-www-form-urlencoded")));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn bodies() {
+        let ok = parse_body(br#"{"old_password":"a","new_password":"b","extra":1}"#).unwrap();
+        assert_eq!(ok.old_password.expose(), "a");
+        assert_eq!(ok.new_password.expose(), "b");
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "request body is not valid JSON"),
+            (b"{", "request body is not valid JSON"),
+            (b"\xff\xfe", "request body is not valid JSON"),
+            (b"[]", "request body must be a JSON object"),
+            (b"\"x\"", "request body must be a JSON object"),
+            (br#"{"new_password":"b"}"#, "old_password is required"),
+            (br#"{"old_password":"a"}"#, "new_password is required"),
+            (
+                br#"{"old_password":null,"new_password":"b"}"#,
+                "old_password must be a string",
+            ),
+            (
+                br#"{"old_password":"a","new_password":7}"#,
+                "new_password must be a string",
+            ),
+        ];
+        for (body, why) in cases {
+            assert_eq!(parse_body(body).unwrap_err(), Rejection::InvalidBody(why));
+        }
+        let deep = "[".repeat(100_000);
+        assert_eq!(
+            parse_body(deep.as_bytes()).unwrap_err(),
+            Rejection::InvalidBody("request body is not valid JSON")
+        );
+    }
+
+    #[test]
+    fn challenges_are_the_vendor_bytes() {
+        let r = render(&Rejection::MissingToken);
+        assert_eq!(r.status(), 400);
+        assert_eq!(
+            r.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_request\", error_description=\"Bearer token not found in the request\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""
+        );
+        assert!(r.headers().get(header::CONTENT_TYPE).is_none());
+    }
+}
