@@ -120,7 +120,74 @@ fn has_openid(scope: Option<&Value>) -> Result<bool, TokenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
     use serde_json::json;
+
+    fn keys_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/keys")
+    }
+
+    fn verifier() -> Verifier {
+        let keys = KeySet::load(&keys_dir().join("jwks.json")).unwrap();
+        Verifier::new(keys, "https://iss.example", "app", 0)
+    }
+
+    fn token(alg: Algorithm, file: &str, kid: &str, claims: Value) -> String {
+        let pem = std::fs::read(keys_dir().join(file)).unwrap();
+        let key = match alg {
+            Algorithm::ES256 => EncodingKey::from_ec_pem(&pem).unwrap(),
+            _ => EncodingKey::from_rsa_pem(&pem).unwrap(),
+        };
+        let mut h = Header::new(alg);
+        h.kid = Some(kid.into());
+        jsonwebtoken::encode(&h, &claims, &key).unwrap()
+    }
+
+    fn claims(scope: Value) -> Value {
+        let now = jsonwebtoken::get_current_timestamp();
+        json!({"iss": "https://iss.example", "aud": "app", "sub": "alice", "exp": now + 60, "scope": scope})
+    }
+
+    #[test]
+    fn valid_tokens_give_the_subject() {
+        let v = verifier();
+        for (alg, file, kid) in [
+            (Algorithm::RS256, "dev-rs256.pem", "dev-rs256"),
+            (Algorithm::ES256, "dev-es256.pem", "dev-es256"),
+        ] {
+            let t = token(alg, file, kid, claims(json!(["openid"])));
+            assert_eq!(v.verify(&t), Ok(Principal { subject: "alice".into() }));
+        }
+    }
+
+    #[test]
+    fn refusals() {
+        let v = verifier();
+        let rs = |c| token(Algorithm::RS256, "dev-rs256.pem", "dev-rs256", c);
+        assert_eq!(v.verify(&rs(claims(json!("profile")))), Err(TokenError::InsufficientScope));
+        assert_eq!(
+            v.verify(&token(Algorithm::RS256, "untrusted-rs256.pem", "dev-rs256", claims(json!(["openid"])))),
+            Err(TokenError::Invalid("bad signature"))
+        );
+        assert_eq!(
+            v.verify(&token(Algorithm::RS256, "dev-rs256.pem", "dev-es256", claims(json!(["openid"])))),
+            Err(TokenError::Invalid("algorithm not allowed for this key"))
+        );
+        assert_eq!(
+            v.verify(&token(Algorithm::RS256, "dev-rs256.pem", "other", claims(json!(["openid"])))),
+            Err(TokenError::Invalid("unknown kid"))
+        );
+        let mut expired = claims(json!(["openid"]));
+        expired["exp"] = json!(jsonwebtoken::get_current_timestamp() - 5);
+        assert_eq!(v.verify(&rs(expired)), Err(TokenError::Invalid("expired")));
+        let mut wrong_aud = claims(json!(["openid"]));
+        wrong_aud["aud"] = json!("other");
+        assert_eq!(v.verify(&rs(wrong_aud)), Err(TokenError::Invalid("wrong audience")));
+        let mut wrong_iss = claims(json!(["openid"]));
+        wrong_iss["iss"] = json!("https://other.example");
+        assert_eq!(v.verify(&rs(wrong_iss)), Err(TokenError::Invalid("wrong issuer")));
+        assert_eq!(v.verify("garbage"), Err(TokenError::Invalid("undecodable header")));
+    }
 
     #[test]
     fn scope_forms() {

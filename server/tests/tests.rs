@@ -1,1 +1,13 @@
+//! End-to-end tests of the reference server over real sockets, plus token
+//! validation with the committed development keys. One test binary; shared
+//! helpers live in `support`.
 
+mod support;
+
+mod concurrency;
+mod decided;
+mod history;
+mod lockout;
+mod process;
+mod rows;
+mod tokens;

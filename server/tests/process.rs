@@ -1,0 +1,207 @@
+//! The `server` binary as a separate process: `serve` on a real port,
+//! `mint-token`, bad configuration, graceful shutdown, and a restart (also
+//! after `kill -9`) that keeps a change.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_server");
+
+/// A config file in `dir` that points at the fixtures with absolute paths,
+/// the cheap hashing profile and a database inside `dir`.
+fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let f = fixtures().canonicalize().unwrap();
+    let text = format!(
+        r#"addr = "127.0.0.1:0"
+db = "{db}"
+users = "{f}/users.toml"
+jwks = "{f}/keys/jwks.json"
+[[signing_key]]
+kid = "dev-rs256"
+algorithm = "RS256"
+private_key = "{f}/keys/dev-rs256.pem"
+[[signing_key]]
+kid = "dev-es256"
+algorithm = "ES256"
+private_key = "{f}/keys/dev-es256.pem"
+[hashing]
+profile = "cheap-test-only"
+{extra}"#,
+        db = dir.join("db.sqlite3").display(),
+        f = f.display()
+    );
+    let path = dir.join("server.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Proc {
+    child: Child,
+    addr: SocketAddr,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Proc {
+    fn start(config: &Path) -> Proc {
+        let mut child = Command::new(BIN)
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = loop {
+            assert!(Instant::now() < deadline, "server did not start");
+            let line = lines.next().expect("server exited early").unwrap();
+            if let Some(rest) = line.split("listening addr=").nth(1) {
+                break rest.trim().parse().unwrap();
+            }
+        };
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        Proc { child, addr, log }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    fn wait(mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let log = self.log.lock().unwrap().clone();
+        (status, log)
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mint_cli(config: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap(), "mint-token"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "exactly one line");
+    assert!(text.ends_with('\n'));
+    text.trim_end().to_string()
+}
+
+async fn change(addr: SocketAddr, token: &str, old: &str, new: &str) -> Reply {
+    let auth = format!("Bearer {token}");
+    let body = serde_json::json!({"old_password": old, "new_password": new}).to_string();
+    post(addr, &[("authorization", &auth), ("content-type", "application/json")], &body).await
+}
+
+#[tokio::test]
+async fn a_change_survives_a_restart_and_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let token = mint_cli(&config, &["--sub", "alice"]);
+
+    let p = Proc::start(&config);
+    assert_eq!(change(p.addr, &token, ALICE, "Alice-Second1").await.status, 200);
+    p.signal("-TERM");
+    let (status, log) = p.wait();
+    assert!(status.success(), "graceful exit: {status:?}");
+    // Logs never contain a password or the token.
+    for secret in [ALICE, "Alice-Second1", token.as_str()] {
+        assert!(!log.contains(secret), "log leaks a secret");
+    }
+    assert!(log.contains("password changed"));
+
+    let p = Proc::start(&config);
+    change(p.addr, &token, "Alice-Second1", "Alice-Second1")
+        .await
+        .assert_error(400, "duplicate_password", None);
+    assert_eq!(change(p.addr, &token, "Alice-Second1", "Alice-Third1").await.status, 200);
+    p.signal("-KILL");
+    let _ = p.wait();
+
+    let p = Proc::start(&config);
+    change(p.addr, &token, "Alice-Second1", "x")
+        .await
+        .assert_error(400, "wrong_old_password", None);
+    change(p.addr, &token, "Alice-Third1", "Alice-Second1")
+        .await
+        .assert_error(400, "recurrent_password", None);
+    // Seeding did not reset the changed user.
+    change(p.addr, &token, ALICE, "x")
+        .await
+        .assert_error(400, "wrong_old_password", None);
+}
+
+#[tokio::test]
+async fn mint_token_variants_are_accepted_or_refused_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let p = Proc::start(&config);
+    for args in [
+        &["--sub", "alice"][..],
+        &["--sub", "alice", "--alg", "ES256"],
+        &["--sub", "alice", "--scope", "openid profile", "--scope-format", "string"],
+    ] {
+        let token = mint_cli(&config, args);
+        change(p.addr, &token, ALICE, ALICE)
+            .await
+            .assert_error(400, "duplicate_password", None);
+    }
+    let expired = mint_cli(&config, &["--sub", "alice", "--ttl", "-100"]);
+    change(p.addr, &expired, ALICE, ALICE).await.assert_challenge(401, S10);
+    let no_openid = mint_cli(&config, &["--sub", "alice", "--scope", "profile"]);
+    change(p.addr, &no_openid, ALICE, ALICE).await.assert_challenge(403, S11);
+}
+
+#[test]
+fn a_bad_config_is_one_line_naming_the_key_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "[policy]\nhistory = 0\n");
+    let out = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("`policy.history`"), "{err}");
+
+    std::fs::write(&config, "[policy]\nmin_length = \"eight\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("`policy.min_length`") && err.contains("line 2"), "{err}");
+
+    let out = Command::new(BIN)
+        .args(["--config", "/nonexistent/server.toml", "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
