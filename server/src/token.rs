@@ -156,7 +156,12 @@ mod tests {
             (Algorithm::ES256, "dev-es256.pem", "dev-es256"),
         ] {
             let t = token(alg, file, kid, claims(json!(["openid"])));
-            assert_eq!(v.verify(&t), Ok(Principal { subject: "alice".into() }));
+            assert_eq!(
+                v.verify(&t),
+                Ok(Principal {
+                    subject: "alice".into()
+                })
+            );
         }
     }
 
@@ -164,17 +169,35 @@ mod tests {
     fn refusals() {
         let v = verifier();
         let rs = |c| token(Algorithm::RS256, "dev-rs256.pem", "dev-rs256", c);
-        assert_eq!(v.verify(&rs(claims(json!("profile")))), Err(TokenError::InsufficientScope));
         assert_eq!(
-            v.verify(&token(Algorithm::RS256, "untrusted-rs256.pem", "dev-rs256", claims(json!(["openid"])))),
+            v.verify(&rs(claims(json!("profile")))),
+            Err(TokenError::InsufficientScope)
+        );
+        assert_eq!(
+            v.verify(&token(
+                Algorithm::RS256,
+                "untrusted-rs256.pem",
+                "dev-rs256",
+                claims(json!(["openid"]))
+            )),
             Err(TokenError::Invalid("bad signature"))
         );
         assert_eq!(
-            v.verify(&token(Algorithm::RS256, "dev-rs256.pem", "dev-es256", claims(json!(["openid"])))),
+            v.verify(&token(
+                Algorithm::RS256,
+                "dev-rs256.pem",
+                "dev-es256",
+                claims(json!(["openid"]))
+            )),
             Err(TokenError::Invalid("algorithm not allowed for this key"))
         );
         assert_eq!(
-            v.verify(&token(Algorithm::RS256, "dev-rs256.pem", "other", claims(json!(["openid"])))),
+            v.verify(&token(
+                Algorithm::RS256,
+                "dev-rs256.pem",
+                "other",
+                claims(json!(["openid"]))
+            )),
             Err(TokenError::Invalid("unknown kid"))
         );
         let mut expired = claims(json!(["openid"]));
@@ -182,11 +205,20 @@ mod tests {
         assert_eq!(v.verify(&rs(expired)), Err(TokenError::Invalid("expired")));
         let mut wrong_aud = claims(json!(["openid"]));
         wrong_aud["aud"] = json!("other");
-        assert_eq!(v.verify(&rs(wrong_aud)), Err(TokenError::Invalid("wrong audience")));
+        assert_eq!(
+            v.verify(&rs(wrong_aud)),
+            Err(TokenError::Invalid("wrong audience"))
+        );
         let mut wrong_iss = claims(json!(["openid"]));
         wrong_iss["iss"] = json!("https://other.example");
-        assert_eq!(v.verify(&rs(wrong_iss)), Err(TokenError::Invalid("wrong issuer")));
-        assert_eq!(v.verify("garbage"), Err(TokenError::Invalid("undecodable header")));
+        assert_eq!(
+            v.verify(&rs(wrong_iss)),
+            Err(TokenError::Invalid("wrong issuer"))
+        );
+        assert_eq!(
+            v.verify("garbage"),
+            Err(TokenError::Invalid("undecodable header"))
+        );
     }
 
     #[test]

@@ -8,7 +8,11 @@ async fn of_concurrent_changes_exactly_one_succeeds() {
     // password; keep them from locking the account.
     let s = std::sync::Arc::new(TestServer::with(|c| c.lockout.max_failures = 0).await);
     for round in 0..3 {
-        let old = if round == 0 { ALICE.to_string() } else { format!("Alice-Round{}x", round - 1) };
+        let old = if round == 0 {
+            ALICE.to_string()
+        } else {
+            format!("Alice-Round{}x", round - 1)
+        };
         let mut tasks = Vec::new();
         for i in 0..8 {
             let (s, old) = (s.clone(), old.clone());

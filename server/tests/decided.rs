@@ -26,7 +26,12 @@ async fn other_methods_get_405_with_allow_post() {
 #[tokio::test]
 async fn unknown_paths_get_404() {
     let s = TestServer::start().await;
-    for path in ["/", "/change_user_password/", "/change_user_passwords", "/CHANGE_USER_PASSWORD"] {
+    for path in [
+        "/",
+        "/change_user_password/",
+        "/change_user_passwords",
+        "/CHANGE_USER_PASSWORD",
+    ] {
         let r = send(s.addr(), "POST", path, &[], vec![]).await;
         r.assert_error(404, "not_found", None);
     }
@@ -36,7 +41,12 @@ async fn unknown_paths_get_404() {
 async fn non_json_content_type_gets_415_after_the_token() {
     let s = TestServer::start().await;
     let a = auth(&s);
-    for ct in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/json; charset=latin1")] {
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("application/json; charset=latin1"),
+    ] {
         let mut h = vec![("authorization", a.as_str())];
         if let Some(ct) = ct {
             h.push(("content-type", ct));
@@ -50,7 +60,10 @@ async fn non_json_content_type_gets_415_after_the_token() {
     // Parameters and case are tolerated.
     let r = post(
         s.addr(),
-        &[("authorization", &a), ("content-type", "Application/JSON; charset=utf-8")],
+        &[
+            ("authorization", &a),
+            ("content-type", "Application/JSON; charset=utf-8"),
+        ],
         BODY,
     )
     .await;
@@ -61,7 +74,10 @@ async fn non_json_content_type_gets_415_after_the_token() {
 async fn malformed_bodies_get_invalid_request() {
     let s = TestServer::start().await;
     let a = auth(&s);
-    let h = [("authorization", a.as_str()), ("content-type", "application/json")];
+    let h = [
+        ("authorization", a.as_str()),
+        ("content-type", "application/json"),
+    ];
     for body in [
         "",
         "{",
@@ -78,9 +94,15 @@ async fn malformed_bodies_get_invalid_request() {
         r.assert_invalid_request(400);
     }
     let deep = format!("{}{}", "[".repeat(2_000), "]".repeat(2_000));
-    send(s.addr(), "POST", "/change_user_password", &h, deep.into_bytes())
-        .await
-        .assert_invalid_request(400);
+    send(
+        s.addr(),
+        "POST",
+        "/change_user_password",
+        &h,
+        deep.into_bytes(),
+    )
+    .await
+    .assert_invalid_request(400);
     let invalid_utf8 = b"{\"old_password\":\"\xff\",\"new_password\":\"x\"}".to_vec();
     send(s.addr(), "POST", "/change_user_password", &h, invalid_utf8)
         .await
@@ -92,7 +114,10 @@ async fn malformed_bodies_get_invalid_request() {
 async fn oversized_bodies_get_413() {
     let s = TestServer::start().await;
     let a = auth(&s);
-    let h = [("authorization", a.as_str()), ("content-type", "application/json")];
+    let h = [
+        ("authorization", a.as_str()),
+        ("content-type", "application/json"),
+    ];
     let big = format!(
         r#"{{"old_password":"{}","new_password":"x"}}"#,
         "a".repeat(5000)
@@ -138,7 +163,12 @@ async fn authorization_header_variants() {
         .await
         .assert_error(400, "duplicate_password", None);
     // Another scheme, an empty token: no bearer token (S9).
-    for value in ["Basic YWxpY2U6cGFzcw==", "Bearer", "Bearer    ", "Token abc"] {
+    for value in [
+        "Basic YWxpY2U6cGFzcw==",
+        "Bearer",
+        "Bearer    ",
+        "Token abc",
+    ] {
         post(s.addr(), &[("authorization", value), ct], dup)
             .await
             .assert_challenge(400, S9);
@@ -150,18 +180,26 @@ async fn authorization_header_variants() {
         .assert_challenge(401, S10);
     // Two Authorization headers: S9.
     let b = format!("Bearer {token}");
-    post(s.addr(), &[("authorization", &b), ("authorization", &b), ct], dup)
-        .await
-        .assert_challenge(400, S9);
+    post(
+        s.addr(),
+        &[("authorization", &b), ("authorization", &b), ct],
+        dup,
+    )
+    .await
+    .assert_challenge(400, S9);
     // Token in the query string or the body is not looked at.
     let path = format!("/change_user_password?access_token={token}");
     send(s.addr(), "POST", &path, &[ct], dup.as_bytes().to_vec())
         .await
         .assert_challenge(400, S9);
     let form = format!("access_token={token}");
-    post(s.addr(), &[("content-type", "application/x-www-form-urlencoded")], &form)
-        .await
-        .assert_challenge(400, S9);
+    post(
+        s.addr(),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &form,
+    )
+    .await
+    .assert_challenge(400, S9);
 }
 
 #[tokio::test]
@@ -173,16 +211,27 @@ async fn precedence_token_body_user_status_old_duplicate_policy() {
         .assert_challenge(400, S9);
     // Unknown user and a bad body: the body wins.
     let nobody = format!("Bearer {}", s.token("nobody"));
-    post(s.addr(), &[("authorization", &nobody), ("content-type", "application/json")], "{")
-        .await
-        .assert_invalid_request(400);
+    post(
+        s.addr(),
+        &[
+            ("authorization", &nobody),
+            ("content-type", "application/json"),
+        ],
+        "{",
+    )
+    .await
+    .assert_invalid_request(400);
     // Frozen and wrong old password: status wins (no password oracle).
-    s.change("frank", "wrong", "x")
-        .await
-        .assert_error(400, "abnormal_user_status", Some("User is frozen."));
-    s.change("lucy", "wrong", "x")
-        .await
-        .assert_error(400, "abnormal_user_status", Some("User is locked."));
+    s.change("frank", "wrong", "x").await.assert_error(
+        400,
+        "abnormal_user_status",
+        Some("User is frozen."),
+    );
+    s.change("lucy", "wrong", "x").await.assert_error(
+        400,
+        "abnormal_user_status",
+        Some("User is locked."),
+    );
     // Frozen and locked at once: frozen.
     s.change("fiona", "Fiona-Passw0rd", "Fiona-Changed1")
         .await
@@ -215,24 +264,50 @@ async fn cors_preflight_and_response_headers() {
     let pre = [
         ("origin", "http://localhost:3000"),
         ("access-control-request-method", "POST"),
-        ("access-control-request-headers", "authorization, content-type"),
+        (
+            "access-control-request-headers",
+            "authorization, content-type",
+        ),
     ];
     let r = send(s.addr(), "OPTIONS", "/change_user_password", &pre, vec![]).await;
     assert_eq!(r.status, 204);
-    assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:3000"));
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://localhost:3000")
+    );
     assert_eq!(r.header("access-control-allow-methods"), Some("POST"));
-    let allowed = r.header("access-control-allow-headers").unwrap().to_ascii_lowercase();
+    let allowed = r
+        .header("access-control-allow-headers")
+        .unwrap()
+        .to_ascii_lowercase();
     assert!(allowed.contains("authorization") && allowed.contains("content-type"));
     // A foreign origin gets no CORS grant.
-    let foreign = [("origin", "https://evil.example"), ("access-control-request-method", "POST")];
-    let r = send(s.addr(), "OPTIONS", "/change_user_password", &foreign, vec![]).await;
+    let foreign = [
+        ("origin", "https://evil.example"),
+        ("access-control-request-method", "POST"),
+    ];
+    let r = send(
+        s.addr(),
+        "OPTIONS",
+        "/change_user_password",
+        &foreign,
+        vec![],
+    )
+    .await;
     assert_eq!(r.status, 405);
     assert!(r.header("access-control-allow-origin").is_none());
     // An actual request from the allowed origin can read the challenge.
     let r = post(s.addr(), &[("origin", "http://localhost:3000")], BODY).await;
     r.assert_challenge(400, S9);
-    assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:3000"));
-    assert!(r.header("access-control-expose-headers").unwrap().contains("WWW-Authenticate"));
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://localhost:3000")
+    );
+    assert!(
+        r.header("access-control-expose-headers")
+            .unwrap()
+            .contains("WWW-Authenticate")
+    );
     let r = post(s.addr(), &[("origin", "https://evil.example")], BODY).await;
     assert!(r.header("access-control-allow-origin").is_none());
 }
@@ -250,8 +325,21 @@ async fn jwks_and_discovery_are_served() {
         .map(|k| k["kid"].as_str().unwrap())
         .collect();
     assert_eq!(kids, ["dev-rs256", "dev-es256"]);
-    assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k.get("d").is_none()));
-    let r = send(s.addr(), "GET", "/.well-known/openid-configuration", &[], vec![]).await;
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("d").is_none())
+    );
+    let r = send(
+        s.addr(),
+        "GET",
+        "/.well-known/openid-configuration",
+        &[],
+        vec![],
+    )
+    .await;
     assert_eq!(r.status, 200);
     let d = r.json();
     assert_eq!(d["issuer"], "http://127.0.0.1:8080");
@@ -288,10 +376,15 @@ async fn a_full_hashing_pool_gets_503_with_retry_after() {
 async fn slow_headers_are_cut_off() {
     let s = TestServer::with(|c| c.limits.header_read_timeout_ms = 200).await;
     let mut stream = tokio::net::TcpStream::connect(s.addr()).await.unwrap();
-    stream.write_all(b"POST /change_user_password HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    stream
+        .write_all(b"POST /change_user_password HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
     let mut buf = vec![0; 512];
     let read = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf)).await;
-    let n = read.expect("the server closes a slow connection").unwrap_or(0);
+    let n = read
+        .expect("the server closes a slow connection")
+        .unwrap_or(0);
     // Closed, possibly after a 408.
     let text = String::from_utf8_lossy(&buf[..n]);
     assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "{text}");

@@ -95,8 +95,16 @@ async fn policy_is_checked_before_history() {
         .unwrap();
     let s = TestServer::start().await; // only for minting with the same keys
     let token = format!("Bearer {}", s.token("alice"));
-    let h = [("authorization", token.as_str()), ("content-type", "application/json")];
-    let r = post(running.addr, &h, r#"{"old_password":"Alice-Passw0rd","new_password":"Alice-Much-Longer-Passw0rd"}"#).await;
+    let h = [
+        ("authorization", token.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let r = post(
+        running.addr,
+        &h,
+        r#"{"old_password":"Alice-Passw0rd","new_password":"Alice-Much-Longer-Passw0rd"}"#,
+    )
+    .await;
     assert_eq!(r.status, 200);
     running.shutdown().await;
     c.policy.min_length = 20;
@@ -104,8 +112,12 @@ async fn policy_is_checked_before_history() {
         .await
         .unwrap();
     // "Alice-Passw0rd" is both in the history and too short now: policy wins.
-    post(running.addr, &h, r#"{"old_password":"Alice-Much-Longer-Passw0rd","new_password":"Alice-Passw0rd"}"#)
-        .await
-        .assert_error(400, "invalid_new_password", None);
+    post(
+        running.addr,
+        &h,
+        r#"{"old_password":"Alice-Much-Longer-Passw0rd","new_password":"Alice-Passw0rd"}"#,
+    )
+    .await
+    .assert_error(400, "invalid_new_password", None);
     running.shutdown().await;
 }

@@ -30,12 +30,20 @@ async fn k_wrong_old_passwords_lock_until_the_lock_expires() {
 async fn a_correct_old_password_resets_the_count() {
     let s = TestServer::with(|c| c.lockout.max_failures = 3).await;
     for _ in 0..2 {
-        s.change("alice", "Wrong-Passw0rd", "x").await.assert_error(400, "wrong_old_password", None);
+        s.change("alice", "Wrong-Passw0rd", "x").await.assert_error(
+            400,
+            "wrong_old_password",
+            None,
+        );
     }
     // Correct old password (the change itself is refused as a duplicate).
     s.assert_current("alice", ALICE).await;
     for _ in 0..2 {
-        s.change("alice", "Wrong-Passw0rd", "x").await.assert_error(400, "wrong_old_password", None);
+        s.change("alice", "Wrong-Passw0rd", "x").await.assert_error(
+            400,
+            "wrong_old_password",
+            None,
+        );
     }
     assert_eq!(s.change("alice", ALICE, "Alice-Changed1").await.status, 200);
 }
@@ -53,7 +61,11 @@ async fn an_administrator_lock_does_not_expire() {
 async fn lockout_zero_disables_it() {
     let s = TestServer::with(|c| c.lockout.max_failures = 0).await;
     for _ in 0..8 {
-        s.change("alice", "Wrong-Passw0rd", "x").await.assert_error(400, "wrong_old_password", None);
+        s.change("alice", "Wrong-Passw0rd", "x").await.assert_error(
+            400,
+            "wrong_old_password",
+            None,
+        );
     }
     s.assert_current("alice", ALICE).await;
 }

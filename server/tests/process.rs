@@ -104,7 +104,11 @@ fn mint_cli(config: &Path, args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1, "exactly one line");
     assert!(text.ends_with('\n'));
@@ -114,7 +118,15 @@ fn mint_cli(config: &Path, args: &[&str]) -> String {
 async fn change(addr: SocketAddr, token: &str, old: &str, new: &str) -> Reply {
     let auth = format!("Bearer {token}");
     let body = serde_json::json!({"old_password": old, "new_password": new}).to_string();
-    post(addr, &[("authorization", &auth), ("content-type", "application/json")], &body).await
+    post(
+        addr,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        &body,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -124,7 +136,10 @@ async fn a_change_survives_a_restart_and_a_kill_9() {
     let token = mint_cli(&config, &["--sub", "alice"]);
 
     let p = Proc::start(&config);
-    assert_eq!(change(p.addr, &token, ALICE, "Alice-Second1").await.status, 200);
+    assert_eq!(
+        change(p.addr, &token, ALICE, "Alice-Second1").await.status,
+        200
+    );
     p.signal("-TERM");
     let (status, log) = p.wait();
     assert!(status.success(), "graceful exit: {status:?}");
@@ -138,7 +153,12 @@ async fn a_change_survives_a_restart_and_a_kill_9() {
     change(p.addr, &token, "Alice-Second1", "Alice-Second1")
         .await
         .assert_error(400, "duplicate_password", None);
-    assert_eq!(change(p.addr, &token, "Alice-Second1", "Alice-Third1").await.status, 200);
+    assert_eq!(
+        change(p.addr, &token, "Alice-Second1", "Alice-Third1")
+            .await
+            .status,
+        200
+    );
     p.signal("-KILL");
     let _ = p.wait();
 
@@ -163,7 +183,14 @@ async fn mint_token_variants_are_accepted_or_refused_as_documented() {
     for args in [
         &["--sub", "alice"][..],
         &["--sub", "alice", "--alg", "ES256"],
-        &["--sub", "alice", "--scope", "openid profile", "--scope-format", "string"],
+        &[
+            "--sub",
+            "alice",
+            "--scope",
+            "openid profile",
+            "--scope-format",
+            "string",
+        ],
     ] {
         let token = mint_cli(&config, args);
         change(p.addr, &token, ALICE, ALICE)
@@ -171,9 +198,13 @@ async fn mint_token_variants_are_accepted_or_refused_as_documented() {
             .assert_error(400, "duplicate_password", None);
     }
     let expired = mint_cli(&config, &["--sub", "alice", "--ttl", "-100"]);
-    change(p.addr, &expired, ALICE, ALICE).await.assert_challenge(401, S10);
+    change(p.addr, &expired, ALICE, ALICE)
+        .await
+        .assert_challenge(401, S10);
     let no_openid = mint_cli(&config, &["--sub", "alice", "--scope", "profile"]);
-    change(p.addr, &no_openid, ALICE, ALICE).await.assert_challenge(403, S11);
+    change(p.addr, &no_openid, ALICE, ALICE)
+        .await
+        .assert_challenge(403, S11);
 }
 
 #[test]
@@ -197,7 +228,10 @@ fn a_bad_config_is_one_line_naming_the_key_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("`policy.min_length`") && err.contains("line 2"), "{err}");
+    assert!(
+        err.contains("`policy.min_length`") && err.contains("line 2"),
+        "{err}"
+    );
 
     let out = Command::new(BIN)
         .args(["--config", "/nonexistent/server.toml", "serve"])

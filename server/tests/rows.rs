@@ -17,7 +17,9 @@ async fn s1_success_is_an_empty_200_and_the_new_password_works() {
 #[tokio::test]
 async fn s2_wrong_old_password() {
     let s = TestServer::start().await;
-    let r = s.change("alice", "Not-Her-Passw0rd", "Alice-Changed1").await;
+    let r = s
+        .change("alice", "Not-Her-Passw0rd", "Alice-Changed1")
+        .await;
     r.assert_error(400, "wrong_old_password", None);
     s.assert_current("alice", ALICE).await;
 }
@@ -41,7 +43,13 @@ async fn s4_new_password_equals_a_previous_one() {
 #[tokio::test]
 async fn s5_new_password_breaks_the_policy() {
     let s = TestServer::start().await;
-    for bad in ["Short1a", "alllower1", "ALLUPPER1", "NoDigitsHere", &format!("Aa1{}", "x".repeat(62))] {
+    for bad in [
+        "Short1a",
+        "alllower1",
+        "ALLUPPER1",
+        "NoDigitsHere",
+        &format!("Aa1{}", "x".repeat(62)),
+    ] {
         let r = s.change("alice", ALICE, bad).await;
         r.assert_error(400, "invalid_new_password", None);
     }
@@ -84,7 +92,10 @@ async fn s10_bearer_token_wrong() {
     let body = r#"{"old_password":"Alice-Passw0rd","new_password":"Alice-Changed1"}"#;
     let r = post(
         s.addr(),
-        &[("authorization", "Bearer not.a.jwt"), ("content-type", "application/json")],
+        &[
+            ("authorization", "Bearer not.a.jwt"),
+            ("content-type", "application/json"),
+        ],
         body,
     )
     .await;
@@ -96,11 +107,17 @@ async fn s11_token_without_openid_scope() {
     let s = TestServer::start().await;
     let mut c = claims(&s.config, "alice");
     c["scope"] = serde_json::json!(["profile"]);
-    let auth = format!("Bearer {}", mint(&s.config, jsonwebtoken::Algorithm::RS256, c));
+    let auth = format!(
+        "Bearer {}",
+        mint(&s.config, jsonwebtoken::Algorithm::RS256, c)
+    );
     let body = r#"{"old_password":"Alice-Passw0rd","new_password":"Alice-Changed1"}"#;
     let r = post(
         s.addr(),
-        &[("authorization", &auth), ("content-type", "application/json")],
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
         body,
     )
     .await;

@@ -75,7 +75,10 @@ impl TestServer {
             self.addr(),
             "POST",
             "/change_user_password",
-            &[("authorization", &auth), ("content-type", "application/json")],
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
             body.into_bytes(),
         )
         .await
@@ -171,7 +174,11 @@ impl Reply {
         assert_eq!(self.header("content-type"), Some(JSON_UTF8));
         let v = self.json();
         assert_eq!(v["error"], "invalid_request");
-        assert!(v["error_description"].as_str().is_some_and(|d| !d.is_empty()));
+        assert!(
+            v["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        );
     }
 }
 

@@ -13,7 +13,10 @@ async fn with_token(s: &TestServer, token: &str) -> Reply {
     let body = r#"{"old_password":"Alice-Passw0rd","new_password":"Alice-Passw0rd"}"#;
     post(
         s.addr(),
-        &[("authorization", &auth), ("content-type", "application/json")],
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
         body,
     )
     .await
@@ -51,11 +54,23 @@ async fn rs256_and_es256_with_array_or_string_scope_are_accepted() {
 #[tokio::test]
 async fn the_mint_token_command_output_is_accepted() {
     let s = TestServer::start().await;
-    for (alg, format) in [("RS256", server::cli::ScopeFormat::Array), ("ES256", server::cli::ScopeFormat::String)] {
-        let token = server::cli::mint(&s.config, "alice", "openid profile", format, 300, alg).unwrap();
+    for (alg, format) in [
+        ("RS256", server::cli::ScopeFormat::Array),
+        ("ES256", server::cli::ScopeFormat::String),
+    ] {
+        let token =
+            server::cli::mint(&s.config, "alice", "openid profile", format, 300, alg).unwrap();
         assert_accepted(&s, &token).await;
     }
-    let expired = server::cli::mint(&s.config, "alice", "openid", server::cli::ScopeFormat::Array, -100, "RS256").unwrap();
+    let expired = server::cli::mint(
+        &s.config,
+        "alice",
+        "openid",
+        server::cli::ScopeFormat::Array,
+        -100,
+        "RS256",
+    )
+    .unwrap();
     assert_s10(&s, &expired).await;
 }
 
@@ -64,16 +79,41 @@ async fn claim_failures_are_s10() {
     let s = TestServer::start().await;
     let now = server::now_ms() / 1000;
     let base = claims(&s.config, "alice");
-    let edits: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        ("expired beyond leeway", Box::new(move |c| c["exp"] = json!(now - 31))),
-        ("nbf in the future", Box::new(move |c| c["nbf"] = json!(now + 120))),
-        ("wrong issuer", Box::new(|c| c["iss"] = json!("https://evil.example"))),
-        ("wrong audience", Box::new(|c| c["aud"] = json!("other-app"))),
-        ("no exp", Box::new(|c| drop(c.as_object_mut().unwrap().remove("exp")))),
-        ("no sub", Box::new(|c| drop(c.as_object_mut().unwrap().remove("sub")))),
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "expired beyond leeway",
+            Box::new(move |c| c["exp"] = json!(now - 31)),
+        ),
+        (
+            "nbf in the future",
+            Box::new(move |c| c["nbf"] = json!(now + 120)),
+        ),
+        (
+            "wrong issuer",
+            Box::new(|c| c["iss"] = json!("https://evil.example")),
+        ),
+        (
+            "wrong audience",
+            Box::new(|c| c["aud"] = json!("other-app")),
+        ),
+        (
+            "no exp",
+            Box::new(|c| drop(c.as_object_mut().unwrap().remove("exp"))),
+        ),
+        (
+            "no sub",
+            Box::new(|c| drop(c.as_object_mut().unwrap().remove("sub"))),
+        ),
         ("empty sub", Box::new(|c| c["sub"] = json!(""))),
-        ("no iss", Box::new(|c| drop(c.as_object_mut().unwrap().remove("iss")))),
-        ("no aud", Box::new(|c| drop(c.as_object_mut().unwrap().remove("aud")))),
+        (
+            "no iss",
+            Box::new(|c| drop(c.as_object_mut().unwrap().remove("iss"))),
+        ),
+        (
+            "no aud",
+            Box::new(|c| drop(c.as_object_mut().unwrap().remove("aud"))),
+        ),
         ("scope is a number", Box::new(|c| c["scope"] = json!(7))),
     ];
     for (what, edit) in edits {
@@ -99,14 +139,35 @@ async fn signature_and_algorithm_attacks_are_s10() {
     let s = TestServer::start().await;
     let c = claims(&s.config, "alice");
     // Signed by a key that is not in the JWKS, under a trusted kid.
-    assert_s10(&s, &sign(Algorithm::RS256, "untrusted-rs256.pem", Some("dev-rs256"), &c)).await;
+    assert_s10(
+        &s,
+        &sign(
+            Algorithm::RS256,
+            "untrusted-rs256.pem",
+            Some("dev-rs256"),
+            &c,
+        ),
+    )
+    .await;
     // Unknown kid, and no kid at all.
-    assert_s10(&s, &sign(Algorithm::RS256, "dev-rs256.pem", Some("nope"), &c)).await;
+    assert_s10(
+        &s,
+        &sign(Algorithm::RS256, "dev-rs256.pem", Some("nope"), &c),
+    )
+    .await;
     assert_s10(&s, &sign(Algorithm::RS256, "dev-rs256.pem", None, &c)).await;
     // RS256 token under the ES256 kid: the key pins the algorithm.
-    assert_s10(&s, &sign(Algorithm::RS256, "dev-rs256.pem", Some("dev-es256"), &c)).await;
+    assert_s10(
+        &s,
+        &sign(Algorithm::RS256, "dev-rs256.pem", Some("dev-es256"), &c),
+    )
+    .await;
     // HMAC with the public JWKS material as the secret.
-    assert_s10(&s, &sign(Algorithm::HS256, "jwks.json", Some("dev-rs256"), &c)).await;
+    assert_s10(
+        &s,
+        &sign(Algorithm::HS256, "jwks.json", Some("dev-rs256"), &c),
+    )
+    .await;
     // alg: none, unsigned.
     let none = format!(
         "{}.{}.",
@@ -122,7 +183,13 @@ async fn signature_and_algorithm_attacks_are_s10() {
     parts[1] = b64(&forged);
     assert_s10(&s, &parts.join(".")).await;
     // Garbage of several shapes.
-    for garbage in ["x", "a.b", "a.b.c", "a.b.c.d.e", "eyJhbGciOiJSUzI1NiJ9.e30.AAAA"] {
+    for garbage in [
+        "x",
+        "a.b",
+        "a.b.c",
+        "a.b.c.d.e",
+        "eyJhbGciOiJSUzI1NiJ9.e30.AAAA",
+    ] {
         assert_s10(&s, garbage).await;
     }
 }
@@ -131,7 +198,13 @@ async fn signature_and_algorithm_attacks_are_s10() {
 async fn missing_or_foreign_scope_is_s11() {
     let s = TestServer::start().await;
     let base = claims(&s.config, "alice");
-    for scope in [None, Some(json!([])), Some(json!(["profile"])), Some(json!("profile email")), Some(json!("openidx"))] {
+    for scope in [
+        None,
+        Some(json!([])),
+        Some(json!(["profile"])),
+        Some(json!("profile email")),
+        Some(json!("openidx")),
+    ] {
         let mut c = base.clone();
         match &scope {
             None => drop(c.as_object_mut().unwrap().remove("scope")),
