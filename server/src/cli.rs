@@ -117,17 +117,18 @@ fn serve_command(config: &Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Built before the runtime runs: seeding hashes on this thread, not on an async worker.
+    let app = match App::build(config) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return match e {
+                StartError::Store(_) => ExitCode::FAILURE,
+                _ => ExitCode::from(2),
+            };
+        }
+    };
     runtime.block_on(async {
-        let app = match App::build(config) {
-            Ok(app) => app,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return match e {
-                    StartError::Store(_) => ExitCode::FAILURE,
-                    _ => ExitCode::from(2),
-                };
-            }
-        };
         let listener = match tokio::net::TcpListener::bind(config.addr).await {
             Ok(l) => l,
             Err(e) => {

@@ -2,101 +2,12 @@
 //! `mint-token`, bad configuration, graceful shutdown, and a restart (also
 //! after `kill -9`) that keeps a change.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use crate::procs::*;
 use crate::support::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_server");
-
-/// A config file in `dir` that points at the fixtures with absolute paths,
-/// the cheap hashing profile and a database inside `dir`.
-fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {
-    let f = fixtures().canonicalize().unwrap();
-    let text = format!(
-        r#"addr = "127.0.0.1:0"
-db = "{db}"
-users = "{f}/users.toml"
-jwks = "{f}/keys/jwks.json"
-[[signing_key]]
-kid = "dev-rs256"
-algorithm = "RS256"
-private_key = "{f}/keys/dev-rs256.pem"
-[[signing_key]]
-kid = "dev-es256"
-algorithm = "ES256"
-private_key = "{f}/keys/dev-es256.pem"
-[hashing]
-profile = "cheap-test-only"
-{extra}"#,
-        db = dir.join("db.sqlite3").display(),
-        f = f.display()
-    );
-    let path = dir.join("server.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-struct Proc {
-    child: Child,
-    addr: SocketAddr,
-    log: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Proc {
-    fn start(config: &Path) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(["--config", config.to_str().unwrap(), "serve"])
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = loop {
-            assert!(Instant::now() < deadline, "server did not start");
-            let line = lines.next().expect("server exited early").unwrap();
-            if let Some(rest) = line.split("listening addr=").nth(1) {
-                break rest.trim().parse().unwrap();
-            }
-        };
-        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        Proc { child, addr, log }
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-    }
-
-    fn wait(mut self) -> (std::process::ExitStatus, String) {
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let log = self.log.lock().unwrap().clone();
-        (status, log)
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn mint_cli(config: &Path, args: &[&str]) -> String {
     let out = Command::new(BIN)

@@ -2,10 +2,12 @@
 //! validation with the committed development keys. One test binary; shared
 //! helpers live in `support`.
 
+mod procs;
 mod support;
 
 mod concurrency;
 mod decided;
+mod faults;
 mod history;
 mod lockout;
 mod process;
