@@ -1,0 +1,639 @@
+//! Benchmark of the reference server against a plain hyper hello-world
+//! baseline, both started by this program in the same run and driven by the
+//! same load generator over loopback. Prints the machine and one table; every
+//! figure is measured here, none is assumed.
+//!
+//! ```sh
+//! cargo run --release -p server --example bench            # full run, a few minutes
+//! cargo run --release -p server --example bench -- --quick  # shorter phases
+//! ```
+//!
+//! The servers run as child processes (this same executable with
+//! `--child-reference` / `--child-baseline`) so their memory can be read from
+//! `/proc`. The reference child logs at `info` like `server serve` (to
+//! /dev/null) and uses the OWASP argon2id profile. A child answers `evals` on
+//! its stdin with its argon2 evaluation count.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use server::config::HashingProfile;
+use server::{App, Config, Running};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let result = match args.get(1).map(String::as_str) {
+        Some("--child-reference") => child_reference(&args[2..]),
+        Some("--child-baseline") => child_baseline(),
+        _ => driver(args.iter().any(|a| a == "--quick")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+// ---------------------------------------------------------------- children
+
+/// `--child-reference DB HISTORY USERS`: the reference server, OWASP profile.
+fn child_reference(args: &[String]) -> Res<()> {
+    let [db, history, users] = args else {
+        return Err("usage: --child-reference DB HISTORY USERS".into());
+    };
+    let mut config = Config::load(Path::new(server::cli::DEFAULT_CONFIG))?;
+    config.db = PathBuf::from(db);
+    config.users = PathBuf::from(users);
+    config.policy.history = history.parse()?;
+    config.hashing.profile = HashingProfile::Owasp;
+    config.lockout.max_failures = 0;
+    config.cors.allowed_origins.clear();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info")
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+    let runtime = tokio::runtime::Runtime::new()?;
+    let app = App::build(&config)?;
+    let running = runtime.block_on(Running::start(app, "127.0.0.1:0".parse()?))?;
+    println!("addr {}", running.addr);
+    std::io::stdout().flush()?;
+    for line in std::io::stdin().lock().lines() {
+        if line? == "evals" {
+            println!("{}", running.app.hasher().evaluations());
+            std::io::stdout().flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// `--child-baseline`: hyper hello-world, same runtime and connection builder settings.
+fn child_baseline() -> Res<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        println!("addr {}", listener.local_addr()?);
+        std::io::stdout().flush()?;
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(|_req| async {
+                        Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                            Bytes::from_static(b"hello"),
+                        )))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(5))
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {}).await?;
+        Ok(())
+    })
+}
+
+/// A child server process.
+struct ServerProc {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    addr: SocketAddr,
+}
+
+impl ServerProc {
+    fn start(args: &[&str]) -> Res<ServerProc> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        let addr = line
+            .strip_prefix("addr ")
+            .ok_or_else(|| format!("child said {line:?}"))?
+            .trim()
+            .parse()?;
+        Ok(ServerProc {
+            child,
+            stdin,
+            stdout,
+            addr,
+        })
+    }
+
+    fn reference(dir: &Path, name: &str, history: usize, users: &Path) -> Res<ServerProc> {
+        let db = dir.join(format!("{name}.sqlite3"));
+        ServerProc::start(&[
+            "--child-reference",
+            db.to_str().ok_or("path")?,
+            &history.to_string(),
+            users.to_str().ok_or("path")?,
+        ])
+    }
+
+    fn evaluations(&mut self) -> Res<u64> {
+        writeln!(self.stdin, "evals")?;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        Ok(line.trim().parse()?)
+    }
+
+    /// Peak resident set size (VmHWM), KiB.
+    fn peak_rss_kib(&self) -> Res<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or("no VmHWM")?;
+        Ok(kib)
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------- load
+
+/// One request, replayed by every connection.
+#[derive(Clone)]
+struct Template {
+    headers: Vec<(String, String)>,
+    body: Bytes,
+}
+
+impl Template {
+    fn change(token: Option<&str>, old: &str, new: &str) -> Template {
+        let mut headers = vec![("content-type".into(), "application/json".into())];
+        if let Some(t) = token {
+            headers.push(("authorization".into(), format!("Bearer {t}")));
+        }
+        let body = serde_json::json!({"old_password": old, "new_password": new}).to_string();
+        Template {
+            headers,
+            body: Bytes::from(body),
+        }
+    }
+
+    fn request(&self, addr: SocketAddr) -> Request<Full<Bytes>> {
+        let mut r = Request::post("/change_user_password").header("host", addr.to_string());
+        for (k, v) in &self.headers {
+            r = r.header(k, v);
+        }
+        r.body(Full::new(self.body.clone())).expect("valid request")
+    }
+}
+
+/// What a load phase measured.
+struct Load {
+    count: u64,
+    elapsed: Duration,
+    latency_us: Histogram<u64>,
+    statuses: BTreeMap<u16, u64>,
+}
+
+impl Load {
+    fn rps(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64()
+    }
+    fn p(&self, q: f64) -> f64 {
+        self.latency_us.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+/// `conns` keep-alive connections, each sending `template` back to back until `duration` is over.
+async fn drive(addr: SocketAddr, template: &Template, conns: usize, duration: Duration) -> Load {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let template = template.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new(3).expect("histogram");
+            let mut statuses = BTreeMap::new();
+            'connect: while Instant::now() < deadline {
+                let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let Ok((mut sender, conn)) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+                else {
+                    continue;
+                };
+                tokio::spawn(conn);
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let Ok(res) = sender.send_request(template.request(addr)).await else {
+                        continue 'connect;
+                    };
+                    let status = res.status().as_u16();
+                    if res.into_body().collect().await.is_err() {
+                        continue 'connect;
+                    }
+                    let _ = hist.record(t.elapsed().as_micros() as u64);
+                    *statuses.entry(status).or_insert(0u64) += 1;
+                    if sender.ready().await.is_err() {
+                        continue 'connect;
+                    }
+                }
+            }
+            (hist, statuses)
+        }));
+    }
+    let mut latency_us = Histogram::<u64>::new(3).expect("histogram");
+    let mut statuses = BTreeMap::new();
+    for t in tasks {
+        let (h, s) = t.await.expect("load task");
+        latency_us.add(h).expect("same bounds");
+        for (k, v) in s {
+            *statuses.entry(k).or_insert(0) += v;
+        }
+    }
+    let count = latency_us.len();
+    Load {
+        count,
+        elapsed: started.elapsed(),
+        latency_us,
+        statuses,
+    }
+}
+
+/// One request on a fresh connection; returns the status and the latency.
+async fn once(addr: SocketAddr, template: &Template) -> Res<(u16, Duration)> {
+    let t = Instant::now();
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let res = sender.send_request(template.request(addr)).await?;
+    let status = res.status().as_u16();
+    res.into_body().collect().await?;
+    Ok((status, t.elapsed()))
+}
+
+// ---------------------------------------------------------------- driver
+
+fn token(config: &Config, sub: &str, scope: &str) -> Res<String> {
+    Ok(server::cli::mint(
+        config,
+        sub,
+        scope,
+        server::cli::ScopeFormat::Array,
+        3600,
+        "RS256",
+    )?)
+}
+
+fn users_file(dir: &Path, count: usize) -> Res<PathBuf> {
+    let mut text = String::new();
+    for i in 0..count {
+        text.push_str(&format!(
+            "[[user]]\nsubject = \"u{i}\"\npassword = \"User{i}-Passw0rd\"\n\n"
+        ));
+    }
+    let path = dir.join(format!("users-{count}.toml"));
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem_kib: u64 = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!(
+        "{cores} cores ({cpu}), {:.1} GiB RAM, Linux {}",
+        mem_kib as f64 / 1024.0 / 1024.0,
+        kernel.trim()
+    )
+}
+
+struct Row {
+    figure: String,
+    value: String,
+    goal: String,
+    verdict: &'static str,
+}
+
+fn row(figure: impl Into<String>, value: impl Into<String>, goal: &str, met: Option<bool>) -> Row {
+    Row {
+        figure: figure.into(),
+        value: value.into(),
+        goal: goal.into(),
+        verdict: match met {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "-",
+        },
+    }
+}
+
+fn driver(quick: bool) -> Res<()> {
+    let phase = Duration::from_secs(if quick { 1 } else { 3 });
+    let dir = tempfile::tempdir()?;
+    let config = Config::load(Path::new(server::cli::DEFAULT_CONFIG))?;
+    let fixtures_users = Path::new(server::cli::DEFAULT_CONFIG).with_file_name("users.toml");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    println!("# change_user_password benchmark");
+    println!("machine: {}", machine());
+    println!(
+        "load: loopback, keep-alive connections, {} s per throughput phase; servers are child processes\n",
+        phase.as_secs()
+    );
+    let mut rows = Vec::new();
+
+    // 1. Cheap rejections against the baseline.
+    let baseline = ServerProc::start(&["--child-baseline"])?;
+    let reference = ServerProc::reference(dir.path(), "rejections", 5, &fixtures_users)?;
+    let garbage = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImRldi1yczI1NiJ9.e30.c2lnbmF0dXJl";
+    let scenarios = [
+        ("S9 missing token", Template::change(None, "a", "b"), true),
+        (
+            "S10 garbage token",
+            Template::change(Some(garbage), "a", "b"),
+            true,
+        ),
+        (
+            "S11 no openid scope",
+            Template::change(Some(&token(&config, "alice", "profile")?), "a", "b"),
+            false,
+        ),
+    ];
+    for (name, template, has_goal) in &scenarios {
+        let (base, refr) = runtime.block_on(async {
+            let base = drive(baseline.addr, template, 32, phase).await;
+            let refr = drive(reference.addr, template, 32, phase).await;
+            (base, refr)
+        });
+        let ratio = refr.rps() / base.rps();
+        rows.push(row(
+            format!("{name}: req/s reference / baseline"),
+            format!("{:.0} / {:.0} = {ratio:.2}", refr.rps(), base.rps()),
+            if *has_goal { ">= 0.5" } else { "(none)" },
+            has_goal.then_some(ratio >= 0.5),
+        ));
+        rows.push(row(
+            format!("{name}: p50 / p99 ms, reference (baseline)"),
+            format!(
+                "{:.2} / {:.2} ({:.2} / {:.2})  statuses {:?}",
+                refr.p(0.5),
+                refr.p(0.99),
+                base.p(0.5),
+                base.p(0.99),
+                refr.statuses
+            ),
+            "",
+            None,
+        ));
+    }
+    drop(reference);
+
+    // 2. Evaluations per successful change and latency at N = 1, 5, 128.
+    let samples = if quick { 8 } else { 20 };
+    let mut p50_by_n = BTreeMap::new();
+    for n in [1usize, 5, 128] {
+        let mut server =
+            ServerProc::reference(dir.path(), &format!("history-{n}"), n, &fixtures_users)?;
+        let alice = token(&config, "alice", "openid")?;
+        let mut current = "Alice-Passw0rd".to_string();
+        let mut step = 0;
+        let mut change = |server: &ServerProc, current: &mut String| -> Res<Duration> {
+            step += 1;
+            let next = format!("Alice-Bench{step}x");
+            let (status, took) = runtime.block_on(once(
+                server.addr,
+                &Template::change(Some(&alice), current, &next),
+            ))?;
+            if status != 200 {
+                return Err(format!("change at N={n} answered {status}").into());
+            }
+            *current = next;
+            Ok(took)
+        };
+        // Fill the history so that N entries are really compared.
+        for _ in 0..=n {
+            change(&server, &mut current)?;
+        }
+        let before = server.evaluations()?;
+        let mut hist = Histogram::<u64>::new(3)?;
+        for _ in 0..samples {
+            hist.record(change(&server, &mut current)?.as_micros() as u64)?;
+        }
+        let evals = server.evaluations()? - before;
+        let per_change = evals as f64 / samples as f64;
+        rows.push(row(
+            format!("argon2 evaluations per successful change, N = {n}"),
+            format!("{evals} / {samples} = {per_change:.2}"),
+            "3",
+            Some(evals == 3 * samples as u64),
+        ));
+        p50_by_n.insert(n, hist.value_at_quantile(0.5) as f64 / 1000.0);
+    }
+    let ratio = p50_by_n[&128] / p50_by_n[&1];
+    rows.push(row(
+        "p50 of a successful change, N = 128 / N = 1",
+        format!(
+            "{:.1} ms / {:.1} ms = {ratio:.2}  (N = 5: {:.1} ms)",
+            p50_by_n[&128], p50_by_n[&1], p50_by_n[&5]
+        ),
+        "<= 1.1",
+        Some(ratio <= 1.1),
+    ));
+
+    // 3. Missing-token latency while every hashing worker is busy.
+    let busy_users = users_file(dir.path(), 16)?;
+    let server = ServerProc::reference(dir.path(), "busy", 5, &busy_users)?;
+    let s9 = Template::change(None, "a", "b");
+    let busy_tokens: Vec<String> = (0..8)
+        .map(|i| token(&config, &format!("u{i}"), "openid"))
+        .collect::<Res<_>>()?;
+    let (idle, busy, success) = runtime.block_on(async {
+        let idle = drive(server.addr, &s9, 4, phase).await;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut hashing = Vec::new();
+        for (i, tok) in busy_tokens.iter().enumerate() {
+            let (stop, addr, tok) = (stop.clone(), server.addr, tok.clone());
+            hashing.push(tokio::spawn(async move {
+                let passwords: Vec<String> = std::iter::once(format!("User{i}-Passw0rd"))
+                    .chain((1..7).map(|k| format!("User{i}-Cycle{k}x")))
+                    .collect();
+                let (mut at, mut statuses) = (0usize, BTreeMap::<u16, u64>::new());
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let next = (at + 1) % passwords.len();
+                    let t = Template::change(Some(&tok), &passwords[at], &passwords[next]);
+                    let (status, _) = once(addr, &t).await.map_err(|e| e.to_string())?;
+                    *statuses.entry(status).or_insert(0) += 1;
+                    if status == 200 {
+                        at = next;
+                    }
+                }
+                Ok::<_, String>(statuses)
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let busy = drive(server.addr, &s9, 4, phase).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut success = BTreeMap::new();
+        for h in hashing {
+            if let Ok(Ok(s)) = h.await {
+                for (k, v) in s {
+                    *success.entry(k).or_insert(0u64) += v;
+                }
+            }
+        }
+        (idle, busy, success)
+    });
+    rows.push(row(
+        "S9 p99 while 8 success-path clients keep the hashing workers busy",
+        format!(
+            "{:.2} ms (idle: {:.2} ms); success-path statuses {success:?}",
+            busy.p(0.99),
+            idle.p(0.99)
+        ),
+        "<= 5 ms",
+        Some(busy.p(0.99) <= 5.0),
+    ));
+    drop(server);
+
+    // 4. Peak RSS with 1,000 concurrent success-path requests.
+    let many_users = users_file(dir.path(), 100)?;
+    let server = ServerProc::reference(dir.path(), "rss", 5, &many_users)?;
+    let idle_rss = server.peak_rss_kib()?;
+    let tokens: Vec<String> = (0..100)
+        .map(|i| token(&config, &format!("u{i}"), "openid"))
+        .collect::<Res<_>>()?;
+    let statuses = runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for k in 0..1000 {
+            let i = k % 100;
+            let t = Template::change(
+                Some(&tokens[i]),
+                &format!("User{i}-Passw0rd"),
+                &format!("User{i}-Rss{k}x"),
+            );
+            let addr = server.addr;
+            tasks.push(tokio::spawn(async move {
+                once(addr, &t).await.map(|r| r.0).ok()
+            }));
+        }
+        let mut statuses = BTreeMap::new();
+        for t in tasks {
+            let s = t.await.ok().flatten().unwrap_or(0);
+            *statuses.entry(s).or_insert(0u64) += 1;
+        }
+        statuses
+    });
+    let peak = server.peak_rss_kib()?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let bound = 64 * 1024 + workers * 19 * 1024;
+    rows.push(row(
+        "peak RSS, 1,000 concurrent success-path requests (100 users x 10)",
+        format!(
+            "{:.1} MiB (idle {:.1} MiB); statuses {statuses:?} (0 = connection failed)",
+            peak as f64 / 1024.0,
+            idle_rss as f64 / 1024.0
+        ),
+        &format!("<= {:.0} MiB", bound as f64 / 1024.0),
+        Some(peak <= bound),
+    ));
+    drop(server);
+
+    // 5. The full default conformance run.
+    rows.push(conformance_row()?);
+
+    println!("| figure | measured | goal | |");
+    println!("|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {} | {} |",
+            r.figure, r.value, r.goal, r.verdict
+        );
+    }
+    Ok(())
+}
+
+/// Builds the conformance binary and times three default runs (median).
+fn conformance_row() -> Res<Row> {
+    let figure = "wall time of the full default conformance run (median of 3)";
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let build = Command::new(env!("CARGO"))
+        .args(["build", "--release", "-q", "-p", "conformance"])
+        .current_dir(&root)
+        .status()?;
+    if !build.success() {
+        return Ok(row(
+            figure,
+            "not measured: the build failed",
+            "<= 3 s",
+            None,
+        ));
+    }
+    let exe = std::env::current_exe()?;
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("conformance"))
+        .ok_or("no target dir")?;
+    let mut times = Vec::new();
+    let mut last_status = None;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let out = Command::new(&bin).current_dir(&root).output()?;
+        times.push(t.elapsed());
+        last_status = out.status.code();
+    }
+    times.sort();
+    let median = times[1].as_secs_f64();
+    Ok(row(
+        figure,
+        format!("{median:.2} s (exit code {last_status:?})"),
+        "<= 3 s",
+        Some(median <= 3.0 && last_status == Some(0)),
+    ))
+}
