@@ -27,9 +27,9 @@ pub enum StartError {
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StartError::Store(e) => write!(f, "{e}"),
-            StartError::Seed(e) => write!(f, "{e}"),
-            StartError::Keys(e) => write!(f, "{e}"),
+            StartError::Store(e) => write!(f, "`db`: {e}"),
+            StartError::Seed(e) => write!(f, "config error: `users`: {e}"),
+            StartError::Keys(e) => write!(f, "config error: `jwks`: {e}"),
         }
     }
 }

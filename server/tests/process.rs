@@ -149,4 +149,24 @@ fn a_bad_config_is_one_line_naming_the_key_and_exit_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+
+    // A JWKS that is not a key set names the `jwks` key.
+    std::fs::write(dir.path().join("bad.json"), "{\"keys\": 5}").unwrap();
+    let text = std::fs::read_to_string(write_config(dir.path(), "")).unwrap();
+    let text = text.replace(
+        &format!(
+            "{}/keys/jwks.json",
+            fixtures().canonicalize().unwrap().display()
+        ),
+        &dir.path().join("bad.json").display().to_string(),
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("`jwks`"), "{err}");
 }
