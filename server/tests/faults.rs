@@ -74,7 +74,7 @@ async fn current_of(addr: SocketAddr, token: &str, candidates: &[String]) -> Str
     for c in candidates {
         // duplicate_password is answered only after the old password verified.
         if try_change(addr, token, c, c).await == Some(400) {
-            let r = change_reply(addr, token, c, c).await;
+            let r = change_with(addr, token, c, c).await;
             if r.json()["error"] == "duplicate_password" {
                 found.push(c.clone());
             }
@@ -86,20 +86,6 @@ async fn current_of(addr: SocketAddr, token: &str, candidates: &[String]) -> Str
         "current password among {candidates:?}: {found:?}"
     );
     found.pop().unwrap()
-}
-
-async fn change_reply(addr: SocketAddr, token: &str, old: &str, new: &str) -> Reply {
-    let auth = format!("Bearer {token}");
-    let body = serde_json::json!({"old_password": old, "new_password": new}).to_string();
-    post(
-        addr,
-        &[
-            ("authorization", &auth),
-            ("content-type", "application/json"),
-        ],
-        &body,
-    )
-    .await
 }
 
 /// Each user's history must hold exactly the versions before the current one
@@ -230,7 +216,7 @@ async fn overload_gets_503_with_retry_after_and_memory_stays_bounded() {
             tasks.push(tokio::spawn(async move {
                 let old = format!("User{i}-Passw0rd");
                 let new = format!("User{i}-New{k}x");
-                let r = change_reply(addr, &token, &old, &new).await;
+                let r = change_with(addr, &token, &old, &new).await;
                 (i, new, token, r)
             }));
         }
@@ -273,7 +259,7 @@ async fn overload_gets_503_with_retry_after_and_memory_stays_bounded() {
     let mut per_user = HashMap::new();
     for (i, new, token) in &winners {
         *per_user.entry(*i).or_insert(0) += 1;
-        change_reply(p.addr, token, new, new)
+        change_with(p.addr, token, new, new)
             .await
             .assert_error(400, "duplicate_password", None);
     }
@@ -478,9 +464,9 @@ async fn hostile_traffic_never_gets_a_5xx_and_s1_still_works() {
     assert_eq!(summary.iter().map(|(_, n)| n).sum::<usize>(), REQUESTS);
     // Still answers S1 correctly afterwards.
     let alice = mint("alice");
-    let r = change_reply(p.addr, &alice, ALICE, "Alice-After-Hostile1").await;
+    let r = change_with(p.addr, &alice, ALICE, "Alice-After-Hostile1").await;
     assert_eq!(r.status, 200);
-    change_reply(
+    change_with(
         p.addr,
         &alice,
         "Alice-After-Hostile1",
@@ -488,7 +474,7 @@ async fn hostile_traffic_never_gets_a_5xx_and_s1_still_works() {
     )
     .await
     .assert_error(400, "duplicate_password", None);
-    change_reply(p.addr, &mint("bob"), "Bob-Passw0rd", "Bob-Passw0rd")
+    change_with(p.addr, &mint("bob"), "Bob-Passw0rd", "Bob-Passw0rd")
         .await
         .assert_error(400, "duplicate_password", None);
     assert!(!p.log().contains("panicked"));

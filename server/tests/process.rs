@@ -2,7 +2,6 @@
 //! `mint-token`, bad configuration, graceful shutdown, and a restart (also
 //! after `kill -9`) that keeps a change.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 
@@ -26,20 +25,6 @@ fn mint_cli(config: &Path, args: &[&str]) -> String {
     text.trim_end().to_string()
 }
 
-async fn change(addr: SocketAddr, token: &str, old: &str, new: &str) -> Reply {
-    let auth = format!("Bearer {token}");
-    let body = serde_json::json!({"old_password": old, "new_password": new}).to_string();
-    post(
-        addr,
-        &[
-            ("authorization", &auth),
-            ("content-type", "application/json"),
-        ],
-        &body,
-    )
-    .await
-}
-
 #[tokio::test]
 async fn a_change_survives_a_restart_and_a_kill_9() {
     let dir = tempfile::tempdir().unwrap();
@@ -48,7 +33,9 @@ async fn a_change_survives_a_restart_and_a_kill_9() {
 
     let p = Proc::start(&config);
     assert_eq!(
-        change(p.addr, &token, ALICE, "Alice-Second1").await.status,
+        change_with(p.addr, &token, ALICE, "Alice-Second1")
+            .await
+            .status,
         200
     );
     p.signal("-TERM");
@@ -61,11 +48,11 @@ async fn a_change_survives_a_restart_and_a_kill_9() {
     assert!(log.contains("password changed"));
 
     let p = Proc::start(&config);
-    change(p.addr, &token, "Alice-Second1", "Alice-Second1")
+    change_with(p.addr, &token, "Alice-Second1", "Alice-Second1")
         .await
         .assert_error(400, "duplicate_password", None);
     assert_eq!(
-        change(p.addr, &token, "Alice-Second1", "Alice-Third1")
+        change_with(p.addr, &token, "Alice-Second1", "Alice-Third1")
             .await
             .status,
         200
@@ -74,14 +61,14 @@ async fn a_change_survives_a_restart_and_a_kill_9() {
     let _ = p.wait();
 
     let p = Proc::start(&config);
-    change(p.addr, &token, "Alice-Second1", "x")
+    change_with(p.addr, &token, "Alice-Second1", "x")
         .await
         .assert_error(400, "wrong_old_password", None);
-    change(p.addr, &token, "Alice-Third1", "Alice-Second1")
+    change_with(p.addr, &token, "Alice-Third1", "Alice-Second1")
         .await
         .assert_error(400, "recurrent_password", None);
     // Seeding did not reset the changed user.
-    change(p.addr, &token, ALICE, "x")
+    change_with(p.addr, &token, ALICE, "x")
         .await
         .assert_error(400, "wrong_old_password", None);
 }
@@ -104,51 +91,47 @@ async fn mint_token_variants_are_accepted_or_refused_as_documented() {
         ],
     ] {
         let token = mint_cli(&config, args);
-        change(p.addr, &token, ALICE, ALICE)
+        change_with(p.addr, &token, ALICE, ALICE)
             .await
             .assert_error(400, "duplicate_password", None);
     }
     let expired = mint_cli(&config, &["--sub", "alice", "--ttl", "-100"]);
-    change(p.addr, &expired, ALICE, ALICE)
+    change_with(p.addr, &expired, ALICE, ALICE)
         .await
         .assert_challenge(401, S10);
     let no_openid = mint_cli(&config, &["--sub", "alice", "--scope", "profile"]);
-    change(p.addr, &no_openid, ALICE, ALICE)
+    change_with(p.addr, &no_openid, ALICE, ALICE)
         .await
         .assert_challenge(403, S11);
+}
+
+/// `serve` with `config` must fail with exit code 2 and one line on stderr.
+fn serve_fails(config: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    err
 }
 
 #[test]
 fn a_bad_config_is_one_line_naming_the_key_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "[policy]\nhistory = 0\n");
-    let out = Command::new(BIN)
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = serve_fails(&config);
     assert!(err.contains("`policy.history`"), "{err}");
 
     std::fs::write(&config, "[policy]\nmin_length = \"eight\"\n").unwrap();
-    let out = Command::new(BIN)
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = serve_fails(&config);
     assert!(
         err.contains("`policy.min_length`") && err.contains("line 2"),
         "{err}"
     );
 
-    let out = Command::new(BIN)
-        .args(["--config", "/nonexistent/server.toml", "serve"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    serve_fails(Path::new("/nonexistent/server.toml"));
 
     // A JWKS that is not a key set names the `jwks` key.
     std::fs::write(dir.path().join("bad.json"), "{\"keys\": 5}").unwrap();
@@ -161,12 +144,6 @@ fn a_bad_config_is_one_line_naming_the_key_and_exit_2() {
         &dir.path().join("bad.json").display().to_string(),
     );
     std::fs::write(&config, text).unwrap();
-    let out = Command::new(BIN)
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = serve_fails(&config);
     assert!(err.contains("`jwks`"), "{err}");
 }

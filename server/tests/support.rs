@@ -227,3 +227,18 @@ pub async fn post(addr: SocketAddr, headers: &[(&str, &str)], body: &str) -> Rep
     )
     .await
 }
+
+/// A change request with `token` to the server at `addr`.
+pub async fn change_with(addr: SocketAddr, token: &str, old: &str, new: &str) -> Reply {
+    let auth = format!("Bearer {token}");
+    let body = json!({"old_password": old, "new_password": new}).to_string();
+    post(
+        addr,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        &body,
+    )
+    .await
+}
