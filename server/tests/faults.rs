@@ -91,7 +91,9 @@ async fn current_of(addr: SocketAddr, token: &str, candidates: &[String]) -> Str
 /// Each user's history must hold exactly the versions before the current one
 /// (the newest 128), and the file must pass `PRAGMA integrity_check`.
 fn check_store(db: &std::path::Path) {
-    let conn = Connection::open(db).unwrap();
+    let mut conn = Connection::open(db).unwrap();
+    // One read transaction: a consistent snapshot even while the server commits.
+    let conn = conn.transaction().unwrap();
     let ok: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();

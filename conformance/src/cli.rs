@@ -1,0 +1,386 @@
+//! The command line: `run` (the default) and `list`. Exit codes: 0 every
+//! required case passed, 1 a case failed, 2 a configuration or connection
+//! error.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use globset::{Glob, GlobMatcher};
+use serde::Serialize;
+
+use crate::baseline::Baseline;
+use crate::catalogue::{CATALOGUE, Case};
+use crate::embedded::{self, Embedded, Hashing};
+use crate::profile::Profile;
+use crate::report::{self, EXIT_ERROR, RunReport};
+use crate::runner::{self, RunOptions};
+use crate::verdict::Enforcement;
+
+/// Conformance suite for Tencent Cloud CIAM `POST /change_user_password`.
+///
+/// Without --profile it starts the embedded reference server and checks it.
+#[derive(Debug, Parser)]
+#[command(name = "conformance", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do (default: run).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of the default `run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the catalogue against a target (the default).
+    Run(RunArgs),
+    /// Print the catalogue: id, tier, spec reference.
+    List(ListArgs),
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Grouped lines for people.
+    Tree,
+    /// The whole report as JSON.
+    Json,
+    /// JUnit XML.
+    Junit,
+}
+
+/// Options of `run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Target profile (TOML, see fixtures/README.md); without it the
+    /// embedded reference server is started.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Override the profile's base_url (without --profile: run the
+    /// reference profile against this URL instead of the embedded server).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Run only cases whose ID matches (repeatable; `*` wildcards).
+    #[arg(long = "case", value_name = "GLOB")]
+    pub cases: Vec<String>,
+    /// RFC and reference expectations fail the run too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Tree)]
+    pub format: Format,
+    /// Write the report here instead of stdout (the summary line still goes
+    /// to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Expected failures with reasons (TOML); a listed case that passes is
+    /// stale and fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Print passwords and tokens (otherwise redacted everywhere).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// State file of the active account [default: ./conformance.state.json;
+    /// a temporary file for the embedded server].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Timeout of one exchange, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub timeout: u64,
+    /// Argon2id cost of the embedded reference server.
+    #[arg(long, value_enum, default_value_t = Hashing::CheapTestOnly)]
+    pub embedded_hashing: Hashing,
+}
+
+/// Formats of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// One line per case.
+    Text,
+    /// A JSON array.
+    Json,
+}
+
+/// Options of `list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+    /// Only cases whose ID matches (repeatable).
+    #[arg(long = "case", value_name = "GLOB")]
+    pub cases: Vec<String>,
+}
+
+/// Why the command could not do its work (exit 2).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CliError(pub String);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+fn err(e: impl std::fmt::Display) -> CliError {
+    CliError(e.to_string())
+}
+
+/// The cases whose IDs match any of `globs` (all when empty), in catalogue
+/// order. A glob that matches nothing is an error (a typo would otherwise
+/// run nothing and pass).
+pub fn select(globs: &[String]) -> Result<Vec<&'static Case>, CliError> {
+    if globs.is_empty() {
+        return Ok(CATALOGUE.iter().collect());
+    }
+    let matchers: Vec<(String, GlobMatcher)> = globs
+        .iter()
+        .map(|g| {
+            Glob::new(g)
+                .map(|glob| (g.clone(), glob.compile_matcher()))
+                .map_err(|e| CliError(format!("--case {g}: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    for (g, m) in &matchers {
+        if !CATALOGUE.iter().any(|c| m.is_match(c.id)) {
+            return Err(CliError(format!(
+                "--case {g} matches no case (see `conformance list`)"
+            )));
+        }
+    }
+    Ok(CATALOGUE
+        .iter()
+        .filter(|c| matchers.iter().any(|(_, m)| m.is_match(c.id)))
+        .collect())
+}
+
+/// One catalogue entry as `list --format json` prints it.
+#[derive(Debug, Serialize)]
+pub struct Listed {
+    /// Stable ID.
+    pub id: &'static str,
+    /// Tier.
+    pub tier: &'static str,
+    /// Group key.
+    pub group: String,
+    /// `seed S9`, `RFC 7235 §2.1`, `open point 6`.
+    pub spec: String,
+    /// The quoted requirement.
+    pub requirement: &'static str,
+    /// The vendor document's own words, for seed rows.
+    pub requirement_zh: Option<&'static str>,
+    /// What the case checks.
+    pub title: &'static str,
+    /// The reference decision, for reference cases.
+    pub decision: Option<String>,
+}
+
+/// The catalogue as `list` prints it.
+pub fn list(args: &ListArgs) -> Result<String, CliError> {
+    let cases = select(&args.cases)?;
+    match args.format {
+        ListFormat::Json => {
+            let listed: Vec<Listed> = cases
+                .iter()
+                .map(|c| Listed {
+                    id: c.id,
+                    tier: c.tier.as_str(),
+                    group: c.group().key(),
+                    spec: c.spec.reference(),
+                    requirement: c.spec.quote(),
+                    requirement_zh: match c.spec {
+                        crate::catalogue::Spec::Row(r) => Some(r.quote_zh()),
+                        _ => None,
+                    },
+                    title: c.title,
+                    decision: c
+                        .decision
+                        .map(|(p, d)| format!("open point {}: {d}", p.number())),
+                })
+                .collect();
+            serde_json::to_string_pretty(&listed).map_err(err)
+        }
+        ListFormat::Text => {
+            let mut out = String::new();
+            for c in cases {
+                let _ = writeln!(
+                    out,
+                    "{:<46} {:<9} {:<16} {}",
+                    c.id,
+                    c.tier.as_str(),
+                    c.spec.reference(),
+                    c.title
+                );
+            }
+            let _ = writeln!(out, "{} cases", out.lines().count());
+            Ok(out)
+        }
+    }
+}
+
+/// Runs the selected cases and returns the report (baseline applied).
+pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
+    let started = Instant::now();
+    let cases = select(&args.cases)?;
+    let baseline = match &args.baseline {
+        Some(file) => Some(Baseline::load(file).map_err(err)?),
+        None => None,
+    };
+    let mut embedded = None;
+    let (profile, target, state_file) = match (&args.profile, &args.base_url) {
+        (Some(file), base_url) => {
+            let mut profile = Profile::load(file).map_err(err)?;
+            if let Some(url) = base_url {
+                profile.base_url = url.clone();
+            }
+            let state = args
+                .state
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("conformance.state.json"));
+            (profile, format!("profile {}", file.display()), state)
+        }
+        (None, Some(url)) => {
+            let mut profile =
+                Profile::load(std::path::Path::new(embedded::REFERENCE_PROFILE)).map_err(err)?;
+            profile.base_url = url.clone();
+            let state = args
+                .state
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("conformance.state.json"));
+            (
+                profile,
+                "reference profile (fixtures/reference.toml)".to_string(),
+                state,
+            )
+        }
+        (None, None) => {
+            let server = Embedded::start(args.embedded_hashing).await.map_err(err)?;
+            let profile = server.profile.clone();
+            let state = args.state.clone().unwrap_or_else(|| server.state_file());
+            embedded = Some(server);
+            (
+                profile,
+                "embedded reference server (fixtures/reference.toml)".to_string(),
+                state,
+            )
+        }
+    };
+    let enforcement = Enforcement {
+        strict: args.strict,
+        reference: embedded.is_some(),
+    };
+    let options = RunOptions {
+        enforcement,
+        show_secrets: args.show_secrets,
+        state_file: state_file.clone(),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    let endpoint = crate::exchange::Endpoint::parse(&profile.base_url)
+        .map_err(err)?
+        .endpoint_url();
+    let outcome = runner::run(&profile, &cases, &options).await;
+    if let Some(server) = embedded {
+        server.stop().await;
+    }
+    let outcome = outcome.map_err(err)?;
+    let mut report = RunReport::new(
+        endpoint,
+        target,
+        enforcement,
+        args.show_secrets,
+        state_file.display().to_string(),
+        outcome,
+        started.elapsed().as_millis() as u64,
+    );
+    if let Some(baseline) = baseline {
+        baseline.apply(&mut report.cases);
+        report.recount();
+    }
+    Ok(report)
+}
+
+/// Renders a report in `format`.
+pub fn render(report: &RunReport, format: Format) -> String {
+    match format {
+        Format::Tree => report::tree::render(report),
+        Format::Json => report::json::render(report),
+        Format::Junit => report::junit::render(report),
+    }
+}
+
+fn run_command(args: &RunArgs) -> Result<u8, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(err)?;
+    let report = runtime.block_on(run(args))?;
+    let text = render(&report, args.format);
+    match &args.output {
+        Some(file) => {
+            std::fs::write(file, text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+            eprintln!("{}", report.summary.line());
+        }
+        None => print!("{text}"),
+    }
+    Ok(report.exit_code())
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    let result = match &cli.command {
+        Some(Command::List(args)) => list(args).map(|text| {
+            print!("{text}");
+            0
+        }),
+        Some(Command::Run(args)) => run_command(args),
+        None => run_command(&cli.run),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_select_and_typos_are_errors() {
+        let s = select(&["auth.missing-token.*".to_string()]).unwrap();
+        assert_eq!(s.len(), 4);
+        assert!(s.iter().all(|c| c.id.starts_with("auth.missing-token.")));
+        assert!(select(&["auth.nope*".to_string()]).is_err());
+        assert_eq!(select(&[]).unwrap().len(), CATALOGUE.len());
+    }
+
+    #[test]
+    fn list_json_has_every_case() {
+        let text = list(&ListArgs {
+            format: ListFormat::Json,
+            cases: vec![],
+        })
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), CATALOGUE.len());
+        assert_eq!(v[0]["id"], CATALOGUE[0].id);
+    }
+
+    #[test]
+    fn cli_parses_the_default_run_and_subcommands() {
+        let cli = Cli::try_parse_from(["conformance", "--strict", "--case", "user.*"]).unwrap();
+        assert!(cli.command.is_none() && cli.run.strict);
+        let cli = Cli::try_parse_from(["conformance", "list", "--format", "json"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::List(_))));
+    }
+}

@@ -1,0 +1,54 @@
+//! Conformance suite for Tencent Cloud CIAM `POST /change_user_password`.
+//!
+//! The suite is the vendor document's oracle: every expectation is written
+//! here from the document (rows S1–S11) and from the RFCs it leans on, never
+//! taken from the reference server. It runs against the embedded reference
+//! server (the default) or any target described by a profile, and reports
+//! per case with a tier: `seed` (the document: fails the run), `rfc` (RFC
+//! 6750/7235/9110: a warning, a failure under `--strict`) and `reference`
+//! (what the document leaves open, as the reference server decided:
+//! information for external targets, enforced for the embedded server and
+//! under `--strict`).
+//!
+//! # Layout
+//!
+//! Data flows catalogue → runner (one exchange per step) → checks →
+//! verdicts → reporters.
+//!
+//! - [`catalogue`]: every case: stable ID, tier, seed row / RFC section /
+//!   open point with the quoted requirement, and the plan.
+//! - [`profile`]: the target profile (TOML): base URL, declared policy,
+//!   lockout, token source, accounts.
+//! - [`tokens`]: minted, static or command tokens, and broken variants.
+//! - [`password`]: fresh passwords, policy breakers, policy edges.
+//! - [`runner`]: carries out the plans, tracks the active account, keeps
+//!   clear of the lockout, restores the original password.
+//! - [`state`]: the state file that lets an interrupted run resume.
+//! - [`exchange`]: one HTTP/1.1 exchange per step over a real socket, its
+//!   redacted record and its curl command.
+//! - [`checks`]: status, media type, JSON members, bearer challenges.
+//! - [`media_type`]: `Content-Type` parsed per RFC 9110.
+//! - [`challenge`]: `WWW-Authenticate` parsed per RFC 7235 (http-auth).
+//! - [`verdict`]: checks weighed by tier into verdicts and counts.
+//! - [`baseline`]: expected failures with reasons; stale entries fail.
+//! - [`redact`]: passwords and tokens replaced by labels in all output.
+//! - [`report`]: the run report as a tree, JSON or JUnit XML.
+//! - [`embedded`]: the reference server started in-process.
+//! - [`cli`]: `conformance [run]` and `conformance list`.
+
+pub mod baseline;
+pub mod catalogue;
+pub mod challenge;
+pub mod checks;
+pub mod cli;
+pub mod embedded;
+pub mod exchange;
+pub mod media_type;
+pub mod password;
+pub mod profile;
+pub mod redact;
+pub mod report;
+pub mod runner;
+pub mod state;
+pub mod tokens;
+pub mod verdict;

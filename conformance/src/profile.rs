@@ -1,0 +1,388 @@
+//! The target profile: a TOML file that says where the target is, what it
+//! enforces for the test accounts, how to get tokens, and which accounts to
+//! use. `fixtures/README.md` documents every key; `fixtures/reference.toml`
+//! is the profile of the embedded reference server.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::catalogue::ScopeForm;
+
+/// A loaded and validated target profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The endpoint is `{base_url}/change_user_password`.
+    pub base_url: String,
+    /// What the target enforces for the test accounts.
+    #[serde(default)]
+    pub policy: Policy,
+    /// Lockout after wrong old passwords.
+    #[serde(default)]
+    pub lockout: Lockout,
+    /// Request limits the target declares.
+    #[serde(default)]
+    pub limits: Limits,
+    /// How to get access tokens.
+    #[serde(default)]
+    pub tokens: Tokens,
+    /// The accounts the run uses.
+    pub accounts: Accounts,
+    /// Directory of the profile file; relative paths follow it.
+    #[serde(skip)]
+    pub dir: PathBuf,
+    /// The profile file.
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+/// The password policy, as declared; an absent rule skips its cases.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Fewest code points accepted.
+    pub min_length: Option<usize>,
+    /// Most code points accepted.
+    pub max_length: Option<usize>,
+    /// A lower-case letter is required.
+    #[serde(default)]
+    pub require_lowercase: bool,
+    /// An upper-case letter is required.
+    #[serde(default)]
+    pub require_uppercase: bool,
+    /// A digit is required.
+    #[serde(default)]
+    pub require_digit: bool,
+    /// A symbol (neither letter nor digit) is required.
+    #[serde(default)]
+    pub require_symbol: bool,
+    /// Previous passwords that may not be reused.
+    pub history: Option<usize>,
+    /// Whether `history` counts the current password too.
+    #[serde(default)]
+    pub history_includes_current: bool,
+    /// Unicode normalisation applied before the rules (`nfc` or `nfkc`).
+    pub normalization: Option<Normalization>,
+    /// Whether control characters are refused.
+    #[serde(default)]
+    pub reject_control_characters: bool,
+}
+
+impl Policy {
+    /// Previous passwords (current excluded) that are refused, if declared.
+    pub fn depth(&self) -> Option<usize> {
+        let n = self.history?;
+        Some(if self.history_includes_current {
+            n.saturating_sub(1)
+        } else {
+            n
+        })
+    }
+}
+
+/// Unicode normalisation forms a target may declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalization {
+    /// Canonical composition.
+    Nfc,
+    /// Compatibility composition.
+    Nfkc,
+    /// None.
+    None,
+}
+
+/// Lockout after wrong old passwords.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lockout {
+    /// Consecutive wrong old passwords that lock the account; 0 means no
+    /// lockout; absent means unknown (the harness then assumes 3).
+    pub max_failures: Option<u32>,
+}
+
+/// The threshold the harness assumes when the profile gives none.
+pub const ASSUMED_MAX_FAILURES: u32 = 3;
+
+impl Lockout {
+    /// The threshold the harness stays under; `None` means no lockout.
+    pub fn effective(&self) -> Option<u32> {
+        match self.max_failures {
+            Some(0) => None,
+            Some(n) => Some(n),
+            None => Some(ASSUMED_MAX_FAILURES),
+        }
+    }
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest body accepted, in bytes.
+    pub max_body_bytes: Option<usize>,
+}
+
+/// How the harness gets access tokens: minting with a private key, static
+/// tokens per account, or a command.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tokens {
+    /// PEM private key the target trusts (relative to the profile).
+    pub private_key: Option<PathBuf>,
+    /// `RS256`, `RS384`, `RS512`, `PS256`, `ES256` or `ES384`.
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+    /// `kid` header of minted tokens.
+    pub kid: Option<String>,
+    /// `iss` of minted tokens.
+    pub issuer: Option<String>,
+    /// `aud` of minted tokens.
+    pub audience: Option<String>,
+    /// How minted tokens write `scope`.
+    #[serde(default = "default_scope_form")]
+    pub scope_format: ScopeForm,
+    /// Lifetime of minted tokens.
+    #[serde(default = "default_ttl")]
+    pub ttl_secs: u64,
+    /// `typ` header of minted tokens.
+    #[serde(default = "default_typ")]
+    pub typ: String,
+    /// A PEM private key the target does NOT trust, same algorithm family.
+    pub untrusted_private_key: Option<PathBuf>,
+    /// A shell command printing a token; `{subject}` and `{scope}` are
+    /// replaced (shell-quoted).
+    pub token_command: Option<String>,
+}
+
+fn default_algorithm() -> String {
+    "RS256".to_string()
+}
+fn default_scope_form() -> ScopeForm {
+    ScopeForm::Array
+}
+fn default_ttl() -> u64 {
+    300
+}
+fn default_typ() -> String {
+    "JWT".to_string()
+}
+
+impl Default for Tokens {
+    fn default() -> Self {
+        Tokens {
+            private_key: None,
+            algorithm: default_algorithm(),
+            kid: None,
+            issuer: None,
+            audience: None,
+            scope_format: default_scope_form(),
+            ttl_secs: default_ttl(),
+            typ: default_typ(),
+            untrusted_private_key: None,
+            token_command: None,
+        }
+    }
+}
+
+impl Tokens {
+    /// Whether the harness can mint tokens itself.
+    pub fn can_mint(&self) -> bool {
+        self.private_key.is_some()
+    }
+}
+
+/// The accounts of the run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accounts {
+    /// The account whose password the run changes (password required).
+    pub active: Account,
+    /// A frozen account.
+    pub frozen: Option<Account>,
+    /// A locked account.
+    pub locked: Option<Account>,
+    /// An account both frozen and locked.
+    pub frozen_and_locked: Option<Account>,
+    /// An active account the run may lock on purpose.
+    pub lockable: Option<Account>,
+    /// A subject that does not exist.
+    pub missing: Option<Account>,
+}
+
+/// One account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The `sub` of its tokens.
+    pub subject: String,
+    /// Its current password.
+    pub password: Option<String>,
+    /// A static token for it (instead of minting or the command).
+    pub token: Option<String>,
+}
+
+/// Why a profile cannot be used.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ProfileError {
+    /// The file.
+    pub file: PathBuf,
+    /// What is wrong, naming the key.
+    pub message: String,
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "profile {}: {}", self.file.display(), self.message)
+    }
+}
+
+impl std::error::Error for ProfileError {}
+
+impl Profile {
+    /// Reads, parses and validates a profile.
+    pub fn load(file: &Path) -> Result<Profile, ProfileError> {
+        let err = |message: String| ProfileError {
+            file: file.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(file).map_err(|e| err(e.to_string()))?;
+        let dir = file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Profile::parse(&text, &dir).map_err(err).map(|mut p| {
+            p.file = file.to_path_buf();
+            p
+        })
+    }
+
+    /// Parses and validates profile text; relative paths follow `dir`.
+    pub fn parse(text: &str, dir: &Path) -> Result<Profile, String> {
+        let mut profile: Profile = toml::from_str(text).map_err(|e| {
+            // One line: toml's message names the key and the line.
+            e.to_string().lines().collect::<Vec<_>>().join(" ")
+        })?;
+        profile.dir = dir.to_path_buf();
+        profile.validate()?;
+        Ok(profile)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        crate::exchange::Endpoint::parse(&self.base_url).map_err(|e| format!("base_url: {e}"))?;
+        let p = &self.policy;
+        if let (Some(min), Some(max)) = (p.min_length, p.max_length)
+            && min > max
+        {
+            return Err(format!(
+                "policy.min_length ({min}) is above policy.max_length ({max})"
+            ));
+        }
+        let classes = crate::password::required_classes(p);
+        if let Some(max) = p.max_length
+            && max < classes.max(1)
+        {
+            return Err(format!(
+                "policy.max_length ({max}) leaves no room for the {classes} required character classes"
+            ));
+        }
+        if let Some(n) = p.history
+            && n > 128
+        {
+            return Err(format!("policy.history ({n}) is above 128"));
+        }
+        if self.accounts.active.password.is_none() {
+            return Err(
+                "accounts.active.password is required (the run changes it and restores it)"
+                    .to_string(),
+            );
+        }
+        if self
+            .accounts
+            .lockable
+            .as_ref()
+            .is_some_and(|a| a.password.is_none())
+        {
+            return Err("accounts.lockable.password is required".to_string());
+        }
+        let t = &self.tokens;
+        if t.private_key.is_some() && (t.issuer.is_none() || t.audience.is_none()) {
+            return Err("tokens.private_key needs tokens.issuer and tokens.audience".to_string());
+        }
+        if crate::tokens::parse_algorithm(&t.algorithm).is_none() {
+            return Err(format!(
+                "tokens.algorithm: {} is not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384",
+                t.algorithm
+            ));
+        }
+        if !t.can_mint() && t.token_command.is_none() && self.accounts.active.token.is_none() {
+            return Err(
+                "no way to get a token for accounts.active: set tokens.private_key, \
+                 tokens.token_command or accounts.active.token"
+                    .to_string(),
+            );
+        }
+        Ok(())
+    }
+
+    /// A path of the profile, resolved against its directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.dir.join(path)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+base_url = "http://127.0.0.1:8080"
+[accounts.active]
+subject = "alice"
+password = "pw"
+token = "t"
+"#;
+
+    #[test]
+    fn minimal_profile_loads_with_defaults() {
+        let p = Profile::parse(MINIMAL, Path::new(".")).unwrap();
+        assert_eq!(p.policy.depth(), None);
+        assert_eq!(p.lockout.effective(), Some(ASSUMED_MAX_FAILURES));
+        assert_eq!(p.tokens.algorithm, "RS256");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let text = format!("{MINIMAL}\n[policy]\nmin_lenght = 3\n");
+        let e = Profile::parse(&text, Path::new(".")).unwrap_err();
+        assert!(e.contains("min_lenght"), "{e}");
+    }
+
+    #[test]
+    fn history_including_current_lowers_the_depth() {
+        let text = format!("{MINIMAL}\n[policy]\nhistory = 5\nhistory_includes_current = true\n");
+        let p = Profile::parse(&text, Path::new(".")).unwrap();
+        assert_eq!(p.policy.depth(), Some(4));
+    }
+
+    #[test]
+    fn a_token_source_is_required() {
+        let text = MINIMAL.replace("token = \"t\"", "");
+        let e = Profile::parse(&text, Path::new(".")).unwrap_err();
+        assert!(e.contains("no way to get a token"), "{e}");
+    }
+
+    #[test]
+    fn https_is_refused_with_a_reason() {
+        let text = MINIMAL.replace("http://", "https://");
+        let e = Profile::parse(&text, Path::new(".")).unwrap_err();
+        assert!(e.contains("base_url"), "{e}");
+    }
+}

@@ -1,0 +1,123 @@
+//! Secrets (passwords and tokens) and their redaction: every string that
+//! leaves the harness (reports, curl commands, snapshots, errors) goes
+//! through a [`Redactor`] unless `--show-secrets` is given.
+
+/// Secrets shorter than this are not redacted (they would blank out
+/// ordinary text); the harness never generates real secrets this short.
+const MIN_SECRET_LEN: usize = 4;
+
+/// Replaces known secret values with labels like `<password:new-1>`.
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    show: bool,
+    /// (value as it may appear, replacement), longest value first.
+    entries: Vec<(String, String)>,
+}
+
+impl Redactor {
+    /// A redactor; with `show_secrets` it leaves text untouched.
+    pub fn new(show_secrets: bool) -> Redactor {
+        Redactor {
+            show: show_secrets,
+            entries: Vec::new(),
+        }
+    }
+
+    /// Whether secrets are shown.
+    pub fn shows_secrets(&self) -> bool {
+        self.show
+    }
+
+    /// Registers a secret under `label` (like `password:new-1`). Also
+    /// registers its JSON-escaped form, as it appears in request bodies.
+    /// The first label given to a value wins.
+    pub fn add(&mut self, value: &str, label: &str) {
+        if value.chars().count() < MIN_SECRET_LEN {
+            return;
+        }
+        let replacement = format!("<{label}>");
+        let escaped = serde_json::to_string(value).unwrap_or_default();
+        let escaped = escaped
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .unwrap_or(value)
+            .to_string();
+        for form in [value.to_string(), escaped] {
+            if !self.entries.iter().any(|(v, _)| *v == form) {
+                self.entries.push((form, replacement.clone()));
+            }
+        }
+        self.entries
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+    }
+
+    /// The label of a registered value, if any.
+    pub fn label_of(&self, value: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(v, _)| v == value)
+            .map(|(_, l)| l.as_str())
+    }
+
+    /// `text` with every registered secret replaced by its label.
+    pub fn apply(&self, text: &str) -> String {
+        if self.show {
+            return text.to_string();
+        }
+        let mut out = text.to_string();
+        for (value, label) in &self.entries {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), label);
+            }
+        }
+        out
+    }
+
+    /// Redacts every string inside a JSON value.
+    pub fn apply_json(&self, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.apply(s)),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.apply_json(v)).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (self.apply(k), self.apply_json(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_longest_first_and_json_escapes() {
+        let mut r = Redactor::new(false);
+        r.add("Alice-Passw0rd", "password:current");
+        r.add("Alice-Passw0rd-2", "password:new-1");
+        r.add("Ab1\u{7}cdefgh", "password:control");
+        let text = r#"{"old_password":"Alice-Passw0rd","new_password":"Alice-Passw0rd-2","x":"Ab1\u0007cdefgh"}"#;
+        assert_eq!(
+            r.apply(text),
+            r#"{"old_password":"<password:current>","new_password":"<password:new-1>","x":"<password:control>"}"#
+        );
+    }
+
+    #[test]
+    fn show_secrets_leaves_text_alone() {
+        let mut r = Redactor::new(true);
+        r.add("secret-value", "password:current");
+        assert_eq!(r.apply("secret-value"), "secret-value");
+    }
+
+    #[test]
+    fn first_label_wins() {
+        let mut r = Redactor::new(false);
+        r.add("secret-value", "password:current");
+        r.add("secret-value", "password:other");
+        assert_eq!(r.apply("secret-value"), "<password:current>");
+    }
+}

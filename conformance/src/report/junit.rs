@@ -1,0 +1,147 @@
+//! The JUnit XML report (quick-junit): one test suite per group, one test
+//! case per case; failures carry expected against observed and the curl
+//! command, skips their reason, expected failures count as skipped.
+
+use std::fmt::Write;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::checks::Weight;
+use crate::verdict::{CaseResult, Verdict};
+
+use super::RunReport;
+
+fn details(case: &CaseResult) -> String {
+    let mut out = format!("requirement ({}): {}\n", case.spec, case.requirement);
+    for check in case.findings() {
+        let _ = writeln!(
+            out,
+            "{:?} [{}] step {}: {}: expected {}, observed {}",
+            check.weight,
+            check.tier.as_str(),
+            check.step,
+            check.what,
+            check.expected,
+            check.observed
+        );
+    }
+    for x in &case.exchanges {
+        let _ = writeln!(out, "step {} ({}): {}", x.step, x.purpose, x.curl);
+    }
+    out
+}
+
+fn first_failure(case: &CaseResult) -> String {
+    case.findings()
+        .find(|c| c.weight == Weight::Fail)
+        .map(|c| {
+            format!(
+                "step {}: {}: expected {}, observed {}",
+                c.step, c.what, c.expected, c.observed
+            )
+        })
+        .or_else(|| case.reason.clone())
+        .unwrap_or_else(|| "failed".to_string())
+}
+
+/// Renders the report as JUnit XML.
+pub fn render(report: &RunReport) -> String {
+    let mut junit = Report::new("conformance");
+    for (group, cases) in report.groups() {
+        let mut suite = TestSuite::new(group.heading());
+        for case in cases {
+            let mut status = match case.verdict {
+                Verdict::Pass | Verdict::Warn => TestCaseStatus::success(),
+                Verdict::Fail | Verdict::Stale => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(first_failure(case))
+                        .set_description(details(case));
+                    s
+                }
+                Verdict::Error => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                    s.set_message(first_failure(case))
+                        .set_description(details(case));
+                    s
+                }
+                Verdict::Skip => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(case.reason.clone().unwrap_or_default());
+                    s
+                }
+                Verdict::ExpectedFailure => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!(
+                        "expected failure: {}",
+                        case.reason.clone().unwrap_or_default()
+                    ))
+                    .set_description(details(case));
+                    s
+                }
+            };
+            status.set_type(case.tier.as_str());
+            let mut test = TestCase::new(case.id, status);
+            test.set_classname(group.key())
+                .set_time(std::time::Duration::from_millis(case.elapsed_ms));
+            if case.verdict == Verdict::Warn || case.findings().next().is_some() {
+                test.set_system_out(details(case));
+            }
+            suite.add_test_case(test);
+        }
+        junit.add_test_suite(suite);
+    }
+    junit.set_time(std::time::Duration::from_millis(report.elapsed_ms));
+    junit
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- cannot render JUnit: {e} -->"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn junit_is_valid_xml_with_every_case() {
+        let xml = render(&fixture::report());
+        let parsed = Report::deserialize_from_str(&xml).expect("well-formed JUnit XML");
+        let cases: Vec<_> = parsed
+            .test_suites
+            .iter()
+            .flat_map(|s| s.test_cases.iter())
+            .collect();
+        assert_eq!(cases.len(), 5);
+        let frozen = cases
+            .iter()
+            .find(|c| c.name.as_str() == "user.frozen")
+            .unwrap();
+        match &frozen.status {
+            TestCaseStatus::NonSuccess { kind, message, .. } => {
+                assert_eq!(*kind, NonSuccessKind::Failure);
+                assert!(
+                    message
+                        .as_ref()
+                        .unwrap()
+                        .as_str()
+                        .contains("abnormal_user_status")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let xfail = cases
+            .iter()
+            .find(|c| c.name.as_str() == "user.locked")
+            .unwrap();
+        match &xfail.status {
+            TestCaseStatus::Skipped { message, .. } => {
+                assert_eq!(
+                    message.as_ref().unwrap().as_str(),
+                    "expected failure: <known> & \"tracked\""
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(parsed.failures, 1);
+        assert_eq!(parsed.tests, 5);
+    }
+}

@@ -1,0 +1,373 @@
+//! Access tokens for the run: minted with the profile's private key, given
+//! statically per account, or printed by a command; and the broken variants
+//! (altered signature, `alg: none`, untrusted key, wrong claims).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::catalogue::{ScopeForm, TokenKind};
+use crate::exchange::shell_quote;
+use crate::profile::{Account, Profile, Tokens};
+
+/// Why a token could not be had.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The profile gives no way to make this token: the case is skipped.
+    Unavailable(String),
+    /// Making it failed (unreadable key, failing command): a configuration
+    /// error.
+    Failed(String),
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenError::Unavailable(why) => write!(f, "{why}"),
+            TokenError::Failed(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+/// The algorithms the harness can sign with.
+pub fn parse_algorithm(name: &str) -> Option<Algorithm> {
+    match name {
+        "RS256" => Some(Algorithm::RS256),
+        "RS384" => Some(Algorithm::RS384),
+        "RS512" => Some(Algorithm::RS512),
+        "PS256" => Some(Algorithm::PS256),
+        "PS384" => Some(Algorithm::PS384),
+        "PS512" => Some(Algorithm::PS512),
+        "ES256" => Some(Algorithm::ES256),
+        "ES384" => Some(Algorithm::ES384),
+        _ => None,
+    }
+}
+
+fn load_key(path: &PathBuf, algorithm: Algorithm) -> Result<EncodingKey, TokenError> {
+    let pem = std::fs::read(path)
+        .map_err(|e| TokenError::Failed(format!("tokens: cannot read {}: {e}", path.display())))?;
+    let key = if matches!(algorithm, Algorithm::ES256 | Algorithm::ES384) {
+        EncodingKey::from_ec_pem(&pem)
+    } else {
+        EncodingKey::from_rsa_pem(&pem)
+    };
+    key.map_err(|e| {
+        TokenError::Failed(format!(
+            "tokens: {} is not a {algorithm:?} private key: {e}",
+            path.display()
+        ))
+    })
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// An issuer of tokens for one profile.
+pub struct TokenFactory {
+    config: Tokens,
+    algorithm: Algorithm,
+    key: Option<EncodingKey>,
+    untrusted: Option<EncodingKey>,
+    command_dir: PathBuf,
+    cache: HashMap<String, (String, Instant)>,
+}
+
+impl fmt::Debug for TokenFactory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenFactory")
+            .field("algorithm", &self.algorithm)
+            .field("can_mint", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+const UNKNOWN_KID: &str = "conformance-unknown-kid";
+const WRONG_ISSUER: &str = "https://issuer.invalid/";
+const WRONG_AUDIENCE: &str = "conformance-wrong-audience";
+
+impl TokenFactory {
+    /// Loads the profile's keys.
+    pub fn new(profile: &Profile) -> Result<TokenFactory, TokenError> {
+        let config = profile.tokens.clone();
+        let algorithm = parse_algorithm(&config.algorithm).ok_or_else(|| {
+            TokenError::Failed(format!(
+                "tokens.algorithm {} is not supported",
+                config.algorithm
+            ))
+        })?;
+        let key = match &config.private_key {
+            Some(p) => Some(load_key(&profile.resolve(p), algorithm)?),
+            None => None,
+        };
+        let untrusted = match &config.untrusted_private_key {
+            Some(p) => Some(load_key(&profile.resolve(p), algorithm)?),
+            None => None,
+        };
+        Ok(TokenFactory {
+            config,
+            algorithm,
+            key,
+            untrusted,
+            command_dir: profile.dir.clone(),
+            cache: HashMap::new(),
+        })
+    }
+
+    fn claims(&self, subject: &str, scope: Option<(&[&str], ScopeForm)>) -> Value {
+        let now = now();
+        let mut jti = [0u8; 16];
+        let _ = getrandom::fill(&mut jti);
+        let mut claims = json!({
+            "iss": self.config.issuer,
+            "aud": self.config.audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.config.ttl_secs as i64,
+            "jti": jti.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        });
+        if let Some((values, form)) = scope {
+            claims["scope"] = match form {
+                ScopeForm::Array => json!(values),
+                ScopeForm::String => json!(values.join(" ")),
+            };
+        }
+        claims
+    }
+
+    fn sign(
+        &self,
+        claims: &Value,
+        kid: Option<&str>,
+        key: &EncodingKey,
+    ) -> Result<String, TokenError> {
+        let mut header = Header::new(self.algorithm);
+        header.typ = Some(self.config.typ.clone());
+        header.kid = kid.map(str::to_string);
+        jsonwebtoken::encode(&header, claims, key)
+            .map_err(|e| TokenError::Failed(format!("cannot sign a token: {e}")))
+    }
+
+    fn mint(&self, claims: &Value, kid: Option<&str>) -> Result<String, TokenError> {
+        let key = self.key.as_ref().ok_or_else(|| {
+            TokenError::Unavailable("needs minting (tokens.private_key in the profile)".into())
+        })?;
+        self.sign(claims, kid, key)
+    }
+
+    async fn command(&self, subject: &str, scope: &str) -> Result<String, TokenError> {
+        let Some(template) = &self.config.token_command else {
+            return Err(TokenError::Unavailable(
+                "needs minting (tokens.private_key) or tokens.token_command".into(),
+            ));
+        };
+        let line = template
+            .replace("{subject}", &shell_quote(subject))
+            .replace("{scope}", &shell_quote(scope));
+        let run = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(&line)
+            .current_dir(&self.command_dir)
+            .stdin(std::process::Stdio::null())
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(30), run)
+            .await
+            .map_err(|_| TokenError::Failed("tokens.token_command ran over 30 s".into()))?
+            .map_err(|e| TokenError::Failed(format!("tokens.token_command: {e}")))?;
+        if !output.status.success() {
+            return Err(TokenError::Failed(format!(
+                "tokens.token_command exited with {} for subject {subject}",
+                output.status
+            )));
+        }
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| TokenError::Failed("tokens.token_command printed nothing".into()))
+    }
+
+    /// A valid token with the `openid` scope for `account`: its static
+    /// token, else a minted one, else the command's.
+    pub async fn standard(&mut self, account: &Account) -> Result<String, TokenError> {
+        if let Some(token) = &account.token {
+            return Ok(token.clone());
+        }
+        let fresh_for = Duration::from_secs(self.config.ttl_secs / 2);
+        if let Some((token, at)) = self.cache.get(&account.subject)
+            && at.elapsed() < fresh_for
+        {
+            return Ok(token.clone());
+        }
+        let token = if self.key.is_some() {
+            let claims = self.claims(
+                &account.subject,
+                Some((&["openid"], self.config.scope_format)),
+            );
+            self.mint(&claims, self.config.kid.as_deref())?
+        } else {
+            self.command(&account.subject, "openid").await?
+        };
+        self.cache
+            .insert(account.subject.clone(), (token.clone(), Instant::now()));
+        Ok(token)
+    }
+
+    /// A token of `kind` for `account`.
+    pub async fn variant(
+        &mut self,
+        account: &Account,
+        kind: TokenKind,
+    ) -> Result<String, TokenError> {
+        let kid = self.config.kid.clone();
+        let kid = kid.as_deref();
+        let subject = account.subject.as_str();
+        let openid = Some((&["openid"][..], self.config.scope_format));
+        match kind {
+            TokenKind::BadSignature => {
+                let token = self.standard(account).await?;
+                alter_signature(&token).ok_or_else(|| {
+                    TokenError::Unavailable("the account's token is not a signed JWT".into())
+                })
+            }
+            TokenKind::AlgNone => {
+                let token = self.standard(account).await?;
+                unsigned(&token).ok_or_else(|| {
+                    TokenError::Unavailable("the account's token is not a JWT".into())
+                })
+            }
+            TokenKind::UntrustedKey => {
+                if self.untrusted.is_none() {
+                    return Err(TokenError::Unavailable(
+                        "needs tokens.untrusted_private_key".into(),
+                    ));
+                }
+                let token = self.standard(account).await?;
+                let (header, claims) = decode_parts(&token).ok_or_else(|| {
+                    TokenError::Unavailable("the account's token is not a JWT".into())
+                })?;
+                let kid = header
+                    .get("kid")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let key = self.untrusted.as_ref().ok_or_else(|| {
+                    TokenError::Unavailable("needs tokens.untrusted_private_key".into())
+                })?;
+                self.sign(&claims, kid.as_deref(), key)
+            }
+            TokenKind::Expired => {
+                let mut claims = self.claims(subject, openid);
+                let now = now();
+                claims["iat"] = json!(now - 7200);
+                claims["nbf"] = json!(now - 7200);
+                claims["exp"] = json!(now - 3600);
+                self.mint(&claims, kid)
+            }
+            TokenKind::NotYetValid => {
+                let mut claims = self.claims(subject, openid);
+                let now = now();
+                claims["nbf"] = json!(now + 3600);
+                claims["exp"] = json!(now + 7200);
+                self.mint(&claims, kid)
+            }
+            TokenKind::WrongIssuer => {
+                let mut claims = self.claims(subject, openid);
+                claims["iss"] = json!(WRONG_ISSUER);
+                self.mint(&claims, kid)
+            }
+            TokenKind::WrongAudience => {
+                let mut claims = self.claims(subject, openid);
+                claims["aud"] = json!(WRONG_AUDIENCE);
+                self.mint(&claims, kid)
+            }
+            TokenKind::UnknownKid => {
+                let claims = self.claims(subject, openid);
+                self.mint(&claims, Some(UNKNOWN_KID))
+            }
+            TokenKind::NoScope => {
+                let claims = self.claims(subject, None);
+                self.mint(&claims, kid)
+            }
+            TokenKind::Scope(values, form) => {
+                if self.key.is_some() {
+                    let claims = self.claims(subject, Some((values, form)));
+                    self.mint(&claims, kid)
+                } else {
+                    self.command(subject, &values.join(" ")).await
+                }
+            }
+        }
+    }
+}
+
+fn decode_parts(token: &str) -> Option<(Value, Value)> {
+    let mut parts = token.split('.');
+    let header = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
+    let claims = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
+    Some((
+        serde_json::from_slice(&header).ok()?,
+        serde_json::from_slice(&claims).ok()?,
+    ))
+}
+
+/// The token with one bit of its signature flipped.
+pub fn alter_signature(token: &str) -> Option<String> {
+    let (message, signature) = token.rsplit_once('.')?;
+    let mut bytes = URL_SAFE_NO_PAD.decode(signature).ok()?;
+    if bytes.is_empty() {
+        return None;
+    }
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    Some(format!("{message}.{}", URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+/// The token's claims under `{"alg":"none","typ":"JWT"}` and no signature.
+pub fn unsigned(token: &str) -> Option<String> {
+    let mut parts = token.split('.');
+    let _header = parts.next()?;
+    let claims = parts.next()?;
+    URL_SAFE_NO_PAD.decode(claims).ok()?;
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    Some(format!("{header}.{claims}."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn altered_signature_differs_in_one_bit() {
+        let token = format!("a.b.{}", URL_SAFE_NO_PAD.encode([0u8, 0, 0, 0]));
+        let altered = alter_signature(&token).unwrap();
+        assert_eq!(
+            altered,
+            format!("a.b.{}", URL_SAFE_NO_PAD.encode([0u8, 0, 1, 0]))
+        );
+        assert!(alter_signature("a.b.").is_none());
+    }
+
+    #[test]
+    fn unsigned_keeps_claims() {
+        let claims = URL_SAFE_NO_PAD.encode(br#"{"sub":"alice"}"#);
+        let t = unsigned(&format!("xx.{claims}.sig")).unwrap();
+        let (header, c) = decode_parts(&t).unwrap();
+        assert_eq!(header["alg"], "none");
+        assert_eq!(c["sub"], "alice");
+        assert!(t.ends_with('.'));
+    }
+}

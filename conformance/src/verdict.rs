@@ -1,0 +1,296 @@
+//! Verdicts: checks weighed by tier and enforcement into one verdict per
+//! case, and the counts the run ends with.
+
+use serde::Serialize;
+
+use crate::catalogue::{Case, Tier};
+use crate::checks::{Check, Outcome, Weight};
+use crate::exchange::ExchangeRecord;
+
+/// Which tiers fail the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Enforcement {
+    /// `--strict`: RFC and reference expectations fail too.
+    pub strict: bool,
+    /// Reference expectations fail (the embedded reference server).
+    pub reference: bool,
+}
+
+impl Enforcement {
+    /// How a failed check of `tier` weighs.
+    pub fn weigh_failure(self, tier: Tier) -> Weight {
+        match tier {
+            Tier::Seed => Weight::Fail,
+            Tier::Rfc if self.strict => Weight::Fail,
+            Tier::Rfc => Weight::Warn,
+            Tier::Reference if self.strict || self.reference => Weight::Fail,
+            Tier::Reference => Weight::Info,
+        }
+    }
+}
+
+/// The verdict of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every required check passed (informational differences may exist).
+    Pass,
+    /// Passed, with RFC expectations not met.
+    Warn,
+    /// A required check failed.
+    Fail,
+    /// Not run: a fixture is missing (the reason says which).
+    Skip,
+    /// The exchange itself failed (connection, timeout).
+    Error,
+    /// Failed, and the baseline expects it to.
+    ExpectedFailure,
+    /// Listed in the baseline as failing, but passed: the entry is stale.
+    Stale,
+}
+
+impl Verdict {
+    /// How reports print it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "FAIL",
+            Verdict::Skip => "skip",
+            Verdict::Error => "ERROR",
+            Verdict::ExpectedFailure => "xfail",
+            Verdict::Stale => "STALE",
+        }
+    }
+
+    /// Whether the verdict fails the run.
+    pub fn fails_run(self) -> bool {
+        matches!(self, Verdict::Fail | Verdict::Error | Verdict::Stale)
+    }
+}
+
+/// Everything about one case after it ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// Stable ID.
+    pub id: &'static str,
+    /// Tier of the case.
+    pub tier: Tier,
+    /// Report group key (`S9`, `RFC 7235 §2.1`, `open-6`).
+    pub group: String,
+    /// Short reference (`seed S9`, …).
+    pub spec: String,
+    /// The quoted requirement.
+    pub requirement: &'static str,
+    /// What the case checks.
+    pub title: &'static str,
+    /// For reference cases: the open point and the decision checked.
+    pub decision: Option<String>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why it was skipped or errored; the baseline's reason for xfail/stale.
+    pub reason: Option<String>,
+    /// Every check, weighed.
+    pub checks: Vec<Check>,
+    /// Remarks (RFC views, how a fixture was used).
+    pub notes: Vec<String>,
+    /// Every exchange, redacted.
+    pub exchanges: Vec<ExchangeRecord>,
+    /// Wall time of the case.
+    pub elapsed_ms: u64,
+}
+
+impl CaseResult {
+    /// An empty result for `case`.
+    pub fn new(case: &Case) -> CaseResult {
+        CaseResult {
+            id: case.id,
+            tier: case.tier,
+            group: case.group().key(),
+            spec: case.spec.reference(),
+            requirement: case.spec.quote(),
+            title: case.title,
+            decision: case
+                .decision
+                .map(|(p, d)| format!("open point {}: {d}", p.number())),
+            verdict: Verdict::Pass,
+            reason: None,
+            checks: Vec::new(),
+            notes: Vec::new(),
+            exchanges: Vec::new(),
+            elapsed_ms: 0,
+        }
+    }
+
+    /// Checks that did not pass and weigh (fail, warn, info, note).
+    pub fn findings(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.weight != Weight::Pass)
+    }
+}
+
+/// Weighs every check of `result` and sets its verdict (unless it was
+/// skipped or errored already).
+pub fn judge(result: &mut CaseResult, enforcement: Enforcement) {
+    let case_tier = result.tier;
+    let mut worst = Verdict::Pass;
+    for check in &mut result.checks {
+        check.tier = check.tier.weaker(case_tier);
+        check.weight = match check.outcome {
+            Outcome::Pass => Weight::Pass,
+            Outcome::Note => Weight::Note,
+            Outcome::Fail => enforcement.weigh_failure(check.tier),
+        };
+        match check.weight {
+            Weight::Fail => worst = Verdict::Fail,
+            Weight::Warn if worst == Verdict::Pass => worst = Verdict::Warn,
+            _ => {}
+        }
+    }
+    if matches!(result.verdict, Verdict::Skip | Verdict::Error) {
+        return;
+    }
+    result.verdict = worst;
+}
+
+/// The counts a run ends with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Passed (with or without warnings).
+    pub passed: usize,
+    /// Failed, errored, or stale baseline entries.
+    pub failed: usize,
+    /// Skipped for a missing fixture.
+    pub skipped: usize,
+    /// Passed with RFC warnings.
+    pub warnings: usize,
+    /// Failed as the baseline expects.
+    pub expected_failures: usize,
+    /// Of the failed: exchanges that did not complete.
+    pub errors: usize,
+}
+
+impl Summary {
+    /// Counts the verdicts.
+    pub fn of(results: &[CaseResult]) -> Summary {
+        let mut s = Summary::default();
+        for r in results {
+            match r.verdict {
+                Verdict::Pass => s.passed += 1,
+                Verdict::Warn => {
+                    s.passed += 1;
+                    s.warnings += 1;
+                }
+                Verdict::Fail | Verdict::Stale => s.failed += 1,
+                Verdict::Error => {
+                    s.failed += 1;
+                    s.errors += 1;
+                }
+                Verdict::Skip => s.skipped += 1,
+                Verdict::ExpectedFailure => s.expected_failures += 1,
+            }
+        }
+        s
+    }
+
+    /// `N passed, N failed, N skipped, N warnings` (and expected failures
+    /// when there are any).
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{} passed, {} failed, {} skipped, {} warnings",
+            self.passed, self.failed, self.skipped, self.warnings
+        );
+        if self.expected_failures > 0 {
+            line.push_str(&format!(", {} expected failures", self.expected_failures));
+        }
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(tier: Tier, outcome: Outcome) -> Check {
+        Check {
+            step: 1,
+            tier,
+            what: "x".into(),
+            expected: String::new(),
+            observed: String::new(),
+            outcome,
+            weight: Weight::Pass,
+        }
+    }
+
+    fn verdict(case_tier: Tier, checks: Vec<Check>, enforcement: Enforcement) -> Verdict {
+        let mut r = CaseResult::new(crate::catalogue::CATALOGUE.first().unwrap());
+        r.tier = case_tier;
+        r.checks = checks;
+        judge(&mut r, enforcement);
+        r.verdict
+    }
+
+    const EXTERNAL: Enforcement = Enforcement {
+        strict: false,
+        reference: false,
+    };
+    const EMBEDDED: Enforcement = Enforcement {
+        strict: false,
+        reference: true,
+    };
+    const STRICT: Enforcement = Enforcement {
+        strict: true,
+        reference: false,
+    };
+
+    #[test]
+    fn tiers_weigh_by_enforcement() {
+        let seed_fail = || vec![check(Tier::Seed, Outcome::Fail)];
+        let rfc_fail = || vec![check(Tier::Rfc, Outcome::Fail)];
+        let ref_fail = || vec![check(Tier::Reference, Outcome::Fail)];
+        assert_eq!(verdict(Tier::Seed, seed_fail(), EXTERNAL), Verdict::Fail);
+        assert_eq!(verdict(Tier::Seed, rfc_fail(), EXTERNAL), Verdict::Warn);
+        assert_eq!(verdict(Tier::Seed, rfc_fail(), STRICT), Verdict::Fail);
+        assert_eq!(verdict(Tier::Seed, ref_fail(), EXTERNAL), Verdict::Pass);
+        assert_eq!(verdict(Tier::Seed, ref_fail(), EMBEDDED), Verdict::Fail);
+        assert_eq!(verdict(Tier::Seed, ref_fail(), STRICT), Verdict::Fail);
+    }
+
+    #[test]
+    fn a_case_caps_its_checks() {
+        // A seed-level check inside a reference case weighs as reference.
+        let seed_fail = || vec![check(Tier::Seed, Outcome::Fail)];
+        assert_eq!(
+            verdict(Tier::Reference, seed_fail(), EXTERNAL),
+            Verdict::Pass
+        );
+        assert_eq!(verdict(Tier::Rfc, seed_fail(), EXTERNAL), Verdict::Warn);
+        assert_eq!(
+            verdict(Tier::Reference, seed_fail(), EMBEDDED),
+            Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn notes_never_fail() {
+        let notes = vec![check(Tier::Seed, Outcome::Note)];
+        assert_eq!(verdict(Tier::Seed, notes, STRICT), Verdict::Pass);
+    }
+
+    #[test]
+    fn summary_line() {
+        let mut s = Summary {
+            passed: 3,
+            failed: 1,
+            skipped: 2,
+            warnings: 1,
+            ..Summary::default()
+        };
+        assert_eq!(s.line(), "3 passed, 1 failed, 2 skipped, 1 warnings");
+        s.expected_failures = 2;
+        assert_eq!(
+            s.line(),
+            "3 passed, 1 failed, 2 skipped, 1 warnings, 2 expected failures"
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! A deliberately broken target: a tiny HTTP server that answers every
+//! request 200 with an empty body. Every refusal case must fail against it,
+//! naming the check; the cases that expect a 200 still pass; the runner
+//! follows the password it (wrongly) changed and restores the original.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use conformance::catalogue;
+use conformance::embedded::REFERENCE_PROFILE;
+use conformance::profile::Profile;
+use conformance::runner::{self, RunOptions};
+use conformance::verdict::{Enforcement, Verdict};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+
+/// Serves "200, empty" to everything on an ephemeral port.
+async fn accept_everything() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|_req| async {
+                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::new())))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_target_that_accepts_everything_fails_every_refusal() {
+    let addr = accept_everything().await;
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{addr}");
+    let must_fail = [
+        "auth.missing-token.no-header",
+        "auth.invalid-token.garbage",
+        "auth.invalid-token.bad-signature",
+        "auth.invalid-token.expired",
+        "auth.insufficient-scope.no-scope-claim",
+        "user.not-found",
+        "user.frozen",
+        "user.locked",
+        "password.wrong-old",
+        "password.duplicate",
+        "password.change",
+        "policy.too-short",
+        "history.most-recent",
+    ];
+    let must_pass = ["auth.scope.array-with-openid", "policy.min-length-accepted"];
+    let cases: Vec<_> = must_fail
+        .iter()
+        .chain(must_pass.iter())
+        .map(|id| catalogue::find(id).unwrap())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        enforcement: Enforcement {
+            strict: false,
+            reference: false,
+        },
+        show_secrets: false,
+        state_file: dir.path().join("state.json"),
+        timeout: Duration::from_secs(5),
+    };
+    let outcome = runner::run(&profile, &cases, &options).await.unwrap();
+    for result in &outcome.cases {
+        let expected = if must_fail.contains(&result.id) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        assert_eq!(
+            result.verdict, expected,
+            "{}: {:#?}",
+            result.id, result.checks
+        );
+    }
+    // Each failure names what differed: the status of the first step.
+    let frozen = outcome
+        .cases
+        .iter()
+        .find(|r| r.id == "user.frozen")
+        .unwrap();
+    let status = frozen.checks.iter().find(|c| c.what == "status").unwrap();
+    assert_eq!(
+        (status.expected.as_str(), status.observed.as_str()),
+        ("400", "200")
+    );
+    // The runner followed every accepted change and set the original again.
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+}

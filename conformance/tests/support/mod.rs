@@ -1,0 +1,110 @@
+//! Shared test helpers: the target (embedded reference server, or the
+//! profile in `CONFORMANCE_PROFILE`), running one case, snapshot settings.
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use conformance::catalogue::{self, Case};
+use conformance::embedded::{Embedded, Hashing};
+use conformance::profile::Profile;
+use conformance::report::RunReport;
+use conformance::runner::{self, RunOptions};
+use conformance::verdict::Enforcement;
+
+/// The top-level `snapshots/` folder.
+pub fn snapshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots")
+}
+
+/// insta settings: top-level folder, snapshot name = case ID, no module
+/// prefix, no expression.
+pub fn insta_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(snapshot_dir());
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    // Dynamic values never reach a snapshot (tokens and passwords are
+    // labels, ports are not recorded); a Date header would be.
+    settings.add_redaction(".exchanges[].response.headers.date", "[date]");
+    settings
+}
+
+/// An external target serialises its tests: they share one account.
+static EXTERNAL: LazyLock<tokio::sync::Mutex<()>> = LazyLock::new(|| tokio::sync::Mutex::new(()));
+
+/// The profile named by `CONFORMANCE_PROFILE`, if set.
+pub fn external_profile() -> Option<PathBuf> {
+    std::env::var_os("CONFORMANCE_PROFILE").map(PathBuf::from)
+}
+
+/// Runs one case against the target and returns the report.
+pub async fn run_case(case: &'static Case) -> RunReport {
+    let cases = [case];
+    match external_profile() {
+        None => {
+            let server = Embedded::start(Hashing::CheapTestOnly)
+                .await
+                .expect("the embedded reference server starts");
+            let options = RunOptions {
+                // Against the reference server everything is enforced.
+                enforcement: Enforcement {
+                    strict: true,
+                    reference: true,
+                },
+                show_secrets: false,
+                state_file: server.state_file(),
+                timeout: Duration::from_secs(10),
+            };
+            let outcome = runner::run(&server.profile, &cases, &options)
+                .await
+                .expect("the run completes");
+            let endpoint = server.profile.base_url.clone();
+            server.stop().await;
+            RunReport::new(
+                endpoint,
+                "embedded reference server".into(),
+                options.enforcement,
+                false,
+                String::new(),
+                outcome,
+                0,
+            )
+        }
+        Some(file) => {
+            let _one_at_a_time = EXTERNAL.lock().await;
+            let profile = Profile::load(&file).expect("CONFORMANCE_PROFILE loads");
+            let strict = std::env::var_os("CONFORMANCE_STRICT").is_some();
+            let stem = file
+                .file_stem()
+                .map_or("profile".into(), |s| s.to_string_lossy().into_owned());
+            let options = RunOptions {
+                enforcement: Enforcement {
+                    strict,
+                    reference: false,
+                },
+                show_secrets: false,
+                state_file: std::env::temp_dir()
+                    .join(format!("conformance-tests-{stem}.state.json")),
+                timeout: Duration::from_secs(30),
+            };
+            let outcome = runner::run(&profile, &cases, &options)
+                .await
+                .expect("the run completes");
+            RunReport::new(
+                profile.base_url.clone(),
+                format!("profile {}", file.display()),
+                options.enforcement,
+                false,
+                options.state_file.display().to_string(),
+                outcome,
+                0,
+            )
+        }
+    }
+}
+
+/// The catalogue case with this ID (panics on a typo).
+pub fn case(id: &str) -> &'static Case {
+    catalogue::find(id).unwrap_or_else(|| panic!("no case {id} in the catalogue"))
+}

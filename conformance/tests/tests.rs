@@ -1,0 +1,9 @@
+//! The one integration-test binary: shared helpers compile once.
+
+mod broken;
+mod cases;
+mod cli;
+mod e2e;
+mod runner_state;
+mod snapshots_dir;
+mod support;
