@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::app::{App, StartError};
 use crate::config::Config;
 use crate::keys::{SigningKey, parse_algorithm};
-use crate::server::{Running, serve, shutdown_signal};
+use crate::server::{serve, shutdown_signal};
 
 /// Default configuration file (the committed development fixture).
 pub const DEFAULT_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/server.toml");
@@ -184,10 +184,4 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
-}
-
-/// Builds and starts the app on `addr` (for embedding).
-pub async fn start(config: &Config, addr: SocketAddr) -> Result<Running, String> {
-    let app = App::build(config).map_err(|e| e.to_string())?;
-    Running::start(app, addr).await.map_err(|e| e.to_string())
 }
