@@ -559,6 +559,18 @@ mod tests {
     }
 
     #[test]
+    fn errors_say_what_is_wrong() {
+        assert_eq!(
+            StoreError::TooNew(99).to_string(),
+            "database schema version 99 is newer than this server (1)"
+        );
+        assert_eq!(
+            StoreError::Corrupt("hash").to_string(),
+            "corrupt database row: hash"
+        );
+    }
+
+    #[test]
     fn newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");

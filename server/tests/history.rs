@@ -121,3 +121,37 @@ async fn policy_is_checked_before_history() {
     .assert_error(400, "invalid_new_password", None);
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_password_in_the_history_twice_is_still_refused() {
+    // With N = 1, P0 may come back after two changes, so the full history
+    // holds it twice; a later, deeper policy must still refuse it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(&dir);
+    c.policy.history = 1;
+    let running = Running::start(App::build(&c).unwrap(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let s = TestServer::start().await; // only for minting with the same keys
+    let token = s.token("alice");
+    for (old, new) in [
+        (ALICE, "Alice-Step1x"),
+        ("Alice-Step1x", "Alice-Step2x"),
+        ("Alice-Step2x", ALICE),
+        (ALICE, "Alice-Step3x"),
+    ] {
+        assert_eq!(
+            change_with(running.addr, &token, old, new).await.status,
+            200
+        );
+    }
+    running.shutdown().await;
+    c.policy.history = 5;
+    let running = Running::start(App::build(&c).unwrap(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    change_with(running.addr, &token, "Alice-Step3x", ALICE)
+        .await
+        .assert_error(400, "recurrent_password", None);
+    running.shutdown().await;
+}

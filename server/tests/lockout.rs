@@ -10,7 +10,7 @@ use crate::support::*;
 async fn k_wrong_old_passwords_lock_until_the_lock_expires() {
     let s = TestServer::with(|c| {
         c.lockout.max_failures = 3;
-        c.lockout.lock_seconds = 1.0;
+        c.lockout.lock_seconds = 2.0;
     })
     .await;
     for _ in 0..3 {
@@ -18,11 +18,17 @@ async fn k_wrong_old_passwords_lock_until_the_lock_expires() {
             .await
             .assert_error(400, "wrong_old_password", None);
     }
-    // Locked now, even with the right password.
+    let locked_at = std::time::Instant::now();
+    // Locked now, even with the right password, and still after 1.2 s.
     s.change("alice", ALICE, "Alice-Changed1")
         .await
         .assert_error(400, "abnormal_user_status", Some("User is locked."));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    s.change("alice", ALICE, "Alice-Changed1")
+        .await
+        .assert_error(400, "abnormal_user_status", Some("User is locked."));
+    // Released by itself once the 2 s are over.
+    tokio::time::sleep(Duration::from_millis(2100).saturating_sub(locked_at.elapsed())).await;
     assert_eq!(s.change("alice", ALICE, "Alice-Changed1").await.status, 200);
 }
 
