@@ -312,15 +312,12 @@ impl Store {
             [user_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        // An expired automatic lock starts a fresh count.
-        let attempts = if until.is_some_and(|t| t <= now_ms) {
-            1
-        } else {
-            attempts + 1
-        };
+        // Setting a lock resets the count, so a count never spans two locks.
+        let attempts = attempts + 1;
         let (attempts, until) = if max_failures > 0 && attempts >= i64::from(max_failures) {
             (0, Some(now_ms.saturating_add(lock_ms)))
         } else {
+            // Keep a lock another request set meanwhile; drop an expired one.
             (attempts, until.filter(|t| *t > now_ms))
         };
         tx.execute(
@@ -454,6 +451,11 @@ mod tests {
         drop(store);
         let store = Store::open(&path).unwrap();
         assert!(store.exists("alice").unwrap());
+        let version: i64 = store
+            .lock()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
         let again = NewUser {
             subject: "alice",
             password_hash: "other".into(),
@@ -528,8 +530,15 @@ mod tests {
                 .unwrap(),
             Commit::Conflict
         );
-        // After expiry the count restarts.
-        assert_eq!(store.record_failure(u.id, 3, 1000, 2000).unwrap(), 1);
+        // A failure recorded by a request that passed the status check just
+        // before another one set the lock keeps that lock.
+        assert_eq!(store.record_failure(u.id, 3, 1000, 40).unwrap(), 1);
+        let still = store.find("alice").unwrap().unwrap();
+        assert_eq!(still.locked_until_ms, Some(1030));
+        assert_eq!(still.status(1029), Status::Locked);
+        // After expiry the expired lock is dropped and the count goes on.
+        assert_eq!(store.record_failure(u.id, 3, 1000, 2000).unwrap(), 2);
+        assert_eq!(store.find("alice").unwrap().unwrap().locked_until_ms, None);
         store.reset_failures(u.id).unwrap();
         assert_eq!(store.find("alice").unwrap().unwrap().failed_attempts, 0);
     }

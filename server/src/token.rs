@@ -219,6 +219,18 @@ mod tests {
             v.verify("garbage"),
             Err(TokenError::Invalid("undecodable header"))
         );
+        let mut early = claims(json!(["openid"]));
+        early["nbf"] = json!(jsonwebtoken::get_current_timestamp() + 60);
+        assert_eq!(
+            v.verify(&rs(early)),
+            Err(TokenError::Invalid("not yet valid"))
+        );
+        let mut no_exp = claims(json!(["openid"]));
+        no_exp.as_object_mut().unwrap().remove("exp");
+        assert_eq!(
+            v.verify(&rs(no_exp)),
+            Err(TokenError::Invalid("missing required claim"))
+        );
     }
 
     #[test]
