@@ -671,6 +671,20 @@ pub enum Plan {
     WrongOldFirst(WrongOldNew),
     /// Lock `[accounts.lockable]` with wrong old passwords.
     Lockout,
+    /// A generated property (`conformance run --properties`), run by
+    /// [`crate::properties`], never by the catalogue runner.
+    Property(Property),
+}
+
+/// The generated properties of [`crate::properties`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Property {
+    /// Generated new passwords against the declared policy's oracle.
+    PolicyOracle,
+    /// Sequences of steps against a model of the account.
+    AccountModel,
+    /// Hostile but harmless requests.
+    HostileInputs,
 }
 
 impl Plan {
@@ -1360,9 +1374,49 @@ pub static CATALOGUE: &[Case] = &[
     ),
 ];
 
-/// The case with this ID.
+/// The generated properties, run only with `--properties` (see
+/// `conformance/PROPERTIES.md`). They are cases for the reports (stable
+/// IDs, tier, spec), but not part of [`CATALOGUE`].
+pub static PROPERTIES: [Case; 3] = [
+    Case {
+        id: "property.policy-oracle",
+        tier: Tier::Seed,
+        title: "generated new passwords (valid, one rule broken, reused) get the answer the \
+                declared policy predicts",
+        spec: Spec::Row(Row::S5),
+        decision: None,
+        plan: Plan::Property(Property::PolicyOracle),
+    },
+    Case {
+        id: "property.account-model",
+        tier: Tier::Seed,
+        title: "generated sequences of changes, wrong old passwords and token variants match a \
+                model of the account (password, history, failures, status)",
+        spec: Spec::Row(Row::S4),
+        decision: None,
+        plan: Plan::Property(Property::AccountModel),
+    },
+    Case {
+        id: "property.hostile-inputs",
+        tier: Tier::Seed,
+        title: "generated hostile Authorization values, bodies and Content-Types get a \
+                documented answer, never a 5xx, and never change the password",
+        spec: Spec::Open(OpenPoint::Malformed),
+        decision: Some((
+            OpenPoint::Malformed,
+            "malformed input gets a documented 4xx shape (seed rows, invalid_request, 413, \
+             415) or 503; never another 5xx; the password never changes",
+        )),
+        plan: Plan::Property(Property::HostileInputs),
+    },
+];
+
+/// The case (or property) with this ID.
 pub fn find(id: &str) -> Option<&'static Case> {
-    CATALOGUE.iter().find(|c| c.id == id)
+    CATALOGUE
+        .iter()
+        .chain(PROPERTIES.iter())
+        .find(|c| c.id == id)
 }
 
 #[cfg(test)]

@@ -12,9 +12,11 @@ use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
 use crate::baseline::Baseline;
-use crate::catalogue::{CATALOGUE, Case};
+use crate::catalogue::{CATALOGUE, Case, PROPERTIES, Plan, Property};
 use crate::embedded::{self, Embedded, Hashing};
 use crate::profile::Profile;
+use crate::properties::PropertyOptions;
+use crate::properties::driver::Bounds;
 use crate::report::{self, EXIT_ERROR, RunReport};
 use crate::runner::{self, RunOptions};
 use crate::verdict::Enforcement;
@@ -94,6 +96,36 @@ pub struct RunArgs {
     /// Argon2id cost of the embedded reference server.
     #[arg(long, value_enum, default_value_t = Hashing::CheapTestOnly)]
     pub embedded_hashing: Hashing,
+    /// Also run the generated properties (property.policy-oracle,
+    /// property.account-model, property.hostile-inputs; see
+    /// conformance/PROPERTIES.md) after the selected catalogue cases.
+    #[arg(long)]
+    pub properties: bool,
+    /// Generated cases per property (the account model runs a quarter as
+    /// many sequences) [default: 256 embedded, 64 for a remote target].
+    #[arg(long = "cases", value_name = "N", requires = "properties")]
+    pub property_cases: Option<u32>,
+    /// Seed of the properties (printed with every run and failure;
+    /// replays it) [default: random].
+    #[arg(long, value_name = "S", requires = "properties")]
+    pub seed: Option<u64>,
+}
+
+/// Request bounds of the properties against a remote target: at most
+/// this many requests in all ...
+pub const REMOTE_MAX_REQUESTS: u64 = 3_000;
+/// ... and at most one request per this interval (20 per second).
+pub const REMOTE_MIN_INTERVAL: Duration = Duration::from_millis(50);
+
+/// A random seed for the properties.
+pub fn random_seed() -> u64 {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() {
+        return std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+    }
+    u64::from_le_bytes(b)
 }
 
 /// Formats of `list`.
@@ -149,7 +181,11 @@ pub fn select(globs: &[String]) -> Result<Vec<&'static Case>, CliError> {
         })
         .collect::<Result<_, _>>()?;
     for (g, m) in &matchers {
-        if !CATALOGUE.iter().any(|c| m.is_match(c.id)) {
+        if !CATALOGUE
+            .iter()
+            .chain(PROPERTIES.iter())
+            .any(|c| m.is_match(c.id))
+        {
             return Err(CliError(format!(
                 "--case {g} matches no case (see `conformance list`)"
             )));
@@ -159,6 +195,22 @@ pub fn select(globs: &[String]) -> Result<Vec<&'static Case>, CliError> {
         .iter()
         .filter(|c| matchers.iter().any(|(_, m)| m.is_match(c.id)))
         .collect())
+}
+
+/// The properties whose IDs match any of `globs` (all when empty).
+pub fn select_properties(globs: &[String]) -> Vec<Property> {
+    let matchers: Vec<GlobMatcher> = globs
+        .iter()
+        .filter_map(|g| Glob::new(g).ok().map(|g| g.compile_matcher()))
+        .collect();
+    PROPERTIES
+        .iter()
+        .filter(|c| matchers.is_empty() || matchers.iter().any(|m| m.is_match(c.id)))
+        .filter_map(|c| match c.plan {
+            Plan::Property(p) => Some(p),
+            _ => None,
+        })
+        .collect()
 }
 
 /// One catalogue entry as `list --format json` prints it.
@@ -285,7 +337,50 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
     let endpoint = crate::exchange::Endpoint::parse(&profile.base_url)
         .map_err(err)?
         .endpoint_url();
-    let outcome = runner::run(&profile, &cases, &options).await;
+    let properties = if args.properties {
+        let only = select_properties(&args.cases);
+        if only.is_empty() {
+            None
+        } else {
+            let remote = embedded.is_none();
+            let n = args.property_cases.unwrap_or(if remote { 64 } else { 256 });
+            let seed = args.seed.unwrap_or_else(random_seed);
+            eprintln!("properties: seed {seed} (replay with --seed {seed})");
+            let opts = PropertyOptions {
+                cases: n,
+                sequences: (n / 4).max(1),
+                max_steps: 30,
+                seed,
+                only,
+                regressions: None,
+                enforcement,
+                progress: true,
+                max_shrink_iters: if remote { 200 } else { 2_000 },
+            };
+            let bounds = Bounds {
+                max_requests: if remote {
+                    REMOTE_MAX_REQUESTS
+                } else {
+                    u64::MAX
+                },
+                min_interval: if remote {
+                    REMOTE_MIN_INTERVAL
+                } else {
+                    Duration::ZERO
+                },
+                timeout: options.timeout,
+            };
+            Some((opts, bounds))
+        }
+    } else {
+        if !args.cases.is_empty() && cases.is_empty() {
+            return Err(CliError(
+                "the selected cases are generated properties: add --properties".into(),
+            ));
+        }
+        None
+    };
+    let outcome = runner::run_with_properties(&profile, &cases, &options, properties).await;
     if let Some(server) = embedded {
         server.stop().await;
     }
@@ -382,5 +477,31 @@ mod tests {
         assert!(cli.command.is_none() && cli.run.strict);
         let cli = Cli::try_parse_from(["conformance", "list", "--format", "json"]).unwrap();
         assert!(matches!(cli.command, Some(Command::List(_))));
+        let cli = Cli::try_parse_from([
+            "conformance",
+            "run",
+            "--properties",
+            "--cases",
+            "8",
+            "--seed",
+            "42",
+        ])
+        .unwrap();
+        let Some(Command::Run(run)) = cli.command else {
+            panic!("run");
+        };
+        assert!(run.properties && run.property_cases == Some(8) && run.seed == Some(42));
+        // --cases and --seed only mean something with --properties.
+        assert!(Cli::try_parse_from(["conformance", "--seed", "1"]).is_err());
+    }
+
+    #[test]
+    fn property_globs_select_properties() {
+        assert_eq!(select_properties(&[]).len(), 3);
+        assert_eq!(
+            select_properties(&["property.account-*".to_string()]),
+            vec![Property::AccountModel]
+        );
+        assert!(select(&["property.*".to_string()]).unwrap().is_empty());
     }
 }

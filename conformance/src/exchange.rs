@@ -1,25 +1,35 @@
-//! One HTTP exchange over a real socket: a fresh TCP connection and an
-//! HTTP/1.1 handshake per request (hyper's client connection), so every
+//! One HTTP exchange over a real socket: a fresh TCP (or TLS) connection and
+//! an HTTP/1.1 handshake per request (hyper's client connection), so every
 //! step stands alone. Also the redacted record of an exchange, and the curl
 //! command that reproduces it.
+//!
+//! `https` targets are verified against Mozilla's root certificates (bundled)
+//! plus, for private CAs, the PEM certificates in the file named by the
+//! `CONFORMANCE_CA_FILE` environment variable.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
 use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use crate::redact::Redactor;
 
 /// The largest response body the harness reads.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-/// Where the target listens: `http://host:port/prefix`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the target listens: `http(s)://host:port/prefix`.
+#[derive(Clone)]
 pub struct Endpoint {
     /// `host:port` to connect to.
     pub authority: String,
@@ -27,48 +37,121 @@ pub struct Endpoint {
     pub host: String,
     /// Path prefix without a trailing slash (often empty).
     pub prefix: String,
+    /// TLS settings for `https` targets.
+    tls: Option<Tls>,
 }
 
+#[derive(Clone)]
+struct Tls {
+    config: Arc<ClientConfig>,
+    server_name: ServerName<'static>,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &self.url(""))
+            .field("authority", &self.authority)
+            .finish()
+    }
+}
+
+impl PartialEq for Endpoint {
+    fn eq(&self, other: &Self) -> bool {
+        self.url("") == other.url("") && self.authority == other.authority
+    }
+}
+
+impl Eq for Endpoint {}
+
+/// Environment variable naming extra trusted CA certificates (PEM).
+pub const CA_FILE_ENV: &str = "CONFORMANCE_CA_FILE";
+
 impl Endpoint {
-    /// Parses a base URL; only `http` is supported.
+    /// Parses an `http` or `https` base URL.
     pub fn parse(base_url: &str) -> Result<Endpoint, String> {
+        let extra_ca = std::env::var_os(CA_FILE_ENV).map(std::path::PathBuf::from);
+        Endpoint::parse_trusting(base_url, extra_ca.as_deref())
+    }
+
+    /// Parses a base URL; `https` trusts Mozilla's roots plus `extra_ca` (PEM).
+    pub fn parse_trusting(
+        base_url: &str,
+        extra_ca: Option<&std::path::Path>,
+    ) -> Result<Endpoint, String> {
         let uri: http::Uri = base_url
             .parse()
             .map_err(|e| format!("{base_url:?} is not a URL: {e}"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(format!(
-                    "{base_url}: https is not supported yet; put a TLS-terminating proxy on \
-                     127.0.0.1 in front of the target and give its http URL"
-                ));
-            }
-            _ => return Err(format!("{base_url:?} must start with http://")),
-        }
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(format!("{base_url:?} must start with http:// or https://")),
+        };
         let auth = uri
             .authority()
             .ok_or_else(|| format!("{base_url:?} has no host"))?;
-        let port = auth.port_u16().unwrap_or(80);
+        let port = auth.port_u16().unwrap_or(if https { 443 } else { 80 });
         let host = auth.host().to_string();
         if uri.query().is_some() {
             return Err(format!("{base_url:?} must not have a query"));
         }
+        let tls = if https {
+            let name = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            Some(Tls {
+                config: client_config(extra_ca)?,
+                server_name: ServerName::try_from(name)
+                    .map_err(|e| format!("{base_url:?}: not a TLS server name: {e}"))?,
+            })
+        } else {
+            None
+        };
         Ok(Endpoint {
             authority: format!("{host}:{port}"),
             host: auth.as_str().to_string(),
             prefix: uri.path().trim_end_matches('/').to_string(),
+            tls,
         })
     }
 
     /// The full URL of `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}{}", self.host, self.prefix, path)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}{}{}", self.host, self.prefix, path)
     }
 
     /// `{base_url}/change_user_password`.
     pub fn endpoint_url(&self) -> String {
         self.url(ENDPOINT_PATH)
     }
+}
+
+/// A TLS client configuration: Mozilla's roots plus the certificates of `extra_ca`.
+fn client_config(extra_ca: Option<&std::path::Path>) -> Result<Arc<ClientConfig>, String> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(file) = extra_ca {
+        let certs = CertificateDer::pem_file_iter(file)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("{CA_FILE_ENV}={}: {e}", file.display()))?;
+        if certs.is_empty() {
+            return Err(format!("{CA_FILE_ENV}={}: no certificate", file.display()));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| format!("{CA_FILE_ENV}={}: {e}", file.display()))?;
+        }
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// The endpoint's path.
@@ -167,7 +250,29 @@ async fn send_inner(endpoint: &Endpoint, request: &Request) -> Result<Response, 
         .await
         .map_err(|e| TransportError::Connect(format!("{}: {e}", endpoint.authority)))?;
     let _ = stream.set_nodelay(true);
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    match &endpoint.tls {
+        None => exchange_over(stream, endpoint, request).await,
+        Some(tls) => {
+            let stream = TlsConnector::from(tls.config.clone())
+                .connect(tls.server_name.clone(), stream)
+                .await
+                .map_err(|e| {
+                    TransportError::Connect(format!("{}: TLS: {e}", endpoint.authority))
+                })?;
+            exchange_over(stream, endpoint, request).await
+        }
+    }
+}
+
+async fn exchange_over<IO>(
+    io: IO,
+    endpoint: &Endpoint,
+    request: &Request,
+) -> Result<Response, TransportError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .map_err(|e| TransportError::Http(e.to_string()))?;
     let driver = tokio::spawn(async move {
@@ -401,6 +506,99 @@ mod tests {
              -H 'authorization: Bearer <token:alice>' -H 'content-type: application/json' \
              --data-binary '{\"old_password\":\"<password:current>\"}'"
         );
+    }
+
+    /// A TLS server for `localhost` with a fresh self-signed certificate that
+    /// answers every request with S9's challenge; returns its port and the
+    /// certificate as PEM.
+    async fn tls_server() -> (u16, String) {
+        use tokio_rustls::rustls::ServerConfig;
+        let rcgen::CertifiedKey { cert, signing_key } =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let key = rustls_pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(|_req| async {
+                        let mut r = http::Response::new(Full::new(Bytes::new()));
+                        *r.status_mut() = http::StatusCode::BAD_REQUEST;
+                        r.headers_mut().insert(
+                            http::header::WWW_AUTHENTICATE,
+                            HeaderValue::from_static("Bearer error=\"invalid_request\""),
+                        );
+                        Ok::<_, std::convert::Infallible>(r)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        (port, cert.pem())
+    }
+
+    #[tokio::test]
+    async fn https_targets_are_verified_against_the_trusted_roots() {
+        let (port, pem) = tls_server().await;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, pem).unwrap();
+        let url = format!("https://localhost:{port}");
+        let request = Request {
+            method: Method::POST,
+            path: ENDPOINT_PATH.to_string(),
+            headers: vec![],
+            body: vec![],
+        };
+        let trusted = Endpoint::parse_trusting(&url, Some(&ca)).unwrap();
+        assert_eq!(
+            trusted.endpoint_url(),
+            format!("https://localhost:{port}/change_user_password")
+        );
+        let r = send(&trusted, &request, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.header("www-authenticate").as_deref(),
+            Some("Bearer error=\"invalid_request\"")
+        );
+        // Without the private CA the self-signed certificate is refused.
+        let untrusted = Endpoint::parse_trusting(&url, None).unwrap();
+        match send(&untrusted, &request, Duration::from_secs(5)).await {
+            Err(TransportError::Connect(e)) => assert!(e.contains("TLS"), "{e}"),
+            other => panic!("expected a TLS failure, got {other:?}"),
+        }
+        // A CA file that holds no certificate is a clear error.
+        std::fs::write(&ca, "not a certificate").unwrap();
+        let e = Endpoint::parse_trusting(&url, Some(&ca)).unwrap_err();
+        assert!(e.contains(CA_FILE_ENV), "{e}");
+    }
+
+    #[test]
+    fn https_defaults_to_port_443_and_other_schemes_are_refused() {
+        let e = Endpoint::parse("https://ciam.example/portal").unwrap();
+        assert_eq!(e.authority, "ciam.example:443");
+        assert_eq!(
+            e.endpoint_url(),
+            "https://ciam.example/portal/change_user_password"
+        );
+        assert!(Endpoint::parse("ftp://ciam.example").is_err());
     }
 
     #[test]

@@ -33,6 +33,8 @@
 //! - [`baseline`]: expected failures with reasons; stale entries fail.
 //! - [`redact`]: passwords and tokens replaced by labels in all output.
 //! - [`report`]: the run report as a tree, JSON or JUnit XML.
+//! - [`properties`]: generated properties (policy oracle, account model,
+//!   hostile inputs) under proptest, run with `--properties`.
 //! - [`embedded`]: the reference server started in-process.
 //! - [`cli`]: `conformance [run]` and `conformance list`.
 
@@ -46,6 +48,7 @@ pub mod exchange;
 pub mod media_type;
 pub mod password;
 pub mod profile;
+pub mod properties;
 pub mod redact;
 pub mod report;
 pub mod runner;

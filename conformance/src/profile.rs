@@ -380,8 +380,10 @@ token = "t"
     }
 
     #[test]
-    fn https_is_refused_with_a_reason() {
+    fn https_is_accepted_and_other_schemes_are_refused() {
         let text = MINIMAL.replace("http://", "https://");
+        assert!(Profile::parse(&text, Path::new(".")).is_ok());
+        let text = MINIMAL.replace("http://", "ftp://");
         let e = Profile::parse(&text, Path::new(".")).unwrap_err();
         assert!(e.contains("base_url"), "{e}");
     }

@@ -25,6 +25,10 @@ use crate::checks;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Response};
 use crate::password;
 use crate::profile::{Account, Profile};
+use crate::properties::{
+    self, PropertyOptions,
+    driver::{Bounds, Driver, Tracked},
+};
 use crate::redact::Redactor;
 use crate::state::{State, StateError};
 use crate::tokens::{TokenError, TokenFactory};
@@ -163,6 +167,17 @@ pub async fn run(
     cases: &[&'static Case],
     options: &RunOptions,
 ) -> Result<RunOutcome, RunError> {
+    run_with_properties(profile, cases, options, None).await
+}
+
+/// Runs `cases`, then the generated properties (if any) on the same
+/// account, and restores the password.
+pub async fn run_with_properties(
+    profile: &Profile,
+    cases: &[&'static Case],
+    options: &RunOptions,
+    properties: Option<(PropertyOptions, Bounds)>,
+) -> Result<RunOutcome, RunError> {
     let mut runner = Runner::new(profile, options)?;
     exchange::probe(&runner.endpoint, options.timeout)
         .await
@@ -171,6 +186,9 @@ pub async fn run(
     let mut results = Vec::new();
     for case in cases {
         results.push(runner.run_case(case).await);
+    }
+    if let Some((props, bounds)) = properties {
+        results.extend(runner.run_properties(props, bounds).await);
     }
     let restore = runner.restore().await;
     Ok(RunOutcome {
@@ -340,6 +358,63 @@ impl Runner {
             outcome,
             exchanges,
         }))
+    }
+
+    /// Hands the active account to the properties (on a blocking thread:
+    /// proptest is synchronous) and takes it back.
+    async fn run_properties(&mut self, opts: PropertyOptions, bounds: Bounds) -> Vec<CaseResult> {
+        let enforcement = self.options.enforcement;
+        let a = &self.active;
+        let tracked = Tracked {
+            account: a.account.clone(),
+            original: a.original.clone(),
+            current: a.current.clone(),
+            previous: a.previous.clone(),
+            failures: a.failures,
+            poisoned: a.poisoned.clone(),
+        };
+        let handle = tokio::runtime::Handle::current();
+        let driver = match Driver::new(
+            handle,
+            &self.profile,
+            tracked,
+            bounds,
+            Some(self.options.state_file.clone()),
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                return opts
+                    .selected()
+                    .into_iter()
+                    .map(|p| {
+                        let mut r = CaseResult::new(properties::case(p));
+                        r.verdict = Verdict::Error;
+                        r.reason = Some(e.clone());
+                        r
+                    })
+                    .collect();
+            }
+        };
+        let joined = tokio::task::spawn_blocking(move || properties::run(driver, &opts)).await;
+        let (mut results, driver) = match joined {
+            Ok(done) => done,
+            Err(e) => {
+                self.active.poisoned = Some(format!("the properties stopped: {e}"));
+                return Vec::new();
+            }
+        };
+        let t = driver.account;
+        self.active.current = t.current;
+        self.active.previous = t.previous;
+        self.active.failures = t.failures;
+        if t.poisoned.is_some() {
+            self.active.poisoned = t.poisoned;
+        }
+        self.save_state();
+        for r in &mut results {
+            verdict::judge(r, enforcement);
+        }
+        results
     }
 
     fn apply_change(&mut self, new: &str) {
@@ -855,6 +930,9 @@ impl<'r> Ctx<'r> {
             )));
         }
         match plan {
+            Plan::Property(_) => Err(Stop::Skip(
+                "a generated property: run with --properties".to_string(),
+            )),
             Plan::Auth(auth, expect) => self.auth(auth, expect).await,
             Plan::Account {
                 role,

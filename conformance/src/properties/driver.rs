@@ -1,0 +1,351 @@
+//! The properties' connection to the target: synchronous (proptest calls
+//! the test closures synchronously, so each request is `block_on` on the
+//! run's tokio runtime), bounded in request count and rate, and tracking
+//! the active account (current password, the previous ones it set,
+//! consecutive wrong old passwords) from the answers it gets, exactly as
+//! the catalogue runner does, including the state file.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use http::{HeaderName, HeaderValue, Method};
+use serde_json::Value;
+
+use crate::catalogue::TokenKind;
+use crate::exchange::{self, ENDPOINT_PATH, Endpoint, Request, Response};
+use crate::profile::{Account, Profile};
+use crate::state::State;
+use crate::tokens::TokenFactory;
+
+/// The active account as the properties know it.
+#[derive(Debug, Clone)]
+pub struct Tracked {
+    /// The account.
+    pub account: Account,
+    /// Its password when the run started (restored by the runner).
+    pub original: String,
+    /// Its current password.
+    pub current: String,
+    /// Previous passwords set during the run, oldest first.
+    pub previous: Vec<String>,
+    /// Consecutive wrong old passwords since the last success (upper bound).
+    pub failures: u32,
+    /// Why the account must not be touched any more.
+    pub poisoned: Option<String>,
+}
+
+/// Why a request was not sent or got no answer.
+#[derive(Debug, Clone)]
+pub enum DriveError {
+    /// The request budget of the run is spent.
+    Budget(u64),
+    /// No answer (connection, timeout).
+    Transport(String),
+    /// A token could not be made.
+    Token(String),
+    /// The account's state is unknown.
+    Poisoned(String),
+}
+
+impl std::fmt::Display for DriveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DriveError::Budget(n) => write!(f, "the request budget ({n}) is spent"),
+            DriveError::Transport(e) => write!(f, "no answer: {e}"),
+            DriveError::Token(e) => write!(f, "no token: {e}"),
+            DriveError::Poisoned(e) => write!(f, "the account is no longer tracked: {e}"),
+        }
+    }
+}
+
+/// Which token a request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tok {
+    /// The account's usual valid token.
+    Standard,
+    /// A newly minted valid token.
+    Renewed,
+    /// An expired token (S10).
+    Expired,
+    /// A valid token without `openid` (S11).
+    NoOpenid,
+    /// A valid token of `[accounts.missing]` (S6).
+    Missing,
+}
+
+/// Bounds of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// At most this many requests in the whole property run.
+    pub max_requests: u64,
+    /// At least this long between two requests.
+    pub min_interval: Duration,
+    /// Timeout of one exchange.
+    pub timeout: Duration,
+}
+
+/// The connection to the target.
+pub struct Driver {
+    handle: tokio::runtime::Handle,
+    endpoint: Endpoint,
+    /// The target profile.
+    pub profile: Profile,
+    tokens: TokenFactory,
+    bounds: Bounds,
+    last: Option<Instant>,
+    /// Requests sent so far.
+    pub requests: u64,
+    /// The active account.
+    pub account: Tracked,
+    state_file: Option<PathBuf>,
+    /// Tokens minted so far, by kind, with when.
+    variants: Vec<(Tok, (String, Instant))>,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("endpoint", &self.endpoint)
+            .field("requests", &self.requests)
+            .finish_non_exhaustive()
+    }
+}
+
+fn header(name: HeaderName, value: &str) -> Option<(HeaderName, HeaderValue)> {
+    HeaderValue::from_str(value).ok().map(|v| (name, v))
+}
+
+/// Whether `r` is a 400 JSON error with this `error` member.
+pub fn is_error(r: &Response, error: &str) -> bool {
+    r.status == 400
+        && serde_json::from_slice::<Value>(&r.body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(Value::as_str).map(|e| e == error))
+            .unwrap_or(false)
+}
+
+/// A short description of a response for failure reports (bodies of
+/// error answers hold no secrets).
+pub fn describe(r: &Response) -> String {
+    let mut s = r.status.to_string();
+    if let Some(c) = r.header("www-authenticate") {
+        s.push_str(&format!(" WWW-Authenticate: {c}"));
+    }
+    if !r.body.is_empty() {
+        let body = String::from_utf8_lossy(&r.body[..r.body.len().min(200)]).into_owned();
+        s.push_str(&format!(" {body}"));
+    }
+    s
+}
+
+impl Driver {
+    /// A driver for `profile`'s target; `handle` is the runtime requests
+    /// are sent on (the caller must not be inside it).
+    pub fn new(
+        handle: tokio::runtime::Handle,
+        profile: &Profile,
+        account: Tracked,
+        bounds: Bounds,
+        state_file: Option<PathBuf>,
+    ) -> Result<Driver, String> {
+        let endpoint = Endpoint::parse(&profile.base_url)?;
+        let tokens = TokenFactory::new(profile).map_err(|e| e.to_string())?;
+        Ok(Driver {
+            handle,
+            endpoint,
+            profile: profile.clone(),
+            tokens,
+            bounds,
+            last: None,
+            requests: 0,
+            account,
+            state_file,
+            variants: Vec::new(),
+        })
+    }
+
+    /// Requests left in the budget.
+    pub fn budget_left(&self) -> u64 {
+        self.bounds.max_requests.saturating_sub(self.requests)
+    }
+
+    /// Sends one request (bounded in count and rate).
+    pub fn send(&mut self, request: &Request) -> Result<Response, DriveError> {
+        if self.requests >= self.bounds.max_requests {
+            return Err(DriveError::Budget(self.bounds.max_requests));
+        }
+        if let Some(last) = self.last {
+            let since = last.elapsed();
+            if since < self.bounds.min_interval {
+                std::thread::sleep(self.bounds.min_interval - since);
+            }
+        }
+        self.last = Some(Instant::now());
+        self.requests += 1;
+        self.handle
+            .block_on(exchange::send(&self.endpoint, request, self.bounds.timeout))
+            .map_err(|e| DriveError::Transport(e.to_string()))
+    }
+
+    /// A token of the active account (or the missing one) of this kind.
+    /// Variants are minted once and reused while they are fresh (half the
+    /// profile's `ttl_secs`): minting RS256 in a debug build costs tens of
+    /// milliseconds.
+    pub fn token(&mut self, kind: Tok) -> Result<String, DriveError> {
+        let fresh_for = Duration::from_secs(self.profile.tokens.ttl_secs / 2);
+        if let Some((token, at)) = self
+            .variants
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, v)| v)
+            && at.elapsed() < fresh_for
+        {
+            return Ok(token.clone());
+        }
+        let token = self.mint(kind)?;
+        self.variants.retain(|(k, _)| *k != kind);
+        self.variants.push((kind, (token.clone(), Instant::now())));
+        Ok(token)
+    }
+
+    fn mint(&mut self, kind: Tok) -> Result<String, DriveError> {
+        let account = self.account.account.clone();
+        let form = self.profile.tokens.scope_format;
+        let tokens = &mut self.tokens;
+        let result = match kind {
+            Tok::Standard => self.handle.block_on(tokens.standard(&account)),
+            Tok::Renewed => self
+                .handle
+                .block_on(tokens.variant(&account, TokenKind::Scope(&["openid"], form))),
+            Tok::Expired => self
+                .handle
+                .block_on(tokens.variant(&account, TokenKind::Expired)),
+            Tok::NoOpenid => self
+                .handle
+                .block_on(tokens.variant(&account, TokenKind::Scope(&["profile"], form))),
+            Tok::Missing => match self.profile.accounts.missing.clone() {
+                Some(missing) => self.handle.block_on(tokens.standard(&missing)),
+                None => return Err(DriveError::Token("no [accounts.missing]".into())),
+            },
+        };
+        result.map_err(|e| DriveError::Token(e.to_string()))
+    }
+
+    /// Whether tokens of `kind` can be made for this profile.
+    pub fn can_make(&mut self, kind: Tok) -> bool {
+        self.token(kind).is_ok()
+    }
+
+    fn save(&self, pending: Option<&str>) {
+        let Some(file) = &self.state_file else {
+            return;
+        };
+        let a = &self.account;
+        let state = State {
+            endpoint: self.endpoint.endpoint_url(),
+            subject: a.account.subject.clone(),
+            original: a.original.clone(),
+            current: a.current.clone(),
+            pending: pending.map(str::to_string),
+            previous: a.previous.clone(),
+            failures: a.failures,
+        };
+        let _ = state.save(file);
+    }
+
+    /// A POST of `{"old_password": old, "new_password": new}`.
+    pub fn change_request(token: &str, old: &str, new: &str) -> Request {
+        let mut headers: Vec<(HeaderName, HeaderValue)> =
+            header(http::header::AUTHORIZATION, &format!("Bearer {token}"))
+                .into_iter()
+                .collect();
+        headers.extend(header(http::header::CONTENT_TYPE, "application/json"));
+        let body = format!(
+            "{{\"old_password\":{},\"new_password\":{}}}",
+            Value::String(old.to_string()),
+            Value::String(new.to_string())
+        );
+        Request {
+            method: Method::POST,
+            path: ENDPOINT_PATH.to_string(),
+            headers,
+            body: body.into_bytes(),
+        }
+    }
+
+    /// Sends a change of the active account with `token`, and follows its
+    /// effect: a 200 sets the password, a `wrong_old_password` counts.
+    pub fn change(&mut self, token: &str, old: &str, new: &str) -> Result<Response, DriveError> {
+        if let Some(why) = &self.account.poisoned {
+            return Err(DriveError::Poisoned(why.clone()));
+        }
+        self.save(Some(new));
+        let result = self.send(&Driver::change_request(token, old, new));
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => {
+                if matches!(e, DriveError::Transport(_)) {
+                    self.account.poisoned = Some(format!(
+                        "a change got no answer ({e}); the state file keeps both"
+                    ));
+                }
+                return Err(e);
+            }
+        };
+        self.observe(&response, Some((old, new)));
+        self.save(None);
+        Ok(response)
+    }
+
+    /// Follows the effect of any answer to a request with the account's
+    /// token; `change` is the `(old, new)` of a well-formed change.
+    pub fn observe(&mut self, response: &Response, change: Option<(&str, &str)>) {
+        if response.status == 200 {
+            if let Some((_, new)) = change {
+                let old = std::mem::replace(&mut self.account.current, new.to_string());
+                self.account.previous.push(old);
+                self.account.failures = 0;
+            } else {
+                self.account.poisoned =
+                    Some("a request that was not a change got 200; the password is unknown".into());
+            }
+        } else if is_error(response, "wrong_old_password") {
+            self.account.failures += 1;
+            if change.is_some_and(|(old, _)| old == self.account.current) {
+                self.account.poisoned = Some(
+                    "the tracked password was refused (wrong_old_password); changes stopped to \
+                     avoid a lockout"
+                        .into(),
+                );
+            }
+        }
+    }
+
+    /// Confirms the tracked password works without changing it: a change
+    /// from it to itself must be `duplicate_password` (S3 comes after the
+    /// old-password check).
+    pub fn probe_current(&mut self) -> Result<Response, DriveError> {
+        let token = self.token(Tok::Standard)?;
+        let current = self.account.current.clone();
+        self.change(&token, &current, &current)
+    }
+
+    /// A change to a fresh password when wrong old passwords were counted,
+    /// so the next sequence starts with no failures.
+    pub fn reset_failures(&mut self) -> Result<(), DriveError> {
+        if self.account.failures == 0 {
+            return Ok(());
+        }
+        let token = self.token(Tok::Standard)?;
+        let current = self.account.current.clone();
+        let new = crate::password::fresh(&self.profile.policy);
+        let r = self.change(&token, &current, &new)?;
+        if r.status != 200 {
+            return Err(DriveError::Poisoned(format!(
+                "resetting the failure count: a change to a fresh password got {}",
+                describe(&r)
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,381 @@
+//! Hostile but harmless requests: generated `Authorization` values, bodies
+//! (arbitrary bytes, arbitrary JSON, deep nesting, huge strings, invalid
+//! UTF-8) and `Content-Type`s. None of them is a well-formed change with a
+//! wrong old password (that would count toward the lockout), and none can
+//! set a password a correct target would accept.
+
+use http::{HeaderName, HeaderValue, Method};
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+use crate::catalogue::{Challenge, Description, Expect};
+use crate::exchange::{ENDPOINT_PATH, Request, Response};
+
+use super::driver::{Driver, Tok};
+
+/// The `Authorization` header(s).
+#[derive(Debug, Clone)]
+pub enum AuthGen {
+    /// None.
+    None,
+    /// `Bearer <valid token of the active account>`.
+    Active,
+    /// `bearer <valid token>` (the scheme is case-insensitive).
+    ActiveLower,
+    /// Two valid `Authorization` headers.
+    Twice,
+    /// `Bearer <valid token of [accounts.missing]>`.
+    Missing,
+    /// `Bearer ` and printable junk.
+    BearerJunk(String),
+    /// Any printable ASCII.
+    Junk(String),
+    /// Bytes with obs-text (0x80–0xFF).
+    ObsText(Vec<u8>),
+}
+
+/// The `Content-Type` header.
+#[derive(Debug, Clone)]
+pub enum TypeGen {
+    /// None.
+    None,
+    /// `application/json`.
+    Json,
+    /// `application/json; charset=utf-8`.
+    JsonCharset,
+    /// Printable junk.
+    Junk(String),
+}
+
+/// The body.
+#[derive(Debug, Clone)]
+pub enum BodyGen {
+    /// Arbitrary bytes.
+    Bytes(Vec<u8>),
+    /// Arbitrary JSON (never both members strings).
+    Json(Value),
+    /// `[[[…]]]` or `{"a":{"a":…}}` this deep.
+    Deep {
+        /// Objects instead of arrays.
+        objects: bool,
+        /// Nesting depth.
+        depth: usize,
+    },
+    /// `{"old_password": <len × "x">, "new_password": 1}`.
+    Huge(usize),
+    /// The current password as old, these invalid UTF-8 bytes as the new
+    /// password's string contents.
+    InvalidUtf8(Vec<u8>),
+}
+
+/// One hostile request.
+#[derive(Debug, Clone)]
+pub struct Hostile {
+    /// `Authorization`.
+    pub auth: AuthGen,
+    /// `Content-Type`.
+    pub content_type: TypeGen,
+    /// Body.
+    pub body: BodyGen,
+}
+
+fn text(max: usize) -> BoxedStrategy<String> {
+    proptest::collection::vec(0x20u8..0x7f, 0..max)
+        .prop_map(|b| String::from_utf8(b).unwrap_or_default())
+        .boxed()
+}
+
+fn json() -> BoxedStrategy<Value> {
+    let string = proptest::collection::vec(any::<char>(), 0..16)
+        .prop_map(|c| Value::String(c.into_iter().collect()));
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        string,
+    ];
+    let key = prop_oneof![
+        Just("old_password".to_string()),
+        Just("new_password".to_string()),
+        "[a-z_]{0,12}",
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::vec((key.clone(), inner), 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+    .prop_map(defang)
+    .boxed()
+}
+
+/// An object whose two members are both strings is a well-formed change:
+/// its `new_password` becomes `null`.
+fn defang(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v
+        && m.get("old_password").is_some_and(Value::is_string)
+        && m.get("new_password").is_some_and(Value::is_string)
+    {
+        m.insert("new_password".into(), Value::Null);
+    }
+    v
+}
+
+/// The generated requests.
+pub fn requests() -> BoxedStrategy<Hostile> {
+    let auth = prop_oneof![
+        1 => Just(AuthGen::None),
+        4 => Just(AuthGen::Active),
+        1 => Just(AuthGen::ActiveLower),
+        1 => Just(AuthGen::Twice),
+        1 => Just(AuthGen::Missing),
+        2 => text(80).prop_map(AuthGen::BearerJunk),
+        1 => text(80).prop_map(AuthGen::Junk),
+        1 => proptest::collection::vec(0x80u8..=0xff, 1..16).prop_map(AuthGen::ObsText),
+    ];
+    let content_type = prop_oneof![
+        1 => Just(TypeGen::None),
+        4 => Just(TypeGen::Json),
+        1 => Just(TypeGen::JsonCharset),
+        1 => text(40).prop_map(TypeGen::Junk),
+    ];
+    let body = prop_oneof![
+        2 => proptest::collection::vec(any::<u8>(), 0..512).prop_map(BodyGen::Bytes),
+        4 => json().prop_map(BodyGen::Json),
+        1 => (any::<bool>(), prop_oneof![1usize..200, 200usize..2000])
+            .prop_map(|(objects, depth)| BodyGen::Deep { objects, depth }),
+        1 => prop_oneof![3000usize..4200, 4200usize..65_536].prop_map(BodyGen::Huge),
+        1 => proptest::collection::vec(0x80u8..=0xff, 1..8)
+            .prop_filter("invalid UTF-8", |b| std::str::from_utf8(b).is_err())
+            .prop_map(BodyGen::InvalidUtf8),
+    ];
+    (auth, content_type, body)
+        .prop_map(|(auth, content_type, body)| Hostile {
+            auth,
+            content_type,
+            body,
+        })
+        .boxed()
+}
+
+impl Hostile {
+    /// Whether the request carries a valid token of the active account.
+    pub fn active_token(&self) -> bool {
+        matches!(
+            self.auth,
+            AuthGen::Active | AuthGen::ActiveLower | AuthGen::Twice
+        )
+    }
+
+    /// The request, with tokens and the current password filled in.
+    pub fn request(&self, driver: &mut Driver) -> Result<Request, String> {
+        let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+        let auth = http::header::AUTHORIZATION;
+        let mut bearer = |scheme: &str, tok: Tok| -> Result<HeaderValue, String> {
+            let t = driver.token(tok).map_err(|e| e.to_string())?;
+            HeaderValue::from_str(&format!("{scheme} {t}")).map_err(|e| e.to_string())
+        };
+        match &self.auth {
+            AuthGen::None => {}
+            AuthGen::Active => headers.push((auth, bearer("Bearer", Tok::Standard)?)),
+            AuthGen::ActiveLower => headers.push((auth, bearer("bearer", Tok::Standard)?)),
+            AuthGen::Twice => {
+                let v = bearer("Bearer", Tok::Standard)?;
+                headers.push((auth.clone(), v.clone()));
+                headers.push((auth, v));
+            }
+            AuthGen::Missing => headers.push((auth, bearer("Bearer", Tok::Missing)?)),
+            AuthGen::BearerJunk(s) => {
+                if let Ok(v) = HeaderValue::from_str(&format!("Bearer {s}")) {
+                    headers.push((auth, v));
+                }
+            }
+            AuthGen::Junk(s) => {
+                if let Ok(v) = HeaderValue::from_str(s) {
+                    headers.push((auth, v));
+                }
+            }
+            AuthGen::ObsText(b) => {
+                let mut v = b"Bearer ".to_vec();
+                v.extend_from_slice(b);
+                if let Ok(v) = HeaderValue::from_bytes(&v) {
+                    headers.push((auth, v));
+                }
+            }
+        }
+        let ct = match &self.content_type {
+            TypeGen::None => None,
+            TypeGen::Json => Some("application/json".to_string()),
+            TypeGen::JsonCharset => Some("application/json; charset=utf-8".to_string()),
+            TypeGen::Junk(s) => Some(s.clone()),
+        };
+        if let Some(v) = ct.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            headers.push((http::header::CONTENT_TYPE, v));
+        }
+        let body = match &self.body {
+            BodyGen::Bytes(b) => b.clone(),
+            BodyGen::Json(v) => serde_json::to_vec(v).unwrap_or_default(),
+            BodyGen::Deep { objects, depth } => {
+                if *objects {
+                    format!("{}1{}", "{\"a\":".repeat(*depth), "}".repeat(*depth)).into_bytes()
+                } else {
+                    format!("{}{}", "[".repeat(*depth), "]".repeat(*depth)).into_bytes()
+                }
+            }
+            BodyGen::Huge(len) => format!(
+                "{{\"old_password\":\"{}\",\"new_password\":1}}",
+                "x".repeat(*len)
+            )
+            .into_bytes(),
+            BodyGen::InvalidUtf8(bytes) => {
+                let mut b = format!(
+                    "{{\"old_password\":{},\"new_password\":\"Aa1",
+                    Value::String(driver.account.current.clone())
+                )
+                .into_bytes();
+                b.extend_from_slice(bytes);
+                b.extend_from_slice(b"zzzzzz\"}");
+                b
+            }
+        };
+        Ok(Request {
+            method: Method::POST,
+            path: ENDPOINT_PATH.to_string(),
+            headers,
+            body,
+        })
+    }
+
+    /// A description without secrets, for failure reports.
+    pub fn describe(&self, sent: &Request) -> String {
+        let body = match &self.body {
+            BodyGen::InvalidUtf8(b) => format!(
+                "{{\"old_password\":<current password>,\"new_password\":\"Aa1{}zzzzzz\"}}",
+                b.iter().map(|x| format!("\\x{x:02x}")).collect::<String>()
+            ),
+            BodyGen::Huge(n) => format!("{{\"old_password\":<{n} × x>,\"new_password\":1}}"),
+            BodyGen::Deep { objects, depth } => {
+                format!(
+                    "{} nested {depth} deep",
+                    if *objects { "objects" } else { "arrays" }
+                )
+            }
+            _ => {
+                let shown = &sent.body[..sent.body.len().min(300)];
+                format!("{:?}", String::from_utf8_lossy(shown))
+            }
+        };
+        let auth = match &self.auth {
+            AuthGen::None => "no Authorization".to_string(),
+            AuthGen::Active => "Bearer <valid token>".to_string(),
+            AuthGen::ActiveLower => "bearer <valid token>".to_string(),
+            AuthGen::Twice => "two Authorization headers with valid tokens".to_string(),
+            AuthGen::Missing => "Bearer <valid token of the missing user>".to_string(),
+            AuthGen::BearerJunk(s) => format!("Authorization: Bearer {s:?}"),
+            AuthGen::Junk(s) => format!("Authorization: {s:?}"),
+            AuthGen::ObsText(b) => format!("Authorization: Bearer + {} obs-text bytes", b.len()),
+        };
+        format!(
+            "POST {ENDPOINT_PATH} with {auth}, Content-Type {:?}, body ({} bytes) {body}",
+            self.content_type,
+            sent.body.len()
+        )
+    }
+}
+
+/// The documented answers a hostile request may get.
+const SEED_ERRORS: &[&str] = &[
+    "wrong_old_password",
+    "duplicate_password",
+    "recurrent_password",
+    "invalid_new_password",
+    "user_not_found",
+];
+
+/// Judges an answer: `Ok(shape)` when it is a documented one, `Err(why)`
+/// otherwise. `expect_of` lets the caller check the shape's details.
+pub fn shape(r: &Response) -> Result<(&'static str, Option<Expect>), String> {
+    match r.status {
+        200 => Err("200: a request that is not a valid change was accepted".into()),
+        503 => Ok(("503 overload", None)),
+        s if s >= 500 => Err(format!("{s}: a server error")),
+        400 | 401 | 403 if r.header("www-authenticate").is_some() => {
+            let c = match r.status {
+                400 => Challenge::InvalidRequest,
+                401 => Challenge::InvalidToken,
+                _ => Challenge::InsufficientScope,
+            };
+            Ok(("bearer challenge (S9–S11)", Some(Expect::Challenge(c))))
+        }
+        400 => {
+            let v: Value = serde_json::from_slice(&r.body)
+                .map_err(|_| "400 without a challenge and without a JSON body".to_string())?;
+            let error = v.get("error").and_then(Value::as_str).unwrap_or_default();
+            if error == "invalid_request" {
+                return Ok((
+                    "400 invalid_request (open point 6)",
+                    Some(Expect::INVALID_REQUEST),
+                ));
+            }
+            if error == "abnormal_user_status" {
+                return Err("abnormal_user_status: the active account is not normal".into());
+            }
+            match SEED_ERRORS.iter().find(|e| **e == error) {
+                Some(e) => Ok((
+                    "400 JSON error (S2–S6)",
+                    Some(Expect::JsonError {
+                        error: e,
+                        description: Description::Unspecified,
+                    }),
+                )),
+                None => Err(format!("400 with an undocumented error {error:?}")),
+            }
+        }
+        404 | 405 | 413 | 415 => Ok(("4xx (open point 6)", Some(Expect::Status(r.status)))),
+        s => Err(format!("{s}: not a documented answer")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, headers: &[(&'static str, &str)], body: &str) -> Response {
+        let mut map = http::HeaderMap::new();
+        for (n, v) in headers {
+            map.append(*n, HeaderValue::from_str(v).unwrap());
+        }
+        Response {
+            status,
+            headers: map,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn shapes_are_documented_or_refused() {
+        assert!(shape(&response(500, &[], "")).is_err());
+        assert!(shape(&response(502, &[], "")).is_err());
+        assert!(shape(&response(200, &[], "")).is_err());
+        assert!(shape(&response(503, &[("retry-after", "1")], "")).is_ok());
+        assert!(shape(&response(400, &[], "not json")).is_err());
+        assert!(shape(&response(400, &[], r#"{"error":"surprise"}"#)).is_err());
+        let (_, e) = shape(&response(400, &[], r#"{"error":"invalid_request"}"#)).unwrap();
+        assert_eq!(e, Some(Expect::INVALID_REQUEST));
+        let (_, e) = shape(&response(401, &[("www-authenticate", "Bearer x")], "")).unwrap();
+        assert_eq!(e, Some(Expect::Challenge(Challenge::InvalidToken)));
+        assert!(shape(&response(413, &[], "")).is_ok());
+        assert!(shape(&response(302, &[], "")).is_err());
+    }
+
+    #[test]
+    fn json_bodies_are_never_well_formed_changes() {
+        let v = serde_json::json!({"old_password": "a", "new_password": "b"});
+        assert_eq!(defang(v)["new_password"], Value::Null);
+        let v = serde_json::json!({"old_password": "a", "new_password": 1});
+        assert_eq!(defang(v)["new_password"], 1);
+    }
+}

@@ -1,0 +1,646 @@
+//! Generated properties (`conformance run --properties`, and `cargo test`):
+//!
+//! - `property.policy-oracle`: new passwords generated from the declared
+//!   policy (valid ones, ASCII and not, and each way to be invalid, plus
+//!   reuse of the current and previous passwords) get the answer the
+//!   [`oracle`] predicts from the profile alone.
+//! - `property.account-model`: sequences of steps against the [`model`] of
+//!   the account (proptest-state-machine); after every step the answer must
+//!   be the model's, and the model's current password must be the one that
+//!   works.
+//! - `property.hostile-inputs`: [`hostile`] requests get a documented
+//!   answer, never a 5xx other than 503, and the password never changes.
+//!
+//! Each runs under proptest with a seed (`--seed`): the same seed against
+//! the same target state generates the same cases. A failure is shrunk and
+//! reported as a numbered list of steps with the seed.
+//! `conformance/PROPERTIES.md` documents the properties and their bounds.
+
+pub mod driver;
+pub mod generate;
+pub mod hostile;
+pub mod model;
+pub mod oracle;
+
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+
+use proptest::test_runner::{
+    Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
+};
+use proptest_state_machine::ReferenceStateMachine;
+
+use crate::catalogue::{self, Case, PolicyBreak, Property};
+use crate::checks::{self, Check, Outcome, Weight};
+use crate::exchange::Response;
+use crate::redact::Redactor;
+use crate::verdict::{CaseResult, Enforcement, Verdict};
+
+use driver::{DriveError, Driver, Tok, describe, is_error};
+use generate::Candidate;
+use model::{Model, New, Old, Pw, Setup};
+use oracle::{AccountView, Prediction};
+
+/// How the properties run.
+#[derive(Debug, Clone)]
+pub struct PropertyOptions {
+    /// Generated cases of the policy and hostile properties.
+    pub cases: u32,
+    /// Generated sequences of the account model.
+    pub sequences: u32,
+    /// Longest sequence.
+    pub max_steps: usize,
+    /// The seed; each property derives its own from it.
+    pub seed: u64,
+    /// Which properties.
+    pub only: Vec<Property>,
+    /// Where proptest keeps failing seeds (`cargo test`); `None`: nowhere.
+    pub regressions: Option<PathBuf>,
+    /// Which tiers fail.
+    pub enforcement: Enforcement,
+    /// Print progress lines on stderr.
+    pub progress: bool,
+    /// Most shrinking steps per failure.
+    pub max_shrink_iters: u32,
+}
+
+impl PropertyOptions {
+    /// The properties to run, in order.
+    pub fn selected(&self) -> Vec<Property> {
+        [
+            Property::PolicyOracle,
+            Property::AccountModel,
+            Property::HostileInputs,
+        ]
+        .into_iter()
+        .filter(|p| self.only.is_empty() || self.only.contains(p))
+        .collect()
+    }
+}
+
+/// The case of a property.
+pub fn case(p: Property) -> &'static Case {
+    catalogue::PROPERTIES
+        .iter()
+        .find(|c| c.plan == catalogue::Plan::Property(p))
+        .expect("every property has a case")
+}
+
+fn file_name(p: Property) -> &'static str {
+    match p {
+        Property::PolicyOracle => "policy-oracle.txt",
+        Property::AccountModel => "account-model.txt",
+        Property::HostileInputs => "hostile-inputs.txt",
+    }
+}
+
+fn runner(opts: &PropertyOptions, p: Property, cases: u32) -> TestRunner {
+    let persistence = opts.regressions.as_ref().map(|dir| {
+        let path: &'static str = Box::leak(
+            dir.join(file_name(p))
+                .display()
+                .to_string()
+                .into_boxed_str(),
+        );
+        Box::new(FileFailurePersistence::Direct(path))
+            as Box<dyn proptest::test_runner::FailurePersistence>
+    });
+    let config = Config {
+        cases,
+        failure_persistence: persistence,
+        max_shrink_iters: opts.max_shrink_iters,
+        max_local_rejects: 10_000,
+        max_global_rejects: 10_000,
+        ..Config::default()
+    };
+    let salt = match p {
+        Property::PolicyOracle => 1u8,
+        Property::AccountModel => 2,
+        Property::HostileInputs => 3,
+    };
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&opts.seed.to_le_bytes());
+    seed[8] = salt;
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed))
+}
+
+/// Whether `response` meets `expect` as the enforcement weighs it; the
+/// failed checks otherwise.
+fn meets(
+    expect: &catalogue::Expect,
+    response: &Response,
+    enforcement: Enforcement,
+) -> Result<(), String> {
+    let redactor = Redactor::new(false);
+    let failed: Vec<String> = checks::evaluate(expect, response, &redactor)
+        .into_iter()
+        .filter(|c| c.outcome == Outcome::Fail && enforcement.weigh_failure(c.tier) == Weight::Fail)
+        .map(|c| {
+            format!(
+                "{}: expected {}, observed {}",
+                c.what, c.expected, c.observed
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}
+
+fn check(what: &str, expected: String, observed: String, ok: bool, tier: catalogue::Tier) -> Check {
+    Check {
+        step: 0,
+        tier,
+        what: what.to_string(),
+        expected,
+        observed,
+        outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+        weight: Weight::Pass,
+    }
+}
+
+struct Progress<'a> {
+    id: &'static str,
+    total: u32,
+    done: Cell<u32>,
+    on: bool,
+    driver: &'a RefCell<Driver>,
+}
+
+impl Progress<'_> {
+    fn tick(&self) {
+        let n = self.done.get() + 1;
+        self.done.set(n);
+        let step = (self.total / 10).max(1);
+        if self.on && (n.is_multiple_of(step) || n == self.total) {
+            eprintln!(
+                "{}: {n}/{} generated cases run ({} requests)",
+                self.id,
+                self.total,
+                self.driver.borrow().requests
+            );
+        }
+    }
+}
+
+/// Changes to `depth + 1` fresh passwords, so that every password in the
+/// target's history window is one the harness knows (a generated password
+/// can then only be refused as recurrent when the oracle knows it).
+fn prime_history(driver: &mut Driver) -> Result<(), DriveError> {
+    let Some(depth) = driver.profile.policy.depth() else {
+        return Ok(());
+    };
+    for _ in 0..=depth {
+        let token = driver.token(Tok::Standard)?;
+        let current = driver.account.current.clone();
+        let new = crate::password::fresh(&driver.profile.policy);
+        let r = driver.change(&token, &current, &new)?;
+        if r.status != 200 {
+            return Err(DriveError::Poisoned(format!(
+                "priming the history: a change to a fresh password got {}",
+                describe(&r)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the selected properties; returns one unjudged result per property
+/// and the driver (with the account as it is now).
+pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driver) {
+    let primed = prime_history(&mut driver);
+    let driver = RefCell::new(driver);
+    let mut results = Vec::new();
+    for p in opts.selected() {
+        let started = std::time::Instant::now();
+        let before = driver.borrow().requests;
+        let mut result = CaseResult::new(case(p));
+        if let Err(e) = &primed {
+            result.verdict = Verdict::Error;
+            result.reason = Some(format!("before the properties: {e}"));
+            results.push(result);
+            continue;
+        }
+        match p {
+            Property::PolicyOracle => policy_oracle(&driver, opts, &mut result),
+            Property::AccountModel => account_model(&driver, opts, &mut result),
+            Property::HostileInputs => hostile_inputs(&driver, opts, &mut result),
+        }
+        let sent = driver.borrow().requests - before;
+        result.notes.push(format!(
+            "seed {}: replay with `conformance run --properties --seed {} --case {}`; {sent} \
+             requests",
+            opts.seed, opts.seed, result.id
+        ));
+        result.elapsed_ms = started.elapsed().as_millis() as u64;
+        results.push(result);
+    }
+    (results, driver.into_inner())
+}
+
+/// Records the outcome of a proptest run in `result`.
+fn conclude<V: std::fmt::Debug>(
+    result: &mut CaseResult,
+    opts: &PropertyOptions,
+    what: &str,
+    outcome: Result<(), TestError<V>>,
+    budget_note: Option<String>,
+) {
+    match outcome {
+        Ok(()) => result.checks.push(check(
+            what,
+            "holds for every generated case".into(),
+            "held".into(),
+            true,
+            result.tier,
+        )),
+        Err(TestError::Fail(reason, _)) => {
+            let text = format!(
+                "minimal failing case (seed {seed}; replay with `conformance run --properties \
+                 --seed {seed} --case {id}`):\n{reason}",
+                seed = opts.seed,
+                id = result.id,
+                reason = reason.message()
+            );
+            result.checks.push(check(
+                what,
+                "holds for every generated case".into(),
+                text,
+                false,
+                result.tier,
+            ));
+        }
+        Err(TestError::Abort(reason)) => {
+            result.verdict = Verdict::Error;
+            result.reason = Some(format!("{}: {}", result.id, reason.message()));
+        }
+    }
+    if let Some(note) = budget_note {
+        result.notes.push(note);
+    }
+}
+
+fn budget_note(driver: &RefCell<Driver>, skipped: u32) -> Option<String> {
+    (skipped > 0).then(|| {
+        format!(
+            "the request budget was spent: {skipped} generated cases sent nothing ({} requests \
+             in all)",
+            driver.borrow().requests
+        )
+    })
+}
+
+fn fail_on(e: DriveError) -> TestCaseError {
+    TestCaseError::fail(format!("1. {e}"))
+}
+
+fn policy_oracle(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut CaseResult) {
+    let policy = driver.borrow().profile.policy.clone();
+    let max_failures = driver.borrow().profile.lockout.effective();
+    let strategy = generate::candidates(&policy);
+    let skipped = Cell::new(0u32);
+    let progress = Progress {
+        id: result.id,
+        total: opts.cases,
+        done: Cell::new(0),
+        on: opts.progress,
+        driver,
+    };
+    let outcome = runner(opts, Property::PolicyOracle, opts.cases).run(&strategy, |cand| {
+        progress.tick();
+        let mut d = driver.borrow_mut();
+        if d.budget_left() < 2 {
+            skipped.set(skipped.get() + 1);
+            return Ok(());
+        }
+        d.reset_failures().map_err(fail_on)?;
+        let current = d.account.current.clone();
+        let previous = d.account.previous.clone();
+        let (new, shown) = match &cand {
+            Candidate::Generated { aim, password } => (
+                password.clone(),
+                format!(
+                    "generated ({aim}) {password:?}, {} code points after normalisation",
+                    oracle::normalize(&policy, password).chars().count()
+                ),
+            ),
+            Candidate::Current => (current.clone(), "the current password".to_string()),
+            Candidate::Previous(k) => {
+                let k = (*k).min(previous.len());
+                if k == 0 {
+                    (
+                        current.clone(),
+                        "the current password (no previous known)".into(),
+                    )
+                } else {
+                    (
+                        previous[previous.len() - k].clone(),
+                        format!("previous password #{k}"),
+                    )
+                }
+            }
+        };
+        let view = AccountView {
+            current: &current,
+            previous: &previous,
+            failures: d.account.failures,
+            max_failures,
+        };
+        let predicted = oracle::predict(&policy, view, &current, &new);
+        let token = d.token(Tok::Standard).map_err(fail_on)?;
+        let r = d.change(&token, &current, &new).map_err(fail_on)?;
+        let breaks = oracle::violations(&policy, &new);
+        meets(&predicted.expect(), &r, opts.enforcement).map_err(|why| {
+            TestCaseError::fail(format!(
+                "1. change with the right old password, new = {shown} (breaks: {}; {} known \
+                 previous): expected {}, got {} ({why})",
+                if breaks.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    breaks.join(", ")
+                },
+                previous.len(),
+                predicted.label(),
+                describe(&r)
+            ))
+        })
+    });
+    let note = budget_note(driver, skipped.get());
+    conclude(
+        result,
+        opts,
+        "answers match the policy oracle",
+        outcome,
+        note,
+    );
+}
+
+fn model_setup(driver: &mut Driver, tokens: &[Tok]) -> Setup {
+    let policy = driver.profile.policy.clone();
+    let depth = policy.depth();
+    let mut known = vec![driver.account.current.clone()];
+    let keep = depth.map_or(0, |d| d + 1);
+    known.extend(driver.account.previous.iter().rev().take(keep).cloned());
+    let breaks = [
+        PolicyBreak::TooShort,
+        PolicyBreak::TooLong,
+        PolicyBreak::NoLowercase,
+        PolicyBreak::NoUppercase,
+        PolicyBreak::NoDigit,
+        PolicyBreak::NoSymbol,
+        PolicyBreak::ControlCharacter,
+    ]
+    .into_iter()
+    .filter(|b| crate::password::breaking(&policy, *b).is_ok())
+    .collect();
+    let tokens = tokens.to_vec();
+    Setup {
+        depth,
+        max_failures: driver.profile.lockout.effective(),
+        known,
+        breaks,
+        tokens,
+    }
+}
+
+/// Runs one generated sequence; the error lists the steps up to the first
+/// disagreement.
+fn run_sequence(
+    d: &mut Driver,
+    init: &model::Account,
+    steps: &[model::Step],
+    seen: Option<&std::sync::atomic::AtomicUsize>,
+    enforcement: Enforcement,
+) -> Result<(), TestCaseError> {
+    d.reset_failures().map_err(fail_on)?;
+    let mut known = vec![d.account.current.clone()];
+    known.extend(d.account.previous.iter().rev().cloned());
+    let policy = d.profile.policy.clone();
+    let mut fresh: std::collections::HashMap<u32, String> = Default::default();
+    let mut resolve = |pw: Pw| -> Result<String, String> {
+        match pw {
+            Pw::Start(i) => known
+                .get(i)
+                .cloned()
+                .ok_or_else(|| format!("start entry {i} is not known")),
+            Pw::New(n) => Ok(fresh
+                .entry(n)
+                .or_insert_with(|| crate::password::fresh(&policy))
+                .clone()),
+        }
+    };
+    let mut log: Vec<String> = Vec::new();
+    let fail = |log: &[String]| TestCaseError::fail(log.join("\n"));
+    let mut state = init.clone();
+    for (i, step) in steps.iter().enumerate() {
+        let n = i + 1;
+        // Tells the shrinker how far the sequence got.
+        if let Some(seen) = seen {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        let predicted = state.predict(step);
+        let old = match step.old {
+            Old::Right => resolve(state.current).map_err(TestCaseError::fail)?,
+            Old::Wrong => crate::password::wrong(&policy),
+        };
+        let new = match step.new {
+            New::Breaking(b) => {
+                crate::password::breaking(&policy, b).map_err(TestCaseError::fail)?
+            }
+            other => {
+                let pw = state
+                    .new_password(other)
+                    .ok_or_else(|| TestCaseError::fail(format!("step {n}: no such password")))?;
+                resolve(pw).map_err(TestCaseError::fail)?
+            }
+        };
+        let token = match d.token(step.token) {
+            Ok(t) => t,
+            Err(e) => {
+                log.push(format!("{n}. {step}: {e}"));
+                return Err(fail(&log));
+            }
+        };
+        let r = match d.change(&token, &old, &new) {
+            Ok(r) => r,
+            Err(e) => {
+                log.push(format!("{n}. {step}: {e}"));
+                return Err(fail(&log));
+            }
+        };
+        log.push(format!(
+            "{n}. {step}: expected {}, got {}",
+            predicted.label(),
+            describe(&r)
+        ));
+        if let Err(why) = meets(&predicted.expect(), &r, enforcement) {
+            log.push(format!("   the answer differs from the model: {why}"));
+            return Err(fail(&log));
+        }
+        state = Model::apply(state, step);
+        // The model's current password must be the one that works.
+        let current = resolve(state.current).map_err(TestCaseError::fail)?;
+        if current != d.account.current {
+            log.push("   the tracked password differs from the model's".into());
+            return Err(fail(&log));
+        }
+        // After a refusal (where a change "stored anyway" would hide) and
+        // at the end; a success is confirmed by the next right old password.
+        if !state.locked && (predicted != Prediction::Success || n == steps.len()) {
+            match d.probe_current() {
+                Ok(p) if is_error(&p, "duplicate_password") => {}
+                Ok(p) => {
+                    log.push(format!(
+                        "   then the model's current password was tried (old = new = current): \
+                         expected 400 duplicate_password, got {}",
+                        describe(&p)
+                    ));
+                    return Err(fail(&log));
+                }
+                Err(e) => {
+                    log.push(format!("   then probing the current password: {e}"));
+                    return Err(fail(&log));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn account_model(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut CaseResult) {
+    let skipped = Cell::new(0u32);
+    let progress = Progress {
+        id: result.id,
+        total: opts.sequences,
+        done: Cell::new(0),
+        on: opts.progress,
+        driver,
+    };
+    // The setup is read when a sequence is generated: the account as it
+    // is then.
+    let strategy = Model::sequential_strategy(1..=opts.max_steps.max(1));
+    let mut test_runner = runner(opts, Property::AccountModel, opts.sequences);
+    let tokens: Vec<Tok> = [Tok::Renewed, Tok::Expired, Tok::NoOpenid]
+        .into_iter()
+        .filter(|t| driver.borrow_mut().can_make(*t))
+        .collect();
+    let outcome = {
+        let refresh = || {
+            let setup = model_setup(&mut driver.borrow_mut(), &tokens);
+            model::SETUP.with(|s| *s.borrow_mut() = setup);
+        };
+        refresh();
+        test_runner.run(&strategy, |(init, steps, seen)| {
+            progress.tick();
+            let result = {
+                let mut d = driver.borrow_mut();
+                if d.budget_left() < (steps.len() as u64) * 2 + 2 {
+                    skipped.set(skipped.get() + 1);
+                    return Ok(());
+                }
+                run_sequence(&mut d, &init, &steps, seen.as_deref(), opts.enforcement)
+            };
+            refresh();
+            result
+        })
+    };
+    let note = budget_note(driver, skipped.get());
+    conclude(
+        result,
+        opts,
+        "every step's answer matches the account model",
+        outcome,
+        note,
+    );
+}
+
+fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut CaseResult) {
+    let skipped = Cell::new(0u32);
+    let limit = driver
+        .borrow()
+        .profile
+        .limits
+        .max_body_bytes
+        .unwrap_or(16 * 1024);
+    let before = driver.borrow().account.current.clone();
+    let progress = Progress {
+        id: result.id,
+        total: opts.cases,
+        done: Cell::new(0),
+        on: opts.progress,
+        driver,
+    };
+    let strategy = hostile::requests();
+    let outcome = runner(opts, Property::HostileInputs, opts.cases).run(&strategy, |h| {
+        progress.tick();
+        let mut d = driver.borrow_mut();
+        if d.budget_left() < 2 {
+            skipped.set(skipped.get() + 1);
+            return Ok(());
+        }
+        let Ok(request) = h.request(&mut d) else {
+            // A token the profile cannot make (like [accounts.missing]).
+            return Ok(());
+        };
+        let shown = h.describe(&request);
+        let r = match d.send(&request) {
+            Ok(r) => r,
+            Err(DriveError::Transport(e)) if request.body.len() > limit => {
+                // A target may close the connection on an oversized body.
+                let _ = e;
+                return Ok(());
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("1. {shown}: {e}"))),
+        };
+        if h.active_token() {
+            d.observe(&r, None);
+        }
+        let fail =
+            |why: String| TestCaseError::fail(format!("1. {shown}: got {} ({why})", describe(&r)));
+        if h.active_token() && is_error(&r, "wrong_old_password") {
+            return Err(fail(
+                "wrong_old_password for a request that is not a well-formed change: it counts \
+                 toward the lockout"
+                    .into(),
+            ));
+        }
+        let (_, expect) = hostile::shape(&r).map_err(fail)?;
+        if let Some(expect) = expect {
+            meets(&expect, &r, opts.enforcement).map_err(fail)?;
+        }
+        Ok(())
+    });
+    let note = budget_note(driver, skipped.get());
+    conclude(
+        result,
+        opts,
+        "every answer is documented, never a 5xx",
+        outcome,
+        note,
+    );
+    // The effect check: the password is the one it was.
+    let mut d = driver.borrow_mut();
+    let after = d.account.current.clone();
+    let probe = d.probe_current();
+    let (ok, observed) = match &probe {
+        Ok(r) => (
+            after == before && is_error(r, "duplicate_password"),
+            format!(
+                "a change from the password before the property to itself got {}",
+                describe(r)
+            ),
+        ),
+        Err(e) => (false, e.to_string()),
+    };
+    result.checks.push(check(
+        "the password never changes",
+        "400 duplicate_password for old = new = the password before the property (it still \
+         works)"
+            .into(),
+        observed,
+        ok,
+        result.tier,
+    ));
+}

@@ -1,0 +1,342 @@
+//! The account model (proptest-state-machine): the current password, the
+//! history, the consecutive-failure count and the status, and the steps
+//! that change them. Passwords are symbols: `Start(i)` is the i-th entry of
+//! the account as it was when the sequence started (0 the current one, 1
+//! the most recent previous one, …), `New(n)` the n-th fresh password of
+//! the sequence; the system under test maps them to real strings.
+//!
+//! The failure count is an upper bound (only a 200 resets it: the profile
+//! does not say whether a refused change with the right old password
+//! does), and a wrong old password is only generated while the bound stays
+//! below `lockout.max_failures`, so the model and any target agree that the
+//! account never locks during a run. The model still predicts S8 once the
+//! bound reaches the threshold, should a precondition ever let it.
+
+use std::cell::RefCell;
+
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest_state_machine::ReferenceStateMachine;
+
+use crate::catalogue::PolicyBreak;
+
+use super::driver::Tok;
+use super::oracle::Prediction;
+
+/// A password, symbolically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pw {
+    /// The i-th entry of the account when the sequence started.
+    Start(usize),
+    /// The n-th fresh password of the sequence.
+    New(u32),
+}
+
+/// What the model needs from the profile, and the account at the start.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// Previous passwords refused (current excluded).
+    pub depth: Option<usize>,
+    /// `lockout.max_failures` (effective).
+    pub max_failures: Option<u32>,
+    /// Known entries at the start: 0 current, then most recent first.
+    pub known: Vec<String>,
+    /// Policy breaks the profile allows to make.
+    pub breaks: Vec<PolicyBreak>,
+    /// Which token variants can be made.
+    pub tokens: Vec<Tok>,
+}
+
+thread_local! {
+    /// The setup of the sequences generated on this thread.
+    pub static SETUP: RefCell<Setup> = RefCell::new(Setup::default());
+}
+
+/// The model's state.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The current password.
+    pub current: Pw,
+    /// Previous passwords, oldest first.
+    pub history: Vec<Pw>,
+    /// Consecutive wrong old passwords since the last success (bound).
+    pub failures: u32,
+    /// Whether the account is locked.
+    pub locked: bool,
+    /// Id of the next fresh password.
+    pub next_new: u32,
+    /// The setup (copied so strategies need no global).
+    pub depth: Option<usize>,
+    /// `lockout.max_failures`.
+    pub max_failures: Option<u32>,
+    /// Breaks available.
+    pub breaks: Vec<PolicyBreak>,
+    /// Tokens available.
+    pub tokens: Vec<Tok>,
+}
+
+/// The old password of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Old {
+    /// The model's current password.
+    Right,
+    /// A password the account never had.
+    Wrong,
+}
+
+/// The new password of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum New {
+    /// The current password.
+    Current,
+    /// The k-th most recent previous password (1-based).
+    Previous(usize),
+    /// A fresh password that satisfies the policy.
+    Fresh,
+    /// A fresh password that breaks the policy this way.
+    Breaking(PolicyBreak),
+}
+
+/// One step: a change request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// The token it carries.
+    pub token: Tok,
+    /// The old password.
+    pub old: Old,
+    /// The new password.
+    pub new: New,
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let token = match self.token {
+            Tok::Standard => "valid token",
+            Tok::Renewed => "newly minted token",
+            Tok::Expired => "expired token",
+            Tok::NoOpenid => "token without openid",
+            Tok::Missing => "token of the missing user",
+        };
+        let old = match self.old {
+            Old::Right => "right old password",
+            Old::Wrong => "wrong old password",
+        };
+        let new = match self.new {
+            New::Current => "new = the current password".to_string(),
+            New::Previous(k) => format!("new = previous password #{k}"),
+            New::Fresh => "new = a fresh valid password".to_string(),
+            New::Breaking(b) => format!("new = a fresh password breaking the policy ({b:?})"),
+        };
+        write!(f, "change with a {token}, {old}, {new}")
+    }
+}
+
+/// The model.
+#[derive(Debug)]
+pub struct Model;
+
+impl Account {
+    /// The password the step sends as new, before the step.
+    pub fn new_password(&self, new: New) -> Option<Pw> {
+        match new {
+            New::Current => Some(self.current),
+            New::Previous(k) => self.history.len().checked_sub(k).map(|i| self.history[i]),
+            New::Fresh => Some(Pw::New(self.next_new)),
+            New::Breaking(_) => None,
+        }
+    }
+
+    /// The answer the step must get, in the documented precedence.
+    pub fn predict(&self, step: &Step) -> Prediction {
+        match step.token {
+            Tok::Expired => return Prediction::InvalidToken,
+            Tok::NoOpenid => return Prediction::InsufficientScope,
+            _ => {}
+        }
+        if self.locked {
+            return Prediction::Locked;
+        }
+        if step.old == Old::Wrong {
+            return Prediction::WrongOld;
+        }
+        let Some(pw) = self.new_password(step.new) else {
+            return Prediction::Invalid;
+        };
+        if pw == self.current {
+            return Prediction::Duplicate;
+        }
+        if let Some(depth) = self.depth {
+            let start = self.history.len().saturating_sub(depth);
+            if self.history[start..].contains(&pw) {
+                return Prediction::Recurrent;
+            }
+        }
+        Prediction::Success
+    }
+}
+
+impl ReferenceStateMachine for Model {
+    type State = Account;
+    type Transition = Step;
+
+    fn init_state() -> BoxedStrategy<Account> {
+        let setup = SETUP.with(|s| s.borrow().clone());
+        // The same string twice in the known entries is one symbol.
+        let id = |i: usize| {
+            let first = setup.known.iter().position(|p| *p == setup.known[i]);
+            Pw::Start(first.unwrap_or(i))
+        };
+        let history = (1..setup.known.len()).rev().map(id).collect();
+        Just(Account {
+            current: Pw::Start(0),
+            history,
+            failures: 0,
+            locked: false,
+            next_new: 0,
+            depth: setup.depth,
+            max_failures: setup.max_failures,
+            breaks: setup.breaks.clone(),
+            tokens: setup.tokens.clone(),
+        })
+        .boxed()
+    }
+
+    fn transitions(state: &Account) -> BoxedStrategy<Step> {
+        let mut news: Vec<(u32, BoxedStrategy<New>)> = vec![
+            (4, Just(New::Fresh).boxed()),
+            (2, Just(New::Current).boxed()),
+        ];
+        if let Some(depth) = state.depth
+            && !state.history.is_empty()
+        {
+            let most = state.history.len().min(depth + 1);
+            news.push((4, (1..=most).prop_map(New::Previous).boxed()));
+        }
+        if !state.breaks.is_empty() {
+            news.push((
+                2,
+                select(state.breaks.clone()).prop_map(New::Breaking).boxed(),
+            ));
+        }
+        let mut tokens: Vec<(u32, BoxedStrategy<Tok>)> = vec![(10, Just(Tok::Standard).boxed())];
+        for t in &state.tokens {
+            tokens.push((1, Just(*t).boxed()));
+        }
+        (
+            proptest::strategy::Union::new_weighted(tokens),
+            prop_oneof![4 => Just(Old::Right), 1 => Just(Old::Wrong)],
+            proptest::strategy::Union::new_weighted(news),
+        )
+            .prop_map(|(token, old, new)| Step { token, old, new })
+            .boxed()
+    }
+
+    fn preconditions(state: &Account, step: &Step) -> bool {
+        if let New::Previous(k) = step.new
+            && k > state.history.len()
+        {
+            return false;
+        }
+        if let New::Breaking(b) = step.new
+            && !state.breaks.contains(&b)
+        {
+            return false;
+        }
+        if step.token != Tok::Standard && !state.tokens.contains(&step.token) {
+            return false;
+        }
+        let counts = matches!(step.token, Tok::Standard | Tok::Renewed);
+        if counts
+            && step.old == Old::Wrong
+            && state.max_failures.is_some_and(|m| state.failures + 1 >= m)
+        {
+            return false;
+        }
+        true
+    }
+
+    fn apply(mut state: Account, step: &Step) -> Account {
+        let prediction = state.predict(step);
+        let new = state.new_password(step.new);
+        if step.new == New::Fresh {
+            state.next_new += 1;
+        }
+        match prediction {
+            Prediction::Success => {
+                let old = state.current;
+                state.current = new.expect("a success sets a known password");
+                state.history.push(old);
+                state.failures = 0;
+            }
+            Prediction::WrongOld => {
+                state.failures += 1;
+                if state.max_failures.is_some_and(|m| state.failures >= m) {
+                    state.locked = true;
+                }
+            }
+            _ => {}
+        }
+        state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account() -> Account {
+        Account {
+            current: Pw::Start(0),
+            history: vec![],
+            failures: 0,
+            locked: false,
+            next_new: 0,
+            depth: Some(2),
+            max_failures: Some(3),
+            breaks: vec![PolicyBreak::TooShort],
+            tokens: vec![Tok::Expired],
+        }
+    }
+
+    fn step(old: Old, new: New) -> Step {
+        Step {
+            token: Tok::Standard,
+            old,
+            new,
+        }
+    }
+
+    #[test]
+    fn the_model_follows_history_and_failures() {
+        let mut s = account();
+        for _ in 0..3 {
+            assert_eq!(
+                s.predict(&step(Old::Right, New::Fresh)),
+                Prediction::Success
+            );
+            s = Model::apply(s, &step(Old::Right, New::Fresh));
+        }
+        // history: Start(0), New(0), New(1); current New(2); depth 2.
+        assert_eq!(
+            s.predict(&step(Old::Right, New::Previous(2))),
+            Prediction::Recurrent
+        );
+        assert_eq!(
+            s.predict(&step(Old::Right, New::Previous(3))),
+            Prediction::Success
+        );
+        assert_eq!(
+            s.predict(&step(Old::Right, New::Current)),
+            Prediction::Duplicate
+        );
+        assert!(Model::preconditions(&s, &step(Old::Wrong, New::Fresh)));
+        s = Model::apply(s, &step(Old::Wrong, New::Fresh));
+        assert!(Model::preconditions(&s, &step(Old::Wrong, New::Fresh)));
+        s = Model::apply(s, &step(Old::Wrong, New::Fresh));
+        // A third would lock (max 3): never generated.
+        assert!(!Model::preconditions(&s, &step(Old::Wrong, New::Fresh)));
+        s = Model::apply(s, &step(Old::Wrong, New::Fresh));
+        assert!(s.locked);
+        assert_eq!(s.predict(&step(Old::Right, New::Fresh)), Prediction::Locked);
+    }
+}

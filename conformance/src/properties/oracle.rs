@@ -1,0 +1,242 @@
+//! The oracle: what a change request must get, predicted from the target
+//! profile alone (`fixtures/README.md`), never from the reference server.
+//!
+//! Semantics, as the profile documents them: the new password is
+//! normalised as `policy.normalization` says (NFC, NFKC or not at all);
+//! lengths are Unicode code points after that; a class is present when a
+//! character of it is (`char::is_lowercase`, `is_uppercase`, `is_numeric`,
+//! and "symbol" = neither alphanumeric nor a control character); control
+//! characters (`char::is_control`) are refused when declared. The history
+//! depth N counts previous passwords, the current one excluded
+//! ([`Policy::depth`]). Precedence, as the reference documents it: user →
+//! status → old password → duplicate → policy → history.
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::catalogue::{Challenge, Expect};
+use crate::profile::{Normalization, Policy};
+
+/// The answer the oracle predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prediction {
+    /// S1: 200, the password changes.
+    Success,
+    /// S2 `wrong_old_password`.
+    WrongOld,
+    /// S3 `duplicate_password`.
+    Duplicate,
+    /// S4 `recurrent_password`.
+    Recurrent,
+    /// S5 `invalid_new_password`.
+    Invalid,
+    /// S8 `abnormal_user_status` / `User is locked.`
+    Locked,
+    /// S10: the token is expired.
+    InvalidToken,
+    /// S11: the token has no `openid` scope.
+    InsufficientScope,
+}
+
+impl Prediction {
+    /// The catalogue's expectation for this answer.
+    pub fn expect(self) -> Expect {
+        match self {
+            Prediction::Success => Expect::Success,
+            Prediction::WrongOld => Expect::WRONG_OLD,
+            Prediction::Duplicate => Expect::DUPLICATE,
+            Prediction::Recurrent => Expect::RECURRENT,
+            Prediction::Invalid => Expect::INVALID_NEW,
+            Prediction::Locked => Expect::LOCKED,
+            Prediction::InvalidToken => Expect::Challenge(Challenge::InvalidToken),
+            Prediction::InsufficientScope => Expect::Challenge(Challenge::InsufficientScope),
+        }
+    }
+
+    /// How failure reports name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Prediction::Success => "200 (S1)",
+            Prediction::WrongOld => "400 wrong_old_password (S2)",
+            Prediction::Duplicate => "400 duplicate_password (S3)",
+            Prediction::Recurrent => "400 recurrent_password (S4)",
+            Prediction::Invalid => "400 invalid_new_password (S5)",
+            Prediction::Locked => "400 abnormal_user_status \"User is locked.\" (S8)",
+            Prediction::InvalidToken => "401 invalid_token (S10)",
+            Prediction::InsufficientScope => "403 insufficient_scope (S11)",
+        }
+    }
+}
+
+/// The password as the policy's rules see it.
+pub fn normalize(policy: &Policy, s: &str) -> String {
+    match policy.normalization {
+        Some(Normalization::Nfc) => s.nfc().collect(),
+        Some(Normalization::Nfkc) => s.nfkc().collect(),
+        _ => s.to_string(),
+    }
+}
+
+/// Whether `c` is a symbol in the profile's sense: neither a letter nor a
+/// digit (nor a control character).
+pub fn is_symbol(c: char) -> bool {
+    !c.is_alphanumeric() && !c.is_control()
+}
+
+/// The declared rules `new` breaks (empty: it satisfies the policy).
+pub fn violations(policy: &Policy, new: &str) -> Vec<&'static str> {
+    let n = normalize(policy, new);
+    let len = n.chars().count();
+    let mut out = Vec::new();
+    if policy.min_length.is_some_and(|min| len < min) {
+        out.push("shorter than min_length");
+    }
+    if policy.max_length.is_some_and(|max| len > max) {
+        out.push("longer than max_length");
+    }
+    if policy.require_lowercase && !n.chars().any(char::is_lowercase) {
+        out.push("no lower-case letter");
+    }
+    if policy.require_uppercase && !n.chars().any(char::is_uppercase) {
+        out.push("no upper-case letter");
+    }
+    if policy.require_digit && !n.chars().any(char::is_numeric) {
+        out.push("no digit");
+    }
+    if policy.require_symbol && !n.chars().any(is_symbol) {
+        out.push("no symbol");
+    }
+    if policy.reject_control_characters && n.chars().any(char::is_control) {
+        out.push("a control character");
+    }
+    out
+}
+
+/// What the account looks like to the oracle.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountView<'a> {
+    /// The current password.
+    pub current: &'a str,
+    /// Previous passwords, oldest first (those the harness knows).
+    pub previous: &'a [String],
+    /// Consecutive wrong old passwords since the last success (an upper
+    /// bound: the profile does not say whether a refused change with the
+    /// right old password resets the count).
+    pub failures: u32,
+    /// `lockout.max_failures` as the profile declares it.
+    pub max_failures: Option<u32>,
+}
+
+/// The answer to `{"old_password": old, "new_password": new}` with a
+/// valid token of the account, in the documented precedence.
+pub fn predict(policy: &Policy, account: AccountView<'_>, old: &str, new: &str) -> Prediction {
+    if account.max_failures.is_some_and(|m| account.failures >= m) {
+        return Prediction::Locked;
+    }
+    if old != account.current {
+        return Prediction::WrongOld;
+    }
+    let normalized = normalize(policy, new);
+    if normalized == normalize(policy, account.current) {
+        return Prediction::Duplicate;
+    }
+    if !violations(policy, new).is_empty() {
+        return Prediction::Invalid;
+    }
+    if let Some(depth) = policy.depth() {
+        let start = account.previous.len().saturating_sub(depth);
+        if account.previous[start..]
+            .iter()
+            .any(|p| normalize(policy, p) == normalized)
+        {
+            return Prediction::Recurrent;
+        }
+    }
+    Prediction::Success
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference() -> Policy {
+        Policy {
+            min_length: Some(8),
+            max_length: Some(64),
+            require_lowercase: true,
+            require_uppercase: true,
+            require_digit: true,
+            require_symbol: false,
+            history: Some(5),
+            history_includes_current: false,
+            normalization: Some(Normalization::Nfc),
+            reject_control_characters: true,
+        }
+    }
+
+    fn view<'a>(current: &'a str, previous: &'a [String]) -> AccountView<'a> {
+        AccountView {
+            current,
+            previous,
+            failures: 0,
+            max_failures: Some(5),
+        }
+    }
+
+    #[test]
+    fn precedence_follows_the_profile() {
+        let p = reference();
+        let prev: Vec<String> = ["Old1-aaaaaa", "Old2-aaaaaa"].map(String::from).to_vec();
+        let v = view("Curr3ntPass", &prev);
+        assert_eq!(predict(&p, v, "nope", "Curr3ntPass"), Prediction::WrongOld);
+        assert_eq!(
+            predict(&p, v, "Curr3ntPass", "Curr3ntPass"),
+            Prediction::Duplicate
+        );
+        assert_eq!(predict(&p, v, "Curr3ntPass", "short"), Prediction::Invalid);
+        assert_eq!(
+            predict(&p, v, "Curr3ntPass", "Old1-aaaaaa"),
+            Prediction::Recurrent
+        );
+        assert_eq!(
+            predict(&p, v, "Curr3ntPass", "Fresh9Password"),
+            Prediction::Success
+        );
+        let locked = AccountView { failures: 5, ..v };
+        assert_eq!(
+            predict(&p, locked, "Curr3ntPass", "Fresh9Password"),
+            Prediction::Locked
+        );
+    }
+
+    #[test]
+    fn history_depth_excludes_older_passwords() {
+        let p = reference();
+        let prev: Vec<String> = (0..6).map(|i| format!("Prev{i}-Password")).collect();
+        let v = view("Curr3ntPass", &prev);
+        // Six previous, depth five: the oldest is out of the window.
+        assert_eq!(
+            predict(&p, v, "Curr3ntPass", "Prev0-Password"),
+            Prediction::Success
+        );
+        assert_eq!(
+            predict(&p, v, "Curr3ntPass", "Prev1-Password"),
+            Prediction::Recurrent
+        );
+    }
+
+    #[test]
+    fn lengths_count_code_points_after_normalization() {
+        let p = reference();
+        // "Ab1" + 4 × e + U+0301: 11 code points sent, 7 after NFC.
+        let s = format!("Ab1{}", "e\u{301}".repeat(4));
+        assert_eq!(violations(&p, &s), vec!["shorter than min_length"]);
+        let none = Policy {
+            normalization: None,
+            ..reference()
+        };
+        assert!(violations(&none, &s).is_empty());
+        assert_eq!(violations(&p, "Abcdefg1\u{7}"), vec!["a control character"]);
+        assert!(violations(&p, "ÄbcdéFg1中😀").is_empty());
+        assert_eq!(violations(&p, "ÄBCDÉFG1"), vec!["no lower-case letter"]);
+    }
+}
