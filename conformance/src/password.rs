@@ -250,18 +250,7 @@ mod tests {
     use super::*;
 
     fn reference_policy() -> Policy {
-        Policy {
-            min_length: Some(8),
-            max_length: Some(64),
-            require_lowercase: true,
-            require_uppercase: true,
-            require_digit: true,
-            require_symbol: false,
-            history: Some(5),
-            history_includes_current: false,
-            normalization: Some(Normalization::Nfc),
-            reject_control_characters: true,
-        }
+        Policy::reference_for_tests()
     }
 
     fn has(s: &str, f: impl Fn(&char) -> bool) -> bool {

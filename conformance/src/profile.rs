@@ -339,6 +339,25 @@ impl Profile {
 }
 
 #[cfg(test)]
+impl Policy {
+    /// The policy `fixtures/reference.toml` declares, for unit tests.
+    pub(crate) fn reference_for_tests() -> Policy {
+        Policy {
+            min_length: Some(8),
+            max_length: Some(64),
+            require_lowercase: true,
+            require_uppercase: true,
+            require_digit: true,
+            require_symbol: false,
+            history: Some(5),
+            history_includes_current: false,
+            normalization: Some(Normalization::Nfc),
+            reject_control_characters: true,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

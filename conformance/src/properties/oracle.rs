@@ -159,18 +159,7 @@ mod tests {
     use super::*;
 
     fn reference() -> Policy {
-        Policy {
-            min_length: Some(8),
-            max_length: Some(64),
-            require_lowercase: true,
-            require_uppercase: true,
-            require_digit: true,
-            require_symbol: false,
-            history: Some(5),
-            history_includes_current: false,
-            normalization: Some(Normalization::Nfc),
-            reject_control_characters: true,
-        }
+        Policy::reference_for_tests()
     }
 
     fn view<'a>(current: &'a str, previous: &'a [String]) -> AccountView<'a> {
