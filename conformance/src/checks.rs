@@ -356,18 +356,9 @@ fn bearer_challenge(s: &mut Sink<'_>, r: &Response, c: Challenge) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::{HeaderMap, HeaderValue};
 
     fn response(status: u16, headers: &[(&'static str, &str)], body: &str) -> Response {
-        let mut map = HeaderMap::new();
-        for (n, v) in headers {
-            map.append(*n, HeaderValue::from_str(v).unwrap());
-        }
-        Response {
-            status,
-            headers: map,
-            body: body.as_bytes().to_vec(),
-        }
+        Response::for_tests(status, headers, body)
     }
 
     fn failed(checks: &[Check]) -> Vec<String> {

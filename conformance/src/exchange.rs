@@ -182,6 +182,20 @@ pub struct Response {
 }
 
 impl Response {
+    /// A response built by hand (unit tests of the checks).
+    #[cfg(test)]
+    pub(crate) fn for_tests(status: u16, headers: &[(&'static str, &str)], body: &str) -> Response {
+        let mut map = HeaderMap::new();
+        for (n, v) in headers {
+            map.append(*n, HeaderValue::from_str(v).expect("valid header value"));
+        }
+        Response {
+            status,
+            headers: map,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
     /// Every value of a header, as text (lossy).
     pub fn header_values(&self, name: &str) -> Vec<String> {
         self.headers

@@ -7,22 +7,10 @@ use std::time::Duration;
 use conformance::catalogue;
 use conformance::embedded::{Embedded, Hashing};
 use conformance::exchange::{self, ENDPOINT_PATH, Endpoint, Request};
-use conformance::runner::{self, RunError, RunOptions};
+use conformance::runner::{self, RunError};
 use conformance::state::State;
 use conformance::tokens::TokenFactory;
-use conformance::verdict::{Enforcement, Verdict};
-
-fn options(server: &Embedded) -> RunOptions {
-    RunOptions {
-        enforcement: Enforcement {
-            strict: true,
-            reference: true,
-        },
-        show_secrets: false,
-        state_file: server.state_file(),
-        timeout: Duration::from_secs(10),
-    }
-}
+use conformance::verdict::Verdict;
 
 #[tokio::test]
 async fn consecutive_wrong_passwords_stay_below_the_lockout() {
@@ -30,9 +18,13 @@ async fn consecutive_wrong_passwords_stay_below_the_lockout() {
     // Six wrong old passwords in a row would lock alice (max_failures = 5).
     let case = catalogue::find("precedence.old-password-before-duplicate").unwrap();
     let cases = vec![case; 6];
-    let outcome = runner::run(&server.profile, &cases, &options(&server))
-        .await
-        .unwrap();
+    let outcome = runner::run(
+        &server.profile,
+        &cases,
+        &crate::support::strict_options(&server),
+    )
+    .await
+    .unwrap();
     for r in &outcome.cases {
         assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.checks);
     }
@@ -83,7 +75,7 @@ async fn an_interrupted_change_is_resolved_on_resume() {
         .await
         .unwrap();
     assert_eq!(r.status, 200);
-    let options = options(&server);
+    let options = crate::support::strict_options(&server);
     State {
         endpoint: endpoint.endpoint_url(),
         subject: "alice".into(),
@@ -115,7 +107,7 @@ async fn an_interrupted_change_is_resolved_on_resume() {
 #[tokio::test]
 async fn a_state_file_of_another_target_is_refused() {
     let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
-    let options = options(&server);
+    let options = crate::support::strict_options(&server);
     State {
         endpoint: "http://elsewhere.test/change_user_password".into(),
         subject: "alice".into(),

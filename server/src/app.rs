@@ -1,6 +1,7 @@
 //! The assembled application: configuration turned into live parts (store,
 //! hashing pool, verifier, use case, served documents). Built once at start.
 
+use bytes::Bytes;
 use http::HeaderValue;
 
 use crate::change_password::ChangePassword;
@@ -45,8 +46,8 @@ pub struct App {
     hasher: Hasher,
     limits: LimitsConfig,
     allowed_origins: Vec<String>,
-    jwks: String,
-    discovery: String,
+    jwks: Bytes,
+    discovery: Bytes,
 }
 
 impl App {
@@ -83,8 +84,8 @@ impl App {
             hasher,
             limits: config.limits.clone(),
             allowed_origins: config.cors.allowed_origins.clone(),
-            jwks: keys.document,
-            discovery,
+            jwks: Bytes::from(keys.document),
+            discovery: Bytes::from(discovery),
         })
     }
 
@@ -113,13 +114,13 @@ impl App {
         &self.limits
     }
 
-    /// The JWKS document.
-    pub fn jwks_document(&self) -> String {
+    /// The JWKS document (cheap to clone).
+    pub fn jwks_document(&self) -> Bytes {
         self.jwks.clone()
     }
 
-    /// The OpenID discovery document.
-    pub fn discovery_document(&self) -> String {
+    /// The OpenID discovery document (cheap to clone).
+    pub fn discovery_document(&self) -> Bytes {
         self.discovery.clone()
     }
 

@@ -208,13 +208,10 @@ impl Hasher {
         &self,
         f: impl FnOnce(&mut Memory) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
-        self.count();
         let (tx, rx) = mpsc::channel();
-        self.jobs
-            .send(Box::new(move |memory: &mut Memory| {
-                let _ = tx.send(f(memory));
-            }))
-            .map_err(|_| HashError::WorkerLost)?;
+        self.submit(f, move |r| {
+            let _ = tx.send(r);
+        })?;
         rx.recv().map_err(|_| HashError::WorkerLost)?
     }
 
@@ -223,14 +220,23 @@ impl Hasher {
         &self,
         f: impl FnOnce(&mut Memory) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
-        self.count();
         let (tx, rx) = oneshot::channel();
-        self.jobs
-            .send(Box::new(move |memory: &mut Memory| {
-                let _ = tx.send(f(memory));
-            }))
-            .map_err(|_| HashError::WorkerLost)?;
+        self.submit(f, move |r| {
+            let _ = tx.send(r);
+        })?;
         rx.await.map_err(|_| HashError::WorkerLost)?
+    }
+
+    /// Counts one evaluation and queues `f` for a worker; `reply` gets its result.
+    fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Memory) -> Result<T, HashError> + Send + 'static,
+        reply: impl FnOnce(Result<T, HashError>) + Send + 'static,
+    ) -> Result<(), HashError> {
+        self.count();
+        self.jobs
+            .send(Box::new(move |memory: &mut Memory| reply(f(memory))))
+            .map_err(|_| HashError::WorkerLost)
     }
 }
 

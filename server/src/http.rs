@@ -87,7 +87,7 @@ where
                 } else {
                     app.discovery_document()
                 };
-                json(StatusCode::OK, "application/json", body.into())
+                json(StatusCode::OK, "application/json", body)
             }
             _ => render(&Rejection::MethodNotAllowed("GET, HEAD")),
         },

@@ -344,15 +344,7 @@ mod tests {
     use super::*;
 
     fn response(status: u16, headers: &[(&'static str, &str)], body: &str) -> Response {
-        let mut map = http::HeaderMap::new();
-        for (n, v) in headers {
-            map.append(*n, HeaderValue::from_str(v).unwrap());
-        }
-        Response {
-            status,
-            headers: map,
-            body: body.as_bytes().to_vec(),
-        }
+        Response::for_tests(status, headers, body)
     }
 
     #[test]

@@ -169,7 +169,17 @@ struct Progress<'a> {
     driver: &'a RefCell<Driver>,
 }
 
-impl Progress<'_> {
+impl<'a> Progress<'a> {
+    fn new(id: &'static str, total: u32, on: bool, driver: &'a RefCell<Driver>) -> Self {
+        Progress {
+            id,
+            total,
+            done: Cell::new(0),
+            on,
+            driver,
+        }
+    }
+
     fn tick(&self) {
         let n = self.done.get() + 1;
         self.done.set(n);
@@ -301,13 +311,7 @@ fn policy_oracle(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut 
     let max_failures = driver.borrow().profile.lockout.effective();
     let strategy = generate::candidates(&policy);
     let skipped = Cell::new(0u32);
-    let progress = Progress {
-        id: result.id,
-        total: opts.cases,
-        done: Cell::new(0),
-        on: opts.progress,
-        driver,
-    };
+    let progress = Progress::new(result.id, opts.cases, opts.progress, driver);
     let outcome = runner(opts, Property::PolicyOracle, opts.cases).run(&strategy, |cand| {
         progress.tick();
         let mut d = driver.borrow_mut();
@@ -511,13 +515,7 @@ fn run_sequence(
 
 fn account_model(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut CaseResult) {
     let skipped = Cell::new(0u32);
-    let progress = Progress {
-        id: result.id,
-        total: opts.sequences,
-        done: Cell::new(0),
-        on: opts.progress,
-        driver,
-    };
+    let progress = Progress::new(result.id, opts.sequences, opts.progress, driver);
     // The setup is read when a sequence is generated: the account as it
     // is then.
     let strategy = Model::sequential_strategy(1..=opts.max_steps.max(1));
@@ -565,13 +563,7 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
         .max_body_bytes
         .unwrap_or(16 * 1024);
     let before = driver.borrow().account.current.clone();
-    let progress = Progress {
-        id: result.id,
-        total: opts.cases,
-        done: Cell::new(0),
-        on: opts.progress,
-        driver,
-    };
+    let progress = Progress::new(result.id, opts.cases, opts.progress, driver);
     let strategy = hostile::requests();
     let outcome = runner(opts, Property::HostileInputs, opts.cases).run(&strategy, |h| {
         progress.tick();

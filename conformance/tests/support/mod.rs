@@ -46,16 +46,7 @@ pub async fn run_case(case: &'static Case) -> RunReport {
             let server = Embedded::start(Hashing::CheapTestOnly)
                 .await
                 .expect("the embedded reference server starts");
-            let options = RunOptions {
-                // Against the reference server everything is enforced.
-                enforcement: Enforcement {
-                    strict: true,
-                    reference: true,
-                },
-                show_secrets: false,
-                state_file: server.state_file(),
-                timeout: Duration::from_secs(10),
-            };
+            let options = strict_options(&server);
             let outcome = runner::run(&server.profile, &cases, &options)
                 .await
                 .expect("the run completes");
@@ -107,4 +98,17 @@ pub async fn run_case(case: &'static Case) -> RunReport {
 /// The catalogue case with this ID (panics on a typo).
 pub fn case(id: &str) -> &'static Case {
     catalogue::find(id).unwrap_or_else(|| panic!("no case {id} in the catalogue"))
+}
+
+/// Run options for the embedded reference server: everything is enforced.
+pub fn strict_options(server: &Embedded) -> RunOptions {
+    RunOptions {
+        enforcement: Enforcement {
+            strict: true,
+            reference: true,
+        },
+        show_secrets: false,
+        state_file: server.state_file(),
+        timeout: Duration::from_secs(10),
+    }
 }
