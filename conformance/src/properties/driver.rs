@@ -330,6 +330,16 @@ impl Driver {
         self.change(&token, &current, &current)
     }
 
+    /// Whether `r`, the answer to a change from the tracked password to
+    /// itself, shows that the tracked password works: `duplicate_password`,
+    /// or `recurrent_password` when the profile's history counts the
+    /// current password (a target may check its history first: open
+    /// points 1 and 3).
+    pub fn confirms_current(&self, r: &Response) -> bool {
+        is_error(r, "duplicate_password")
+            || (self.profile.policy.history_includes_current && is_error(r, "recurrent_password"))
+    }
+
     /// A change to a fresh password when wrong old passwords were counted,
     /// so the next sequence starts with no failures.
     pub fn reset_failures(&mut self) -> Result<(), DriveError> {

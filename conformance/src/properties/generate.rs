@@ -3,7 +3,9 @@
 //! edges), each distinct way to be invalid (one code point too short or too
 //! long, each required class missing, a control character), and reuse of
 //! the current or a previous password. The generator only aims; the oracle
-//! computes the truth from the string it produced.
+//! computes the truth from the string it produced. Non-ASCII characters
+//! are generated only when the profile declares the target's Unicode
+//! normalisation ([`unicode_allowed`]).
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -24,6 +26,16 @@ const UNITS: &[&str] = &[
 const CONTROLS: &[char] = &[
     '\u{0}', '\u{7}', '\u{1b}', '\u{7f}', '\n', '\t', '\u{80}', '\u{85}', '\u{9f}',
 ];
+
+/// The control characters to insert: C1 ones (non-ASCII) only where
+/// Unicode passwords may be generated.
+fn controls(policy: &Policy) -> Vec<char> {
+    CONTROLS
+        .iter()
+        .copied()
+        .filter(|c| unicode_allowed(policy) || c.is_ascii())
+        .collect()
+}
 
 /// Which class a variant leaves out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +87,14 @@ pub enum Candidate {
     Previous(usize),
 }
 
+/// Whether non-ASCII passwords may be generated: only when the profile
+/// declares the target's normalisation (`nfc`, `nfkc` or `none`). Without
+/// it, how the target counts and compares non-ASCII text is unknown (open
+/// point 5), and any answer would prove nothing.
+pub fn unicode_allowed(policy: &Policy) -> bool {
+    policy.normalization.is_some()
+}
+
 fn code_points(policy: &Policy, s: &str) -> usize {
     super::oracle::normalize(policy, s).chars().count()
 }
@@ -92,6 +112,7 @@ fn build(
     let pool: Vec<&str> = UNITS
         .iter()
         .copied()
+        .filter(|u| unicode_allowed(policy) || u.is_ascii())
         .filter(|u| without.is_none_or(|w| !u.chars().any(|c| w.has(c))))
         .collect();
     let mut out: String = required.iter().map(|c| c.ascii()).collect();
@@ -209,7 +230,12 @@ pub fn candidates(policy: &Policy) -> BoxedStrategy<Candidate> {
         let (p, req) = (p.clone(), req.clone());
         arms.push((
             1,
-            (valid_length(policy), picks(), select(CONTROLS), 0usize..64)
+            (
+                valid_length(policy),
+                picks(),
+                select(controls(policy)),
+                0usize..64,
+            )
                 .prop_map(move |(len, picks, control, at)| {
                     let base = build(&p, len.saturating_sub(1).max(1), &req, None, &picks);
                     let mut chars: Vec<char> = base.chars().collect();
@@ -292,5 +318,34 @@ mod tests {
             }
         }
         assert!(total > 200 && hits == total);
+    }
+
+    #[test]
+    fn ascii_only_without_a_declared_normalization() {
+        let p = Policy {
+            normalization: None,
+            ..reference()
+        };
+        let mut runner = TestRunner::deterministic();
+        let s = candidates(&p);
+        let mut generated = 0;
+        for _ in 0..400 {
+            if let Candidate::Generated { password, .. } =
+                s.new_tree(&mut runner).unwrap().current()
+            {
+                generated += 1;
+                assert!(password.is_ascii(), "{password:?}");
+            }
+        }
+        assert!(generated > 200);
+        // Declared: non-ASCII ones appear.
+        let mut runner = TestRunner::deterministic();
+        let s = candidates(&reference());
+        assert!(
+            (0..400).any(|_| match s.new_tree(&mut runner).unwrap().current() {
+                Candidate::Generated { password, .. } => !password.is_ascii(),
+                _ => false,
+            })
+        );
     }
 }

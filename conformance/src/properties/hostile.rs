@@ -1,17 +1,32 @@
 //! Hostile but harmless requests: generated `Authorization` values, bodies
 //! (arbitrary bytes, arbitrary JSON, deep nesting, huge strings, invalid
-//! UTF-8) and `Content-Type`s. None of them is a well-formed change with a
-//! wrong old password (that would count toward the lockout), and none can
-//! set a password a correct target would accept.
+//! UTF-8) and `Content-Type`s, and how their answers are judged.
+//!
+//! None of them carries the current password, so no target that checks
+//! the old password can change the password, however leniently it decodes
+//! (open point 6: a target may accept any `Content-Type` and decode
+//! invalid UTF-8 with replacement characters). Bodies that carry some
+//! other old password may count toward the lockout; the property keeps
+//! that count below the threshold ([`carries_old_password`]).
+//!
+//! At seed tier an answer must be a 4xx (or 503), never 200, never another
+//! 5xx; a bearer challenge must be the document's for its status; the
+//! active account is never `user_not_found`. The shape of a 4xx to a
+//! malformed request (the reference's 400 `invalid_request`, 413, 415, …)
+//! is open point 6: a different shape is a reference-tier finding
+//! ([`judge`]).
 
 use http::{HeaderName, HeaderValue, Method};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::catalogue::{Challenge, Description, Expect};
+use crate::catalogue::{Challenge, Description, Expect, Tier};
+use crate::checks::{self, Outcome};
 use crate::exchange::{ENDPOINT_PATH, Request, Response};
+use crate::redact::Redactor;
 
-use super::driver::{Driver, Tok};
+use super::answers::Deviation;
+use super::driver::{Driver, Tok, is_error};
 
 /// The `Authorization` header(s).
 #[derive(Debug, Clone)]
@@ -63,8 +78,9 @@ pub enum BodyGen {
     },
     /// `{"old_password": <len × "x">, "new_password": 1}`.
     Huge(usize),
-    /// The current password as old, these invalid UTF-8 bytes as the new
-    /// password's string contents.
+    /// A wrong old password, these invalid UTF-8 bytes in the new
+    /// password's string contents (a lenient decoder sees a valid change
+    /// with a wrong old password).
     InvalidUtf8(Vec<u8>),
 }
 
@@ -231,9 +247,13 @@ impl Hostile {
             )
             .into_bytes(),
             BodyGen::InvalidUtf8(bytes) => {
+                let mut wrong = crate::password::wrong(&driver.profile.policy);
+                while wrong == driver.account.current {
+                    wrong = crate::password::wrong(&driver.profile.policy);
+                }
                 let mut b = format!(
                     "{{\"old_password\":{},\"new_password\":\"Aa1",
-                    Value::String(driver.account.current.clone())
+                    Value::String(wrong)
                 )
                 .into_bytes();
                 b.extend_from_slice(bytes);
@@ -253,7 +273,7 @@ impl Hostile {
     pub fn describe(&self, sent: &Request) -> String {
         let body = match &self.body {
             BodyGen::InvalidUtf8(b) => format!(
-                "{{\"old_password\":<current password>,\"new_password\":\"Aa1{}zzzzzz\"}}",
+                "{{\"old_password\":<a wrong password>,\"new_password\":\"Aa1{}zzzzzz\"}}",
                 b.iter().map(|x| format!("\\x{x:02x}")).collect::<String>()
             ),
             BodyGen::Huge(n) => format!("{{\"old_password\":<{n} × x>,\"new_password\":1}}"),
@@ -286,6 +306,20 @@ impl Hostile {
     }
 }
 
+/// Whether the body carries an `old_password` member a lenient target
+/// could compare (any JSON object with one, whatever its type, and the
+/// huge and invalid-UTF-8 bodies): such a request may count toward the
+/// lockout.
+pub fn carries_old_password(h: &Hostile, body: &[u8]) -> bool {
+    match &h.body {
+        BodyGen::Huge(_) | BodyGen::InvalidUtf8(_) => true,
+        BodyGen::Deep { .. } => false,
+        BodyGen::Json(_) | BodyGen::Bytes(_) => serde_json::from_slice::<Value>(body)
+            .ok()
+            .is_some_and(|v| v.get("old_password").is_some_and(|o| !o.is_null())),
+    }
+}
+
 /// The documented answers a hostile request may get.
 const SEED_ERRORS: &[&str] = &[
     "wrong_old_password",
@@ -295,8 +329,87 @@ const SEED_ERRORS: &[&str] = &[
     "user_not_found",
 ];
 
-/// Judges an answer: `Ok(shape)` when it is a documented one, `Err(why)`
-/// otherwise. `expect_of` lets the caller check the shape's details.
+/// Judges the answer to `h`: `Err(why)` for a seed-tier failure, otherwise
+/// the deviations from the reference's shapes (reference tier, RFC tier for
+/// a bearer challenge's RFC checks).
+pub fn judge(h: &Hostile, r: &Response) -> Result<Vec<Deviation>, String> {
+    let redactor = Redactor::new(false);
+    match r.status {
+        200 => return Err("200: a request that is not a valid change was accepted".into()),
+        503 => return Ok(Vec::new()),
+        s if s >= 500 => return Err(format!("{s}: a server error")),
+        s if !(400..500).contains(&s) => return Err(format!("{s}: not a refusal")),
+        _ => {}
+    }
+    if h.active_token() && is_error(r, "user_not_found") {
+        return Err("user_not_found for the active account, which exists".into());
+    }
+    if is_error(r, "abnormal_user_status") {
+        return Err(
+            "abnormal_user_status: the active account is not normal (the property never sends \
+             enough wrong old passwords to lock it)"
+                .into(),
+        );
+    }
+    let mut found = Vec::new();
+    let challenge = matches!(r.status, 400 | 401 | 403) && r.header("www-authenticate").is_some();
+    if challenge {
+        // A bearer challenge is one of the document's (S9–S11).
+        let (_, expect) = shape(r)?;
+        let expect = expect.expect("a challenge has an expectation");
+        for c in checks::evaluate(&expect, r, &redactor) {
+            if c.outcome != Outcome::Fail {
+                continue;
+            }
+            if c.tier == Tier::Seed {
+                return Err(format!(
+                    "{}: expected {}, observed {}",
+                    c.what, c.expected, c.observed
+                ));
+            }
+            found.push(Deviation {
+                tier: c.tier,
+                what: c.what.clone(),
+                detail: format!("expected {}, observed {}", c.expected, c.observed),
+            });
+        }
+        return Ok(found);
+    }
+    // Any other 4xx is allowed by the document (open point 6); its shape is
+    // the reference's decision.
+    let why = |detail: String| Deviation {
+        tier: Tier::Reference,
+        what: "the shape of a 4xx to a malformed request (open point 6)".into(),
+        detail,
+    };
+    if h.active_token() && is_error(r, "wrong_old_password") {
+        found.push(why(
+            "wrong_old_password to a request that is not a well-formed change (the reference \
+             refuses the body before it compares passwords)"
+                .into(),
+        ));
+        return Ok(found);
+    }
+    match shape(r) {
+        Err(e) => found.push(why(e)),
+        Ok((_, Some(expect))) => {
+            for c in checks::evaluate(&expect, r, &redactor) {
+                if c.outcome == Outcome::Fail {
+                    found.push(why(format!(
+                        "{}: expected {}, observed {}",
+                        c.what, c.expected, c.observed
+                    )));
+                }
+            }
+        }
+        Ok((_, None)) => {}
+    }
+    Ok(found)
+}
+
+/// The reference's shapes: `Ok(shape)` when the answer is one of them
+/// (with the expectation its details are checked against), `Err(why)`
+/// otherwise.
 pub fn shape(r: &Response) -> Result<(&'static str, Option<Expect>), String> {
     match r.status {
         200 => Err("200: a request that is not a valid change was accepted".into()),

@@ -5,9 +5,16 @@
 //! the most recent previous one, …), `New(n)` the n-th fresh password of
 //! the sequence; the system under test maps them to real strings.
 //!
-//! The failure count is an upper bound (only a 200 resets it: the profile
-//! does not say whether a refused change with the right old password
-//! does), and a wrong old password is only generated while the bound stays
+//! Each step gets the *set* of answers the document allows
+//! ([`Answers`]): with a wrong old password and a policy break, say, both
+//! `wrong_old_password` and `invalid_new_password` are right (open point
+//! 1); the reference's choice is the first in its precedence.
+//!
+//! The failure count is an upper bound: every step that reaches the account
+//! with a wrong old password counts, whatever the answer (a target that
+//! checks the policy first may still count it), and only a 200 resets it
+//! (the profile does not say whether a refused change with the right old
+//! password does); and a wrong old password is only generated while the bound stays
 //! below `lockout.max_failures`, so the model and any target agree that the
 //! account never locks during a run. The model still predicts S8 once the
 //! bound reaches the threshold, should a precondition ever let it.
@@ -20,6 +27,7 @@ use proptest_state_machine::ReferenceStateMachine;
 
 use crate::catalogue::PolicyBreak;
 
+use super::answers::Answers;
 use super::driver::Tok;
 use super::oracle::Prediction;
 
@@ -37,6 +45,8 @@ pub enum Pw {
 pub struct Setup {
     /// Previous passwords refused (current excluded).
     pub depth: Option<usize>,
+    /// `policy.history_includes_current`.
+    pub includes_current: bool,
     /// `lockout.max_failures` (effective).
     pub max_failures: Option<u32>,
     /// Known entries at the start: 0 current, then most recent first.
@@ -67,6 +77,9 @@ pub struct Account {
     pub next_new: u32,
     /// The setup (copied so strategies need no global).
     pub depth: Option<usize>,
+    /// `policy.history_includes_current`: the current password may be
+    /// answered as recurrent.
+    pub includes_current: bool,
     /// `lockout.max_failures`.
     pub max_failures: Option<u32>,
     /// Breaks available.
@@ -146,33 +159,46 @@ impl Account {
         }
     }
 
-    /// The answer the step must get, in the documented precedence.
-    pub fn predict(&self, step: &Step) -> Prediction {
+    /// The answers the document allows to the step: every error that
+    /// applies (open point 1 leaves their order open), the reference's
+    /// choice first; a success when none applies.
+    pub fn predict(&self, step: &Step) -> Answers {
         match step.token {
-            Tok::Expired => return Prediction::InvalidToken,
-            Tok::NoOpenid => return Prediction::InsufficientScope,
+            Tok::Expired => return Answers::one(Prediction::InvalidToken),
+            Tok::NoOpenid => return Answers::one(Prediction::InsufficientScope),
             _ => {}
         }
+        let mut applicable = Vec::new();
         if self.locked {
-            return Prediction::Locked;
+            applicable.push(Prediction::Locked);
         }
         if step.old == Old::Wrong {
-            return Prediction::WrongOld;
+            applicable.push(Prediction::WrongOld);
         }
-        let Some(pw) = self.new_password(step.new) else {
-            return Prediction::Invalid;
-        };
-        if pw == self.current {
-            return Prediction::Duplicate;
-        }
-        if let Some(depth) = self.depth {
-            let start = self.history.len().saturating_sub(depth);
-            if self.history[start..].contains(&pw) {
-                return Prediction::Recurrent;
+        match self.new_password(step.new) {
+            None => applicable.push(Prediction::Invalid),
+            Some(pw) => {
+                let is_current = pw == self.current;
+                if is_current {
+                    applicable.push(Prediction::Duplicate);
+                }
+                if let Some(depth) = self.depth {
+                    let start = self.history.len().saturating_sub(depth);
+                    if self.history[start..].contains(&pw) || (is_current && self.includes_current)
+                    {
+                        applicable.push(Prediction::Recurrent);
+                    }
+                }
             }
         }
-        Prediction::Success
+        Answers::of_errors(applicable)
     }
+}
+
+/// Whether the step reaches the account with a wrong old password (a
+/// target may count it toward the lockout, whatever it answers).
+pub fn may_count(step: &Step) -> bool {
+    step.old == Old::Wrong && matches!(step.token, Tok::Standard | Tok::Renewed)
 }
 
 impl ReferenceStateMachine for Model {
@@ -194,6 +220,7 @@ impl ReferenceStateMachine for Model {
             locked: false,
             next_new: 0,
             depth: setup.depth,
+            includes_current: setup.includes_current,
             max_failures: setup.max_failures,
             breaks: setup.breaks.clone(),
             tokens: setup.tokens.clone(),
@@ -256,25 +283,21 @@ impl ReferenceStateMachine for Model {
     }
 
     fn apply(mut state: Account, step: &Step) -> Account {
-        let prediction = state.predict(step);
+        let answers = state.predict(step);
         let new = state.new_password(step.new);
         if step.new == New::Fresh {
             state.next_new += 1;
         }
-        match prediction {
-            Prediction::Success => {
-                let old = state.current;
-                state.current = new.expect("a success sets a known password");
-                state.history.push(old);
-                state.failures = 0;
+        if answers == Answers::one(Prediction::Success) {
+            let old = state.current;
+            state.current = new.expect("a success sets a known password");
+            state.history.push(old);
+            state.failures = 0;
+        } else if may_count(step) {
+            state.failures += 1;
+            if state.max_failures.is_some_and(|m| state.failures >= m) {
+                state.locked = true;
             }
-            Prediction::WrongOld => {
-                state.failures += 1;
-                if state.max_failures.is_some_and(|m| state.failures >= m) {
-                    state.locked = true;
-                }
-            }
-            _ => {}
         }
         state
     }
@@ -292,6 +315,7 @@ mod tests {
             locked: false,
             next_new: 0,
             depth: Some(2),
+            includes_current: false,
             max_failures: Some(3),
             breaks: vec![PolicyBreak::TooShort],
             tokens: vec![Tok::Expired],
@@ -312,23 +336,27 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(
                 s.predict(&step(Old::Right, New::Fresh)),
-                Prediction::Success
+                Answers::one(Prediction::Success)
             );
             s = Model::apply(s, &step(Old::Right, New::Fresh));
         }
         // history: Start(0), New(0), New(1); current New(2); depth 2.
         assert_eq!(
             s.predict(&step(Old::Right, New::Previous(2))),
-            Prediction::Recurrent
+            Answers::one(Prediction::Recurrent)
         );
         assert_eq!(
             s.predict(&step(Old::Right, New::Previous(3))),
-            Prediction::Success
+            Answers::one(Prediction::Success)
         );
         assert_eq!(
             s.predict(&step(Old::Right, New::Current)),
-            Prediction::Duplicate
+            Answers::one(Prediction::Duplicate)
         );
+        // A wrong old password and a policy break: either answer.
+        let both = s.predict(&step(Old::Wrong, New::Breaking(PolicyBreak::TooShort)));
+        assert_eq!(both.allowed, [Prediction::WrongOld, Prediction::Invalid]);
+        assert_eq!(both.reference, Prediction::WrongOld);
         assert!(Model::preconditions(&s, &step(Old::Wrong, New::Fresh)));
         s = Model::apply(s, &step(Old::Wrong, New::Fresh));
         assert!(Model::preconditions(&s, &step(Old::Wrong, New::Fresh)));
@@ -337,6 +365,9 @@ mod tests {
         assert!(!Model::preconditions(&s, &step(Old::Wrong, New::Fresh)));
         s = Model::apply(s, &step(Old::Wrong, New::Fresh));
         assert!(s.locked);
-        assert_eq!(s.predict(&step(Old::Right, New::Fresh)), Prediction::Locked);
+        assert_eq!(
+            s.predict(&step(Old::Right, New::Fresh)).reference,
+            Prediction::Locked
+        );
     }
 }

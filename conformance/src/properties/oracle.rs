@@ -8,12 +8,16 @@
 //! and "symbol" = neither alphanumeric nor a control character); control
 //! characters (`char::is_control`) are refused when declared. The history
 //! depth N counts previous passwords, the current one excluded
-//! ([`Policy::depth`]). Precedence, as the reference documents it: user →
-//! status → old password → duplicate → policy → history.
+//! ([`Policy::depth`]). When several errors apply, the oracle gives them
+//! all ([`Answers`]): the document leaves their precedence open (open
+//! point 1); the first in the reference's order (user → status → old
+//! password → duplicate → policy → history) is the reference's choice.
 
 use unicode_normalization::UnicodeNormalization;
 
 use crate::catalogue::{Challenge, Expect};
+
+use super::answers::Answers;
 use crate::profile::{Normalization, Policy};
 
 /// The answer the oracle predicts.
@@ -126,32 +130,39 @@ pub struct AccountView<'a> {
     pub max_failures: Option<u32>,
 }
 
-/// The answer to `{"old_password": old, "new_password": new}` with a
-/// valid token of the account, in the documented precedence.
-pub fn predict(policy: &Policy, account: AccountView<'_>, old: &str, new: &str) -> Prediction {
+/// The answers the document allows to `{"old_password": old,
+/// "new_password": new}` with a valid token of the account: every error
+/// that applies (open point 1 leaves their precedence open), the first in
+/// the reference's precedence being the reference's choice; a success when
+/// none applies.
+pub fn predict(policy: &Policy, account: AccountView<'_>, old: &str, new: &str) -> Answers {
+    let mut applicable = Vec::new();
     if account.max_failures.is_some_and(|m| account.failures >= m) {
-        return Prediction::Locked;
+        applicable.push(Prediction::Locked);
     }
     if old != account.current {
-        return Prediction::WrongOld;
+        applicable.push(Prediction::WrongOld);
     }
     let normalized = normalize(policy, new);
-    if normalized == normalize(policy, account.current) {
-        return Prediction::Duplicate;
+    let is_current = normalized == normalize(policy, account.current);
+    if is_current {
+        applicable.push(Prediction::Duplicate);
     }
     if !violations(policy, new).is_empty() {
-        return Prediction::Invalid;
+        applicable.push(Prediction::Invalid);
     }
     if let Some(depth) = policy.depth() {
         let start = account.previous.len().saturating_sub(depth);
-        if account.previous[start..]
+        let in_window = account.previous[start..]
             .iter()
-            .any(|p| normalize(policy, p) == normalized)
-        {
-            return Prediction::Recurrent;
+            .any(|p| normalize(policy, p) == normalized);
+        // A target whose N counts the current password may find it in its
+        // history before it compares with the current one.
+        if in_window || (is_current && policy.history_includes_current) {
+            applicable.push(Prediction::Recurrent);
         }
     }
-    Prediction::Success
+    Answers::of_errors(applicable)
 }
 
 #[cfg(test)]
@@ -176,25 +187,55 @@ mod tests {
         let p = reference();
         let prev: Vec<String> = ["Old1-aaaaaa", "Old2-aaaaaa"].map(String::from).to_vec();
         let v = view("Curr3ntPass", &prev);
-        assert_eq!(predict(&p, v, "nope", "Curr3ntPass"), Prediction::WrongOld);
+        let one = |a: Answers| {
+            assert_eq!(a.allowed, vec![a.reference]);
+            a.reference
+        };
         assert_eq!(
-            predict(&p, v, "Curr3ntPass", "Curr3ntPass"),
+            one(predict(&p, v, "Curr3ntPass", "Curr3ntPass")),
             Prediction::Duplicate
         );
-        assert_eq!(predict(&p, v, "Curr3ntPass", "short"), Prediction::Invalid);
         assert_eq!(
-            predict(&p, v, "Curr3ntPass", "Old1-aaaaaa"),
+            one(predict(&p, v, "Curr3ntPass", "short")),
+            Prediction::Invalid
+        );
+        assert_eq!(
+            one(predict(&p, v, "Curr3ntPass", "Old1-aaaaaa")),
             Prediction::Recurrent
         );
         assert_eq!(
-            predict(&p, v, "Curr3ntPass", "Fresh9Password"),
+            one(predict(&p, v, "Curr3ntPass", "Fresh9Password")),
             Prediction::Success
         );
-        let locked = AccountView { failures: 5, ..v };
         assert_eq!(
-            predict(&p, locked, "Curr3ntPass", "Fresh9Password"),
-            Prediction::Locked
+            one(predict(&p, v, "nope", "Fresh9Password")),
+            Prediction::WrongOld
         );
+        // Several errors: all allowed, the reference's first.
+        let a = predict(&p, v, "nope", "Curr3ntPass");
+        assert_eq!(a.allowed, [Prediction::WrongOld, Prediction::Duplicate]);
+        let a = predict(&p, v, "nope", "short");
+        assert_eq!(a.allowed, [Prediction::WrongOld, Prediction::Invalid]);
+        assert_eq!(a.reference, Prediction::WrongOld);
+        let locked = AccountView { failures: 5, ..v };
+        let a = predict(&p, locked, "Curr3ntPass", "Fresh9Password");
+        assert_eq!(a.allowed, [Prediction::Locked]);
+        let a = predict(&p, locked, "nope", "Old2-aaaaaa");
+        assert_eq!(
+            a.allowed,
+            [
+                Prediction::Locked,
+                Prediction::WrongOld,
+                Prediction::Recurrent
+            ]
+        );
+        // A history that counts the current password may answer S4 for it.
+        let incl = Policy {
+            history_includes_current: true,
+            ..reference()
+        };
+        let a = predict(&incl, v, "Curr3ntPass", "Curr3ntPass");
+        assert_eq!(a.allowed, [Prediction::Duplicate, Prediction::Recurrent]);
     }
 
     #[test]
@@ -205,11 +246,11 @@ mod tests {
         // Six previous, depth five: the oldest is out of the window.
         assert_eq!(
             predict(&p, v, "Curr3ntPass", "Prev0-Password"),
-            Prediction::Success
+            Answers::one(Prediction::Success)
         );
         assert_eq!(
             predict(&p, v, "Curr3ntPass", "Prev1-Password"),
-            Prediction::Recurrent
+            Answers::one(Prediction::Recurrent)
         );
     }
 
