@@ -4,6 +4,8 @@ mod broken;
 mod cases;
 mod cli;
 mod e2e;
+mod fakes;
+mod measured_power;
 mod properties;
 mod runner_state;
 mod snapshots_dir;

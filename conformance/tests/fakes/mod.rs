@@ -1,0 +1,810 @@
+//! A small, configurable, independent implementation of
+//! `POST /change_user_password` for measuring the suite: a hyper server on
+//! an ephemeral loopback port, in-memory accounts (the reference profile's:
+//! alice, bob, carol active; frank frozen; lucy locked; fiona both), RS256 /
+//! ES256 tokens really verified against `fixtures/keys/jwks.json` with the
+//! reference profile's issuer and audience.
+//!
+//! Without a [`Quirk`] it behaves as the vendor document says, with the
+//! reference's decisions on open points. Each quirk changes one thing:
+//! either a defect (the document is broken: the suite must fail a named
+//! seed-tier case) or a different legitimate decision on an open point
+//! (the suite must pass at seed tier). Written from the vendor document,
+//! not from the reference server's code: it shares nothing with `server/`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Value, json};
+use unicode_normalization::UnicodeNormalization;
+
+/// One change from the document-conformant behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quirk {
+    // ---- defects: the vendor document is broken ----
+    /// S9 answered 401 instead of 400.
+    MissingTokenStatus401,
+    /// The S10 challenge has no `error_uri`.
+    InvalidTokenChallengeWithoutErrorUri,
+    /// S11 answered with `error="invalid_token"`.
+    ScopeChallengeSaysInvalidToken,
+    /// S2's `error` is `wrong_password`.
+    WrongOldErrorString,
+    /// S2 with `Content-Type: text/plain`.
+    WrongOldAsTextPlain,
+    /// A frozen account can change its password.
+    FrozenNotChecked,
+    /// A locked account can change its password.
+    LockedNotChecked,
+    /// S7 without the `error_description`.
+    FrozenWithoutDescription,
+    /// S6 answered 404.
+    UserNotFound404,
+    /// No history check at all.
+    HistoryIgnored,
+    /// History keeps N − 1 previous passwords.
+    HistoryShortByOne,
+    /// History keeps N + 1 previous passwords.
+    HistoryLongByOne,
+    /// S4 answered `duplicate_password`.
+    RecurrentAsDuplicate,
+    /// The new password equal to the current one is accepted.
+    DuplicateNotDetected,
+    /// S3 answered `recurrent_password`.
+    DuplicateAsRecurrent,
+    /// `min_length` not enforced.
+    MinLengthNotEnforced,
+    /// `max_length` not enforced.
+    MaxLengthNotEnforced,
+    /// One more code point than `min_length` required.
+    MinLengthOffByOne,
+    /// One code point less than `max_length` allowed.
+    MaxLengthOffByOne,
+    /// No upper-case letter required.
+    UppercaseNotRequired,
+    /// No digit required.
+    DigitNotRequired,
+    /// S5 answered 422.
+    PolicyStatus422,
+    /// A refused policy break is stored anyway.
+    StoresDespitePolicyError,
+    /// A 200 that stores nothing.
+    SuccessNotStored,
+    /// An expired token is accepted.
+    ExpiredAccepted,
+    /// Signatures are not verified.
+    SignatureNotVerified,
+    /// `alg: none` tokens are accepted.
+    AlgNoneAccepted,
+    /// No scope check.
+    NoScopeCheck,
+    /// Any scope starting with `openid` counts as `openid`.
+    ScopePrefixMatch,
+    /// A JSON body on the 401.
+    JsonBodyOn401,
+    /// 500 to a body that is not JSON.
+    Status500OnMalformedJson,
+    /// HS256 tokens verified with the RSA public key as the HMAC secret.
+    Hs256WithPublicKey,
+    /// The old password compared case-insensitively.
+    OldPasswordCaseInsensitive,
+    /// Passwords trimmed of surrounding whitespace before use.
+    PasswordsTrimmed,
+    /// 500 to a new password over 200 bytes.
+    Status500OnLongNewPassword,
+    // ---- legitimate decisions on open points ----
+    /// Open point 1: policy before the old password.
+    PolicyBeforeOldPassword,
+    /// Open point 1: the old password before the status.
+    OldPasswordBeforeStatus,
+    /// Open point 2: frozen and locked reads as locked.
+    FrozenAndLockedAsLocked,
+    /// Open point 5: NFKC.
+    Nfkc,
+    /// Open point 5: no normalisation.
+    NoNormalization,
+    /// Error bodies carry extra members (`error_description`, `request_id`).
+    ExtraJsonMembers,
+    /// `application/json; charset=utf-8` instead of the vendor's bytes.
+    CharsetSpelledOtherwise,
+    /// Challenges start with `realm="ciam"`.
+    ChallengeWithRealm,
+    /// Open point 6, as a Node stack does it: any `Content-Type`, invalid
+    /// UTF-8 decoded with U+FFFD, malformed JSON answered 400 in plain
+    /// text, non-string members coerced to strings.
+    LenientNode,
+}
+
+const ERROR_URI: &str = "https://tools.ietf.org/html/rfc6750#section-3.1";
+const ISSUER: &str = "http://127.0.0.1:8080";
+const AUDIENCE: &str = "reference-app";
+const MAX_BODY: usize = 4096;
+const HISTORY: usize = 5;
+const MAX_FAILURES: u32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Normal,
+    Frozen,
+    Locked,
+    FrozenAndLocked,
+}
+
+#[derive(Debug)]
+struct User {
+    password: String,
+    previous: Vec<String>,
+    status: Status,
+    failures: u32,
+}
+
+struct Shared {
+    quirk: Option<Quirk>,
+    users: Mutex<HashMap<String, User>>,
+    jwks: JwkSet,
+    hmac_secrets: Vec<Vec<u8>>,
+}
+
+/// A fake on an ephemeral port; stops when dropped.
+pub struct Fake {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+impl Fake {
+    /// Starts a fake with `quirk` (none: conformant).
+    pub async fn start(quirk: Option<Quirk>) -> Fake {
+        let jwks: JwkSet = serde_json::from_slice(
+            &std::fs::read(fixtures().join("keys/jwks.json")).expect("the JWKS fixture"),
+        )
+        .expect("a JWKS");
+        let mut users = HashMap::new();
+        for (sub, pw, status) in [
+            ("alice", "Alice-Passw0rd", Status::Normal),
+            ("bob", "Bob-Passw0rd", Status::Normal),
+            ("carol", "Carol-Passw0rd", Status::Normal),
+            ("frank", "Frank-Passw0rd", Status::Frozen),
+            ("lucy", "Lucy-Passw0rd", Status::Locked),
+            ("fiona", "Fiona-Passw0rd", Status::FrozenAndLocked),
+        ] {
+            users.insert(
+                sub.to_string(),
+                User {
+                    password: pw.to_string(),
+                    previous: Vec::new(),
+                    status,
+                    failures: 0,
+                },
+            );
+        }
+        let shared = Arc::new(Shared {
+            quirk,
+            users: Mutex::new(users),
+            hmac_secrets: public_key_forms(&jwks),
+            jwks,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let shared = shared.clone();
+                        async move { Ok::<_, Infallible>(handle(&shared, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Fake { addr, task }
+    }
+}
+
+type Answer = Response<Full<Bytes>>;
+
+fn has(s: &Shared, q: Quirk) -> bool {
+    s.quirk == Some(q)
+}
+
+fn json_error(s: &Shared, status: u16, body: Value) -> Answer {
+    let mut body = body;
+    if has(s, Quirk::ExtraJsonMembers) {
+        body["request_id"] = json!("fake-0001");
+        if body.get("error_description").is_none() {
+            body["error_description"] = json!("see the documentation");
+        }
+    }
+    let ct = if has(s, Quirk::CharsetSpelledOtherwise) {
+        "application/json; charset=utf-8"
+    } else {
+        "application/json;charset=UTF-8"
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", ct)
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+fn error(s: &Shared, code: &str) -> Answer {
+    json_error(s, 400, json!({ "error": code }))
+}
+
+fn challenge(s: &Shared, status: u16, error: &str, description: &str, uri: bool) -> Answer {
+    let mut v = String::from("Bearer ");
+    if has(s, Quirk::ChallengeWithRealm) {
+        v.push_str("realm=\"ciam\", ");
+    }
+    v.push_str(&format!(
+        "error=\"{error}\", error_description=\"{description}\""
+    ));
+    if uri {
+        v.push_str(&format!(", error_uri=\"{ERROR_URI}\""));
+    }
+    let mut b = Response::builder()
+        .status(status)
+        .header("www-authenticate", v);
+    let body = if status == 401 && has(s, Quirk::JsonBodyOn401) {
+        b = b.header("content-type", "application/json");
+        Bytes::from_static(br#"{"error":"invalid_token"}"#)
+    } else {
+        Bytes::new()
+    };
+    b.body(Full::new(body)).unwrap()
+}
+
+fn no_token(s: &Shared) -> Answer {
+    let status = if has(s, Quirk::MissingTokenStatus401) {
+        401
+    } else {
+        400
+    };
+    challenge(
+        s,
+        status,
+        "invalid_request",
+        "Bearer token not found in the request",
+        true,
+    )
+}
+
+fn bad_token(s: &Shared) -> Answer {
+    let uri = !has(s, Quirk::InvalidTokenChallengeWithoutErrorUri);
+    challenge(s, 401, "invalid_token", "Error decoding JWT", uri)
+}
+
+fn no_scope(s: &Shared) -> Answer {
+    let error = if has(s, Quirk::ScopeChallengeSaysInvalidToken) {
+        "invalid_token"
+    } else {
+        "insufficient_scope"
+    };
+    challenge(
+        s,
+        403,
+        error,
+        "The request requires higher privileges than provided by the access token.",
+        true,
+    )
+}
+
+fn plain(status: u16, text: &'static str) -> Answer {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/plain")
+        .body(Full::new(Bytes::from_static(text.as_bytes())))
+        .unwrap()
+}
+
+/// The forms an RS256 public key takes as bytes, for the algorithm
+/// confusion defect: the SubjectPublicKeyInfo and PKCS#1 encodings, DER and
+/// PEM (with and without the final newline).
+fn public_key_forms(jwks: &JwkSet) -> Vec<Vec<u8>> {
+    let Some(jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa)) =
+        jwks.keys.first().map(|k| &k.algorithm)
+    else {
+        return Vec::new();
+    };
+    let n = URL_SAFE_NO_PAD.decode(&rsa.n).unwrap_or_default();
+    let e = URL_SAFE_NO_PAD.decode(&rsa.e).unwrap_or_default();
+    let pkcs1 = der::seq(&[der::uint(&n), der::uint(&e)]);
+    let spki = der::seq(&[
+        der::seq(&[
+            der::tlv(
+                0x06,
+                &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01],
+            ),
+            der::tlv(0x05, &[]),
+        ]),
+        der::bit_string(&pkcs1),
+    ]);
+    let mut out = Vec::new();
+    for (der_bytes, label) in [(&spki, "PUBLIC KEY"), (&pkcs1, "RSA PUBLIC KEY")] {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der_bytes);
+        let mut pem = format!("-----BEGIN {label}-----\n");
+        for chunk in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(chunk).unwrap());
+            pem.push('\n');
+        }
+        pem.push_str(&format!("-----END {label}-----"));
+        out.push(der_bytes.clone());
+        out.push(pem.clone().into_bytes());
+        out.push(format!("{pem}\n").into_bytes());
+    }
+    out
+}
+
+/// Just enough DER for an RSA public key.
+mod der {
+    pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes: Vec<u8> = len
+                .to_be_bytes()
+                .iter()
+                .copied()
+                .skip_while(|b| *b == 0)
+                .collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend(bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+    pub fn uint(be: &[u8]) -> Vec<u8> {
+        let mut v: Vec<u8> = be.iter().copied().skip_while(|b| *b == 0).collect();
+        if v.first().is_some_and(|b| b & 0x80 != 0) {
+            v.insert(0, 0);
+        }
+        tlv(0x02, &v)
+    }
+    pub fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
+        tlv(0x30, &parts.concat())
+    }
+    pub fn bit_string(content: &[u8]) -> Vec<u8> {
+        let mut v = vec![0u8];
+        v.extend_from_slice(content);
+        tlv(0x03, &v)
+    }
+}
+
+/// The claims of a token the fake accepts, or `None` (S10).
+fn verify(s: &Shared, token: &str) -> Option<Value> {
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).ok()?).ok()?;
+    let alg = header.get("alg")?.as_str()?;
+    let unverified = || -> Option<Value> {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).ok()?).ok()
+    };
+    if alg.eq_ignore_ascii_case("none") {
+        return if has(s, Quirk::AlgNoneAccepted) {
+            unverified()
+        } else {
+            None
+        };
+    }
+    let validation = |alg: Algorithm| {
+        let mut v = Validation::new(alg);
+        v.set_issuer(&[ISSUER]);
+        v.set_audience(&[AUDIENCE]);
+        v.validate_nbf = true;
+        v.set_required_spec_claims(&["exp", "sub"]);
+        if has(s, Quirk::ExpiredAccepted) {
+            v.validate_exp = false;
+        }
+        v
+    };
+    if alg == "HS256" {
+        if !has(s, Quirk::Hs256WithPublicKey) {
+            return None;
+        }
+        return s.hmac_secrets.iter().find_map(|secret| {
+            jsonwebtoken::decode::<Value>(
+                token,
+                &DecodingKey::from_secret(secret),
+                &validation(Algorithm::HS256),
+            )
+            .ok()
+            .map(|d| d.claims)
+        });
+    }
+    if has(s, Quirk::SignatureNotVerified) {
+        // Every claim checked, the signature not.
+        let claims: Value = jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs() as i64;
+        let fresh = claims.get("exp")?.as_i64()? > now
+            && claims
+                .get("nbf")
+                .and_then(Value::as_i64)
+                .is_none_or(|n| n <= now + 60);
+        let ours = claims.get("iss")? == ISSUER && claims.get("aud")? == AUDIENCE;
+        return (fresh && ours).then_some(claims);
+    }
+    let kid = header.get("kid").and_then(Value::as_str)?;
+    let jwk = s.jwks.find(kid)?;
+    // The algorithm comes from the key, never from the token.
+    let key_alg = match &jwk.algorithm {
+        jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+        _ => return None,
+    };
+    if alg != format!("{key_alg:?}") {
+        return None;
+    }
+    let key = DecodingKey::from_jwk(jwk).ok()?;
+    jsonwebtoken::decode::<Value>(token, &key, &validation(key_alg))
+        .ok()
+        .map(|d| d.claims)
+}
+
+fn has_openid(s: &Shared, claims: &Value) -> bool {
+    if has(s, Quirk::NoScopeCheck) {
+        return true;
+    }
+    let scopes: Vec<String> = match claims.get("scope") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(st)) => st.split(' ').map(str::to_string).collect(),
+        _ => return false,
+    };
+    scopes
+        .iter()
+        .any(|sc| sc == "openid" || (has(s, Quirk::ScopePrefixMatch) && sc.starts_with("openid")))
+}
+
+fn json_content_type(value: Option<&str>) -> bool {
+    let Some(v) = value else {
+        return false;
+    };
+    let mut parts = v.split(';');
+    if !parts
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    {
+        return false;
+    }
+    parts.all(|p| {
+        let Some((k, val)) = p.split_once('=') else {
+            return p.trim().is_empty();
+        };
+        !k.trim().eq_ignore_ascii_case("charset")
+            || val.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+    })
+}
+
+fn normalize(s: &Shared, pw: &str) -> String {
+    let pw = if has(s, Quirk::PasswordsTrimmed) {
+        pw.trim()
+    } else {
+        pw
+    };
+    if has(s, Quirk::Nfkc) {
+        pw.nfkc().collect()
+    } else if has(s, Quirk::NoNormalization) {
+        pw.to_string()
+    } else {
+        pw.nfc().collect()
+    }
+}
+
+fn policy_ok(s: &Shared, pw: &str) -> bool {
+    let len = pw.chars().count();
+    let min = if has(s, Quirk::MinLengthOffByOne) {
+        9
+    } else {
+        8
+    };
+    let max = if has(s, Quirk::MaxLengthOffByOne) {
+        63
+    } else {
+        64
+    };
+    (has(s, Quirk::MinLengthNotEnforced) || len >= min)
+        && (has(s, Quirk::MaxLengthNotEnforced) || len <= max)
+        && pw.chars().any(char::is_lowercase)
+        && (has(s, Quirk::UppercaseNotRequired) || pw.chars().any(char::is_uppercase))
+        && (has(s, Quirk::DigitNotRequired) || pw.chars().any(|c| c.is_ascii_digit()))
+        && !pw.chars().any(char::is_control)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    Status,
+    Old,
+    Duplicate,
+    Policy,
+    History,
+}
+
+async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
+    if req.uri().path() != "/change_user_password" {
+        return json_error(s, 404, json!({"error": "not_found"}));
+    }
+    if req.method() != hyper::Method::POST {
+        let mut r = json_error(s, 405, json!({"error": "method_not_allowed"}));
+        r.headers_mut()
+            .insert("allow", hyper::header::HeaderValue::from_static("POST"));
+        return r;
+    }
+    // The bearer token: exactly one Authorization header, scheme `Bearer`
+    // in any case, one or more spaces, a non-empty token.
+    let auths: Vec<_> = req.headers().get_all("authorization").iter().collect();
+    let token = match auths.as_slice() {
+        [one] => one.to_str().ok().and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            let token = rest.trim_start_matches(' ');
+            (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+        }),
+        _ => None,
+    };
+    let Some(token) = token else {
+        return no_token(s);
+    };
+    let Some(claims) = verify(s, &token) else {
+        return bad_token(s);
+    };
+    if !has_openid(s, &claims) {
+        return no_scope(s);
+    }
+    let Some(sub) = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        return bad_token(s);
+    };
+    let lenient = has(s, Quirk::LenientNode);
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if !lenient && !json_content_type(content_type.as_deref()) {
+        return json_error(
+            s,
+            415,
+            json!({"error": "invalid_request", "error_description": "Content-Type must be application/json"}),
+        );
+    }
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return json_error(
+                s,
+                413,
+                json!({"error": "invalid_request", "error_description": "body too large"}),
+            );
+        }
+    };
+    let text = match std::str::from_utf8(&body) {
+        Ok(t) => t.to_string(),
+        Err(_) if lenient => String::from_utf8_lossy(&body).into_owned(),
+        Err(_) => {
+            return json_error(
+                s,
+                400,
+                json!({"error": "invalid_request", "error_description": "not UTF-8"}),
+            );
+        }
+    };
+    let parsed: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(_) if has(s, Quirk::Status500OnMalformedJson) => {
+            return plain(500, "Internal Server Error");
+        }
+        Err(_) if lenient => return plain(400, "Bad Request"),
+        Err(_) => {
+            return json_error(
+                s,
+                400,
+                json!({"error": "invalid_request", "error_description": "malformed JSON"}),
+            );
+        }
+    };
+    let member = |name: &str| -> Option<String> {
+        match parsed.get(name)? {
+            Value::String(v) => Some(v.clone()),
+            Value::Null => None,
+            other if lenient => Some(other.to_string()),
+            _ => None,
+        }
+    };
+    let (Some(old), Some(new)) = (member("old_password"), member("new_password")) else {
+        return json_error(
+            s,
+            400,
+            json!({"error": "invalid_request", "error_description": "old_password and new_password are required strings"}),
+        );
+    };
+    if has(s, Quirk::Status500OnLongNewPassword) && new.len() > 200 {
+        return plain(500, "Internal Server Error");
+    }
+    let mut users = s.users.lock().unwrap();
+    let Some(user) = users.get_mut(&sub) else {
+        return if has(s, Quirk::UserNotFound404) {
+            json_error(s, 404, json!({"error": "user_not_found"}))
+        } else {
+            error(s, "user_not_found")
+        };
+    };
+    let order: &[Check] = if has(s, Quirk::PolicyBeforeOldPassword) {
+        &[
+            Check::Status,
+            Check::Policy,
+            Check::Old,
+            Check::Duplicate,
+            Check::History,
+        ]
+    } else if has(s, Quirk::OldPasswordBeforeStatus) {
+        &[
+            Check::Old,
+            Check::Status,
+            Check::Duplicate,
+            Check::Policy,
+            Check::History,
+        ]
+    } else {
+        &[
+            Check::Status,
+            Check::Old,
+            Check::Duplicate,
+            Check::Policy,
+            Check::History,
+        ]
+    };
+    let new_n = normalize(s, &new);
+    let old_matches = {
+        let (a, b) = (normalize(s, &old), normalize(s, &user.password));
+        if has(s, Quirk::OldPasswordCaseInsensitive) {
+            a.to_lowercase() == b.to_lowercase()
+        } else {
+            a == b
+        }
+    };
+    for check in order {
+        match check {
+            Check::Status => {
+                let frozen = !has(s, Quirk::FrozenNotChecked)
+                    && matches!(user.status, Status::Frozen | Status::FrozenAndLocked);
+                let locked = !has(s, Quirk::LockedNotChecked)
+                    && matches!(user.status, Status::Locked | Status::FrozenAndLocked);
+                let frozen_first = !has(s, Quirk::FrozenAndLockedAsLocked);
+                if frozen && (frozen_first || !locked) {
+                    let mut body = json!({"error": "abnormal_user_status"});
+                    if !has(s, Quirk::FrozenWithoutDescription) {
+                        body["error_description"] = json!("User is frozen.");
+                    }
+                    return json_error(s, 400, body);
+                }
+                if locked {
+                    return json_error(
+                        s,
+                        400,
+                        json!({"error": "abnormal_user_status", "error_description": "User is locked."}),
+                    );
+                }
+            }
+            Check::Old => {
+                if !old_matches {
+                    user.failures += 1;
+                    if user.failures >= MAX_FAILURES && user.status == Status::Normal {
+                        user.status = Status::Locked;
+                    }
+                    if has(s, Quirk::WrongOldAsTextPlain) {
+                        return Response::builder()
+                            .status(400)
+                            .header("content-type", "text/plain")
+                            .body(Full::new(Bytes::from_static(
+                                br#"{"error":"wrong_old_password"}"#,
+                            )))
+                            .unwrap();
+                    }
+                    return error(
+                        s,
+                        if has(s, Quirk::WrongOldErrorString) {
+                            "wrong_password"
+                        } else {
+                            "wrong_old_password"
+                        },
+                    );
+                }
+                user.failures = 0;
+            }
+            Check::Duplicate => {
+                if !has(s, Quirk::DuplicateNotDetected) && new_n == normalize(s, &user.password) {
+                    return error(
+                        s,
+                        if has(s, Quirk::DuplicateAsRecurrent) {
+                            "recurrent_password"
+                        } else {
+                            "duplicate_password"
+                        },
+                    );
+                }
+            }
+            Check::Policy => {
+                if !policy_ok(s, &new_n) {
+                    if has(s, Quirk::StoresDespitePolicyError) {
+                        let old_pw = std::mem::replace(&mut user.password, new.clone());
+                        user.previous.push(old_pw);
+                    }
+                    let status = if has(s, Quirk::PolicyStatus422) {
+                        422
+                    } else {
+                        400
+                    };
+                    return json_error(s, status, json!({"error": "invalid_new_password"}));
+                }
+            }
+            Check::History => {
+                let depth = if has(s, Quirk::HistoryIgnored) {
+                    0
+                } else if has(s, Quirk::HistoryShortByOne) {
+                    HISTORY - 1
+                } else if has(s, Quirk::HistoryLongByOne) {
+                    HISTORY + 1
+                } else {
+                    HISTORY
+                };
+                let start = user.previous.len().saturating_sub(depth);
+                if user.previous[start..]
+                    .iter()
+                    .any(|p| normalize(s, p) == new_n)
+                {
+                    return error(
+                        s,
+                        if has(s, Quirk::RecurrentAsDuplicate) {
+                            "duplicate_password"
+                        } else {
+                            "recurrent_password"
+                        },
+                    );
+                }
+            }
+        }
+    }
+    if !has(s, Quirk::SuccessNotStored) {
+        let old_pw = std::mem::replace(&mut user.password, new);
+        user.previous.push(old_pw);
+        user.failures = 0;
+    }
+    Response::builder()
+        .status(200)
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
