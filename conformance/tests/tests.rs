@@ -7,6 +7,7 @@ mod e2e;
 mod fakes;
 mod measured_power;
 mod properties;
+mod property_fairness;
 mod runner_state;
 mod snapshots_dir;
 mod support;
