@@ -53,6 +53,10 @@ struct Row {
 }
 
 fn same(_: &mut Profile) {}
+fn history_with_current(p: &mut Profile) {
+    p.policy.history = Some(6);
+    p.policy.history_includes_current = true;
+}
 fn no_status_passwords(p: &mut Profile) {
     for a in [
         &mut p.accounts.frozen,
@@ -360,6 +364,16 @@ fn rows() -> Vec<Row> {
             "1",
             same,
         ),
+        Row {
+            name: "history-counts-current-first",
+            quirk: Some(HistoryCountsCurrentFirst),
+            what: "N = 6 counting the current password (declared), history checked before the duplicate",
+            kind: Kind::DecisionAwaiting(
+                "1 and 3",
+                "password.duplicate: recurrent_password is allowed when the history counts the current password",
+            ),
+            profile: history_with_current,
+        },
         Row {
             name: "old-password-before-status-no-status-passwords",
             quirk: Some(OldPasswordBeforeStatus),

@@ -107,6 +107,10 @@ pub enum Quirk {
     PolicyBeforeOldPassword,
     /// Open point 1: the old password before the status.
     OldPasswordBeforeStatus,
+    /// Open points 1 and 3: the history counts the current password (N = 6
+    /// with it) and is checked before the duplicate, so the current
+    /// password as the new one is answered `recurrent_password`.
+    HistoryCountsCurrentFirst,
     /// Open point 2: frozen and locked reads as locked.
     FrozenAndLockedAsLocked,
     /// Open point 5: NFKC.
@@ -670,6 +674,14 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
             Check::Duplicate,
             Check::History,
         ]
+    } else if has(s, Quirk::HistoryCountsCurrentFirst) {
+        &[
+            Check::Status,
+            Check::Old,
+            Check::History,
+            Check::Duplicate,
+            Check::Policy,
+        ]
     } else if has(s, Quirk::OldPasswordBeforeStatus) {
         &[
             Check::Old,
@@ -782,9 +794,12 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                     HISTORY
                 };
                 let start = user.previous.len().saturating_sub(depth);
-                if user.previous[start..]
-                    .iter()
-                    .any(|p| normalize(s, p) == new_n)
+                let current_counts = has(s, Quirk::HistoryCountsCurrentFirst)
+                    && normalize(s, &user.password) == new_n;
+                if current_counts
+                    || user.previous[start..]
+                        .iter()
+                        .any(|p| normalize(s, p) == new_n)
                 {
                     return error(
                         s,
