@@ -823,3 +823,157 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
         .body(Full::new(Bytes::new()))
         .unwrap()
 }
+
+/// The fakes whose catching case is not in the catalogue yet do what they
+/// claim: the defect shows against them and not against the conformant
+/// fake.
+mod selftest {
+    use std::time::Duration;
+
+    use base64::Engine;
+    use conformance::exchange::{self, ENDPOINT_PATH, Endpoint, Request};
+    use http::{HeaderValue, Method};
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    use super::{AUDIENCE, Fake, ISSUER, Quirk, fixtures, public_key_forms};
+
+    fn claims() -> serde_json::Value {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        json!({"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "nbf": now,
+               "exp": now + 300, "scope": ["openid"]})
+    }
+
+    fn rs256() -> String {
+        let pem = std::fs::read(fixtures().join("keys/dev-rs256.pem")).unwrap();
+        let mut header = Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some("dev-rs256".into());
+        jsonwebtoken::encode(
+            &header,
+            &claims(),
+            &EncodingKey::from_rsa_pem(&pem).unwrap(),
+        )
+        .unwrap()
+    }
+
+    async fn change(fake: &Fake, token: &str, old: &str, new: &str) -> (u16, String) {
+        let endpoint = Endpoint::parse(&format!("http://{}", fake.addr)).unwrap();
+        let request = Request {
+            method: Method::POST,
+            path: ENDPOINT_PATH.to_string(),
+            headers: vec![
+                (
+                    http::header::AUTHORIZATION,
+                    HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+                ),
+                (
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
+            ],
+            body: json!({"old_password": old, "new_password": new})
+                .to_string()
+                .into_bytes(),
+        };
+        let r = exchange::send(&endpoint, &request, Duration::from_secs(5))
+            .await
+            .unwrap();
+        (r.status, String::from_utf8_lossy(&r.body).into_owned())
+    }
+
+    #[test]
+    fn the_public_key_forms_are_the_usual_encodings() {
+        let jwks =
+            serde_json::from_slice(&std::fs::read(fixtures().join("keys/jwks.json")).unwrap())
+                .unwrap();
+        let forms = public_key_forms(&jwks);
+        // As `openssl rsa -in fixtures/keys/dev-rs256.pem -pubout` prints it.
+        let spki_pem = String::from_utf8(forms[1].clone()).unwrap();
+        assert!(spki_pem.starts_with(
+            "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAqEp3JpR6RPbBdrqHQarM\n"
+        ));
+        let b64: String = spki_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+            forms[0]
+        );
+        // `-RSAPublicKey_out`.
+        let pkcs1 = String::from_utf8(forms[4].clone()).unwrap();
+        assert!(pkcs1.starts_with(
+            "-----BEGIN RSA PUBLIC KEY-----\nMIIBCgKCAQEAqEp3JpR6RPbBdrqHQarMfqViedupsfA1jN1lI/Eb4Sx/uLnQaoGc\n"
+        ));
+    }
+
+    #[tokio::test]
+    async fn hs256_signed_with_the_public_key_is_accepted_only_by_its_fake() {
+        let jwks =
+            serde_json::from_slice(&std::fs::read(fixtures().join("keys/jwks.json")).unwrap())
+                .unwrap();
+        let pem = public_key_forms(&jwks)[1].clone();
+        let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some("dev-rs256".into());
+        let token =
+            jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(&pem)).unwrap();
+        let broken = Fake::start(Some(Quirk::Hs256WithPublicKey)).await;
+        let (status, body) = change(&broken, &token, "not-it-9A", "Fresh-Passw0rd9").await;
+        assert_eq!(
+            (status, body.as_str()),
+            (400, r#"{"error":"wrong_old_password"}"#)
+        );
+        let conformant = Fake::start(None).await;
+        assert_eq!(
+            change(&conformant, &token, "not-it-9A", "Fresh-Passw0rd9")
+                .await
+                .0,
+            401
+        );
+    }
+
+    #[tokio::test]
+    async fn inexact_old_passwords_and_long_new_ones_show_only_in_their_fakes() {
+        let token = rs256();
+        let cases = [
+            (
+                Quirk::OldPasswordCaseInsensitive,
+                "alice-passw0rd",
+                "Fresh-Passw0rd9".to_string(),
+                200,
+            ),
+            (
+                Quirk::PasswordsTrimmed,
+                " Alice-Passw0rd\t",
+                "Fresh-Passw0rd9".to_string(),
+                200,
+            ),
+            (
+                Quirk::Status500OnLongNewPassword,
+                "Alice-Passw0rd",
+                format!("Aa1{}", "x".repeat(300)),
+                500,
+            ),
+        ];
+        for (quirk, old, new, broken_status) in cases {
+            let broken = Fake::start(Some(quirk)).await;
+            assert_eq!(
+                change(&broken, &token, old, &new).await.0,
+                broken_status,
+                "{quirk:?}"
+            );
+            let conformant = Fake::start(None).await;
+            let (status, body) = change(&conformant, &token, old, &new).await;
+            assert_eq!(status, 400, "{quirk:?}");
+            assert!(
+                body.contains("wrong_old_password") || body.contains("invalid_new_password"),
+                "{quirk:?}: {body}"
+            );
+        }
+    }
+}
