@@ -622,22 +622,22 @@ fn print_rows(rows: &[Row]) {
 async fn victim_changes(
     addr: SocketAddr,
     token: &str,
+    current: &mut String,
     tag: &str,
     min: usize,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> Res<Histogram<u64>> {
     let mut hist = Histogram::<u64>::new(3)?;
-    let mut current = "User1-Passw0rd".to_string();
     let mut step = 0;
     while (hist.len() as usize) < min || !stop.load(std::sync::atomic::Ordering::Relaxed) {
         step += 1;
         let next = format!("User1-{tag}{step}x");
-        let (status, took) = once(addr, &Template::change(Some(token), &current, &next)).await?;
+        let (status, took) = once(addr, &Template::change(Some(token), current, &next)).await?;
         if status != 200 {
             return Err(format!("the victim's change answered {status}").into());
         }
         hist.record(took.as_micros() as u64)?;
-        current = next;
+        *current = next;
     }
     Ok(hist)
 }
@@ -660,16 +660,27 @@ fn flood_rows(
     );
     let flood = Template::change(Some(&flooder), "User0-Passw0rd", "short");
     let samples = 10;
+    // Long enough that every flooded sample is taken while the flood runs.
+    let phase = phase.max(Duration::from_secs(3));
     let (idle, flooded, load) = runtime.block_on(async {
         let done = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let idle = victim_changes(server.addr, &victim, "Idle", samples, done).await?;
+        let mut current = "User1-Passw0rd".to_string();
+        let idle =
+            victim_changes(server.addr, &victim, &mut current, "Idle", samples, done).await?;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let addr = server.addr;
         let load = tokio::spawn(async move { drive(addr, &flood, 200, phase).await });
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let flooded = victim_changes(server.addr, &victim, "Flood", samples, stop.clone());
+        let flooded = victim_changes(
+            server.addr,
+            &victim,
+            &mut current,
+            "Flood",
+            samples,
+            stop.clone(),
+        );
         let stopper = async {
-            tokio::time::sleep(phase.saturating_sub(Duration::from_millis(400))).await;
+            tokio::time::sleep(phase.saturating_sub(Duration::from_millis(700))).await;
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
         };
         let (flooded, ()) = tokio::join!(flooded, stopper);
