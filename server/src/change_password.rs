@@ -4,8 +4,8 @@
 //! user exists → status → old password → duplicate → policy → history.
 //! Status comes before the old password so that a frozen or locked account is
 //! no password oracle, and it is checked twice: once from a read (no hashing
-//! slot is taken for a user already frozen or locked), then again in the
-//! store transaction that reserves the guess ([`Store::reserve_attempt`]),
+//! slot is taken for a user already frozen or locked), then again, afresh and
+//! atomically with the reservation of the guess ([`Store::reserve_attempt`]),
 //! after the request got its hashing slot. A guess is verified only under a
 //! reservation, so however many arrive at once, at most `max_failures` wrong
 //! ones are verified before the lock, and every later request answers S8
@@ -103,7 +103,7 @@ impl ChangePassword {
             self.lock_ms(),
             user.id,
         );
-        let user = match blocking(move || store.reserve_attempt(id, k, lock_ms, now_ms())).await? {
+        let user = match blocking(move || store.reserve_attempt(id, k, now_ms())).await? {
             Reservation::Reserved(user) => user,
             Reservation::Missing => return Err(Rejection::UserNotFound),
             Reservation::Frozen => return Err(Rejection::UserFrozen),

@@ -5,10 +5,15 @@
 //! threads. Writes go through one connection and reads through another, so
 //! a read never queues behind a write (WAL lets readers run beside a writer).
 //! A write that cannot get SQLite's lock within the busy timeout is
-//! [`StoreError::Busy`] (answered 503), never a silent loss: the failure count
-//! is raised *before* a guess is hashed (a reservation, see
-//! [`Store::reserve_attempt`]), so a write that fails afterwards leaves the
-//! attempt counted.
+//! [`StoreError::Busy`] (answered 503), never a silent loss of a failure.
+//!
+//! Guesses at an old password are counted in two places: settled failures in
+//! the database, and guesses in flight (reserved before hashing, see
+//! [`Store::reserve_attempt`]) plus failures whose write failed in a table in
+//! memory, which the next settled guess of that user writes. The lockout
+//! threshold applies to the sum, so no number of concurrent requests gets
+//! more guesses verified, and a busy database loses no failure. The table
+//! belongs to this process: one server process per database.
 //!
 //! A change is one transaction that compares and swaps the user's
 //! `credential_version`, so of several concurrent changes only the first to
@@ -16,6 +21,7 @@
 //! history that matches it. Each credential and history entry keeps the argon2
 //! cost of its digest and the normalisation form it was made under.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -55,8 +61,8 @@ const MIGRATIONS: &[&str] = &[
         digest   BLOB    NOT NULL,
         PRIMARY KEY (user_id, version)
     ) WITHOUT ROWID;",
-    // 2: the cost and normalisation form of each digest and credential, and
-    // attempts in flight. `history_*` on users becomes the cost of the current
+    // 2: the cost and normalisation form of each digest and credential.
+    // `history_*` on users becomes the cost of the current
     // digest; history entries get the cost they were made with (the user's,
     // which all of them shared). A NULL form predates this version: such a
     // credential is verified under the configured form.
@@ -64,7 +70,6 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users RENAME COLUMN history_t TO digest_t;
     ALTER TABLE users RENAME COLUMN history_p TO digest_p;
     ALTER TABLE users ADD COLUMN normalization TEXT;
-    ALTER TABLE users ADD COLUMN attempts_in_flight INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE password_history ADD COLUMN m_kib INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE password_history ADD COLUMN t INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE password_history ADD COLUMN p INTEGER NOT NULL DEFAULT 0;
@@ -152,10 +157,8 @@ pub struct User {
     pub credential_version: i64,
     /// Administrator flags.
     pub flags: AdminFlags,
-    /// Consecutive wrong old passwords.
+    /// Consecutive wrong old passwords (settled and written).
     pub failed_attempts: i64,
-    /// Guesses reserved and not settled yet (see [`Store::reserve_attempt`]).
-    pub attempts_in_flight: i64,
     /// End of an automatic lock, in Unix milliseconds.
     pub locked_until_ms: Option<i64>,
 }
@@ -250,11 +253,21 @@ pub struct NewUser<'a> {
 pub struct Store {
     write: Arc<Mutex<Connection>>,
     read: Arc<Mutex<Connection>>,
+    guesses: Arc<Mutex<HashMap<i64, Pending>>>,
+}
+
+/// A user's guesses not (yet) in the database.
+#[derive(Debug, Default, Clone, Copy)]
+struct Pending {
+    /// Reserved and not settled.
+    in_flight: i64,
+    /// Wrong, but their write failed; the next settled guess writes them.
+    unwritten: i64,
 }
 
 const USER_COLUMNS: &str = "id, password_hash, normalization, history_salt, digest_m_kib,
     digest_t, digest_p, credential_version, frozen, admin_locked, failed_attempts,
-    attempts_in_flight, locked_until_ms";
+    locked_until_ms";
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -273,8 +286,7 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
             locked: r.get(9)?,
         },
         failed_attempts: r.get(10)?,
-        attempts_in_flight: r.get(11)?,
-        locked_until_ms: r.get(12)?,
+        locked_until_ms: r.get(11)?,
     })
 }
 
@@ -314,7 +326,6 @@ fn guard(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`. A
     /// write waits at most `busy_timeout` for another writer's lock.
-    /// Attempts left in flight by a previous process count as failures.
     pub fn open(path: &Path, busy_timeout: Duration) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
@@ -323,16 +334,11 @@ impl Store {
         }
         let mut conn = connect(path, busy_timeout)?;
         migrate(&mut conn)?;
-        conn.execute(
-            "UPDATE users SET failed_attempts = failed_attempts + attempts_in_flight,
-                 attempts_in_flight = 0
-             WHERE attempts_in_flight <> 0",
-            [],
-        )?;
         let read = connect(path, busy_timeout)?;
         Ok(Store {
             write: Arc::new(Mutex::new(conn)),
             read: Arc::new(Mutex::new(read)),
+            guesses: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -422,64 +428,86 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Reserves the right to verify one guess at `user_id`'s old password, in
-    /// one write transaction with the status check: a guess is reserved only
-    /// while the user is neither frozen nor locked and the failures so far
-    /// plus the guesses already in flight stay below `max_failures` (0: no
-    /// limit). A reserved guess must be settled with [`Store::settle_attempt`];
-    /// one a crash leaves unsettled counts as a failure at the next open.
+    /// Reserves the right to verify one guess at `user_id`'s old password.
+    /// Under one lock with the reservation table, the user is read afresh: a
+    /// guess is reserved only while the user is neither frozen nor locked and
+    /// its written failures plus its guesses in flight or unwritten stay below
+    /// `max_failures` (0: no limit). A reserved guess must be settled with
+    /// [`Store::settle_attempt`]. No write: a busy database does not stop it.
     pub fn reserve_attempt(
         &self,
         user_id: i64,
         max_failures: u32,
-        lock_ms: i64,
         now_ms: i64,
     ) -> Result<Reservation, StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
-        let Some(mut user) = tx.query_row(&sql, [user_id], user_row).optional()? else {
+        let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
+        let user = {
+            let conn = self.reader();
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+            conn.query_row(&sql, [user_id], user_row).optional()?
+        };
+        let Some(user) = user else {
             return Ok(Reservation::Missing);
         };
-        let k = i64::from(max_failures);
-        let outcome = match user.status(now_ms) {
+        Ok(match user.status(now_ms) {
             Status::Frozen => Reservation::Frozen,
             Status::Locked => Reservation::Locked,
-            // Failures left over from a crash reach the threshold: lock now.
-            Status::Normal if k > 0 && user.failed_attempts >= k => {
-                tx.execute(
-                    "UPDATE users SET failed_attempts = 0, locked_until_ms = ?2 WHERE id = ?1",
-                    params![user_id, now_ms.saturating_add(lock_ms)],
-                )?;
-                Reservation::Locked
-            }
-            Status::Normal if k > 0 && user.failed_attempts + user.attempts_in_flight >= k => {
-                Reservation::Saturated
-            }
             Status::Normal => {
-                tx.execute(
-                    "UPDATE users SET attempts_in_flight = attempts_in_flight + 1,
-                         locked_until_ms = NULL
-                     WHERE id = ?1",
-                    [user_id],
-                )?;
-                user.attempts_in_flight += 1;
-                user.locked_until_ms = None;
-                Reservation::Reserved(user)
+                let pending = guesses.entry(user_id).or_default();
+                let counted = user.failed_attempts + pending.in_flight + pending.unwritten;
+                if max_failures > 0 && counted >= i64::from(max_failures) {
+                    if pending.in_flight == 0 && pending.unwritten == 0 {
+                        guesses.remove(&user_id);
+                    }
+                    Reservation::Saturated
+                } else {
+                    pending.in_flight += 1;
+                    Reservation::Reserved(user)
+                }
             }
-        };
-        tx.commit()?;
-        Ok(outcome)
+        })
     }
 
     /// Settles a reserved guess. A correct one resets the consecutive-failure
-    /// count; a wrong one adds to it, and the `max_failures`-th (0: never)
-    /// locks the user until `now_ms + lock_ms` and resets the count, so a
-    /// count never spans two locks. Returns the count after this guess.
+    /// count; a wrong one adds to it (with any unwritten ones), and the
+    /// `max_failures`-th (0: never) locks the user until `now_ms + lock_ms`
+    /// and resets the count, so a count never spans two locks. Returns the
+    /// count after this guess. If the write fails, a wrong guess stays counted
+    /// in memory and the next settled guess writes it.
     pub fn settle_attempt(
         &self,
         user_id: i64,
         correct: bool,
+        max_failures: u32,
+        lock_ms: i64,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let unwritten = {
+            let guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
+            guesses.get(&user_id).map_or(0, |p| p.unwritten)
+        };
+        let written = self.write_guess(user_id, correct, unwritten, max_failures, lock_ms, now_ms);
+        // Only now (the count durable, or kept unwritten) does the guess leave
+        // the in-flight count, so a reservation never sees it in neither.
+        let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
+        let pending = guesses.entry(user_id).or_default();
+        pending.in_flight = (pending.in_flight - 1).max(0);
+        match &written {
+            Ok(_) => pending.unwritten -= unwritten,
+            Err(_) if !correct => pending.unwritten += 1,
+            Err(_) => {}
+        }
+        if pending.in_flight == 0 && pending.unwritten == 0 {
+            guesses.remove(&user_id);
+        }
+        written
+    }
+
+    fn write_guess(
+        &self,
+        user_id: i64,
+        correct: bool,
+        unwritten: i64,
         max_failures: u32,
         lock_ms: i64,
         now_ms: i64,
@@ -491,16 +519,17 @@ impl Store {
             [user_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let attempts = if correct { 0 } else { attempts + 1 };
+        if correct && attempts == 0 {
+            return Ok(0); // nothing to write
+        }
+        let attempts = if correct { 0 } else { attempts + unwritten + 1 };
         let (attempts, until) = if max_failures > 0 && attempts >= i64::from(max_failures) {
             (0, Some(now_ms.saturating_add(lock_ms)))
         } else {
             (attempts, until.filter(|t| *t > now_ms))
         };
         tx.execute(
-            "UPDATE users SET failed_attempts = ?2, locked_until_ms = ?3,
-                 attempts_in_flight = max(attempts_in_flight - 1, 0)
-             WHERE id = ?1",
+            "UPDATE users SET failed_attempts = ?2, locked_until_ms = ?3 WHERE id = ?1",
             params![user_id, attempts, until],
         )?;
         tx.commit()?;
@@ -688,7 +717,7 @@ mod tests {
 
     /// Reserves and settles one guess at `now`.
     fn guess(store: &Store, id: i64, correct: bool, now: i64) -> i64 {
-        let r = store.reserve_attempt(id, 3, 1000, now).unwrap();
+        let r = store.reserve_attempt(id, 3, now).unwrap();
         assert!(matches!(r, Reservation::Reserved(_)), "{r:?}");
         store.settle_attempt(id, correct, 3, 1000, now).unwrap()
     }
@@ -708,10 +737,9 @@ mod tests {
         assert_eq!(locked.status(30), Status::Locked);
         assert_eq!(locked.status(1029), Status::Locked);
         assert_eq!(locked.status(1030), Status::Normal);
-        assert_eq!(locked.attempts_in_flight, 0);
         // Nothing is reserved while locked, and a change is refused.
         assert!(matches!(
-            store.reserve_attempt(u.id, 3, 1000, 1029).unwrap(),
+            store.reserve_attempt(u.id, 3, 1029).unwrap(),
             Reservation::Locked
         ));
         assert_eq!(
@@ -744,73 +772,75 @@ mod tests {
         assert_eq!(guess(&store, u.id, false, 0), 1);
         // Two more may be in flight (1 + 2 = 3), a third may not.
         for _ in 0..2 {
-            let r = store.reserve_attempt(u.id, 3, 1000, 0).unwrap();
+            let r = store.reserve_attempt(u.id, 3, 0).unwrap();
             assert!(matches!(r, Reservation::Reserved(_)), "{r:?}");
         }
-        let r = store.reserve_attempt(u.id, 3, 1000, 0).unwrap();
+        let r = store.reserve_attempt(u.id, 3, 0).unwrap();
         assert!(matches!(r, Reservation::Saturated), "{r:?}");
-        assert_eq!(store.find("alice").unwrap().unwrap().attempts_in_flight, 2);
-        // Both wrong: the second locks.
+        // Both wrong: the second locks, and the table is empty again.
         assert_eq!(store.settle_attempt(u.id, false, 3, 1000, 0).unwrap(), 2);
         assert_eq!(store.settle_attempt(u.id, false, 3, 1000, 0).unwrap(), 0);
-        let locked = store.find("alice").unwrap().unwrap();
         assert_eq!(
-            (locked.status(0), locked.attempts_in_flight),
-            (Status::Locked, 0)
+            store.find("alice").unwrap().unwrap().status(0),
+            Status::Locked
         );
+        assert!(store.guesses.lock().unwrap().is_empty());
         // No limit: always reserved.
         for _ in 0..10 {
-            let r = store.reserve_attempt(u.id, 0, 1000, 5000).unwrap();
+            let r = store.reserve_attempt(u.id, 0, 5000).unwrap();
             assert!(matches!(r, Reservation::Reserved(_)), "{r:?}");
         }
     }
 
     #[test]
-    fn a_guess_left_in_flight_by_a_crash_counts_as_a_failure() {
+    fn a_locked_database_is_busy_for_writes_and_keeps_the_failure() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
         let store = Store::open(&path, BUSY).unwrap();
         let u = seed(&store, "alice");
         assert_eq!(guess(&store, u.id, false, 0), 1);
-        assert_eq!(guess(&store, u.id, false, 0), 2);
-        store.reserve_attempt(u.id, 3, 1000, 0).unwrap();
-        drop(store);
-        let store = Store::open(&path, BUSY).unwrap();
-        let after = store.find("alice").unwrap().unwrap();
-        assert_eq!((after.failed_attempts, after.attempts_in_flight), (3, 0));
-        // The next guess finds the threshold reached and locks instead.
+        let outside = Connection::open(&path).unwrap();
+        outside.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        // Reads and reservations go on; the settling write is busy.
+        assert!(store.find("alice").unwrap().is_some());
+        assert_eq!(store.history(u.id, 5).unwrap(), vec![]);
+        let r = store.reserve_attempt(u.id, 3, 0).unwrap();
+        assert!(matches!(r, Reservation::Reserved(_)), "{r:?}");
         assert!(matches!(
-            store.reserve_attempt(u.id, 3, 1000, 0).unwrap(),
-            Reservation::Locked
+            store.settle_attempt(u.id, false, 3, 1000, 0),
+            Err(StoreError::Busy)
         ));
+        outside.execute_batch("COMMIT").unwrap();
+        // The unwritten failure still counts (1 written + 1 unwritten + 1
+        // reserved = 3), and the next wrong guess writes it: the third locks.
+        assert_eq!(store.find("alice").unwrap().unwrap().failed_attempts, 1);
+        assert_eq!(guess(&store, u.id, false, 0), 0);
         assert_eq!(
-            store.find("alice").unwrap().unwrap().status(999),
+            store.find("alice").unwrap().unwrap().status(0),
             Status::Locked
         );
+        assert!(store.guesses.lock().unwrap().is_empty());
     }
 
     #[test]
-    fn a_locked_database_is_busy_for_writes_and_not_for_reads() {
+    fn a_correct_guess_clears_unwritten_failures() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
         let store = Store::open(&path, BUSY).unwrap();
         let u = seed(&store, "alice");
         let outside = Connection::open(&path).unwrap();
         outside.execute_batch("BEGIN EXCLUSIVE").unwrap();
-        let started = std::time::Instant::now();
+        for _ in 0..2 {
+            store.reserve_attempt(u.id, 3, 0).unwrap();
+            assert!(store.settle_attempt(u.id, false, 3, 1000, 0).is_err());
+        }
         assert!(matches!(
-            store.reserve_attempt(u.id, 3, 1000, 0),
-            Err(StoreError::Busy)
+            store.reserve_attempt(u.id, 3, 0).unwrap(),
+            Reservation::Reserved(_)
         ));
-        assert!(matches!(
-            store.settle_attempt(u.id, false, 3, 1000, 0),
-            Err(StoreError::Busy)
-        ));
-        assert!(store.find("alice").unwrap().is_some());
-        assert_eq!(store.history(u.id, 5).unwrap(), vec![]);
-        // Both writes waited for the busy timeout, and no longer than a second.
-        assert!(started.elapsed() < Duration::from_secs(1));
         outside.execute_batch("COMMIT").unwrap();
+        assert_eq!(store.settle_attempt(u.id, true, 3, 1000, 0).unwrap(), 0);
+        assert!(store.guesses.lock().unwrap().is_empty());
         assert_eq!(guess(&store, u.id, false, 0), 1);
     }
 

@@ -482,10 +482,10 @@ async fn hostile_traffic_never_gets_a_5xx_and_s1_still_works() {
     assert!(!p.log().contains("panicked"));
 }
 
-/// The SQLite file write-locked from outside: a guess gets 503 with
-/// `Retry-After` (never 500) without being verified, so no failure goes
-/// uncounted; read-only answers (S6, S7) do not queue behind the waiting
-/// write; once the lock is gone, lockout counts from where it was.
+/// The SQLite file write-locked from outside: a wrong guess gets 503 with
+/// `Retry-After` (never 500) once its failure cannot be written, and that
+/// failure still counts; read-only answers (S6, S7) do not queue behind the
+/// waiting write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_locked_store_answers_503_and_reads_do_not_queue() {
     let dir = tempfile::tempdir().unwrap();
@@ -529,7 +529,8 @@ async fn a_write_locked_store_answers_503_and_reads_do_not_queue() {
     assert_eq!(r.header("retry-after"), Some("1"));
     outside.execute_batch("COMMIT").unwrap();
 
-    for _ in 0..3 {
+    // K = 3: the unwritten failure and two more lock the account.
+    for _ in 0..2 {
         change_with(addr, &alice, "Wrong-Passw0rd1", "Alice-Changed1x")
             .await
             .assert_error(400, "wrong_old_password", None);
@@ -540,6 +541,5 @@ async fn a_write_locked_store_answers_503_and_reads_do_not_queue() {
     let log = server.log();
     assert!(log.contains("store busy"), "{log}");
     assert!(!log.contains("store failure"), "{log}");
-    // Three verifications: the 503 verified nothing.
     assert_eq!(server.stop_and_count("verify"), 3);
 }
