@@ -23,8 +23,8 @@
 //! - primary hashes: PHC strings (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`)
 //!   with a fresh random salt each, verified with the parameters they carry;
 //! - history digests: raw 32-byte outputs under a per-user history salt and
-//!   cost stored with the user, so one evaluation of a candidate can be
-//!   compared against every history entry.
+//!   cost stored with each digest, so one evaluation of a candidate per
+//!   distinct cost can be compared against every history entry.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
