@@ -72,6 +72,12 @@ pub enum Quirk {
     MaxLengthOffByOne,
     /// No upper-case letter required.
     UppercaseNotRequired,
+    /// No lower-case letter required.
+    LowercaseNotRequired,
+    /// A wrong old password is refused, and the new one stored anyway.
+    StoresDespiteWrongOld,
+    /// S10's `error_description` is `Invalid token`.
+    InvalidTokenDescriptionWrong,
     /// No digit required.
     DigitNotRequired,
     /// S5 answered 422.
@@ -111,6 +117,14 @@ pub enum Quirk {
     /// with it) and is checked before the duplicate, so the current
     /// password as the new one is answered `recurrent_password`.
     HistoryCountsCurrentFirst,
+    /// Open point 9: no issuer or audience check.
+    NoIssuerAudienceCheck,
+    /// Open point 8: only `Bearer` with a capital B is a bearer token.
+    SchemeCaseSensitive,
+    /// Open point 4: wrong old passwords never lock the account.
+    NoLockout,
+    /// Open point 7: the 200 carries a JSON body.
+    SuccessWithBody,
     /// Open point 2: frozen and locked reads as locked.
     FrozenAndLockedAsLocked,
     /// Open point 5: NFKC.
@@ -298,7 +312,12 @@ fn no_token(s: &Shared) -> Answer {
 
 fn bad_token(s: &Shared) -> Answer {
     let uri = !has(s, Quirk::InvalidTokenChallengeWithoutErrorUri);
-    challenge(s, 401, "invalid_token", "Error decoding JWT", uri)
+    let description = if has(s, Quirk::InvalidTokenDescriptionWrong) {
+        "Invalid token"
+    } else {
+        "Error decoding JWT"
+    };
+    challenge(s, 401, "invalid_token", description, uri)
 }
 
 fn no_scope(s: &Shared) -> Answer {
@@ -419,8 +438,12 @@ fn verify(s: &Shared, token: &str) -> Option<Value> {
     }
     let validation = |alg: Algorithm| {
         let mut v = Validation::new(alg);
-        v.set_issuer(&[ISSUER]);
-        v.set_audience(&[AUDIENCE]);
+        if has(s, Quirk::NoIssuerAudienceCheck) {
+            v.validate_aud = false;
+        } else {
+            v.set_issuer(&[ISSUER]);
+            v.set_audience(&[AUDIENCE]);
+        }
         v.validate_nbf = true;
         v.set_required_spec_claims(&["exp", "sub"]);
         if has(s, Quirk::ExpiredAccepted) {
@@ -540,7 +563,7 @@ fn policy_ok(s: &Shared, pw: &str) -> bool {
     };
     (has(s, Quirk::MinLengthNotEnforced) || len >= min)
         && (has(s, Quirk::MaxLengthNotEnforced) || len <= max)
-        && pw.chars().any(char::is_lowercase)
+        && (has(s, Quirk::LowercaseNotRequired) || pw.chars().any(char::is_lowercase))
         && (has(s, Quirk::UppercaseNotRequired) || pw.chars().any(char::is_uppercase))
         && (has(s, Quirk::DigitNotRequired) || pw.chars().any(|c| c.is_ascii_digit()))
         && !pw.chars().any(char::is_control)
@@ -572,7 +595,12 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
         [one] => one.to_str().ok().and_then(|v| {
             let (scheme, rest) = v.split_once(' ')?;
             let token = rest.trim_start_matches(' ');
-            (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+            let scheme_ok = if has(s, Quirk::SchemeCaseSensitive) {
+                scheme == "Bearer"
+            } else {
+                scheme.eq_ignore_ascii_case("bearer")
+            };
+            (scheme_ok && !token.is_empty()).then(|| token.to_string())
         }),
         _ => None,
     };
@@ -734,8 +762,15 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
             Check::Old => {
                 if !old_matches {
                     user.failures += 1;
-                    if user.failures >= MAX_FAILURES && user.status == Status::Normal {
+                    if user.failures >= MAX_FAILURES
+                        && user.status == Status::Normal
+                        && !has(s, Quirk::NoLockout)
+                    {
                         user.status = Status::Locked;
+                    }
+                    if has(s, Quirk::StoresDespiteWrongOld) {
+                        let old_pw = std::mem::replace(&mut user.password, new.clone());
+                        user.previous.push(old_pw);
                     }
                     if has(s, Quirk::WrongOldAsTextPlain) {
                         return Response::builder()
@@ -817,6 +852,13 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
         let old_pw = std::mem::replace(&mut user.password, new);
         user.previous.push(old_pw);
         user.failures = 0;
+    }
+    if has(s, Quirk::SuccessWithBody) {
+        return Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(br#"{"result":"ok"}"#)))
+            .unwrap();
     }
     Response::builder()
         .status(200)
