@@ -437,7 +437,13 @@ fn rows() -> Vec<Row> {
             "open point 2",
             same,
         ),
-        decision("nfkc", Nfkc, "NFKC normalisation (declared)", "5", nfkc),
+        decision(
+            "nfkc",
+            Nfkc,
+            "NFKC normalisation (declared)",
+            "open point 5",
+            nfkc,
+        ),
         decision(
             "no-normalization",
             NoNormalization,
