@@ -477,6 +477,58 @@ mod tests {
     }
 
     #[test]
+    fn any_4xx_passes_at_seed_tier_and_its_shape_is_a_reference_finding() {
+        let h = |auth| Hostile {
+            auth,
+            content_type: TypeGen::Junk("x".into()),
+            body: BodyGen::Bytes(b"{".to_vec()),
+        };
+        let active = h(AuthGen::Active);
+        // The reference's shape: no finding.
+        let ok = response(
+            400,
+            &[("content-type", "application/json;charset=UTF-8")],
+            r#"{"error":"invalid_request","error_description":"x"}"#,
+        );
+        assert_eq!(judge(&active, &ok), Ok(vec![]));
+        // Another 4xx shape: allowed, a reference finding.
+        for r in [
+            response(400, &[("content-type", "text/plain")], "Bad Request"),
+            response(422, &[], ""),
+            response(
+                400,
+                &[("content-type", "application/json")],
+                r#"{"error":"wrong_old_password"}"#,
+            ),
+        ] {
+            let found = judge(&active, &r).unwrap();
+            assert!(
+                !found.is_empty() && found.iter().all(|d| d.tier == Tier::Reference),
+                "{found:?}"
+            );
+        }
+        // Never 200, never a 5xx but 503, never user_not_found for the
+        // active account (the missing user's token may get it).
+        assert!(judge(&active, &response(200, &[], "")).is_err());
+        assert!(judge(&active, &response(500, &[], "")).is_err());
+        assert!(judge(&active, &response(503, &[], "")).is_ok());
+        let not_found = response(
+            400,
+            &[("content-type", "application/json")],
+            r#"{"error":"user_not_found"}"#,
+        );
+        assert!(judge(&active, &not_found).is_err());
+        assert!(judge(&h(AuthGen::Missing), &not_found).is_ok());
+        // A challenge must be the document's for its status.
+        let wrong = response(
+            401,
+            &[("www-authenticate", "Bearer error=\"invalid_request\"")],
+            "",
+        );
+        assert!(judge(&h(AuthGen::None), &wrong).is_err());
+    }
+
+    #[test]
     fn json_bodies_are_never_well_formed_changes() {
         let v = serde_json::json!({"old_password": "a", "new_password": "b"});
         assert_eq!(defang(v)["new_password"], Value::Null);
