@@ -1,6 +1,6 @@
-//! The command line: `run` (the default) and `list`. Exit codes: 0 every
-//! required case passed, 1 a case failed, 2 a configuration or connection
-//! error.
+//! The command line: `run` (the default), `list` and `init`. Exit codes: 0
+//! every required case passed, 1 a case failed, 2 a configuration or
+//! connection error.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -42,6 +42,8 @@ pub enum Command {
     Run(RunArgs),
     /// Print the catalogue: id, tier, spec reference.
     List(ListArgs),
+    /// Write a starter profile from the issuer's OpenID discovery document.
+    Init(crate::init::InitArgs),
 }
 
 /// Report formats.
@@ -435,6 +437,7 @@ pub fn main(cli: Cli) -> ExitCode {
             0
         }),
         Some(Command::Run(args)) => run_command(args),
+        Some(Command::Init(args)) => crate::init::run_command(args).map_err(err),
         None => run_command(&cli.run),
     };
     match result {

@@ -36,7 +36,8 @@
 //! - [`properties`]: generated properties (policy oracle, account model,
 //!   hostile inputs) under proptest, run with `--properties`.
 //! - [`embedded`]: the reference server started in-process.
-//! - [`cli`]: `conformance [run]` and `conformance list`.
+//! - [`init`]: `conformance init`, a starter profile from OpenID discovery.
+//! - [`cli`]: `conformance [run]`, `conformance list`, `conformance init`.
 
 pub mod baseline;
 pub mod catalogue;
@@ -45,6 +46,7 @@ pub mod checks;
 pub mod cli;
 pub mod embedded;
 pub mod exchange;
+pub mod init;
 pub mod media_type;
 pub mod password;
 pub mod profile;
