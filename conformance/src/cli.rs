@@ -55,6 +55,8 @@ pub enum Format {
     Json,
     /// JUnit XML.
     Junit,
+    /// One self-contained HTML page (use with --output).
+    Html,
 }
 
 /// Options of `run`.
@@ -409,6 +411,7 @@ pub fn render(report: &RunReport, format: Format) -> String {
         Format::Tree => report::tree::render(report),
         Format::Json => report::json::render(report),
         Format::Junit => report::junit::render(report),
+        Format::Html => report::html::render(report),
     }
 }
 

@@ -32,7 +32,7 @@
 //! - [`verdict`]: checks weighed by tier into verdicts and counts.
 //! - [`baseline`]: expected failures with reasons; stale entries fail.
 //! - [`redact`]: passwords and tokens replaced by labels in all output.
-//! - [`report`]: the run report as a tree, JSON or JUnit XML.
+//! - [`report`]: the run report as a tree, JSON, JUnit XML or HTML.
 //! - [`properties`]: generated properties (policy oracle, account model,
 //!   hostile inputs) under proptest, run with `--properties`.
 //! - [`embedded`]: the reference server started in-process.

@@ -4,6 +4,7 @@ mod broken;
 mod cases;
 mod cli;
 mod e2e;
+mod html_report;
 mod init;
 mod properties;
 mod runner_state;

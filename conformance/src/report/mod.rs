@@ -1,6 +1,8 @@
-//! The report of a run and its three renderings: a tree for people, JSON
-//! for tools, JUnit XML for CI dashboards.
+//! The report of a run and its renderings: a tree for people, JSON for
+//! tools, JUnit XML for CI dashboards, and a self-contained HTML page to
+//! open and share.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod tree;
