@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
 PROFILE=${PROFILE:-debug}
-VENV=target/schemathesis-venv
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+VENV="$TARGET_DIR/schemathesis-venv"
 
 if [ "$("$VENV/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
   echo "== installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
@@ -27,7 +28,7 @@ if [ "$PROFILE" = release ]; then
 else
   cargo build --locked -p server
 fi
-SERVER="target/$PROFILE/server"
+SERVER="$TARGET_DIR/$PROFILE/server"
 
 WORK=$(mktemp -d)
 SERVER_PID=
