@@ -534,6 +534,8 @@ pub enum PolicyEdge {
 pub enum Plan {
     /// A valid change sent with some credentials ([`cases::auth`]).
     Auth(cases::auth::Plan),
+    /// A forged token ([`cases::tokens`]).
+    Tokens(cases::tokens::Plan),
     /// A hand-made request ([`cases::http`]).
     Http(cases::http::Plan),
     /// Another account of the profile ([`cases::user`]).
@@ -557,7 +559,9 @@ impl Plan {
             Plan::Password(p) => p.sends_wrong_passwords(),
             Plan::Policy(p) => p.sends_wrong_passwords(),
             Plan::History(p) => p.sends_wrong_passwords(),
-            Plan::Auth(_) | Plan::Http(_) | Plan::User(_) | Plan::Property(_) => false,
+            Plan::Auth(_) | Plan::Tokens(_) | Plan::Http(_) | Plan::User(_) | Plan::Property(_) => {
+                false
+            }
         }
     }
 }
@@ -574,6 +578,7 @@ macro_rules! family_plan {
 
 family_plan!(
     Auth => auth,
+    Tokens => tokens,
     Http => http,
     User => user,
     Password => password,

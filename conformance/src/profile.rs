@@ -152,6 +152,12 @@ pub struct Tokens {
     pub typ: String,
     /// A PEM private key the target does NOT trust, same algorithm family.
     pub untrusted_private_key: Option<PathBuf>,
+    /// The target's public key (PEM, relative to the profile): the bytes
+    /// of the HMAC algorithm-confusion attacks.
+    pub public_key: Option<PathBuf>,
+    /// The target's JWKS: a URL, or a path below `base_url`. Without this
+    /// and `public_key`, the discovery document's `jwks_uri` is used.
+    pub jwks_url: Option<String>,
     /// A shell command printing a token; `{subject}` and `{scope}` are
     /// replaced (shell-quoted).
     pub token_command: Option<String>,
@@ -182,6 +188,8 @@ impl Default for Tokens {
             ttl_secs: default_ttl(),
             typ: default_typ(),
             untrusted_private_key: None,
+            public_key: None,
+            jwks_url: None,
             token_command: None,
         }
     }

@@ -14,6 +14,7 @@
 //! generated passwords that the original is out of the history.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue, Method};
@@ -23,6 +24,8 @@ use serde_json::Value;
 use crate::catalogue::{Case, Expect, Plan};
 use crate::checks;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Response};
+use crate::forge::HarnessKey;
+use crate::jwks::{self, KeysError, TargetKeys};
 use crate::password;
 use crate::profile::{Account, Profile};
 use crate::properties::{
@@ -152,6 +155,10 @@ pub struct Runner {
     pub(crate) active: Active,
     /// Secrets of the profile (other accounts' passwords, static tokens).
     base: Redactor,
+    /// The target's public keys, once looked up.
+    target_keys: Option<Result<TargetKeys, KeysError>>,
+    /// The harness's own key, once made.
+    harness_key: Option<Result<Arc<HarnessKey>, String>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -244,6 +251,8 @@ impl Runner {
                 poisoned: None,
             },
             base,
+            target_keys: None,
+            harness_key: None,
         })
     }
 
@@ -698,6 +707,31 @@ impl<'r> Ctx<'r> {
         let account = self.runner.active.account.clone();
         let label = format!("token:{}", account.subject);
         self.token_for(&account, &label).await
+    }
+
+    /// The target's public keys (looked up once per run); a skip naming
+    /// the profile keys when there are none.
+    pub(crate) async fn target_keys(&mut self) -> Result<TargetKeys, Stop> {
+        if self.runner.target_keys.is_none() {
+            let r = &self.runner;
+            let keys = jwks::load(&r.profile, &r.endpoint, r.options.timeout).await;
+            self.runner.target_keys = Some(keys);
+        }
+        match self.runner.target_keys.as_ref() {
+            Some(Ok(keys)) => Ok(keys.clone()),
+            Some(Err(KeysError::Failed(why))) => Err(Stop::Error(why.clone())),
+            Some(Err(e)) => Err(Stop::Skip(e.to_string())),
+            None => Err(Stop::Skip("no target keys".into())),
+        }
+    }
+
+    /// The harness's own key (made once per run).
+    pub(crate) fn harness_key(&mut self) -> Result<Arc<HarnessKey>, Stop> {
+        let key = self
+            .runner
+            .harness_key
+            .get_or_insert_with(|| HarnessKey::generate().map(Arc::new));
+        key.clone().map_err(Stop::Error)
     }
 
     async fn token_or_empty(&mut self) -> String {

@@ -199,6 +199,16 @@ pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
                 .to_string(),
         );
     }
+    send_change(ctx, headers, expect).await
+}
+
+/// Sends a valid change of the active account (old = current, new =
+/// fresh) with these `Authorization` headers, and follows its effect.
+pub(crate) async fn send_change(
+    ctx: &mut Ctx<'_>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    expect: Expect,
+) -> Result<(), Stop> {
     let current = ctx.current();
     let new = ctx.fresh();
     let request = change(None, &current, &new, Some(headers));
