@@ -68,6 +68,14 @@ pub struct Policy {
     /// Whether control characters are refused.
     #[serde(default)]
     pub reject_control_characters: bool,
+    /// Whether spaces are accepted anywhere in a password (inside and at
+    /// the ends); generated passwords then carry them.
+    #[serde(default)]
+    pub allow_spaces: bool,
+    /// Symbols the target accepts; generated passwords draw from them
+    /// (none by default, `-` where `require_symbol` asks for one).
+    #[serde(default)]
+    pub symbols: Option<String>,
 }
 
 impl Policy {
@@ -361,6 +369,8 @@ impl Policy {
             history_includes_current: false,
             normalization: Some(Normalization::Nfc),
             reject_control_characters: true,
+            allow_spaces: true,
+            symbols: Some("-_.!#%+".to_string()),
         }
     }
 }
