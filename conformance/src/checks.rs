@@ -41,6 +41,11 @@ pub enum Weight {
     Note,
 }
 
+/// The `what` of the check every response gets: no 5xx. It is the one
+/// check that keeps seed weight in a case of a weaker tier (the document's
+/// error table leaves no room for a server error, whatever the request).
+pub const NO_SERVER_ERROR: &str = "no server error (5xx)";
+
 /// One compared expectation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {

@@ -202,6 +202,14 @@ pub fn long(p: &Policy) -> Result<String, String> {
     Ok(s)
 }
 
+/// An ASCII password of `len` code points with every class the policy
+/// could ask for (only its length breaks the policy).
+pub fn over_length(p: &Policy, len: usize) -> String {
+    let mut classes = Classes::for_policy(p);
+    classes.symbol = p.require_symbol;
+    make(classes, len)
+}
+
 /// The first 72 bytes of `s` (cut back to a character boundary).
 pub fn first_72_bytes(s: &str) -> &str {
     let mut end = s.len().min(72);

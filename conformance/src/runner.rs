@@ -21,7 +21,7 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalogue::{Case, Expect, Plan};
+use crate::catalogue::{Case, Expect, Plan, Tier};
 use crate::checks;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Response};
 use crate::forge::HarnessKey;
@@ -576,6 +576,27 @@ impl Runner {
     }
 }
 
+/// How often a 503 with `Retry-After` is sent again before the case
+/// gives up (as a transport error).
+const OVERLOAD_RETRIES: u32 = 3;
+
+/// The longest wait a `Retry-After` gets.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+
+/// How long to wait before sending again, for a 503 with `Retry-After`
+/// (delay-seconds, capped; an HTTP-date waits one second).
+fn retry_after(r: &Response) -> Option<Duration> {
+    if r.status != 503 {
+        return None;
+    }
+    let value = r.header("retry-after")?;
+    let wait = value
+        .trim()
+        .parse::<u64>()
+        .map_or(Duration::from_secs(1), Duration::from_secs);
+    Some(wait.min(MAX_RETRY_WAIT))
+}
+
 pub(crate) fn is_error(r: &Response, error: &str) -> bool {
     r.status == 400
         && serde_json::from_slice::<Value>(&r.body)
@@ -750,19 +771,60 @@ impl<'r> Ctx<'r> {
             self.runner.active.pending = Some(new.clone());
             self.runner.save_state();
         }
-        let started = Instant::now();
-        let outcome =
-            exchange::send(&self.runner.endpoint, &request, self.runner.options.timeout).await;
-        let step = self.result.exchanges.len() + 1;
-        self.result.exchanges.push(ExchangeRecord::new(
-            step,
-            purpose,
-            &self.runner.endpoint,
-            &request,
-            &outcome,
-            started,
-            &self.redactor,
-        ));
+        let mut attempt = 0;
+        let (step, outcome) = loop {
+            let started = Instant::now();
+            let outcome =
+                exchange::send(&self.runner.endpoint, &request, self.runner.options.timeout).await;
+            let step = self.result.exchanges.len() + 1;
+            let label = if attempt == 0 {
+                purpose.to_string()
+            } else {
+                format!("{purpose} (retry {attempt} after 503)")
+            };
+            self.result.exchanges.push(ExchangeRecord::new(
+                step,
+                &label,
+                &self.runner.endpoint,
+                &request,
+                &outcome,
+                started,
+                &self.redactor,
+            ));
+            // A 503 with Retry-After is the target shedding load: wait and
+            // send again; it is not judged.
+            match outcome.as_ref().ok().and_then(retry_after) {
+                Some(wait) if attempt < OVERLOAD_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                Some(_) => {
+                    self.result.verdict = Verdict::Error;
+                    self.result.reason = Some(format!(
+                        "step {step}: 503 with Retry-After {} times: the target stayed \
+                         overloaded (not judged)",
+                        OVERLOAD_RETRIES + 1
+                    ));
+                    return None;
+                }
+                None => break (step, outcome),
+            }
+        };
+        if let Ok(r) = &outcome
+            && r.status >= 500
+        {
+            self.result.checks.push(checks::Check {
+                step,
+                tier: Tier::Seed,
+                what: checks::NO_SERVER_ERROR.to_string(),
+                expected: "no 5xx: the document's error table has none (a 503 with Retry-After \
+                           is retried)"
+                    .to_string(),
+                observed: format!("{}", r.status),
+                outcome: checks::Outcome::Fail,
+                weight: checks::Weight::Pass,
+            });
+        }
         let response = match outcome {
             Ok(r) => r,
             Err(e) => {

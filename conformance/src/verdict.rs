@@ -134,7 +134,9 @@ pub fn judge(result: &mut CaseResult, enforcement: Enforcement) {
     let case_tier = result.tier;
     let mut worst = Verdict::Pass;
     for check in &mut result.checks {
-        check.tier = check.tier.weaker(case_tier);
+        if check.what != crate::checks::NO_SERVER_ERROR {
+            check.tier = check.tier.weaker(case_tier);
+        }
         check.weight = match check.outcome {
             Outcome::Pass => Weight::Pass,
             Outcome::Note => Weight::Note,

@@ -97,3 +97,97 @@ async fn a_target_that_accepts_everything_fails_every_refusal() {
     // The runner followed every accepted change and set the original again.
     assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
 }
+
+/// Serves `answer(n)` to the n-th request (0-based) on an ephemeral port:
+/// (status, headers).
+async fn serve(
+    answer: impl Fn(usize) -> (u16, Vec<(&'static str, &'static str)>) + Send + Sync + 'static,
+) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = std::sync::Arc::new(answer);
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            let count = count.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_req| {
+                    let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let (status, headers) = answer(n);
+                    let mut response = hyper::Response::new(Full::new(Bytes::new()));
+                    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                    for (name, value) in headers {
+                        response
+                            .headers_mut()
+                            .append(name, hyper::header::HeaderValue::from_static(value));
+                    }
+                    async move { Ok::<_, Infallible>(response) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+async fn run_against(addr: std::net::SocketAddr, ids: &[&str]) -> runner::RunOutcome {
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{addr}");
+    let cases: Vec<_> = ids.iter().map(|id| catalogue::find(id).unwrap()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        // An external target: reference and RFC cases do not fail the run.
+        enforcement: Enforcement {
+            strict: false,
+            reference: false,
+        },
+        show_secrets: false,
+        state_file: dir.path().join("state.json"),
+        timeout: Duration::from_secs(5),
+    };
+    runner::run(&profile, &cases, &options).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_server_error_fails_even_a_reference_case() {
+    let addr = serve(|_| (500, vec![])).await;
+    let outcome = run_against(addr, &["body.malformed-json"]).await;
+    let result = &outcome.cases[0];
+    assert_eq!(result.tier, catalogue::Tier::Reference);
+    assert_eq!(result.verdict, Verdict::Fail, "{:#?}", result.checks);
+    let check = result
+        .checks
+        .iter()
+        .find(|c| c.what == conformance::checks::NO_SERVER_ERROR)
+        .expect("the 5xx check");
+    assert_eq!(
+        (check.tier, check.observed.as_str()),
+        (catalogue::Tier::Seed, "500")
+    );
+}
+
+#[tokio::test]
+async fn a_503_with_retry_after_is_retried_not_judged() {
+    const CHALLENGE: &str = "Bearer error=\"invalid_token\", error_description=\"Error decoding JWT\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\"";
+    let addr = serve(|n| {
+        if n < 2 {
+            (503, vec![("retry-after", "0")])
+        } else {
+            (401, vec![("www-authenticate", CHALLENGE)])
+        }
+    })
+    .await;
+    let outcome = run_against(addr, &["auth.invalid-token.garbage"]).await;
+    let result = &outcome.cases[0];
+    assert_eq!(result.verdict, Verdict::Pass, "{:#?}", result.checks);
+    assert_eq!(result.exchanges.len(), 3);
+    assert!(result.exchanges[2].purpose.contains("retry 2 after 503"));
+    // A 503 without Retry-After is a server error like any other.
+    let addr = serve(|_| (503, vec![])).await;
+    let outcome = run_against(addr, &["auth.invalid-token.garbage"]).await;
+    assert_eq!(outcome.cases[0].verdict, Verdict::Fail);
+    assert_eq!(outcome.cases[0].exchanges.len(), 1);
+}

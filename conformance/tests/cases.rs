@@ -193,6 +193,7 @@ fn snapshot(r: &CaseResult) -> Snapshot<'_> {
 #[case::password_exact_first_72_bytes("password.exact.first-72-bytes")]
 #[case::policy_too_short("policy.too-short")]
 #[case::policy_too_long("policy.too-long")]
+#[case::policy_far_too_long("policy.far-too-long")]
 #[case::policy_no_lowercase("policy.no-lowercase")]
 #[case::policy_no_uppercase("policy.no-uppercase")]
 #[case::policy_no_digit("policy.no-digit")]
