@@ -552,6 +552,15 @@ pub enum Plan {
 }
 
 impl Plan {
+    /// Whether the runner confirms, after the case, that its refused
+    /// requests left the active account's password unchanged, batched with
+    /// the next such cases: plans that send requests the target should
+    /// refuse without verifying the password themselves (auth, tokens,
+    /// http). The other families check their effects within the case.
+    pub fn defers_confirmation(self) -> bool {
+        matches!(self, Plan::Auth(_) | Plan::Tokens(_) | Plan::Http(_))
+    }
+
     /// Whether the case sends old passwords it knows to be wrong for the
     /// active account (and so needs room below the lockout threshold).
     pub fn sends_wrong_passwords(self) -> bool {

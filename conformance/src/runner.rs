@@ -95,6 +95,9 @@ pub struct RunOutcome {
     pub resumed: Option<Housekeeping>,
     /// One result per case, in catalogue order.
     pub cases: Vec<CaseResult>,
+    /// The batched confirmations that the tracked password is unchanged
+    /// after cases whose requests were refused.
+    pub effects: Vec<Housekeeping>,
     /// Restoring the original password.
     pub restore: Housekeeping,
 }
@@ -159,6 +162,9 @@ pub struct Runner {
     target_keys: Option<Result<TargetKeys, KeysError>>,
     /// The harness's own key, once made.
     harness_key: Option<Result<Arc<HarnessKey>, String>>,
+    /// Cases (index in the results, candidate passwords) whose refused
+    /// requests are not yet confirmed to have left the password unchanged.
+    unconfirmed: Vec<(usize, Vec<String>)>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -192,8 +198,23 @@ pub async fn run_with_properties(
         .map_err(RunError::Connection)?;
     let resumed = runner.resume().await?;
     let mut results = Vec::new();
+    let mut effects = Vec::new();
     for case in cases {
-        results.push(runner.run_case(case).await);
+        if !runner.unconfirmed.is_empty()
+            && (!case.plan.defers_confirmation() || runner.batch_is_full())
+        {
+            effects.push(runner.confirm(&mut results).await);
+        }
+        let (result, unconfirmed) = runner.run_case(case).await;
+        if let Some(candidates) = unconfirmed
+            && case.plan.defers_confirmation()
+        {
+            runner.unconfirmed.push((results.len(), candidates));
+        }
+        results.push(result);
+    }
+    if !runner.unconfirmed.is_empty() {
+        effects.push(runner.confirm(&mut results).await);
     }
     if let Some((props, bounds)) = properties {
         results.extend(runner.run_properties(props, bounds).await);
@@ -202,6 +223,7 @@ pub async fn run_with_properties(
     Ok(RunOutcome {
         resumed,
         cases: results,
+        effects,
         restore,
     })
 }
@@ -253,6 +275,7 @@ impl Runner {
             base,
             target_keys: None,
             harness_key: None,
+            unconfirmed: Vec::new(),
         })
     }
 
@@ -433,11 +456,12 @@ impl Runner {
         self.active.failures = 0;
     }
 
-    async fn run_case(&mut self, case: &'static Case) -> CaseResult {
+    async fn run_case(&mut self, case: &'static Case) -> (CaseResult, Option<Vec<String>>) {
         let started = Instant::now();
         let enforcement = self.options.enforcement;
         let mut ctx = Ctx::new(self, case);
         let stop = ctx.plan(case.plan).await;
+        let unconfirmed = ctx.unverified.then(|| std::mem::take(&mut ctx.candidates));
         let mut result = ctx.result;
         match stop {
             Ok(()) | Err(Stop::Abort) => {}
@@ -453,7 +477,171 @@ impl Runner {
         }
         verdict::judge(&mut result, enforcement);
         result.elapsed_ms = started.elapsed().as_millis() as u64;
-        result
+        (result, unconfirmed)
+    }
+
+    /// Whether the unconfirmed cases hold as many candidate passwords as
+    /// the lockout leaves wrong attempts for (narrowing down tries each).
+    fn batch_is_full(&self) -> bool {
+        let candidates: usize = self.unconfirmed.iter().map(|(_, c)| c.len()).sum();
+        let room = match self.max_failures() {
+            Some(max) => max.saturating_sub(2 + self.active.failures).max(1) as usize,
+            None => 32,
+        };
+        candidates >= room
+    }
+
+    /// Confirms, with one successful change, that the tracked password is
+    /// unchanged after the unconfirmed cases. If it was changed, narrows
+    /// down: tries each case's candidate passwords, newest first, within
+    /// the lockout's room; the case whose candidate works changed it and
+    /// fails at seed tier. A change that cannot be narrowed down makes
+    /// every unconfirmed case an error (which one did it is not
+    /// determined) and stops changes of the account.
+    async fn confirm(&mut self, results: &mut [CaseResult]) -> Housekeeping {
+        let batch = std::mem::take(&mut self.unconfirmed);
+        let ids: Vec<&str> = batch.iter().map(|(i, _)| results[*i].id).collect();
+        let enforcement = self.options.enforcement;
+        if let Some(why) = self.active.poisoned.clone() {
+            return Housekeeping {
+                ok: false,
+                outcome: format!("not confirmed after {}: {why}", ids.join(", ")),
+                exchanges: Vec::new(),
+            };
+        }
+        let max = self.max_failures();
+        let mut log = Ctx::housekeeping(self);
+        for (_, candidates) in &batch {
+            for (i, c) in candidates.iter().enumerate() {
+                log.redactor
+                    .add(c, &format!("password:candidate-{}", i + 1));
+            }
+        }
+        let token = log.token_or_empty().await;
+        let current = log.current();
+        let new = log.fresh();
+        let r = log
+            .exchange(
+                &format!(
+                    "effects: the tracked password still works after {}",
+                    ids.join(", ")
+                ),
+                change(Some(&token), &current, &new, None),
+                Effect::Change {
+                    old: current.clone(),
+                    new: new.clone(),
+                },
+            )
+            .await;
+        match r {
+            Some(r) if r.status == 200 => {
+                return Housekeeping {
+                    ok: true,
+                    outcome: format!("unchanged after {}", ids.join(", ")),
+                    exchanges: log.result.exchanges,
+                };
+            }
+            Some(r) if is_error(&r, "wrong_old_password") => {}
+            _ => {
+                let exchanges = log.result.exchanges;
+                return Housekeeping {
+                    ok: false,
+                    outcome: format!("could not confirm after {}", ids.join(", ")),
+                    exchanges,
+                };
+            }
+        }
+        // Changed: which case's new password is it?
+        let mut found = None;
+        'narrow: for (index, candidates) in batch.iter().rev() {
+            for candidate in candidates.iter().rev() {
+                if let Some(max) = max
+                    && log.runner.active.failures + 2 >= max
+                {
+                    break 'narrow;
+                }
+                let next = log.fresh();
+                let r = log
+                    .exchange(
+                        &format!(
+                            "effects: narrowing down: is it the new password of {}?",
+                            results[*index].id
+                        ),
+                        change(Some(&token), candidate, &next, None),
+                        Effect::None,
+                    )
+                    .await;
+                match r {
+                    Some(r) if r.status == 200 => {
+                        found = Some(*index);
+                        let a = &mut log.runner.active;
+                        a.previous.push(a.current.clone());
+                        a.previous.push(candidate.clone());
+                        a.current = next;
+                        a.failures = 0;
+                        a.poisoned = None;
+                        log.runner.save_state();
+                        break 'narrow;
+                    }
+                    Some(r) if is_error(&r, "wrong_old_password") => {
+                        log.runner.active.failures += 1;
+                        log.runner.save_state();
+                    }
+                    _ => break 'narrow,
+                }
+            }
+        }
+        let exchanges = log.result.exchanges;
+        match found {
+            Some(index) => {
+                let result = &mut results[index];
+                for mut x in exchanges.clone() {
+                    x.step = result.exchanges.len() + 1;
+                    result.exchanges.push(x);
+                }
+                let step = result.exchanges.len();
+                result.checks.push(checks::Check {
+                    step,
+                    tier: Tier::Seed,
+                    what: checks::PASSWORD_UNCHANGED.to_string(),
+                    expected: "the tracked password still works after the refused requests"
+                        .to_string(),
+                    observed: "the password was changed to a new password this case sent"
+                        .to_string(),
+                    outcome: checks::Outcome::Fail,
+                    weight: checks::Weight::Pass,
+                });
+                if result.verdict != Verdict::Skip {
+                    result.verdict = Verdict::Pass;
+                }
+                verdict::judge(result, enforcement);
+                let id = result.id;
+                Housekeeping {
+                    ok: false,
+                    outcome: format!("changed by {id}; the account was recovered"),
+                    exchanges,
+                }
+            }
+            None => {
+                for (index, _) in &batch {
+                    let result = &mut results[*index];
+                    result.verdict = Verdict::Error;
+                    result.reason = Some(format!(
+                        "the tracked password changed during {}: not determined which case \
+                         changed it (the lockout leaves no room to try more candidates)",
+                        ids.join(", ")
+                    ));
+                }
+                Housekeeping {
+                    ok: false,
+                    outcome: format!(
+                        "changed during {}; not narrowed down, the account is left alone",
+                        ids.join(", ")
+                    ),
+                    exchanges,
+                }
+            }
+        }
     }
 
     /// Restores the original password of the active account.
@@ -655,6 +843,12 @@ pub(crate) struct Ctx<'r> {
     pub(crate) redactor: Redactor,
     fresh: usize,
     wrong: usize,
+    /// A request with the active account's token was refused (or could
+    /// not set a password) and no later step showed the password unchanged.
+    unverified: bool,
+    /// New passwords the refused requests sent: what the password is if
+    /// the target set one of them anyway.
+    candidates: Vec<String>,
 }
 
 impl<'r> Ctx<'r> {
@@ -666,6 +860,8 @@ impl<'r> Ctx<'r> {
             redactor,
             fresh: 0,
             wrong: 0,
+            unverified: false,
+            candidates: Vec::new(),
         }
     }
 
@@ -843,8 +1039,18 @@ impl<'r> Ctx<'r> {
             Effect::Change { old, new } => {
                 self.runner.active.pending = None;
                 if response.status == 200 {
+                    if *old == sent_current {
+                        // The tracked password worked: nothing before this
+                        // step changed it.
+                        self.unverified = false;
+                        self.candidates.clear();
+                    }
                     self.runner.apply_change(new);
-                } else if is_error(&response, "wrong_old_password") {
+                } else {
+                    self.unverified = true;
+                    self.candidates.push(new.clone());
+                }
+                if response.status != 200 && is_error(&response, "wrong_old_password") {
                     self.runner.active.failures += 1;
                     if *old == sent_current {
                         self.runner.active.poisoned = Some(
@@ -857,6 +1063,7 @@ impl<'r> Ctx<'r> {
                 self.runner.save_state();
             }
             Effect::Harmless => {
+                self.unverified = true;
                 if is_error(&response, "wrong_old_password") {
                     self.runner.active.failures += 1;
                     self.runner.save_state();

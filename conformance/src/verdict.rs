@@ -134,7 +134,7 @@ pub fn judge(result: &mut CaseResult, enforcement: Enforcement) {
     let case_tier = result.tier;
     let mut worst = Verdict::Pass;
     for check in &mut result.checks {
-        if check.what != crate::checks::NO_SERVER_ERROR {
+        if !crate::checks::keeps_its_tier(&check.what) {
             check.tier = check.tier.weaker(case_tier);
         }
         check.weight = match check.outcome {

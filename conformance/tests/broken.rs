@@ -191,3 +191,111 @@ async fn a_503_with_retry_after_is_retried_not_judged() {
     assert_eq!(outcome.cases[0].verdict, Verdict::Fail);
     assert_eq!(outcome.cases[0].exchanges.len(), 1);
 }
+
+/// A careless target: it answers a token whose `alg` is not RS256 with the
+/// S10 challenge, but has already applied the change (checks the old
+/// password, sets the new one). Signatures are not checked at all.
+async fn changes_then_rejects(original: &str) -> std::net::SocketAddr {
+    use base64::Engine;
+    let password = std::sync::Arc::new(std::sync::Mutex::new(original.to_string()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let password = password.clone();
+            let service = hyper::service::service_fn(
+                move |req: hyper::Request<hyper::body::Incoming>| {
+                    let password = password.clone();
+                    async move {
+                        use http_body_util::BodyExt;
+                        let alg = req
+                            .headers()
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.strip_prefix("Bearer "))
+                            .and_then(|t| t.split('.').next())
+                            .and_then(|h| {
+                                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                                    .decode(h)
+                                    .ok()
+                            })
+                            .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+                            .and_then(|h| h["alg"].as_str().map(str::to_string));
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let body: serde_json::Value =
+                            serde_json::from_slice(&body).unwrap_or_default();
+                        let mut current = password.lock().unwrap();
+                        let changed = body["old_password"].as_str() == Some(current.as_str());
+                        if changed && let Some(new) = body["new_password"].as_str() {
+                            *current = new.to_string();
+                        }
+                        let mut response = hyper::Response::new(Full::new(Bytes::new()));
+                        if alg.as_deref() != Some("RS256") {
+                            *response.status_mut() = hyper::StatusCode::UNAUTHORIZED;
+                            response.headers_mut().insert(
+                            "www-authenticate",
+                            hyper::header::HeaderValue::from_static("Bearer error=\"invalid_token\", error_description=\"Error decoding JWT\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""),
+                        );
+                        } else if !changed {
+                            *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
+                            response.headers_mut().insert(
+                                "content-type",
+                                hyper::header::HeaderValue::from_static(
+                                    "application/json;charset=UTF-8",
+                                ),
+                            );
+                            *response.body_mut() = Full::new(Bytes::from_static(
+                                b"{\"error\":\"wrong_old_password\"}",
+                            ));
+                        }
+                        Ok::<_, Infallible>(response)
+                    }
+                },
+            );
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_change_behind_a_rejection_fails_the_case_that_made_it() {
+    let profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    let original = profile.accounts.active.password.clone().unwrap();
+    let addr = changes_then_rejects(&original).await;
+    // alg-none changes the password behind its 401; the next case's
+    // request then carries a stale old password and changes nothing.
+    let outcome = run_against(
+        addr,
+        &[
+            "auth.invalid-token.alg-none",
+            "auth.missing-token.other-scheme",
+        ],
+    )
+    .await;
+    assert_eq!(
+        outcome.cases[0].verdict,
+        Verdict::Fail,
+        "{:?} {:#?}",
+        outcome.cases[0].reason,
+        outcome.effects
+    );
+    let culprit = outcome
+        .cases
+        .iter()
+        .find(|r| r.id == "auth.invalid-token.alg-none")
+        .unwrap();
+    let check = culprit
+        .checks
+        .iter()
+        .find(|c| c.what == conformance::checks::PASSWORD_UNCHANGED)
+        .expect("the effect check");
+    assert_eq!(check.tier, catalogue::Tier::Seed);
+    assert!(outcome.effects.iter().any(|e| !e.ok));
+    // The runner found the password and restored the original.
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+}

@@ -28,6 +28,9 @@ pub struct RunReport {
     pub resumed: Option<Housekeeping>,
     /// One result per case run.
     pub cases: Vec<CaseResult>,
+    /// Batched confirmations that refused requests left the password as
+    /// it was.
+    pub effects: Vec<Housekeeping>,
     /// Restoring the active account's original password.
     pub restore: Housekeeping,
     /// The counts.
@@ -63,6 +66,7 @@ impl RunReport {
             resumed: outcome.resumed,
             summary: Summary::of(&outcome.cases),
             cases: outcome.cases,
+            effects: outcome.effects,
             restore: outcome.restore,
             elapsed_ms,
         }
@@ -182,6 +186,7 @@ pub(crate) mod fixture {
             RunOutcome {
                 resumed: None,
                 cases,
+                effects: vec![],
                 restore: Housekeeping {
                     ok: true,
                     outcome: "alice has its original password".into(),

@@ -41,6 +41,18 @@ pub fn render(report: &RunReport) -> String {
             case_lines(&mut out, case);
         }
     }
+    if !report.effects.is_empty() {
+        let unchanged = report.effects.iter().filter(|e| e.ok).count();
+        let _ = writeln!(
+            out,
+            "\neffects: the tracked password was confirmed unchanged {unchanged} of {} times \
+             (batched after refused requests)",
+            report.effects.len()
+        );
+        for e in report.effects.iter().filter(|e| !e.ok) {
+            let _ = writeln!(out, "  FAILED: {}", e.outcome);
+        }
+    }
     let _ = writeln!(
         out,
         "\nrestore: {}{}",
