@@ -494,6 +494,9 @@ pub enum TokenKind {
     NoScope,
     /// These scopes, in this form.
     Scope(&'static [&'static str], ScopeForm),
+    /// These scopes, in the form the profile declares
+    /// (`tokens.scope_format`).
+    DeclaredScope(&'static [&'static str]),
 }
 
 /// A way to break the declared policy.

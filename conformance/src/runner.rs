@@ -138,6 +138,10 @@ pub(crate) enum Stop {
     Error(String),
     /// A step failed in a way that makes the rest meaningless (recorded).
     Abort,
+    /// The answers cannot tell a pass from a failure (the document leaves
+    /// open which answer comes first): skipped with what would decide it;
+    /// the exchanges stay in the record, the checks become notes.
+    NotDetermined(String),
 }
 
 impl From<TokenError> for Stop {
@@ -470,6 +474,18 @@ impl Runner {
                 result.reason = Some(why);
             }
             Err(Stop::Skip(why)) => result.notes.push(format!("stopped early: {why}")),
+            Err(Stop::NotDetermined(why)) => {
+                for c in result.checks.drain(..) {
+                    if c.outcome == checks::Outcome::Fail {
+                        result.notes.push(format!(
+                            "step {}: {}: expected {}, observed {}",
+                            c.step, c.what, c.expected, c.observed
+                        ));
+                    }
+                }
+                result.verdict = Verdict::Skip;
+                result.reason = Some(format!("not determined: {why}"));
+            }
             Err(Stop::Error(why)) => {
                 result.verdict = Verdict::Error;
                 result.reason = Some(why);
@@ -995,10 +1011,11 @@ impl<'r> Ctx<'r> {
                     tokio::time::sleep(wait).await;
                 }
                 Some(_) => {
-                    self.result.verdict = Verdict::Error;
+                    // Not judged: the case is not determined.
+                    self.result.verdict = Verdict::Skip;
                     self.result.reason = Some(format!(
-                        "step {step}: 503 with Retry-After {} times: the target stayed \
-                         overloaded (not judged)",
+                        "not determined: step {step} got 503 with Retry-After {} times (the \
+                         target stayed overloaded); rerun when it is not under load",
                         OVERLOAD_RETRIES + 1
                     ));
                     return None;
@@ -1024,8 +1041,17 @@ impl<'r> Ctx<'r> {
         let response = match outcome {
             Ok(r) => r,
             Err(e) => {
-                self.result.verdict = Verdict::Error;
-                self.result.reason = Some(self.redactor.apply(&format!("step {step}: {e}")));
+                // A transport error weighs as the case's tier: a failed
+                // check (capped by the case's tier), not a run error.
+                self.result.checks.push(checks::Check {
+                    step,
+                    tier: Tier::Seed,
+                    what: "the exchange completed".to_string(),
+                    expected: "a response".to_string(),
+                    observed: self.redactor.apply(&e.to_string()),
+                    outcome: checks::Outcome::Fail,
+                    weight: checks::Weight::Pass,
+                });
                 if matches!(effect, Effect::Change { .. }) {
                     self.runner.active.poisoned = Some(format!(
                         "a change got no answer ({e}); the state file keeps both candidates"

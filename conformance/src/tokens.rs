@@ -323,14 +323,25 @@ impl TokenFactory {
                 let claims = self.claims(subject, None);
                 self.mint(&claims, kid)
             }
-            TokenKind::Scope(values, form) => {
-                if self.key.is_some() {
-                    let claims = self.claims(subject, Some((values, form)));
-                    self.mint(&claims, kid)
-                } else {
-                    self.command(subject, &values.join(" ")).await
-                }
+            TokenKind::Scope(values, form) => self.scoped(subject, values, form).await,
+            TokenKind::DeclaredScope(values) => {
+                let form = self.config.scope_format;
+                self.scoped(subject, values, form).await
             }
+        }
+    }
+
+    async fn scoped(
+        &self,
+        subject: &str,
+        values: &[&str],
+        form: ScopeForm,
+    ) -> Result<String, TokenError> {
+        if self.key.is_some() {
+            let claims = self.claims(subject, Some((values, form)));
+            self.mint(&claims, self.config.kid.as_deref())
+        } else {
+            self.command(subject, &values.join(" ")).await
         }
     }
 }

@@ -101,7 +101,10 @@ async fn a_target_that_accepts_everything_fails_every_refusal() {
 /// Serves `answer(n)` to the n-th request (0-based) on an ephemeral port:
 /// (status, headers).
 async fn serve(
-    answer: impl Fn(usize) -> (u16, Vec<(&'static str, &'static str)>) + Send + Sync + 'static,
+    answer: impl Fn(usize) -> (u16, Vec<(&'static str, &'static str)>, &'static str)
+    + Send
+    + Sync
+    + 'static,
 ) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -114,8 +117,9 @@ async fn serve(
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |_req| {
                     let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let (status, headers) = answer(n);
-                    let mut response = hyper::Response::new(Full::new(Bytes::new()));
+                    let (status, headers, body) = answer(n);
+                    let mut response =
+                        hyper::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
                     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
                     for (name, value) in headers {
                         response
@@ -136,6 +140,10 @@ async fn serve(
 async fn run_against(addr: std::net::SocketAddr, ids: &[&str]) -> runner::RunOutcome {
     let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
     profile.base_url = format!("http://{addr}");
+    run_profile(profile, ids).await
+}
+
+async fn run_profile(profile: Profile, ids: &[&str]) -> runner::RunOutcome {
     let cases: Vec<_> = ids.iter().map(|id| catalogue::find(id).unwrap()).collect();
     let dir = tempfile::tempdir().unwrap();
     let options = RunOptions {
@@ -153,7 +161,7 @@ async fn run_against(addr: std::net::SocketAddr, ids: &[&str]) -> runner::RunOut
 
 #[tokio::test]
 async fn a_server_error_fails_even_a_reference_case() {
-    let addr = serve(|_| (500, vec![])).await;
+    let addr = serve(|_| (500, vec![], "")).await;
     let outcome = run_against(addr, &["body.malformed-json"]).await;
     let result = &outcome.cases[0];
     assert_eq!(result.tier, catalogue::Tier::Reference);
@@ -174,9 +182,9 @@ async fn a_503_with_retry_after_is_retried_not_judged() {
     const CHALLENGE: &str = "Bearer error=\"invalid_token\", error_description=\"Error decoding JWT\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\"";
     let addr = serve(|n| {
         if n < 2 {
-            (503, vec![("retry-after", "0")])
+            (503, vec![("retry-after", "0")], "")
         } else {
-            (401, vec![("www-authenticate", CHALLENGE)])
+            (401, vec![("www-authenticate", CHALLENGE)], "")
         }
     })
     .await;
@@ -186,7 +194,7 @@ async fn a_503_with_retry_after_is_retried_not_judged() {
     assert_eq!(result.exchanges.len(), 3);
     assert!(result.exchanges[2].purpose.contains("retry 2 after 503"));
     // A 503 without Retry-After is a server error like any other.
-    let addr = serve(|_| (503, vec![])).await;
+    let addr = serve(|_| (503, vec![], "")).await;
     let outcome = run_against(addr, &["auth.invalid-token.garbage"]).await;
     assert_eq!(outcome.cases[0].verdict, Verdict::Fail);
     assert_eq!(outcome.cases[0].exchanges.len(), 1);
@@ -298,4 +306,31 @@ async fn a_change_behind_a_rejection_fails_the_case_that_made_it() {
     assert!(outcome.effects.iter().any(|e| !e.ok));
     // The runner found the password and restored the original.
     assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+}
+
+#[tokio::test]
+async fn a_status_case_without_the_password_is_not_determined_by_wrong_old_password() {
+    let addr = serve(|_| {
+        (
+            400,
+            vec![("content-type", "application/json;charset=UTF-8")],
+            "{\"error\":\"wrong_old_password\"}",
+        )
+    })
+    .await;
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{addr}");
+    let with_password = run_profile(profile.clone(), &["user.frozen"]).await;
+    // With the account's own password, wrong_old_password is a failure.
+    assert_eq!(with_password.cases[0].verdict, Verdict::Fail);
+    profile.accounts.frozen.as_mut().unwrap().password = None;
+    let outcome = run_profile(profile, &["user.frozen"]).await;
+    let r = &outcome.cases[0];
+    assert_eq!(r.verdict, Verdict::Skip, "{:#?}", r.checks);
+    let reason = r.reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with("not determined") && reason.contains("[accounts.frozen] password"),
+        "{reason}"
+    );
+    assert_eq!(r.exchanges.len(), 1);
 }
