@@ -494,6 +494,9 @@ pub enum TokenKind {
     NoScope,
     /// These scopes, in this form.
     Scope(&'static [&'static str], ScopeForm),
+    /// The profile's static token without `openid`
+    /// (`tokens.no_openid_token`), else one minted with scope `profile`.
+    ProfileNoOpenid,
     /// These scopes, in the form the profile declares
     /// (`tokens.scope_format`).
     DeclaredScope(&'static [&'static str]),

@@ -169,6 +169,12 @@ pub struct Tokens {
     /// A shell command printing a token; `{subject}` and `{scope}` are
     /// replaced (shell-quoted).
     pub token_command: Option<String>,
+    /// A static expired token of the active account (for
+    /// `auth.invalid-token.expired` without a signing key).
+    pub expired_token: Option<String>,
+    /// A static token of the active account without the `openid` scope
+    /// (for `auth.insufficient-scope.profile-token` without a signing key).
+    pub no_openid_token: Option<String>,
 }
 
 fn default_algorithm() -> String {
@@ -199,6 +205,8 @@ impl Default for Tokens {
             public_key: None,
             jwks_url: None,
             token_command: None,
+            expired_token: None,
+            no_openid_token: None,
         }
     }
 }

@@ -242,6 +242,13 @@ impl Runner {
             .clone()
             .ok_or_else(|| RunError::Profile("accounts.active.password is required".to_string()))?;
         let mut base = Redactor::new(options.show_secrets);
+        let subject = &profile.accounts.active.subject;
+        if let Some(t) = &profile.tokens.expired_token {
+            base.add(t, &format!("token:{subject}-expired"));
+        }
+        if let Some(t) = &profile.tokens.no_openid_token {
+            base.add(t, &format!("token:{subject}-no-openid"));
+        }
         let a = &profile.accounts;
         for (role, acc) in [
             ("active", Some(&a.active)),
@@ -467,13 +474,17 @@ impl Runner {
         let stop = ctx.plan(case.plan).await;
         let unconfirmed = ctx.unverified.then(|| std::mem::take(&mut ctx.candidates));
         let mut result = ctx.result;
+        let mut cut_short = None;
         match stop {
             Ok(()) | Err(Stop::Abort) => {}
             Err(Stop::Skip(why)) if result.exchanges.is_empty() => {
                 result.verdict = Verdict::Skip;
                 result.reason = Some(why);
             }
-            Err(Stop::Skip(why)) => result.notes.push(format!("stopped early: {why}")),
+            Err(Stop::Skip(why)) => {
+                result.notes.push(format!("stopped early: {why}"));
+                cut_short = Some(why);
+            }
             Err(Stop::NotDetermined(why)) => {
                 for c in result.checks.drain(..) {
                     if c.outcome == checks::Outcome::Fail {
@@ -492,6 +503,13 @@ impl Runner {
             }
         }
         verdict::judge(&mut result, enforcement);
+        if let Some(why) = cut_short
+            && matches!(result.verdict, Verdict::Pass | Verdict::Warn)
+        {
+            // What ran passed, but the case did not run to its end.
+            result.verdict = Verdict::Partial;
+            result.reason = Some(format!("cut short: {why}"));
+        }
         result.elapsed_ms = started.elapsed().as_millis() as u64;
         (result, unconfirmed)
     }

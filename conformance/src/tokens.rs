@@ -290,6 +290,23 @@ impl TokenFactory {
                 })?;
                 self.sign(&claims, kid.as_deref(), key)
             }
+            TokenKind::Expired if self.key.is_none() => {
+                self.config.expired_token.clone().ok_or_else(|| {
+                    TokenError::Unavailable(
+                        "needs minting (tokens.private_key) or tokens.expired_token".into(),
+                    )
+                })
+            }
+            TokenKind::ProfileNoOpenid => match &self.config.no_openid_token {
+                Some(token) => Ok(token.clone()),
+                None if self.key.is_some() => {
+                    let form = self.config.scope_format;
+                    self.scoped(subject, &["profile"], form).await
+                }
+                None => Err(TokenError::Unavailable(
+                    "needs tokens.no_openid_token or minting (tokens.private_key)".into(),
+                )),
+            },
             TokenKind::Expired => {
                 let mut claims = self.claims(subject, openid);
                 let now = now();

@@ -167,6 +167,7 @@ fn snapshot(r: &CaseResult) -> Snapshot<'_> {
     "auth.insufficient-scope.string-without-openid"
 )]
 #[case::auth_insufficient_scope_openid_prefix("auth.insufficient-scope.openid-prefix")]
+#[case::auth_insufficient_scope_profile_token("auth.insufficient-scope.profile-token")]
 #[case::auth_scope_array_with_openid("auth.scope.array-with-openid")]
 #[case::auth_scope_string_with_openid("auth.scope.string-with-openid")]
 #[case::http_method_not_allowed("http.method-not-allowed")]

@@ -140,6 +140,17 @@ pub fn scope() -> Vec<Case> {
             )
         ),
         case!(
+            "auth.insufficient-scope.profile-token",
+            Seed,
+            R(Row::S11),
+            "the profile's token without openid (tokens.no_openid_token), else one minted with \
+             scope profile",
+            P::Auth(
+                Auth::Token(TokenKind::ProfileNoOpenid),
+                Expect::Challenge(Challenge::InsufficientScope)
+            )
+        ),
+        case!(
             "auth.scope.array-with-openid",
             Seed,
             R(Row::S11),
@@ -246,5 +257,6 @@ fn token_label(kind: TokenKind) -> &'static str {
         TokenKind::UnknownKid => "unknown-kid",
         TokenKind::NoScope => "no-scope",
         TokenKind::Scope(..) | TokenKind::DeclaredScope(_) => "scope",
+        TokenKind::ProfileNoOpenid => "no-openid",
     }
 }

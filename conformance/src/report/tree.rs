@@ -59,6 +59,17 @@ pub fn render(report: &RunReport) -> String {
         if report.restore.ok { "" } else { "FAILED: " },
         report.restore.outcome
     );
+    let _ = writeln!(out, "\ncoverage of the seed rows:");
+    for c in &report.coverage {
+        let _ = writeln!(out, "  {}", c.line());
+    }
+    if !report.rows_missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "FAILED: --require-rows: no executed case for {}",
+            report.rows_missing.join(", ")
+        );
+    }
     let _ = writeln!(out, "{}", report.summary.line());
     out
 }
