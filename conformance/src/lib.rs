@@ -23,6 +23,8 @@
 //! - [`profile`]: the target profile (TOML): base URL, declared policy,
 //!   lockout, token source, accounts.
 //! - [`tokens`]: minted, static or command tokens, and broken variants.
+//! - [`jwks`]: the target's public keys (profile PEM, JWKS URL, discovery).
+//! - [`forge`]: forged tokens for the token attacks.
 //! - [`password`]: fresh passwords, policy breakers, policy edges.
 //! - [`runner`]: what every case shares: steps (one checked exchange),
 //!   the active account's state and the effects of each request, the
@@ -51,7 +53,9 @@ pub mod checks;
 pub mod cli;
 pub mod embedded;
 pub mod exchange;
+pub mod forge;
 pub mod init;
+pub mod jwks;
 pub mod media_type;
 pub mod password;
 pub mod profile;
