@@ -91,12 +91,23 @@ impl Baseline {
             let Some(result) = results.iter_mut().find(|r| r.id == entry.id) else {
                 continue;
             };
+            // A failed check of any tier counts: against an external target
+            // a reference failure weighs as information and the verdict
+            // stays pass, but the listed failure is still there (xfail).
+            let failed_check = result
+                .checks
+                .iter()
+                .any(|c| c.outcome == crate::checks::Outcome::Fail);
             match result.verdict {
                 Verdict::Fail => {
                     result.verdict = Verdict::ExpectedFailure;
                     result.reason = Some(entry.reason.clone());
                 }
-                Verdict::Pass => {
+                Verdict::Pass | Verdict::Warn if failed_check => {
+                    result.verdict = Verdict::ExpectedFailure;
+                    result.reason = Some(entry.reason.clone());
+                }
+                Verdict::Pass | Verdict::Warn => {
                     result.verdict = Verdict::Stale;
                     result.reason = Some(format!(
                         "listed in the baseline ({}) but passed: remove the entry",
@@ -121,6 +132,36 @@ mod tests {
         assert!(e.contains("unknown case id"), "{e}");
         let twice = "[[expected_failure]]\nid = \"user.frozen\"\nreason = \"r\"\n".repeat(2);
         assert!(Baseline::parse(&twice).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn a_listed_reference_failure_is_xfail_even_when_it_weighs_as_information() {
+        use crate::checks::{Check, Outcome, Weight};
+        let b = Baseline::parse(
+            "[[expected_failure]]\nid = \"http.unknown-path\"\nreason = \"404 is 400 here\"\n",
+        )
+        .unwrap();
+        let mut r = CaseResult::new(catalogue::find("http.unknown-path").unwrap());
+        r.checks.push(Check {
+            step: 1,
+            tier: catalogue::Tier::Reference,
+            what: "status".into(),
+            expected: "404".into(),
+            observed: "400".into(),
+            outcome: Outcome::Fail,
+            weight: Weight::Info,
+        });
+        // External target: the failure is information, the verdict pass.
+        assert_eq!(r.verdict, Verdict::Pass);
+        let mut results = vec![r];
+        b.apply(&mut results);
+        assert_eq!(results[0].verdict, Verdict::ExpectedFailure);
+        // Without the failing check the entry is stale.
+        let mut clean = vec![CaseResult::new(
+            catalogue::find("http.unknown-path").unwrap(),
+        )];
+        b.apply(&mut clean);
+        assert_eq!(clean[0].verdict, Verdict::Stale);
     }
 
     #[test]

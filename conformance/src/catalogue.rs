@@ -494,6 +494,12 @@ pub enum TokenKind {
     NoScope,
     /// These scopes, in this form.
     Scope(&'static [&'static str], ScopeForm),
+    /// The profile's static token without `openid`
+    /// (`tokens.no_openid_token`), else one minted with scope `profile`.
+    ProfileNoOpenid,
+    /// These scopes, in the form the profile declares
+    /// (`tokens.scope_format`).
+    DeclaredScope(&'static [&'static str]),
 }
 
 /// A way to break the declared policy.
@@ -534,6 +540,8 @@ pub enum PolicyEdge {
 pub enum Plan {
     /// A valid change sent with some credentials ([`cases::auth`]).
     Auth(cases::auth::Plan),
+    /// A forged token ([`cases::tokens`]).
+    Tokens(cases::tokens::Plan),
     /// A hand-made request ([`cases::http`]).
     Http(cases::http::Plan),
     /// Another account of the profile ([`cases::user`]).
@@ -550,6 +558,15 @@ pub enum Plan {
 }
 
 impl Plan {
+    /// Whether the runner confirms, after the case, that its refused
+    /// requests left the active account's password unchanged, batched with
+    /// the next such cases: plans that send requests the target should
+    /// refuse without verifying the password themselves (auth, tokens,
+    /// http). The other families check their effects within the case.
+    pub fn defers_confirmation(self) -> bool {
+        matches!(self, Plan::Auth(_) | Plan::Tokens(_) | Plan::Http(_))
+    }
+
     /// Whether the case sends old passwords it knows to be wrong for the
     /// active account (and so needs room below the lockout threshold).
     pub fn sends_wrong_passwords(self) -> bool {
@@ -557,7 +574,9 @@ impl Plan {
             Plan::Password(p) => p.sends_wrong_passwords(),
             Plan::Policy(p) => p.sends_wrong_passwords(),
             Plan::History(p) => p.sends_wrong_passwords(),
-            Plan::Auth(_) | Plan::Http(_) | Plan::User(_) | Plan::Property(_) => false,
+            Plan::Auth(_) | Plan::Tokens(_) | Plan::Http(_) | Plan::User(_) | Plan::Property(_) => {
+                false
+            }
         }
     }
 }
@@ -574,6 +593,7 @@ macro_rules! family_plan {
 
 family_plan!(
     Auth => auth,
+    Tokens => tokens,
     Http => http,
     User => user,
     Password => password,

@@ -41,6 +41,21 @@ pub enum Weight {
     Note,
 }
 
+/// The `what` of the check every response gets: no 5xx. It is the one
+/// check that keeps seed weight in a case of a weaker tier (the document's
+/// error table leaves no room for a server error, whatever the request).
+pub const NO_SERVER_ERROR: &str = "no server error (5xx)";
+
+/// The `what` of the check that a case's refused requests left the
+/// tracked password unchanged (found by the runner's batched
+/// confirmation); like [`NO_SERVER_ERROR`] it keeps seed weight.
+pub const PASSWORD_UNCHANGED: &str = "effect: the tracked password is unchanged";
+
+/// Whether a check keeps its own tier in a case of a weaker tier.
+pub fn keeps_its_tier(what: &str) -> bool {
+    what == NO_SERVER_ERROR || what == PASSWORD_UNCHANGED
+}
+
 /// One compared expectation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {

@@ -1,6 +1,6 @@
-//! The command line: `run` (the default) and `list`. Exit codes: 0 every
-//! required case passed, 1 a case failed, 2 a configuration or connection
-//! error.
+//! The command line: `run` (the default), `list` and `init`. Exit codes: 0
+//! every required case passed, 1 a case failed, 2 a configuration or
+//! connection error.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
 use crate::baseline::Baseline;
-use crate::catalogue::{CATALOGUE, Case, PROPERTIES, Plan, Property};
+use crate::catalogue::{CATALOGUE, Case, PROPERTIES, Plan, Property, Row};
 use crate::embedded::{self, Embedded, Hashing};
 use crate::profile::Profile;
 use crate::properties::PropertyOptions;
@@ -42,6 +42,8 @@ pub enum Command {
     Run(RunArgs),
     /// Print the catalogue: id, tier, spec reference.
     List(ListArgs),
+    /// Write a starter profile from the issuer's OpenID discovery document.
+    Init(crate::init::InitArgs),
 }
 
 /// Report formats.
@@ -53,6 +55,8 @@ pub enum Format {
     Json,
     /// JUnit XML.
     Junit,
+    /// One self-contained HTML page (use with --output).
+    Html,
 }
 
 /// Options of `run`.
@@ -83,6 +87,10 @@ pub struct RunArgs {
     /// stale and fails the run.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Fail the run when one of these seed rows has no executed case:
+    /// `all`, or a list like `S1,S2,S10`.
+    #[arg(long, value_name = "ROWS", value_parser = parse_rows)]
+    pub require_rows: Option<Rows>,
     /// Print passwords and tokens (otherwise redacted everywhere).
     #[arg(long)]
     pub show_secrets: bool,
@@ -109,6 +117,28 @@ pub struct RunArgs {
     /// replays it) [default: random].
     #[arg(long, value_name = "S", requires = "properties")]
     pub seed: Option<u64>,
+}
+
+/// The seed rows of `--require-rows`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rows(pub Vec<Row>);
+
+/// Parses `all` or `S1,S2,…`.
+pub fn parse_rows(s: &str) -> Result<Rows, String> {
+    if s.trim().eq_ignore_ascii_case("all") {
+        return Ok(Rows(Row::ALL.to_vec()));
+    }
+    s.split(',')
+        .map(|part| {
+            let part = part.trim();
+            Row::ALL
+                .iter()
+                .copied()
+                .find(|r| r.id().eq_ignore_ascii_case(part))
+                .ok_or_else(|| format!("{part:?} is not a seed row (S1 … S11, or all)"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Rows)
 }
 
 /// Request bounds of the properties against a remote target: at most
@@ -398,6 +428,9 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         baseline.apply(&mut report.cases);
         report.recount();
     }
+    if let Some(Rows(rows)) = &args.require_rows {
+        report.require_rows(rows);
+    }
     Ok(report)
 }
 
@@ -407,6 +440,7 @@ pub fn render(report: &RunReport, format: Format) -> String {
         Format::Tree => report::tree::render(report),
         Format::Json => report::json::render(report),
         Format::Junit => report::junit::render(report),
+        Format::Html => report::html::render(report),
     }
 }
 
@@ -435,6 +469,7 @@ pub fn main(cli: Cli) -> ExitCode {
             0
         }),
         Some(Command::Run(args)) => run_command(args),
+        Some(Command::Init(args)) => crate::init::run_command(args).map_err(err),
         None => run_command(&cli.run),
     };
     match result {
@@ -449,6 +484,16 @@ pub fn main(cli: Cli) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn require_rows_parses_all_and_lists() {
+        assert_eq!(parse_rows("all").unwrap().0.len(), 11);
+        assert_eq!(
+            parse_rows("S1, s10").unwrap(),
+            Rows(vec![Row::S1, Row::S10])
+        );
+        assert!(parse_rows("S12").unwrap_err().contains("S12"));
+    }
 
     #[test]
     fn globs_select_and_typos_are_errors() {

@@ -23,6 +23,8 @@
 //! - [`profile`]: the target profile (TOML): base URL, declared policy,
 //!   lockout, token source, accounts.
 //! - [`tokens`]: minted, static or command tokens, and broken variants.
+//! - [`jwks`]: the target's public keys (profile PEM, JWKS URL, discovery).
+//! - [`forge`]: forged tokens for the token attacks.
 //! - [`password`]: fresh passwords, policy breakers, policy edges.
 //! - [`runner`]: what every case shares: steps (one checked exchange),
 //!   the active account's state and the effects of each request, the
@@ -36,11 +38,12 @@
 //! - [`verdict`]: checks weighed by tier into verdicts and counts.
 //! - [`baseline`]: expected failures with reasons; stale entries fail.
 //! - [`redact`]: passwords and tokens replaced by labels in all output.
-//! - [`report`]: the run report as a tree, JSON or JUnit XML.
+//! - [`report`]: the run report as a tree, JSON, JUnit XML or HTML.
 //! - [`properties`]: generated properties (policy oracle, account model,
 //!   hostile inputs) under proptest, run with `--properties`.
 //! - [`embedded`]: the reference server started in-process.
-//! - [`cli`]: `conformance [run]` and `conformance list`.
+//! - [`init`]: `conformance init`, a starter profile from OpenID discovery.
+//! - [`cli`]: `conformance [run]`, `conformance list`, `conformance init`.
 
 pub mod baseline;
 pub mod cases;
@@ -50,6 +53,9 @@ pub mod checks;
 pub mod cli;
 pub mod embedded;
 pub mod exchange;
+pub mod forge;
+pub mod init;
+pub mod jwks;
 pub mod media_type;
 pub mod password;
 pub mod profile;

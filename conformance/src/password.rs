@@ -1,6 +1,13 @@
 //! Passwords the harness makes: fresh ones that satisfy the declared policy
-//! (random, never reused), ones that break it in exactly one way, and ones
-//! on its edges.
+//! (random, never reused), ones that break it in exactly one way, ones on
+//! its edges, and the long ones of the exactness cases.
+//!
+//! Fresh passwords use the whole declared alphabet: upper- and lower-case
+//! letters and digits always; the declared `symbols`; spaces inside and at
+//! both ends where `allow_spaces` is set; and non-ASCII letters (é, ü, Ø…,
+//! stable under NFC and NFKC) where the profile declares the target's
+//! `normalization`. An implementation that trims, folds case or drops
+//! characters before hashing is then caught by the cases that use them.
 
 use crate::catalogue::{PolicyBreak, PolicyEdge};
 use crate::profile::{Normalization, Policy};
@@ -9,6 +16,9 @@ const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
 const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
 const DIGIT: &[u8] = b"23456789";
 const SYMBOL: char = '-';
+/// Non-ASCII letters, NFC and NFKC stable, whose case maps one to one.
+const UPPER_NON_ASCII: &[char] = &['\u{c4}', '\u{c9}', '\u{d8}', '\u{dc}'];
+const LOWER_NON_ASCII: &[char] = &['\u{e4}', '\u{e9}', '\u{f8}', '\u{fc}'];
 /// Length of fresh passwords when the policy allows it.
 const PREFERRED_LENGTH: usize = 16;
 
@@ -106,9 +116,123 @@ fn fresh_length(p: &Policy, spare: usize) -> usize {
     len.max(required_classes(p))
 }
 
-/// A new random password that satisfies the declared policy.
+/// Whether the profile declares how the target treats Unicode (so
+/// non-ASCII letters may be sent).
+pub fn unicode_declared(p: &Policy) -> bool {
+    p.normalization.is_some()
+}
+
+/// A new random password that satisfies the declared policy, drawn from
+/// the whole declared alphabet (see the module doc).
 pub fn fresh(p: &Policy) -> String {
-    make(Classes::for_policy(p), fresh_length(p, 0))
+    let len = fresh_length(p, 0);
+    let symbols: Vec<char> = match &p.symbols {
+        Some(s) if !s.is_empty() => s.chars().filter(|c| !c.is_control()).collect(),
+        _ if p.require_symbol => vec![SYMBOL],
+        _ => Vec::new(),
+    };
+    let unicode = unicode_declared(p);
+    let spaces = p.allow_spaces;
+    // The extras each take a slot: a symbol, an upper and a lower
+    // non-ASCII letter, three spaces (start, inside, end).
+    let extras =
+        usize::from(!symbols.is_empty()) + if unicode { 2 } else { 0 } + if spaces { 3 } else { 0 };
+    let base = Classes {
+        symbol: false,
+        ..Classes::for_policy(p)
+    };
+    if len < extras + 3 {
+        return make(Classes::for_policy(p), len);
+    }
+    let random = random_bytes(4);
+    let mut chars: Vec<char> = make(base, len - extras).chars().collect();
+    let insert = |c: char, at: usize, chars: &mut Vec<char>| {
+        let at = at % (chars.len() + 1);
+        chars.insert(at, c);
+    };
+    if let Some(s) = symbols.get(random[0] as usize % symbols.len().max(1)) {
+        insert(*s, 3, &mut chars);
+    }
+    if unicode {
+        let i = random[1] as usize;
+        insert(UPPER_NON_ASCII[i % UPPER_NON_ASCII.len()], 4, &mut chars);
+        insert(
+            LOWER_NON_ASCII[(i / 4) % LOWER_NON_ASCII.len()],
+            6,
+            &mut chars,
+        );
+    }
+    if spaces {
+        let middle = chars.len() / 2;
+        chars.insert(middle, ' ');
+        chars.insert(0, ' ');
+        chars.push(' ');
+    }
+    chars.into_iter().collect()
+}
+
+/// A password over 72 bytes in UTF-8 that satisfies the declared policy
+/// (the exactness case for implementations that hash only a prefix, as
+/// bcrypt does), or why the policy leaves no room for one.
+pub fn long(p: &Policy) -> Result<String, String> {
+    let Some(max) = p.max_length else {
+        return Err("policy.max_length is not declared".into());
+    };
+    let mut classes = Classes::for_policy(p);
+    if max > 72 {
+        let len = 80.min(max).max(p.min_length.unwrap_or(0));
+        classes.symbol = p.require_symbol;
+        return Ok(make(classes, len));
+    }
+    if !unicode_declared(p) {
+        return Err(format!(
+            "policy.max_length = {max} leaves no room for a password over 72 bytes, and \
+             policy.normalization is not declared (no two-byte letters)"
+        ));
+    }
+    // Two-byte letters: max code points, over 72 bytes when max > 36 + 4.
+    let head = make(classes, 4);
+    let fill = max.saturating_sub(4);
+    let s = format!("{head}{}", "\u{e9}".repeat(fill));
+    if s.len() <= 72 || p.min_length.is_some_and(|m| s.chars().count() < m) {
+        return Err(format!(
+            "policy.max_length = {max} leaves no room for a password over 72 bytes"
+        ));
+    }
+    Ok(s)
+}
+
+/// An ASCII password of `len` code points with every class the policy
+/// could ask for (only its length breaks the policy).
+pub fn over_length(p: &Policy, len: usize) -> String {
+    let mut classes = Classes::for_policy(p);
+    classes.symbol = p.require_symbol;
+    make(classes, len)
+}
+
+/// The first 72 bytes of `s` (cut back to a character boundary).
+pub fn first_72_bytes(s: &str) -> &str {
+    let mut end = s.len().min(72);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// `s` with the case of every letter changed where the change is one
+/// character for one (so the length stays).
+pub fn swap_case(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let mut up = c.to_uppercase();
+            let mut low = c.to_lowercase();
+            match (c.is_lowercase(), c.is_uppercase()) {
+                (true, _) if up.len() == 1 => up.next().unwrap_or(c),
+                (_, true) if low.len() == 1 => low.next().unwrap_or(c),
+                _ => c,
+            }
+        })
+        .collect()
 }
 
 /// A password wrong for any account (it satisfies the policy, so only the
@@ -270,6 +394,56 @@ mod tests {
     }
 
     #[test]
+    fn fresh_passwords_use_the_whole_declared_alphabet() {
+        let p = reference_policy();
+        for _ in 0..50 {
+            let s = fresh(&p);
+            assert!(s.starts_with(' ') && s.ends_with(' '), "{s:?}");
+            assert!(s.trim().contains(' '), "no inner space in {s:?}");
+            assert!(has(&s, |c: &char| "-_.!#%+".contains(*c)), "{s:?}");
+            assert!(
+                has(&s, |c: &char| !c.is_ascii() && c.is_uppercase()),
+                "{s:?}"
+            );
+            assert!(
+                has(&s, |c: &char| !c.is_ascii() && c.is_lowercase()),
+                "{s:?}"
+            );
+            assert!(!has(&s, |c: &char| c.is_control()));
+            assert_eq!(s.chars().count(), 16);
+        }
+        // Nothing declared: ASCII letters and digits only.
+        let plain = Policy {
+            allow_spaces: false,
+            symbols: None,
+            normalization: None,
+            ..reference_policy()
+        };
+        let s = fresh(&plain);
+        assert!(s.chars().all(|c| c.is_ascii_alphanumeric()), "{s:?}");
+    }
+
+    #[test]
+    fn exactness_variants() {
+        assert_eq!(swap_case(" Ab1 é\u{d8}x "), " aB1 \u{c9}\u{f8}X ");
+        let p = reference_policy();
+        let long = long(&p).unwrap();
+        assert!(long.len() > 72 && long.chars().count() <= 64);
+        let prefix = first_72_bytes(&long);
+        assert!(prefix.len() <= 72 && prefix.len() >= 71 && long.starts_with(prefix));
+        let ascii = Policy {
+            max_length: Some(128),
+            ..reference_policy()
+        };
+        assert_eq!(first_72_bytes(&super::long(&ascii).unwrap()).len(), 72);
+        let narrow = Policy {
+            normalization: None,
+            ..reference_policy()
+        };
+        assert!(super::long(&narrow).is_err());
+    }
+
+    #[test]
     fn breaking_passwords_break_exactly_one_rule() {
         let p = reference_policy();
         assert_eq!(
@@ -309,9 +483,15 @@ mod tests {
     fn symbol_policies_get_symbols() {
         let p = Policy {
             require_symbol: true,
+            symbols: None,
             ..reference_policy()
         };
         assert!(fresh(&p).contains(SYMBOL));
+        let declared = Policy {
+            require_symbol: true,
+            ..reference_policy()
+        };
+        assert!(has(&fresh(&declared), |c: &char| "-_.!#%+".contains(*c)));
         assert!(
             !breaking(&p, PolicyBreak::NoSymbol)
                 .unwrap()

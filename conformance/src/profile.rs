@@ -68,6 +68,14 @@ pub struct Policy {
     /// Whether control characters are refused.
     #[serde(default)]
     pub reject_control_characters: bool,
+    /// Whether spaces are accepted anywhere in a password (inside and at
+    /// the ends); generated passwords then carry them.
+    #[serde(default)]
+    pub allow_spaces: bool,
+    /// Symbols the target accepts; generated passwords draw from them
+    /// (none by default, `-` where `require_symbol` asks for one).
+    #[serde(default)]
+    pub symbols: Option<String>,
 }
 
 impl Policy {
@@ -152,9 +160,21 @@ pub struct Tokens {
     pub typ: String,
     /// A PEM private key the target does NOT trust, same algorithm family.
     pub untrusted_private_key: Option<PathBuf>,
+    /// The target's public key (PEM, relative to the profile): the bytes
+    /// of the HMAC algorithm-confusion attacks.
+    pub public_key: Option<PathBuf>,
+    /// The target's JWKS: a URL, or a path below `base_url`. Without this
+    /// and `public_key`, the discovery document's `jwks_uri` is used.
+    pub jwks_url: Option<String>,
     /// A shell command printing a token; `{subject}` and `{scope}` are
     /// replaced (shell-quoted).
     pub token_command: Option<String>,
+    /// A static expired token of the active account (for
+    /// `auth.invalid-token.expired` without a signing key).
+    pub expired_token: Option<String>,
+    /// A static token of the active account without the `openid` scope
+    /// (for `auth.insufficient-scope.profile-token` without a signing key).
+    pub no_openid_token: Option<String>,
 }
 
 fn default_algorithm() -> String {
@@ -182,7 +202,11 @@ impl Default for Tokens {
             ttl_secs: default_ttl(),
             typ: default_typ(),
             untrusted_private_key: None,
+            public_key: None,
+            jwks_url: None,
             token_command: None,
+            expired_token: None,
+            no_openid_token: None,
         }
     }
 }
@@ -353,6 +377,8 @@ impl Policy {
             history_includes_current: false,
             normalization: Some(Normalization::Nfc),
             reject_control_characters: true,
+            allow_spaces: true,
+            symbols: Some("-_.!#%+".to_string()),
         }
     }
 }

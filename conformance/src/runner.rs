@@ -14,15 +14,18 @@
 //! generated passwords that the original is out of the history.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue, Method};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalogue::{Case, Expect, Plan};
+use crate::catalogue::{Case, Expect, Plan, Tier};
 use crate::checks;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Response};
+use crate::forge::HarnessKey;
+use crate::jwks::{self, KeysError, TargetKeys};
 use crate::password;
 use crate::profile::{Account, Profile};
 use crate::properties::{
@@ -92,6 +95,9 @@ pub struct RunOutcome {
     pub resumed: Option<Housekeeping>,
     /// One result per case, in catalogue order.
     pub cases: Vec<CaseResult>,
+    /// The batched confirmations that the tracked password is unchanged
+    /// after cases whose requests were refused.
+    pub effects: Vec<Housekeeping>,
     /// Restoring the original password.
     pub restore: Housekeeping,
 }
@@ -132,6 +138,10 @@ pub(crate) enum Stop {
     Error(String),
     /// A step failed in a way that makes the rest meaningless (recorded).
     Abort,
+    /// The answers cannot tell a pass from a failure (the document leaves
+    /// open which answer comes first): skipped with what would decide it;
+    /// the exchanges stay in the record, the checks become notes.
+    NotDetermined(String),
 }
 
 impl From<TokenError> for Stop {
@@ -152,6 +162,13 @@ pub struct Runner {
     pub(crate) active: Active,
     /// Secrets of the profile (other accounts' passwords, static tokens).
     base: Redactor,
+    /// The target's public keys, once looked up.
+    target_keys: Option<Result<TargetKeys, KeysError>>,
+    /// The harness's own key, once made.
+    harness_key: Option<Result<Arc<HarnessKey>, String>>,
+    /// Cases (index in the results, candidate passwords) whose refused
+    /// requests are not yet confirmed to have left the password unchanged.
+    unconfirmed: Vec<(usize, Vec<String>)>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -185,8 +202,23 @@ pub async fn run_with_properties(
         .map_err(RunError::Connection)?;
     let resumed = runner.resume().await?;
     let mut results = Vec::new();
+    let mut effects = Vec::new();
     for case in cases {
-        results.push(runner.run_case(case).await);
+        if !runner.unconfirmed.is_empty()
+            && (!case.plan.defers_confirmation() || runner.batch_is_full())
+        {
+            effects.push(runner.confirm(&mut results).await);
+        }
+        let (result, unconfirmed) = runner.run_case(case).await;
+        if let Some(candidates) = unconfirmed
+            && case.plan.defers_confirmation()
+        {
+            runner.unconfirmed.push((results.len(), candidates));
+        }
+        results.push(result);
+    }
+    if !runner.unconfirmed.is_empty() {
+        effects.push(runner.confirm(&mut results).await);
     }
     if let Some((props, bounds)) = properties {
         results.extend(runner.run_properties(props, bounds).await);
@@ -195,6 +227,7 @@ pub async fn run_with_properties(
     Ok(RunOutcome {
         resumed,
         cases: results,
+        effects,
         restore,
     })
 }
@@ -209,6 +242,13 @@ impl Runner {
             .clone()
             .ok_or_else(|| RunError::Profile("accounts.active.password is required".to_string()))?;
         let mut base = Redactor::new(options.show_secrets);
+        let subject = &profile.accounts.active.subject;
+        if let Some(t) = &profile.tokens.expired_token {
+            base.add(t, &format!("token:{subject}-expired"));
+        }
+        if let Some(t) = &profile.tokens.no_openid_token {
+            base.add(t, &format!("token:{subject}-no-openid"));
+        }
         let a = &profile.accounts;
         for (role, acc) in [
             ("active", Some(&a.active)),
@@ -244,6 +284,9 @@ impl Runner {
                 poisoned: None,
             },
             base,
+            target_keys: None,
+            harness_key: None,
+            unconfirmed: Vec::new(),
         })
     }
 
@@ -424,27 +467,215 @@ impl Runner {
         self.active.failures = 0;
     }
 
-    async fn run_case(&mut self, case: &'static Case) -> CaseResult {
+    async fn run_case(&mut self, case: &'static Case) -> (CaseResult, Option<Vec<String>>) {
         let started = Instant::now();
         let enforcement = self.options.enforcement;
         let mut ctx = Ctx::new(self, case);
         let stop = ctx.plan(case.plan).await;
+        let unconfirmed = ctx.unverified.then(|| std::mem::take(&mut ctx.candidates));
         let mut result = ctx.result;
+        let mut cut_short = None;
         match stop {
             Ok(()) | Err(Stop::Abort) => {}
             Err(Stop::Skip(why)) if result.exchanges.is_empty() => {
                 result.verdict = Verdict::Skip;
                 result.reason = Some(why);
             }
-            Err(Stop::Skip(why)) => result.notes.push(format!("stopped early: {why}")),
+            Err(Stop::Skip(why)) => {
+                result.notes.push(format!("stopped early: {why}"));
+                cut_short = Some(why);
+            }
+            Err(Stop::NotDetermined(why)) => {
+                for c in result.checks.drain(..) {
+                    if c.outcome == checks::Outcome::Fail {
+                        result.notes.push(format!(
+                            "step {}: {}: expected {}, observed {}",
+                            c.step, c.what, c.expected, c.observed
+                        ));
+                    }
+                }
+                result.verdict = Verdict::Skip;
+                result.reason = Some(format!("not determined: {why}"));
+            }
             Err(Stop::Error(why)) => {
                 result.verdict = Verdict::Error;
                 result.reason = Some(why);
             }
         }
         verdict::judge(&mut result, enforcement);
+        if let Some(why) = cut_short
+            && matches!(result.verdict, Verdict::Pass | Verdict::Warn)
+        {
+            // What ran passed, but the case did not run to its end.
+            result.verdict = Verdict::Partial;
+            result.reason = Some(format!("cut short: {why}"));
+        }
         result.elapsed_ms = started.elapsed().as_millis() as u64;
-        result
+        (result, unconfirmed)
+    }
+
+    /// Whether the unconfirmed cases hold as many candidate passwords as
+    /// the lockout leaves wrong attempts for (narrowing down tries each).
+    fn batch_is_full(&self) -> bool {
+        let candidates: usize = self.unconfirmed.iter().map(|(_, c)| c.len()).sum();
+        let room = match self.max_failures() {
+            Some(max) => max.saturating_sub(2 + self.active.failures).max(1) as usize,
+            None => 32,
+        };
+        candidates >= room
+    }
+
+    /// Confirms, with one successful change, that the tracked password is
+    /// unchanged after the unconfirmed cases. If it was changed, narrows
+    /// down: tries each case's candidate passwords, newest first, within
+    /// the lockout's room; the case whose candidate works changed it and
+    /// fails at seed tier. A change that cannot be narrowed down makes
+    /// every unconfirmed case an error (which one did it is not
+    /// determined) and stops changes of the account.
+    async fn confirm(&mut self, results: &mut [CaseResult]) -> Housekeeping {
+        let batch = std::mem::take(&mut self.unconfirmed);
+        let ids: Vec<&str> = batch.iter().map(|(i, _)| results[*i].id).collect();
+        let enforcement = self.options.enforcement;
+        if let Some(why) = self.active.poisoned.clone() {
+            return Housekeeping {
+                ok: false,
+                outcome: format!("not confirmed after {}: {why}", ids.join(", ")),
+                exchanges: Vec::new(),
+            };
+        }
+        let max = self.max_failures();
+        let mut log = Ctx::housekeeping(self);
+        for (_, candidates) in &batch {
+            for (i, c) in candidates.iter().enumerate() {
+                log.redactor
+                    .add(c, &format!("password:candidate-{}", i + 1));
+            }
+        }
+        let token = log.token_or_empty().await;
+        let current = log.current();
+        let new = log.fresh();
+        let r = log
+            .exchange(
+                &format!(
+                    "effects: the tracked password still works after {}",
+                    ids.join(", ")
+                ),
+                change(Some(&token), &current, &new, None),
+                Effect::Change {
+                    old: current.clone(),
+                    new: new.clone(),
+                },
+            )
+            .await;
+        match r {
+            Some(r) if r.status == 200 => {
+                return Housekeeping {
+                    ok: true,
+                    outcome: format!("unchanged after {}", ids.join(", ")),
+                    exchanges: log.result.exchanges,
+                };
+            }
+            Some(r) if is_error(&r, "wrong_old_password") => {}
+            _ => {
+                let exchanges = log.result.exchanges;
+                return Housekeeping {
+                    ok: false,
+                    outcome: format!("could not confirm after {}", ids.join(", ")),
+                    exchanges,
+                };
+            }
+        }
+        // Changed: which case's new password is it?
+        let mut found = None;
+        'narrow: for (index, candidates) in batch.iter().rev() {
+            for candidate in candidates.iter().rev() {
+                if let Some(max) = max
+                    && log.runner.active.failures + 2 >= max
+                {
+                    break 'narrow;
+                }
+                let next = log.fresh();
+                let r = log
+                    .exchange(
+                        &format!(
+                            "effects: narrowing down: is it the new password of {}?",
+                            results[*index].id
+                        ),
+                        change(Some(&token), candidate, &next, None),
+                        Effect::None,
+                    )
+                    .await;
+                match r {
+                    Some(r) if r.status == 200 => {
+                        found = Some(*index);
+                        let a = &mut log.runner.active;
+                        a.previous.push(a.current.clone());
+                        a.previous.push(candidate.clone());
+                        a.current = next;
+                        a.failures = 0;
+                        a.poisoned = None;
+                        log.runner.save_state();
+                        break 'narrow;
+                    }
+                    Some(r) if is_error(&r, "wrong_old_password") => {
+                        log.runner.active.failures += 1;
+                        log.runner.save_state();
+                    }
+                    _ => break 'narrow,
+                }
+            }
+        }
+        let exchanges = log.result.exchanges;
+        match found {
+            Some(index) => {
+                let result = &mut results[index];
+                for mut x in exchanges.clone() {
+                    x.step = result.exchanges.len() + 1;
+                    result.exchanges.push(x);
+                }
+                let step = result.exchanges.len();
+                result.checks.push(checks::Check {
+                    step,
+                    tier: Tier::Seed,
+                    what: checks::PASSWORD_UNCHANGED.to_string(),
+                    expected: "the tracked password still works after the refused requests"
+                        .to_string(),
+                    observed: "the password was changed to a new password this case sent"
+                        .to_string(),
+                    outcome: checks::Outcome::Fail,
+                    weight: checks::Weight::Pass,
+                });
+                if result.verdict != Verdict::Skip {
+                    result.verdict = Verdict::Pass;
+                }
+                verdict::judge(result, enforcement);
+                let id = result.id;
+                Housekeeping {
+                    ok: false,
+                    outcome: format!("changed by {id}; the account was recovered"),
+                    exchanges,
+                }
+            }
+            None => {
+                for (index, _) in &batch {
+                    let result = &mut results[*index];
+                    result.verdict = Verdict::Error;
+                    result.reason = Some(format!(
+                        "the tracked password changed during {}: not determined which case \
+                         changed it (the lockout leaves no room to try more candidates)",
+                        ids.join(", ")
+                    ));
+                }
+                Housekeeping {
+                    ok: false,
+                    outcome: format!(
+                        "changed during {}; not narrowed down, the account is left alone",
+                        ids.join(", ")
+                    ),
+                    exchanges,
+                }
+            }
+        }
     }
 
     /// Restores the original password of the active account.
@@ -567,6 +798,27 @@ impl Runner {
     }
 }
 
+/// How often a 503 with `Retry-After` is sent again before the case
+/// gives up (as a transport error).
+const OVERLOAD_RETRIES: u32 = 3;
+
+/// The longest wait a `Retry-After` gets.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+
+/// How long to wait before sending again, for a 503 with `Retry-After`
+/// (delay-seconds, capped; an HTTP-date waits one second).
+fn retry_after(r: &Response) -> Option<Duration> {
+    if r.status != 503 {
+        return None;
+    }
+    let value = r.header("retry-after")?;
+    let wait = value
+        .trim()
+        .parse::<u64>()
+        .map_or(Duration::from_secs(1), Duration::from_secs);
+    Some(wait.min(MAX_RETRY_WAIT))
+}
+
 pub(crate) fn is_error(r: &Response, error: &str) -> bool {
     r.status == 400
         && serde_json::from_slice::<Value>(&r.body)
@@ -625,6 +877,12 @@ pub(crate) struct Ctx<'r> {
     pub(crate) redactor: Redactor,
     fresh: usize,
     wrong: usize,
+    /// A request with the active account's token was refused (or could
+    /// not set a password) and no later step showed the password unchanged.
+    unverified: bool,
+    /// New passwords the refused requests sent: what the password is if
+    /// the target set one of them anyway.
+    candidates: Vec<String>,
 }
 
 impl<'r> Ctx<'r> {
@@ -636,6 +894,8 @@ impl<'r> Ctx<'r> {
             redactor,
             fresh: 0,
             wrong: 0,
+            unverified: false,
+            candidates: Vec::new(),
         }
     }
 
@@ -700,6 +960,31 @@ impl<'r> Ctx<'r> {
         self.token_for(&account, &label).await
     }
 
+    /// The target's public keys (looked up once per run); a skip naming
+    /// the profile keys when there are none.
+    pub(crate) async fn target_keys(&mut self) -> Result<TargetKeys, Stop> {
+        if self.runner.target_keys.is_none() {
+            let r = &self.runner;
+            let keys = jwks::load(&r.profile, &r.endpoint, r.options.timeout).await;
+            self.runner.target_keys = Some(keys);
+        }
+        match self.runner.target_keys.as_ref() {
+            Some(Ok(keys)) => Ok(keys.clone()),
+            Some(Err(KeysError::Failed(why))) => Err(Stop::Error(why.clone())),
+            Some(Err(e)) => Err(Stop::Skip(e.to_string())),
+            None => Err(Stop::Skip("no target keys".into())),
+        }
+    }
+
+    /// The harness's own key (made once per run).
+    pub(crate) fn harness_key(&mut self) -> Result<Arc<HarnessKey>, Stop> {
+        let key = self
+            .runner
+            .harness_key
+            .get_or_insert_with(|| HarnessKey::generate().map(Arc::new));
+        key.clone().map_err(Stop::Error)
+    }
+
     async fn token_or_empty(&mut self) -> String {
         self.active_token().await.unwrap_or_default()
     }
@@ -716,24 +1001,75 @@ impl<'r> Ctx<'r> {
             self.runner.active.pending = Some(new.clone());
             self.runner.save_state();
         }
-        let started = Instant::now();
-        let outcome =
-            exchange::send(&self.runner.endpoint, &request, self.runner.options.timeout).await;
-        let step = self.result.exchanges.len() + 1;
-        self.result.exchanges.push(ExchangeRecord::new(
-            step,
-            purpose,
-            &self.runner.endpoint,
-            &request,
-            &outcome,
-            started,
-            &self.redactor,
-        ));
+        let mut attempt = 0;
+        let (step, outcome) = loop {
+            let started = Instant::now();
+            let outcome =
+                exchange::send(&self.runner.endpoint, &request, self.runner.options.timeout).await;
+            let step = self.result.exchanges.len() + 1;
+            let label = if attempt == 0 {
+                purpose.to_string()
+            } else {
+                format!("{purpose} (retry {attempt} after 503)")
+            };
+            self.result.exchanges.push(ExchangeRecord::new(
+                step,
+                &label,
+                &self.runner.endpoint,
+                &request,
+                &outcome,
+                started,
+                &self.redactor,
+            ));
+            // A 503 with Retry-After is the target shedding load: wait and
+            // send again; it is not judged.
+            match outcome.as_ref().ok().and_then(retry_after) {
+                Some(wait) if attempt < OVERLOAD_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                Some(_) => {
+                    // Not judged: the case is not determined.
+                    self.result.verdict = Verdict::Skip;
+                    self.result.reason = Some(format!(
+                        "not determined: step {step} got 503 with Retry-After {} times (the \
+                         target stayed overloaded); rerun when it is not under load",
+                        OVERLOAD_RETRIES + 1
+                    ));
+                    return None;
+                }
+                None => break (step, outcome),
+            }
+        };
+        if let Ok(r) = &outcome
+            && r.status >= 500
+        {
+            self.result.checks.push(checks::Check {
+                step,
+                tier: Tier::Seed,
+                what: checks::NO_SERVER_ERROR.to_string(),
+                expected: "no 5xx: the document's error table has none (a 503 with Retry-After \
+                           is retried)"
+                    .to_string(),
+                observed: format!("{}", r.status),
+                outcome: checks::Outcome::Fail,
+                weight: checks::Weight::Pass,
+            });
+        }
         let response = match outcome {
             Ok(r) => r,
             Err(e) => {
-                self.result.verdict = Verdict::Error;
-                self.result.reason = Some(self.redactor.apply(&format!("step {step}: {e}")));
+                // A transport error weighs as the case's tier: a failed
+                // check (capped by the case's tier), not a run error.
+                self.result.checks.push(checks::Check {
+                    step,
+                    tier: Tier::Seed,
+                    what: "the exchange completed".to_string(),
+                    expected: "a response".to_string(),
+                    observed: self.redactor.apply(&e.to_string()),
+                    outcome: checks::Outcome::Fail,
+                    weight: checks::Weight::Pass,
+                });
                 if matches!(effect, Effect::Change { .. }) {
                     self.runner.active.poisoned = Some(format!(
                         "a change got no answer ({e}); the state file keeps both candidates"
@@ -747,8 +1083,18 @@ impl<'r> Ctx<'r> {
             Effect::Change { old, new } => {
                 self.runner.active.pending = None;
                 if response.status == 200 {
+                    if *old == sent_current {
+                        // The tracked password worked: nothing before this
+                        // step changed it.
+                        self.unverified = false;
+                        self.candidates.clear();
+                    }
                     self.runner.apply_change(new);
-                } else if is_error(&response, "wrong_old_password") {
+                } else {
+                    self.unverified = true;
+                    self.candidates.push(new.clone());
+                }
+                if response.status != 200 && is_error(&response, "wrong_old_password") {
                     self.runner.active.failures += 1;
                     if *old == sent_current {
                         self.runner.active.poisoned = Some(
@@ -761,6 +1107,7 @@ impl<'r> Ctx<'r> {
                 self.runner.save_state();
             }
             Effect::Harmless => {
+                self.unverified = true;
                 if is_error(&response, "wrong_old_password") {
                     self.runner.active.failures += 1;
                     self.runner.save_state();

@@ -168,6 +168,27 @@ impl TokenFactory {
         self.sign(claims, kid, key)
     }
 
+    /// A token of the profile's key for `subject` with the `openid` scope,
+    /// its header (`alg`, `typ`, `kid`) and claims edited first: the
+    /// claims RFC 9068 and RFC 7515 rule on (no `exp`, `crit`, `iss`).
+    pub fn mint_edited(
+        &self,
+        subject: &str,
+        edit: impl FnOnce(&mut Value, &mut Value),
+    ) -> Result<String, TokenError> {
+        let key = self.key.as_ref().ok_or_else(|| {
+            TokenError::Unavailable("needs minting (tokens.private_key in the profile)".into())
+        })?;
+        let mut header = json!({"alg": self.config.algorithm, "typ": self.config.typ});
+        if let Some(kid) = &self.config.kid {
+            header["kid"] = json!(kid);
+        }
+        let mut claims = self.claims(subject, Some((&["openid"], self.config.scope_format)));
+        edit(&mut header, &mut claims);
+        let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+        crate::forge::sign(&header, &payload, key, self.algorithm).map_err(TokenError::Failed)
+    }
+
     async fn command(&self, subject: &str, scope: &str) -> Result<String, TokenError> {
         let Some(template) = &self.config.token_command else {
             return Err(TokenError::Unavailable(
@@ -269,6 +290,23 @@ impl TokenFactory {
                 })?;
                 self.sign(&claims, kid.as_deref(), key)
             }
+            TokenKind::Expired if self.key.is_none() => {
+                self.config.expired_token.clone().ok_or_else(|| {
+                    TokenError::Unavailable(
+                        "needs minting (tokens.private_key) or tokens.expired_token".into(),
+                    )
+                })
+            }
+            TokenKind::ProfileNoOpenid => match &self.config.no_openid_token {
+                Some(token) => Ok(token.clone()),
+                None if self.key.is_some() => {
+                    let form = self.config.scope_format;
+                    self.scoped(subject, &["profile"], form).await
+                }
+                None => Err(TokenError::Unavailable(
+                    "needs tokens.no_openid_token or minting (tokens.private_key)".into(),
+                )),
+            },
             TokenKind::Expired => {
                 let mut claims = self.claims(subject, openid);
                 let now = now();
@@ -302,14 +340,25 @@ impl TokenFactory {
                 let claims = self.claims(subject, None);
                 self.mint(&claims, kid)
             }
-            TokenKind::Scope(values, form) => {
-                if self.key.is_some() {
-                    let claims = self.claims(subject, Some((values, form)));
-                    self.mint(&claims, kid)
-                } else {
-                    self.command(subject, &values.join(" ")).await
-                }
+            TokenKind::Scope(values, form) => self.scoped(subject, values, form).await,
+            TokenKind::DeclaredScope(values) => {
+                let form = self.config.scope_format;
+                self.scoped(subject, values, form).await
             }
+        }
+    }
+
+    async fn scoped(
+        &self,
+        subject: &str,
+        values: &[&str],
+        form: ScopeForm,
+    ) -> Result<String, TokenError> {
+        if self.key.is_some() {
+            let claims = self.claims(subject, Some((values, form)));
+            self.mint(&claims, self.config.kid.as_deref())
+        } else {
+            self.command(subject, &values.join(" ")).await
         }
     }
 }

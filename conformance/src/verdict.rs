@@ -47,6 +47,9 @@ pub enum Verdict {
     ExpectedFailure,
     /// Listed in the baseline as failing, but passed: the entry is stale.
     Stale,
+    /// Cut short (a fixture or the account ran out midway): what ran
+    /// passed, but the case is not complete. Not a pass, not a failure.
+    Partial,
 }
 
 impl Verdict {
@@ -60,6 +63,7 @@ impl Verdict {
             Verdict::Error => "ERROR",
             Verdict::ExpectedFailure => "xfail",
             Verdict::Stale => "STALE",
+            Verdict::Partial => "partial",
         }
     }
 
@@ -134,7 +138,9 @@ pub fn judge(result: &mut CaseResult, enforcement: Enforcement) {
     let case_tier = result.tier;
     let mut worst = Verdict::Pass;
     for check in &mut result.checks {
-        check.tier = check.tier.weaker(case_tier);
+        if !crate::checks::keeps_its_tier(&check.what) {
+            check.tier = check.tier.weaker(case_tier);
+        }
         check.weight = match check.outcome {
             Outcome::Pass => Weight::Pass,
             Outcome::Note => Weight::Note,
@@ -165,8 +171,83 @@ pub struct Summary {
     pub warnings: usize,
     /// Failed as the baseline expects.
     pub expected_failures: usize,
+    /// Cut short.
+    pub partial: usize,
     /// Of the failed: exchanges that did not complete.
     pub errors: usize,
+}
+
+/// What ran for one seed row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RowCoverage {
+    /// `S1` … `S11`.
+    pub row: &'static str,
+    /// Passed (with or without warnings).
+    pub passed: usize,
+    /// Failed, errored, stale.
+    pub failed: usize,
+    /// Skipped (or not determined).
+    pub skipped: usize,
+    /// Cut short.
+    pub partial: usize,
+    /// Failed as the baseline expects.
+    pub expected_failures: usize,
+}
+
+impl RowCoverage {
+    /// Cases that ran to a verdict on the row (not skipped).
+    pub fn executed(&self) -> usize {
+        self.passed + self.failed + self.partial + self.expected_failures
+    }
+
+    /// `S7 user frozen: 2 passed, 0 failed, 1 skipped`.
+    pub fn line(&self) -> String {
+        let title = crate::catalogue::Row::ALL
+            .iter()
+            .find(|r| r.id() == self.row)
+            .map_or("", |r| r.title());
+        let mut line = format!(
+            "{} {title}: {} passed, {} failed, {} skipped",
+            self.row, self.passed, self.failed, self.skipped
+        );
+        if self.partial > 0 {
+            line.push_str(&format!(", {} partial", self.partial));
+        }
+        if self.expected_failures > 0 {
+            line.push_str(&format!(", {} expected failures", self.expected_failures));
+        }
+        if self.executed() == 0 {
+            line.push_str(" (NOT COVERED)");
+        }
+        line
+    }
+
+    /// One entry per seed row, counting the results whose group is it.
+    pub fn of(results: &[CaseResult]) -> Vec<RowCoverage> {
+        crate::catalogue::Row::ALL
+            .iter()
+            .map(|row| {
+                let mut c = RowCoverage {
+                    row: row.id(),
+                    passed: 0,
+                    failed: 0,
+                    skipped: 0,
+                    partial: 0,
+                    expected_failures: 0,
+                };
+                for r in results.iter().filter(|r| r.group == row.id()) {
+                    match r.verdict {
+                        Verdict::Pass | Verdict::Warn => c.passed += 1,
+                        Verdict::Fail | Verdict::Error | Verdict::Stale => c.failed += 1,
+                        Verdict::Skip => c.skipped += 1,
+                        Verdict::Partial => c.partial += 1,
+                        Verdict::ExpectedFailure => c.expected_failures += 1,
+                    }
+                }
+                c
+            })
+            .collect()
+    }
 }
 
 impl Summary {
@@ -187,6 +268,7 @@ impl Summary {
                 }
                 Verdict::Skip => s.skipped += 1,
                 Verdict::ExpectedFailure => s.expected_failures += 1,
+                Verdict::Partial => s.partial += 1,
             }
         }
         s
@@ -201,6 +283,9 @@ impl Summary {
         );
         if self.expected_failures > 0 {
             line.push_str(&format!(", {} expected failures", self.expected_failures));
+        }
+        if self.partial > 0 {
+            line.push_str(&format!(", {} partial", self.partial));
         }
         line
     }
@@ -275,6 +360,33 @@ mod tests {
     fn notes_never_fail() {
         let notes = vec![check(Tier::Seed, Outcome::Note)];
         assert_eq!(verdict(Tier::Seed, notes, STRICT), Verdict::Pass);
+    }
+
+    #[test]
+    fn row_coverage_counts_by_group_and_flags_uncovered_rows() {
+        let case = |id: &str, verdict: Verdict| {
+            let mut r = CaseResult::new(crate::catalogue::find(id).unwrap());
+            r.verdict = verdict;
+            r
+        };
+        let results = vec![
+            case("user.frozen", Verdict::Pass),
+            case("precedence.status-before-old-password", Verdict::Fail),
+            case("user.frozen-and-locked", Verdict::Skip),
+            case("user.locked", Verdict::Skip),
+            case("password.change", Verdict::Partial),
+        ];
+        let coverage = RowCoverage::of(&results);
+        assert_eq!(coverage.len(), 11);
+        let s7 = coverage.iter().find(|c| c.row == "S7").unwrap();
+        assert_eq!((s7.passed, s7.failed, s7.skipped), (1, 0, 1));
+        assert_eq!(s7.line(), "S7 user frozen: 1 passed, 0 failed, 1 skipped");
+        let s8 = coverage.iter().find(|c| c.row == "S8").unwrap();
+        assert_eq!(s8.executed(), 0);
+        assert!(s8.line().ends_with("(NOT COVERED)"));
+        let s1 = coverage.iter().find(|c| c.row == "S1").unwrap();
+        assert_eq!((s1.partial, s1.executed()), (1, 1));
+        assert!(!Verdict::Partial.fails_run());
     }
 
     #[test]

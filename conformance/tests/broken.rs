@@ -97,3 +97,240 @@ async fn a_target_that_accepts_everything_fails_every_refusal() {
     // The runner followed every accepted change and set the original again.
     assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
 }
+
+/// Serves `answer(n)` to the n-th request (0-based) on an ephemeral port:
+/// (status, headers).
+async fn serve(
+    answer: impl Fn(usize) -> (u16, Vec<(&'static str, &'static str)>, &'static str)
+    + Send
+    + Sync
+    + 'static,
+) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = std::sync::Arc::new(answer);
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            let count = count.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_req| {
+                    let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let (status, headers, body) = answer(n);
+                    let mut response =
+                        hyper::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+                    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                    for (name, value) in headers {
+                        response
+                            .headers_mut()
+                            .append(name, hyper::header::HeaderValue::from_static(value));
+                    }
+                    async move { Ok::<_, Infallible>(response) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+async fn run_against(addr: std::net::SocketAddr, ids: &[&str]) -> runner::RunOutcome {
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{addr}");
+    run_profile(profile, ids).await
+}
+
+async fn run_profile(profile: Profile, ids: &[&str]) -> runner::RunOutcome {
+    let cases: Vec<_> = ids.iter().map(|id| catalogue::find(id).unwrap()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        // An external target: reference and RFC cases do not fail the run.
+        enforcement: Enforcement {
+            strict: false,
+            reference: false,
+        },
+        show_secrets: false,
+        state_file: dir.path().join("state.json"),
+        timeout: Duration::from_secs(5),
+    };
+    runner::run(&profile, &cases, &options).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_server_error_fails_even_a_reference_case() {
+    let addr = serve(|_| (500, vec![], "")).await;
+    let outcome = run_against(addr, &["body.malformed-json"]).await;
+    let result = &outcome.cases[0];
+    assert_eq!(result.tier, catalogue::Tier::Reference);
+    assert_eq!(result.verdict, Verdict::Fail, "{:#?}", result.checks);
+    let check = result
+        .checks
+        .iter()
+        .find(|c| c.what == conformance::checks::NO_SERVER_ERROR)
+        .expect("the 5xx check");
+    assert_eq!(
+        (check.tier, check.observed.as_str()),
+        (catalogue::Tier::Seed, "500")
+    );
+}
+
+#[tokio::test]
+async fn a_503_with_retry_after_is_retried_not_judged() {
+    const CHALLENGE: &str = "Bearer error=\"invalid_token\", error_description=\"Error decoding JWT\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\"";
+    let addr = serve(|n| {
+        if n < 2 {
+            (503, vec![("retry-after", "0")], "")
+        } else {
+            (401, vec![("www-authenticate", CHALLENGE)], "")
+        }
+    })
+    .await;
+    let outcome = run_against(addr, &["auth.invalid-token.garbage"]).await;
+    let result = &outcome.cases[0];
+    assert_eq!(result.verdict, Verdict::Pass, "{:#?}", result.checks);
+    assert_eq!(result.exchanges.len(), 3);
+    assert!(result.exchanges[2].purpose.contains("retry 2 after 503"));
+    // A 503 without Retry-After is a server error like any other.
+    let addr = serve(|_| (503, vec![], "")).await;
+    let outcome = run_against(addr, &["auth.invalid-token.garbage"]).await;
+    assert_eq!(outcome.cases[0].verdict, Verdict::Fail);
+    assert_eq!(outcome.cases[0].exchanges.len(), 1);
+}
+
+/// A careless target: it answers a token whose `alg` is not RS256 with the
+/// S10 challenge, but has already applied the change (checks the old
+/// password, sets the new one). Signatures are not checked at all.
+async fn changes_then_rejects(original: &str) -> std::net::SocketAddr {
+    use base64::Engine;
+    let password = std::sync::Arc::new(std::sync::Mutex::new(original.to_string()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let password = password.clone();
+            let service = hyper::service::service_fn(
+                move |req: hyper::Request<hyper::body::Incoming>| {
+                    let password = password.clone();
+                    async move {
+                        use http_body_util::BodyExt;
+                        let alg = req
+                            .headers()
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.strip_prefix("Bearer "))
+                            .and_then(|t| t.split('.').next())
+                            .and_then(|h| {
+                                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                                    .decode(h)
+                                    .ok()
+                            })
+                            .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+                            .and_then(|h| h["alg"].as_str().map(str::to_string));
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let body: serde_json::Value =
+                            serde_json::from_slice(&body).unwrap_or_default();
+                        let mut current = password.lock().unwrap();
+                        let changed = body["old_password"].as_str() == Some(current.as_str());
+                        if changed && let Some(new) = body["new_password"].as_str() {
+                            *current = new.to_string();
+                        }
+                        let mut response = hyper::Response::new(Full::new(Bytes::new()));
+                        if alg.as_deref() != Some("RS256") {
+                            *response.status_mut() = hyper::StatusCode::UNAUTHORIZED;
+                            response.headers_mut().insert(
+                            "www-authenticate",
+                            hyper::header::HeaderValue::from_static("Bearer error=\"invalid_token\", error_description=\"Error decoding JWT\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""),
+                        );
+                        } else if !changed {
+                            *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
+                            response.headers_mut().insert(
+                                "content-type",
+                                hyper::header::HeaderValue::from_static(
+                                    "application/json;charset=UTF-8",
+                                ),
+                            );
+                            *response.body_mut() = Full::new(Bytes::from_static(
+                                b"{\"error\":\"wrong_old_password\"}",
+                            ));
+                        }
+                        Ok::<_, Infallible>(response)
+                    }
+                },
+            );
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_change_behind_a_rejection_fails_the_case_that_made_it() {
+    let profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    let original = profile.accounts.active.password.clone().unwrap();
+    let addr = changes_then_rejects(&original).await;
+    // alg-none changes the password behind its 401; the next case's
+    // request then carries a stale old password and changes nothing.
+    let outcome = run_against(
+        addr,
+        &[
+            "auth.invalid-token.alg-none",
+            "auth.missing-token.other-scheme",
+        ],
+    )
+    .await;
+    assert_eq!(
+        outcome.cases[0].verdict,
+        Verdict::Fail,
+        "{:?} {:#?}",
+        outcome.cases[0].reason,
+        outcome.effects
+    );
+    let culprit = outcome
+        .cases
+        .iter()
+        .find(|r| r.id == "auth.invalid-token.alg-none")
+        .unwrap();
+    let check = culprit
+        .checks
+        .iter()
+        .find(|c| c.what == conformance::checks::PASSWORD_UNCHANGED)
+        .expect("the effect check");
+    assert_eq!(check.tier, catalogue::Tier::Seed);
+    assert!(outcome.effects.iter().any(|e| !e.ok));
+    // The runner found the password and restored the original.
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+}
+
+#[tokio::test]
+async fn a_status_case_without_the_password_is_not_determined_by_wrong_old_password() {
+    let addr = serve(|_| {
+        (
+            400,
+            vec![("content-type", "application/json;charset=UTF-8")],
+            "{\"error\":\"wrong_old_password\"}",
+        )
+    })
+    .await;
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{addr}");
+    let with_password = run_profile(profile.clone(), &["user.frozen"]).await;
+    // With the account's own password, wrong_old_password is a failure.
+    assert_eq!(with_password.cases[0].verdict, Verdict::Fail);
+    profile.accounts.frozen.as_mut().unwrap().password = None;
+    let outcome = run_profile(profile, &["user.frozen"]).await;
+    let r = &outcome.cases[0];
+    assert_eq!(r.verdict, Verdict::Skip, "{:#?}", r.checks);
+    let reason = r.reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with("not determined") && reason.contains("[accounts.frozen] password"),
+        "{reason}"
+    );
+    assert_eq!(r.exchanges.len(), 1);
+}

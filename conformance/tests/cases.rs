@@ -135,6 +135,30 @@ fn snapshot(r: &CaseResult) -> Snapshot<'_> {
 #[case::auth_invalid_token_unknown_kid("auth.invalid-token.unknown-kid")]
 #[case::auth_invalid_token_not_yet_valid("auth.invalid-token.not-yet-valid")]
 #[case::auth_invalid_token_not_b64token("auth.invalid-token.not-b64token")]
+#[case::auth_invalid_token_hs256_public_key_pem("auth.invalid-token.hs256-public-key-pem")]
+#[case::auth_invalid_token_hs384_public_key_pem("auth.invalid-token.hs384-public-key-pem")]
+#[case::auth_invalid_token_hs512_public_key_pem("auth.invalid-token.hs512-public-key-pem")]
+#[case::auth_invalid_token_hs256_public_key_jwk("auth.invalid-token.hs256-public-key-jwk")]
+#[case::auth_invalid_token_hs384_public_key_jwk("auth.invalid-token.hs384-public-key-jwk")]
+#[case::auth_invalid_token_hs512_public_key_jwk("auth.invalid-token.hs512-public-key-jwk")]
+#[case::auth_invalid_token_alg_none_capitalised("auth.invalid-token.alg-none-capitalised")]
+#[case::auth_invalid_token_alg_none_upper_case("auth.invalid-token.alg-none-upper-case")]
+#[case::auth_invalid_token_alg_none_with_signature("auth.invalid-token.alg-none-with-signature")]
+#[case::auth_invalid_token_alg_none_capitalised_with_signature(
+    "auth.invalid-token.alg-none-capitalised-with-signature"
+)]
+#[case::auth_invalid_token_alg_none_upper_case_with_signature(
+    "auth.invalid-token.alg-none-upper-case-with-signature"
+)]
+#[case::auth_invalid_token_signature_stripped("auth.invalid-token.signature-stripped")]
+#[case::auth_invalid_token_embedded_jwk("auth.invalid-token.embedded-jwk")]
+#[case::auth_invalid_token_jku_untrusted("auth.invalid-token.jku-untrusted")]
+#[case::auth_invalid_token_x5u_untrusted("auth.invalid-token.x5u-untrusted")]
+#[case::auth_invalid_token_kid_path_traversal("auth.invalid-token.kid-path-traversal")]
+#[case::auth_invalid_token_kid_sql_injection("auth.invalid-token.kid-sql-injection")]
+#[case::auth_invalid_token_kid_command_injection("auth.invalid-token.kid-command-injection")]
+#[case::auth_invalid_token_ecdsa_zero_signature("auth.invalid-token.ecdsa-zero-signature")]
+#[case::auth_invalid_token_no_exp("auth.invalid-token.no-exp")]
 #[case::auth_insufficient_scope_no_scope_claim("auth.insufficient-scope.no-scope-claim")]
 #[case::auth_insufficient_scope_array_without_openid(
     "auth.insufficient-scope.array-without-openid"
@@ -143,6 +167,7 @@ fn snapshot(r: &CaseResult) -> Snapshot<'_> {
     "auth.insufficient-scope.string-without-openid"
 )]
 #[case::auth_insufficient_scope_openid_prefix("auth.insufficient-scope.openid-prefix")]
+#[case::auth_insufficient_scope_profile_token("auth.insufficient-scope.profile-token")]
 #[case::auth_scope_array_with_openid("auth.scope.array-with-openid")]
 #[case::auth_scope_string_with_openid("auth.scope.string-with-openid")]
 #[case::http_method_not_allowed("http.method-not-allowed")]
@@ -163,8 +188,13 @@ fn snapshot(r: &CaseResult) -> Snapshot<'_> {
 #[case::password_wrong_old("password.wrong-old")]
 #[case::password_duplicate("password.duplicate")]
 #[case::password_change("password.change")]
+#[case::password_exact_case_changed("password.exact.case-changed")]
+#[case::password_exact_surrounding_whitespace("password.exact.surrounding-whitespace")]
+#[case::password_exact_whitespace_removed("password.exact.whitespace-removed")]
+#[case::password_exact_first_72_bytes("password.exact.first-72-bytes")]
 #[case::policy_too_short("policy.too-short")]
 #[case::policy_too_long("policy.too-long")]
+#[case::policy_far_too_long("policy.far-too-long")]
 #[case::policy_no_lowercase("policy.no-lowercase")]
 #[case::policy_no_uppercase("policy.no-uppercase")]
 #[case::policy_no_digit("policy.no-digit")]

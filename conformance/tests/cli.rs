@@ -64,7 +64,7 @@ fn embedded_run_of_a_selection_passes_and_redacts() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert_eq!(
         out.lines().last(),
-        Some("4 passed, 0 failed, 0 skipped, 0 warnings")
+        Some("8 passed, 0 failed, 0 skipped, 0 warnings")
     );
     assert!(!out.contains("Alice-Passw0rd"), "{out}");
     // JSON: every case, redacted requests.
@@ -142,4 +142,44 @@ fn list_prints_the_catalogue() {
     let o = conformance(&["list", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v.as_array().unwrap().iter().any(|c| c["tier"] == "rfc"));
+}
+
+#[test]
+fn coverage_ends_the_report_and_required_rows_fail_the_run() {
+    let o = conformance(&[
+        "--case",
+        "auth.missing-token.no-header",
+        "--require-rows",
+        "S9,S7",
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("  S9 bearer token missing: 1 passed, 0 failed, 0 skipped"),
+        "{out}"
+    );
+    assert!(out.contains("  S7 user frozen: 0 passed, 0 failed, 0 skipped (NOT COVERED)"));
+    assert!(
+        out.contains("FAILED: --require-rows: no executed case for S7"),
+        "{out}"
+    );
+    let o = conformance(&[
+        "--case",
+        "auth.missing-token.no-header",
+        "--require-rows",
+        "S9",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = conformance(&[
+        "--case",
+        "auth.missing-token.no-header",
+        "--require-rows",
+        "S9",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["coverage"].as_array().unwrap().len(), 11);
+    assert_eq!(v["coverage"][8]["row"], "S9");
+    assert_eq!(v["coverage"][8]["passed"], 1);
 }

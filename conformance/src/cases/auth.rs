@@ -5,7 +5,7 @@
 
 use http::{HeaderName, HeaderValue};
 
-use crate::catalogue::{Case, Challenge, Expect, Row, ScopeForm, Spec, TokenKind};
+use crate::catalogue::{Case, Challenge, Expect, Row, ScopeForm, Spec, Tier, TokenKind};
 use crate::runner::{Ctx, Effect, Stop, change, header};
 
 use Plan as P;
@@ -135,7 +135,18 @@ pub fn scope() -> Vec<Case> {
             R(Row::S11),
             "`openidx` is not the openid scope",
             P::Auth(
-                Auth::Token(TokenKind::Scope(OPENIDX, ScopeForm::String)),
+                Auth::Token(TokenKind::DeclaredScope(OPENIDX)),
+                Expect::Challenge(Challenge::InsufficientScope)
+            )
+        ),
+        case!(
+            "auth.insufficient-scope.profile-token",
+            Seed,
+            R(Row::S11),
+            "the profile's token without openid (tokens.no_openid_token), else one minted with \
+             scope profile",
+            P::Auth(
+                Auth::Token(TokenKind::ProfileNoOpenid),
                 Expect::Challenge(Challenge::InsufficientScope)
             )
         ),
@@ -183,6 +194,18 @@ pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
             bearer(&t, "bearer").into_iter().collect()
         }
         Auth::Token(kind) => {
+            if let TokenKind::Scope(_, form) = kind {
+                let declared = ctx.runner.profile.tokens.scope_format;
+                if form != declared && ctx.result.tier != Tier::Reference {
+                    // The document shows one form; the profile says which
+                    // one the target issues. The other is a reference check.
+                    ctx.result.tier = Tier::Reference;
+                    ctx.result.notes.push(format!(
+                        "the profile declares tokens.scope_format = {declared:?}: the other \
+                         form is checked at reference tier"
+                    ));
+                }
+            }
             let account = ctx.runner.active.account.clone();
             let t = ctx.runner.tokens.variant(&account, kind).await?;
             ctx.redactor.add(
@@ -199,6 +222,16 @@ pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
                 .to_string(),
         );
     }
+    send_change(ctx, headers, expect).await
+}
+
+/// Sends a valid change of the active account (old = current, new =
+/// fresh) with these `Authorization` headers, and follows its effect.
+pub(crate) async fn send_change(
+    ctx: &mut Ctx<'_>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    expect: Expect,
+) -> Result<(), Stop> {
     let current = ctx.current();
     let new = ctx.fresh();
     let request = change(None, &current, &new, Some(headers));
@@ -223,6 +256,7 @@ fn token_label(kind: TokenKind) -> &'static str {
         TokenKind::AlgNone => "alg-none",
         TokenKind::UnknownKid => "unknown-kid",
         TokenKind::NoScope => "no-scope",
-        TokenKind::Scope(..) => "scope",
+        TokenKind::Scope(..) | TokenKind::DeclaredScope(_) => "scope",
+        TokenKind::ProfileNoOpenid => "no-openid",
     }
 }

@@ -66,6 +66,7 @@ pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
             "a generated property: run with --properties".to_string(),
         )),
         Plan::Auth(p) => auth::run(ctx, p).await,
+        Plan::Tokens(p) => tokens::run(ctx, p).await,
         Plan::Http(p) => http::run(ctx, p).await,
         Plan::User(p) => user::run(ctx, p).await,
         Plan::Password(p) => password::run(ctx, p).await,

@@ -1,6 +1,9 @@
 //! The active account's password (S1, S2, S3) and the precedence of a
 //! wrong old password over the new password's own problems: changes with
-//! the right, a wrong or the same password, and their effects.
+//! the right, a wrong or the same password, and their effects; and its
+//! exactness: after a change to P, near misses of P (case changed,
+//! whitespace added or removed, the first 72 bytes) are each a wrong old
+//! password, and P itself still works.
 
 use crate::catalogue::{Case, Expect, PolicyBreak, Row, Spec};
 use crate::password;
@@ -29,6 +32,21 @@ pub enum Plan {
     Duplicate,
     /// A wrong old password with a new one that has its own problem.
     WrongOldFirst(WrongOldNew),
+    /// After a change to P, this near miss of P is a wrong old password.
+    Exact(NearMiss),
+}
+
+/// A near miss of the password P just set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NearMiss {
+    /// Every letter's case changed.
+    CaseChanged,
+    /// P with spaces and a tab around it.
+    SurroundingWhitespace,
+    /// P without its spaces (P has spaces inside and at the ends).
+    WhitespaceRemoved,
+    /// The first 72 bytes of a longer P.
+    First72Bytes,
 }
 
 impl Plan {
@@ -66,6 +84,35 @@ pub fn cases() -> Vec<Case> {
             "a valid change succeeds; the new password works, the old one is refused",
             P::Success
         ),
+        case!(
+            "password.exact.case-changed",
+            Seed,
+            R(Row::S2),
+            "after a change to P, P with every letter's case changed is a wrong old password",
+            P::Exact(NearMiss::CaseChanged)
+        ),
+        case!(
+            "password.exact.surrounding-whitespace",
+            Seed,
+            R(Row::S2),
+            "after a change to P, P with whitespace around it is a wrong old password",
+            P::Exact(NearMiss::SurroundingWhitespace)
+        ),
+        case!(
+            "password.exact.whitespace-removed",
+            Seed,
+            R(Row::S2),
+            "after a change to P (spaces inside and at the ends), P without them is a wrong old \
+             password",
+            P::Exact(NearMiss::WhitespaceRemoved)
+        ),
+        case!(
+            "password.exact.first-72-bytes",
+            Seed,
+            R(Row::S2),
+            "after a change to P (over 72 bytes), its first 72 bytes are a wrong old password",
+            P::Exact(NearMiss::First72Bytes)
+        ),
     ]
 }
 
@@ -96,6 +143,7 @@ pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
             .await?;
             ctx.unchanged(None).await
         }
+        Plan::Exact(miss) => exact(ctx, miss).await,
         Plan::WrongOldFirst(kind) => {
             let wrong = ctx.wrong();
             let new = match kind {
@@ -149,4 +197,46 @@ async fn success(ctx: &mut Ctx<'_>) -> Result<(), Stop> {
     )
     .await?;
     Ok(())
+}
+
+/// Sets P, sends a near miss of P as the old password (S2 expected), and
+/// checks that P still works.
+async fn exact(ctx: &mut Ctx<'_>, miss: NearMiss) -> Result<(), Stop> {
+    let policy = ctx.runner.profile.policy.clone();
+    let p = match miss {
+        NearMiss::First72Bytes => password::long(&policy).map_err(Stop::Skip)?,
+        NearMiss::WhitespaceRemoved if !policy.allow_spaces => {
+            return Err(Stop::Skip(
+                "policy.allow_spaces is not set: P cannot hold spaces".into(),
+            ));
+        }
+        _ => ctx.fresh(),
+    };
+    let near = match miss {
+        NearMiss::CaseChanged => password::swap_case(&p),
+        NearMiss::SurroundingWhitespace => format!(" \t{p} "),
+        NearMiss::WhitespaceRemoved => p.chars().filter(|c| !c.is_whitespace()).collect(),
+        NearMiss::First72Bytes => password::first_72_bytes(&p).to_string(),
+    };
+    if near == p {
+        return Err(Stop::Skip("the near miss equals P".into()));
+    }
+    ctx.redactor.add(&p, "password:P");
+    ctx.redactor.add(&near, "password:near-miss-of-P");
+    let current = ctx.current();
+    let r = ctx
+        .change_step("setup: a change to P", &current, &p, Expect::Success)
+        .await?;
+    if r.status != 200 {
+        return Err(Stop::Abort);
+    }
+    let new = ctx.fresh();
+    ctx.change_step(
+        "a change with a near miss of P as the old password",
+        &near,
+        &new,
+        Expect::WRONG_OLD,
+    )
+    .await?;
+    ctx.unchanged(None).await
 }

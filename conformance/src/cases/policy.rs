@@ -16,12 +16,15 @@ pub enum Plan {
     Break(PolicyBreak),
     /// A password on the edge of the policy is accepted.
     Edge(PolicyEdge),
+    /// S5: a new password far over `max_length`, the body still within
+    /// the declared limit.
+    FarTooLong,
 }
 
 impl Plan {
     /// Whether the plan sends old passwords known to be wrong.
     pub fn sends_wrong_passwords(self) -> bool {
-        matches!(self, Plan::Break(_))
+        matches!(self, Plan::Break(_) | Plan::FarTooLong)
     }
 }
 
@@ -42,6 +45,13 @@ pub fn cases() -> Vec<Case> {
             R(Row::S5),
             "one code point over max_length",
             P::Break(PolicyBreak::TooLong)
+        ),
+        case!(
+            "policy.far-too-long",
+            Seed,
+            R(Row::S5),
+            "a new password hundreds of code points over max_length (the body within the limit)",
+            P::FarTooLong
         ),
         case!(
             "policy.no-lowercase",
@@ -132,6 +142,7 @@ pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
             .await?;
             ctx.unchanged(Some(p)).await
         }
+        Plan::FarTooLong => far_too_long(ctx).await,
         Plan::Edge(kind) => {
             let p = password::edge(&ctx.runner.profile.policy, kind).map_err(Stop::Skip)?;
             ctx.redactor.add(&p, "password:edge");
@@ -159,4 +170,48 @@ fn break_label(kind: PolicyBreak) -> &'static str {
         PolicyBreak::ControlCharacter => "control-character",
         PolicyBreak::ShortAfterNormalization => "short-after-nfc",
     }
+}
+
+/// The body limit assumed when the profile declares none.
+const ASSUMED_BODY_LIMIT: usize = 1024;
+
+async fn far_too_long(ctx: &mut Ctx<'_>) -> Result<(), Stop> {
+    let policy = ctx.runner.profile.policy.clone();
+    let Some(max) = policy.max_length else {
+        return Err(Stop::Skip("policy.max_length is not declared".into()));
+    };
+    let (limit, declared) = match ctx.runner.profile.limits.max_body_bytes {
+        Some(l) => (l, true),
+        None => (ASSUMED_BODY_LIMIT, false),
+    };
+    let current = ctx.current();
+    // The JSON around the two passwords, with room for escapes of the
+    // current one (at most 6 bytes per character).
+    let room = limit.saturating_sub(64 + 6 * current.chars().count());
+    let len = (max + 500).min(room);
+    if len < max + 100 {
+        return Err(Stop::Skip(format!(
+            "the body limit ({limit} bytes{}) leaves no room for a password 100 code points \
+             over max_length = {max}",
+            if declared {
+                ""
+            } else {
+                ", assumed: limits.max_body_bytes is not declared"
+            }
+        )));
+    }
+    let p = password::over_length(&policy, len);
+    ctx.redactor.add(&p, "password:far-too-long");
+    ctx.result.notes.push(format!(
+        "the new password has {len} code points, max_length is {max}, the body limit {limit}{}",
+        if declared { "" } else { " (assumed)" }
+    ));
+    ctx.change_step(
+        "a change to a password far over max_length",
+        &current,
+        &p,
+        Expect::INVALID_NEW,
+    )
+    .await?;
+    ctx.unchanged(Some(p)).await
 }

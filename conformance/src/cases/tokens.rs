@@ -1,11 +1,103 @@
 //! Wrong bearer tokens (S10): every forged, broken or unusable token is
-//! "bearer token wrong". The cases send a valid change of the active
-//! account with such a token (the plan of [`super::auth`]).
+//! "bearer token wrong". The first cases send a valid change of the active
+//! account with a broken variant of its token (the plan of
+//! [`super::auth`]); the token attacks ([`Forgery`], built from small
+//! tables) forge tokens from the valid one with [`crate::forge`], with the
+//! target's public keys ([`crate::jwks`]) where an attack needs them, and
+//! the profile's signing key for the claims RFC 9068 rules on.
+
+use http::{HeaderName, HeaderValue};
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
 
 use crate::catalogue::{Case, Challenge, Expect, Row, Spec, TokenKind};
+use crate::forge;
+use crate::runner::{Ctx, Stop, header};
 
-use super::auth::{Auth, Plan as P};
+use super::auth::{self, Auth, Plan as P};
 use Spec::Row as R;
+
+const RFC9068_ISS: Spec = Spec::Rfc {
+    section: "RFC 9068 §4",
+    quote: "The issuer identifier for the authorization server (which is typically obtained \
+            during discovery) MUST exactly match the value of the iss claim.",
+};
+
+const RFC9068_AUD: Spec = Spec::Rfc {
+    section: "RFC 9068 §4",
+    quote: "The resource server MUST validate that the aud claim contains a resource indicator \
+            value corresponding to an identifier the resource server expects for itself. The \
+            JWT access token MUST be rejected if aud does not contain a resource indicator of \
+            the current resource server as a valid audience.",
+};
+
+const RFC9068_EXP: Spec = Spec::Rfc {
+    section: "RFC 9068 §2.2",
+    quote: "exp REQUIRED - as defined in Section 4.1.4 of [RFC7519]",
+};
+
+/// The target's public key as HMAC secret: which bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyBytes {
+    /// The PEM text (`tokens.public_key`, or derived from the JWK).
+    Pem,
+    /// The JWK's JSON as the JWKS serves it.
+    Jwk,
+}
+
+/// Where a header of a token signed by the harness's own key says its key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyHint {
+    /// The key itself, embedded as `jwk`.
+    Jwk,
+    /// `jku`: a JWKS URL the target cannot trust.
+    Jku,
+    /// `x5u`: a certificate URL the target cannot trust.
+    X5u,
+}
+
+/// A claim or header RFC 9068 / RFC 7515 rule on, minted with the
+/// profile's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claims {
+    /// No `exp` claim.
+    NoExp,
+    /// `crit` naming an extension no one understands.
+    UnknownCrit,
+    /// `iss` as a one-element array.
+    IssArray,
+}
+
+/// A forged or unusable token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forgery {
+    /// The valid token's claims, HMAC-signed with the target's public key.
+    Hmac(Algorithm, KeyBytes),
+    /// The valid token under this `alg` spelling of none, with or without
+    /// its original signature.
+    AlgNone(&'static str, bool),
+    /// `header.payload.`
+    SignatureStripped,
+    /// Signed with the harness's own key, which the header names this way.
+    HarnessKey(KeyHint),
+    /// HS256 with this `kid` and this secret (what an injected `kid` would
+    /// make a naive key lookup return).
+    Kid(&'static str, &'static [u8]),
+    /// ES256/ES384 with r = s = 0, naming the target's EC key.
+    ZeroEcdsa,
+    /// Minted with the profile's key, this claim or header broken.
+    Claims(Claims),
+}
+
+/// The tokens family's plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// A valid change sent with this forged token.
+    Forge(Forgery),
+}
+
+/// A URL the target has no reason to trust (and cannot reach).
+const UNTRUSTED_URL: &str = "https://attacker.invalid/conformance/jwks.json";
 
 /// The S10 cases.
 pub fn cases() -> Vec<Case> {
@@ -63,8 +155,8 @@ pub fn cases() -> Vec<Case> {
         ),
         case!(
             "auth.invalid-token.wrong-issuer",
-            Reference,
-            R(Row::S10),
+            Rfc,
+            RFC9068_ISS,
             "a token from another issuer",
             P::Auth(
                 Auth::Token(TokenKind::WrongIssuer),
@@ -74,8 +166,8 @@ pub fn cases() -> Vec<Case> {
         ),
         case!(
             "auth.invalid-token.wrong-audience",
-            Reference,
-            R(Row::S10),
+            Rfc,
+            RFC9068_AUD,
             "a token for another audience",
             P::Auth(
                 Auth::Token(TokenKind::WrongAudience),
@@ -116,5 +208,302 @@ pub fn cases() -> Vec<Case> {
             ),
             BearerSyntax: "a token that is not b64token syntax is a wrong token (S10)"
         ),
+        // --- token attacks -----------------------------------------------------------
+        case!(
+            "auth.invalid-token.hs256-public-key-pem",
+            Seed,
+            R(Row::S10),
+            "HS256 signed with the target's public key (PEM) as HMAC secret",
+            Plan::Forge(Forgery::Hmac(Algorithm::HS256, KeyBytes::Pem))
+        ),
+        case!(
+            "auth.invalid-token.hs384-public-key-pem",
+            Seed,
+            R(Row::S10),
+            "HS384 signed with the target's public key (PEM) as HMAC secret",
+            Plan::Forge(Forgery::Hmac(Algorithm::HS384, KeyBytes::Pem))
+        ),
+        case!(
+            "auth.invalid-token.hs512-public-key-pem",
+            Seed,
+            R(Row::S10),
+            "HS512 signed with the target's public key (PEM) as HMAC secret",
+            Plan::Forge(Forgery::Hmac(Algorithm::HS512, KeyBytes::Pem))
+        ),
+        case!(
+            "auth.invalid-token.hs256-public-key-jwk",
+            Seed,
+            R(Row::S10),
+            "HS256 signed with the target's JWK (JSON bytes) as HMAC secret",
+            Plan::Forge(Forgery::Hmac(Algorithm::HS256, KeyBytes::Jwk))
+        ),
+        case!(
+            "auth.invalid-token.hs384-public-key-jwk",
+            Seed,
+            R(Row::S10),
+            "HS384 signed with the target's JWK (JSON bytes) as HMAC secret",
+            Plan::Forge(Forgery::Hmac(Algorithm::HS384, KeyBytes::Jwk))
+        ),
+        case!(
+            "auth.invalid-token.hs512-public-key-jwk",
+            Seed,
+            R(Row::S10),
+            "HS512 signed with the target's JWK (JSON bytes) as HMAC secret",
+            Plan::Forge(Forgery::Hmac(Algorithm::HS512, KeyBytes::Jwk))
+        ),
+        case!(
+            "auth.invalid-token.alg-none-capitalised",
+            Seed,
+            R(Row::S10),
+            "`alg: None`, no signature",
+            Plan::Forge(Forgery::AlgNone("None", false))
+        ),
+        case!(
+            "auth.invalid-token.alg-none-upper-case",
+            Seed,
+            R(Row::S10),
+            "`alg: NONE`, no signature",
+            Plan::Forge(Forgery::AlgNone("NONE", false))
+        ),
+        case!(
+            "auth.invalid-token.alg-none-with-signature",
+            Seed,
+            R(Row::S10),
+            "`alg: none` with the valid token's signature left on",
+            Plan::Forge(Forgery::AlgNone("none", true))
+        ),
+        case!(
+            "auth.invalid-token.alg-none-capitalised-with-signature",
+            Seed,
+            R(Row::S10),
+            "`alg: None` with the valid token's signature left on",
+            Plan::Forge(Forgery::AlgNone("None", true))
+        ),
+        case!(
+            "auth.invalid-token.alg-none-upper-case-with-signature",
+            Seed,
+            R(Row::S10),
+            "`alg: NONE` with the valid token's signature left on",
+            Plan::Forge(Forgery::AlgNone("NONE", true))
+        ),
+        case!(
+            "auth.invalid-token.signature-stripped",
+            Seed,
+            R(Row::S10),
+            "a valid token with its signature removed (`header.payload.`)",
+            Plan::Forge(Forgery::SignatureStripped)
+        ),
+        case!(
+            "auth.invalid-token.embedded-jwk",
+            Seed,
+            R(Row::S10),
+            "signed with the harness's own key, carried in an embedded `jwk` header",
+            Plan::Forge(Forgery::HarnessKey(KeyHint::Jwk))
+        ),
+        case!(
+            "auth.invalid-token.jku-untrusted",
+            Seed,
+            R(Row::S10),
+            "signed with the harness's own key, `jku` pointing at an untrusted URL",
+            Plan::Forge(Forgery::HarnessKey(KeyHint::Jku))
+        ),
+        case!(
+            "auth.invalid-token.x5u-untrusted",
+            Seed,
+            R(Row::S10),
+            "signed with the harness's own key, `x5u` pointing at an untrusted URL",
+            Plan::Forge(Forgery::HarnessKey(KeyHint::X5u))
+        ),
+        case!(
+            "auth.invalid-token.kid-path-traversal",
+            Seed,
+            R(Row::S10),
+            "`kid` = ../../../../dev/null, HS256 with an empty secret",
+            Plan::Forge(Forgery::Kid("../../../../../../../../dev/null", b""))
+        ),
+        case!(
+            "auth.invalid-token.kid-sql-injection",
+            Seed,
+            R(Row::S10),
+            "`kid` with SQL injection selecting a known secret, HS256 with that secret",
+            Plan::Forge(Forgery::Kid(
+                "x' UNION SELECT 'conformance-secret' -- ",
+                b"conformance-secret"
+            ))
+        ),
+        case!(
+            "auth.invalid-token.kid-command-injection",
+            Seed,
+            R(Row::S10),
+            "`kid` with shell command injection printing a known secret, HS256 with it",
+            Plan::Forge(Forgery::Kid(
+                "dev.pem; printf conformance-secret #",
+                b"conformance-secret"
+            ))
+        ),
+        case!(
+            "auth.invalid-token.ecdsa-zero-signature",
+            Seed,
+            R(Row::S10),
+            "ES256/ES384 naming the target's EC key with the signature r = s = 0",
+            Plan::Forge(Forgery::ZeroEcdsa)
+        ),
+        case!(
+            "auth.invalid-token.no-exp",
+            Rfc,
+            RFC9068_EXP,
+            "a token without `exp`, signed with the trusted key",
+            Plan::Forge(Forgery::Claims(Claims::NoExp)),
+            TokenClaims: "`exp` is required: a token without it is a wrong token (S10)"
+        ),
     ]
+}
+
+fn label(f: Forgery) -> String {
+    match f {
+        Forgery::Hmac(alg, KeyBytes::Pem) => format!("{alg:?}-public-key-pem").to_lowercase(),
+        Forgery::Hmac(alg, KeyBytes::Jwk) => format!("{alg:?}-public-key-jwk").to_lowercase(),
+        Forgery::AlgNone(s, sig) => format!("alg-{s}{}", if sig { "-signed" } else { "" }),
+        Forgery::SignatureStripped => "signature-stripped".into(),
+        Forgery::HarnessKey(h) => format!("harness-key-{h:?}").to_lowercase(),
+        Forgery::Kid(..) => "kid-injection".into(),
+        Forgery::ZeroEcdsa => "ecdsa-zero".into(),
+        Forgery::Claims(c) => format!("{c:?}").to_lowercase(),
+    }
+}
+
+/// Builds the forged token and sends a valid change with it: S10.
+pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+    let Plan::Forge(forgery) = plan;
+    let token = forge_token(ctx, forgery).await?;
+    let subject = ctx.runner.active.account.subject.clone();
+    ctx.redactor
+        .add(&token, &format!("token:{subject}-{}", label(forgery)));
+    let headers: Vec<(HeaderName, HeaderValue)> =
+        header(http::header::AUTHORIZATION, &format!("Bearer {token}"))
+            .into_iter()
+            .collect();
+    auth::send_change(ctx, headers, Expect::Challenge(Challenge::InvalidToken)).await
+}
+
+async fn forge_token(ctx: &mut Ctx<'_>, forgery: Forgery) -> Result<String, Stop> {
+    let not_jwt = || Stop::Skip("the account's token is not a JWT".to_string());
+    let tokens = ctx.runner.profile.tokens.clone();
+    match forgery {
+        Forgery::Hmac(alg, bytes) => {
+            let keys = ctx.target_keys().await?;
+            let key = keys
+                .signing_key(tokens.kid.as_deref(), &tokens.algorithm)
+                .ok_or_else(|| Stop::Skip(format!("{} holds no key", keys.source)))?;
+            let secret = match bytes {
+                KeyBytes::Pem => key.pem.clone(),
+                KeyBytes::Jwk => key.jwk.clone(),
+            }
+            .ok_or_else(|| {
+                Stop::Skip(match bytes {
+                    KeyBytes::Pem => format!("no PEM form of the target's key ({})", keys.source),
+                    KeyBytes::Jwk => format!(
+                        "needs the target's JWKS (tokens.jwks_url): {} gives no JWK",
+                        keys.source
+                    ),
+                })
+            })?;
+            ctx.result.notes.push(format!(
+                "the target's key{}: {}",
+                key.kid
+                    .as_deref()
+                    .map(|k| format!(" {k}"))
+                    .unwrap_or_default(),
+                keys.source
+            ));
+            let valid = ctx.active_token().await?;
+            forge::hmac(&valid, alg, &secret, key.kid.as_deref()).map_err(Stop::Skip)
+        }
+        Forgery::AlgNone(spelling, keep) => {
+            let valid = ctx.active_token().await?;
+            forge::alg_none(&valid, spelling, keep).ok_or_else(not_jwt)
+        }
+        Forgery::SignatureStripped => {
+            let valid = ctx.active_token().await?;
+            forge::strip_signature(&valid).ok_or_else(not_jwt)
+        }
+        Forgery::HarnessKey(hint) => {
+            let key = ctx.harness_key()?;
+            let valid = ctx.active_token().await?;
+            let extra: Vec<(&str, Value)> = match hint {
+                KeyHint::Jwk => vec![("jwk", key.jwk.clone())],
+                KeyHint::Jku => vec![("jku", json!(UNTRUSTED_URL))],
+                KeyHint::X5u => vec![(
+                    "x5u",
+                    json!("https://attacker.invalid/conformance/cert.pem"),
+                )],
+            };
+            key.sign(&valid, &extra).map_err(Stop::Error)
+        }
+        Forgery::Kid(kid, secret) => {
+            let valid = ctx.active_token().await?;
+            forge::hmac(&valid, Algorithm::HS256, secret, Some(kid)).map_err(Stop::Skip)
+        }
+        Forgery::ZeroEcdsa => {
+            let (alg, len, kid) = if tokens.algorithm.starts_with("ES") {
+                let len = if tokens.algorithm == "ES384" { 96 } else { 64 };
+                (tokens.algorithm.clone(), len, tokens.kid.clone())
+            } else {
+                let keys = ctx.target_keys().await?;
+                let key = keys.ec_key().ok_or_else(|| {
+                    Stop::Skip(format!(
+                        "the target has no EC key (tokens.algorithm {}, {})",
+                        tokens.algorithm, keys.source
+                    ))
+                })?;
+                match key.crv.as_deref() {
+                    Some("P-384") => ("ES384".to_string(), 96, key.kid.clone()),
+                    _ => ("ES256".to_string(), 64, key.kid.clone()),
+                }
+            };
+            let valid = ctx.active_token().await?;
+            forge::zero_ecdsa(&valid, &alg, kid.as_deref(), len).ok_or_else(not_jwt)
+        }
+        Forgery::Claims(claims) => {
+            let subject = ctx.runner.active.account.subject.clone();
+            let token = ctx
+                .runner
+                .tokens
+                .mint_edited(&subject, |header, body| match claims {
+                    Claims::NoExp => {
+                        if let Some(map) = body.as_object_mut() {
+                            map.remove("exp");
+                        }
+                    }
+                    Claims::UnknownCrit => {
+                        header["crit"] = json!(["urn:conformance:unknown-extension"]);
+                        header["urn:conformance:unknown-extension"] = json!(true);
+                    }
+                    Claims::IssArray => {
+                        let iss = body["iss"].clone();
+                        body["iss"] = json!([iss]);
+                    }
+                })?;
+            Ok(token)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_token_attack_expects_bearer_token_wrong() {
+        for case in cases() {
+            if let crate::catalogue::Plan::Tokens(_) = case.plan {
+                assert!(case.id.starts_with("auth.invalid-token."), "{}", case.id);
+            }
+        }
+        let attacks = cases()
+            .iter()
+            .filter(|c| matches!(c.plan, crate::catalogue::Plan::Tokens(_)))
+            .count();
+        assert!(attacks >= 20, "{attacks} token attacks");
+    }
 }

@@ -4,7 +4,7 @@
 
 use crate::catalogue::{Case, Expect, Row, Spec};
 use crate::profile::Account;
-use crate::runner::{Ctx, Effect, Stop, change};
+use crate::runner::{Ctx, Effect, Stop, change, is_error};
 
 use Plan as P;
 use Spec::Row as R;
@@ -160,13 +160,28 @@ async fn other_account(
     };
     let new = ctx.fresh();
     let request = change(Some(&token), &old, &new, None);
-    ctx.step(
-        &format!("a change for {} ({})", account.subject, role.table()),
-        request,
-        Effect::None,
-        expect,
-    )
-    .await?;
+    let response = ctx
+        .step(
+            &format!("a change for {} ({})", account.subject, role.table()),
+            request,
+            Effect::None,
+            expect,
+        )
+        .await?;
+    // Without the account's password, wrong_old_password proves nothing:
+    // the target may check the old password before the status (open
+    // point 1). Only the account's own password decides it.
+    if account.password.is_none()
+        && !wrong_old
+        && expect != Expect::USER_NOT_FOUND
+        && is_error(&response, "wrong_old_password")
+    {
+        return Err(Stop::NotDetermined(format!(
+            "the target answered wrong_old_password to a made-up old password; it may check \
+             the old password before the status (open point 1); set [{}] password to decide",
+            role.table()
+        )));
+    }
     Ok(())
 }
 

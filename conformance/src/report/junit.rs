@@ -64,6 +64,15 @@ pub fn render(report: &RunReport) -> String {
                         .set_description(details(case));
                     s
                 }
+                Verdict::Partial => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!(
+                        "partial: {}",
+                        case.reason.clone().unwrap_or_default()
+                    ))
+                    .set_description(details(case));
+                    s
+                }
                 Verdict::Skip => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(case.reason.clone().unwrap_or_default());

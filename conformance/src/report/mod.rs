@@ -1,15 +1,18 @@
-//! The report of a run and its three renderings: a tree for people, JSON
-//! for tools, JUnit XML for CI dashboards.
+//! The report of a run and its renderings: a tree for people, JSON for
+//! tools, JUnit XML for CI dashboards, and a self-contained HTML page to
+//! open and share.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod tree;
 
 use serde::Serialize;
 
+use crate::catalogue::Row;
 use crate::catalogue::{self, Group};
 use crate::runner::{Housekeeping, RunOutcome};
-use crate::verdict::{CaseResult, Enforcement, Summary};
+use crate::verdict::{CaseResult, Enforcement, RowCoverage, Summary};
 
 /// Everything a run produced, redacted.
 #[derive(Debug, Clone, Serialize)]
@@ -28,10 +31,17 @@ pub struct RunReport {
     pub resumed: Option<Housekeeping>,
     /// One result per case run.
     pub cases: Vec<CaseResult>,
+    /// Batched confirmations that refused requests left the password as
+    /// it was.
+    pub effects: Vec<Housekeeping>,
     /// Restoring the active account's original password.
     pub restore: Housekeeping,
     /// The counts.
     pub summary: Summary,
+    /// What ran for each seed row (S1–S11).
+    pub coverage: Vec<RowCoverage>,
+    /// Rows `--require-rows` asked for that have no executed case.
+    pub rows_missing: Vec<&'static str>,
     /// Wall time of the run.
     pub elapsed_ms: u64,
 }
@@ -62,7 +72,10 @@ impl RunReport {
             state_file,
             resumed: outcome.resumed,
             summary: Summary::of(&outcome.cases),
+            coverage: RowCoverage::of(&outcome.cases),
+            rows_missing: Vec::new(),
             cases: outcome.cases,
+            effects: outcome.effects,
             restore: outcome.restore,
             elapsed_ms,
         }
@@ -71,6 +84,17 @@ impl RunReport {
     /// Recounts after the verdicts changed (baseline).
     pub fn recount(&mut self) {
         self.summary = Summary::of(&self.cases);
+        self.coverage = RowCoverage::of(&self.cases);
+    }
+
+    /// Notes which of `rows` have no executed case (they fail the run).
+    pub fn require_rows(&mut self, rows: &[Row]) {
+        self.rows_missing = self
+            .coverage
+            .iter()
+            .filter(|c| c.executed() == 0 && rows.iter().any(|r| r.id() == c.row))
+            .map(|c| c.row)
+            .collect();
     }
 
     /// 0 when every required case passed, 1 when one failed (or the
@@ -78,7 +102,7 @@ impl RunReport {
     pub fn exit_code(&self) -> u8 {
         if self.summary.errors > 0 || self.resumed.as_ref().is_some_and(|r| !r.ok) {
             EXIT_ERROR
-        } else if self.summary.failed > 0 || !self.restore.ok {
+        } else if self.summary.failed > 0 || !self.restore.ok || !self.rows_missing.is_empty() {
             EXIT_FAIL
         } else {
             EXIT_PASS
@@ -182,6 +206,7 @@ pub(crate) mod fixture {
             RunOutcome {
                 resumed: None,
                 cases,
+                effects: vec![],
                 restore: Housekeeping {
                     ok: true,
                     outcome: "alice has its original password".into(),

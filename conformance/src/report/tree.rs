@@ -41,12 +41,35 @@ pub fn render(report: &RunReport) -> String {
             case_lines(&mut out, case);
         }
     }
+    if !report.effects.is_empty() {
+        let unchanged = report.effects.iter().filter(|e| e.ok).count();
+        let _ = writeln!(
+            out,
+            "\neffects: the tracked password was confirmed unchanged {unchanged} of {} times \
+             (batched after refused requests)",
+            report.effects.len()
+        );
+        for e in report.effects.iter().filter(|e| !e.ok) {
+            let _ = writeln!(out, "  FAILED: {}", e.outcome);
+        }
+    }
     let _ = writeln!(
         out,
         "\nrestore: {}{}",
         if report.restore.ok { "" } else { "FAILED: " },
         report.restore.outcome
     );
+    let _ = writeln!(out, "\ncoverage of the seed rows:");
+    for c in &report.coverage {
+        let _ = writeln!(out, "  {}", c.line());
+    }
+    if !report.rows_missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "FAILED: --require-rows: no executed case for {}",
+            report.rows_missing.join(", ")
+        );
+    }
     let _ = writeln!(out, "{}", report.summary.line());
     out
 }

@@ -1,0 +1,408 @@
+//! The HTML report: one self-contained file to open and share.
+//!
+//! Built from the same [`RunReport`] as the JSON report. Styles and script
+//! are inlined (`html/report.css`, `html/report.js`) and a
+//! Content-Security-Policy forbids any other resource, so the page makes no
+//! network access when opened. It shows the summary counts, the per-row
+//! coverage of S1–S11, and the case tree grouped like the text tree, with
+//! filters (all, failed, warnings, skipped), a search box, and each case
+//! expandable to its requirement (quoted), its checks (expected against
+//! observed), its exchanges (redacted unless `--show-secrets`) and the curl
+//! command of each step with a copy button. maud escapes every value, so
+//! whatever a target sends cannot add markup to the page.
+//!
+//! Elements the browser test reads are marked with `data-testid` /
+//! `data-count`; the filters rely on `data-filter` and `data-search`.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use crate::catalogue::Row;
+use crate::checks::Weight;
+use crate::exchange::{BodyRecord, ExchangeRecord};
+use crate::verdict::{CaseResult, Verdict};
+
+use super::RunReport;
+
+const CSS: &str = include_str!("html/report.css");
+const JS: &str = include_str!("html/report.js");
+
+/// Nothing but the inline style and script: no network access, no frames.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
+                   img-src data:; base-uri 'none'; form-action 'none'";
+
+/// Counts of one seed row's cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RowCounts {
+    /// Passed (with or without warnings).
+    pub passed: usize,
+    /// Failed, errored or stale.
+    pub failed: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Failed as the baseline expects.
+    pub expected_failures: usize,
+}
+
+impl RowCounts {
+    /// Cases of the row that ran or were skipped.
+    pub fn total(&self) -> usize {
+        self.passed + self.failed + self.skipped + self.expected_failures
+    }
+}
+
+/// Per-row coverage: the verdicts of the cases grouped under each of
+/// S1–S11, in document order (rows without a case have zero counts).
+pub fn row_coverage(report: &RunReport) -> Vec<(Row, RowCounts)> {
+    Row::ALL
+        .iter()
+        .map(|&row| {
+            let mut c = RowCounts::default();
+            for case in report.cases.iter().filter(|c| c.group == row.id()) {
+                match case.verdict {
+                    Verdict::Pass | Verdict::Warn => c.passed += 1,
+                    Verdict::Fail | Verdict::Error | Verdict::Stale => c.failed += 1,
+                    Verdict::Skip => c.skipped += 1,
+                    Verdict::ExpectedFailure => c.expected_failures += 1,
+                }
+            }
+            (row, c)
+        })
+        .collect()
+}
+
+/// The filter a verdict belongs to (`failed`, `warnings`, `skipped`, or
+/// `other` for passes and expected failures, shown under "all" only).
+fn filter_of(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Fail | Verdict::Error | Verdict::Stale => "failed",
+        Verdict::Warn => "warnings",
+        Verdict::Skip => "skipped",
+        Verdict::Pass | Verdict::ExpectedFailure => "other",
+    }
+}
+
+fn verdict_class(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Pass => "pass",
+        Verdict::Warn => "warn",
+        Verdict::Fail => "fail",
+        Verdict::Skip => "skip",
+        Verdict::Error => "error",
+        Verdict::ExpectedFailure => "expected-failure",
+        Verdict::Stale => "stale",
+    }
+}
+
+/// Renders the report as one HTML page.
+pub fn render(report: &RunReport) -> String {
+    let s = report.summary;
+    let e = report.enforcement;
+    let rfc = if e.strict { "fail" } else { "warn" };
+    let reference = if e.strict || e.reference {
+        "fail"
+    } else {
+        "information only"
+    };
+    let code = report.exit_code();
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="Content-Security-Policy" content=(CSP);
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Conformance: " (report.endpoint) }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                main {
+                    header {
+                        h1 { "Conformance of " code { "POST " (report.endpoint) } }
+                        p.meta { "Target: " (report.target) }
+                        p.meta {
+                            "Tiers: seed fail; rfc " (rfc) "; reference " (reference)
+                            @if e.strict { " (--strict)" }
+                            " · " (report.summary.line())
+                            " · " (report.elapsed_ms) " ms"
+                        }
+                        p.meta {
+                            "Run verdict: "
+                            @if code == super::EXIT_PASS {
+                                span.run-verdict.ok data-testid="exit-code" data-count=(code) { "passed (exit 0)" }
+                            } @else {
+                                span.run-verdict.bad data-testid="exit-code" data-count=(code) {
+                                    "failed (exit " (code) ")"
+                                }
+                            }
+                        }
+                        @if report.secrets_shown {
+                            p.notice.secrets { "This report shows passwords and tokens (--show-secrets). Do not share it." }
+                        } @else {
+                            p.notice {
+                                "Passwords and tokens are redacted (" code { "<password:…>" } ", "
+                                code { "<token:…>" } "); " code { "--show-secrets" } " shows them."
+                            }
+                        }
+                        @if let Some(resumed) = &report.resumed {
+                            p.meta { "Resumed an interrupted run: " (resumed.outcome) }
+                        }
+                    }
+                    section aria-label="Summary" {
+                        div.tiles {
+                            (tile("passed", "passed", s.passed))
+                            (tile("failed", "failed", s.failed))
+                            (tile("skipped", "skipped", s.skipped))
+                            (tile("warnings", "warnings", s.warnings))
+                            (tile("expected-failures", "expected failures", s.expected_failures))
+                            (tile("errors", "errors (of the failed)", s.errors))
+                            (tile("total", "cases", report.cases.len()))
+                        }
+                    }
+                    (coverage(report))
+                    div.toolbar role="toolbar" aria-label="Filter cases" {
+                        button type="button" data-set-filter="all" aria-pressed="true" { "All" }
+                        button type="button" data-set-filter="failed" aria-pressed="false" { "Failed (" (s.failed) ")" }
+                        button type="button" data-set-filter="warnings" aria-pressed="false" { "Warnings (" (s.warnings) ")" }
+                        button type="button" data-set-filter="skipped" aria-pressed="false" { "Skipped (" (s.skipped) ")" }
+                        input #search type="search" placeholder="Search ID, title, spec, reason…" aria-label="Search cases";
+                        span.shown { span #shown data-testid="shown" { (report.cases.len()) } " shown" }
+                    }
+                    p #empty hidden { "No case matches." }
+                    @for (group, cases) in report.groups() {
+                        section.group {
+                            h2 { (group.heading()) }
+                            @for case in cases { (case_block(case)) }
+                        }
+                    }
+                    footer {
+                        p { "Restore: " @if !report.restore.ok { strong { "FAILED: " } } (report.restore.outcome) }
+                        p { "State file: " code { (report.state_file) } }
+                    }
+                }
+                script { (PreEscaped(JS)) }
+            }
+        }
+    };
+    page.into_string()
+}
+
+fn tile(key: &str, label: &str, count: usize) -> Markup {
+    html! {
+        div class={ "tile " (key) } {
+            span.count data-testid={ "count-" (key) } data-count=(count) { (count) }
+            span.label { (label) }
+        }
+    }
+}
+
+fn coverage(report: &RunReport) -> Markup {
+    html! {
+        section aria-label="Coverage of the vendor document's rows" {
+            h2 { "Coverage of rows S1–S11" }
+            table.coverage data-testid="coverage" {
+                thead { tr {
+                    th { "row" } th { "condition" }
+                    th.num { "passed" } th.num { "failed" } th.num { "skipped" } th.num { "xfail" }
+                    th { "" }
+                } }
+                tbody {
+                    @for (row, c) in row_coverage(report) {
+                        @let total = c.total().max(1);
+                        tr data-row=(row.id()) class=[(c.total() == 0).then_some("uncovered")] {
+                            td { strong { (row.id()) } }
+                            td { (row.title()) }
+                            (num("passed", c.passed))
+                            (num("failed", c.failed))
+                            (num("skipped", c.skipped))
+                            (num("expected-failures", c.expected_failures))
+                            td { div.bar aria-hidden="true" {
+                                span.p style={ "width:" (pct(c.passed, total)) "%" } {}
+                                span.f style={ "width:" (pct(c.failed + c.expected_failures, total)) "%" } {}
+                                span.s style={ "width:" (pct(c.skipped, total)) "%" } {}
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `part` of `total` in percent, one decimal (bar widths).
+fn pct(part: usize, total: usize) -> String {
+    format!("{:.1}", part as f64 * 100.0 / total as f64)
+}
+
+fn num(key: &str, n: usize) -> Markup {
+    html! { td class={ "num" @if n == 0 { " zero" } } data-col=(key) data-count=(n) { (n) } }
+}
+
+fn case_block(case: &CaseResult) -> Markup {
+    let search = format!(
+        "{} {} {} {} {} {}",
+        case.id,
+        case.title,
+        case.spec,
+        case.group,
+        case.verdict.label(),
+        case.reason.as_deref().unwrap_or("")
+    )
+    .to_lowercase();
+    let open = case.verdict.fails_run();
+    html! {
+        details.case #{ "case-" (case.id) } open[open]
+            data-verdict=(verdict_class(case.verdict))
+            data-filter=(filter_of(case.verdict))
+            data-search=(search) {
+            summary {
+                span class={ "badge " (verdict_class(case.verdict)) } { (case.verdict.label()) }
+                span.id { (case.id) }
+                span.tier { (case.tier.as_str()) }
+                span.title { (case.title) }
+            }
+            div.body {
+                @if let Some(reason) = &case.reason {
+                    p { strong { (reason_label(case.verdict)) ": " } (reason) }
+                }
+                p.label-line { "Requirement (" (case.spec) ")" }
+                blockquote { (case.requirement) }
+                @if let Some(d) = &case.decision {
+                    p { strong { "Decision: " } (d) }
+                }
+                @if !case.checks.is_empty() {
+                    p.label-line { "Checks: expected against observed" }
+                    table.checks {
+                        thead { tr { th { "step" } th { "check" } th { "tier" } th { "expected" } th { "observed" } th { "outcome" } } }
+                        tbody {
+                            @for c in &case.checks {
+                                tr class={ "w-" (weight_class(c.weight)) } {
+                                    td.num { (c.step) }
+                                    td { (c.what) }
+                                    td { (c.tier.as_str()) }
+                                    td { code { (c.expected) } }
+                                    td { code { (c.observed) } }
+                                    td.outcome { (weight_class(c.weight)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @for note in &case.notes {
+                    p.meta { "Note: " (note) }
+                }
+                @for x in &case.exchanges {
+                    (exchange(case.id, x))
+                }
+                p.meta { (case.elapsed_ms) " ms" }
+            }
+        }
+    }
+}
+
+fn reason_label(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Skip => "Skipped",
+        Verdict::ExpectedFailure | Verdict::Stale => "Baseline",
+        Verdict::Error => "Error",
+        _ => "Reason",
+    }
+}
+
+fn weight_class(weight: Weight) -> &'static str {
+    match weight {
+        Weight::Pass => "pass",
+        Weight::Fail => "fail",
+        Weight::Warn => "warn",
+        Weight::Info => "info",
+        Weight::Note => "note",
+    }
+}
+
+fn body_text(body: &BodyRecord) -> String {
+    match body {
+        BodyRecord::Empty => "(no body)".to_string(),
+        BodyRecord::Json(v) => serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()),
+        BodyRecord::Text(t) => t.clone(),
+    }
+}
+
+fn exchange(case_id: &str, x: &ExchangeRecord) -> Markup {
+    let curl_id = format!("curl-{case_id}-{}", x.step);
+    let mut request = format!("{} {}\n", x.request.method, x.request.path);
+    for (n, v) in &x.request.headers {
+        request.push_str(&format!("{n}: {v}\n"));
+    }
+    request.push('\n');
+    request.push_str(&body_text(&x.request.body));
+    let response = x.response.as_ref().map(|r| {
+        let mut s = format!("{}\n", r.status);
+        for (n, v) in &r.headers {
+            s.push_str(&format!("{n}: {v}\n"));
+        }
+        s.push('\n');
+        s.push_str(&body_text(&r.body));
+        s
+    });
+    html! {
+        div.exchange {
+            h3 { "Step " (x.step) ": " (x.purpose) " " span.meta { "(" (x.elapsed_ms) " ms)" } }
+            div.halves {
+                div { p.label-line { "Request" } pre { (request) } }
+                div {
+                    p.label-line { "Response" }
+                    @match (&response, &x.error) {
+                        (Some(r), _) => pre { (r) },
+                        (None, Some(e)) => pre { "no response: " (e) },
+                        (None, None) => pre { "no response" },
+                    }
+                }
+            }
+            p.label-line { "Reproduce" }
+            div.curl {
+                pre #(curl_id) { (x.curl) }
+                button.copy type="button" data-target=(curl_id) { "Copy" }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn counts_rows_filters_and_escaping() {
+        let mut report = fixture::report();
+        // A hostile body cannot add markup.
+        report.cases[1].exchanges[0].response.as_mut().unwrap().body =
+            BodyRecord::Text("<script>alert(1)</script>".into());
+        let page = render(&report);
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(!page.contains("<script>alert(1)"));
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(page.contains(r#"data-testid="count-passed" data-count="2""#));
+        assert!(page.contains(r#"data-testid="count-failed" data-count="1""#));
+        assert!(page.contains(r#"data-testid="count-skipped" data-count="1""#));
+        assert!(page.contains(r#"data-filter="failed""#));
+        assert!(page.contains(r#"data-filter="skipped""#));
+        assert!(page.contains(r#"data-filter="warnings""#));
+        // No resource outside the page.
+        for attr in [
+            "src=\"http",
+            "href=\"http",
+            "src=\"//",
+            "href=\"//",
+            "@import",
+        ] {
+            assert!(!page.contains(attr), "{attr}");
+        }
+        let rows = row_coverage(&report);
+        let count = |id: &str| rows.iter().find(|(r, _)| r.id() == id).unwrap().1;
+        assert_eq!(count("S1").passed, 1);
+        assert_eq!(count("S7").failed, 1);
+        assert_eq!(count("S8").expected_failures, 1);
+        assert_eq!(count("S5").skipped, 1);
+        assert_eq!(count("S2").total(), 0);
+    }
+}

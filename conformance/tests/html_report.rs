@@ -1,0 +1,346 @@
+//! The HTML report in a real headless browser (Debian's Chromium): one run
+//! against the in-process reference server with a deliberately wrong
+//! profile (one failure, one skip) is rendered to HTML and JSON; Chromium
+//! loads the page with a probe appended that clicks each filter button and
+//! types in the search box as a user would, then writes what is visible
+//! into the DOM, which `--dump-dom` returns. Asserts: no console message
+//! and no script error or CSP violation, the counts shown equal the JSON
+//! report's, the per-row coverage equals the JSON's cases, and each filter
+//! shows exactly its cases. Also: `--format html --output` from the binary
+//! and printing to PDF.
+//!
+//! Without Chromium the test fails under CI=true and otherwise prints that
+//! it skipped (it is then not a pass of anything: it checked nothing).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::Parser;
+use conformance::cli::{self, Cli};
+use conformance::embedded::{Embedded, Hashing};
+use conformance::report::{html, json};
+
+/// Chromium: `$CHROMIUM`, else Debian's `/usr/bin/chromium`.
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "{} is missing: .ci/run installs Debian's chromium; the HTML report test cannot run",
+            path.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED html_report: no Chromium at {} (apt-get install chromium); nothing was checked",
+        path.display()
+    );
+    None
+}
+
+/// Runs headless Chromium on `page` with `extra` arguments; returns
+/// (stdout, stderr).
+fn headless(chromium: &Path, page: &Path, extra: &[String]) -> (String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1366,900",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "chromium failed: {stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}
+
+/// Collects errors before the page's own script runs.
+const CAPTURE: &str = r#"<script>
+window.__probeErrors = [];
+window.addEventListener("error", function (e) { window.__probeErrors.push("error: " + e.message); });
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__probeErrors.push("CSP: " + e.violatedDirective + " " + e.blockedURI);
+});
+</script>"#;
+
+/// Clicks each filter, types a search, records what is visible.
+const PROBE: &str = r#"<script>
+(function () {
+  function visible() {
+    return Array.prototype.slice.call(document.querySelectorAll(".case"))
+      .filter(function (c) { return c.offsetParent !== null; })
+      .map(function (c) { return c.id.slice(5); });
+  }
+  var out = { counts: {}, coverage: {}, filters: {}, errors: null };
+  document.querySelectorAll("[data-testid^='count-']").forEach(function (e) {
+    out.counts[e.getAttribute("data-testid").slice(6)] = Number(e.textContent);
+  });
+  document.querySelectorAll("table.coverage tbody tr").forEach(function (tr) {
+    var row = {};
+    tr.querySelectorAll("td[data-col]").forEach(function (td) { row[td.getAttribute("data-col")] = Number(td.textContent); });
+    out.coverage[tr.getAttribute("data-row")] = row;
+  });
+  out.initial = visible();
+  ["failed", "warnings", "skipped", "all"].forEach(function (f) {
+    document.querySelector("[data-set-filter='" + f + "']").click();
+    out.filters[f] = {
+      visible: visible(),
+      shown: Number(document.getElementById("shown").textContent),
+      empty: document.getElementById("empty").offsetParent !== null
+    };
+  });
+  var search = document.getElementById("search");
+  search.value = "FROZEN";
+  search.dispatchEvent(new Event("input"));
+  out.search = visible();
+  search.value = "";
+  search.dispatchEvent(new Event("input"));
+  out.cleared = visible().length;
+  out.errors = window.__probeErrors;
+  var pre = document.createElement("pre");
+  pre.id = "probe-result";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>"#;
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn ids_with(report: &serde_json::Value, verdicts: &[&str]) -> Vec<String> {
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| verdicts.contains(&c["verdict"].as_str().unwrap()))
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_report_loads_cleanly_matches_the_json_and_filters() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // One run: the embedded server, the deliberately wrong profile (history
+    // 4 instead of 5: history.beyond-depth fails; no symbol rule:
+    // policy.no-symbol is skipped).
+    let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
+    let profile =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/reference-wrong-history.toml");
+    let state = dir.path().join("state.json");
+    let cli = Cli::try_parse_from([
+        "conformance".to_string(),
+        "--profile".into(),
+        profile.display().to_string(),
+        "--base-url".into(),
+        server.profile.base_url.clone(),
+        "--state".into(),
+        state.display().to_string(),
+    ])
+    .unwrap();
+    let report = cli::run(&cli.run).await.expect("the run completes");
+    server.stop().await;
+    let json: serde_json::Value = serde_json::from_str(&json::render(&report)).unwrap();
+    let page = html::render(&report);
+    std::fs::write(dir.path().join("report.html"), &page).unwrap();
+
+    let failed = ids_with(&json, &["fail", "error", "stale"]);
+    let skipped = ids_with(&json, &["skip"]);
+    let warnings = ids_with(&json, &["warn"]);
+    assert_eq!(
+        failed,
+        ["history.beyond-depth"],
+        "the run this test relies on"
+    );
+    assert!(skipped.contains(&"policy.no-symbol".to_string()));
+
+    let probe = page
+        .replacen("<head>", &format!("<head>{CAPTURE}"), 1)
+        .replacen("</body>", &format!("{PROBE}</body>"), 1);
+    let probe_file = dir.path().join("probe.html");
+    std::fs::write(&probe_file, probe).unwrap();
+    let (dom, log) = headless(&chromium, &probe_file, &["--dump-dom".to_string()]);
+
+    // Chromium logs every console message of the page as ":CONSOLE";
+    // the report writes none, and a blocked resource or an exception
+    // would be one.
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let start = dom
+        .find("<pre id=\"probe-result\">")
+        .unwrap_or_else(|| panic!("the probe ran (its script was not blocked):\n{dom}"));
+    let rest = &dom[start + "<pre id=\"probe-result\">".len()..];
+    let out: serde_json::Value =
+        serde_json::from_str(&unescape(&rest[..rest.find("</pre>").unwrap()])).unwrap();
+    assert_eq!(
+        out["errors"],
+        serde_json::json!([]),
+        "script errors or CSP violations"
+    );
+
+    // The counts shown equal the JSON report's.
+    let summary = &json["summary"];
+    for (shown, key) in [
+        ("passed", "passed"),
+        ("failed", "failed"),
+        ("skipped", "skipped"),
+        ("warnings", "warnings"),
+        ("expected-failures", "expected_failures"),
+        ("errors", "errors"),
+    ] {
+        assert_eq!(out["counts"][shown], summary[key], "count {shown}");
+    }
+    let total = json["cases"].as_array().unwrap().len();
+    assert_eq!(out["counts"]["total"], total);
+
+    // Per-row coverage equals the JSON's cases grouped by row.
+    let mut expected: BTreeMap<String, [u64; 3]> = BTreeMap::new();
+    for c in json["cases"].as_array().unwrap() {
+        let group = c["group"].as_str().unwrap();
+        if !group.starts_with('S') {
+            continue;
+        }
+        let slot = match c["verdict"].as_str().unwrap() {
+            "pass" | "warn" => 0,
+            "fail" | "error" | "stale" => 1,
+            "skip" => 2,
+            _ => continue,
+        };
+        expected.entry(group.to_string()).or_default()[slot] += 1;
+    }
+    for row in 1..=11 {
+        let id = format!("S{row}");
+        let e = expected.get(&id).copied().unwrap_or_default();
+        let shown = &out["coverage"][&id];
+        assert_eq!(
+            [
+                shown["passed"].as_u64().unwrap(),
+                shown["failed"].as_u64().unwrap(),
+                shown["skipped"].as_u64().unwrap()
+            ],
+            e,
+            "coverage of {id}"
+        );
+    }
+    assert_eq!(out["coverage"]["S4"]["failed"], 1);
+
+    // Every case is visible at first; each filter shows exactly its cases.
+    assert_eq!(out["initial"].as_array().unwrap().len(), total);
+    assert_eq!(strings(&out["filters"]["failed"]["visible"]), failed);
+    assert_eq!(out["filters"]["failed"]["shown"], failed.len());
+    assert_eq!(
+        sorted(strings(&out["filters"]["skipped"]["visible"])),
+        sorted(skipped)
+    );
+    assert_eq!(
+        sorted(strings(&out["filters"]["warnings"]["visible"])),
+        sorted(warnings.clone())
+    );
+    assert_eq!(out["filters"]["warnings"]["empty"], warnings.is_empty());
+    assert_eq!(out["filters"]["failed"]["empty"], false);
+    assert_eq!(
+        out["filters"]["all"]["visible"].as_array().unwrap().len(),
+        total
+    );
+    // The search box narrows by ID, title, spec or reason, case-insensitively.
+    let frozen = strings(&out["search"]);
+    assert!(frozen.contains(&"user.frozen".to_string()), "{frozen:?}");
+    assert!(
+        frozen.len() < total
+            && frozen.iter().all(|id| {
+                let case = json["cases"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["id"] == id.as_str())
+                    .unwrap();
+                format!(
+                    "{} {} {} {}",
+                    case["id"], case["title"], case["spec"], case["reason"]
+                )
+                .to_lowercase()
+                .contains("frozen")
+            }),
+        "{frozen:?}"
+    );
+    assert_eq!(out["cleared"], total);
+
+    // The page prints: a PDF comes out.
+    let pdf = dir.path().join("report.pdf");
+    headless(
+        &chromium,
+        &dir.path().join("report.html"),
+        &[
+            format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer".to_string(),
+        ],
+    );
+    let bytes = std::fs::read(&pdf).expect("a PDF was written");
+    assert!(
+        bytes.starts_with(b"%PDF-") && bytes.len() > 10_000,
+        "{} bytes",
+        bytes.len()
+    );
+}
+
+#[test]
+fn the_binary_writes_an_html_report_with_redacted_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.html");
+    let o = Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(["--case", "password.*", "--format", "html", "--output"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let page = std::fs::read_to_string(&out).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(
+        page.contains("Bearer &lt;token:alice&gt;"),
+        "tokens are labels"
+    );
+    assert!(!page.contains("Alice-Passw0rd"), "no password in the page");
+    assert!(!page.contains("eyJ"), "no JWT in the page");
+    assert!(page.contains("data-testid=\"count-passed\" data-count=\"3\""));
+}
