@@ -61,7 +61,7 @@ pub fn row_coverage(report: &RunReport) -> Vec<(Row, RowCounts)> {
                 match case.verdict {
                     Verdict::Pass | Verdict::Warn => c.passed += 1,
                     Verdict::Fail | Verdict::Error | Verdict::Stale => c.failed += 1,
-                    Verdict::Skip => c.skipped += 1,
+                    Verdict::Skip | Verdict::Partial => c.skipped += 1,
                     Verdict::ExpectedFailure => c.expected_failures += 1,
                 }
             }
@@ -76,7 +76,7 @@ fn filter_of(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Fail | Verdict::Error | Verdict::Stale => "failed",
         Verdict::Warn => "warnings",
-        Verdict::Skip => "skipped",
+        Verdict::Skip | Verdict::Partial => "skipped",
         Verdict::Pass | Verdict::ExpectedFailure => "other",
     }
 }
@@ -90,6 +90,7 @@ fn verdict_class(verdict: Verdict) -> &'static str {
         Verdict::Error => "error",
         Verdict::ExpectedFailure => "expected-failure",
         Verdict::Stale => "stale",
+        Verdict::Partial => "partial",
     }
 }
 

@@ -3,7 +3,8 @@
 //! an ephemeral loopback port, in-memory accounts (the reference profile's:
 //! alice, bob, carol active; frank frozen; lucy locked; fiona both), RS256 /
 //! ES256 tokens really verified against `fixtures/keys/jwks.json` with the
-//! reference profile's issuer and audience.
+//! reference profile's issuer and audience; like the product, it publishes
+//! those keys at `GET /oauth2/jwks` (and a discovery document).
 //!
 //! Without a [`Quirk`] it behaves as the vendor document says, with the
 //! reference's decisions on open points. Each quirk changes one thing:
@@ -579,6 +580,23 @@ enum Check {
 }
 
 async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
+    // The product publishes its keys and a discovery document.
+    if req.method() == hyper::Method::GET {
+        let doc = match req.uri().path() {
+            "/oauth2/jwks" => Some(serde_json::to_value(&s.jwks).unwrap()),
+            "/.well-known/openid-configuration" => {
+                Some(json!({"issuer": ISSUER, "jwks_uri": format!("{ISSUER}/oauth2/jwks")}))
+            }
+            _ => None,
+        };
+        if let Some(doc) = doc {
+            return Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(doc.to_string())))
+                .unwrap();
+        }
+    }
     if req.uri().path() != "/change_user_password" {
         return json_error(s, 404, json!({"error": "not_found"}));
     }
