@@ -4,6 +4,7 @@ mod broken;
 mod cases;
 mod cli;
 mod e2e;
+mod net;
 mod properties;
 mod runner_state;
 mod snapshots_dir;
