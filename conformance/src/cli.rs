@@ -339,14 +339,29 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         }
         profile.http.rate = Some(rate);
     }
+    let timeout = Duration::from_secs(
+        args.timeout
+            .or(profile.http.timeout_secs)
+            .unwrap_or(DEFAULT_TIMEOUT_SECS)
+            .max(1),
+    );
+    // An unreachable target is a connection error before anything is
+    // written (the lock file included).
+    let reachable = match crate::exchange::Endpoint::for_profile(&profile) {
+        Ok(endpoint) => crate::exchange::probe(&endpoint, timeout)
+            .await
+            .map_err(|e| CliError(e.to_string())),
+        Err(e) => Err(CliError(e)),
+    };
     // One run per state file: a second one fails here, naming the holder.
-    let _lock = match StateLock::acquire(&state_file) {
+    let lock = reachable.and_then(|()| StateLock::acquire(&state_file).map_err(err));
+    let _lock = match lock {
         Ok(lock) => lock,
         Err(e) => {
             if let Some(server) = embedded {
                 server.stop().await;
             }
-            return Err(err(e));
+            return Err(e);
         }
     };
     let enforcement = Enforcement {
@@ -357,12 +372,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         enforcement,
         show_secrets: args.show_secrets,
         state_file: state_file.clone(),
-        timeout: Duration::from_secs(
-            args.timeout
-                .or(profile.http.timeout_secs)
-                .unwrap_or(DEFAULT_TIMEOUT_SECS)
-                .max(1),
-        ),
+        timeout,
     };
     let endpoint = crate::exchange::Endpoint::parse(&profile.base_url)
         .map_err(err)?

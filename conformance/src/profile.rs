@@ -568,6 +568,47 @@ token = "t"
     }
 
     #[test]
+    fn http_defaults_and_bad_values_name_the_key() {
+        let p = Profile::parse(MINIMAL, Path::new(".")).unwrap();
+        let o = p.http_options().unwrap();
+        assert_eq!(o.rate, None);
+        assert_eq!(o.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(o.retry, RetryPolicy::default());
+        assert!(o.headers.is_empty() && o.identity.is_none());
+        assert_eq!(p.http.timeout(), None);
+        let text = format!(
+            "{MINIMAL}\n[http]\nrate = 2.5\ntimeout_secs = 3\nconnect_timeout_secs = 2\n\
+             max_retries = 1\nmax_retry_wait_secs = 7\n"
+        );
+        let p = Profile::parse(&text, Path::new(".")).unwrap();
+        let o = p.http_options().unwrap();
+        assert_eq!(o.rate, Some(2.5));
+        assert_eq!(o.connect_timeout, Duration::from_secs(2));
+        assert_eq!(
+            o.retry,
+            RetryPolicy {
+                max_retries: 1,
+                max_wait: Duration::from_secs(7)
+            }
+        );
+        assert_eq!(p.http.timeout(), Some(Duration::from_secs(3)));
+        for (extra, key) in [
+            ("rate = -1", "http.rate"),
+            ("timeout_secs = 0", "http.timeout_secs"),
+            ("connect_timeout_secs = 0", "http.connect_timeout_secs"),
+            (
+                "client_cert = \"c.pem\"",
+                "http.client_cert and http.client_key",
+            ),
+            ("retries = 3", "retries"),
+        ] {
+            let text = format!("{MINIMAL}\n[http]\n{extra}\n");
+            let e = Profile::parse(&text, Path::new(".")).unwrap_err();
+            assert!(e.contains(key), "{extra}: {e}");
+        }
+    }
+
+    #[test]
     fn https_is_accepted_and_other_schemes_are_refused() {
         let text = MINIMAL.replace("http://", "https://");
         assert!(Profile::parse(&text, Path::new(".")).is_ok());
