@@ -322,7 +322,15 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         (None, None) => {
             let server = Embedded::start(args.embedded_hashing).await.map_err(err)?;
             let profile = server.profile.clone();
-            let state = args.state.clone().unwrap_or_else(|| server.state_file());
+            let state = match &args.state {
+                Some(file) => file.clone(),
+                None => {
+                    // A throwaway file beside the server's temporary
+                    // database: atomic writes without fsyncs.
+                    crate::state::set_durable_writes(false);
+                    server.state_file()
+                }
+            };
             embedded = Some(server);
             (
                 profile,

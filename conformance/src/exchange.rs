@@ -360,6 +360,22 @@ impl ExchangeRecord {
         started: Instant,
         redactor: &Redactor,
     ) -> ExchangeRecord {
+        // The fixed headers' values may be secrets: hidden wherever they
+        // show up (an echo in a body, an error).
+        let with_headers;
+        let redactor = if endpoint.client.fixed_headers().is_empty() || redactor.shows_secrets() {
+            redactor
+        } else {
+            let mut r = redactor.clone();
+            for (name, value) in endpoint.client.fixed_headers() {
+                r.add(
+                    &String::from_utf8_lossy(value.as_bytes()),
+                    &format!("header:{name}"),
+                );
+            }
+            with_headers = r;
+            &with_headers
+        };
         let text = |v: &HeaderValue| redactor.apply(&String::from_utf8_lossy(v.as_bytes()));
         let request_record = RequestRecord {
             method: request.method.to_string(),

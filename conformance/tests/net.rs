@@ -562,7 +562,8 @@ fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
 
 #[tokio::test]
 async fn fixed_headers_come_from_the_environment_and_are_redacted() {
-    let fake = Fake::start(|_| wrong_old_password()).await;
+    // The fake echoes the key in its body: the record hides it there too.
+    let fake = Fake::start(|_| (400, vec![], "bad key gw-secret-123".into())).await;
     let text = format!(
         "base_url = \"{}\"\n[http]\nheaders = {{ X-Gateway-Key = \"${{GATEWAY_KEY}}\", X-Tenant = \"staging\" }}\n\
          [accounts.active]\nsubject = \"alice\"\npassword = \"${{ALICE_PASSWORD}}\"\ntoken = \"${{ALICE_TOKEN}}\"\n",
@@ -606,6 +607,10 @@ async fn fixed_headers_come_from_the_environment_and_are_redacted() {
         rec.curl
     );
     assert!(!rec.curl.contains("gw-secret-123"), "{}", rec.curl);
+    assert_eq!(
+        rec.response.as_ref().unwrap().body,
+        exchange::BodyRecord::Text("bad key <header:x-gateway-key>".into())
+    );
     // --show-secrets shows them.
     let shown = ExchangeRecord::new(
         1,
