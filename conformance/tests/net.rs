@@ -836,3 +836,26 @@ fn rate_and_timeout_flags_parse() {
     let cli = conformance::cli::Cli::try_parse_from(["conformance", "--rate", "2.5"]).unwrap();
     assert_eq!((cli.run.rate, cli.run.timeout), (Some(2.5), None));
 }
+
+#[test]
+fn a_second_run_on_a_locked_state_file_stops_at_once_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("conformance.state.json");
+    let _held = StateLock::acquire(&state).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(["--case", "auth.missing-token.no-header", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "in use by another run (pid {}",
+            std::process::id()
+        )),
+        "{stderr}"
+    );
+    // Nothing was run: no state file was written.
+    assert!(!state.exists());
+}
