@@ -6,6 +6,7 @@ mod cli;
 mod e2e;
 mod html_report;
 mod init;
+mod net;
 mod profile_tokens;
 mod properties;
 mod runner_state;
