@@ -1,5 +1,16 @@
-//! The socket side: the accept loop, per-connection limits (header read
-//! timeout, header size, connection count) and graceful shutdown.
+//! The socket side: the accept loop, per-connection limits and graceful
+//! shutdown.
+//!
+//! Every connection is bounded in time both ways:
+//! - reading: hyper's header read timeout runs from the moment a connection
+//!   waits for a request head, so it bounds a slow head *and* a keep-alive
+//!   connection sitting idle between requests (`header_read_timeout_ms`);
+//!   the body has its own timeout in `http`;
+//! - writing: [`WriteDeadline`] closes a connection whose response is not
+//!   written within `write_timeout_ms`; hyper buffers at most
+//!   [`MAX_HEAD_BYTES`] of answers, so a client that pipelines requests and
+//!   never reads stalls the connection instead of queueing answers, and the
+//!   deadline then frees its slot.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,8 +27,10 @@ use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::http;
+use crate::write_deadline::WriteDeadline;
 
 /// Largest request head (request line + headers) accepted; larger gets 431.
+/// Also the most answers hyper buffers for a connection before writing them.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Serves `listener` until `shutdown` completes, then lets in-flight requests
@@ -25,6 +38,7 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
     let limits = app.limits().clone();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let write_timeout = Duration::from_millis(limits.write_timeout_ms);
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
@@ -50,6 +64,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let stream = WriteDeadline::new(stream, write_timeout);
         let app = app.clone();
         let service = service_fn(move |req| http::handle(app.clone(), req));
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));

@@ -7,6 +7,7 @@ mod support;
 
 mod concurrency;
 mod decided;
+mod edge;
 mod faults;
 mod history;
 mod lockout;
