@@ -139,6 +139,8 @@ pub struct LimitsConfig {
     /// Time a response may take to be written out (counted from its first
     /// byte until everything is handed to the socket); longer closes the connection.
     pub write_timeout_ms: u64,
+    /// Age after which a connection finishes its request in flight and closes.
+    pub max_connection_age_ms: u64,
     /// On shutdown, how long in-flight requests may take to finish.
     pub shutdown_grace_ms: u64,
 }
@@ -215,6 +217,7 @@ impl Default for LimitsConfig {
             body_read_timeout_ms: 5_000,
             max_connections: 1_024,
             write_timeout_ms: 10_000,
+            max_connection_age_ms: 60_000,
             shutdown_grace_ms: 30_000,
         }
     }
@@ -394,6 +397,9 @@ impl Config {
         }
         if self.limits.write_timeout_ms == 0 {
             return bad("limits.write_timeout_ms", "must be at least 1");
+        }
+        if self.limits.max_connection_age_ms == 0 {
+            return bad("limits.max_connection_age_ms", "must be at least 1");
         }
         Ok(())
     }

@@ -13,4 +13,5 @@ mod history;
 mod lockout;
 mod process;
 mod rows;
+mod slow_clients;
 mod tokens;
