@@ -313,6 +313,14 @@ fn token(config: &Config, sub: &str, scope: &str) -> Res<String> {
     )?)
 }
 
+/// `token` with the (well-formed, 256-byte) signature of `other`: refused
+/// only after a full RS256 verification, and never cached.
+fn forged_signature(token: &str, other: &str) -> String {
+    let (signed, _) = token.rsplit_once('.').expect("a JWT");
+    let (_, signature) = other.rsplit_once('.').expect("a JWT");
+    format!("{signed}.{signature}")
+}
+
 fn users_file(dir: &Path, count: usize) -> Res<PathBuf> {
     let mut text = String::new();
     for i in 0..count {
@@ -383,8 +391,11 @@ fn driver(quick: bool) -> Res<()> {
     println!("# change_user_password benchmark");
     println!("machine: {}", machine());
     println!(
-        "load: loopback, keep-alive connections, {} s per throughput phase; servers are child processes\n",
+        "load: loopback, keep-alive connections, {} s per throughput phase; servers are child processes",
         phase.as_secs()
+    );
+    println!(
+        "tokens: RS256 (jsonwebtoken, rust_crypto backend); S11 repeats one token, so after its first request it is answered from the verified-token cache\n"
     );
     let mut rows = Vec::new();
 
@@ -392,6 +403,8 @@ fn driver(quick: bool) -> Res<()> {
     let baseline = ServerProc::start(&["--child-baseline"])?;
     let reference = ServerProc::reference(dir.path(), "rejections", 5, &fixtures_users)?;
     let garbage = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImRldi1yczI1NiJ9.e30.c2lnbmF0dXJl";
+    let no_openid = token(&config, "alice", "profile")?;
+    let forged = forged_signature(&no_openid, &token(&config, "bob", "openid")?);
     let scenarios = [
         ("S9 missing token", Template::change(None, "a", "b"), true),
         (
@@ -401,7 +414,12 @@ fn driver(quick: bool) -> Res<()> {
         ),
         (
             "S11 no openid scope",
-            Template::change(Some(&token(&config, "alice", "profile")?), "a", "b"),
+            Template::change(Some(&no_openid), "a", "b"),
+            true,
+        ),
+        (
+            "S10 forged signature (a full RS256 verification each time)",
+            Template::change(Some(&forged), "a", "b"),
             false,
         ),
     ];
