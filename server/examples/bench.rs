@@ -6,6 +6,7 @@
 //! ```sh
 //! cargo run --release -p server --example bench            # full run, a few minutes
 //! cargo run --release -p server --example bench -- --quick  # shorter phases
+//! cargo run --release -p server --example bench -- --rejections-only  # S9/S10/S11 rows only
 //! ```
 //!
 //! The servers run as child processes (this same executable with
@@ -35,7 +36,10 @@ fn main() -> ExitCode {
     let result = match args.get(1).map(String::as_str) {
         Some("--child-reference") => child_reference(&args[2..]),
         Some("--child-baseline") => child_baseline(),
-        _ => driver(args.iter().any(|a| a == "--quick")),
+        _ => driver(
+            args.iter().any(|a| a == "--quick"),
+            args.iter().any(|a| a == "--rejections-only"),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -288,6 +292,44 @@ async fn drive(addr: SocketAddr, template: &Template, conns: usize, duration: Du
     }
 }
 
+/// Baseline and reference driven in turns (three rounds of a third of
+/// `phase` each), so that load from other processes drifting during the run
+/// falls on both alike; returns the merged measurements.
+async fn interleaved(
+    baseline: SocketAddr,
+    reference: SocketAddr,
+    template: &Template,
+    phase: Duration,
+) -> (Load, Load) {
+    let round = phase / 3;
+    let (mut base, mut refr) = (Load::empty(), Load::empty());
+    for _ in 0..3 {
+        base.merge(drive(baseline, template, 32, round).await);
+        refr.merge(drive(reference, template, 32, round).await);
+    }
+    (base, refr)
+}
+
+impl Load {
+    fn empty() -> Load {
+        Load {
+            count: 0,
+            elapsed: Duration::ZERO,
+            latency_us: Histogram::new(3).expect("histogram"),
+            statuses: BTreeMap::new(),
+        }
+    }
+
+    fn merge(&mut self, other: Load) {
+        self.count += other.count;
+        self.elapsed += other.elapsed;
+        self.latency_us.add(other.latency_us).expect("same bounds");
+        for (k, v) in other.statuses {
+            *self.statuses.entry(k).or_insert(0) += v;
+        }
+    }
+}
+
 /// One request on a fresh connection; returns the status and the latency.
 async fn once(addr: SocketAddr, template: &Template) -> Res<(u16, Duration)> {
     let t = Instant::now();
@@ -379,7 +421,7 @@ fn row(figure: impl Into<String>, value: impl Into<String>, goal: &str, met: Opt
     }
 }
 
-fn driver(quick: bool) -> Res<()> {
+fn driver(quick: bool, rejections_only: bool) -> Res<()> {
     let phase = Duration::from_secs(if quick { 1 } else { 3 });
     let dir = tempfile::tempdir()?;
     let config = Config::load(Path::new(server::cli::DEFAULT_CONFIG))?;
@@ -391,7 +433,7 @@ fn driver(quick: bool) -> Res<()> {
     println!("# change_user_password benchmark");
     println!("machine: {}", machine());
     println!(
-        "load: loopback, keep-alive connections, {} s per throughput phase; servers are child processes",
+        "load: loopback, 32 keep-alive connections, {} s per throughput phase (baseline and reference in 3 alternating rounds); servers are child processes",
         phase.as_secs()
     );
     println!(
@@ -424,11 +466,8 @@ fn driver(quick: bool) -> Res<()> {
         ),
     ];
     for (name, template, has_goal) in &scenarios {
-        let (base, refr) = runtime.block_on(async {
-            let base = drive(baseline.addr, template, 32, phase).await;
-            let refr = drive(reference.addr, template, 32, phase).await;
-            (base, refr)
-        });
+        let (base, refr) =
+            runtime.block_on(interleaved(baseline.addr, reference.addr, template, phase));
         let ratio = refr.rps() / base.rps();
         rows.push(row(
             format!("{name}: req/s reference / baseline"),
@@ -451,6 +490,10 @@ fn driver(quick: bool) -> Res<()> {
         ));
     }
     drop(reference);
+    if rejections_only {
+        print_table(&rows);
+        return Ok(());
+    }
 
     // 2. Evaluations per successful change and latency at N = 1, 5, 128.
     let samples = if quick { 8 } else { 20 };
@@ -604,16 +647,19 @@ fn driver(quick: bool) -> Res<()> {
 
     // 5. The full default conformance run.
     rows.push(conformance_row()?);
+    print_table(&rows);
+    Ok(())
+}
 
+fn print_table(rows: &[Row]) {
     println!("| figure | measured | goal | |");
     println!("|---|---|---|---|");
-    for r in &rows {
+    for r in rows {
         println!(
             "| {} | {} | {} | {} |",
             r.figure, r.value, r.goal, r.verdict
         );
     }
-    Ok(())
 }
 
 /// Builds the conformance binary and times three default runs (median).
