@@ -12,17 +12,21 @@
 //!
 //! # Layout
 //!
-//! Data flows catalogue → runner (one exchange per step) → checks →
-//! verdicts → reporters.
+//! Data flows cases → runner (one exchange per step) → checks → verdicts →
+//! reporters.
 //!
-//! - [`catalogue`]: every case: stable ID, tier, seed row / RFC section /
-//!   open point with the quoted requirement, and the plan.
+//! - [`catalogue`]: the vocabulary of cases: tiers, seed rows, open points,
+//!   expected answers, the case record and its plan, lookup by ID.
+//! - [`cases`]: the case families (`auth`, `tokens`, `http`, `user`,
+//!   `password`, `policy`, `precedence`, `history`), each with its cases
+//!   and the code that carries out its plans; the explicit run order.
 //! - [`profile`]: the target profile (TOML): base URL, declared policy,
 //!   lockout, token source, accounts.
 //! - [`tokens`]: minted, static or command tokens, and broken variants.
 //! - [`password`]: fresh passwords, policy breakers, policy edges.
-//! - [`runner`]: carries out the plans, tracks the active account, keeps
-//!   clear of the lockout, restores the original password.
+//! - [`runner`]: what every case shares: steps (one checked exchange),
+//!   the active account's state and the effects of each request, the
+//!   lockout guard, verdicts; restores the original password.
 //! - [`state`]: the state file that lets an interrupted run resume.
 //! - [`exchange`]: one HTTP/1.1 exchange per step over a real socket, its
 //!   redacted record and its curl command.
@@ -39,6 +43,7 @@
 //! - [`cli`]: `conformance [run]` and `conformance list`.
 
 pub mod baseline;
+pub mod cases;
 pub mod catalogue;
 pub mod challenge;
 pub mod checks;

@@ -1,5 +1,8 @@
-//! The runner: carries out each case's plan, one exchange per step, against
-//! the target, and keeps track of the active account.
+//! The runner: what every case shares. It runs the cases in order (each
+//! family in [`crate::cases`] carries out its own plans with the steps of
+//! `Ctx`: fresh and wrong passwords, tokens, one checked exchange per
+//! step, effects), tracks the active account, and turns each case's checks
+//! into a verdict.
 //!
 //! Account state: the runner knows the active account's current password
 //! and the previous ones it set, writes them to the state file before every
@@ -15,12 +18,9 @@ use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue, Method};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::catalogue::{
-    Auth, Body, Case, Expect, HistoryProbe, Member, Plan, PolicyBreak, Raw, RawAuth, Role,
-    TokenKind, WrongOldNew,
-};
+use crate::catalogue::{Case, Expect, Plan};
 use crate::checks;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Response};
 use crate::password;
@@ -98,12 +98,13 @@ pub struct RunOutcome {
 
 /// The active account as the runner knows it.
 #[derive(Debug)]
-struct Active {
-    account: Account,
+pub(crate) struct Active {
+    /// The profile's `[accounts.active]`.
+    pub(crate) account: Account,
     original: String,
     current: String,
     /// Oldest first.
-    previous: Vec<String>,
+    pub(crate) previous: Vec<String>,
     failures: u32,
     pending: Option<String>,
     /// Why the account must not be touched any more.
@@ -112,7 +113,7 @@ struct Active {
 
 /// What a request means for the active account.
 #[derive(Debug, Clone)]
-enum Effect {
+pub(crate) enum Effect {
     /// Nothing (no token of the active account).
     None,
     /// A change request from `old` to `new` with the active account's token.
@@ -124,7 +125,7 @@ enum Effect {
 
 /// Why a case stopped early.
 #[derive(Debug)]
-enum Stop {
+pub(crate) enum Stop {
     /// A fixture is missing: skipped (if nothing was sent yet).
     Skip(String),
     /// A configuration problem (like a failing token command).
@@ -145,10 +146,10 @@ impl From<TokenError> for Stop {
 /// Runs cases against one target.
 pub struct Runner {
     endpoint: Endpoint,
-    profile: Profile,
-    tokens: TokenFactory,
+    pub(crate) profile: Profile,
+    pub(crate) tokens: TokenFactory,
     options: RunOptions,
-    active: Active,
+    pub(crate) active: Active,
     /// Secrets of the profile (other accounts' passwords, static tokens).
     base: Redactor,
 }
@@ -566,7 +567,7 @@ impl Runner {
     }
 }
 
-fn is_error(r: &Response, error: &str) -> bool {
+pub(crate) fn is_error(r: &Response, error: &str) -> bool {
     r.status == 400
         && serde_json::from_slice::<Value>(&r.body)
             .ok()
@@ -574,12 +575,12 @@ fn is_error(r: &Response, error: &str) -> bool {
             .unwrap_or(false)
 }
 
-fn header(name: HeaderName, value: &str) -> Option<(HeaderName, HeaderValue)> {
+pub(crate) fn header(name: HeaderName, value: &str) -> Option<(HeaderName, HeaderValue)> {
     HeaderValue::from_str(value).ok().map(|v| (name, v))
 }
 
 /// A POST of `{"old_password": old, "new_password": new}` with `Bearer token`.
-fn change(
+pub(crate) fn change(
     token: Option<&str>,
     old: &str,
     new: &str,
@@ -605,7 +606,7 @@ fn change(
 
 /// A JSON object with members in the given order (as the document writes
 /// them: old_password first).
-fn object(members: &[(&str, Value)]) -> Vec<u8> {
+pub(crate) fn object(members: &[(&str, Value)]) -> Vec<u8> {
     let inner: Vec<String> = members
         .iter()
         .map(|(k, v)| format!("{}:{v}", Value::String(k.to_string())))
@@ -613,11 +614,15 @@ fn object(members: &[(&str, Value)]) -> Vec<u8> {
     format!("{{{}}}", inner.join(",")).into_bytes()
 }
 
-/// One case in progress.
-struct Ctx<'r> {
-    runner: &'r mut Runner,
-    result: CaseResult,
-    redactor: Redactor,
+/// One case in progress: the steps every case family shares (fresh and
+/// wrong passwords, tokens, a checked exchange, effects, the lockout guard).
+pub(crate) struct Ctx<'r> {
+    /// The runner: profile, token factory, active account.
+    pub(crate) runner: &'r mut Runner,
+    /// The case's result so far (exchanges, checks, notes).
+    pub(crate) result: CaseResult,
+    /// Labels of every secret the case has seen.
+    pub(crate) redactor: Redactor,
     fresh: usize,
     wrong: usize,
 }
@@ -659,7 +664,7 @@ impl<'r> Ctx<'r> {
         r
     }
 
-    fn fresh(&mut self) -> String {
+    pub(crate) fn fresh(&mut self) -> String {
         self.fresh += 1;
         let p = password::fresh(&self.runner.profile.policy);
         self.redactor
@@ -667,7 +672,7 @@ impl<'r> Ctx<'r> {
         p
     }
 
-    fn wrong(&mut self) -> String {
+    pub(crate) fn wrong(&mut self) -> String {
         self.wrong += 1;
         let p = password::wrong(&self.runner.profile.policy);
         self.redactor
@@ -675,17 +680,21 @@ impl<'r> Ctx<'r> {
         p
     }
 
-    fn current(&self) -> String {
+    pub(crate) fn current(&self) -> String {
         self.runner.active.current.clone()
     }
 
-    async fn token_for(&mut self, account: &Account, label: &str) -> Result<String, Stop> {
+    pub(crate) async fn token_for(
+        &mut self,
+        account: &Account,
+        label: &str,
+    ) -> Result<String, Stop> {
         let token = self.runner.tokens.standard(account).await?;
         self.redactor.add(&token, label);
         Ok(token)
     }
 
-    async fn active_token(&mut self) -> Result<String, Stop> {
+    pub(crate) async fn active_token(&mut self) -> Result<String, Stop> {
         let account = self.runner.active.account.clone();
         let label = format!("token:{}", account.subject);
         self.token_for(&account, &label).await
@@ -693,19 +702,6 @@ impl<'r> Ctx<'r> {
 
     async fn token_or_empty(&mut self) -> String {
         self.active_token().await.unwrap_or_default()
-    }
-
-    fn account(&self, role: Role) -> Result<Account, Stop> {
-        let a = &self.runner.profile.accounts;
-        let account = match role {
-            Role::Frozen => &a.frozen,
-            Role::Locked => &a.locked,
-            Role::FrozenAndLocked => &a.frozen_and_locked,
-            Role::Missing => &a.missing,
-        };
-        account
-            .clone()
-            .ok_or_else(|| Stop::Skip(format!("no [{}] in the profile", role.table())))
     }
 
     /// Sends one request, records it, and updates the account state.
@@ -775,7 +771,7 @@ impl<'r> Ctx<'r> {
     }
 
     /// One step of a case: guards the lockout, sends, checks.
-    async fn step(
+    pub(crate) async fn step(
         &mut self,
         purpose: &str,
         request: Request,
@@ -848,7 +844,7 @@ impl<'r> Ctx<'r> {
     }
 
     /// A change of the active account with its valid token.
-    async fn change_step(
+    pub(crate) async fn change_step(
         &mut self,
         purpose: &str,
         old: &str,
@@ -871,7 +867,7 @@ impl<'r> Ctx<'r> {
 
     /// After a refused change: the refused new password does not work, the
     /// old one still does.
-    async fn unchanged(&mut self, refused: Option<String>) -> Result<(), Stop> {
+    pub(crate) async fn unchanged(&mut self, refused: Option<String>) -> Result<(), Stop> {
         if let Some(refused) = refused
             && refused != self.current()
         {
@@ -897,7 +893,7 @@ impl<'r> Ctx<'r> {
     }
 
     /// Changes to fresh passwords until `k` previous passwords are known.
-    async fn ensure_previous(&mut self, k: usize) -> Result<(), Stop> {
+    pub(crate) async fn ensure_previous(&mut self, k: usize) -> Result<(), Stop> {
         while self.runner.active.previous.len() < k {
             let have = self.runner.active.previous.len();
             let current = self.current();
@@ -929,406 +925,6 @@ impl<'r> Ctx<'r> {
                 "lockout.max_failures = {max} leaves no room for wrong passwords"
             )));
         }
-        match plan {
-            Plan::Property(_) => Err(Stop::Skip(
-                "a generated property: run with --properties".to_string(),
-            )),
-            Plan::Auth(auth, expect) => self.auth(auth, expect).await,
-            Plan::Account {
-                role,
-                wrong_old,
-                expect,
-            } => self.other_account(role, wrong_old, expect).await,
-            Plan::Raw(raw, expect) => self.raw(raw, expect).await,
-            Plan::Success => self.success().await,
-            Plan::WrongOld => {
-                let wrong = self.wrong();
-                let new = self.fresh();
-                self.change_step(
-                    "a change with a wrong old password",
-                    &wrong,
-                    &new,
-                    Expect::WRONG_OLD,
-                )
-                .await?;
-                self.unchanged(Some(new)).await
-            }
-            Plan::Duplicate => {
-                let current = self.current();
-                self.change_step(
-                    "a change to the current password",
-                    &current,
-                    &current,
-                    Expect::DUPLICATE,
-                )
-                .await?;
-                self.unchanged(None).await
-            }
-            Plan::History(probe) => self.history(probe).await,
-            Plan::Break(kind) => {
-                let p =
-                    password::breaking(&self.runner.profile.policy, kind).map_err(Stop::Skip)?;
-                self.redactor
-                    .add(&p, &format!("password:{}", break_label(kind)));
-                let current = self.current();
-                self.change_step(
-                    &format!(
-                        "a change to a password that breaks the policy ({})",
-                        break_label(kind)
-                    ),
-                    &current,
-                    &p,
-                    Expect::INVALID_NEW,
-                )
-                .await?;
-                self.unchanged(Some(p)).await
-            }
-            Plan::Edge(kind) => {
-                let p = password::edge(&self.runner.profile.policy, kind).map_err(Stop::Skip)?;
-                self.redactor.add(&p, "password:edge");
-                let current = self.current();
-                self.change_step(
-                    "a change to a password on the edge of the policy",
-                    &current,
-                    &p,
-                    Expect::Success,
-                )
-                .await?;
-                Ok(())
-            }
-            Plan::WrongOldFirst(kind) => {
-                let wrong = self.wrong();
-                let new = match kind {
-                    WrongOldNew::Same => wrong.clone(),
-                    WrongOldNew::TooShort => {
-                        let p =
-                            password::breaking(&self.runner.profile.policy, PolicyBreak::TooShort)
-                                .map_err(Stop::Skip)?;
-                        self.redactor.add(&p, "password:too-short");
-                        p
-                    }
-                };
-                self.change_step(
-                    "a wrong old password with a new one that is also refusable",
-                    &wrong,
-                    &new,
-                    Expect::WRONG_OLD,
-                )
-                .await?;
-                Ok(())
-            }
-            Plan::Lockout => self.lockout().await,
-        }
-    }
-
-    async fn auth(&mut self, auth: Auth, expect: Expect) -> Result<(), Stop> {
-        let bearer =
-            |t: &str, scheme: &str| header(http::header::AUTHORIZATION, &format!("{scheme} {t}"));
-        let headers: Vec<(HeaderName, HeaderValue)> = match auth {
-            Auth::None => Vec::new(),
-            Auth::Literal(v) => header(http::header::AUTHORIZATION, v).into_iter().collect(),
-            Auth::Twice => {
-                let t = self.active_token().await?;
-                [bearer(&t, "Bearer"), bearer(&t, "Bearer")]
-                    .into_iter()
-                    .flatten()
-                    .collect()
-            }
-            Auth::LowerCaseScheme => {
-                let t = self.active_token().await?;
-                bearer(&t, "bearer").into_iter().collect()
-            }
-            Auth::Token(kind) => {
-                let account = self.runner.active.account.clone();
-                let t = self.runner.tokens.variant(&account, kind).await?;
-                self.redactor.add(
-                    &t,
-                    &format!("token:{}-{}", account.subject, token_label(kind)),
-                );
-                bearer(&t, "Bearer").into_iter().collect()
-            }
-        };
-        if let Auth::None = auth {
-            self.result.notes.push(
-                "RFC 6750 §3 says a request without authentication information SHOULD get no \
-                 error code; the vendor document answers invalid_request, and it wins here"
-                    .to_string(),
-            );
-        }
-        let current = self.current();
-        let new = self.fresh();
-        let request = change(None, &current, &new, Some(headers));
-        self.step(
-            "a valid change of the active account's password",
-            request,
-            Effect::Change { old: current, new },
-            expect,
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn other_account(
-        &mut self,
-        role: Role,
-        wrong_old: bool,
-        expect: Expect,
-    ) -> Result<(), Stop> {
-        let account = self.account(role)?;
-        let label = format!("token:{}", account.subject);
-        let token = self.token_for(&account, &label).await?;
-        let old = match (&account.password, wrong_old) {
-            (Some(p), false) => p.clone(),
-            (None, false) => {
-                self.result.notes.push(format!(
-                    "[{}] has no password: a made-up old password was sent; a target that checks \
-                     the old password before the status answers wrong_old_password",
-                    role.table()
-                ));
-                self.wrong()
-            }
-            (_, true) => self.wrong(),
-        };
-        let new = self.fresh();
-        let request = change(Some(&token), &old, &new, None);
-        self.step(
-            &format!("a change for {} ({})", account.subject, role.table()),
-            request,
-            Effect::None,
-            expect,
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn raw(&mut self, raw: Raw, expect: Expect) -> Result<(), Stop> {
-        let mut headers = Vec::new();
-        let token = match raw.auth {
-            RawAuth::None => None,
-            RawAuth::Active => Some(self.active_token().await?),
-            RawAuth::Missing => {
-                let account = self.account(Role::Missing)?;
-                let label = format!("token:{}", account.subject);
-                Some(self.token_for(&account, &label).await?)
-            }
-        };
-        if let Some(t) = &token {
-            headers.extend(header(http::header::AUTHORIZATION, &format!("Bearer {t}")));
-        }
-        if let Some(ct) = raw.content_type {
-            headers.extend(header(http::header::CONTENT_TYPE, ct));
-        }
-        let mut change_of: Option<(String, String)> = None;
-        let body = match raw.body {
-            Body::Empty => Vec::new(),
-            Body::Text(t) => t.as_bytes().to_vec(),
-            Body::Members(old, new) => {
-                let mut map: Vec<(&str, Value)> = Vec::new();
-                let mut strings = (None, None);
-                for (name, member, slot) in [
-                    ("old_password", old, &mut strings.0),
-                    ("new_password", new, &mut strings.1),
-                ] {
-                    let value = match member {
-                        Member::Absent => continue,
-                        Member::Null => Value::Null,
-                        Member::Number => json!(12_345_678),
-                        Member::Current => {
-                            let c = self.current();
-                            *slot = Some(c.clone());
-                            Value::String(c)
-                        }
-                        Member::Fresh => {
-                            let f = self.fresh();
-                            *slot = Some(f.clone());
-                            Value::String(f)
-                        }
-                    };
-                    map.push((name, value));
-                }
-                // A string new_password could be set, even without a valid
-                // old one: follow it if the target says 200.
-                if let (o, Some(n)) = strings {
-                    change_of = Some((o.unwrap_or_default(), n));
-                }
-                object(&map)
-            }
-            Body::Oversized => {
-                let Some(limit) = self.runner.profile.limits.max_body_bytes else {
-                    return Err(Stop::Skip("limits.max_body_bytes is not declared".into()));
-                };
-                let current = self.current();
-                let new = self.fresh();
-                let body = object(&[
-                    ("old_password", Value::String(current.clone())),
-                    ("new_password", Value::String(new.clone())),
-                    ("padding", Value::String("x".repeat(limit + 1))),
-                ]);
-                self.result.notes.push(format!(
-                    "the body is {} bytes, the declared limit {limit}",
-                    body.len()
-                ));
-                change_of = Some((current, new));
-                body
-            }
-        };
-        let effect = match (raw.auth, change_of) {
-            (RawAuth::Active, Some((old, new))) => Effect::Change { old, new },
-            (RawAuth::Active, None) => Effect::Harmless,
-            _ => Effect::None,
-        };
-        let path = raw.path.unwrap_or(ENDPOINT_PATH).to_string();
-        let request = Request {
-            method: Method::from_bytes(raw.method.as_bytes()).unwrap_or(Method::POST),
-            path,
-            headers,
-            body,
-        };
-        self.step("a hand-made request", request, effect, expect)
-            .await?;
-        Ok(())
-    }
-
-    async fn success(&mut self) -> Result<(), Stop> {
-        let old = self.current();
-        let new = self.fresh();
-        let r = self
-            .change_step("a valid change", &old, &new, Expect::Success)
-            .await?;
-        if r.status != 200 {
-            self.result
-                .notes
-                .push("effects not checked: the change was refused".to_string());
-            return Ok(());
-        }
-        let other = self.fresh();
-        self.change_step(
-            "effect: the old password is refused",
-            &old,
-            &other,
-            Expect::WRONG_OLD,
-        )
-        .await?;
-        let current = self.current();
-        let next = self.fresh();
-        self.change_step(
-            "effect: the new password works",
-            &current,
-            &next,
-            Expect::Success,
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn history(&mut self, probe: HistoryProbe) -> Result<(), Stop> {
-        let policy = &self.runner.profile.policy;
-        let Some(depth) = policy.depth() else {
-            return Err(Stop::Skip("policy.history is not declared".into()));
-        };
-        if depth == 0 {
-            return Err(Stop::Skip(
-                "the declared history keeps no previous password".into(),
-            ));
-        }
-        let k = match probe {
-            HistoryProbe::MostRecent => 1,
-            HistoryProbe::Nth => depth,
-            HistoryProbe::Beyond => depth + 1,
-        };
-        self.ensure_previous(k).await?;
-        let previous = &self.runner.active.previous;
-        let reused = previous[previous.len() - k].clone();
-        let current = self.current();
-        let (purpose, expect) = match probe {
-            HistoryProbe::MostRecent => (
-                "a change back to the most recent previous password".to_string(),
-                Expect::RECURRENT,
-            ),
-            HistoryProbe::Nth => (
-                format!("a change back to the {k}th previous password"),
-                Expect::RECURRENT,
-            ),
-            HistoryProbe::Beyond => (
-                format!("a change back to the {k}th previous password (beyond the history)"),
-                Expect::Success,
-            ),
-        };
-        self.change_step(&purpose, &current, &reused, expect)
-            .await?;
-        if probe != HistoryProbe::Beyond {
-            self.unchanged(Some(reused)).await?;
-        }
-        Ok(())
-    }
-
-    async fn lockout(&mut self) -> Result<(), Stop> {
-        let account = self
-            .runner
-            .profile
-            .accounts
-            .lockable
-            .clone()
-            .ok_or_else(|| Stop::Skip("no [accounts.lockable] in the profile".into()))?;
-        let Some(max) = self.runner.profile.lockout.max_failures.filter(|m| *m > 0) else {
-            return Err(Stop::Skip("lockout.max_failures is not declared".into()));
-        };
-        let password = account.password.clone().unwrap_or_default();
-        let label = format!("token:{}", account.subject);
-        let token = self.token_for(&account, &label).await?;
-        for i in 1..=max {
-            let wrong = self.wrong();
-            let new = self.fresh();
-            let request = change(Some(&token), &wrong, &new, None);
-            self.step(
-                &format!("wrong old password {i} of {max} for {}", account.subject),
-                request,
-                Effect::None,
-                Expect::WRONG_OLD,
-            )
-            .await?;
-        }
-        let new = self.fresh();
-        let request = change(Some(&token), &password, &new, None);
-        self.step(
-            &format!("the right password for {}, now locked", account.subject),
-            request,
-            Effect::None,
-            Expect::LOCKED,
-        )
-        .await?;
-        self.result.notes.push(format!(
-            "{} stays locked for the target's lock time",
-            account.subject
-        ));
-        Ok(())
-    }
-}
-
-fn break_label(kind: PolicyBreak) -> &'static str {
-    match kind {
-        PolicyBreak::TooShort => "too-short",
-        PolicyBreak::TooLong => "too-long",
-        PolicyBreak::NoLowercase => "no-lowercase",
-        PolicyBreak::NoUppercase => "no-uppercase",
-        PolicyBreak::NoDigit => "no-digit",
-        PolicyBreak::NoSymbol => "no-symbol",
-        PolicyBreak::ControlCharacter => "control-character",
-        PolicyBreak::ShortAfterNormalization => "short-after-nfc",
-    }
-}
-
-fn token_label(kind: TokenKind) -> &'static str {
-    match kind {
-        TokenKind::BadSignature => "bad-signature",
-        TokenKind::UntrustedKey => "untrusted-key",
-        TokenKind::Expired => "expired",
-        TokenKind::NotYetValid => "not-yet-valid",
-        TokenKind::WrongIssuer => "wrong-issuer",
-        TokenKind::WrongAudience => "wrong-audience",
-        TokenKind::AlgNone => "alg-none",
-        TokenKind::UnknownKid => "unknown-kid",
-        TokenKind::NoScope => "no-scope",
-        TokenKind::Scope(..) => "scope",
+        crate::cases::run(self, plan).await
     }
 }

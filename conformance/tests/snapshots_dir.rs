@@ -32,7 +32,7 @@ fn one_snapshot_per_case_and_no_strays() {
 #[test]
 fn every_case_has_an_rstest_case() {
     let source = include_str!("cases.rs");
-    for case in CATALOGUE {
+    for case in CATALOGUE.iter() {
         let name = case.id.replace(['.', '-'], "_");
         let attribute = format!("#[case::{name}(");
         let at = source

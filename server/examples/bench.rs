@@ -6,7 +6,8 @@
 //! ```sh
 //! cargo run --release -p server --example bench            # full run, a few minutes
 //! cargo run --release -p server --example bench -- --quick  # shorter phases
-//! cargo run --release -p server --example bench -- --rejections-only  # S9/S10/S11 rows only
+//! cargo run --release -p server --example bench -- --only flood  # one section
+//! cargo run --release -p server --example bench -- --only rejections  # S9/S10/S11 rows only
 //! ```
 //!
 //! The servers run as child processes (this same executable with
@@ -38,7 +39,10 @@ fn main() -> ExitCode {
         Some("--child-baseline") => child_baseline(),
         _ => driver(
             args.iter().any(|a| a == "--quick"),
-            args.iter().any(|a| a == "--rejections-only"),
+            args.iter()
+                .position(|a| a == "--only")
+                .and_then(|i| args.get(i + 1))
+                .map(String::as_str),
         ),
     };
     match result {
@@ -54,16 +58,22 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 // ---------------------------------------------------------------- children
 
-/// `--child-reference DB HISTORY USERS`: the reference server, OWASP profile.
+/// `--child-reference DB HISTORY USERS [SLOTS_PER_SUBJECT]`: the reference
+/// server, OWASP profile.
 fn child_reference(args: &[String]) -> Res<()> {
-    let [db, history, users] = args else {
-        return Err("usage: --child-reference DB HISTORY USERS".into());
+    let (db, history, users, slots) = match args {
+        [db, history, users] => (db, history, users, None),
+        [db, history, users, slots] => (db, history, users, Some(slots.parse()?)),
+        _ => return Err("usage: --child-reference DB HISTORY USERS [SLOTS]".into()),
     };
     let mut config = Config::load(Path::new(server::cli::DEFAULT_CONFIG))?;
     config.db = PathBuf::from(db);
     config.users = PathBuf::from(users);
     config.policy.history = history.parse()?;
     config.hashing.profile = HashingProfile::Owasp;
+    if let Some(slots) = slots {
+        config.hashing.slots_per_subject = slots;
+    }
     config.lockout.max_failures = 0;
     config.cors.allowed_origins.clear();
     let _ = tracing_subscriber::fmt()
@@ -421,7 +431,7 @@ fn row(figure: impl Into<String>, value: impl Into<String>, goal: &str, met: Opt
     }
 }
 
-fn driver(quick: bool, rejections_only: bool) -> Res<()> {
+fn driver(quick: bool, only: Option<&str>) -> Res<()> {
     let phase = Duration::from_secs(if quick { 1 } else { 3 });
     let dir = tempfile::tempdir()?;
     let config = Config::load(Path::new(server::cli::DEFAULT_CONFIG))?;
@@ -440,6 +450,11 @@ fn driver(quick: bool, rejections_only: bool) -> Res<()> {
         "tokens: RS256 (jsonwebtoken, rust_crypto backend); S11 repeats one token, so after its first request it is answered from the verified-token cache\n"
     );
     let mut rows = Vec::new();
+    if only == Some("flood") {
+        rows.extend(flood_rows(&runtime, dir.path(), &config, phase)?);
+        print_rows(&rows);
+        return Ok(());
+    }
 
     // 1. Cheap rejections against the baseline.
     let baseline = ServerProc::start(&["--child-baseline"])?;
@@ -490,8 +505,8 @@ fn driver(quick: bool, rejections_only: bool) -> Res<()> {
         ));
     }
     drop(reference);
-    if rejections_only {
-        print_table(&rows);
+    if only == Some("rejections") {
+        print_rows(&rows);
         return Ok(());
     }
 
@@ -602,6 +617,9 @@ fn driver(quick: bool, rejections_only: bool) -> Res<()> {
     ));
     drop(server);
 
+    // 3b. Another user's change while one token floods the endpoint.
+    rows.extend(flood_rows(&runtime, dir.path(), &config, phase)?);
+
     // 4. Peak RSS with 1,000 concurrent success-path requests.
     let many_users = users_file(dir.path(), 100)?;
     let server = ServerProc::reference(dir.path(), "rss", 5, &many_users)?;
@@ -647,11 +665,11 @@ fn driver(quick: bool, rejections_only: bool) -> Res<()> {
 
     // 5. The full default conformance run.
     rows.push(conformance_row()?);
-    print_table(&rows);
+    print_rows(&rows);
     Ok(())
 }
 
-fn print_table(rows: &[Row]) {
+fn print_rows(rows: &[Row]) {
     println!("| figure | measured | goal | |");
     println!("|---|---|---|---|");
     for r in rows {
@@ -660,6 +678,124 @@ fn print_table(rows: &[Row]) {
             r.figure, r.value, r.goal, r.verdict
         );
     }
+}
+
+/// Latency of `victim`'s successful changes, one after another, until `stop`
+/// is set (after at least `min` samples), and how many got 503 instead.
+async fn victim_changes(
+    addr: SocketAddr,
+    token: &str,
+    current: &mut String,
+    tag: &str,
+    min: usize,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Res<(Histogram<u64>, u64)> {
+    let (mut hist, mut busy) = (Histogram::<u64>::new(3)?, 0);
+    let mut step = 0;
+    while (hist.len() as usize) < min || !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        step += 1;
+        let next = format!("User1-{tag}{step}x");
+        let (status, took) = once(addr, &Template::change(Some(token), current, &next)).await?;
+        if status == 503 && busy < 100 {
+            busy += 1;
+            continue;
+        }
+        if status != 200 {
+            return Err(format!("the victim's change answered {status}").into());
+        }
+        hist.record(took.as_micros() as u64)?;
+        *current = next;
+    }
+    Ok((hist, busy))
+}
+
+/// One token (u0) floods the endpoint from 200 connections with its right old
+/// password and a policy-breaking new one (each request verifies, resets the
+/// failure count and answers S5); another user (u1) changes its password one
+/// request after another. Compared with u1's latency on the idle server.
+fn flood_rows(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    config: &Config,
+    phase: Duration,
+) -> Res<Vec<Row>> {
+    let mut rows = Vec::new();
+    // 1 is the default; 1024 (no per-subject bound) is how the server behaved before it.
+    for slots in [1usize, 1024] {
+        rows.push(flood_row(runtime, dir, config, phase, slots)?);
+    }
+    Ok(rows)
+}
+
+fn flood_row(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    config: &Config,
+    phase: Duration,
+    slots: usize,
+) -> Res<Row> {
+    let users = users_file(dir, 2)?;
+    let db = dir.join(format!("flood-{slots}.sqlite3"));
+    let server = ServerProc::start(&[
+        "--child-reference",
+        db.to_str().ok_or("path")?,
+        "5",
+        users.to_str().ok_or("path")?,
+        &slots.to_string(),
+    ])?;
+    let (flooder, victim) = (
+        token(config, "u0", "openid")?,
+        token(config, "u1", "openid")?,
+    );
+    let flood = Template::change(Some(&flooder), "User0-Passw0rd", "short");
+    let samples = 10;
+    // Long enough that every flooded sample is taken while the flood runs.
+    let phase = phase.max(Duration::from_secs(3));
+    let (idle, flooded, load) = runtime.block_on(async {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let mut current = "User1-Passw0rd".to_string();
+        let (idle, _) =
+            victim_changes(server.addr, &victim, &mut current, "Idle", samples, done).await?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let addr = server.addr;
+        let load = tokio::spawn(async move { drive(addr, &flood, 200, phase).await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let flooded = victim_changes(
+            server.addr,
+            &victim,
+            &mut current,
+            "Flood",
+            samples,
+            stop.clone(),
+        );
+        let stopper = async {
+            tokio::time::sleep(phase.saturating_sub(Duration::from_millis(700))).await;
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        };
+        let (flooded, ()) = tokio::join!(flooded, stopper);
+        let load = load.await?;
+        Ok::<_, Box<dyn std::error::Error>>((idle, flooded?, load))
+    })?;
+    let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    let (flooded, busy) = flooded;
+    let ratio = ms(&flooded, 0.5) / ms(&idle, 0.5);
+    Ok(row(
+        format!(
+            "another user's successful change while one token floods (200 connections, right old password, policy-breaking new), slots_per_subject = {slots}: p50 flooded / idle"
+        ),
+        format!(
+            "{:.1} ms / {:.1} ms = {ratio:.2} (p99 {:.1} / {:.1} ms, {} / {} changes, {busy} more got 503 under the flood); flood statuses {:?}",
+            ms(&flooded, 0.5),
+            ms(&idle, 0.5),
+            ms(&flooded, 0.99),
+            ms(&idle, 0.99),
+            flooded.len(),
+            idle.len(),
+            load.statuses
+        ),
+        "(none)",
+        None,
+    ))
 }
 
 /// Builds the conformance binary and times three default runs (median).

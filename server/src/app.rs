@@ -54,7 +54,8 @@ impl App {
     /// Loads the keys, opens (and migrates) the store, seeds users.
     pub fn build(config: &Config) -> Result<App, StartError> {
         let keys = KeySet::load(&config.jwks).map_err(StartError::Keys)?;
-        let store = Store::open(&config.db).map_err(StartError::Store)?;
+        let busy = std::time::Duration::from_millis(config.store.busy_timeout_ms);
+        let store = Store::open(&config.db, busy).map_err(StartError::Store)?;
         let hasher = Hasher::new(&config.hashing);
         let policy = Policy::new(config.policy.clone());
         let seeded = seed(&config.users, &store, &hasher, &policy).map_err(StartError::Seed)?;

@@ -3,18 +3,29 @@
 //! Order (after the token and the body, which `http` checks first):
 //! user exists → status → old password → duplicate → policy → history.
 //! Status comes before the old password so that a frozen or locked account is
-//! no password oracle. A request costs at most three argon2 evaluations
-//! (verify the old password, the history digest of the new one, the primary
-//! hash of the new one) whatever the history depth, all under one slot of the
-//! bounded hashing pool.
+//! no password oracle, and it is checked twice: once from a read (no hashing
+//! slot is taken for a user already frozen or locked), then again, afresh and
+//! atomically with the reservation of the guess ([`Store::reserve_attempt`]),
+//! after the request got its hashing slot. A guess is verified only under a
+//! reservation, so however many arrive at once, at most `max_failures` wrong
+//! ones are verified before the lock, and every later request answers S8
+//! whatever else it carries.
+//!
+//! The old password is verified under the normalisation form recorded with
+//! the credential; the new one is normalised under the configured form and
+//! its history digest made at the configured cost. History entries keep their
+//! own cost and form: a candidate is evaluated once per distinct (cost, form)
+//! among the newest N entries and the configured pair, so a successful change
+//! costs 2 + that number of evaluations (3 in the steady state), all under one
+//! slot of the bounded hashing pool.
 
-use crate::config::LockoutConfig;
-use crate::hashing::{HashError, Hasher};
+use crate::config::{LockoutConfig, Normalization};
+use crate::hashing::{Cost, DIGEST_LEN, HashError, HashSession, Hasher};
 use crate::now_ms;
-use crate::policy::Policy;
+use crate::policy::{Policy, normalize_as};
 use crate::rejection::Rejection;
 use crate::secret::Password;
-use crate::store::{Commit, NewCredential, Status, Store, StoreError};
+use crate::store::{Commit, HistoryEntry, NewCredential, Reservation, Status, Store, StoreError};
 
 /// The two passwords of a request body.
 #[derive(Debug, Clone)]
@@ -36,8 +47,16 @@ pub struct ChangePassword {
 
 impl From<StoreError> for Rejection {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "store failure");
-        Rejection::Internal
+        match e {
+            StoreError::Busy => {
+                tracing::warn!("store busy");
+                Rejection::Overloaded
+            }
+            other => {
+                tracing::error!(error = %other, "store failure");
+                Rejection::Internal
+            }
+        }
     }
 }
 
@@ -64,6 +83,10 @@ impl ChangePassword {
         }
     }
 
+    fn lock_ms(&self) -> i64 {
+        (self.lockout.lock_seconds * 1000.0) as i64
+    }
+
     /// Runs the checks for `subject` and commits the new password.
     pub async fn execute(&self, subject: &str, request: ChangeRequest) -> Result<(), Rejection> {
         let user = {
@@ -71,27 +94,34 @@ impl ChangePassword {
             blocking(move || store.find(&subject)).await?
         }
         .ok_or(Rejection::UserNotFound)?;
+        check_status(user.status(now_ms()))?;
 
-        match user.status(now_ms()) {
-            Status::Frozen => return Err(Rejection::UserFrozen),
-            Status::Locked => return Err(Rejection::UserLocked),
-            Status::Normal => {}
-        }
+        let session = self.hasher.session(subject).await?;
+        let (store, k, lock_ms, id) = (
+            self.store.clone(),
+            self.lockout.max_failures,
+            self.lock_ms(),
+            user.id,
+        );
+        let user = match blocking(move || store.reserve_attempt(id, k, now_ms())).await? {
+            Reservation::Reserved(user) => user,
+            Reservation::Missing => return Err(Rejection::UserNotFound),
+            Reservation::Frozen => return Err(Rejection::UserFrozen),
+            Reservation::Locked => return Err(Rejection::UserLocked),
+            Reservation::Saturated => return Err(Rejection::Overloaded),
+        };
 
-        let old = self.policy.normalize(&request.old_password);
-        let new = self.policy.normalize(&request.new_password);
-        let session = self.hasher.session().await?;
-
-        if !session
+        // The old password in the form its credential was made under.
+        let form = user.normalization.unwrap_or(self.policy.normalization());
+        let old = normalize_as(form, &request.old_password);
+        let verified = session
             .verify(user.password_hash.clone(), old.clone())
-            .await?
-        {
-            let (store, lockout, id) = (self.store.clone(), self.lockout.clone(), user.id);
-            let attempts = blocking(move || {
-                let lock_ms = (lockout.lock_seconds * 1000.0) as i64;
-                store.record_failure(id, lockout.max_failures, lock_ms, now_ms())
-            })
-            .await?;
+            .await;
+        let correct = matches!(verified, Ok(true));
+        let store = self.store.clone();
+        let attempts =
+            blocking(move || store.settle_attempt(id, correct, k, lock_ms, now_ms())).await?;
+        if !verified? {
             tracing::info!(
                 subject,
                 attempts,
@@ -100,33 +130,28 @@ impl ChangePassword {
             );
             return Err(Rejection::WrongOldPassword);
         }
-        if user.failed_attempts != 0 {
-            let (store, id) = (self.store.clone(), user.id);
-            blocking(move || store.reset_failures(id)).await?;
-        }
 
-        if old.ct_eq(&new) {
+        if old.ct_eq(&normalize_as(form, &request.new_password)) {
             return Err(Rejection::DuplicatePassword);
         }
+        let new = self.policy.normalize(&request.new_password);
         if let Err(violation) = self.policy.check(&new) {
             tracing::info!(subject, ?violation, "new password breaks the policy");
             return Err(Rejection::InvalidNewPassword);
         }
 
-        let digest = session
-            .digest(user.history_cost, user.history_salt.clone(), new.clone())
-            .await?;
         let history = {
-            let (store, id, depth) = (self.store.clone(), user.id, self.policy.history());
+            let (store, depth) = (self.store.clone(), self.policy.history());
             blocking(move || store.history(id, depth)).await?
         };
-        // Constant-time on each entry; every entry is compared.
-        let reused = history.iter().fold(false, |acc, old_digest| {
-            acc | bool::from(subtle::ConstantTimeEq::ct_eq(
-                old_digest.as_slice(),
-                &digest[..],
-            ))
-        });
+        let (reused, digest) = self
+            .compare_history(
+                &session,
+                &user.history_salt,
+                &history,
+                &request.new_password,
+            )
+            .await?;
         if reused {
             return Err(Rejection::RecurrentPassword);
         }
@@ -138,6 +163,8 @@ impl ChangePassword {
             expected_version: user.credential_version,
             password_hash,
             digest: digest.to_vec(),
+            digest_cost: self.hasher.cost(),
+            normalization: self.policy.normalization(),
         };
         let store = self.store.clone();
         let outcome = blocking(move || store.commit_change(&credential, now_ms())).await?;
@@ -148,6 +175,46 @@ impl ChangePassword {
             }
             Commit::Conflict => self.conflict(subject).await,
         }
+    }
+
+    /// Whether `candidate` is among `history`, comparing each entry (in
+    /// constant time) with the candidate's digest under that entry's cost and
+    /// form: one evaluation per distinct (cost, form), the configured pair
+    /// always among them. Returns the digest under the configured pair, which
+    /// becomes the new credential's.
+    async fn compare_history(
+        &self,
+        session: &HashSession,
+        salt: &[u8],
+        history: &[HistoryEntry],
+        candidate: &Password,
+    ) -> Result<(bool, [u8; DIGEST_LEN]), Rejection> {
+        let configured = (self.hasher.cost(), self.policy.normalization());
+        let mut pairs: Vec<(Cost, Normalization)> = vec![configured];
+        for e in history {
+            let pair = (e.cost, e.normalization.unwrap_or(configured.1));
+            if !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+        }
+        let (mut reused, mut new_digest) = (false, [0u8; DIGEST_LEN]);
+        for (i, &(cost, form)) in pairs.iter().enumerate() {
+            let digest = session
+                .digest(cost, salt.to_vec(), normalize_as(form, candidate))
+                .await?;
+            if i == 0 {
+                new_digest = digest;
+            }
+            for e in history {
+                if (e.cost, e.normalization.unwrap_or(configured.1)) == (cost, form) {
+                    reused |= bool::from(subtle::ConstantTimeEq::ct_eq(
+                        e.digest.as_slice(),
+                        &digest[..],
+                    ));
+                }
+            }
+        }
+        Ok((reused, new_digest))
     }
 
     /// Another request changed the credential or the status first: report what
@@ -162,6 +229,14 @@ impl ChangePassword {
             Some(Status::Locked) => Rejection::UserLocked,
             Some(Status::Normal) => Rejection::WrongOldPassword,
         })
+    }
+}
+
+fn check_status(status: Status) -> Result<(), Rejection> {
+    match status {
+        Status::Frozen => Err(Rejection::UserFrozen),
+        Status::Locked => Err(Rejection::UserLocked),
+        Status::Normal => Ok(()),
     }
 }
 

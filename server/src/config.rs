@@ -44,6 +44,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Cross-origin access for single-page apps.
     pub cors: CorsConfig,
+    /// The SQLite store.
+    pub store: StoreConfig,
 }
 
 /// One private key `mint-token` may sign with (test-only).
@@ -122,6 +124,25 @@ pub struct HashingConfig {
     pub workers: usize,
     /// How long a request may wait for a hashing slot before it gets 503.
     pub queue_timeout_ms: u64,
+    /// Hashing slots one subject may hold at once; its other requests wait
+    /// for their turn within `queue_timeout_ms`.
+    pub slots_per_subject: usize,
+}
+
+/// The SQLite store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// How long a write waits for another writer's lock before the request gets 503.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            busy_timeout_ms: 1_000,
+        }
+    }
 }
 
 /// Input and connection bounds.
@@ -171,6 +192,7 @@ impl Default for Config {
             hashing: HashingConfig::default(),
             limits: LimitsConfig::default(),
             cors: CorsConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -205,6 +227,7 @@ impl Default for HashingConfig {
             profile: HashingProfile::Owasp,
             workers: 0,
             queue_timeout_ms: 2_000,
+            slots_per_subject: 1,
         }
     }
 }
@@ -334,6 +357,12 @@ impl Config {
         if self.hashing.queue_timeout_ms == 0 {
             return bad("hashing.queue_timeout_ms", "must be at least 1".into());
         }
+        if self.hashing.slots_per_subject == 0 {
+            return bad("hashing.slots_per_subject", "must be at least 1".into());
+        }
+        if self.store.busy_timeout_ms == 0 {
+            return bad("store.busy_timeout_ms", "must be at least 1".into());
+        }
         // Two passwords of max_length code points (up to 4 bytes each) plus JSON framing.
         let needed = 8 * p.max_length + 64;
         if self.limits.max_body_bytes < needed.min(64 * 1024) {
@@ -459,6 +488,16 @@ mod tests {
         assert_eq!(c.lockout.max_failures, 5);
         assert_eq!(c.lockout.lock_seconds, 900.0);
         assert_eq!(c.hashing.profile, HashingProfile::Owasp);
+        assert_eq!(c.hashing.slots_per_subject, 1);
+        assert_eq!(c.store.busy_timeout_ms, 1_000);
+    }
+
+    #[test]
+    fn zero_slots_per_subject_and_busy_timeout_are_rejected() {
+        let e = Config::parse("[hashing]\nslots_per_subject = 0\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("hashing.slots_per_subject"));
+        let e = Config::parse("[store]\nbusy_timeout_ms = 0\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("store.busy_timeout_ms"));
     }
 
     #[test]

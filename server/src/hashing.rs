@@ -5,19 +5,28 @@
 //! is exactly `workers` × the memory cost however many requests arrive (a
 //! fresh 19 MiB allocation per hash on tokio's blocking threads let glibc
 //! spread them over per-thread arenas: 1 GiB peak RSS under overload, measured
-//! by the overload fault test). A request first takes one of `workers`
-//! permits, waiting at most `queue_timeout` ([`HashError::Busy`], rendered as
-//! 503), and keeps it for all its evaluations; holding a permit guarantees a
-//! free worker, so jobs never queue behind each other. Seeding at start-up
-//! uses the same workers, so no argon2 memory is ever allocated elsewhere.
+//! by the overload fault test). A request first takes one of its subject's
+//! `slots_per_subject` slots (default 1), then one of `workers` permits,
+//! waiting at most `queue_timeout` for both together ([`HashError::Busy`],
+//! rendered as 503), and keeps them for all its evaluations. So one token
+//! flooding the endpoint holds at most `slots_per_subject` workers while its
+//! other requests queue behind each other, not in front of other users (the
+//! permits are handed out first come, first served). Holding a permit
+//! guarantees a free worker, so jobs never queue behind each other. Seeding
+//! at start-up uses the same workers, so no argon2 memory is ever allocated
+//! elsewhere.
+//!
+//! Every evaluation is counted ([`Hasher::evaluations`]) and logged at
+//! `debug` with its kind (`verify`, `digest`, `hash`), never with its input.
 //!
 //! Two kinds of output:
 //! - primary hashes: PHC strings (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`)
 //!   with a fresh random salt each, verified with the parameters they carry;
 //! - history digests: raw 32-byte outputs under a per-user history salt and
-//!   cost stored with the user, so one evaluation of a candidate can be
-//!   compared against every history entry.
+//!   cost stored with each digest, so one evaluation of a candidate per
+//!   distinct cost can be compared against every history entry.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -95,6 +104,53 @@ pub struct Hasher {
     workers: usize,
     queue_timeout: Duration,
     evaluations: Arc<AtomicU64>,
+    subjects: Arc<Subjects>,
+}
+
+/// The per-subject slots: one semaphore per subject with a request holding
+/// or awaiting it; an entry goes when its last request does, so the map is
+/// bounded by the requests in flight.
+#[derive(Debug)]
+struct Subjects {
+    slots: usize,
+    map: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// A request's claim on its subject's slots: held while waiting and hashing.
+#[derive(Debug)]
+struct SubjectClaim {
+    subjects: Arc<Subjects>,
+    subject: String,
+    slots: Arc<Semaphore>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl SubjectClaim {
+    fn new(subjects: &Arc<Subjects>, subject: &str) -> SubjectClaim {
+        let mut map = subjects.map.lock().unwrap_or_else(|p| p.into_inner());
+        let slots = map
+            .entry(subject.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(subjects.slots)))
+            .clone();
+        SubjectClaim {
+            subjects: subjects.clone(),
+            subject: subject.to_string(),
+            slots,
+            permit: None,
+        }
+    }
+}
+
+impl Drop for SubjectClaim {
+    fn drop(&mut self) {
+        self.permit = None;
+        // Every clone of `slots` lives in a claim and is dropped under this
+        // lock, so the last claim sees 2 references (the map's and its own).
+        let mut map = self.subjects.map.lock().unwrap_or_else(|p| p.into_inner());
+        if Arc::strong_count(&self.slots) == 2 {
+            map.remove(&self.subject);
+        }
+    }
 }
 
 impl Hasher {
@@ -133,6 +189,10 @@ impl Hasher {
             workers,
             queue_timeout: Duration::from_millis(config.queue_timeout_ms),
             evaluations: Arc::new(AtomicU64::new(0)),
+            subjects: Arc::new(Subjects {
+                slots: config.slots_per_subject.max(1),
+                map: Mutex::new(HashMap::new()),
+            }),
         }
     }
 
@@ -151,16 +211,32 @@ impl Hasher {
         self.evaluations.load(Ordering::Relaxed)
     }
 
-    /// Waits (at most the queue timeout) for a hashing slot.
-    pub async fn session(&self) -> Result<HashSession, HashError> {
-        let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
+    /// Waits (at most the queue timeout, in all) for one of `subject`'s
+    /// slots, then for a hashing permit.
+    pub async fn session(&self, subject: &str) -> Result<HashSession, HashError> {
+        let deadline = tokio::time::Instant::now() + self.queue_timeout;
+        let mut claim = SubjectClaim::new(&self.subjects, subject);
+        let slot = tokio::time::timeout_at(deadline, claim.slots.clone().acquire_owned());
+        claim.permit = Some(
+            slot.await
+                .map_err(|_| HashError::Busy)?
+                .map_err(|_| HashError::Busy)?,
+        );
+        let permit = tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Busy)?;
         Ok(HashSession {
             hasher: self.clone(),
             _permit: permit,
+            _claim: claim,
         })
+    }
+
+    /// Subjects with a request holding or awaiting a slot.
+    pub fn subjects_in_flight(&self) -> usize {
+        let map = self.subjects.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.len()
     }
 
     /// A fresh random salt.
@@ -173,7 +249,7 @@ impl Hasher {
     /// Primary hash, waiting on the calling thread (seeding at start-up).
     pub fn hash_blocking(&self, password: &Password) -> Result<String, HashError> {
         let (cost, password) = (self.cost, password.clone());
-        self.run_blocking(move |m| phc_hash(cost, &password, m))
+        self.run_blocking("hash", move |m| phc_hash(cost, &password, m))
     }
 
     /// History digest, waiting on the calling thread (seeding at start-up).
@@ -184,7 +260,7 @@ impl Hasher {
         password: &Password,
     ) -> Result<[u8; DIGEST_LEN], HashError> {
         let (salt, password) = (salt.to_vec(), password.clone());
-        self.run_blocking(move |m| {
+        self.run_blocking("digest", move |m| {
             let mut out = [0u8; DIGEST_LEN];
             evaluate(cost, password.expose().as_bytes(), &salt, &mut out, m)?;
             Ok(out)
@@ -194,11 +270,12 @@ impl Hasher {
     /// Verification, waiting on the calling thread (tests).
     pub fn verify_blocking(&self, phc: &str, password: &Password) -> Result<bool, HashError> {
         let (phc, password) = (phc.to_string(), password.clone());
-        self.run_blocking(move |m| phc_verify(&phc, &password, m))
+        self.run_blocking("verify", move |m| phc_verify(&phc, &password, m))
     }
 
-    fn count(&self) {
+    fn count(&self, kind: &'static str) {
         self.evaluations.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(kind, "argon2 evaluation");
     }
 
     /// Runs `f` on a worker and blocks this thread for the result. Takes no
@@ -206,10 +283,11 @@ impl Hasher {
     /// an async task.
     fn run_blocking<T: Send + 'static>(
         &self,
+        kind: &'static str,
         f: impl FnOnce(&mut Memory) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
         let (tx, rx) = mpsc::channel();
-        self.submit(f, move |r| {
+        self.submit(kind, f, move |r| {
             let _ = tx.send(r);
         })?;
         rx.recv().map_err(|_| HashError::WorkerLost)?
@@ -218,10 +296,11 @@ impl Hasher {
     /// Runs `f` on a worker with its memory; the caller holds a permit.
     async fn run<T: Send + 'static>(
         &self,
+        kind: &'static str,
         f: impl FnOnce(&mut Memory) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
         let (tx, rx) = oneshot::channel();
-        self.submit(f, move |r| {
+        self.submit(kind, f, move |r| {
             let _ = tx.send(r);
         })?;
         rx.await.map_err(|_| HashError::WorkerLost)?
@@ -230,35 +309,40 @@ impl Hasher {
     /// Counts one evaluation and queues `f` for a worker; `reply` gets its result.
     fn submit<T: Send + 'static>(
         &self,
+        kind: &'static str,
         f: impl FnOnce(&mut Memory) -> Result<T, HashError> + Send + 'static,
         reply: impl FnOnce(Result<T, HashError>) + Send + 'static,
     ) -> Result<(), HashError> {
-        self.count();
+        self.count(kind);
         self.jobs
             .send(Box::new(move |memory: &mut Memory| reply(f(memory))))
             .map_err(|_| HashError::WorkerLost)
     }
 }
 
-/// A held hashing slot; each call runs one evaluation on a worker thread.
+/// A held hashing slot (and subject slot); each call runs one evaluation on
+/// a worker thread.
 #[derive(Debug)]
 pub struct HashSession {
     hasher: Hasher,
     _permit: OwnedSemaphorePermit,
+    _claim: SubjectClaim,
 }
 
 impl HashSession {
     /// Whether `password` matches the PHC string (constant-time comparison).
     pub async fn verify(&self, phc: String, password: Password) -> Result<bool, HashError> {
         self.hasher
-            .run(move |m| phc_verify(&phc, &password, m))
+            .run("verify", move |m| phc_verify(&phc, &password, m))
             .await
     }
 
     /// A primary hash of `password` with a fresh salt.
     pub async fn hash(&self, password: Password) -> Result<String, HashError> {
         let cost = self.hasher.cost;
-        self.hasher.run(move |m| phc_hash(cost, &password, m)).await
+        self.hasher
+            .run("hash", move |m| phc_hash(cost, &password, m))
+            .await
     }
 
     /// The history digest of `password` under `salt` and `cost`.
@@ -269,7 +353,7 @@ impl HashSession {
         password: Password,
     ) -> Result<[u8; DIGEST_LEN], HashError> {
         self.hasher
-            .run(move |m| {
+            .run("digest", move |m| {
                 let mut out = [0u8; DIGEST_LEN];
                 evaluate(cost, password.expose().as_bytes(), &salt, &mut out, m)?;
                 Ok(out)
@@ -361,10 +445,15 @@ mod tests {
     use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
     fn cheap(workers: usize, timeout_ms: u64) -> Hasher {
+        per_subject(workers, timeout_ms, 1)
+    }
+
+    fn per_subject(workers: usize, timeout_ms: u64, slots: usize) -> Hasher {
         Hasher::new(&HashingConfig {
             profile: HashingProfile::CheapTestOnly,
             workers,
             queue_timeout_ms: timeout_ms,
+            slots_per_subject: slots,
         })
     }
 
@@ -467,7 +556,7 @@ mod tests {
     #[tokio::test]
     async fn sessions_run_on_the_workers_and_agree_with_blocking() {
         let h = cheap(2, 1000);
-        let s = h.session().await.unwrap();
+        let s = h.session("alice").await.unwrap();
         let pw = Password::new("Abcdefg1");
         let phc = s.hash(pw.clone()).await.unwrap();
         assert!(s.verify(phc.clone(), pw.clone()).await.unwrap());
@@ -483,9 +572,42 @@ mod tests {
     #[tokio::test]
     async fn a_full_pool_refuses_after_the_timeout() {
         let h = cheap(1, 50);
-        let held = h.session().await.unwrap();
-        assert_eq!(h.session().await.unwrap_err(), HashError::Busy);
+        let held = h.session("alice").await.unwrap();
+        assert_eq!(h.session("bob").await.unwrap_err(), HashError::Busy);
         drop(held);
-        assert!(h.session().await.is_ok());
+        assert!(h.session("bob").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn one_subject_holds_at_most_its_slots_and_others_pass_it() {
+        let h = per_subject(3, 50, 1);
+        let held = h.session("alice").await.unwrap();
+        // Two workers are free, yet alice's second request waits and times out.
+        assert_eq!(h.session("alice").await.unwrap_err(), HashError::Busy);
+        let bob = h.session("bob").await.unwrap();
+        assert_eq!(h.subjects_in_flight(), 2);
+        drop(held);
+        assert!(h.session("alice").await.is_ok());
+        drop(bob);
+        // Entries go with their last request, waiters included.
+        assert_eq!(h.subjects_in_flight(), 0);
+
+        let h = per_subject(3, 50, 2);
+        let (_a, _b) = (h.session("alice").await, h.session("alice").await);
+        assert!(_a.is_ok() && _b.is_ok());
+        assert_eq!(h.session("alice").await.unwrap_err(), HashError::Busy);
+    }
+
+    #[tokio::test]
+    async fn a_subjects_waiting_request_gets_its_turn() {
+        let h = per_subject(2, 1000, 1);
+        let held = h.session("alice").await.unwrap();
+        let h2 = h.clone();
+        let waiter = tokio::spawn(async move { h2.session("alice").await.map(|_| ()) });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished());
+        drop(held);
+        assert_eq!(waiter.await.unwrap(), Ok(()));
+        assert_eq!(h.subjects_in_flight(), 0);
     }
 }

@@ -49,14 +49,14 @@ impl Policy {
         self.config.history
     }
 
+    /// The configured normalisation form (the form of new credentials).
+    pub fn normalization(&self) -> Normalization {
+        self.config.normalization
+    }
+
     /// Applies the configured normalisation form.
     pub fn normalize(&self, password: &Password) -> Password {
-        let s = password.expose();
-        match self.config.normalization {
-            Normalization::Nfc => Password::new(s.nfc().collect::<String>()),
-            Normalization::Nfkc => Password::new(s.nfkc().collect::<String>()),
-            Normalization::None => password.clone(),
-        }
+        normalize_as(self.config.normalization, password)
     }
 
     /// Checks an already normalised password; the first rule broken is returned.
@@ -94,6 +94,17 @@ impl Policy {
             return Err(Violation::MissingSymbol);
         }
         Ok(())
+    }
+}
+
+/// Applies `form`: the configured one for new passwords, the recorded one of
+/// a stored credential to verify against it.
+pub fn normalize_as(form: Normalization, password: &Password) -> Password {
+    let s = password.expose();
+    match form {
+        Normalization::Nfc => Password::new(s.nfc().collect::<String>()),
+        Normalization::Nfkc => Password::new(s.nfkc().collect::<String>()),
+        Normalization::None => password.clone(),
     }
 }
 

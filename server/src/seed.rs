@@ -107,8 +107,9 @@ pub fn seed(
             password_hash: hasher
                 .hash_blocking(&password)
                 .map_err(|e| store_err(&format!("{e:?}")))?,
+            normalization: policy.normalization(),
             history_salt: salt.to_vec(),
-            history_cost: cost,
+            digest_cost: cost,
             digest: hasher
                 .digest_blocking(cost, &salt, &password)
                 .map_err(|e| store_err(&format!("{e:?}")))?

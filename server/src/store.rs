@@ -2,20 +2,37 @@
 //! schema and migrations, and the few transactions the endpoint needs.
 //!
 //! Every method is blocking; async callers run them on tokio's blocking
-//! threads. A change is one transaction that compares and swaps the user's
+//! threads. Writes go through one connection and reads through another, so
+//! a read never queues behind a write (WAL lets readers run beside a writer).
+//! A write that cannot get SQLite's lock within the busy timeout is
+//! [`StoreError::Busy`] (answered 503), never a silent loss of a failure.
+//!
+//! Guesses at an old password are counted in two places: settled failures in
+//! the database, and guesses in flight (reserved before hashing, see
+//! [`Store::reserve_attempt`]) plus failures whose write failed in a table in
+//! memory, which the next settled guess of that user writes. The lockout
+//! threshold applies to the sum, so no number of concurrent requests gets
+//! more guesses verified, and a busy database loses no failure. The table
+//! belongs to this process: one server process per database.
+//!
+//! A change is one transaction that compares and swaps the user's
 //! `credential_version`, so of several concurrent changes only the first to
 //! commit wins, and a crash leaves either the old or the new credential with a
-//! history that matches it.
+//! history that matches it. Each credential and history entry keeps the argon2
+//! cost of its digest and the normalisation form it was made under.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
+use crate::config::Normalization;
 use crate::hashing::Cost;
 
 /// Newest schema version; `PRAGMA user_version` records the applied one.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// History entries kept per user: the largest allowed history depth.
 pub const HISTORY_KEPT: i64 = 128;
@@ -44,6 +61,23 @@ const MIGRATIONS: &[&str] = &[
         digest   BLOB    NOT NULL,
         PRIMARY KEY (user_id, version)
     ) WITHOUT ROWID;",
+    // 2: the cost and normalisation form of each digest and credential.
+    // `history_*` on users becomes the cost of the current
+    // digest; history entries get the cost they were made with (the user's,
+    // which all of them shared). A NULL form predates this version: such a
+    // credential is verified under the configured form.
+    "ALTER TABLE users RENAME COLUMN history_m_kib TO digest_m_kib;
+    ALTER TABLE users RENAME COLUMN history_t TO digest_t;
+    ALTER TABLE users RENAME COLUMN history_p TO digest_p;
+    ALTER TABLE users ADD COLUMN normalization TEXT;
+    ALTER TABLE password_history ADD COLUMN m_kib INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE password_history ADD COLUMN t INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE password_history ADD COLUMN p INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE password_history ADD COLUMN normalization TEXT;
+    UPDATE password_history SET
+        m_kib = (SELECT digest_m_kib FROM users WHERE users.id = user_id),
+        t = (SELECT digest_t FROM users WHERE users.id = user_id),
+        p = (SELECT digest_p FROM users WHERE users.id = user_id);",
 ];
 
 /// What can go wrong in the store.
@@ -52,6 +86,8 @@ const MIGRATIONS: &[&str] = &[
 pub enum StoreError {
     /// SQLite reported an error.
     Sqlite(rusqlite::Error),
+    /// The database stayed locked by another writer for the busy timeout.
+    Busy,
     /// The file was written by a newer version of this program.
     TooNew(i64),
     /// A row holds a value this program cannot use.
@@ -62,6 +98,7 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Sqlite(e) => write!(f, "database error: {e}"),
+            StoreError::Busy => write!(f, "database is locked by another writer"),
             StoreError::TooNew(v) => write!(
                 f,
                 "database schema version {v} is newer than this server ({SCHEMA_VERSION})"
@@ -75,7 +112,10 @@ impl std::error::Error for StoreError {}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Sqlite(e)
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy,
+            _ => StoreError::Sqlite(e),
+        }
     }
 }
 
@@ -106,15 +146,18 @@ pub struct User {
     pub id: i64,
     /// PHC string of the current password.
     pub password_hash: String,
+    /// Normalisation form of the current password (`None`: recorded before
+    /// forms were stored; the configured form applies).
+    pub normalization: Option<Normalization>,
     /// Per-user salt of the history digests.
     pub history_salt: Vec<u8>,
-    /// Argon2 cost of the history digests.
-    pub history_cost: Cost,
+    /// Argon2 cost of the current password's history digest.
+    pub digest_cost: Cost,
     /// Version of the current credential; bumped by every change.
     pub credential_version: i64,
     /// Administrator flags.
     pub flags: AdminFlags,
-    /// Consecutive wrong old passwords.
+    /// Consecutive wrong old passwords (settled and written).
     pub failed_attempts: i64,
     /// End of an automatic lock, in Unix milliseconds.
     pub locked_until_ms: Option<i64>,
@@ -133,6 +176,17 @@ impl User {
     }
 }
 
+/// One previous password's history digest, with how it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// Argon2 output under the user's history salt.
+    pub digest: Vec<u8>,
+    /// The cost it was made at.
+    pub cost: Cost,
+    /// The form the password was normalised to (`None`: before forms were stored).
+    pub normalization: Option<Normalization>,
+}
+
 /// A new credential ready to be committed.
 #[derive(Debug, Clone)]
 pub struct NewCredential {
@@ -144,6 +198,10 @@ pub struct NewCredential {
     pub password_hash: String,
     /// History digest of the new password (kept until it becomes history).
     pub digest: Vec<u8>,
+    /// The cost of `digest`.
+    pub digest_cost: Cost,
+    /// The form the new password was normalised to.
+    pub normalization: Normalization,
 }
 
 /// Result of a compare-and-swap commit.
@@ -155,6 +213,22 @@ pub enum Commit {
     Conflict,
 }
 
+/// Result of [`Store::reserve_attempt`].
+#[derive(Debug, Clone)]
+pub enum Reservation {
+    /// The guess may be verified; the user as read in the same transaction.
+    Reserved(User),
+    /// Frozen: nothing reserved.
+    Frozen,
+    /// Locked: nothing reserved.
+    Locked,
+    /// The failures so far plus the guesses in flight already reach the
+    /// threshold: nothing reserved until one of them settles.
+    Saturated,
+    /// No such user.
+    Missing,
+}
+
 /// A new user for seeding.
 #[derive(Debug, Clone)]
 pub struct NewUser<'a> {
@@ -162,50 +236,123 @@ pub struct NewUser<'a> {
     pub subject: &'a str,
     /// PHC string of the password.
     pub password_hash: String,
+    /// The form the password was normalised to.
+    pub normalization: Normalization,
     /// History salt.
     pub history_salt: Vec<u8>,
-    /// History cost.
-    pub history_cost: Cost,
+    /// The cost of `digest`.
+    pub digest_cost: Cost,
     /// History digest of the password.
     pub digest: Vec<u8>,
     /// Administrator flags.
     pub flags: AdminFlags,
 }
 
-/// Handle to the database; cheap to clone, serialises access with a mutex.
+/// Handle to the database; cheap to clone. One connection writes, one reads.
 #[derive(Debug, Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    write: Arc<Mutex<Connection>>,
+    read: Arc<Mutex<Connection>>,
+    guesses: Arc<Mutex<HashMap<i64, Pending>>>,
+}
+
+/// A user's guesses not (yet) in the database.
+#[derive(Debug, Default, Clone, Copy)]
+struct Pending {
+    /// Reserved and not settled.
+    in_flight: i64,
+    /// Wrong, but their write failed; the next settled guess writes them.
+    unwritten: i64,
+}
+
+const USER_COLUMNS: &str = "id, password_hash, normalization, history_salt, digest_m_kib,
+    digest_t, digest_p, credential_version, frozen, admin_locked, failed_attempts,
+    locked_until_ms";
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        password_hash: r.get(1)?,
+        normalization: form_from(r.get(2)?),
+        history_salt: r.get(3)?,
+        digest_cost: Cost {
+            m_kib: r.get(4)?,
+            t: r.get(5)?,
+            p: r.get(6)?,
+        },
+        credential_version: r.get(7)?,
+        flags: AdminFlags {
+            frozen: r.get(8)?,
+            locked: r.get(9)?,
+        },
+        failed_attempts: r.get(10)?,
+        locked_until_ms: r.get(11)?,
+    })
+}
+
+fn form_name(form: Normalization) -> &'static str {
+    match form {
+        Normalization::Nfc => "nfc",
+        Normalization::Nfkc => "nfkc",
+        Normalization::None => "none",
+    }
+}
+
+/// An unknown name reads as `None` (the configured form), like a missing one.
+fn form_from(name: Option<String>) -> Option<Normalization> {
+    match name.as_deref() {
+        Some("nfc") => Some(Normalization::Nfc),
+        Some("nfkc") => Some(Normalization::Nfkc),
+        Some("none") => Some(Normalization::None),
+        _ => None,
+    }
+}
+
+fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(busy_timeout)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn guard(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave a half-done transaction:
+    // rusqlite rolls back on drop. The connection stays usable.
+    conn.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `path`.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    /// Opens (creating if needed) and migrates the database at `path`. A
+    /// write waits at most `busy_timeout` for another writer's lock.
+    pub fn open(path: &Path, busy_timeout: Duration) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Sqlite(rusqlite::Error::InvalidPath(dir.join(e.to_string())))
             })?;
         }
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut conn = connect(path, busy_timeout)?;
         migrate(&mut conn)?;
+        let read = connect(path, busy_timeout)?;
         Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
+            write: Arc::new(Mutex::new(conn)),
+            read: Arc::new(Mutex::new(read)),
+            guesses: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave a half-done transaction:
-        // rusqlite rolls back on drop. The connection stays usable.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        guard(&self.write)
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        guard(&self.read)
     }
 
     /// Whether a user with this subject exists.
     pub fn exists(&self, subject: &str) -> Result<bool, StoreError> {
-        let conn = self.lock();
+        let conn = self.reader();
         Ok(conn
             .query_row("SELECT 1 FROM users WHERE subject = ?1", [subject], |_| {
                 Ok(())
@@ -218,17 +365,19 @@ impl Store {
     pub fn insert_user(&self, user: &NewUser<'_>, now_ms: i64) -> Result<bool, StoreError> {
         let conn = self.lock();
         let n = conn.execute(
-            "INSERT INTO users (subject, password_hash, history_salt, history_m_kib, history_t,
-                 history_p, current_digest, frozen, admin_locked, changed_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            "INSERT INTO users (subject, password_hash, normalization, history_salt,
+                 digest_m_kib, digest_t, digest_p, current_digest, frozen, admin_locked,
+                 changed_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (subject) DO NOTHING",
             params![
                 user.subject,
                 user.password_hash,
+                form_name(user.normalization),
                 user.history_salt,
-                user.history_cost.m_kib,
-                user.history_cost.t,
-                user.history_cost.p,
+                user.digest_cost.m_kib,
+                user.digest_cost.t,
+                user.digest_cost.p,
                 user.digest,
                 user.flags.frozen,
                 user.flags.locked,
@@ -251,56 +400,114 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// The user with this subject, if any.
+    /// The user with this subject, if any (read connection).
     pub fn find(&self, subject: &str) -> Result<Option<User>, StoreError> {
-        let conn = self.lock();
-        let row = conn
-            .query_row(
-                "SELECT id, password_hash, history_salt, history_m_kib, history_t, history_p,
-                        credential_version, frozen, admin_locked, failed_attempts, locked_until_ms
-                 FROM users WHERE subject = ?1",
-                [subject],
-                |r| {
-                    Ok(User {
-                        id: r.get(0)?,
-                        password_hash: r.get(1)?,
-                        history_salt: r.get(2)?,
-                        history_cost: Cost {
-                            m_kib: r.get(3)?,
-                            t: r.get(4)?,
-                            p: r.get(5)?,
-                        },
-                        credential_version: r.get(6)?,
-                        flags: AdminFlags {
-                            frozen: r.get(7)?,
-                            locked: r.get(8)?,
-                        },
-                        failed_attempts: r.get(9)?,
-                        locked_until_ms: r.get(10)?,
-                    })
-                },
-            )
-            .optional()?;
-        Ok(row)
+        let conn = self.reader();
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE subject = ?1");
+        Ok(conn.query_row(&sql, [subject], user_row).optional()?)
     }
 
-    /// The newest `depth` history digests of a user (previous passwords only).
-    pub fn history(&self, user_id: i64, depth: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        let conn = self.lock();
+    /// The newest `depth` history entries of a user (previous passwords only).
+    pub fn history(&self, user_id: i64, depth: usize) -> Result<Vec<HistoryEntry>, StoreError> {
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT digest FROM password_history WHERE user_id = ?1
-             ORDER BY version DESC LIMIT ?2",
+            "SELECT digest, m_kib, t, p, normalization FROM password_history
+             WHERE user_id = ?1 ORDER BY version DESC LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![user_id, depth as i64], |r| r.get(0))?;
+        let rows = stmt.query_map(params![user_id, depth as i64], |r| {
+            Ok(HistoryEntry {
+                digest: r.get(0)?,
+                cost: Cost {
+                    m_kib: r.get(1)?,
+                    t: r.get(2)?,
+                    p: r.get(3)?,
+                },
+                normalization: form_from(r.get(4)?),
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Records a wrong old password. After `max_failures` consecutive ones
-    /// (0 disables) the user is locked until `now_ms + lock_ms`. Returns the
-    /// consecutive count after this failure (0 if it caused a lock).
-    pub fn record_failure(
+    /// Reserves the right to verify one guess at `user_id`'s old password.
+    /// Under one lock with the reservation table, the user is read afresh: a
+    /// guess is reserved only while the user is neither frozen nor locked and
+    /// its written failures plus its guesses in flight or unwritten stay below
+    /// `max_failures` (0: no limit). A reserved guess must be settled with
+    /// [`Store::settle_attempt`]. No write: a busy database does not stop it.
+    pub fn reserve_attempt(
         &self,
         user_id: i64,
+        max_failures: u32,
+        now_ms: i64,
+    ) -> Result<Reservation, StoreError> {
+        let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
+        let user = {
+            let conn = self.reader();
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+            conn.query_row(&sql, [user_id], user_row).optional()?
+        };
+        let Some(user) = user else {
+            return Ok(Reservation::Missing);
+        };
+        Ok(match user.status(now_ms) {
+            Status::Frozen => Reservation::Frozen,
+            Status::Locked => Reservation::Locked,
+            Status::Normal => {
+                let pending = guesses.entry(user_id).or_default();
+                let counted = user.failed_attempts + pending.in_flight + pending.unwritten;
+                if max_failures > 0 && counted >= i64::from(max_failures) {
+                    if pending.in_flight == 0 && pending.unwritten == 0 {
+                        guesses.remove(&user_id);
+                    }
+                    Reservation::Saturated
+                } else {
+                    pending.in_flight += 1;
+                    Reservation::Reserved(user)
+                }
+            }
+        })
+    }
+
+    /// Settles a reserved guess. A correct one resets the consecutive-failure
+    /// count; a wrong one adds to it (with any unwritten ones), and the
+    /// `max_failures`-th (0: never) locks the user until `now_ms + lock_ms`
+    /// and resets the count, so a count never spans two locks. Returns the
+    /// count after this guess. If the write fails, a wrong guess stays counted
+    /// in memory and the next settled guess writes it.
+    pub fn settle_attempt(
+        &self,
+        user_id: i64,
+        correct: bool,
+        max_failures: u32,
+        lock_ms: i64,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let unwritten = {
+            let guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
+            guesses.get(&user_id).map_or(0, |p| p.unwritten)
+        };
+        let written = self.write_guess(user_id, correct, unwritten, max_failures, lock_ms, now_ms);
+        // Only now (the count durable, or kept unwritten) does the guess leave
+        // the in-flight count, so a reservation never sees it in neither.
+        let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
+        let pending = guesses.entry(user_id).or_default();
+        pending.in_flight = (pending.in_flight - 1).max(0);
+        match &written {
+            Ok(_) => pending.unwritten -= unwritten,
+            Err(_) if !correct => pending.unwritten += 1,
+            Err(_) => {}
+        }
+        if pending.in_flight == 0 && pending.unwritten == 0 {
+            guesses.remove(&user_id);
+        }
+        written
+    }
+
+    fn write_guess(
+        &self,
+        user_id: i64,
+        correct: bool,
+        unwritten: i64,
         max_failures: u32,
         lock_ms: i64,
         now_ms: i64,
@@ -312,12 +519,13 @@ impl Store {
             [user_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        // Setting a lock resets the count, so a count never spans two locks.
-        let attempts = attempts + 1;
+        if correct && attempts == 0 {
+            return Ok(0); // nothing to write
+        }
+        let attempts = if correct { 0 } else { attempts + unwritten + 1 };
         let (attempts, until) = if max_failures > 0 && attempts >= i64::from(max_failures) {
             (0, Some(now_ms.saturating_add(lock_ms)))
         } else {
-            // Keep a lock another request set meanwhile; drop an expired one.
             (attempts, until.filter(|t| *t > now_ms))
         };
         tx.execute(
@@ -328,48 +536,45 @@ impl Store {
         Ok(attempts)
     }
 
-    /// Resets the consecutive-failure count after a correct old password.
-    pub fn reset_failures(&self, user_id: i64) -> Result<(), StoreError> {
-        let conn = self.lock();
-        conn.execute(
-            "UPDATE users SET failed_attempts = 0 WHERE id = ?1 AND failed_attempts <> 0",
-            [user_id],
-        )?;
-        Ok(())
-    }
-
     /// Swaps in a new credential if the version is still `expected_version` and
-    /// the user is still normal; the old digest moves into the history, which
-    /// keeps the newest [`HISTORY_KEPT`] entries. One transaction.
+    /// the user is still normal; the old digest moves into the history with
+    /// its cost and form, and the history keeps the newest [`HISTORY_KEPT`]
+    /// entries. One transaction.
     pub fn commit_change(&self, new: &NewCredential, now_ms: i64) -> Result<Commit, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let old_digest: Option<Vec<u8>> = tx
-            .query_row(
-                "SELECT current_digest FROM users
-                 WHERE id = ?1 AND credential_version = ?2 AND frozen = 0 AND admin_locked = 0
-                   AND (locked_until_ms IS NULL OR locked_until_ms <= ?3)",
-                params![new.user_id, new.expected_version, now_ms],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(old_digest) = old_digest else {
-            return Ok(Commit::Conflict);
-        };
-        tx.execute(
-            "INSERT INTO password_history (user_id, version, digest) VALUES (?1, ?2, ?3)",
-            params![new.user_id, new.expected_version, old_digest],
+        let moved = tx.execute(
+            "INSERT INTO password_history (user_id, version, digest, m_kib, t, p, normalization)
+             SELECT id, credential_version, current_digest, digest_m_kib, digest_t, digest_p,
+                    normalization
+             FROM users
+             WHERE id = ?1 AND credential_version = ?2 AND frozen = 0 AND admin_locked = 0
+               AND (locked_until_ms IS NULL OR locked_until_ms <= ?3)",
+            params![new.user_id, new.expected_version, now_ms],
         )?;
+        if moved == 0 {
+            return Ok(Commit::Conflict);
+        }
         tx.execute(
             "DELETE FROM password_history WHERE user_id = ?1 AND version <= ?2",
             params![new.user_id, new.expected_version - HISTORY_KEPT],
         )?;
         tx.execute(
-            "UPDATE users SET password_hash = ?2, current_digest = ?3,
+            "UPDATE users SET password_hash = ?2, current_digest = ?3, digest_m_kib = ?4,
+                 digest_t = ?5, digest_p = ?6, normalization = ?7,
                  credential_version = credential_version + 1, failed_attempts = 0,
-                 locked_until_ms = NULL, changed_at_ms = ?4
+                 locked_until_ms = NULL, changed_at_ms = ?8
              WHERE id = ?1",
-            params![new.user_id, new.password_hash, new.digest, now_ms],
+            params![
+                new.user_id,
+                new.password_hash,
+                new.digest,
+                new.digest_cost.m_kib,
+                new.digest_cost.t,
+                new.digest_cost.p,
+                form_name(new.normalization),
+                now_ms
+            ],
         )?;
         tx.commit()?;
         Ok(Commit::Committed)
@@ -406,9 +611,11 @@ mod tests {
         p: 1,
     };
 
+    const BUSY: Duration = Duration::from_millis(100);
+
     fn open() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("sub/db.sqlite3")).unwrap();
+        let store = Store::open(&dir.path().join("sub/db.sqlite3"), BUSY).unwrap();
         (dir, store)
     }
 
@@ -416,8 +623,9 @@ mod tests {
         let user = NewUser {
             subject,
             password_hash: "h0".into(),
+            normalization: Normalization::Nfc,
             history_salt: vec![1; 16],
-            history_cost: COST,
+            digest_cost: COST,
             digest: vec![0],
             flags: AdminFlags {
                 frozen: false,
@@ -436,6 +644,8 @@ mod tests {
                     expected_version: version,
                     password_hash: format!("h{n}"),
                     digest: vec![n],
+                    digest_cost: COST,
+                    normalization: Normalization::Nfc,
                 },
                 0,
             )
@@ -446,10 +656,10 @@ mod tests {
     fn insert_is_idempotent_and_migration_reruns_cleanly() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, BUSY).unwrap();
         seed(&store, "alice");
         drop(store);
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, BUSY).unwrap();
         assert!(store.exists("alice").unwrap());
         let version: i64 = store
             .lock()
@@ -459,8 +669,9 @@ mod tests {
         let again = NewUser {
             subject: "alice",
             password_hash: "other".into(),
+            normalization: Normalization::Nfkc,
             history_salt: vec![2; 16],
-            history_cost: COST,
+            digest_cost: COST,
             digest: vec![9],
             flags: AdminFlags {
                 frozen: true,
@@ -483,7 +694,7 @@ mod tests {
         let u2 = store.find("alice").unwrap().unwrap();
         assert_eq!(u2.password_hash, "h1");
         assert_eq!(u2.credential_version, 2);
-        assert_eq!(store.history(u.id, 5).unwrap(), vec![vec![0u8]]);
+        assert_eq!(digests(&store.history(u.id, 5).unwrap()), vec![vec![0u8]]);
     }
 
     #[test]
@@ -493,29 +704,44 @@ mod tests {
         for n in 1..=140u8 {
             assert_eq!(change(&store, &u, i64::from(n), n), Commit::Committed);
         }
-        let h = store.history(u.id, 3).unwrap();
+        let h = digests(&store.history(u.id, 3).unwrap());
         assert_eq!(h, vec![vec![139u8], vec![138], vec![137]]);
-        let all = store.history(u.id, 1000).unwrap();
+        let all = digests(&store.history(u.id, 1000).unwrap());
         assert_eq!(all.len(), HISTORY_KEPT as usize);
         assert_eq!(all.last().unwrap(), &vec![12u8]);
+    }
+
+    fn digests(entries: &[HistoryEntry]) -> Vec<Vec<u8>> {
+        entries.iter().map(|e| e.digest.clone()).collect()
+    }
+
+    /// Reserves and settles one guess at `now`.
+    fn guess(store: &Store, id: i64, correct: bool, now: i64) -> i64 {
+        let r = store.reserve_attempt(id, 3, now).unwrap();
+        assert!(matches!(r, Reservation::Reserved(_)), "{r:?}");
+        store.settle_attempt(id, correct, 3, 1000, now).unwrap()
     }
 
     #[test]
     fn failures_lock_then_expire() {
         let (_d, store) = open();
         let u = seed(&store, "alice");
-        assert_eq!(store.record_failure(u.id, 3, 1000, 10).unwrap(), 1);
-        assert_eq!(store.record_failure(u.id, 3, 1000, 20).unwrap(), 2);
+        assert_eq!(guess(&store, u.id, false, 10), 1);
+        assert_eq!(guess(&store, u.id, false, 20), 2);
         assert_eq!(
             store.find("alice").unwrap().unwrap().status(20),
             Status::Normal
         );
-        assert_eq!(store.record_failure(u.id, 3, 1000, 30).unwrap(), 0);
+        assert_eq!(guess(&store, u.id, false, 30), 0);
         let locked = store.find("alice").unwrap().unwrap();
         assert_eq!(locked.status(30), Status::Locked);
         assert_eq!(locked.status(1029), Status::Locked);
         assert_eq!(locked.status(1030), Status::Normal);
-        // A change is refused while locked, allowed after expiry.
+        // Nothing is reserved while locked, and a change is refused.
+        assert!(matches!(
+            store.reserve_attempt(u.id, 3, 1029).unwrap(),
+            Reservation::Locked
+        ));
         assert_eq!(
             store
                 .commit_change(
@@ -524,23 +750,166 @@ mod tests {
                         expected_version: 1,
                         password_hash: "x".into(),
                         digest: vec![1],
+                        digest_cost: COST,
+                        normalization: Normalization::Nfc,
                     },
                     500
                 )
                 .unwrap(),
             Commit::Conflict
         );
-        // A failure recorded by a request that passed the status check just
-        // before another one set the lock keeps that lock.
-        assert_eq!(store.record_failure(u.id, 3, 1000, 40).unwrap(), 1);
-        let still = store.find("alice").unwrap().unwrap();
-        assert_eq!(still.locked_until_ms, Some(1030));
-        assert_eq!(still.status(1029), Status::Locked);
-        // After expiry the expired lock is dropped and the count goes on.
-        assert_eq!(store.record_failure(u.id, 3, 1000, 2000).unwrap(), 2);
+        // After expiry the lock is dropped and counting starts again.
+        assert_eq!(guess(&store, u.id, false, 2000), 1);
         assert_eq!(store.find("alice").unwrap().unwrap().locked_until_ms, None);
-        store.reset_failures(u.id).unwrap();
+        assert_eq!(guess(&store, u.id, true, 2000), 0);
         assert_eq!(store.find("alice").unwrap().unwrap().failed_attempts, 0);
+    }
+
+    #[test]
+    fn guesses_in_flight_count_toward_the_threshold() {
+        let (_d, store) = open();
+        let u = seed(&store, "alice");
+        assert_eq!(guess(&store, u.id, false, 0), 1);
+        // Two more may be in flight (1 + 2 = 3), a third may not.
+        for _ in 0..2 {
+            let r = store.reserve_attempt(u.id, 3, 0).unwrap();
+            assert!(matches!(r, Reservation::Reserved(_)), "{r:?}");
+        }
+        let r = store.reserve_attempt(u.id, 3, 0).unwrap();
+        assert!(matches!(r, Reservation::Saturated), "{r:?}");
+        // Both wrong: the second locks, and the table is empty again.
+        assert_eq!(store.settle_attempt(u.id, false, 3, 1000, 0).unwrap(), 2);
+        assert_eq!(store.settle_attempt(u.id, false, 3, 1000, 0).unwrap(), 0);
+        assert_eq!(
+            store.find("alice").unwrap().unwrap().status(0),
+            Status::Locked
+        );
+        assert!(store.guesses.lock().unwrap().is_empty());
+        // No limit: always reserved.
+        for _ in 0..10 {
+            let r = store.reserve_attempt(u.id, 0, 5000).unwrap();
+            assert!(matches!(r, Reservation::Reserved(_)), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_locked_database_is_busy_for_writes_and_keeps_the_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let store = Store::open(&path, BUSY).unwrap();
+        let u = seed(&store, "alice");
+        assert_eq!(guess(&store, u.id, false, 0), 1);
+        let outside = Connection::open(&path).unwrap();
+        outside.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        // Reads and reservations go on; the settling write is busy.
+        assert!(store.find("alice").unwrap().is_some());
+        assert_eq!(store.history(u.id, 5).unwrap(), vec![]);
+        let r = store.reserve_attempt(u.id, 3, 0).unwrap();
+        assert!(matches!(r, Reservation::Reserved(_)), "{r:?}");
+        assert!(matches!(
+            store.settle_attempt(u.id, false, 3, 1000, 0),
+            Err(StoreError::Busy)
+        ));
+        outside.execute_batch("COMMIT").unwrap();
+        // The unwritten failure still counts (1 written + 1 unwritten + 1
+        // reserved = 3), and the next wrong guess writes it: the third locks.
+        assert_eq!(store.find("alice").unwrap().unwrap().failed_attempts, 1);
+        assert_eq!(guess(&store, u.id, false, 0), 0);
+        assert_eq!(
+            store.find("alice").unwrap().unwrap().status(0),
+            Status::Locked
+        );
+        assert!(store.guesses.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_correct_guess_clears_unwritten_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let store = Store::open(&path, BUSY).unwrap();
+        let u = seed(&store, "alice");
+        let outside = Connection::open(&path).unwrap();
+        outside.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        for _ in 0..2 {
+            store.reserve_attempt(u.id, 3, 0).unwrap();
+            assert!(store.settle_attempt(u.id, false, 3, 1000, 0).is_err());
+        }
+        assert!(matches!(
+            store.reserve_attempt(u.id, 3, 0).unwrap(),
+            Reservation::Reserved(_)
+        ));
+        outside.execute_batch("COMMIT").unwrap();
+        assert_eq!(store.settle_attempt(u.id, true, 3, 1000, 0).unwrap(), 0);
+        assert!(store.guesses.lock().unwrap().is_empty());
+        assert_eq!(guess(&store, u.id, false, 0), 1);
+    }
+
+    #[test]
+    fn version_1_databases_migrate_with_costs_and_no_forms() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let v1 = Connection::open(&path).unwrap();
+        v1.execute_batch(MIGRATIONS[0]).unwrap();
+        v1.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO users (id, subject, password_hash, history_salt, history_m_kib,
+                 history_t, history_p, current_digest, credential_version, changed_at_ms)
+             VALUES (7, 'alice', 'h2', x'01', 64, 1, 1, x'02', 3, 0);
+             INSERT INTO password_history VALUES (7, 1, x'00'), (7, 2, x'01');",
+        )
+        .unwrap();
+        drop(v1);
+        let store = Store::open(&path, BUSY).unwrap();
+        let u = store.find("alice").unwrap().unwrap();
+        assert_eq!((u.digest_cost, u.normalization), (COST, None));
+        let cheap = |d: u8| HistoryEntry {
+            digest: vec![d],
+            cost: COST,
+            normalization: None,
+        };
+        assert_eq!(store.history(7, 5).unwrap(), vec![cheap(1), cheap(0)]);
+        // A change moves the recorded cost and form into the history.
+        let owasp = Cost {
+            m_kib: 19456,
+            t: 2,
+            p: 1,
+        };
+        let new = NewCredential {
+            user_id: 7,
+            expected_version: 3,
+            password_hash: "h3".into(),
+            digest: vec![3],
+            digest_cost: owasp,
+            normalization: Normalization::Nfkc,
+        };
+        assert_eq!(store.commit_change(&new, 0).unwrap(), Commit::Committed);
+        let u = store.find("alice").unwrap().unwrap();
+        assert_eq!(
+            (u.digest_cost, u.normalization),
+            (owasp, Some(Normalization::Nfkc))
+        );
+        assert_eq!(
+            store.history(7, 1).unwrap(),
+            vec![HistoryEntry {
+                digest: vec![2],
+                cost: COST,
+                normalization: None
+            }]
+        );
+        let new = NewCredential {
+            expected_version: 4,
+            digest: vec![4],
+            ..new
+        };
+        assert_eq!(store.commit_change(&new, 0).unwrap(), Commit::Committed);
+        assert_eq!(
+            store.history(7, 1).unwrap(),
+            vec![HistoryEntry {
+                digest: vec![3],
+                cost: owasp,
+                normalization: Some(Normalization::Nfkc)
+            }]
+        );
     }
 
     #[test]
@@ -571,7 +940,7 @@ mod tests {
     fn errors_say_what_is_wrong() {
         assert_eq!(
             StoreError::TooNew(99).to_string(),
-            "database schema version 99 is newer than this server (1)"
+            "database schema version 99 is newer than this server (2)"
         );
         assert_eq!(
             StoreError::Corrupt("hash").to_string(),
@@ -587,6 +956,9 @@ mod tests {
             .unwrap()
             .pragma_update(None, "user_version", 99)
             .unwrap();
-        assert!(matches!(Store::open(&path), Err(StoreError::TooNew(99))));
+        assert!(matches!(
+            Store::open(&path, BUSY),
+            Err(StoreError::TooNew(99))
+        ));
     }
 }

@@ -356,7 +356,7 @@ async fn a_full_hashing_pool_gets_503_with_retry_after() {
         c.hashing.queue_timeout_ms = 50;
     })
     .await;
-    let held = s.running.app.hasher().session().await.unwrap();
+    let held = s.running.app.hasher().session("holder").await.unwrap();
     let r = s.change("alice", ALICE, "Alice-Changed1").await;
     r.assert_error(
         503,
@@ -366,7 +366,7 @@ async fn a_full_hashing_pool_gets_503_with_retry_after() {
     assert_eq!(r.header("retry-after"), Some("1"));
     drop(held);
     // Requests that need no hashing are not held up by a busy pool.
-    let held = s.running.app.hasher().session().await.unwrap();
+    let held = s.running.app.hasher().session("holder").await.unwrap();
     post(s.addr(), &[], BODY).await.assert_challenge(400, S9);
     drop(held);
     assert_eq!(s.change("alice", ALICE, "Alice-Changed1").await.status, 200);

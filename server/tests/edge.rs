@@ -345,7 +345,7 @@ async fn every_response_the_server_builds_says_no_store() {
             .await,
         ),
     ];
-    let held = s.running.app.hasher().session().await.unwrap();
+    let held = s.running.app.hasher().session("holder").await.unwrap();
     replies.push(("503", s.change("alice", ALICE, "Alice-Changed1").await));
     drop(held);
     replies.push(("200", s.change("alice", ALICE, "Alice-Changed1").await));

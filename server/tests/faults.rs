@@ -481,3 +481,65 @@ async fn hostile_traffic_never_gets_a_5xx_and_s1_still_works() {
         .assert_error(400, "duplicate_password", None);
     assert!(!p.log().contains("panicked"));
 }
+
+/// The SQLite file write-locked from outside: a wrong guess gets 503 with
+/// `Retry-After` (never 500) once its failure cannot be written, and that
+/// failure still counts; read-only answers (S6, S7) do not queue behind the
+/// waiting write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_locked_store_answers_503_and_reads_do_not_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_config(
+        dir.path(),
+        "[lockout]\nmax_failures = 3\n[store]\nbusy_timeout_ms = 1500\n",
+    );
+    let server = Proc::start_logging(&file, "info,server::hashing=debug");
+    let config = server::Config::load(&file).unwrap();
+    let token = |sub: &str| {
+        mint(
+            &config,
+            jsonwebtoken::Algorithm::RS256,
+            claims(&config, sub),
+        )
+    };
+    let (alice, nobody, frank) = (token("alice"), token("nobody"), token("frank"));
+    let addr = server.addr;
+
+    let outside = Connection::open(dir.path().join("db.sqlite3")).unwrap();
+    outside.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let a = alice.clone();
+    let waiting =
+        tokio::spawn(
+            async move { change_with(addr, &a, "Wrong-Passw0rd1", "Alice-Changed1x").await },
+        );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    change_with(addr, &nobody, "a", "b")
+        .await
+        .assert_error(400, "user_not_found", None);
+    change_with(addr, &frank, "Frank-Passw0rd", "Frank-Changed1x")
+        .await
+        .assert_error(400, "abnormal_user_status", Some("User is frozen."));
+    assert!(!waiting.is_finished(), "the reads waited behind the write");
+    let r = waiting.await.unwrap();
+    r.assert_error(
+        503,
+        "temporarily_unavailable",
+        Some("the server is busy; retry later"),
+    );
+    assert_eq!(r.header("retry-after"), Some("1"));
+    outside.execute_batch("COMMIT").unwrap();
+
+    // K = 3: the unwritten failure and two more lock the account.
+    for _ in 0..2 {
+        change_with(addr, &alice, "Wrong-Passw0rd1", "Alice-Changed1x")
+            .await
+            .assert_error(400, "wrong_old_password", None);
+    }
+    change_with(addr, &alice, ALICE, "Alice-Changed1x")
+        .await
+        .assert_error(400, "abnormal_user_status", Some("User is locked."));
+    let log = server.log();
+    assert!(log.contains("store busy"), "{log}");
+    assert!(!log.contains("store failure"), "{log}");
+    assert_eq!(server.stop_and_count("verify"), 3);
+}

@@ -155,3 +155,93 @@ async fn a_password_in_the_history_twice_is_still_refused() {
         .assert_error(400, "recurrent_password", None);
     running.shutdown().await;
 }
+
+/// Starts the app of `c` on an ephemeral port.
+async fn start(c: &server::Config) -> Running {
+    Running::start(App::build(c).unwrap(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn digests_are_made_at_the_configured_cost_and_old_entries_keep_theirs() {
+    use server::config::HashingProfile;
+    use server::hashing::Cost;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(&dir); // seeded under cheap-test-only
+    c.policy.history = 1;
+    let cheap = Cost::of(HashingProfile::CheapTestOnly);
+    let owasp = Cost::of(HashingProfile::Owasp);
+    start(&c).await.shutdown().await;
+    c.hashing.profile = HashingProfile::Owasp;
+    let running = start(&c).await;
+    let (app, addr) = (running.app.clone(), running.addr);
+    let token = TestServer::start().await.token("alice");
+    let counted = async |old: &str, new: &str| {
+        let before = app.hasher().evaluations();
+        let r = change_with(addr, &token, old, new).await;
+        (r, app.hasher().evaluations() - before)
+    };
+    let digest_cost = || app.store().find("alice").unwrap().unwrap().digest_cost;
+    assert_eq!(digest_cost(), cheap);
+    // History holds nothing yet: verify, digest (owasp), hash.
+    let (r, evals) = counted(ALICE, "Alice-Owasp1x").await;
+    assert_eq!((r.status.as_u16(), evals), (200, 3));
+    assert_eq!(digest_cost(), owasp);
+    let alice_id = app.store().find("alice").unwrap().unwrap().id;
+    let window = app.store().history(alice_id, 1).unwrap();
+    assert_eq!(window[0].cost, cheap, "the seeded entry keeps its cost");
+    // The window holds a cheap entry: one more digest, and it is still compared.
+    let (r, evals) = counted("Alice-Owasp1x", ALICE).await;
+    r.assert_error(400, "recurrent_password", None);
+    assert_eq!(evals, 3);
+    let (r, evals) = counted("Alice-Owasp1x", "Alice-Owasp2x").await;
+    assert_eq!((r.status.as_u16(), evals), (200, 4));
+    // Only owasp entries in the window of N = 1 again: the steady state.
+    let (r, evals) = counted("Alice-Owasp2x", "Alice-Owasp3x").await;
+    assert_eq!((r.status.as_u16(), evals), (200, 3));
+    assert_eq!(app.store().history(alice_id, 1).unwrap()[0].cost, owasp);
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restart_with_another_normalization_keeps_the_recorded_form() {
+    use server::config::Normalization;
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    // A full-width W: NFKC folds it to "W", NFC keeps it.
+    let typed = "\u{ff37}anda-Passw0rd";
+    std::fs::write(
+        &users,
+        format!("[[user]]\nsubject = \"wanda\"\npassword = \"{typed}\"\n"),
+    )
+    .unwrap();
+    let mut c = config(&dir);
+    c.users = users;
+    c.policy.normalization = Normalization::Nfkc;
+    start(&c).await.shutdown().await;
+    c.policy.normalization = Normalization::Nfc;
+    let running = start(&c).await;
+    let token = TestServer::start().await.token("wanda");
+    // Under NFC the typed password differs from what was hashed; the recorded
+    // NFKC form still accepts it, and its folded spelling (what NFKC hashed).
+    change_with(running.addr, &token, typed, typed)
+        .await
+        .assert_error(400, "duplicate_password", None);
+    change_with(running.addr, &token, "Wanda-Passw0rd", "Wanda-Passw0rd")
+        .await
+        .assert_error(400, "duplicate_password", None);
+    let r = change_with(running.addr, &token, typed, "\u{ff37}anda-N3w-Passw0rd").await;
+    assert_eq!(r.status, 200);
+    // The new credential is NFC: the folded spelling is now another password,
+    // and the old one (NFKC in the history) is still recognised as recurrent.
+    let found = running.app.store().find("wanda").unwrap().unwrap();
+    assert_eq!(found.normalization, Some(Normalization::Nfc));
+    change_with(running.addr, &token, "Wanda-N3w-Passw0rd", "x")
+        .await
+        .assert_error(400, "wrong_old_password", None);
+    change_with(running.addr, &token, "\u{ff37}anda-N3w-Passw0rd", typed)
+        .await
+        .assert_error(400, "recurrent_password", None);
+    running.shutdown().await;
+}

@@ -61,9 +61,14 @@ pub struct Proc {
 
 impl Proc {
     pub fn start(config: &Path) -> Proc {
+        Proc::start_logging(config, "info")
+    }
+
+    /// As [`Proc::start`] with `RUST_LOG=filter`.
+    pub fn start_logging(config: &Path, filter: &str) -> Proc {
         let mut child = Command::new(BIN)
             .args(["--config", config.to_str().unwrap(), "serve"])
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -109,6 +114,18 @@ impl Proc {
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Stops the server (SIGTERM) and returns how many argon2 evaluations
+    /// of `kind` it logged (needs `server::hashing=debug` in the filter).
+    pub fn stop_and_count(self, kind: &str) -> u64 {
+        self.signal("-TERM");
+        let (status, log) = self.wait();
+        assert!(status.success(), "{status:?}\n{log}");
+        let needle = format!("kind=\"{kind}\"");
+        log.lines()
+            .filter(|l| l.contains("argon2 evaluation") && l.contains(&needle))
+            .count() as u64
     }
 
     pub fn wait(mut self) -> (std::process::ExitStatus, String) {

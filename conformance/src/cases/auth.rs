@@ -1,0 +1,228 @@
+//! The bearer token's presence, scheme and scope (S9, RFC 7235 §2.1, S11):
+//! a valid change of the active account sent with some `Authorization`
+//! header(s). The plan [`Plan::Auth`] is shared with [`super::tokens`],
+//! whose S10 cases send the same change with a broken token.
+
+use http::{HeaderName, HeaderValue};
+
+use crate::catalogue::{Case, Challenge, Expect, Row, ScopeForm, Spec, TokenKind};
+use crate::runner::{Ctx, Effect, Stop, change, header};
+
+use Plan as P;
+use Spec::Row as R;
+
+/// The `Authorization` header(s) of an auth case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// No header at all.
+    None,
+    /// This exact header value (not a secret).
+    Literal(&'static str),
+    /// Two headers, each `Bearer <valid token>`.
+    Twice,
+    /// `bearer <valid token>`.
+    LowerCaseScheme,
+    /// `Bearer <token of this kind>`.
+    Token(TokenKind),
+}
+
+/// The auth family's plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// A valid change of the active account (old = current, new = fresh),
+    /// sent with these credentials.
+    Auth(Auth, Expect),
+}
+
+const OPENID: &[&str] = &["openid"];
+const OPENID_PROFILE: &[&str] = &["openid", "profile"];
+const PROFILE_EMAIL: &[&str] = &["profile", "email"];
+const OPENIDX: &[&str] = &["openidx", "profile"];
+
+/// S9 and the scheme.
+pub fn missing_token() -> Vec<Case> {
+    vec![
+        // --- S9: bearer token missing -------------------------------------------------
+        case!(
+            "auth.missing-token.no-header",
+            Seed,
+            R(Row::S9),
+            "no Authorization header",
+            P::Auth(Auth::None, Expect::Challenge(Challenge::InvalidRequest))
+        ),
+        case!(
+            "auth.missing-token.other-scheme",
+            Reference,
+            R(Row::S9),
+            "Authorization with a non-Bearer scheme counts as no bearer token",
+            P::Auth(
+                Auth::Literal("Basic dXNlcjpwYXNz"),
+                Expect::Challenge(Challenge::InvalidRequest)
+            ),
+            BearerSyntax: "a non-Bearer scheme is answered like a missing token (S9)"
+        ),
+        case!(
+            "auth.missing-token.empty-bearer",
+            Reference,
+            R(Row::S9),
+            "`Bearer` with nothing after it counts as no bearer token",
+            P::Auth(
+                Auth::Literal("Bearer"),
+                Expect::Challenge(Challenge::InvalidRequest)
+            ),
+            BearerSyntax: "`Bearer` with an empty token is answered like a missing token (S9)"
+        ),
+        case!(
+            "auth.missing-token.several-headers",
+            Reference,
+            R(Row::S9),
+            "two Authorization headers are not one bearer token",
+            P::Auth(Auth::Twice, Expect::Challenge(Challenge::InvalidRequest)),
+            BearerSyntax: "several Authorization headers are answered like a missing token (S9)"
+        ),
+        // --- RFC 7235: the scheme is case-insensitive -----------------------------------
+        case!(
+            "auth.scheme.lower-case",
+            Rfc,
+            Spec::Rfc {
+                section: "RFC 7235 §2.1",
+                quote: "It uses a case-insensitive token as a means to identify the authentication scheme"
+            },
+            "`bearer <token>` in lower case is accepted",
+            P::Auth(Auth::LowerCaseScheme, Expect::Success),
+            BearerSyntax: "`bearer` in lower case is accepted (RFC 7235)"
+        ),
+    ]
+}
+
+/// S11 and the accepted scope forms.
+pub fn scope() -> Vec<Case> {
+    vec![
+        // --- S11: token lacks the openid scope ----------------------------------------
+        case!(
+            "auth.insufficient-scope.no-scope-claim",
+            Seed,
+            R(Row::S11),
+            "a token without a scope claim",
+            P::Auth(
+                Auth::Token(TokenKind::NoScope),
+                Expect::Challenge(Challenge::InsufficientScope)
+            )
+        ),
+        case!(
+            "auth.insufficient-scope.array-without-openid",
+            Seed,
+            R(Row::S11),
+            "scope as a JSON array without openid",
+            P::Auth(
+                Auth::Token(TokenKind::Scope(PROFILE_EMAIL, ScopeForm::Array)),
+                Expect::Challenge(Challenge::InsufficientScope)
+            )
+        ),
+        case!(
+            "auth.insufficient-scope.string-without-openid",
+            Seed,
+            R(Row::S11),
+            "scope as a space-separated string without openid",
+            P::Auth(
+                Auth::Token(TokenKind::Scope(PROFILE_EMAIL, ScopeForm::String)),
+                Expect::Challenge(Challenge::InsufficientScope)
+            )
+        ),
+        case!(
+            "auth.insufficient-scope.openid-prefix",
+            Seed,
+            R(Row::S11),
+            "`openidx` is not the openid scope",
+            P::Auth(
+                Auth::Token(TokenKind::Scope(OPENIDX, ScopeForm::String)),
+                Expect::Challenge(Challenge::InsufficientScope)
+            )
+        ),
+        case!(
+            "auth.scope.array-with-openid",
+            Seed,
+            R(Row::S11),
+            "scope as a JSON array with openid (the vendor's form) is accepted",
+            P::Auth(
+                Auth::Token(TokenKind::Scope(OPENID, ScopeForm::Array)),
+                Expect::Success
+            )
+        ),
+        case!(
+            "auth.scope.string-with-openid",
+            Reference,
+            R(Row::S11),
+            "scope as a space-separated string with openid (RFC 9068) is accepted",
+            P::Auth(
+                Auth::Token(TokenKind::Scope(OPENID_PROFILE, ScopeForm::String)),
+                Expect::Success
+            ),
+            TokenClaims: "the scope claim is read as a JSON array or a space-separated string"
+        ),
+    ]
+}
+
+/// Carries out an auth plan.
+pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+    let Plan::Auth(auth, expect) = plan;
+    let bearer =
+        |t: &str, scheme: &str| header(http::header::AUTHORIZATION, &format!("{scheme} {t}"));
+    let headers: Vec<(HeaderName, HeaderValue)> = match auth {
+        Auth::None => Vec::new(),
+        Auth::Literal(v) => header(http::header::AUTHORIZATION, v).into_iter().collect(),
+        Auth::Twice => {
+            let t = ctx.active_token().await?;
+            [bearer(&t, "Bearer"), bearer(&t, "Bearer")]
+                .into_iter()
+                .flatten()
+                .collect()
+        }
+        Auth::LowerCaseScheme => {
+            let t = ctx.active_token().await?;
+            bearer(&t, "bearer").into_iter().collect()
+        }
+        Auth::Token(kind) => {
+            let account = ctx.runner.active.account.clone();
+            let t = ctx.runner.tokens.variant(&account, kind).await?;
+            ctx.redactor.add(
+                &t,
+                &format!("token:{}-{}", account.subject, token_label(kind)),
+            );
+            bearer(&t, "Bearer").into_iter().collect()
+        }
+    };
+    if let Auth::None = auth {
+        ctx.result.notes.push(
+            "RFC 6750 §3 says a request without authentication information SHOULD get no \
+             error code; the vendor document answers invalid_request, and it wins here"
+                .to_string(),
+        );
+    }
+    let current = ctx.current();
+    let new = ctx.fresh();
+    let request = change(None, &current, &new, Some(headers));
+    ctx.step(
+        "a valid change of the active account's password",
+        request,
+        Effect::Change { old: current, new },
+        expect,
+    )
+    .await?;
+    Ok(())
+}
+
+fn token_label(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::BadSignature => "bad-signature",
+        TokenKind::UntrustedKey => "untrusted-key",
+        TokenKind::Expired => "expired",
+        TokenKind::NotYetValid => "not-yet-valid",
+        TokenKind::WrongIssuer => "wrong-issuer",
+        TokenKind::WrongAudience => "wrong-audience",
+        TokenKind::AlgNone => "alg-none",
+        TokenKind::UnknownKid => "unknown-kid",
+        TokenKind::NoScope => "no-scope",
+        TokenKind::Scope(..) => "scope",
+    }
+}

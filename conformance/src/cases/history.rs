@@ -1,0 +1,112 @@
+//! The password history (S4, open point 3): the most recent and the N-th
+//! previous password are refused, the N+1-th is accepted. Last in a run:
+//! it needs the most changes.
+
+use crate::catalogue::{Case, Expect, Row, Spec};
+use crate::runner::{Ctx, Stop};
+
+use Plan as P;
+use Spec::Row as R;
+
+/// Which previous password a history case reuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryProbe {
+    /// The most recent previous password: refused.
+    MostRecent,
+    /// The N-th previous password: refused.
+    Nth,
+    /// The N+1-th previous password: accepted.
+    Beyond,
+}
+
+/// The history family's plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// S4: reuse this previous password.
+    History(HistoryProbe),
+}
+
+impl Plan {
+    /// Whether the plan sends old passwords known to be wrong.
+    pub fn sends_wrong_passwords(self) -> bool {
+        matches!(
+            self,
+            Plan::History(HistoryProbe::MostRecent | HistoryProbe::Nth)
+        )
+    }
+}
+
+/// The `history.*` cases.
+pub fn cases() -> Vec<Case> {
+    vec![
+        // --- S4: history (last: it needs the most changes) -----------------------------
+        case!(
+            "history.most-recent",
+            Seed,
+            R(Row::S4),
+            "the most recent previous password is refused and changes nothing",
+            P::History(HistoryProbe::MostRecent)
+        ),
+        case!(
+            "history.nth-previous",
+            Seed,
+            R(Row::S4),
+            "the N-th previous password is refused and changes nothing",
+            P::History(HistoryProbe::Nth)
+        ),
+        case!(
+            "history.beyond-depth",
+            Seed,
+            R(Row::S4),
+            "the N+1-th previous password is accepted",
+            P::History(HistoryProbe::Beyond),
+            HistoryCurrent: "N counts previous passwords; the current one is not among them"
+        ),
+    ]
+}
+
+/// Carries out a history plan.
+pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+    let Plan::History(probe) = plan;
+    history(ctx, probe).await
+}
+
+async fn history(ctx: &mut Ctx<'_>, probe: HistoryProbe) -> Result<(), Stop> {
+    let policy = &ctx.runner.profile.policy;
+    let Some(depth) = policy.depth() else {
+        return Err(Stop::Skip("policy.history is not declared".into()));
+    };
+    if depth == 0 {
+        return Err(Stop::Skip(
+            "the declared history keeps no previous password".into(),
+        ));
+    }
+    let k = match probe {
+        HistoryProbe::MostRecent => 1,
+        HistoryProbe::Nth => depth,
+        HistoryProbe::Beyond => depth + 1,
+    };
+    ctx.ensure_previous(k).await?;
+    let previous = &ctx.runner.active.previous;
+    let reused = previous[previous.len() - k].clone();
+    let current = ctx.current();
+    let (purpose, expect) = match probe {
+        HistoryProbe::MostRecent => (
+            "a change back to the most recent previous password".to_string(),
+            Expect::RECURRENT,
+        ),
+        HistoryProbe::Nth => (
+            format!("a change back to the {k}th previous password"),
+            Expect::RECURRENT,
+        ),
+        HistoryProbe::Beyond => (
+            format!("a change back to the {k}th previous password (beyond the history)"),
+            Expect::Success,
+        ),
+    };
+    ctx.change_step(&purpose, &current, &reused, expect).await?;
+    if probe != HistoryProbe::Beyond {
+        ctx.unchanged(Some(reused)).await?;
+    }
+    Ok(())
+}

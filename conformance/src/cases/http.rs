@@ -1,0 +1,337 @@
+//! Hand-made requests (open point 6): other methods and paths, media
+//! types, oversized and malformed bodies. The plan builds the request from
+//! parts and follows its effect on the active account.
+
+use http::Method;
+use serde_json::{Value, json};
+
+use crate::catalogue::{Case, Expect, OpenPoint, Spec};
+use crate::exchange::{ENDPOINT_PATH, Request};
+use crate::runner::{Ctx, Effect, Stop, header, object};
+
+use super::user::Role;
+use Plan as P;
+
+/// A member of a hand-made JSON body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Member {
+    /// Left out.
+    Absent,
+    /// `null`.
+    Null,
+    /// A JSON number.
+    Number,
+    /// The active account's current password.
+    Current,
+    /// A fresh password that satisfies the declared policy.
+    Fresh,
+}
+
+/// The body of a hand-made request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// These bytes.
+    Text(&'static str),
+    /// `{"old_password": …, "new_password": …}` built from members.
+    Members(Member, Member),
+    /// A valid change padded with an extra member past the declared body limit.
+    Oversized,
+}
+
+/// Whose token a hand-made request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawAuth {
+    /// None.
+    None,
+    /// The active account's valid token.
+    Active,
+    /// A valid token for the missing subject.
+    Missing,
+}
+
+/// A hand-made request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raw {
+    /// The method.
+    pub method: &'static str,
+    /// Path after the base URL; `None` means the endpoint.
+    pub path: Option<&'static str>,
+    /// `Content-Type`, if any.
+    pub content_type: Option<&'static str>,
+    /// The body.
+    pub body: Body,
+    /// The token.
+    pub auth: RawAuth,
+}
+
+/// The http family's plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// A hand-made request.
+    Raw(Raw, Expect),
+}
+
+pub(crate) const fn post_endpoint(
+    content_type: Option<&'static str>,
+    body: Body,
+    auth: RawAuth,
+) -> Raw {
+    Raw {
+        method: "POST",
+        path: None,
+        content_type,
+        body,
+        auth,
+    }
+}
+
+pub(crate) const JSON: Option<&str> = Some("application/json");
+
+/// The `http.*` and `body.*` cases.
+pub fn cases() -> Vec<Case> {
+    vec![
+        // --- Requests the document does not describe ----------------------------------
+        case!(
+            "http.method-not-allowed",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "GET is answered 405 with `Allow: POST`",
+            P::Raw(
+                Raw {
+                    method: "GET",
+                    path: None,
+                    content_type: None,
+                    body: Body::Empty,
+                    auth: RawAuth::Active
+                },
+                Expect::MethodNotAllowed
+            ),
+            Malformed: "other methods: 405 with `Allow: POST`"
+        ),
+        case!(
+            "http.unknown-path",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "a path next to the endpoint is 404",
+            P::Raw(
+                Raw {
+                    method: "POST",
+                    path: Some("/change_user_passwords"),
+                    content_type: JSON,
+                    body: Body::Members(Member::Current, Member::Fresh),
+                    auth: RawAuth::Active
+                },
+                Expect::Status(404)
+            ),
+            Malformed: "unknown paths: 404"
+        ),
+        case!(
+            "http.unsupported-media-type",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "a valid change sent as text/plain is 415",
+            P::Raw(
+                post_endpoint(
+                    Some("text/plain"),
+                    Body::Members(Member::Current, Member::Fresh),
+                    RawAuth::Active
+                ),
+                Expect::Status(415)
+            ),
+            Malformed: "a Content-Type other than JSON: 415"
+        ),
+        case!(
+            "http.body-too-large",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "a body over the declared limit is 413",
+            P::Raw(
+                post_endpoint(JSON, Body::Oversized, RawAuth::Active),
+                Expect::Status(413)
+            ),
+            Malformed: "bodies over the limit (4096 bytes by default): 413"
+        ),
+        case!(
+            "body.malformed-json",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "a body that is not JSON",
+            P::Raw(
+                post_endpoint(
+                    JSON,
+                    Body::Text("{\"old_password\": \"x\", \"new_password\": "),
+                    RawAuth::Active
+                ),
+                Expect::INVALID_REQUEST
+            ),
+            Malformed: "malformed JSON: 400 invalid_request with an error_description"
+        ),
+        case!(
+            "body.not-an-object",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "a JSON body that is not an object",
+            P::Raw(
+                post_endpoint(
+                    JSON,
+                    Body::Text("[\"old_password\", \"new_password\"]"),
+                    RawAuth::Active
+                ),
+                Expect::INVALID_REQUEST
+            ),
+            Malformed: "a body that is not an object: 400 invalid_request"
+        ),
+        case!(
+            "body.missing-old-password",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "no old_password member",
+            P::Raw(
+                post_endpoint(
+                    JSON,
+                    Body::Members(Member::Absent, Member::Fresh),
+                    RawAuth::Active
+                ),
+                Expect::INVALID_REQUEST
+            ),
+            Malformed: "a missing member: 400 invalid_request"
+        ),
+        case!(
+            "body.missing-new-password",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "no new_password member",
+            P::Raw(
+                post_endpoint(
+                    JSON,
+                    Body::Members(Member::Current, Member::Absent),
+                    RawAuth::Active
+                ),
+                Expect::INVALID_REQUEST
+            ),
+            Malformed: "a missing member: 400 invalid_request"
+        ),
+        case!(
+            "body.null-member",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "new_password is null",
+            P::Raw(
+                post_endpoint(
+                    JSON,
+                    Body::Members(Member::Current, Member::Null),
+                    RawAuth::Active
+                ),
+                Expect::INVALID_REQUEST
+            ),
+            Malformed: "a null member: 400 invalid_request"
+        ),
+        case!(
+            "body.non-string-member",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "new_password is a number",
+            P::Raw(
+                post_endpoint(
+                    JSON,
+                    Body::Members(Member::Current, Member::Number),
+                    RawAuth::Active
+                ),
+                Expect::INVALID_REQUEST
+            ),
+            Malformed: "a non-string member: 400 invalid_request"
+        ),
+    ]
+}
+
+/// Carries out a hand-made request.
+pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+    let Plan::Raw(raw, expect) = plan;
+    let mut headers = Vec::new();
+    let token = match raw.auth {
+        RawAuth::None => None,
+        RawAuth::Active => Some(ctx.active_token().await?),
+        RawAuth::Missing => {
+            let account = super::user::account(ctx, Role::Missing)?;
+            let label = format!("token:{}", account.subject);
+            Some(ctx.token_for(&account, &label).await?)
+        }
+    };
+    if let Some(t) = &token {
+        headers.extend(header(http::header::AUTHORIZATION, &format!("Bearer {t}")));
+    }
+    if let Some(ct) = raw.content_type {
+        headers.extend(header(http::header::CONTENT_TYPE, ct));
+    }
+    let mut change_of: Option<(String, String)> = None;
+    let body = match raw.body {
+        Body::Empty => Vec::new(),
+        Body::Text(t) => t.as_bytes().to_vec(),
+        Body::Members(old, new) => {
+            let mut map: Vec<(&str, Value)> = Vec::new();
+            let mut strings = (None, None);
+            for (name, member, slot) in [
+                ("old_password", old, &mut strings.0),
+                ("new_password", new, &mut strings.1),
+            ] {
+                let value = match member {
+                    Member::Absent => continue,
+                    Member::Null => Value::Null,
+                    Member::Number => json!(12_345_678),
+                    Member::Current => {
+                        let c = ctx.current();
+                        *slot = Some(c.clone());
+                        Value::String(c)
+                    }
+                    Member::Fresh => {
+                        let f = ctx.fresh();
+                        *slot = Some(f.clone());
+                        Value::String(f)
+                    }
+                };
+                map.push((name, value));
+            }
+            // A string new_password could be set, even without a valid
+            // old one: follow it if the target says 200.
+            if let (o, Some(n)) = strings {
+                change_of = Some((o.unwrap_or_default(), n));
+            }
+            object(&map)
+        }
+        Body::Oversized => {
+            let Some(limit) = ctx.runner.profile.limits.max_body_bytes else {
+                return Err(Stop::Skip("limits.max_body_bytes is not declared".into()));
+            };
+            let current = ctx.current();
+            let new = ctx.fresh();
+            let body = object(&[
+                ("old_password", Value::String(current.clone())),
+                ("new_password", Value::String(new.clone())),
+                ("padding", Value::String("x".repeat(limit + 1))),
+            ]);
+            ctx.result.notes.push(format!(
+                "the body is {} bytes, the declared limit {limit}",
+                body.len()
+            ));
+            change_of = Some((current, new));
+            body
+        }
+    };
+    let effect = match (raw.auth, change_of) {
+        (RawAuth::Active, Some((old, new))) => Effect::Change { old, new },
+        (RawAuth::Active, None) => Effect::Harmless,
+        _ => Effect::None,
+    };
+    let path = raw.path.unwrap_or(ENDPOINT_PATH).to_string();
+    let request = Request {
+        method: Method::from_bytes(raw.method.as_bytes()).unwrap_or(Method::POST),
+        path,
+        headers,
+        body,
+    };
+    ctx.step("a hand-made request", request, effect, expect)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! The user (S6, S7, S8, open points 2 and 4): other accounts of the
+//! profile (missing, frozen, locked, both), and locking an account with
+//! wrong old passwords.
+
+use crate::catalogue::{Case, Expect, Row, Spec};
+use crate::profile::Account;
+use crate::runner::{Ctx, Effect, Stop, change};
+
+use Plan as P;
+use Spec::Row as R;
+
+/// An account of the profile other than the active one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `[accounts.frozen]`.
+    Frozen,
+    /// `[accounts.locked]`.
+    Locked,
+    /// `[accounts.frozen_and_locked]`.
+    FrozenAndLocked,
+    /// `[accounts.missing]`.
+    Missing,
+}
+
+impl Role {
+    /// The profile table's name.
+    pub fn table(self) -> &'static str {
+        match self {
+            Role::Frozen => "accounts.frozen",
+            Role::Locked => "accounts.locked",
+            Role::FrozenAndLocked => "accounts.frozen_and_locked",
+            Role::Missing => "accounts.missing",
+        }
+    }
+}
+
+/// The user family's plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Another account's token; the old password is its own (from the
+    /// profile) unless `wrong_old`, or when the profile has none.
+    Account {
+        /// Which account.
+        role: Role,
+        /// Send a made-up old password on purpose.
+        wrong_old: bool,
+        /// The expected answer.
+        expect: Expect,
+    },
+    /// Lock `[accounts.lockable]` with wrong old passwords.
+    Lockout,
+}
+
+/// The `user.*` cases.
+pub fn cases() -> Vec<Case> {
+    vec![
+        // --- S6, S7, S8: the user ------------------------------------------------------
+        case!(
+            "user.not-found",
+            Seed,
+            R(Row::S6),
+            "a valid token for a subject that does not exist",
+            P::Account {
+                role: Role::Missing,
+                wrong_old: false,
+                expect: Expect::USER_NOT_FOUND
+            }
+        ),
+        case!(
+            "user.frozen",
+            Seed,
+            R(Row::S7),
+            "the frozen account, with its own password",
+            P::Account {
+                role: Role::Frozen,
+                wrong_old: false,
+                expect: Expect::FROZEN
+            }
+        ),
+        case!(
+            "user.frozen-and-locked",
+            Reference,
+            R(Row::S7),
+            "an account both frozen and locked reads as frozen",
+            P::Account {
+                role: Role::FrozenAndLocked,
+                wrong_old: false,
+                expect: Expect::FROZEN
+            },
+            FrozenAndLocked: "frozen wins over locked: \"User is frozen.\""
+        ),
+        case!(
+            "user.locked",
+            Seed,
+            R(Row::S8),
+            "the locked account, with its own password",
+            P::Account {
+                role: Role::Locked,
+                wrong_old: false,
+                expect: Expect::LOCKED
+            }
+        ),
+        case!(
+            "user.lockout-after-failures",
+            Reference,
+            R(Row::S8),
+            "`max_failures` wrong old passwords lock the account",
+            P::Lockout,
+            Lockout: "consecutive wrong old passwords lock the account (5 by default, for 15 minutes)"
+        ),
+    ]
+}
+
+/// Carries out a user plan.
+pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+    match plan {
+        Plan::Account {
+            role,
+            wrong_old,
+            expect,
+        } => other_account(ctx, role, wrong_old, expect).await,
+        Plan::Lockout => lockout(ctx).await,
+    }
+}
+
+/// The profile's account for `role`, or a skip naming the missing table.
+pub(crate) fn account(ctx: &Ctx<'_>, role: Role) -> Result<Account, Stop> {
+    let a = &ctx.runner.profile.accounts;
+    let account = match role {
+        Role::Frozen => &a.frozen,
+        Role::Locked => &a.locked,
+        Role::FrozenAndLocked => &a.frozen_and_locked,
+        Role::Missing => &a.missing,
+    };
+    account
+        .clone()
+        .ok_or_else(|| Stop::Skip(format!("no [{}] in the profile", role.table())))
+}
+
+async fn other_account(
+    ctx: &mut Ctx<'_>,
+    role: Role,
+    wrong_old: bool,
+    expect: Expect,
+) -> Result<(), Stop> {
+    let account = account(ctx, role)?;
+    let label = format!("token:{}", account.subject);
+    let token = ctx.token_for(&account, &label).await?;
+    let old = match (&account.password, wrong_old) {
+        (Some(p), false) => p.clone(),
+        (None, false) => {
+            ctx.result.notes.push(format!(
+                "[{}] has no password: a made-up old password was sent; a target that checks \
+                 the old password before the status answers wrong_old_password",
+                role.table()
+            ));
+            ctx.wrong()
+        }
+        (_, true) => ctx.wrong(),
+    };
+    let new = ctx.fresh();
+    let request = change(Some(&token), &old, &new, None);
+    ctx.step(
+        &format!("a change for {} ({})", account.subject, role.table()),
+        request,
+        Effect::None,
+        expect,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn lockout(ctx: &mut Ctx<'_>) -> Result<(), Stop> {
+    let account = ctx
+        .runner
+        .profile
+        .accounts
+        .lockable
+        .clone()
+        .ok_or_else(|| Stop::Skip("no [accounts.lockable] in the profile".into()))?;
+    let Some(max) = ctx.runner.profile.lockout.max_failures.filter(|m| *m > 0) else {
+        return Err(Stop::Skip("lockout.max_failures is not declared".into()));
+    };
+    let password = account.password.clone().unwrap_or_default();
+    let label = format!("token:{}", account.subject);
+    let token = ctx.token_for(&account, &label).await?;
+    for i in 1..=max {
+        let wrong = ctx.wrong();
+        let new = ctx.fresh();
+        let request = change(Some(&token), &wrong, &new, None);
+        ctx.step(
+            &format!("wrong old password {i} of {max} for {}", account.subject),
+            request,
+            Effect::None,
+            Expect::WRONG_OLD,
+        )
+        .await?;
+    }
+    let new = ctx.fresh();
+    let request = change(Some(&token), &password, &new, None);
+    ctx.step(
+        &format!("the right password for {}, now locked", account.subject),
+        request,
+        Effect::None,
+        Expect::LOCKED,
+    )
+    .await?;
+    ctx.result.notes.push(format!(
+        "{} stays locked for the target's lock time",
+        account.subject
+    ));
+    Ok(())
+}
