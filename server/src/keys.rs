@@ -1,6 +1,11 @@
 //! Signing keys: the JWKS the server trusts (public keys by `kid`, each with
 //! the one algorithm it may be used with) and the test-only private keys that
 //! `mint-token` signs with.
+//!
+//! A JWKS is checked as a whole at start: a key that could never verify an
+//! access token here (private members, `use` other than `sig`, an `alg` that
+//! does not fit its type or curve, …) refuses the set, naming the key. The
+//! document served at `/oauth2/jwks` is rebuilt from the parsed public parts.
 
 use std::collections::HashMap;
 use std::path::Path;
