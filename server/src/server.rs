@@ -8,9 +8,10 @@
 //!   the body has its own timeout in `http`;
 //! - writing: [`WriteDeadline`] closes a connection whose response is not
 //!   written within `write_timeout_ms`; hyper buffers at most
-//!   [`MAX_HEAD_BYTES`] of answers, so a client that pipelines requests and
-//!   never reads stalls the connection instead of queueing answers, and the
-//!   deadline then frees its slot;
+//!   [`MAX_HEAD_BYTES`] of answers and the kernel [`SOCKET_BUFFER_BYTES`]
+//!   each way, so a client that pipelines requests and never reads stalls
+//!   the connection instead of queueing answers, and the deadline then frees
+//!   its slot;
 //! - in all: after `max_connection_age_ms` a connection finishes the request
 //!   in flight and closes, so a client that reads just fast enough to beat
 //!   the write deadline still gives its slot back.
@@ -34,6 +35,18 @@ use crate::write_deadline::WriteDeadline;
 /// Largest request head (request line + headers) accepted; larger gets 431.
 /// Also the most answers hyper buffers for a connection before writing them.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// Kernel send and receive buffer of each connection (Linux doubles it).
+/// Fixed instead of autotuned (up to 4 MiB of answers and 32 MiB of
+/// requests here), so a client that pipelines and does not read parks at
+/// most this much per connection in the kernel.
+pub const SOCKET_BUFFER_BYTES: usize = 64 * 1024;
+
+fn bound_socket_buffers(stream: &tokio::net::TcpStream) {
+    let socket = socket2::SockRef::from(stream);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
+}
 
 /// Serves `listener` until `shutdown` completes, then lets in-flight requests
 /// finish (at most the configured grace period).
@@ -67,6 +80,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        bound_socket_buffers(&stream);
         let stream = WriteDeadline::new(stream, write_timeout);
         let app = app.clone();
         let service = service_fn(move |req| http::handle(app.clone(), req));
