@@ -408,7 +408,7 @@ impl TokenFactory {
                 Some(token) => Ok(token.clone()),
                 None if self.key.is_some() => {
                     let form = self.config.scope_format;
-                    self.scoped(subject, &["profile"], form).await
+                    self.scoped(account, &["profile"], form).await
                 }
                 None => Err(TokenError::Unavailable(
                     "needs tokens.no_openid_token or minting (tokens.private_key)".into(),
