@@ -8,6 +8,7 @@ mod fakes;
 mod html_report;
 mod init;
 mod measured_power;
+mod net;
 mod profile_tokens;
 mod properties;
 mod property_fairness;
