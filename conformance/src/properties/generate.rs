@@ -5,7 +5,8 @@
 //! the current or a previous password. The generator only aims; the oracle
 //! computes the truth from the string it produced. Non-ASCII characters
 //! are generated only when the profile declares the target's Unicode
-//! normalisation ([`unicode_allowed`]).
+//! normalisation ([`unicode_allowed`]), symbols only from those it declares
+//! (`policy.symbols`, `-` when one is required).
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -95,6 +96,17 @@ pub fn unicode_allowed(policy: &Policy) -> bool {
     policy.normalization.is_some()
 }
 
+/// Whether every symbol of `unit` is one the profile says the target
+/// accepts (`policy.symbols`; `-` when a symbol is required): a symbol it
+/// does not accept would make a "valid" password the target may refuse.
+fn symbols_allowed(policy: &Policy, unit: &str) -> bool {
+    let unit = super::oracle::normalize(policy, unit);
+    unit.chars().filter(|c| is_symbol(*c)).all(|c| {
+        policy.symbols.as_deref().is_some_and(|s| s.contains(c))
+            || (c == '-' && policy.require_symbol)
+    })
+}
+
 fn code_points(policy: &Policy, s: &str) -> usize {
     super::oracle::normalize(policy, s).chars().count()
 }
@@ -113,6 +125,7 @@ fn build(
         .iter()
         .copied()
         .filter(|u| unicode_allowed(policy) || u.is_ascii())
+        .filter(|u| symbols_allowed(policy, u))
         .filter(|u| without.is_none_or(|w| !u.chars().any(|c| w.has(c))))
         .collect();
     let mut out: String = required.iter().map(|c| c.ascii()).collect();
@@ -318,6 +331,26 @@ mod tests {
             }
         }
         assert!(total > 200 && hits == total);
+    }
+
+    #[test]
+    fn symbols_only_from_the_declared_ones() {
+        let p = Policy {
+            symbols: None,
+            require_symbol: false,
+            ..reference()
+        };
+        let mut runner = TestRunner::deterministic();
+        let s = candidates(&p);
+        for _ in 0..400 {
+            if let Candidate::Generated { aim, password } =
+                s.new_tree(&mut runner).unwrap().current()
+                && aim != "control-character"
+            {
+                let seen = crate::properties::oracle::normalize(&p, &password);
+                assert!(!seen.chars().any(is_symbol), "{password:?}");
+            }
+        }
     }
 
     #[test]

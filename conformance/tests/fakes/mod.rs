@@ -606,6 +606,14 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
             .insert("allow", hyper::header::HeaderValue::from_static("POST"));
         return r;
     }
+    // The whole body is read first (up to 1 MiB), so that the connection
+    // stays usable whatever the answer.
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, 1 << 20).collect().await {
+        Ok(b) => Some(b.to_bytes()),
+        Err(_) => None,
+    };
+    let req = Request::from_parts(parts, ());
     // The bearer token: exactly one Authorization header, scheme `Bearer`
     // in any case, one or more spaces, a non-empty token.
     let auths: Vec<_> = req.headers().get_all("authorization").iter().collect();
@@ -651,9 +659,9 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
             json!({"error": "invalid_request", "error_description": "Content-Type must be application/json"}),
         );
     }
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
+    let body = match body {
+        Some(b) if b.len() <= MAX_BODY => b,
+        _ => {
             return json_error(
                 s,
                 413,
