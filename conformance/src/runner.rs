@@ -628,31 +628,35 @@ impl Runner {
         let exchanges = log.result.exchanges;
         match found {
             Some(index) => {
-                let result = &mut results[index];
-                for mut x in exchanges.clone() {
-                    x.step = result.exchanges.len() + 1;
-                    result.exchanges.push(x);
-                }
-                let step = result.exchanges.len();
-                result.checks.push(checks::Check {
-                    step,
-                    tier: Tier::Seed,
-                    what: checks::PASSWORD_UNCHANGED.to_string(),
-                    expected: "the tracked password still works after the refused requests"
-                        .to_string(),
-                    observed: "the password was changed to a new password this case sent"
-                        .to_string(),
-                    outcome: checks::Outcome::Fail,
-                    weight: checks::Weight::Pass,
-                });
-                if result.verdict != Verdict::Skip {
-                    result.verdict = Verdict::Pass;
-                }
-                verdict::judge(result, enforcement);
-                let id = result.id;
+                let id = results[index].id;
+                changed_by(
+                    &mut results[index],
+                    &exchanges,
+                    "the password was changed to a new password this case sent",
+                    enforcement,
+                );
                 Housekeeping {
                     ok: false,
                     outcome: format!("changed by {id}; the account was recovered"),
+                    exchanges,
+                }
+            }
+            None if batch.len() == 1 => {
+                // One case only: it changed the password, to something the
+                // harness does not know.
+                let index = batch[0].0;
+                let id = results[index].id;
+                changed_by(
+                    &mut results[index],
+                    &exchanges,
+                    "the password was changed (to a password the harness cannot tell)",
+                    enforcement,
+                );
+                Housekeeping {
+                    ok: false,
+                    outcome: format!(
+                        "changed by {id}; the new password is unknown, the account is left alone"
+                    ),
                     exchanges,
                 }
             }
@@ -796,6 +800,35 @@ impl Runner {
             exchanges,
         )
     }
+}
+
+/// Fails `result` with the seed-tier effect check: its refused requests
+/// changed the tracked password (`exchanges`: the confirmation and the
+/// narrowing, appended to its record).
+fn changed_by(
+    result: &mut CaseResult,
+    exchanges: &[ExchangeRecord],
+    observed: &str,
+    enforcement: Enforcement,
+) {
+    for x in exchanges {
+        let mut x = x.clone();
+        x.step = result.exchanges.len() + 1;
+        result.exchanges.push(x);
+    }
+    result.checks.push(checks::Check {
+        step: result.exchanges.len(),
+        tier: Tier::Seed,
+        what: checks::PASSWORD_UNCHANGED.to_string(),
+        expected: "the tracked password still works after the refused requests".to_string(),
+        observed: observed.to_string(),
+        outcome: checks::Outcome::Fail,
+        weight: checks::Weight::Pass,
+    });
+    if matches!(result.verdict, Verdict::Skip | Verdict::Error) {
+        result.verdict = Verdict::Pass;
+    }
+    verdict::judge(result, enforcement);
 }
 
 /// How often a 503 with `Retry-After` is sent again before the case
