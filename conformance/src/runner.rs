@@ -21,7 +21,7 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalogue::{Case, Expect, Plan, Tier};
+use crate::catalogue::{Case, Expect, Plan, Property, Tier};
 use crate::checks;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Response};
 use crate::forge::HarnessKey;
@@ -213,7 +213,7 @@ pub async fn run_with_properties(
         if let Some(candidates) = unconfirmed
             && case.plan.defers_confirmation()
         {
-            runner.unconfirmed.push((results.len(), candidates));
+            runner.expect_unchanged(results.len(), candidates);
         }
         results.push(result);
     }
@@ -221,7 +221,20 @@ pub async fn run_with_properties(
         effects.push(runner.confirm(&mut results).await);
     }
     if let Some((props, bounds)) = properties {
+        let first = results.len();
         results.extend(runner.run_properties(props, bounds).await);
+        // Hostile inputs must never change the password: confirmed like
+        // the catalogue's refused requests (a batch of one).
+        let hostile = properties::case(Property::HostileInputs).id;
+        let ran: Vec<usize> = (first..results.len())
+            .filter(|i| results[*i].id == hostile && results[*i].verdict != Verdict::Skip)
+            .collect();
+        for index in ran {
+            runner.expect_unchanged(index, Vec::new());
+        }
+        if !runner.unconfirmed.is_empty() {
+            effects.push(runner.confirm(&mut results).await);
+        }
     }
     let restore = runner.restore().await;
     Ok(RunOutcome {
@@ -512,6 +525,14 @@ impl Runner {
         }
         result.elapsed_ms = started.elapsed().as_millis() as u64;
         (result, unconfirmed)
+    }
+
+    /// The hook for anything that sends requests which must not change
+    /// the password (the catalogue's refused requests, the hostile-inputs
+    /// property): the result at `index` joins the next batched
+    /// confirmation, with the new passwords it sent as `candidates`.
+    pub(crate) fn expect_unchanged(&mut self, index: usize, candidates: Vec<String>) {
+        self.unconfirmed.push((index, candidates));
     }
 
     /// Whether the unconfirmed cases hold as many candidate passwords as
