@@ -21,7 +21,7 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalogue::{Case, Expect, Plan, Tier};
+use crate::catalogue::{Case, Expect, Plan, Property, Tier};
 use crate::checks;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Response};
 use crate::forge::HarnessKey;
@@ -213,7 +213,7 @@ pub async fn run_with_properties(
         if let Some(candidates) = unconfirmed
             && case.plan.defers_confirmation()
         {
-            runner.unconfirmed.push((results.len(), candidates));
+            runner.expect_unchanged(results.len(), candidates);
         }
         results.push(result);
     }
@@ -221,7 +221,20 @@ pub async fn run_with_properties(
         effects.push(runner.confirm(&mut results).await);
     }
     if let Some((props, bounds)) = properties {
+        let first = results.len();
         results.extend(runner.run_properties(props, bounds).await);
+        // Hostile inputs must never change the password: confirmed like
+        // the catalogue's refused requests (a batch of one).
+        let hostile = properties::case(Property::HostileInputs).id;
+        let ran: Vec<usize> = (first..results.len())
+            .filter(|i| results[*i].id == hostile && results[*i].verdict != Verdict::Skip)
+            .collect();
+        for index in ran {
+            runner.expect_unchanged(index, Vec::new());
+        }
+        if !runner.unconfirmed.is_empty() {
+            effects.push(runner.confirm(&mut results).await);
+        }
     }
     let restore = runner.restore().await;
     Ok(RunOutcome {
@@ -524,6 +537,14 @@ impl Runner {
         (result, unconfirmed)
     }
 
+    /// The hook for anything that sends requests which must not change
+    /// the password (the catalogue's refused requests, the hostile-inputs
+    /// property): the result at `index` joins the next batched
+    /// confirmation, with the new passwords it sent as `candidates`.
+    pub(crate) fn expect_unchanged(&mut self, index: usize, candidates: Vec<String>) {
+        self.unconfirmed.push((index, candidates));
+    }
+
     /// Whether the unconfirmed cases hold as many candidate passwords as
     /// the lockout leaves wrong attempts for (narrowing down tries each).
     fn batch_is_full(&self) -> bool {
@@ -638,31 +659,35 @@ impl Runner {
         let exchanges = log.result.exchanges;
         match found {
             Some(index) => {
-                let result = &mut results[index];
-                for mut x in exchanges.clone() {
-                    x.step = result.exchanges.len() + 1;
-                    result.exchanges.push(x);
-                }
-                let step = result.exchanges.len();
-                result.checks.push(checks::Check {
-                    step,
-                    tier: Tier::Seed,
-                    what: checks::PASSWORD_UNCHANGED.to_string(),
-                    expected: "the tracked password still works after the refused requests"
-                        .to_string(),
-                    observed: "the password was changed to a new password this case sent"
-                        .to_string(),
-                    outcome: checks::Outcome::Fail,
-                    weight: checks::Weight::Pass,
-                });
-                if result.verdict != Verdict::Skip {
-                    result.verdict = Verdict::Pass;
-                }
-                verdict::judge(result, enforcement);
-                let id = result.id;
+                let id = results[index].id;
+                changed_by(
+                    &mut results[index],
+                    &exchanges,
+                    "the password was changed to a new password this case sent",
+                    enforcement,
+                );
                 Housekeeping {
                     ok: false,
                     outcome: format!("changed by {id}; the account was recovered"),
+                    exchanges,
+                }
+            }
+            None if batch.len() == 1 => {
+                // One case only: it changed the password, to something the
+                // harness does not know.
+                let index = batch[0].0;
+                let id = results[index].id;
+                changed_by(
+                    &mut results[index],
+                    &exchanges,
+                    "the password was changed (to a password the harness cannot tell)",
+                    enforcement,
+                );
+                Housekeeping {
+                    ok: false,
+                    outcome: format!(
+                        "changed by {id}; the new password is unknown, the account is left alone"
+                    ),
                     exchanges,
                 }
             }
@@ -806,6 +831,35 @@ impl Runner {
             exchanges,
         )
     }
+}
+
+/// Fails `result` with the seed-tier effect check: its refused requests
+/// changed the tracked password (`exchanges`: the confirmation and the
+/// narrowing, appended to its record).
+fn changed_by(
+    result: &mut CaseResult,
+    exchanges: &[ExchangeRecord],
+    observed: &str,
+    enforcement: Enforcement,
+) {
+    for x in exchanges {
+        let mut x = x.clone();
+        x.step = result.exchanges.len() + 1;
+        result.exchanges.push(x);
+    }
+    result.checks.push(checks::Check {
+        step: result.exchanges.len(),
+        tier: Tier::Seed,
+        what: checks::PASSWORD_UNCHANGED.to_string(),
+        expected: "the tracked password still works after the refused requests".to_string(),
+        observed: observed.to_string(),
+        outcome: checks::Outcome::Fail,
+        weight: checks::Weight::Pass,
+    });
+    if matches!(result.verdict, Verdict::Skip | Verdict::Error) {
+        result.verdict = Verdict::Pass;
+    }
+    verdict::judge(result, enforcement);
 }
 
 /// How often a 503 with `Retry-After` is sent again before the case
