@@ -862,27 +862,6 @@ fn changed_by(
     verdict::judge(result, enforcement);
 }
 
-/// How often a 503 with `Retry-After` is sent again before the case
-/// gives up (as a transport error).
-const OVERLOAD_RETRIES: u32 = 3;
-
-/// The longest wait a `Retry-After` gets.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
-
-/// How long to wait before sending again, for a 503 with `Retry-After`
-/// (delay-seconds, capped; an HTTP-date waits one second).
-fn retry_after(r: &Response) -> Option<Duration> {
-    if r.status != 503 {
-        return None;
-    }
-    let value = r.header("retry-after")?;
-    let wait = value
-        .trim()
-        .parse::<u64>()
-        .map_or(Duration::from_secs(1), Duration::from_secs);
-    Some(wait.min(MAX_RETRY_WAIT))
-}
-
 pub(crate) fn is_error(r: &Response, error: &str) -> bool {
     r.status == 400
         && serde_json::from_slice::<Value>(&r.body)
@@ -1065,46 +1044,37 @@ impl<'r> Ctx<'r> {
             self.runner.active.pending = Some(new.clone());
             self.runner.save_state();
         }
-        let mut attempt = 0;
-        let (step, outcome) = loop {
-            let started = Instant::now();
-            let outcome =
-                exchange::send(&self.runner.endpoint, &request, self.runner.options.timeout).await;
-            let step = self.result.exchanges.len() + 1;
-            let label = if attempt == 0 {
-                purpose.to_string()
-            } else {
-                format!("{purpose} (retry {attempt} after 503)")
-            };
-            self.result.exchanges.push(ExchangeRecord::new(
-                step,
-                &label,
-                &self.runner.endpoint,
-                &request,
-                &outcome,
-                started,
-                &self.redactor,
+        // The client waits out 429s and 503s with Retry-After itself
+        // (bounded by `[http] max_retries` / `max_retry_wait_secs`); the
+        // record's purpose lists them. They are never judged.
+        let started = Instant::now();
+        let outcome =
+            exchange::send(&self.runner.endpoint, &request, self.runner.options.timeout).await;
+        let step = self.result.exchanges.len() + 1;
+        self.result.exchanges.push(ExchangeRecord::new(
+            step,
+            purpose,
+            &self.runner.endpoint,
+            &request,
+            &outcome,
+            started,
+            &self.redactor,
+        ));
+        if let Ok(r) = &outcome
+            && r.retry_budget_exhausted
+        {
+            // Not judged: the case is not determined. A change may or may
+            // not have been applied: the pending entry stays until the
+            // password is confirmed.
+            self.result.verdict = Verdict::Skip;
+            self.result.reason = Some(format!(
+                "not determined: step {step} still got {} after the retry budget \
+                 ([http] max_retries, max_retry_wait_secs): the target stayed overloaded \
+                 or rate-limited; rerun when it is not",
+                r.status
             ));
-            // A 503 with Retry-After is the target shedding load: wait and
-            // send again; it is not judged.
-            match outcome.as_ref().ok().and_then(retry_after) {
-                Some(wait) if attempt < OVERLOAD_RETRIES => {
-                    attempt += 1;
-                    tokio::time::sleep(wait).await;
-                }
-                Some(_) => {
-                    // Not judged: the case is not determined.
-                    self.result.verdict = Verdict::Skip;
-                    self.result.reason = Some(format!(
-                        "not determined: step {step} got 503 with Retry-After {} times (the \
-                         target stayed overloaded); rerun when it is not under load",
-                        OVERLOAD_RETRIES + 1
-                    ));
-                    return None;
-                }
-                None => break (step, outcome),
-            }
-        };
+            return None;
+        }
         if let Ok(r) = &outcome
             && r.status >= 500
         {
@@ -1113,7 +1083,7 @@ impl<'r> Ctx<'r> {
                 tier: Tier::Seed,
                 what: checks::NO_SERVER_ERROR.to_string(),
                 expected: "no 5xx: the document's error table has none (a 503 with Retry-After \
-                           is retried)"
+                           is waited out and sent again)"
                     .to_string(),
                 observed: format!("{}", r.status),
                 outcome: checks::Outcome::Fail,
