@@ -51,6 +51,7 @@ pub mod catalogue;
 pub mod challenge;
 pub mod checks;
 pub mod cli;
+pub mod diff;
 pub mod embedded;
 pub mod exchange;
 pub mod forge;
