@@ -14,11 +14,12 @@ use serde::Serialize;
 use crate::baseline::Baseline;
 use crate::catalogue::{CATALOGUE, Case, PROPERTIES, Plan, Property, Row};
 use crate::embedded::{self, Embedded, Hashing};
-use crate::profile::Profile;
+use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
 use crate::properties::PropertyOptions;
 use crate::properties::driver::Bounds;
 use crate::report::{self, EXIT_ERROR, RunReport};
 use crate::runner::{self, RunOptions};
+use crate::state::StateLock;
 use crate::verdict::Enforcement;
 
 /// Conformance suite for Tencent Cloud CIAM `POST /change_user_password`.
@@ -101,9 +102,15 @@ pub struct RunArgs {
     /// a temporary file for the embedded server].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Timeout of one exchange, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub timeout: u64,
+    /// Timeout of one request attempt, in seconds [default: the profile's
+    /// `[http] timeout_secs`, else 10].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Requests per second at most, retries included; 0: unpaced
+    /// [default: the profile's `[http] rate`, else 10 for a target off the
+    /// loopback interface and unpaced on it].
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
     /// Argon2id cost of the embedded reference server.
     #[arg(long, value_enum, default_value_t = Hashing::CheapTestOnly)]
     pub embedded_hashing: Hashing,
@@ -319,7 +326,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         None => None,
     };
     let mut embedded = None;
-    let (profile, target, state_file) = match (&args.profile, &args.base_url) {
+    let (mut profile, target, state_file) = match (&args.profile, &args.base_url) {
         (Some(file), base_url) => {
             let mut profile = Profile::load(file).map_err(err)?;
             if let Some(url) = base_url {
@@ -348,13 +355,54 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         (None, None) => {
             let server = Embedded::start(args.embedded_hashing).await.map_err(err)?;
             let profile = server.profile.clone();
-            let state = args.state.clone().unwrap_or_else(|| server.state_file());
+            let state = match &args.state {
+                Some(file) => file.clone(),
+                None => {
+                    // A throwaway file beside the server's temporary
+                    // database: atomic writes without fsyncs.
+                    crate::state::set_durable_writes(false);
+                    server.state_file()
+                }
+            };
             embedded = Some(server);
             (
                 profile,
                 "embedded reference server (fixtures/reference.toml)".to_string(),
                 state,
             )
+        }
+    };
+    if let Some(rate) = args.rate {
+        if !rate.is_finite() || rate < 0.0 {
+            return Err(CliError(format!(
+                "--rate {rate}: a number of requests per second, 0 or more"
+            )));
+        }
+        profile.http.rate = Some(rate);
+    }
+    let timeout = Duration::from_secs(
+        args.timeout
+            .or(profile.http.timeout_secs)
+            .unwrap_or(DEFAULT_TIMEOUT_SECS)
+            .max(1),
+    );
+    // An unreachable target is a connection error before anything is
+    // written (the lock file included).
+    let reachable = match crate::exchange::Endpoint::for_profile(&profile) {
+        Ok(endpoint) => crate::exchange::probe(&endpoint, timeout)
+            .await
+            .map_err(|e| CliError(e.to_string())),
+        Err(e) => Err(CliError(e)),
+    };
+    // One run per state file: a second one fails here, naming the holder.
+    let lock = reachable.and_then(|()| StateLock::acquire(&state_file).map_err(err));
+    let _lock = match lock {
+        Ok(lock) => lock,
+        Err(e) => {
+            if let Some(server) = embedded {
+                server.stop().await;
+            }
+            return Err(e);
         }
     };
     let enforcement = Enforcement {
@@ -365,7 +413,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         enforcement,
         show_secrets: args.show_secrets,
         state_file: state_file.clone(),
-        timeout: Duration::from_secs(args.timeout.max(1)),
+        timeout,
     };
     let endpoint = crate::exchange::Endpoint::parse(&profile.base_url)
         .map_err(err)?

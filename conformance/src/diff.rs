@@ -37,9 +37,10 @@ use crate::checks;
 use crate::cli::{CliError, select};
 use crate::embedded::{Embedded, Hashing};
 use crate::exchange::{BodyRecord, Endpoint, ExchangeRecord};
-use crate::profile::Profile;
+use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
 use crate::report::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS, RunReport};
 use crate::runner::{self, RunOptions};
+use crate::state::StateLock;
 use crate::verdict::{CaseResult, Enforcement, Verdict};
 
 /// Response headers compared besides `WWW-Authenticate` (whose challenges
@@ -86,9 +87,10 @@ pub struct DiffArgs {
     /// reference server].
     #[arg(long, value_name = "FILE")]
     pub against_state: Option<PathBuf>,
-    /// Timeout of one exchange, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub timeout: u64,
+    /// Timeout of one request attempt, in seconds [default: each profile's
+    /// `[http] timeout_secs`, else 10].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
     /// Argon2id cost of the embedded reference server.
     #[arg(long, value_enum, default_value_t = Hashing::CheapTestOnly)]
     pub embedded_hashing: Hashing,
@@ -195,10 +197,27 @@ pub struct Side {
 pub async fn run_side(
     side: &Side,
     cases: &[&'static catalogue::Case],
-    timeout: Duration,
+    timeout: Option<Duration>,
     show_secrets: bool,
 ) -> Result<RunReport, CliError> {
     let started = Instant::now();
+    let fail = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", side.name));
+    let timeout = timeout.unwrap_or_else(|| {
+        Duration::from_secs(
+            side.profile
+                .http
+                .timeout_secs
+                .unwrap_or(DEFAULT_TIMEOUT_SECS)
+                .max(1),
+        )
+    });
+    // As `run`: an unreachable target fails before the state file is
+    // touched; one run per state file.
+    let target = Endpoint::for_profile(&side.profile).map_err(|e| fail(&e))?;
+    crate::exchange::probe(&target, timeout)
+        .await
+        .map_err(|e| fail(&e))?;
+    let _lock = StateLock::acquire(&side.state).map_err(|e| fail(&e))?;
     let enforcement = Enforcement {
         strict: false,
         reference: false,
@@ -210,11 +229,11 @@ pub async fn run_side(
         timeout,
     };
     let endpoint = Endpoint::parse(&side.profile.base_url)
-        .map_err(|e| CliError(format!("{}: {e}", side.name)))?
+        .map_err(|e| fail(&e))?
         .endpoint_url();
     let outcome = runner::run(&side.profile, cases, &options)
         .await
-        .map_err(|e| CliError(format!("{}: {e}", side.name)))?;
+        .map_err(|e| fail(&e))?;
     Ok(RunReport::new(
         endpoint,
         side.name.clone(),
@@ -240,7 +259,7 @@ pub async fn run_pair(
     a: &Side,
     b: &Side,
     cases: &[&'static catalogue::Case],
-    timeout: Duration,
+    timeout: Option<Duration>,
     show_secrets: bool,
 ) -> Result<DiffReport, CliError> {
     let started = Instant::now();
@@ -258,7 +277,7 @@ pub async fn run_pair(
 /// Runs `diff` as the command line asks.
 pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
     let cases = select(&args.cases)?;
-    let timeout = Duration::from_secs(args.timeout.max(1));
+    let timeout = args.timeout.map(|s| Duration::from_secs(s.max(1)));
     let load = |file: &PathBuf| Profile::load(file).map_err(|e| CliError(e.to_string()));
     let pa = load(&args.profile)?;
     let a = Side {

@@ -87,8 +87,9 @@ impl Embedded {
     /// the same subjects, passwords and statuses as its accounts (the
     /// missing subject is not created). The tokens are the reference
     /// server's own (its keys, issuer, audience); the returned profile is
-    /// `from` with `base_url` and `[tokens]` replaced and static account
-    /// tokens dropped.
+    /// `from` with `base_url`, `[tokens]` and `[http]` (A's proxy or client
+    /// certificate mean nothing here) replaced and static account tokens
+    /// dropped.
     pub async fn start_from(hashing: Hashing, from: &Profile) -> Result<Embedded, EmbeddedError> {
         let dir = tempfile::tempdir().map_err(EmbeddedError::Io)?;
         let mut config = server::Config::load(Path::new(server::cli::DEFAULT_CONFIG))
@@ -161,6 +162,7 @@ impl Embedded {
         let mut profile = from.clone();
         profile.base_url = running.base_url();
         profile.tokens = reference.tokens;
+        profile.http = reference.http;
         profile.dir = reference.dir;
         for account in [
             Some(&mut profile.accounts.active),

@@ -1,7 +1,8 @@
-//! One HTTP exchange over a real socket: a fresh TCP (or TLS) connection and
-//! an HTTP/1.1 handshake per request (hyper's client connection), so every
-//! step stands alone. Also the redacted record of an exchange, and the curl
-//! command that reproduces it.
+//! One HTTP exchange as the runner sees it: the target's [`Endpoint`]
+//! (which owns the run's [`Client`]: kept-alive connections, proxies, TLS,
+//! fixed headers, pacing, waiting out 429/503), the request, the response
+//! with the retries it took, the redacted record of an exchange, and the
+//! curl command that reproduces it.
 //!
 //! `https` targets are verified against Mozilla's root certificates (bundled)
 //! plus, for private CAs, the PEM certificates in the file named by the
@@ -12,23 +13,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
 use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
+pub use crate::client::CA_FILE_ENV;
+use crate::client::{Client, HttpOptions};
+use crate::profile::Profile;
 use crate::redact::Redactor;
+use crate::retry::Retry;
 
-/// The largest response body the harness reads.
-const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-
-/// Where the target listens: `http(s)://host:port/prefix`.
+/// Where the target listens: `http(s)://host:port/prefix`, and the client
+/// that talks to it (clones share its connections and its pacing).
 #[derive(Clone)]
 pub struct Endpoint {
     /// `host:port` to connect to.
@@ -37,14 +32,10 @@ pub struct Endpoint {
     pub host: String,
     /// Path prefix without a trailing slash (often empty).
     pub prefix: String,
-    /// TLS settings for `https` targets.
-    tls: Option<Tls>,
-}
-
-#[derive(Clone)]
-struct Tls {
-    config: Arc<ClientConfig>,
-    server_name: ServerName<'static>,
+    /// Whether the target is `https`.
+    https: bool,
+    /// The client of the run.
+    client: Arc<Client>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -64,14 +55,19 @@ impl PartialEq for Endpoint {
 
 impl Eq for Endpoint {}
 
-/// Environment variable naming extra trusted CA certificates (PEM).
-pub const CA_FILE_ENV: &str = "CONFORMANCE_CA_FILE";
-
 impl Endpoint {
-    /// Parses an `http` or `https` base URL.
+    /// Parses an `http` or `https` base URL; the client has the defaults
+    /// (proxies from the environment, `CONFORMANCE_CA_FILE`, default pacing
+    /// and retries, no fixed headers).
     pub fn parse(base_url: &str) -> Result<Endpoint, String> {
-        let extra_ca = std::env::var_os(CA_FILE_ENV).map(std::path::PathBuf::from);
-        Endpoint::parse_trusting(base_url, extra_ca.as_deref())
+        Endpoint::with_options(base_url, &HttpOptions::default())
+    }
+
+    /// The profile's target with its `[http]` settings (headers, client
+    /// certificate, pacing, retries, connect timeout).
+    pub fn for_profile(profile: &Profile) -> Result<Endpoint, String> {
+        let options = profile.http_options()?;
+        Endpoint::with_options(&profile.base_url, &options)
     }
 
     /// Parses a base URL; `https` trusts Mozilla's roots plus `extra_ca` (PEM).
@@ -79,6 +75,15 @@ impl Endpoint {
         base_url: &str,
         extra_ca: Option<&std::path::Path>,
     ) -> Result<Endpoint, String> {
+        let options = HttpOptions {
+            extra_ca: extra_ca.map(std::path::Path::to_path_buf),
+            ..HttpOptions::default()
+        };
+        Endpoint::with_options(base_url, &options)
+    }
+
+    /// Parses a base URL and builds its client from `options`.
+    pub fn with_options(base_url: &str, options: &HttpOptions) -> Result<Endpoint, String> {
         let uri: http::Uri = base_url
             .parse()
             .map_err(|e| format!("{base_url:?} is not a URL: {e}"))?;
@@ -95,30 +100,24 @@ impl Endpoint {
         if uri.query().is_some() {
             return Err(format!("{base_url:?} must not have a query"));
         }
-        let tls = if https {
-            let name = host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string();
-            Some(Tls {
-                config: client_config(extra_ca)?,
-                server_name: ServerName::try_from(name)
-                    .map_err(|e| format!("{base_url:?}: not a TLS server name: {e}"))?,
-            })
-        } else {
-            None
-        };
+        if https {
+            let name = host.trim_start_matches('[').trim_end_matches(']');
+            rustls_pki_types::ServerName::try_from(name)
+                .map_err(|e| format!("{base_url:?}: not a TLS server name: {e}"))?;
+        }
+        let client = Client::new(&host, https, options)?;
         Ok(Endpoint {
             authority: format!("{host}:{port}"),
             host: auth.as_str().to_string(),
             prefix: uri.path().trim_end_matches('/').to_string(),
-            tls,
+            https,
+            client: Arc::new(client),
         })
     }
 
     /// The full URL of `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let scheme = if self.https { "https" } else { "http" };
         format!("{scheme}://{}{}{}", self.host, self.prefix, path)
     }
 
@@ -126,32 +125,11 @@ impl Endpoint {
     pub fn endpoint_url(&self) -> String {
         self.url(ENDPOINT_PATH)
     }
-}
 
-/// A TLS client configuration: Mozilla's roots plus the certificates of `extra_ca`.
-fn client_config(extra_ca: Option<&std::path::Path>) -> Result<Arc<ClientConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(file) = extra_ca {
-        let certs = CertificateDer::pem_file_iter(file)
-            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("{CA_FILE_ENV}={}: {e}", file.display()))?;
-        if certs.is_empty() {
-            return Err(format!("{CA_FILE_ENV}={}: no certificate", file.display()));
-        }
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| format!("{CA_FILE_ENV}={}: {e}", file.display()))?;
-        }
+    /// The client of the run.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 /// The endpoint's path.
@@ -179,6 +157,11 @@ pub struct Response {
     pub headers: HeaderMap,
     /// The body bytes.
     pub body: Vec<u8>,
+    /// 429/503 answers waited out before this one (never the answer).
+    pub retries: Vec<Retry>,
+    /// This is a 429 or 503 that the retry bound did not let the client
+    /// wait out: the exchange determined nothing about the endpoint.
+    pub retry_budget_exhausted: bool,
 }
 
 impl Response {
@@ -193,6 +176,8 @@ impl Response {
             status,
             headers: map,
             body: body.as_bytes().to_vec(),
+            retries: Vec::new(),
+            retry_budget_exhausted: false,
         }
     }
 
@@ -235,91 +220,65 @@ impl fmt::Display for TransportError {
 
 impl std::error::Error for TransportError {}
 
-/// Checks that the target accepts TCP connections.
+/// Checks that the target (or, behind a proxy, the proxy) accepts TCP
+/// connections.
 pub async fn probe(endpoint: &Endpoint, timeout: Duration) -> Result<(), TransportError> {
-    match tokio::time::timeout(timeout, TcpStream::connect(&endpoint.authority)).await {
+    let uri = endpoint
+        .url(ENDPOINT_PATH)
+        .parse::<http::Uri>()
+        .map_err(|e| TransportError::Connect(e.to_string()))?;
+    let hop = endpoint.client.first_hop(&uri, &endpoint.authority);
+    match tokio::time::timeout(timeout, TcpStream::connect(&hop)).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(TransportError::Connect(format!(
-            "{}: {e}",
-            endpoint.authority
-        ))),
+        Ok(Err(e)) => Err(TransportError::Connect(format!("{hop}: {e}"))),
         Err(_) => Err(TransportError::Timeout(timeout)),
     }
 }
 
-/// Sends one request on a new connection and reads the whole response.
+/// Per-request options of [`send_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Bounds each attempt (connection, request, whole response).
+    pub timeout: Duration,
+    /// Open a new connection for this request and close it after, instead
+    /// of a kept-alive one.
+    pub fresh_connection: bool,
+}
+
+/// Sends one request on a kept-alive connection and reads the whole
+/// response; 429/503 answers are waited out (see [`Response::retries`]).
 pub async fn send(
     endpoint: &Endpoint,
     request: &Request,
     timeout: Duration,
 ) -> Result<Response, TransportError> {
-    match tokio::time::timeout(timeout, send_inner(endpoint, request)).await {
-        Ok(r) => r,
-        Err(_) => Err(TransportError::Timeout(timeout)),
-    }
+    let options = SendOptions {
+        timeout,
+        fresh_connection: false,
+    };
+    send_with(endpoint, request, options).await
 }
 
-async fn send_inner(endpoint: &Endpoint, request: &Request) -> Result<Response, TransportError> {
-    let stream = TcpStream::connect(&endpoint.authority)
-        .await
-        .map_err(|e| TransportError::Connect(format!("{}: {e}", endpoint.authority)))?;
-    let _ = stream.set_nodelay(true);
-    match &endpoint.tls {
-        None => exchange_over(stream, endpoint, request).await,
-        Some(tls) => {
-            let stream = TlsConnector::from(tls.config.clone())
-                .connect(tls.server_name.clone(), stream)
-                .await
-                .map_err(|e| {
-                    TransportError::Connect(format!("{}: TLS: {e}", endpoint.authority))
-                })?;
-            exchange_over(stream, endpoint, request).await
-        }
-    }
-}
-
-async fn exchange_over<IO>(
-    io: IO,
+/// [`send`] with per-request options.
+pub async fn send_with(
     endpoint: &Endpoint,
     request: &Request,
-) -> Result<Response, TransportError>
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+    options: SendOptions,
+) -> Result<Response, TransportError> {
+    let uri: http::Uri = endpoint
+        .url(&request.path)
+        .parse()
+        .map_err(|e| TransportError::Http(format!("{:?}: {e}", request.path)))?;
+    endpoint
+        .client
+        .send(
+            &uri,
+            &endpoint.host,
+            request,
+            options.timeout,
+            options.fresh_connection,
+        )
         .await
-        .map_err(|e| TransportError::Http(e.to_string()))?;
-    let driver = tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let path = format!("{}{}", endpoint.prefix, request.path);
-    let mut builder = http::Request::builder()
-        .method(request.method.clone())
-        .uri(path)
-        .header(http::header::HOST, endpoint.host.as_str());
-    for (name, value) in &request.headers {
-        builder = builder.header(name, value);
-    }
-    let http_request = builder
-        .body(Full::new(Bytes::from(request.body.clone())))
-        .map_err(|e| TransportError::Http(e.to_string()))?;
-    let response = sender
-        .send_request(http_request)
-        .await
-        .map_err(|e| TransportError::Http(e.to_string()))?;
-    let (parts, body) = response.into_parts();
-    let body = Limited::new(body, MAX_RESPONSE_BYTES)
-        .collect()
-        .await
-        .map_err(|e| TransportError::Http(format!("reading the body: {e}")))?
-        .to_bytes();
-    drop(sender);
-    driver.abort();
-    Ok(Response {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: body.to_vec(),
-    })
 }
 
 /// A body as reports show it: nothing, parsed JSON, or text.
@@ -401,14 +360,34 @@ impl ExchangeRecord {
         started: Instant,
         redactor: &Redactor,
     ) -> ExchangeRecord {
+        // The fixed headers' values may be secrets: hidden wherever they
+        // show up (an echo in a body, an error).
+        let with_headers;
+        let redactor = if endpoint.client.fixed_headers().is_empty() || redactor.shows_secrets() {
+            redactor
+        } else {
+            let mut r = redactor.clone();
+            for (name, value) in endpoint.client.fixed_headers() {
+                r.add(
+                    &String::from_utf8_lossy(value.as_bytes()),
+                    &format!("header:{name}"),
+                );
+            }
+            with_headers = r;
+            &with_headers
+        };
         let text = |v: &HeaderValue| redactor.apply(&String::from_utf8_lossy(v.as_bytes()));
         let request_record = RequestRecord {
             method: request.method.to_string(),
             path: request.path.clone(),
-            headers: request
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str().to_string(), text(v)))
+            headers: fixed_headers(endpoint, redactor)
+                .into_iter()
+                .chain(
+                    request
+                        .headers
+                        .iter()
+                        .map(|(n, v)| (n.as_str().to_string(), text(v))),
+                )
                 .collect(),
             body: BodyRecord::of(&request.body, redactor),
         };
@@ -427,9 +406,13 @@ impl ExchangeRecord {
             ),
             Err(e) => (None, Some(redactor.apply(&e.to_string()))),
         };
+        let purpose = match outcome {
+            Ok(r) => format!("{purpose}{}", retry_note(r)),
+            Err(_) => purpose.to_string(),
+        };
         ExchangeRecord {
             step,
-            purpose: purpose.to_string(),
+            purpose,
             request: request_record,
             response,
             error,
@@ -437,6 +420,53 @@ impl ExchangeRecord {
             curl: curl(endpoint, request, redactor),
         }
     }
+}
+
+/// How the retries of a response read after the step's purpose: empty
+/// without retries, else e.g. ` [waited out 2 answers: 429 (Retry-After: 1),
+/// 503 (Retry-After: 1); 2.0 s]`, and a note when the budget ran out.
+pub fn retry_note(response: &Response) -> String {
+    let mut note = String::new();
+    if !response.retries.is_empty() {
+        let answers: Vec<String> = response
+            .retries
+            .iter()
+            .map(|r| match &r.retry_after {
+                Some(v) => format!("{} (Retry-After: {v})", r.status),
+                None => r.status.to_string(),
+            })
+            .collect();
+        let waited: u64 = response.retries.iter().map(|r| r.waited_ms).sum();
+        note = format!(
+            " [waited out {} answer{}: {}; {:.1} s]",
+            answers.len(),
+            if answers.len() == 1 { "" } else { "s" },
+            answers.join(", "),
+            waited as f64 / 1000.0
+        );
+    }
+    if response.retry_budget_exhausted {
+        note.push_str(" [retry budget exhausted: this answer determines nothing]");
+    }
+    note
+}
+
+/// The client's fixed headers as records show them: values redacted as
+/// `<header:NAME>` (they may be secrets) unless secrets are shown.
+fn fixed_headers(endpoint: &Endpoint, redactor: &Redactor) -> Vec<(String, String)> {
+    endpoint
+        .client
+        .fixed_headers()
+        .iter()
+        .map(|(n, v)| {
+            let value = if redactor.shows_secrets() {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            } else {
+                format!("<header:{n}>")
+            };
+            (n.as_str().to_string(), value)
+        })
+        .collect()
 }
 
 /// Quotes for a POSIX shell.
@@ -457,6 +487,16 @@ pub fn curl(endpoint: &Endpoint, request: &Request, redactor: &Redactor) -> Stri
         parts.push(format!("-X {}", request.method));
     }
     parts.push(shell_quote(&endpoint.url(&request.path)));
+    if let Some(id) = endpoint.client.identity() {
+        parts.push(format!(
+            "--cert {} --key {}",
+            shell_quote(&id.cert.display().to_string()),
+            shell_quote(&id.key.display().to_string())
+        ));
+    }
+    for (name, value) in fixed_headers(endpoint, redactor) {
+        parts.push(format!("-H {}", shell_quote(&format!("{name}: {value}"))));
+    }
     for (name, value) in &request.headers {
         let value = redactor.apply(&String::from_utf8_lossy(value.as_bytes()));
         parts.push(format!("-H {}", shell_quote(&format!("{name}: {value}"))));
@@ -480,6 +520,9 @@ pub fn curl(endpoint: &Endpoint, request: &Request, redactor: &Redactor) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    use hyper_util::rt::TokioIo;
 
     #[test]
     fn endpoint_keeps_the_prefix_and_port() {

@@ -29,9 +29,15 @@
 //! - [`runner`]: what every case shares: steps (one checked exchange),
 //!   the active account's state and the effects of each request, the
 //!   lockout guard, verdicts; restores the original password.
-//! - [`state`]: the state file that lets an interrupted run resume.
-//! - [`exchange`]: one HTTP/1.1 exchange per step over a real socket, its
-//!   redacted record and its curl command.
+//! - [`state`]: the state file that lets an interrupted run resume, its
+//!   lock, and its atomic writes.
+//! - [`exchange`]: one HTTP/1.1 exchange per step (the endpoint, request,
+//!   response with its retries), its redacted record and its curl command.
+//! - [`client`]: the run's HTTP client: kept-alive connections, proxies,
+//!   TLS and client certificates, fixed headers, no redirects.
+//! - [`pacing`]: at most `--rate` requests per second.
+//! - [`retry`]: 429/503 with `Retry-After` waited out, within a bound.
+//! - [`envref`]: `${NAME}` in profile values, read from the environment.
 //! - [`checks`]: status, media type, JSON members, bearer challenges.
 //! - [`media_type`]: `Content-Type` parsed per RFC 9110.
 //! - [`challenge`]: `WWW-Authenticate` parsed per RFC 7235 (http-auth).
@@ -51,18 +57,22 @@ pub mod catalogue;
 pub mod challenge;
 pub mod checks;
 pub mod cli;
+pub mod client;
 pub mod diff;
 pub mod embedded;
+pub mod envref;
 pub mod exchange;
 pub mod forge;
 pub mod init;
 pub mod jwks;
 pub mod media_type;
+pub mod pacing;
 pub mod password;
 pub mod profile;
 pub mod properties;
 pub mod redact;
 pub mod report;
+pub mod retry;
 pub mod runner;
 pub mod state;
 pub mod tokens;

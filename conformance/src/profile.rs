@@ -3,12 +3,17 @@
 //! use. `fixtures/README.md` documents every key; `fixtures/reference.toml`
 //! is the profile of the embedded reference server.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::catalogue::ScopeForm;
+use crate::client::{ClientIdentity, DEFAULT_CONNECT_TIMEOUT, HttpOptions};
+use crate::envref;
+use crate::retry::RetryPolicy;
 
 /// A loaded and validated target profile.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,6 +35,10 @@ pub struct Profile {
     pub tokens: Tokens,
     /// The accounts the run uses.
     pub accounts: Accounts,
+    /// How the harness talks to the target (pacing, retries, timeouts,
+    /// fixed headers, client certificate).
+    #[serde(default)]
+    pub http: Http,
     /// Directory of the profile file; relative paths follow it.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -131,6 +140,85 @@ impl Lockout {
 pub struct Limits {
     /// Largest body accepted, in bytes.
     pub max_body_bytes: Option<usize>,
+}
+
+/// How the harness talks to the target. Every key is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    /// Requests per second at most (0: unpaced) [default: 10 for a target
+    /// off the loopback interface, unpaced on it]; `--rate` overrides it.
+    pub rate: Option<f64>,
+    /// Timeout of one request attempt, in seconds [default: 10];
+    /// `--timeout` overrides it.
+    pub timeout_secs: Option<u64>,
+    /// Connection setup (TCP, proxy tunnel, TLS) at most, in seconds
+    /// [default: 5].
+    pub connect_timeout_secs: Option<u64>,
+    /// 429/503 answers waited out per request at most [default: 5].
+    pub max_retries: Option<u32>,
+    /// Total wait per request at most, in seconds [default: 60].
+    pub max_retry_wait_secs: Option<u64>,
+    /// Headers sent with every request (values may use `${NAME}`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// PEM certificate chain for mutual TLS (relative to the profile).
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of `client_cert` (relative to the profile).
+    pub client_key: Option<PathBuf>,
+}
+
+/// The default timeout of one request attempt, in seconds.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
+/// Headers `[http] headers` may not set: the harness or the cases own them.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "authorization",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+];
+
+impl Http {
+    /// The timeout of one request attempt the profile asks for.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout_secs.map(Duration::from_secs)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(rate) = self.rate
+            && (!rate.is_finite() || rate < 0.0)
+        {
+            return Err(format!(
+                "http.rate ({rate}) must be a number of requests per second, 0 or more"
+            ));
+        }
+        for (key, value) in [
+            ("http.timeout_secs", self.timeout_secs),
+            ("http.connect_timeout_secs", self.connect_timeout_secs),
+        ] {
+            if value == Some(0) {
+                return Err(format!("{key} must be at least 1"));
+            }
+        }
+        if self.client_cert.is_some() != self.client_key.is_some() {
+            return Err("http.client_cert and http.client_key go together".to_string());
+        }
+        for (name, value) in &self.headers {
+            let parsed = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("http.headers: {name:?} is not a header name"))?;
+            if RESERVED_HEADERS.contains(&parsed.as_str()) {
+                return Err(format!(
+                    "http.headers: {name} is set by the harness or the cases, not the profile"
+                ));
+            }
+            http::HeaderValue::from_str(value)
+                .map_err(|_| format!("http.headers.{name}: not a valid header value"))?;
+        }
+        Ok(())
+    }
 }
 
 /// How the harness gets access tokens: minting with a private key, static
@@ -284,19 +372,100 @@ impl Profile {
         })
     }
 
-    /// Parses and validates profile text; relative paths follow `dir`.
+    /// Parses and validates profile text; relative paths follow `dir`;
+    /// `${NAME}` values come from the process environment.
     pub fn parse(text: &str, dir: &Path) -> Result<Profile, String> {
+        Profile::parse_with_env(text, dir, &envref::process_env)
+    }
+
+    /// [`Profile::parse`] with `${NAME}` looked up in `env`.
+    pub fn parse_with_env(
+        text: &str,
+        dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Profile, String> {
         let mut profile: Profile = toml::from_str(text).map_err(|e| {
             // One line: toml's message names the key and the line.
             e.to_string().lines().collect::<Vec<_>>().join(" ")
         })?;
         profile.dir = dir.to_path_buf();
+        profile.resolve_env(env).map_err(|e| e.to_string())?;
         profile.validate()?;
         Ok(profile)
     }
 
+    /// Replaces `${NAME}` in passwords, static tokens and `[http] headers`.
+    fn resolve_env(
+        &mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), envref::EnvRefError> {
+        for (name, value) in self.http.headers.iter_mut() {
+            *value = envref::resolve(&format!("http.headers.{name}"), value, env)?;
+        }
+        let a = &mut self.accounts;
+        for (table, account) in [
+            ("active", Some(&mut a.active)),
+            ("frozen", a.frozen.as_mut()),
+            ("locked", a.locked.as_mut()),
+            ("frozen_and_locked", a.frozen_and_locked.as_mut()),
+            ("lockable", a.lockable.as_mut()),
+            ("missing", a.missing.as_mut()),
+        ] {
+            let Some(account) = account else { continue };
+            for (key, value) in [
+                ("password", account.password.as_mut()),
+                ("token", account.token.as_mut()),
+            ] {
+                if let Some(value) = value {
+                    *value = envref::resolve(&format!("accounts.{table}.{key}"), value, env)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The client settings of `[http]` (paths resolved, headers parsed).
+    pub fn http_options(&self) -> Result<HttpOptions, String> {
+        let h = &self.http;
+        let mut headers = Vec::new();
+        for (name, value) in &h.headers {
+            let name = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("http.headers: {name:?} is not a header name"))?;
+            let mut value = http::HeaderValue::from_str(value)
+                .map_err(|_| format!("http.headers.{name}: not a valid header value"))?;
+            value.set_sensitive(true);
+            headers.push((name, value));
+        }
+        let identity = match (&h.client_cert, &h.client_key) {
+            (Some(cert), Some(key)) => Some(ClientIdentity {
+                cert: self.resolve(cert),
+                key: self.resolve(key),
+            }),
+            _ => None,
+        };
+        let defaults = RetryPolicy::default();
+        Ok(HttpOptions {
+            rate: h.rate,
+            connect_timeout: h
+                .connect_timeout_secs
+                .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs),
+            retry: RetryPolicy {
+                max_retries: h.max_retries.unwrap_or(defaults.max_retries),
+                max_wait: h
+                    .max_retry_wait_secs
+                    .map_or(defaults.max_wait, Duration::from_secs),
+            },
+            headers,
+            identity,
+            ..HttpOptions::default()
+        })
+    }
+
     fn validate(&self) -> Result<(), String> {
         crate::exchange::Endpoint::parse(&self.base_url).map_err(|e| format!("base_url: {e}"))?;
+        self.http.validate()?;
+        // Reads the client certificate and key: errors name the key.
+        crate::exchange::Endpoint::for_profile(self)?;
         let p = &self.policy;
         if let (Some(min), Some(max)) = (p.min_length, p.max_length)
             && min > max
@@ -422,6 +591,47 @@ token = "t"
         let text = MINIMAL.replace("token = \"t\"", "");
         let e = Profile::parse(&text, Path::new(".")).unwrap_err();
         assert!(e.contains("no way to get a token"), "{e}");
+    }
+
+    #[test]
+    fn http_defaults_and_bad_values_name_the_key() {
+        let p = Profile::parse(MINIMAL, Path::new(".")).unwrap();
+        let o = p.http_options().unwrap();
+        assert_eq!(o.rate, None);
+        assert_eq!(o.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(o.retry, RetryPolicy::default());
+        assert!(o.headers.is_empty() && o.identity.is_none());
+        assert_eq!(p.http.timeout(), None);
+        let text = format!(
+            "{MINIMAL}\n[http]\nrate = 2.5\ntimeout_secs = 3\nconnect_timeout_secs = 2\n\
+             max_retries = 1\nmax_retry_wait_secs = 7\n"
+        );
+        let p = Profile::parse(&text, Path::new(".")).unwrap();
+        let o = p.http_options().unwrap();
+        assert_eq!(o.rate, Some(2.5));
+        assert_eq!(o.connect_timeout, Duration::from_secs(2));
+        assert_eq!(
+            o.retry,
+            RetryPolicy {
+                max_retries: 1,
+                max_wait: Duration::from_secs(7)
+            }
+        );
+        assert_eq!(p.http.timeout(), Some(Duration::from_secs(3)));
+        for (extra, key) in [
+            ("rate = -1", "http.rate"),
+            ("timeout_secs = 0", "http.timeout_secs"),
+            ("connect_timeout_secs = 0", "http.connect_timeout_secs"),
+            (
+                "client_cert = \"c.pem\"",
+                "http.client_cert and http.client_key",
+            ),
+            ("retries = 3", "retries"),
+        ] {
+            let text = format!("{MINIMAL}\n[http]\n{extra}\n");
+            let e = Profile::parse(&text, Path::new(".")).unwrap_err();
+            assert!(e.contains(key), "{extra}: {e}");
+        }
     }
 
     #[test]

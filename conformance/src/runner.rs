@@ -234,7 +234,7 @@ pub async fn run_with_properties(
 
 impl Runner {
     fn new(profile: &Profile, options: &RunOptions) -> Result<Runner, RunError> {
-        let endpoint = Endpoint::parse(&profile.base_url).map_err(RunError::Profile)?;
+        let endpoint = Endpoint::for_profile(profile).map_err(RunError::Profile)?;
         let tokens = TokenFactory::new(profile).map_err(RunError::Tokens)?;
         let account = profile.accounts.active.clone();
         let original = account
@@ -334,6 +334,7 @@ impl Runner {
         self.active.current = state.current;
         self.active.previous = state.previous;
         self.active.failures = state.failures;
+        self.track_password();
         let mut log = Ctx::housekeeping(self);
         let ok;
         let outcome;
@@ -451,6 +452,7 @@ impl Runner {
         self.active.current = t.current;
         self.active.previous = t.previous;
         self.active.failures = t.failures;
+        self.track_password();
         if t.poisoned.is_some() {
             self.active.poisoned = t.poisoned;
         }
@@ -465,6 +467,14 @@ impl Runner {
         let old = std::mem::replace(&mut self.active.current, new.to_string());
         self.active.previous.push(old);
         self.active.failures = 0;
+        self.track_password();
+    }
+
+    /// Tells the token source the active account's current password (a
+    /// `token_command` gets it as `{password}`).
+    fn track_password(&mut self) {
+        self.tokens
+            .set_password(&self.active.account.subject, &self.active.current);
     }
 
     async fn run_case(&mut self, case: &'static Case) -> (CaseResult, Option<Vec<String>>) {

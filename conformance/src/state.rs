@@ -1,16 +1,37 @@
-//! The state file: the active account's password as the harness last knew
-//! it, written each time it changes (and before each request that may
-//! change it), so an interrupted run can resume and restore the original.
-//! It holds passwords in clear: it is created with mode 0600 and removed
-//! once the original password is restored.
+//! The state file: every account's password as the harness last knew it,
+//! written each time it changes (and before each request that may change
+//! it), so an interrupted run can resume and restore the originals. It
+//! holds passwords in clear: it is created with mode 0600 and removed once
+//! the original passwords are restored.
+//!
+//! Format 2 (written since the multi-account runner) holds one entry per
+//! account; files of format 1 (one account, no `version`) still load.
+//! Writes are atomic (a temporary file in the same folder, fsync, rename,
+//! fsync of the folder). [`StateLock`] keeps a second run off the same
+//! file: an advisory lock on `<state>.lock`, held for the run.
 
 use std::fmt;
-use std::io::Write;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-/// What the file holds.
+/// Whether writes are flushed to disk (fsync of the file and its folder).
+static DURABLE: AtomicBool = AtomicBool::new(true);
+
+/// Turns the fsyncs of state writes off (or back on) for this process.
+/// Only for a throwaway state file: the embedded target's, which lives in
+/// its temporary folder beside its temporary database, where the fsyncs
+/// cost the default run about a third of its time on a busy disk and
+/// protect nothing. Writes stay atomic (rename) either way.
+pub fn set_durable_writes(on: bool) {
+    DURABLE.store(on, Ordering::Relaxed);
+}
+
+/// One account as the single-account runner tracks it (and format 1 of
+/// the file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     /// `{base_url}/change_user_password` of the target.
@@ -27,6 +48,141 @@ pub struct State {
     pub previous: Vec<String>,
     /// Consecutive wrong old passwords sent since the last success.
     pub failures: u32,
+}
+
+/// The current format of the file.
+pub const FORMAT: u32 = 2;
+
+/// The file's content: every account the run may change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateFile {
+    /// [`FORMAT`].
+    pub version: u32,
+    /// `{base_url}/change_user_password` of the target.
+    pub endpoint: String,
+    /// One entry per account, in the order the run met them.
+    pub accounts: Vec<AccountState>,
+}
+
+/// One account's passwords.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountState {
+    /// Its subject.
+    pub subject: String,
+    /// The password the run must restore.
+    pub original: String,
+    /// The password the target has, as far as the harness knows.
+    pub current: String,
+    /// A change was sent to this password and no answer was read.
+    #[serde(default)]
+    pub pending: Option<String>,
+    /// Previous passwords the harness set or saw, oldest first.
+    #[serde(default)]
+    pub previous: Vec<String>,
+    /// Consecutive wrong old passwords sent since the last success.
+    #[serde(default)]
+    pub failures: u32,
+}
+
+impl From<State> for StateFile {
+    fn from(s: State) -> StateFile {
+        StateFile {
+            version: FORMAT,
+            endpoint: s.endpoint,
+            accounts: vec![AccountState {
+                subject: s.subject,
+                original: s.original,
+                current: s.current,
+                pending: s.pending,
+                previous: s.previous,
+                failures: s.failures,
+            }],
+        }
+    }
+}
+
+impl StateFile {
+    /// The entry of `subject`.
+    pub fn account(&self, subject: &str) -> Option<&AccountState> {
+        self.accounts.iter().find(|a| a.subject == subject)
+    }
+
+    /// Adds or replaces the entry of `entry.subject`.
+    pub fn upsert(&mut self, entry: AccountState) {
+        match self
+            .accounts
+            .iter_mut()
+            .find(|a| a.subject == entry.subject)
+        {
+            Some(slot) => *slot = entry,
+            None => self.accounts.push(entry),
+        }
+    }
+
+    /// Reads the file (format 1 or 2); `None` when it does not exist.
+    pub fn load(file: &Path) -> Result<Option<StateFile>, StateError> {
+        let err = |message: String| StateError {
+            file: file.to_path_buf(),
+            message,
+        };
+        let bytes = match std::fs::read(file) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(err(e.to_string())),
+        };
+        let unreadable = |e: serde_json::Error| {
+            err(format!(
+                "unreadable ({e}); remove it if no run is in progress"
+            ))
+        };
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(unreadable)?;
+        match value.get("version").map(serde_json::Value::as_u64) {
+            None => serde_json::from_value::<State>(value)
+                .map(|s| Some(StateFile::from(s)))
+                .map_err(unreadable),
+            Some(Some(v)) if v == u64::from(FORMAT) => {
+                serde_json::from_value(value).map(Some).map_err(unreadable)
+            }
+            Some(v) => Err(err(format!(
+                "format {} is not one this harness reads (1 or {FORMAT})",
+                v.map_or_else(|| "?".to_string(), |v| v.to_string())
+            ))),
+        }
+    }
+
+    /// Writes the file atomically, mode 0600: a temporary file in the same
+    /// folder, fsync, rename over the file, fsync of the folder.
+    pub fn save(&self, file: &Path) -> Result<(), StateError> {
+        let err = |message: String| StateError {
+            file: file.to_path_buf(),
+            message,
+        };
+        let dir = match file.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let json = serde_json::to_vec_pretty(self).map_err(|e| err(e.to_string()))?;
+        // tempfile creates the file with mode 0600.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".conformance-state.")
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| err(format!("temporary file in {}: {e}", dir.display())))?;
+        tmp.write_all(&json).map_err(|e| err(e.to_string()))?;
+        let durable = DURABLE.load(Ordering::Relaxed);
+        if durable {
+            tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
+        }
+        tmp.persist(file).map_err(|e| err(e.error.to_string()))?;
+        #[cfg(unix)]
+        if durable {
+            File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| err(format!("fsync of {}: {e}", dir.display())))?;
+        }
+        Ok(())
+    }
 }
 
 /// Why the state file could not be used.
@@ -48,42 +204,33 @@ impl fmt::Display for StateError {
 impl std::error::Error for StateError {}
 
 impl State {
-    /// Reads the file; `None` when it does not exist.
+    /// Reads the file (format 1 or 2); `None` when it does not exist. A
+    /// file with several accounts is an error here (see [`StateFile`]).
     pub fn load(file: &Path) -> Result<Option<State>, StateError> {
-        let err = |message: String| StateError {
-            file: file.to_path_buf(),
-            message,
+        let Some(f) = StateFile::load(file)? else {
+            return Ok(None);
         };
-        match std::fs::read(file) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                err(format!(
-                    "unreadable ({e}); remove it if no run is in progress"
-                ))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(err(e.to_string())),
-        }
+        let count = f.accounts.len();
+        let Some(a) = f.accounts.into_iter().next().filter(|_| count == 1) else {
+            return Err(StateError {
+                file: file.to_path_buf(),
+                message: format!("holds {count} accounts where one was expected"),
+            });
+        };
+        Ok(Some(State {
+            endpoint: f.endpoint,
+            subject: a.subject,
+            original: a.original,
+            current: a.current,
+            pending: a.pending,
+            previous: a.previous,
+            failures: a.failures,
+        }))
     }
 
-    /// Writes the file atomically (temporary file, then rename), mode 0600.
+    /// Writes the file (format 2, one account) atomically, mode 0600.
     pub fn save(&self, file: &Path) -> Result<(), StateError> {
-        let err = |message: String| StateError {
-            file: file.to_path_buf(),
-            message,
-        };
-        let tmp = file.with_extension("tmp");
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut f = options.open(&tmp).map_err(|e| err(e.to_string()))?;
-        let json = serde_json::to_vec_pretty(self).map_err(|e| err(e.to_string()))?;
-        f.write_all(&json).map_err(|e| err(e.to_string()))?;
-        f.sync_all().map_err(|e| err(e.to_string()))?;
-        std::fs::rename(&tmp, file).map_err(|e| err(e.to_string()))
+        StateFile::from(self.clone()).save(file)
     }
 
     /// Removes the file (nothing left to resume).
@@ -96,6 +243,81 @@ impl State {
                 message: e.to_string(),
             }),
         }
+    }
+}
+
+/// An exclusive advisory lock (`flock`) on `<state>.lock`, held until
+/// dropped. The lock file holds the holder's process id; it is left in
+/// place (removing it would let two runs lock two different files).
+#[derive(Debug)]
+pub struct StateLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl StateLock {
+    /// The lock file of `state_file`: the same name plus `.lock`.
+    pub fn path_of(state_file: &Path) -> PathBuf {
+        let mut name = state_file.as_os_str().to_os_string();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
+    /// Takes the lock now or fails at once, naming the holder's pid.
+    pub fn acquire(state_file: &Path) -> Result<StateLock, StateError> {
+        let path = StateLock::path_of(state_file);
+        let err = |message: String| StateError {
+            file: state_file.to_path_buf(),
+            message,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(&path)
+            .map_err(|e| err(format!("lock file {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = file.read_to_string(&mut text);
+                let holder = match text.trim().parse::<u32>() {
+                    Ok(pid) => format!("pid {pid}"),
+                    Err(_) => "a process that has not written its pid yet".to_string(),
+                };
+                return Err(err(format!(
+                    "in use by another run ({holder}, lock {}); wait for it to finish or \
+                     stop it, or pass another --state",
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(err(format!("lock file {}: {e}", path.display())));
+            }
+        }
+        let write = |file: &mut File| -> std::io::Result<()> {
+            file.set_len(0)?;
+            file.rewind()?;
+            writeln!(file, "{}", std::process::id())?;
+            file.sync_all()
+        };
+        write(&mut file).map_err(|e| err(format!("lock file {}: {e}", path.display())))?;
+        Ok(StateLock { file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
     }
 }
 
@@ -127,5 +349,39 @@ mod tests {
         }
         State::remove(&file).unwrap();
         assert_eq!(State::load(&file).unwrap(), None);
+    }
+
+    #[test]
+    fn several_accounts_round_trip_and_a_second_lock_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.json");
+        let mut f = StateFile {
+            version: FORMAT,
+            endpoint: "http://x/change_user_password".into(),
+            accounts: vec![],
+        };
+        for subject in ["alice", "lou"] {
+            f.upsert(AccountState {
+                subject: subject.into(),
+                original: format!("{subject}-1"),
+                current: format!("{subject}-2"),
+                pending: None,
+                previous: vec![],
+                failures: 0,
+            });
+        }
+        f.save(&file).unwrap();
+        let loaded = StateFile::load(&file).unwrap().unwrap();
+        assert_eq!(loaded, f);
+        assert_eq!(loaded.account("lou").unwrap().current, "lou-2");
+        // The single-account view refuses to pick one.
+        let e = State::load(&file).unwrap_err();
+        assert!(e.message.contains("2 accounts"), "{e}");
+        // No temporary file is left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("s.json")]);
     }
 }

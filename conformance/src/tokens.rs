@@ -1,6 +1,14 @@
 //! Access tokens for the run: minted with the profile's private key, given
 //! statically per account, or printed by a command; and the broken variants
 //! (altered signature, `alg: none`, untrusted key, wrong claims).
+//!
+//! Minted and command tokens are cached per subject and scope until
+//! [`EXPIRY_MARGIN`] before their `exp` (read from the JWT payload without
+//! verifying it; [`UNKNOWN_EXPIRY_CACHE`] when there is none). The command
+//! gets the subject's tracked current password (`{password}`, and the
+//! `CONFORMANCE_PASSWORD` environment variable), never logged; a command
+//! that exits non-zero refuses that subject or scope: the cases that need
+//! the token are skipped with its (bounded, redacted) stderr as the reason.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -75,6 +83,21 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// A cached token is used until this long before its `exp`.
+pub const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+/// A token without a readable `exp` is cached this long.
+pub const UNKNOWN_EXPIRY_CACHE: Duration = Duration::from_secs(60);
+/// The command runs at most this long.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most of a refusing command's stderr a reason quotes.
+pub const MAX_STDERR_CHARS: usize = 500;
+/// Environment variables the command gets.
+pub const PASSWORD_ENV: &str = "CONFORMANCE_PASSWORD";
+/// The subject, as an environment variable of the command.
+pub const SUBJECT_ENV: &str = "CONFORMANCE_SUBJECT";
+/// The scope, as an environment variable of the command.
+pub const SCOPE_ENV: &str = "CONFORMANCE_SCOPE";
+
 /// An issuer of tokens for one profile.
 pub struct TokenFactory {
     config: Tokens,
@@ -82,7 +105,10 @@ pub struct TokenFactory {
     key: Option<EncodingKey>,
     untrusted: Option<EncodingKey>,
     command_dir: PathBuf,
-    cache: HashMap<String, (String, Instant)>,
+    /// (subject, scope) → (token, usable until).
+    cache: HashMap<(String, String), (String, Instant)>,
+    /// Tracked current passwords by subject (see [`TokenFactory::set_password`]).
+    passwords: HashMap<String, String>,
 }
 
 impl fmt::Debug for TokenFactory {
@@ -123,6 +149,7 @@ impl TokenFactory {
             untrusted,
             command_dir: profile.dir.clone(),
             cache: HashMap::new(),
+            passwords: HashMap::new(),
         })
     }
 
@@ -189,29 +216,101 @@ impl TokenFactory {
         crate::forge::sign(&header, &payload, key, self.algorithm).map_err(TokenError::Failed)
     }
 
-    async fn command(&self, subject: &str, scope: &str) -> Result<String, TokenError> {
+    /// Records `subject`'s current password, as the runner tracks it:
+    /// the command's `{password}` from now on (until then, the profile's).
+    pub fn set_password(&mut self, subject: &str, password: &str) {
+        self.passwords
+            .insert(subject.to_string(), password.to_string());
+    }
+
+    /// The password the command gets for `account`: the tracked one, else
+    /// the profile's.
+    fn password_of(&self, account: &Account) -> Option<String> {
+        self.passwords
+            .get(&account.subject)
+            .cloned()
+            .or_else(|| account.password.clone())
+    }
+
+    fn cached(&self, subject: &str, scope: &str) -> Option<String> {
+        let key = (subject.to_string(), scope.to_string());
+        let (token, until) = self.cache.get(&key)?;
+        (Instant::now() < *until).then(|| token.clone())
+    }
+
+    fn remember(&mut self, subject: &str, scope: &str, token: &str) {
+        let usable = match jwt_expiry(token) {
+            Some(exp) => {
+                let left = exp - now();
+                Duration::from_secs(left.max(0) as u64).saturating_sub(EXPIRY_MARGIN)
+            }
+            None => UNKNOWN_EXPIRY_CACHE,
+        };
+        if !usable.is_zero() {
+            self.cache.insert(
+                (subject.to_string(), scope.to_string()),
+                (token.to_string(), Instant::now() + usable),
+            );
+        }
+    }
+
+    /// The command's token for `subject` and `scope` (cached).
+    async fn command(
+        &mut self,
+        subject: &str,
+        scope: &str,
+        password: Option<&str>,
+    ) -> Result<String, TokenError> {
+        if let Some(token) = self.cached(subject, scope) {
+            return Ok(token);
+        }
+        let token = self.run_command(subject, scope, password).await?;
+        self.remember(subject, scope, &token);
+        Ok(token)
+    }
+
+    async fn run_command(
+        &self,
+        subject: &str,
+        scope: &str,
+        password: Option<&str>,
+    ) -> Result<String, TokenError> {
         let Some(template) = &self.config.token_command else {
             return Err(TokenError::Unavailable(
                 "needs minting (tokens.private_key) or tokens.token_command".into(),
             ));
         };
-        let line = template
-            .replace("{subject}", &shell_quote(subject))
-            .replace("{scope}", &shell_quote(scope));
+        let password = password.unwrap_or_default();
+        let line = expand_command(template, subject, scope, password);
         let run = tokio::process::Command::new("sh")
             .arg("-c")
             .arg(&line)
             .current_dir(&self.command_dir)
+            .env(PASSWORD_ENV, password)
+            .env(SUBJECT_ENV, subject)
+            .env(SCOPE_ENV, scope)
             .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
             .output();
-        let output = tokio::time::timeout(Duration::from_secs(30), run)
+        let output = tokio::time::timeout(COMMAND_TIMEOUT, run)
             .await
-            .map_err(|_| TokenError::Failed("tokens.token_command ran over 30 s".into()))?
+            .map_err(|_| {
+                TokenError::Failed(format!(
+                    "tokens.token_command ran over {} s",
+                    COMMAND_TIMEOUT.as_secs()
+                ))
+            })?
             .map_err(|e| TokenError::Failed(format!("tokens.token_command: {e}")))?;
         if !output.status.success() {
-            return Err(TokenError::Failed(format!(
-                "tokens.token_command exited with {} for subject {subject}",
-                output.status
+            let stderr = bounded_stderr(&output.stderr, password);
+            return Err(TokenError::Unavailable(format!(
+                "tokens.token_command refused subject {subject}, scope {scope:?} ({}){}",
+                output.status,
+                if stderr.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {stderr}")
+                }
             )));
         }
         String::from_utf8_lossy(&output.stdout)
@@ -223,28 +322,36 @@ impl TokenFactory {
     }
 
     /// A valid token with the `openid` scope for `account`: its static
-    /// token, else a minted one, else the command's.
+    /// token, else a minted one, else the command's (given the tracked
+    /// password, see [`TokenFactory::set_password`]).
     pub async fn standard(&mut self, account: &Account) -> Result<String, TokenError> {
+        let password = self.password_of(account);
+        self.standard_with_password(account, password.as_deref())
+            .await
+    }
+
+    /// [`TokenFactory::standard`] with the command given `password` as
+    /// `{password}` (the subject's current password).
+    pub async fn standard_with_password(
+        &mut self,
+        account: &Account,
+        password: Option<&str>,
+    ) -> Result<String, TokenError> {
         if let Some(token) = &account.token {
             return Ok(token.clone());
         }
-        let fresh_for = Duration::from_secs(self.config.ttl_secs / 2);
-        if let Some((token, at)) = self.cache.get(&account.subject)
-            && at.elapsed() < fresh_for
-        {
-            return Ok(token.clone());
+        if self.key.is_none() {
+            return self.command(&account.subject, "openid", password).await;
         }
-        let token = if self.key.is_some() {
-            let claims = self.claims(
-                &account.subject,
-                Some((&["openid"], self.config.scope_format)),
-            );
-            self.mint(&claims, self.config.kid.as_deref())?
-        } else {
-            self.command(&account.subject, "openid").await?
-        };
-        self.cache
-            .insert(account.subject.clone(), (token.clone(), Instant::now()));
+        if let Some(token) = self.cached(&account.subject, "openid") {
+            return Ok(token);
+        }
+        let claims = self.claims(
+            &account.subject,
+            Some((&["openid"], self.config.scope_format)),
+        );
+        let token = self.mint(&claims, self.config.kid.as_deref())?;
+        self.remember(&account.subject, "openid", &token);
         Ok(token)
     }
 
@@ -301,7 +408,7 @@ impl TokenFactory {
                 Some(token) => Ok(token.clone()),
                 None if self.key.is_some() => {
                     let form = self.config.scope_format;
-                    self.scoped(subject, &["profile"], form).await
+                    self.scoped(account, &["profile"], form).await
                 }
                 None => Err(TokenError::Unavailable(
                     "needs tokens.no_openid_token or minting (tokens.private_key)".into(),
@@ -340,27 +447,82 @@ impl TokenFactory {
                 let claims = self.claims(subject, None);
                 self.mint(&claims, kid)
             }
-            TokenKind::Scope(values, form) => self.scoped(subject, values, form).await,
+            TokenKind::Scope(values, form) => self.scoped(account, values, form).await,
             TokenKind::DeclaredScope(values) => {
                 let form = self.config.scope_format;
-                self.scoped(subject, values, form).await
+                self.scoped(account, values, form).await
             }
         }
     }
 
     async fn scoped(
-        &self,
-        subject: &str,
+        &mut self,
+        account: &Account,
         values: &[&str],
         form: ScopeForm,
     ) -> Result<String, TokenError> {
         if self.key.is_some() {
-            let claims = self.claims(subject, Some((values, form)));
+            let claims = self.claims(&account.subject, Some((values, form)));
             self.mint(&claims, self.config.kid.as_deref())
         } else {
-            self.command(subject, &values.join(" ")).await
+            let password = self.password_of(account);
+            self.command(&account.subject, &values.join(" "), password.as_deref())
+                .await
         }
     }
+}
+
+/// `template` with `{subject}`, `{scope}` and `{password}` replaced,
+/// shell-quoted (in one pass: a replaced value is never expanded again).
+pub fn expand_command(template: &str, subject: &str, scope: &str, password: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    'outer: while !rest.is_empty() {
+        for (name, value) in [
+            ("{subject}", subject),
+            ("{scope}", scope),
+            ("{password}", password),
+        ] {
+            if let Some(after) = rest.strip_prefix(name) {
+                out.push_str(&shell_quote(value));
+                rest = after;
+                continue 'outer;
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
+/// A refusing command's stderr for a reason: the password replaced by
+/// `<password>`, control characters dropped, at most [`MAX_STDERR_CHARS`]
+/// (the end, where the error usually is).
+fn bounded_stderr(stderr: &[u8], password: &str) -> String {
+    let mut text = String::from_utf8_lossy(stderr).into_owned();
+    if !password.is_empty() {
+        text = text.replace(password, "<password>");
+    }
+    let text: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let count = text.chars().count();
+    if count <= MAX_STDERR_CHARS {
+        return text;
+    }
+    let tail: String = text.chars().skip(count - MAX_STDERR_CHARS).collect();
+    format!("…{tail}")
+}
+
+/// The `exp` claim of a JWT, read without verifying anything.
+pub fn jwt_expiry(token: &str) -> Option<i64> {
+    let (_, claims) = decode_parts(token)?;
+    claims.get("exp")?.as_i64()
 }
 
 fn decode_parts(token: &str) -> Option<(Value, Value)> {
@@ -408,6 +570,39 @@ mod tests {
             format!("a.b.{}", URL_SAFE_NO_PAD.encode([0u8, 0, 1, 0]))
         );
         assert!(alter_signature("a.b.").is_none());
+    }
+
+    #[test]
+    fn command_placeholders_are_quoted_once() {
+        assert_eq!(
+            expand_command(
+                "get {subject} {scope} {password}",
+                "a b",
+                "openid",
+                "p'w{subject}"
+            ),
+            "get 'a b' openid 'p'\\''w{subject}'"
+        );
+    }
+
+    #[test]
+    fn stderr_is_redacted_and_bounded() {
+        let s = bounded_stderr(b"login failed for Secret-Pw1\n", "Secret-Pw1");
+        assert_eq!(s, "login failed for <password>");
+        let long = "x".repeat(2 * MAX_STDERR_CHARS);
+        let s = bounded_stderr(long.as_bytes(), "");
+        assert_eq!(s.chars().count(), MAX_STDERR_CHARS + 1);
+        assert!(s.starts_with('…'));
+    }
+
+    #[test]
+    fn expiry_is_read_without_verifying() {
+        let claims = URL_SAFE_NO_PAD.encode(br#"{"exp":1700000000}"#);
+        assert_eq!(
+            jwt_expiry(&format!("e30.{claims}.sig")),
+            Some(1_700_000_000)
+        );
+        assert_eq!(jwt_expiry("opaque-token"), None);
     }
 
     #[test]

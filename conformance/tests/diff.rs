@@ -40,7 +40,7 @@ async fn history_four_against_five_differs_in_beyond_depth_only() {
         &side(&a, "history 4"),
         &side(&b, "history 5"),
         &cases,
-        Duration::from_secs(10),
+        Some(Duration::from_secs(10)),
         false,
     )
     .await
@@ -82,9 +82,15 @@ async fn a_target_against_itself_is_alike() {
         .iter()
         .filter(|c| c.id.starts_with("auth.") || c.id.starts_with("history."))
         .collect();
-    let report = diff::run_pair(&side(&a), &side(&b), &cases, Duration::from_secs(10), false)
-        .await
-        .unwrap();
+    let report = diff::run_pair(
+        &side(&a),
+        &side(&b),
+        &cases,
+        Some(Duration::from_secs(10)),
+        false,
+    )
+    .await
+    .unwrap();
     a.stop().await;
     b.stop().await;
     assert!(

@@ -7,6 +7,7 @@ mod diff;
 mod e2e;
 mod html_report;
 mod init;
+mod net;
 mod profile_tokens;
 mod properties;
 mod runner_state;

@@ -7,6 +7,7 @@
 //! cargo run --release -p server --example bench            # full run, a few minutes
 //! cargo run --release -p server --example bench -- --quick  # shorter phases
 //! cargo run --release -p server --example bench -- --only flood  # one section
+//! cargo run --release -p server --example bench -- --only rejections  # S9/S10/S11 rows only
 //! ```
 //!
 //! The servers run as child processes (this same executable with
@@ -301,6 +302,44 @@ async fn drive(addr: SocketAddr, template: &Template, conns: usize, duration: Du
     }
 }
 
+/// Baseline and reference driven in turns (three rounds of a third of
+/// `phase` each), so that load from other processes drifting during the run
+/// falls on both alike; returns the merged measurements.
+async fn interleaved(
+    baseline: SocketAddr,
+    reference: SocketAddr,
+    template: &Template,
+    phase: Duration,
+) -> (Load, Load) {
+    let round = phase / 3;
+    let (mut base, mut refr) = (Load::empty(), Load::empty());
+    for _ in 0..3 {
+        base.merge(drive(baseline, template, 32, round).await);
+        refr.merge(drive(reference, template, 32, round).await);
+    }
+    (base, refr)
+}
+
+impl Load {
+    fn empty() -> Load {
+        Load {
+            count: 0,
+            elapsed: Duration::ZERO,
+            latency_us: Histogram::new(3).expect("histogram"),
+            statuses: BTreeMap::new(),
+        }
+    }
+
+    fn merge(&mut self, other: Load) {
+        self.count += other.count;
+        self.elapsed += other.elapsed;
+        self.latency_us.add(other.latency_us).expect("same bounds");
+        for (k, v) in other.statuses {
+            *self.statuses.entry(k).or_insert(0) += v;
+        }
+    }
+}
+
 /// One request on a fresh connection; returns the status and the latency.
 async fn once(addr: SocketAddr, template: &Template) -> Res<(u16, Duration)> {
     let t = Instant::now();
@@ -324,6 +363,14 @@ fn token(config: &Config, sub: &str, scope: &str) -> Res<String> {
         3600,
         "RS256",
     )?)
+}
+
+/// `token` with the (well-formed, 256-byte) signature of `other`: refused
+/// only after a full RS256 verification, and never cached.
+fn forged_signature(token: &str, other: &str) -> String {
+    let (signed, _) = token.rsplit_once('.').expect("a JWT");
+    let (_, signature) = other.rsplit_once('.').expect("a JWT");
+    format!("{signed}.{signature}")
 }
 
 fn users_file(dir: &Path, count: usize) -> Res<PathBuf> {
@@ -396,8 +443,11 @@ fn driver(quick: bool, only: Option<&str>) -> Res<()> {
     println!("# change_user_password benchmark");
     println!("machine: {}", machine());
     println!(
-        "load: loopback, keep-alive connections, {} s per throughput phase; servers are child processes\n",
+        "load: loopback, 32 keep-alive connections, {} s per throughput phase (baseline and reference in 3 alternating rounds); servers are child processes",
         phase.as_secs()
+    );
+    println!(
+        "tokens: RS256 (jsonwebtoken, rust_crypto backend); S11 repeats one token, so after its first request it is answered from the verified-token cache\n"
     );
     let mut rows = Vec::new();
     if only == Some("flood") {
@@ -410,6 +460,8 @@ fn driver(quick: bool, only: Option<&str>) -> Res<()> {
     let baseline = ServerProc::start(&["--child-baseline"])?;
     let reference = ServerProc::reference(dir.path(), "rejections", 5, &fixtures_users)?;
     let garbage = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImRldi1yczI1NiJ9.e30.c2lnbmF0dXJl";
+    let no_openid = token(&config, "alice", "profile")?;
+    let forged = forged_signature(&no_openid, &token(&config, "bob", "openid")?);
     let scenarios = [
         ("S9 missing token", Template::change(None, "a", "b"), true),
         (
@@ -419,16 +471,18 @@ fn driver(quick: bool, only: Option<&str>) -> Res<()> {
         ),
         (
             "S11 no openid scope",
-            Template::change(Some(&token(&config, "alice", "profile")?), "a", "b"),
+            Template::change(Some(&no_openid), "a", "b"),
+            true,
+        ),
+        (
+            "S10 forged signature (a full RS256 verification each time)",
+            Template::change(Some(&forged), "a", "b"),
             false,
         ),
     ];
     for (name, template, has_goal) in &scenarios {
-        let (base, refr) = runtime.block_on(async {
-            let base = drive(baseline.addr, template, 32, phase).await;
-            let refr = drive(reference.addr, template, 32, phase).await;
-            (base, refr)
-        });
+        let (base, refr) =
+            runtime.block_on(interleaved(baseline.addr, reference.addr, template, phase));
         let ratio = refr.rps() / base.rps();
         rows.push(row(
             format!("{name}: req/s reference / baseline"),
@@ -451,6 +505,10 @@ fn driver(quick: bool, only: Option<&str>) -> Res<()> {
         ));
     }
     drop(reference);
+    if only == Some("rejections") {
+        print_rows(&rows);
+        return Ok(());
+    }
 
     // 2. Evaluations per successful change and latency at N = 1, 5, 128.
     let samples = if quick { 8 } else { 20 };
@@ -607,7 +665,6 @@ fn driver(quick: bool, only: Option<&str>) -> Res<()> {
 
     // 5. The full default conformance run.
     rows.push(conformance_row()?);
-
     print_rows(&rows);
     Ok(())
 }

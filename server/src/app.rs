@@ -69,12 +69,7 @@ impl App {
         })
         .to_string();
         Ok(App {
-            verifier: Verifier::new(
-                keys.clone(),
-                &config.issuer,
-                &config.audience,
-                config.leeway_secs,
-            ),
+            verifier: Verifier::from_config(keys.clone(), config),
             use_case: ChangePassword::new(
                 store.clone(),
                 hasher.clone(),
@@ -123,6 +118,11 @@ impl App {
     /// The OpenID discovery document (cheap to clone).
     pub fn discovery_document(&self) -> Bytes {
         self.discovery.clone()
+    }
+
+    /// Whether some origin may send a CORS preflight (then 405 lists OPTIONS).
+    pub fn serves_preflight(&self) -> bool {
+        !self.allowed_origins.is_empty()
     }
 
     /// Whether a browser origin may call the endpoint.

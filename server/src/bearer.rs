@@ -3,8 +3,9 @@
 //! Decisions (the vendor document only shows `Bearer <token>`):
 //! - the scheme matches case-insensitively (RFC 7235 §2.1), one or more
 //!   spaces may follow it;
-//! - no header, another scheme, `Bearer` with nothing after it, or several
-//!   `Authorization` headers count as no bearer token (S9);
+//! - no header, another scheme (whatever bytes follow it, ASCII or not),
+//!   `Bearer` with nothing after it, or several `Authorization` headers
+//!   count as no bearer token (S9);
 //! - a token that is not `b64token` syntax is a wrong token (S10);
 //! - tokens in the query string or the body are not looked for (RFC 6750
 //!   §2.2/2.3 are optional and the vendor documents only the header).
@@ -27,19 +28,27 @@ pub fn extract(headers: &HeaderMap) -> Result<&str, BearerError> {
     let (Some(value), None) = (values.next(), values.next()) else {
         return Err(BearerError::Missing);
     };
-    let value = value.to_str().map_err(|_| BearerError::Malformed)?;
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    // Bytes, not text: a non-ASCII byte after another scheme is still another scheme.
+    let value = value.as_bytes();
+    let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
+        Some(i) => (&value[..i], &value[i + 1..]),
+        None => (value, &[][..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Err(BearerError::Missing);
     }
-    let token = rest.trim_matches(' ');
+    let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+    let end = rest
+        .iter()
+        .rposition(|&b| b != b' ')
+        .map_or(start, |i| i + 1);
+    let token = &rest[start..end];
     if token.is_empty() {
         return Err(BearerError::Missing);
     }
-    if is_b64token(token) {
-        Ok(token)
-    } else {
-        Err(BearerError::Malformed)
+    match std::str::from_utf8(token) {
+        Ok(token) if is_b64token(token) => Ok(token),
+        _ => Err(BearerError::Malformed),
     }
 }
 
@@ -114,5 +123,25 @@ mod tests {
             extract(&with(&[b"Bearer \xff\xfe"])),
             Err(BearerError::Malformed)
         );
+        assert_eq!(
+            extract(&with(&[b"bearer abc\xe9"])),
+            Err(BearerError::Malformed)
+        );
+    }
+
+    #[test]
+    fn another_scheme_with_non_ascii_bytes_is_missing() {
+        for value in [
+            &b"Basic \xe9t\xe9:p\xe4ss"[..],
+            b"Digest username=\"\xc3\xa9\"",
+            b"\xe9Bearer abc",
+            b"Bearer\xa0abc",
+        ] {
+            assert_eq!(
+                extract(&with(&[value])),
+                Err(BearerError::Missing),
+                "{value:?}"
+            );
+        }
     }
 }

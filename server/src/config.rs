@@ -26,8 +26,12 @@ pub struct Config {
     pub audience: String,
     /// JWKS file with the public keys that may sign access tokens.
     pub jwks: PathBuf,
-    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub leeway_secs: u64,
+    /// If set, tokens must carry `iat` and `exp − iat` may not exceed this.
+    pub max_token_lifetime_secs: Option<u64>,
+    /// Verified tokens remembered until their `exp` (0 disables the cache).
+    pub token_cache_entries: usize,
     /// Test-only private keys `mint-token` signs with.
     pub signing_key: Vec<SigningKeyConfig>,
     /// Password policy of the account-password authentication source.
@@ -153,6 +157,11 @@ pub struct LimitsConfig {
     pub body_read_timeout_ms: u64,
     /// Connections served at once; further ones wait in the accept queue.
     pub max_connections: usize,
+    /// Time a response may take to be written out (counted from its first
+    /// byte until everything is handed to the socket); longer closes the connection.
+    pub write_timeout_ms: u64,
+    /// Age after which a connection finishes its request in flight and closes.
+    pub max_connection_age_ms: u64,
     /// On shutdown, how long in-flight requests may take to finish.
     pub shutdown_grace_ms: u64,
 }
@@ -175,6 +184,8 @@ impl Default for Config {
             audience: "reference-app".into(),
             jwks: PathBuf::from("keys/jwks.json"),
             leeway_secs: 30,
+            max_token_lifetime_secs: None,
+            token_cache_entries: 1_024,
             signing_key: Vec::new(),
             policy: PolicyConfig::default(),
             lockout: LockoutConfig::default(),
@@ -228,6 +239,8 @@ impl Default for LimitsConfig {
             header_read_timeout_ms: 5_000,
             body_read_timeout_ms: 5_000,
             max_connections: 1_024,
+            write_timeout_ms: 10_000,
+            max_connection_age_ms: 60_000,
             shutdown_grace_ms: 30_000,
         }
     }
@@ -370,6 +383,7 @@ impl Config {
                 "read timeouts must be at least 1 ms".into(),
             );
         }
+        self.validate_edge()?;
         for (i, key) in self.signing_key.iter().enumerate() {
             if !matches!(key.algorithm.as_str(), "RS256" | "ES256") {
                 return bad(
@@ -385,6 +399,36 @@ impl Config {
                     format!("`{origin}` is not an origin like https://app.example"),
                 );
             }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Token and connection bounds (issue 9: token checks, slow readers).
+    fn validate_edge(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| {
+            Err(ConfigError {
+                file: PathBuf::new(),
+                key: Some(key.into()),
+                line: None,
+                message: message.into(),
+            })
+        };
+        if self.max_token_lifetime_secs == Some(0) {
+            return bad(
+                "max_token_lifetime_secs",
+                "must be at least 1 (or left out)",
+            );
+        }
+        if self.token_cache_entries > 1_000_000 {
+            return bad("token_cache_entries", "must be at most 1000000");
+        }
+        if self.limits.write_timeout_ms == 0 {
+            return bad("limits.write_timeout_ms", "must be at least 1");
+        }
+        if self.limits.max_connection_age_ms == 0 {
+            return bad("limits.max_connection_age_ms", "must be at least 1");
         }
         Ok(())
     }

@@ -1,11 +1,18 @@
 //! Signing keys: the JWKS the server trusts (public keys by `kid`, each with
 //! the one algorithm it may be used with) and the test-only private keys that
 //! `mint-token` signs with.
+//!
+//! A JWKS is checked as a whole at start: a key that could never verify an
+//! access token here (private members, `use` other than `sig`, an `alg` that
+//! does not fit its type or curve, …) refuses the set, naming the key. The
+//! document served at `/oauth2/jwks` is rebuilt from the parsed public parts.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::Serialize;
 
@@ -41,7 +48,9 @@ impl std::error::Error for KeyError {}
 #[derive(Clone)]
 pub struct KeySet {
     keys: HashMap<String, (DecodingKey, Algorithm)>,
-    /// The JWKS document as served at `/oauth2/jwks`.
+    /// The JWKS document as served at `/oauth2/jwks`: rebuilt from the
+    /// parsed public parts (`kty`, `kid`, `use`, `alg`, `n`/`e` or
+    /// `crv`/`x`/`y`), never the file's bytes.
     pub document: String,
 }
 
@@ -53,6 +62,13 @@ impl std::fmt::Debug for KeySet {
     }
 }
 
+/// JWK members that only a private or symmetric key has (RFC 7518 §6.2.2,
+/// §6.3.2, §6.4): a verifier has no use for them and must not publish them.
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Smallest RSA modulus RS256 may use (RFC 7518 §3.3), in bytes.
+const MIN_RSA_MODULUS_BYTES: usize = 2048 / 8;
+
 impl KeySet {
     /// Loads a JWKS file. Every key needs a `kid`; its algorithm comes from
     /// `alg` or, failing that, from the key type (RSA → RS256, P-256 → ES256).
@@ -62,37 +78,36 @@ impl KeySet {
         KeySet::parse(&text).map_err(|why| KeyError::Invalid(name, why))
     }
 
-    /// Parses a JWKS document.
+    /// Parses a JWKS document, refusing any key that could never verify an
+    /// access token here: private members, `use` other than `sig`,
+    /// `key_ops` without `verify`, an `alg` that does not fit the key type or
+    /// curve, an RSA modulus under 2048 bits. The error names the key.
     pub fn parse(text: &str) -> Result<KeySet, String> {
-        let set: JwkSet = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        #[derive(serde::Deserialize)]
+        struct RawSet {
+            keys: Vec<serde_json::Map<String, serde_json::Value>>,
+        }
+        let set: RawSet = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if set.keys.is_empty() {
+            return Err("the key set holds no keys".into());
+        }
         let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            let kid = jwk.common.key_id.clone().ok_or("a key has no `kid`")?;
-            let alg = match (&jwk.common.key_algorithm, &jwk.algorithm) {
-                (Some(KeyAlgorithm::RS256), AlgorithmParameters::RSA(_)) => Algorithm::RS256,
-                (Some(KeyAlgorithm::ES256), AlgorithmParameters::EllipticCurve(_)) => {
-                    Algorithm::ES256
-                }
-                (None, AlgorithmParameters::RSA(_)) => Algorithm::RS256,
-                (None, AlgorithmParameters::EllipticCurve(ec))
-                    if ec.curve == EllipticCurve::P256 =>
-                {
-                    Algorithm::ES256
-                }
-                _ => {
-                    return Err(format!(
-                        "key `{kid}`: only RS256 and ES256 keys are supported"
-                    ));
-                }
+        let mut public = Vec::new();
+        for (i, raw) in set.keys.into_iter().enumerate() {
+            let kid = match raw.get("kid") {
+                Some(serde_json::Value::String(kid)) => kid.clone(),
+                _ => return Err(format!("key #{} has no string `kid`", i + 1)),
             };
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("key `{kid}`: {e}"))?;
+            let (key, alg, doc) =
+                public_key(raw).map_err(|why| format!("key `{}`: {why}", printable(&kid)))?;
             if keys.insert(kid.clone(), (key, alg)).is_some() {
-                return Err(format!("duplicate kid `{kid}`"));
+                return Err(format!("duplicate kid `{}`", printable(&kid)));
             }
+            public.push(doc);
         }
         Ok(KeySet {
             keys,
-            document: text.to_string(),
+            document: serde_json::json!({ "keys": public }).to_string(),
         })
     }
 
@@ -100,6 +115,77 @@ impl KeySet {
     pub fn get(&self, kid: &str) -> Option<&(DecodingKey, Algorithm)> {
         self.keys.get(kid)
     }
+}
+
+/// One JWK → its decoding key, pinned algorithm and public JWK, or why not.
+fn public_key(
+    raw: serde_json::Map<String, serde_json::Value>,
+) -> Result<(DecodingKey, Algorithm, serde_json::Value), String> {
+    use serde_json::{Value, json};
+    if let Some(member) = PRIVATE_MEMBERS.iter().find(|m| raw.contains_key(**m)) {
+        return Err(format!(
+            "holds the private member `{member}`; publish public keys only"
+        ));
+    }
+    match raw.get("use") {
+        None => {}
+        Some(Value::String(u)) if u == "sig" => {}
+        Some(other) => return Err(format!("`use` is {other}, not \"sig\"")),
+    }
+    if let Some(ops) = raw.get("key_ops") {
+        let verify = ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|o| o == "verify"));
+        if !verify {
+            return Err("`key_ops` does not include \"verify\"".into());
+        }
+    }
+    let jwk: Jwk = serde_json::from_value(Value::Object(raw)).map_err(|e| e.to_string())?;
+    let kid = jwk.common.key_id.clone();
+    let declared = jwk.common.key_algorithm;
+    let (alg, doc) = match &jwk.algorithm {
+        AlgorithmParameters::RSA(rsa) => {
+            if !matches!(declared, None | Some(KeyAlgorithm::RS256)) {
+                return Err(format!(
+                    "`alg` {declared:?} does not fit an RSA key (RS256)"
+                ));
+            }
+            let modulus = URL_SAFE_NO_PAD
+                .decode(&rsa.n)
+                .map_err(|_| "`n` is not base64url".to_string())?;
+            let bits = modulus.iter().skip_while(|b| **b == 0).count() * 8;
+            if bits < MIN_RSA_MODULUS_BYTES * 8 {
+                return Err(format!(
+                    "RSA modulus of about {bits} bits; RS256 needs 2048 or more"
+                ));
+            }
+            let doc = json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": rsa.n, "e": rsa.e});
+            (Algorithm::RS256, doc)
+        }
+        AlgorithmParameters::EllipticCurve(ec) => {
+            if ec.curve != EllipticCurve::P256 {
+                return Err(format!(
+                    "curve {:?}: only P-256 (ES256) is supported",
+                    ec.curve
+                ));
+            }
+            if !matches!(declared, None | Some(KeyAlgorithm::ES256)) {
+                return Err(format!(
+                    "`alg` {declared:?} does not fit a P-256 key (ES256)"
+                ));
+            }
+            let doc = json!({"kty": "EC", "kid": kid, "use": "sig", "alg": "ES256", "crv": "P-256", "x": ec.x, "y": ec.y});
+            (Algorithm::ES256, doc)
+        }
+        _ => return Err("only RSA (RS256) and EC P-256 (ES256) keys are supported".into()),
+    };
+    let key = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
+    Ok((key, alg, doc))
+}
+
+/// A `kid` as it may appear in a one-line error: control characters escaped, at most 64 chars.
+fn printable(kid: &str) -> String {
+    kid.chars().take(64).flat_map(char::escape_debug).collect()
 }
 
 /// A private key that signs tokens (test-only).
@@ -148,5 +234,145 @@ pub fn parse_algorithm(s: &str) -> Option<Algorithm> {
         "RS256" => Some(Algorithm::RS256),
         "ES256" => Some(Algorithm::ES256),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn dev_keys() -> Vec<Value> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/keys/jwks.json");
+        let set: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        set["keys"].as_array().unwrap().clone()
+    }
+
+    fn parse(keys: Vec<Value>) -> Result<KeySet, String> {
+        KeySet::parse(&json!({ "keys": keys }).to_string())
+    }
+
+    /// The dev key set with one member of key `index` set (or removed, for null).
+    fn edited(index: usize, member: &str, value: Value) -> Result<KeySet, String> {
+        let mut keys = dev_keys();
+        let key = keys[index].as_object_mut().unwrap();
+        if value.is_null() {
+            key.remove(member);
+        } else {
+            key.insert(member.into(), value);
+        }
+        parse(keys)
+    }
+
+    #[test]
+    fn the_dev_keys_load_with_their_algorithms() {
+        let set = parse(dev_keys()).unwrap();
+        assert_eq!(set.get("dev-rs256").unwrap().1, Algorithm::RS256);
+        assert_eq!(set.get("dev-es256").unwrap().1, Algorithm::ES256);
+        // Without `alg` the key type decides.
+        assert_eq!(
+            edited(1, "alg", Value::Null)
+                .unwrap()
+                .get("dev-es256")
+                .unwrap()
+                .1,
+            Algorithm::ES256
+        );
+    }
+
+    #[test]
+    fn private_members_are_refused_naming_the_key_and_member() {
+        for (index, member) in [
+            (0, "d"),
+            (0, "p"),
+            (0, "q"),
+            (0, "dp"),
+            (0, "dq"),
+            (0, "qi"),
+            (1, "d"),
+            (1, "k"),
+        ] {
+            let kid = dev_keys()[index]["kid"].as_str().unwrap().to_string();
+            let err = edited(index, member, json!("AQAB")).unwrap_err();
+            assert_eq!(
+                err,
+                format!(
+                    "key `{kid}`: holds the private member `{member}`; publish public keys only"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn use_and_key_ops_must_allow_verification() {
+        let err = edited(0, "use", json!("enc")).unwrap_err();
+        assert_eq!(err, "key `dev-rs256`: `use` is \"enc\", not \"sig\"");
+        assert!(edited(0, "use", Value::Null).is_ok());
+        let err = edited(1, "key_ops", json!(["encrypt"])).unwrap_err();
+        assert_eq!(
+            err,
+            "key `dev-es256`: `key_ops` does not include \"verify\""
+        );
+        assert!(edited(1, "key_ops", json!(["verify"])).is_ok());
+    }
+
+    #[test]
+    fn alg_must_fit_the_key_type_and_curve() {
+        let err = edited(1, "crv", json!("P-384")).unwrap_err();
+        assert_eq!(
+            err,
+            "key `dev-es256`: curve P384: only P-256 (ES256) is supported"
+        );
+        let err = edited(0, "alg", json!("ES256")).unwrap_err();
+        assert!(
+            err.starts_with("key `dev-rs256`: `alg` Some(ES256) does not fit an RSA key"),
+            "{err}"
+        );
+        let err = edited(1, "alg", json!("RS256")).unwrap_err();
+        assert!(
+            err.starts_with("key `dev-es256`: `alg` Some(RS256) does not fit a P-256 key"),
+            "{err}"
+        );
+        let err = edited(0, "n", json!("AQAB")).unwrap_err();
+        assert_eq!(
+            err,
+            "key `dev-rs256`: RSA modulus of about 24 bits; RS256 needs 2048 or more"
+        );
+    }
+
+    #[test]
+    fn kids_are_required_and_unique_and_the_set_not_empty() {
+        assert_eq!(parse(vec![]).unwrap_err(), "the key set holds no keys");
+        assert_eq!(
+            edited(0, "kid", Value::Null).unwrap_err(),
+            "key #1 has no string `kid`"
+        );
+        let mut keys = dev_keys();
+        keys.push(keys[0].clone());
+        assert_eq!(parse(keys).unwrap_err(), "duplicate kid `dev-rs256`");
+    }
+
+    #[test]
+    fn the_served_document_holds_only_the_parsed_public_parts() {
+        let mut keys = dev_keys();
+        keys[0]["x5c"] = json!(["MIIB..."]);
+        keys[0]["extra"] = json!("echoed?");
+        let served: Value = serde_json::from_str(&parse(keys).unwrap().document).unwrap();
+        let dev = dev_keys();
+        let public = |k: &Value, members: &[&str]| {
+            Value::Object(
+                members
+                    .iter()
+                    .map(|m| (m.to_string(), k[m].clone()))
+                    .collect(),
+            )
+        };
+        assert_eq!(
+            served,
+            json!({"keys": [
+                public(&dev[0], &["kty", "kid", "use", "alg", "n", "e"]),
+                public(&dev[1], &["kty", "kid", "use", "alg", "crv", "x", "y"]),
+            ]})
+        );
     }
 }

@@ -11,9 +11,12 @@
 //! → `policy` / `hashing` / `store`, and back as a [`Rejection`] or success.
 //!
 //! - [`server`]: accept loop, connection limits, graceful shutdown.
+//! - [`write_deadline`]: the socket wrapper that bounds how long a response may take to write.
 //! - [`http`]: routing, body limits, CORS, rendering of every response.
 //! - [`bearer`]: the `Authorization` header → a bearer token.
+//! - [`body`]: the JSON body → the change request (duplicates refused).
 //! - [`token`]: JWT validation → [`token::Principal`].
+//! - [`token_cache`]: verified tokens remembered until their `exp`.
 //! - [`keys`]: the trusted JWKS and the test-only signing keys.
 //! - [`change_password`]: the ordered checks and the commit (the use case).
 //! - [`policy`]: normalisation and strength rules (pure).
@@ -28,6 +31,7 @@
 
 pub mod app;
 pub mod bearer;
+pub mod body;
 pub mod change_password;
 pub mod cli;
 pub mod config;
@@ -41,6 +45,8 @@ pub mod seed;
 pub mod server;
 pub mod store;
 pub mod token;
+pub mod token_cache;
+pub mod write_deadline;
 
 pub use app::App;
 pub use config::Config;

@@ -1,5 +1,20 @@
-//! The socket side: the accept loop, per-connection limits (header read
-//! timeout, header size, connection count) and graceful shutdown.
+//! The socket side: the accept loop, per-connection limits and graceful
+//! shutdown.
+//!
+//! Every connection is bounded in time both ways:
+//! - reading: hyper's header read timeout runs from the moment a connection
+//!   waits for a request head, so it bounds a slow head *and* a keep-alive
+//!   connection sitting idle between requests (`header_read_timeout_ms`);
+//!   the body has its own timeout in `http`;
+//! - writing: [`WriteDeadline`] closes a connection whose response is not
+//!   written within `write_timeout_ms`; hyper buffers at most
+//!   [`MAX_HEAD_BYTES`] of answers and the kernel [`SOCKET_BUFFER_BYTES`]
+//!   each way, so a client that pipelines requests and never reads stalls
+//!   the connection instead of queueing answers, and the deadline then frees
+//!   its slot;
+//! - in all: after `max_connection_age_ms` a connection finishes the request
+//!   in flight and closes, so a client that reads just fast enough to beat
+//!   the write deadline still gives its slot back.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,23 +24,38 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::http;
+use crate::write_deadline::WriteDeadline;
 
 /// Largest request head (request line + headers) accepted; larger gets 431.
+/// Also the most answers hyper buffers for a connection before writing them.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// Kernel send and receive buffer of each connection (Linux doubles it).
+/// Fixed instead of autotuned (up to 4 MiB of answers and 32 MiB of
+/// requests here), so a client that pipelines and does not read parks at
+/// most this much per connection in the kernel.
+pub const SOCKET_BUFFER_BYTES: usize = 64 * 1024;
+
+fn bound_socket_buffers(stream: &tokio::net::TcpStream) {
+    let socket = socket2::SockRef::from(stream);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
+}
 
 /// Serves `listener` until `shutdown` completes, then lets in-flight requests
 /// finish (at most the configured grace period).
 pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
     let limits = app.limits().clone();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
+    let write_timeout = Duration::from_millis(limits.write_timeout_ms);
+    let max_age = Duration::from_millis(limits.max_connection_age_ms);
+    let (stop, stopping) = watch::channel(false);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -50,19 +80,59 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        bound_socket_buffers(&stream);
+        let stream = WriteDeadline::new(stream, write_timeout);
         let app = app.clone();
         let service = service_fn(move |req| http::handle(app.clone(), req));
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        let stopping = stopping.clone();
         tokio::spawn(async move {
-            let _ = conn.await;
+            serve_connection(conn, max_age, stopping).await;
             drop(slot);
         });
     }
     drop(listener);
+    let _ = stop.send(true);
+    // Every connection holds a slot until it ends: all slots back = all closed.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let grace = Duration::from_millis(limits.shutdown_grace_ms);
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        _ = slots.acquire_many(all) => tracing::info!("all connections closed"),
         () = tokio::time::sleep(grace) => tracing::warn!("shutdown grace period over"),
+    }
+}
+
+/// Drives one connection; after `max_age`, or when the server stops, it is
+/// asked to finish the request in flight and close.
+async fn serve_connection<C>(conn: C, max_age: Duration, mut stopping: watch::Receiver<bool>)
+where
+    C: Future + GracefulConnection,
+{
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        () = tokio::time::sleep(max_age) => {}
+        _ = stopping.wait_for(|stop| *stop) => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
+}
+
+/// What [`serve_connection`] needs of a hyper connection.
+trait GracefulConnection {
+    fn graceful_shutdown(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S, B> GracefulConnection for http1::Connection<I, S>
+where
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn graceful_shutdown(self: std::pin::Pin<&mut Self>) {
+        http1::Connection::graceful_shutdown(self);
     }
 }
 

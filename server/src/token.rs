@@ -1,19 +1,28 @@
-//! Access-token validation: JWT → [`Principal`].
+//! Access-token validation: JWT → [`Principal`], to RFC 9068 §4 and the
+//! RFC 8725 best practices.
 //!
 //! The key is chosen by the header's `kid` and the algorithm is pinned by
 //! that key, never taken from the token, so `alg: none`, an HMAC token made
-//! with a public key, or an RS256 token under an ES256 `kid` all fail. `exp`,
-//! `iss`, `aud` and `sub` are required; `nbf` is honoured when present; both
-//! time checks allow the configured leeway. The scope is read from `scope`,
-//! either a JSON array of strings (the vendor's form) or a space-separated
-//! string (RFC 9068 §2.2.3); `scp` is not consulted.
+//! with a public key, or an RS256 token under an ES256 `kid` all fail. The
+//! header may not carry `crit` (no extension is understood here), and `typ`,
+//! when present, must be `JWT` or `at+jwt` (any case, optional
+//! `application/` prefix). `exp`, `iss`, `aud` and `sub` are required; `iss`
+//! must be a string equal to the configured issuer; `nbf` is honoured when
+//! present; an `iat` more than the leeway in the future is refused; with
+//! `max_token_lifetime_secs` set, `iat` is required and `exp − iat` may not
+//! exceed it. The scope is read from `scope`, either a JSON array of strings
+//! (the vendor's form) or a space-separated string (RFC 9068 §2.2.3); `scp`
+//! is not consulted. Verified tokens are remembered in a
+//! [`TokenCache`] until their `exp`.
 
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Validation, decode, decode_header};
+use jsonwebtoken::{Header, Validation, decode, decode_header};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::config::Config;
 use crate::keys::KeySet;
+use crate::token_cache::TokenCache;
 
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,35 +42,70 @@ pub enum TokenError {
 }
 
 /// Validates tokens against a key set, issuer and audience.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Verifier {
     keys: KeySet,
     issuer: String,
     audience: String,
     leeway: u64,
+    max_lifetime: Option<u64>,
+    cache: TokenCache,
 }
 
 #[derive(Deserialize)]
 struct Claims {
     sub: Option<String>,
+    iss: Option<Value>,
+    iat: Option<f64>,
+    exp: Option<f64>,
     #[serde(default)]
     scope: Option<Value>,
 }
 
 impl Verifier {
-    /// A verifier for tokens from `issuer` meant for `audience`.
+    /// A verifier for tokens from `issuer` meant for `audience`, with no
+    /// lifetime bound and no cache.
     pub fn new(keys: KeySet, issuer: &str, audience: &str, leeway_secs: u64) -> Verifier {
         Verifier {
             keys,
             issuer: issuer.into(),
             audience: audience.into(),
             leeway: leeway_secs,
+            max_lifetime: None,
+            cache: TokenCache::new(0),
+        }
+    }
+
+    /// The verifier the configuration describes (issuer, audience, leeway,
+    /// `max_token_lifetime_secs`, `token_cache_entries`).
+    pub fn from_config(keys: KeySet, config: &Config) -> Verifier {
+        Verifier {
+            max_lifetime: config.max_token_lifetime_secs,
+            cache: TokenCache::new(config.token_cache_entries),
+            ..Verifier::new(keys, &config.issuer, &config.audience, config.leeway_secs)
         }
     }
 
     /// Validates `token` and requires the `openid` scope.
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        let now_ms = crate::now_ms();
+        if let Some(outcome) = self.cache.get(token, now_ms) {
+            return outcome;
+        }
+        let (outcome, exp) = self.verify_uncached(token, now_ms)?;
+        self.cache
+            .insert(token, outcome.clone(), (exp * 1000.0) as i64, now_ms);
+        outcome
+    }
+
+    /// Full validation; `Err` for S10, otherwise the outcome and `exp`.
+    fn verify_uncached(
+        &self,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<(Result<Principal, TokenError>, f64), TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Invalid("undecodable header"))?;
+        check_header(&header)?;
         let kid = header.kid.ok_or(TokenError::Invalid("no kid"))?;
         let (key, alg) = self
             .keys
@@ -73,29 +117,77 @@ impl Verifier {
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = decode::<Claims>(token, key, &v).map_err(|e| {
-            TokenError::Invalid(match e.kind() {
-                ErrorKind::ExpiredSignature => "expired",
-                ErrorKind::ImmatureSignature => "not yet valid",
-                ErrorKind::InvalidIssuer => "wrong issuer",
-                ErrorKind::InvalidAudience => "wrong audience",
-                ErrorKind::InvalidSignature => "bad signature",
-                ErrorKind::InvalidAlgorithm => "algorithm not allowed for this key",
-                ErrorKind::MissingRequiredClaim(_) => "missing required claim",
-                _ => "undecodable",
-            })
-        })?;
-        let subject = data
-            .claims
+        let claims = decode::<Claims>(token, key, &v)
+            .map_err(|e| {
+                TokenError::Invalid(match e.kind() {
+                    ErrorKind::ExpiredSignature => "expired",
+                    ErrorKind::ImmatureSignature => "not yet valid",
+                    ErrorKind::InvalidIssuer => "wrong issuer",
+                    ErrorKind::InvalidAudience => "wrong audience",
+                    ErrorKind::InvalidSignature => "bad signature",
+                    ErrorKind::InvalidAlgorithm => "algorithm not allowed for this key",
+                    ErrorKind::MissingRequiredClaim(_) => "missing required claim",
+                    _ => "undecodable",
+                })
+            })?
+            .claims;
+        if claims.iss.as_ref().and_then(Value::as_str) != Some(self.issuer.as_str()) {
+            return Err(TokenError::Invalid("iss is not the issuer as a string"));
+        }
+        let exp = claims
+            .exp
+            .ok_or(TokenError::Invalid("missing required claim"))?;
+        self.check_times(&claims, exp, now_ms as f64 / 1000.0)?;
+        let subject = claims
             .sub
             .filter(|s| !s.is_empty())
             .ok_or(TokenError::Invalid("empty sub"))?;
-        if has_openid(data.claims.scope.as_ref())? {
+        let outcome = if has_openid(claims.scope.as_ref())? {
             Ok(Principal { subject })
         } else {
             Err(TokenError::InsufficientScope)
+        };
+        Ok((outcome, exp))
+    }
+
+    /// Tokens held in the verified-token cache now.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// `iat` not beyond the leeway in the future; `exp − iat` within the bound.
+    fn check_times(&self, claims: &Claims, exp: f64, now: f64) -> Result<(), TokenError> {
+        if claims.iat.is_some_and(|iat| iat > now + self.leeway as f64) {
+            return Err(TokenError::Invalid("iat in the future"));
+        }
+        if let Some(max) = self.max_lifetime {
+            let iat = claims
+                .iat
+                .ok_or(TokenError::Invalid("no iat to bound the lifetime"))?;
+            if exp - iat > max as f64 {
+                return Err(TokenError::Invalid("lifetime over max_token_lifetime_secs"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// RFC 7515 §4.1.11: no extension is understood, so any `crit` is refused.
+/// RFC 9068 §4 / RFC 8725 §3.11: `typ`, when present, says access token or JWT.
+fn check_header(header: &Header) -> Result<(), TokenError> {
+    if header.crit.is_some() {
+        return Err(TokenError::Invalid("crit names an unsupported extension"));
+    }
+    if let Some(typ) = &header.typ {
+        let media = match typ.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+            _ => typ.as_str(),
+        };
+        if !(media.eq_ignore_ascii_case("jwt") || media.eq_ignore_ascii_case("at+jwt")) {
+            return Err(TokenError::Invalid("typ is neither JWT nor at+jwt"));
         }
     }
+    Ok(())
 }
 
 /// Whether the `scope` claim grants `openid`; a claim of the wrong type is invalid.
@@ -133,14 +225,32 @@ mod tests {
     }
 
     fn token(alg: Algorithm, file: &str, kid: &str, claims: Value) -> String {
+        let mut h = Header::new(alg);
+        h.kid = Some(kid.into());
+        signed(h, file, claims)
+    }
+
+    fn signed(h: Header, file: &str, claims: Value) -> String {
         let pem = std::fs::read(keys_dir().join(file)).unwrap();
-        let key = match alg {
+        let key = match h.alg {
             Algorithm::ES256 => EncodingKey::from_ec_pem(&pem).unwrap(),
             _ => EncodingKey::from_rsa_pem(&pem).unwrap(),
         };
-        let mut h = Header::new(alg);
-        h.kid = Some(kid.into());
         jsonwebtoken::encode(&h, &claims, &key).unwrap()
+    }
+
+    /// An RS256 token under the dev key with the header changed by `edit`.
+    fn with_header(edit: impl FnOnce(&mut Header), claims: Value) -> String {
+        let mut h = Header::new(Algorithm::RS256);
+        h.kid = Some("dev-rs256".into());
+        edit(&mut h);
+        signed(h, "dev-rs256.pem", claims)
+    }
+
+    fn alice() -> Result<Principal, TokenError> {
+        Ok(Principal {
+            subject: "alice".into(),
+        })
     }
 
     fn claims(scope: Value) -> Value {
@@ -252,5 +362,166 @@ mod tests {
             has_openid(Some(&json!([1]))),
             Err(TokenError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn crit_is_refused_whatever_it_names() {
+        let v = verifier();
+        let c = claims(json!(["openid"]));
+        for crit in [
+            vec![],
+            vec!["exp".to_string()],
+            vec!["urn:example:ext".to_string()],
+        ] {
+            let t = with_header(|h| h.crit = Some(crit.clone()), c.clone());
+            assert_eq!(
+                v.verify(&t),
+                Err(TokenError::Invalid("crit names an unsupported extension")),
+                "{crit:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn typ_when_present_is_jwt_or_at_jwt() {
+        let v = verifier();
+        let c = claims(json!(["openid"]));
+        for typ in [
+            None,
+            Some("JWT"),
+            Some("jwt"),
+            Some("at+jwt"),
+            Some("AT+JWT"),
+            Some("application/at+jwt"),
+            Some("Application/JWT"),
+        ] {
+            let t = with_header(|h| h.typ = typ.map(str::to_string), c.clone());
+            assert_eq!(v.verify(&t), alice(), "{typ:?}");
+        }
+        for typ in [
+            "logout+jwt",
+            "JOSE",
+            "",
+            "application/",
+            "application/logout+jwt",
+            "at+jwt ",
+            "text/jwt",
+            "applicationé/jwt",
+        ] {
+            let t = with_header(|h| h.typ = Some(typ.into()), c.clone());
+            assert_eq!(
+                v.verify(&t),
+                Err(TokenError::Invalid("typ is neither JWT nor at+jwt")),
+                "{typ:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn iss_must_be_the_issuer_as_a_string() {
+        let v = verifier();
+        let rs = |c| token(Algorithm::RS256, "dev-rs256.pem", "dev-rs256", c);
+        for iss in [
+            json!(["https://iss.example"]),
+            json!(["https://iss.example", "x"]),
+        ] {
+            let mut c = claims(json!(["openid"]));
+            c["iss"] = iss.clone();
+            assert_eq!(
+                v.verify(&rs(c)),
+                Err(TokenError::Invalid("iss is not the issuer as a string")),
+                "{iss}"
+            );
+        }
+    }
+
+    #[test]
+    fn iat_beyond_the_leeway_in_the_future_is_refused() {
+        let keys = KeySet::load(&keys_dir().join("jwks.json")).unwrap();
+        let v = Verifier::new(keys, "https://iss.example", "app", 30);
+        let rs = |c| token(Algorithm::RS256, "dev-rs256.pem", "dev-rs256", c);
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut c = claims(json!(["openid"]));
+        c["iat"] = json!(now + 20);
+        assert_eq!(v.verify(&rs(c.clone())), alice(), "within the leeway");
+        for ahead in [40, 10 * 365 * 86_400] {
+            c["iat"] = json!(now + ahead);
+            assert_eq!(
+                v.verify(&rs(c.clone())),
+                Err(TokenError::Invalid("iat in the future")),
+                "{ahead} s ahead"
+            );
+        }
+        c["iat"] = json!("now");
+        assert_eq!(v.verify(&rs(c)), Err(TokenError::Invalid("undecodable")));
+    }
+
+    #[test]
+    fn max_token_lifetime_bounds_exp_minus_iat() {
+        let config = Config {
+            issuer: "https://iss.example".into(),
+            audience: "app".into(),
+            max_token_lifetime_secs: Some(300),
+            ..Config::default()
+        };
+        let keys = KeySet::load(&keys_dir().join("jwks.json")).unwrap();
+        let v = Verifier::from_config(keys, &config);
+        let rs = |c| token(Algorithm::RS256, "dev-rs256.pem", "dev-rs256", c);
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut c = claims(json!(["openid"]));
+        c["iat"] = json!(now - 100);
+        c["exp"] = json!(now + 200);
+        assert_eq!(v.verify(&rs(c.clone())), alice(), "exactly 300 s");
+        c["exp"] = json!(now + 201);
+        assert_eq!(
+            v.verify(&rs(c.clone())),
+            Err(TokenError::Invalid("lifetime over max_token_lifetime_secs"))
+        );
+        c.as_object_mut().unwrap().remove("iat");
+        assert_eq!(
+            v.verify(&rs(c)),
+            Err(TokenError::Invalid("no iat to bound the lifetime"))
+        );
+    }
+
+    #[test]
+    fn the_cache_keeps_verified_outcomes_only_until_exp() {
+        let config = Config {
+            issuer: "https://iss.example".into(),
+            audience: "app".into(),
+            leeway_secs: 0,
+            ..Config::default()
+        };
+        let keys = KeySet::load(&keys_dir().join("jwks.json")).unwrap();
+        let v = Verifier::from_config(keys, &config);
+        let rs = |c| token(Algorithm::RS256, "dev-rs256.pem", "dev-rs256", c);
+        let no_openid = rs(claims(json!(["profile"])));
+        for _ in 0..2 {
+            assert_eq!(v.verify(&no_openid), Err(TokenError::InsufficientScope));
+        }
+        assert_eq!(v.cached_tokens(), 1);
+        let forged = token(
+            Algorithm::RS256,
+            "untrusted-rs256.pem",
+            "dev-rs256",
+            claims(json!(["openid"])),
+        );
+        for _ in 0..2 {
+            assert_eq!(v.verify(&forged), Err(TokenError::Invalid("bad signature")));
+        }
+        assert_eq!(v.cached_tokens(), 1, "refused tokens are not cached");
+        // A token one second from its exp: cached, then refused once exp has
+        // passed by a whole second (jsonwebtoken accepts `now == exp`).
+        let now_ms = crate::now_ms();
+        let mut c = claims(json!(["openid"]));
+        let exp = now_ms / 1000 + 1;
+        c["exp"] = json!(exp);
+        let short = rs(c);
+        assert_eq!(v.verify(&short), alice());
+        assert_eq!(v.cached_tokens(), 2);
+        std::thread::sleep(std::time::Duration::from_millis(
+            (exp * 1000 + 1000 - now_ms + 20) as u64,
+        ));
+        assert_eq!(v.verify(&short), Err(TokenError::Invalid("expired")));
     }
 }

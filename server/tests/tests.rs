@@ -7,9 +7,11 @@ mod support;
 
 mod concurrency;
 mod decided;
+mod edge;
 mod faults;
 mod history;
 mod lockout;
 mod process;
 mod rows;
+mod slow_clients;
 mod tokens;

@@ -148,7 +148,7 @@ impl Driver {
         bounds: Bounds,
         state_file: Option<PathBuf>,
     ) -> Result<Driver, String> {
-        let endpoint = Endpoint::parse(&profile.base_url)?;
+        let endpoint = Endpoint::for_profile(profile)?;
         let tokens = TokenFactory::new(profile).map_err(|e| e.to_string())?;
         Ok(Driver {
             handle,
@@ -212,6 +212,8 @@ impl Driver {
         let account = self.account.account.clone();
         let form = self.profile.tokens.scope_format;
         let tokens = &mut self.tokens;
+        // A `token_command` logs in with the password the account has now.
+        tokens.set_password(&account.subject, &self.account.current);
         let result = match kind {
             Tok::Standard => self.handle.block_on(tokens.standard(&account)),
             Tok::Renewed => self

@@ -1,0 +1,167 @@
+//! A socket wrapper that bounds how long a response may take to be written.
+//!
+//! hyper writes a response into its own buffer (at most `max_buf_size`
+//! bytes) and hands that buffer to the socket; it flushes the socket only
+//! once its buffer is empty. The deadline starts at the first write after the
+//! last completed flush and ends at the next completed flush. A client that
+//! does not read, or reads too slowly for everything pending to leave within
+//! the limit, gets a `TimedOut` error on the next write, which makes hyper
+//! drop the connection and frees its slot. Reads pass through untouched
+//! (hyper's header read timeout and the body read timeout bound them).
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+/// `S` with a write deadline.
+#[derive(Debug)]
+pub struct WriteDeadline<S> {
+    inner: S,
+    limit: Duration,
+    timer: Pin<Box<Sleep>>,
+    /// Whether bytes were written since the last completed flush.
+    writing: bool,
+}
+
+impl<S> WriteDeadline<S> {
+    /// Wraps `inner`: pending output must be written within `limit`.
+    pub fn new(inner: S, limit: Duration) -> WriteDeadline<S> {
+        WriteDeadline {
+            inner,
+            limit,
+            timer: Box::pin(tokio::time::sleep(limit)),
+            writing: false,
+        }
+    }
+
+    /// Starts the deadline if no write is under way, fails if it has passed.
+    /// On `Ok` the timer is registered with `cx` when it has not fired.
+    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        if !self.writing {
+            self.writing = true;
+            self.timer.as_mut().reset(Instant::now() + self.limit);
+        }
+        match self.timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "response not written within limits.write_timeout_ms",
+            )),
+            Poll::Pending => Ok(()),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let flushed = Pin::new(&mut this.inner).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = flushed {
+            this.writing = false;
+        }
+        flushed
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A peer that never reads: writes stall once the pipe is full, and the
+    /// deadline turns the stall into `TimedOut`.
+    #[tokio::test]
+    async fn a_stalled_write_times_out_after_the_limit() {
+        let (near, _far) = tokio::io::duplex(64);
+        let mut w = WriteDeadline::new(near, Duration::from_millis(500));
+        let started = Instant::now();
+        let err = w.write_all(&[0u8; 1024]).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(500) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
+    }
+
+    /// Slow progress does not reset the deadline: it runs until a flush completes.
+    #[tokio::test]
+    async fn slow_progress_does_not_extend_the_deadline() {
+        let (near, mut far) = tokio::io::duplex(16);
+        tokio::spawn(async move {
+            let mut b = [0u8; 8];
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if far.read(&mut b).await.unwrap_or(0) == 0 {
+                    break;
+                }
+            }
+        });
+        let mut w = WriteDeadline::new(near, Duration::from_millis(500));
+        let started = Instant::now();
+        let err = w.write_all(&[0u8; 1024]).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(500) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
+    }
+
+    /// Each completed flush ends a response: the next one gets a fresh limit.
+    #[tokio::test]
+    async fn a_flush_restarts_the_clock() {
+        let (near, mut far) = tokio::io::duplex(1024);
+        let mut w = WriteDeadline::new(near, Duration::from_millis(300));
+        for _ in 0..4 {
+            w.write_all(b"answer").await.unwrap();
+            w.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let mut b = [0u8; 6];
+            far.read_exact(&mut b).await.unwrap();
+        }
+    }
+}
