@@ -45,6 +45,9 @@ pub enum Command {
     List(ListArgs),
     /// Write a starter profile from the issuer's OpenID discovery document.
     Init(crate::init::InitArgs),
+    /// Run the catalogue against two targets and report every behavioural
+    /// difference (exit 0 alike, 1 differ, 2 configuration/connection).
+    Diff(crate::diff::DiffArgs),
 }
 
 /// Report formats.
@@ -518,6 +521,7 @@ pub fn main(cli: Cli) -> ExitCode {
         }),
         Some(Command::Run(args)) => run_command(args),
         Some(Command::Init(args)) => crate::init::run_command(args).map_err(err),
+        Some(Command::Diff(args)) => crate::diff::run_command(args),
         None => run_command(&cli.run),
     };
     match result {

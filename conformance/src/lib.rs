@@ -58,6 +58,7 @@ pub mod challenge;
 pub mod checks;
 pub mod cli;
 pub mod client;
+pub mod diff;
 pub mod embedded;
 pub mod envref;
 pub mod exchange;

@@ -21,7 +21,7 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalogue::{Case, Expect, Plan, Tier};
+use crate::catalogue::{Case, Expect, Plan, Property, Tier};
 use crate::checks;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Response};
 use crate::forge::HarnessKey;
@@ -213,7 +213,7 @@ pub async fn run_with_properties(
         if let Some(candidates) = unconfirmed
             && case.plan.defers_confirmation()
         {
-            runner.unconfirmed.push((results.len(), candidates));
+            runner.expect_unchanged(results.len(), candidates);
         }
         results.push(result);
     }
@@ -221,7 +221,20 @@ pub async fn run_with_properties(
         effects.push(runner.confirm(&mut results).await);
     }
     if let Some((props, bounds)) = properties {
+        let first = results.len();
         results.extend(runner.run_properties(props, bounds).await);
+        // Hostile inputs must never change the password: confirmed like
+        // the catalogue's refused requests (a batch of one).
+        let hostile = properties::case(Property::HostileInputs).id;
+        let ran: Vec<usize> = (first..results.len())
+            .filter(|i| results[*i].id == hostile && results[*i].verdict != Verdict::Skip)
+            .collect();
+        for index in ran {
+            runner.expect_unchanged(index, Vec::new());
+        }
+        if !runner.unconfirmed.is_empty() {
+            effects.push(runner.confirm(&mut results).await);
+        }
     }
     let restore = runner.restore().await;
     Ok(RunOutcome {
@@ -524,6 +537,14 @@ impl Runner {
         (result, unconfirmed)
     }
 
+    /// The hook for anything that sends requests which must not change
+    /// the password (the catalogue's refused requests, the hostile-inputs
+    /// property): the result at `index` joins the next batched
+    /// confirmation, with the new passwords it sent as `candidates`.
+    pub(crate) fn expect_unchanged(&mut self, index: usize, candidates: Vec<String>) {
+        self.unconfirmed.push((index, candidates));
+    }
+
     /// Whether the unconfirmed cases hold as many candidate passwords as
     /// the lockout leaves wrong attempts for (narrowing down tries each).
     fn batch_is_full(&self) -> bool {
@@ -638,31 +659,35 @@ impl Runner {
         let exchanges = log.result.exchanges;
         match found {
             Some(index) => {
-                let result = &mut results[index];
-                for mut x in exchanges.clone() {
-                    x.step = result.exchanges.len() + 1;
-                    result.exchanges.push(x);
-                }
-                let step = result.exchanges.len();
-                result.checks.push(checks::Check {
-                    step,
-                    tier: Tier::Seed,
-                    what: checks::PASSWORD_UNCHANGED.to_string(),
-                    expected: "the tracked password still works after the refused requests"
-                        .to_string(),
-                    observed: "the password was changed to a new password this case sent"
-                        .to_string(),
-                    outcome: checks::Outcome::Fail,
-                    weight: checks::Weight::Pass,
-                });
-                if result.verdict != Verdict::Skip {
-                    result.verdict = Verdict::Pass;
-                }
-                verdict::judge(result, enforcement);
-                let id = result.id;
+                let id = results[index].id;
+                changed_by(
+                    &mut results[index],
+                    &exchanges,
+                    "the password was changed to a new password this case sent",
+                    enforcement,
+                );
                 Housekeeping {
                     ok: false,
                     outcome: format!("changed by {id}; the account was recovered"),
+                    exchanges,
+                }
+            }
+            None if batch.len() == 1 => {
+                // One case only: it changed the password, to something the
+                // harness does not know.
+                let index = batch[0].0;
+                let id = results[index].id;
+                changed_by(
+                    &mut results[index],
+                    &exchanges,
+                    "the password was changed (to a password the harness cannot tell)",
+                    enforcement,
+                );
+                Housekeeping {
+                    ok: false,
+                    outcome: format!(
+                        "changed by {id}; the new password is unknown, the account is left alone"
+                    ),
                     exchanges,
                 }
             }
@@ -808,25 +833,33 @@ impl Runner {
     }
 }
 
-/// How often a 503 with `Retry-After` is sent again before the case
-/// gives up (as a transport error).
-const OVERLOAD_RETRIES: u32 = 3;
-
-/// The longest wait a `Retry-After` gets.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
-
-/// How long to wait before sending again, for a 503 with `Retry-After`
-/// (delay-seconds, capped; an HTTP-date waits one second).
-fn retry_after(r: &Response) -> Option<Duration> {
-    if r.status != 503 {
-        return None;
+/// Fails `result` with the seed-tier effect check: its refused requests
+/// changed the tracked password (`exchanges`: the confirmation and the
+/// narrowing, appended to its record).
+fn changed_by(
+    result: &mut CaseResult,
+    exchanges: &[ExchangeRecord],
+    observed: &str,
+    enforcement: Enforcement,
+) {
+    for x in exchanges {
+        let mut x = x.clone();
+        x.step = result.exchanges.len() + 1;
+        result.exchanges.push(x);
     }
-    let value = r.header("retry-after")?;
-    let wait = value
-        .trim()
-        .parse::<u64>()
-        .map_or(Duration::from_secs(1), Duration::from_secs);
-    Some(wait.min(MAX_RETRY_WAIT))
+    result.checks.push(checks::Check {
+        step: result.exchanges.len(),
+        tier: Tier::Seed,
+        what: checks::PASSWORD_UNCHANGED.to_string(),
+        expected: "the tracked password still works after the refused requests".to_string(),
+        observed: observed.to_string(),
+        outcome: checks::Outcome::Fail,
+        weight: checks::Weight::Pass,
+    });
+    if matches!(result.verdict, Verdict::Skip | Verdict::Error) {
+        result.verdict = Verdict::Pass;
+    }
+    verdict::judge(result, enforcement);
 }
 
 pub(crate) fn is_error(r: &Response, error: &str) -> bool {
@@ -1011,46 +1044,37 @@ impl<'r> Ctx<'r> {
             self.runner.active.pending = Some(new.clone());
             self.runner.save_state();
         }
-        let mut attempt = 0;
-        let (step, outcome) = loop {
-            let started = Instant::now();
-            let outcome =
-                exchange::send(&self.runner.endpoint, &request, self.runner.options.timeout).await;
-            let step = self.result.exchanges.len() + 1;
-            let label = if attempt == 0 {
-                purpose.to_string()
-            } else {
-                format!("{purpose} (retry {attempt} after 503)")
-            };
-            self.result.exchanges.push(ExchangeRecord::new(
-                step,
-                &label,
-                &self.runner.endpoint,
-                &request,
-                &outcome,
-                started,
-                &self.redactor,
+        // The client waits out 429s and 503s with Retry-After itself
+        // (bounded by `[http] max_retries` / `max_retry_wait_secs`); the
+        // record's purpose lists them. They are never judged.
+        let started = Instant::now();
+        let outcome =
+            exchange::send(&self.runner.endpoint, &request, self.runner.options.timeout).await;
+        let step = self.result.exchanges.len() + 1;
+        self.result.exchanges.push(ExchangeRecord::new(
+            step,
+            purpose,
+            &self.runner.endpoint,
+            &request,
+            &outcome,
+            started,
+            &self.redactor,
+        ));
+        if let Ok(r) = &outcome
+            && r.retry_budget_exhausted
+        {
+            // Not judged: the case is not determined. A change may or may
+            // not have been applied: the pending entry stays until the
+            // password is confirmed.
+            self.result.verdict = Verdict::Skip;
+            self.result.reason = Some(format!(
+                "not determined: step {step} still got {} after the retry budget \
+                 ([http] max_retries, max_retry_wait_secs): the target stayed overloaded \
+                 or rate-limited; rerun when it is not",
+                r.status
             ));
-            // A 503 with Retry-After is the target shedding load: wait and
-            // send again; it is not judged.
-            match outcome.as_ref().ok().and_then(retry_after) {
-                Some(wait) if attempt < OVERLOAD_RETRIES => {
-                    attempt += 1;
-                    tokio::time::sleep(wait).await;
-                }
-                Some(_) => {
-                    // Not judged: the case is not determined.
-                    self.result.verdict = Verdict::Skip;
-                    self.result.reason = Some(format!(
-                        "not determined: step {step} got 503 with Retry-After {} times (the \
-                         target stayed overloaded); rerun when it is not under load",
-                        OVERLOAD_RETRIES + 1
-                    ));
-                    return None;
-                }
-                None => break (step, outcome),
-            }
-        };
+            return None;
+        }
         if let Ok(r) = &outcome
             && r.status >= 500
         {
@@ -1059,7 +1083,7 @@ impl<'r> Ctx<'r> {
                 tier: Tier::Seed,
                 what: checks::NO_SERVER_ERROR.to_string(),
                 expected: "no 5xx: the document's error table has none (a 503 with Retry-After \
-                           is retried)"
+                           is waited out and sent again)"
                     .to_string(),
                 observed: format!("{}", r.status),
                 outcome: checks::Outcome::Fail,

@@ -159,6 +159,8 @@ fn snapshot(r: &CaseResult) -> Snapshot<'_> {
 #[case::auth_invalid_token_kid_command_injection("auth.invalid-token.kid-command-injection")]
 #[case::auth_invalid_token_ecdsa_zero_signature("auth.invalid-token.ecdsa-zero-signature")]
 #[case::auth_invalid_token_no_exp("auth.invalid-token.no-exp")]
+#[case::auth_invalid_token_unknown_crit("auth.invalid-token.unknown-crit")]
+#[case::auth_invalid_token_iss_array("auth.invalid-token.iss-array")]
 #[case::auth_insufficient_scope_no_scope_claim("auth.insufficient-scope.no-scope-claim")]
 #[case::auth_insufficient_scope_array_without_openid(
     "auth.insufficient-scope.array-without-openid"

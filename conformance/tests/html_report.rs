@@ -5,9 +5,11 @@
 //! types in the search box as a user would, then writes what is visible
 //! into the DOM, which `--dump-dom` returns. Asserts: no console message
 //! and no script error or CSP violation, the counts shown equal the JSON
-//! report's, the per-row coverage equals the JSON's cases, and each filter
-//! shows exactly its cases. Also: `--format html --output` from the binary
-//! and printing to PDF.
+//! report's summary field by field (partial included), the S1–S11 table
+//! equals the JSON report's `coverage` field column by column (and a
+//! recount from the JSON's cases, independently), and each filter (failed,
+//! warnings, skipped, partial) shows exactly its cases. Also: `--format
+//! html --output` from the binary and printing to PDF.
 //!
 //! Without Chromium the test fails under CI=true and otherwise prints that
 //! it skipped (it is then not a pass of anything: it checked nothing).
@@ -97,7 +99,7 @@ const PROBE: &str = r#"<script>
     out.coverage[tr.getAttribute("data-row")] = row;
   });
   out.initial = visible();
-  ["failed", "warnings", "skipped", "all"].forEach(function (f) {
+  ["failed", "warnings", "skipped", "partial", "all"].forEach(function (f) {
     document.querySelector("[data-set-filter='" + f + "']").click();
     out.filters[f] = {
       visible: visible(),
@@ -183,6 +185,7 @@ async fn html_report_loads_cleanly_matches_the_json_and_filters() {
     let failed = ids_with(&json, &["fail", "error", "stale"]);
     let skipped = ids_with(&json, &["skip"]);
     let warnings = ids_with(&json, &["warn"]);
+    let partial = ids_with(&json, &["partial"]);
     assert_eq!(
         failed,
         ["history.beyond-depth"],
@@ -214,49 +217,80 @@ async fn html_report_loads_cleanly_matches_the_json_and_filters() {
         "script errors or CSP violations"
     );
 
-    // The counts shown equal the JSON report's.
-    let summary = &json["summary"];
-    for (shown, key) in [
-        ("passed", "passed"),
-        ("failed", "failed"),
-        ("skipped", "skipped"),
-        ("warnings", "warnings"),
-        ("expected-failures", "expected_failures"),
-        ("errors", "errors"),
-    ] {
-        assert_eq!(out["counts"][shown], summary[key], "count {shown}");
+    // The counts shown equal the JSON report's summary, field by field:
+    // every field of the summary has a tile, and no tile but "total" is
+    // outside the summary.
+    let summary = json["summary"].as_object().unwrap();
+    let tile = |field: &str| field.replace('_', "-");
+    for (field, value) in summary {
+        assert_eq!(out["counts"][tile(field)], *value, "count {field}");
     }
+    for shown in out["counts"].as_object().unwrap().keys() {
+        assert!(
+            shown == "total" || summary.keys().any(|f| tile(f) == *shown),
+            "tile {shown} is not a summary field"
+        );
+    }
+    assert!(summary.contains_key("partial"));
     let total = json["cases"].as_array().unwrap().len();
     assert_eq!(out["counts"]["total"], total);
 
-    // Per-row coverage equals the JSON's cases grouped by row.
-    let mut expected: BTreeMap<String, [u64; 3]> = BTreeMap::new();
+    // The S1–S11 table is the JSON report's `coverage` field, every column
+    // of every row.
+    let coverage = json["coverage"].as_array().unwrap();
+    assert_eq!(coverage.len(), 11);
+    assert_eq!(out["coverage"].as_object().unwrap().len(), 11);
+    for row in coverage {
+        let id = row["row"].as_str().unwrap();
+        let shown = &out["coverage"][id];
+        let columns = row.as_object().unwrap();
+        for (col, value) in columns.iter().filter(|(k, _)| *k != "row") {
+            assert_eq!(shown[col], *value, "coverage of {id}, {col}");
+        }
+        assert_eq!(
+            shown.as_object().unwrap().len(),
+            columns.len() - 1,
+            "columns of {id}: {shown}"
+        );
+    }
+    // And, independently of the model, a recount from the JSON's cases
+    // agrees with it.
+    let mut recount: BTreeMap<String, BTreeMap<&str, u64>> = BTreeMap::new();
     for c in json["cases"].as_array().unwrap() {
         let group = c["group"].as_str().unwrap();
-        if !group.starts_with('S') {
+        if !coverage.iter().any(|r| r["row"] == group) {
             continue;
         }
-        let slot = match c["verdict"].as_str().unwrap() {
-            "pass" | "warn" => 0,
-            "fail" | "error" | "stale" => 1,
-            "skip" => 2,
-            _ => continue,
+        let col = match c["verdict"].as_str().unwrap() {
+            "pass" | "warn" => "passed",
+            "fail" | "error" | "stale" => "failed",
+            "skip" => "skipped",
+            "partial" => "partial",
+            "expected-failure" => "expected_failures",
+            other => panic!("verdict {other}"),
         };
-        expected.entry(group.to_string()).or_default()[slot] += 1;
+        *recount
+            .entry(group.to_string())
+            .or_default()
+            .entry(col)
+            .or_default() += 1;
     }
-    for row in 1..=11 {
-        let id = format!("S{row}");
-        let e = expected.get(&id).copied().unwrap_or_default();
-        let shown = &out["coverage"][&id];
-        assert_eq!(
-            [
-                shown["passed"].as_u64().unwrap(),
-                shown["failed"].as_u64().unwrap(),
-                shown["skipped"].as_u64().unwrap()
-            ],
-            e,
-            "coverage of {id}"
-        );
+    for row in coverage {
+        let id = row["row"].as_str().unwrap();
+        for col in [
+            "passed",
+            "failed",
+            "skipped",
+            "partial",
+            "expected_failures",
+        ] {
+            let n = recount.get(id).and_then(|m| m.get(col)).copied();
+            assert_eq!(
+                out["coverage"][id][col],
+                n.unwrap_or(0),
+                "recount of {id}, {col}"
+            );
+        }
     }
     assert_eq!(out["coverage"]["S4"]["failed"], 1);
 
@@ -273,6 +307,12 @@ async fn html_report_loads_cleanly_matches_the_json_and_filters() {
         sorted(warnings.clone())
     );
     assert_eq!(out["filters"]["warnings"]["empty"], warnings.is_empty());
+    assert_eq!(
+        sorted(strings(&out["filters"]["partial"]["visible"])),
+        sorted(partial.clone())
+    );
+    assert_eq!(out["filters"]["partial"]["shown"], partial.len());
+    assert_eq!(out["filters"]["partial"]["empty"], partial.is_empty());
     assert_eq!(out["filters"]["failed"]["empty"], false);
     assert_eq!(
         out["filters"]["all"]["visible"].as_array().unwrap().len(),
@@ -342,5 +382,11 @@ fn the_binary_writes_an_html_report_with_redacted_secrets() {
     );
     assert!(!page.contains("Alice-Passw0rd"), "no password in the page");
     assert!(!page.contains("eyJ"), "no JWT in the page");
-    assert!(page.contains("data-testid=\"count-passed\" data-count=\"3\""));
+    // Every selected case passed: the passed tile counts the pass badges.
+    let passed = page.matches("class=\"badge pass\"").count();
+    assert!(passed >= 3, "{passed} passed");
+    assert!(page.contains(&format!(
+        "data-testid=\"count-passed\" data-count=\"{passed}\""
+    )));
+    assert!(page.contains("data-testid=\"count-failed\" data-count=\"0\""));
 }

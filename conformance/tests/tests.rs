@@ -3,6 +3,7 @@
 mod broken;
 mod cases;
 mod cli;
+mod diff;
 mod e2e;
 mod fakes;
 mod html_report;

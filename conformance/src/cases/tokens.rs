@@ -31,6 +31,12 @@ const RFC9068_AUD: Spec = Spec::Rfc {
             the current resource server as a valid audience.",
 };
 
+const RFC7515_CRIT: Spec = Spec::Rfc {
+    section: "RFC 7515 §4.1.11",
+    quote: "If any of the listed extension Header Parameters are not understood and supported \
+            by the recipient, then the JWS is invalid.",
+};
+
 const RFC9068_EXP: Spec = Spec::Rfc {
     section: "RFC 9068 §2.2",
     quote: "exp REQUIRED - as defined in Section 4.1.4 of [RFC7519]",
@@ -355,6 +361,22 @@ pub fn cases() -> Vec<Case> {
             "a token without `exp`, signed with the trusted key",
             Plan::Forge(Forgery::Claims(Claims::NoExp)),
             TokenClaims: "`exp` is required: a token without it is a wrong token (S10)"
+        ),
+        case!(
+            "auth.invalid-token.unknown-crit",
+            Rfc,
+            RFC7515_CRIT,
+            "a token whose `crit` header names an extension nobody understands, signed with the trusted key",
+            Plan::Forge(Forgery::Claims(Claims::UnknownCrit)),
+            TokenClaims: "an unknown `crit` extension makes the token wrong (S10)"
+        ),
+        case!(
+            "auth.invalid-token.iss-array",
+            Rfc,
+            RFC9068_ISS,
+            "`iss` given as an array holding the issuer, signed with the trusted key",
+            Plan::Forge(Forgery::Claims(Claims::IssArray)),
+            TokenClaims: "`iss` must be a string equal to the issuer: an array is a wrong token (S10)"
         ),
     ]
 }

@@ -182,8 +182,16 @@ impl Driver {
         }
         self.last = Some(Instant::now());
         self.requests += 1;
+        // A fresh connection per request: hostile requests make servers
+        // close connections (hyper's own 400s, unread bodies), and a
+        // kept-alive connection closed under a request is a transport error
+        // that proves nothing about the endpoint.
+        let options = exchange::SendOptions {
+            timeout: self.bounds.timeout,
+            fresh_connection: true,
+        };
         self.handle
-            .block_on(exchange::send(&self.endpoint, request, self.bounds.timeout))
+            .block_on(exchange::send_with(&self.endpoint, request, options))
             .map_err(|e| DriveError::Transport(e.to_string()))
     }
 

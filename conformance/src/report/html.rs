@@ -5,7 +5,7 @@
 //! Content-Security-Policy forbids any other resource, so the page makes no
 //! network access when opened. It shows the summary counts, the per-row
 //! coverage of S1–S11, and the case tree grouped like the text tree, with
-//! filters (all, failed, warnings, skipped), a search box, and each case
+//! filters (all, failed, warnings, skipped, partial: see [`filter_of`]), a search box, and each case
 //! expandable to its requirement (quoted), its checks (expected against
 //! observed), its exchanges (redacted unless `--show-secrets`) and the curl
 //! command of each step with a copy button. maud escapes every value, so
@@ -30,53 +30,22 @@ const JS: &str = include_str!("html/report.js");
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
                    img-src data:; base-uri 'none'; form-action 'none'";
 
-/// Counts of one seed row's cases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RowCounts {
-    /// Passed (with or without warnings).
-    pub passed: usize,
-    /// Failed, errored or stale.
-    pub failed: usize,
-    /// Skipped.
-    pub skipped: usize,
-    /// Failed as the baseline expects.
-    pub expected_failures: usize,
-}
-
-impl RowCounts {
-    /// Cases of the row that ran or were skipped.
-    pub fn total(&self) -> usize {
-        self.passed + self.failed + self.skipped + self.expected_failures
-    }
-}
-
-/// Per-row coverage: the verdicts of the cases grouped under each of
-/// S1–S11, in document order (rows without a case have zero counts).
-pub fn row_coverage(report: &RunReport) -> Vec<(Row, RowCounts)> {
-    Row::ALL
-        .iter()
-        .map(|&row| {
-            let mut c = RowCounts::default();
-            for case in report.cases.iter().filter(|c| c.group == row.id()) {
-                match case.verdict {
-                    Verdict::Pass | Verdict::Warn => c.passed += 1,
-                    Verdict::Fail | Verdict::Error | Verdict::Stale => c.failed += 1,
-                    Verdict::Skip | Verdict::Partial => c.skipped += 1,
-                    Verdict::ExpectedFailure => c.expected_failures += 1,
-                }
-            }
-            (row, c)
-        })
-        .collect()
-}
-
-/// The filter a verdict belongs to (`failed`, `warnings`, `skipped`, or
-/// `other` for passes and expected failures, shown under "all" only).
+/// The filter a verdict belongs to: `failed` (fail, error, stale),
+/// `warnings`, `skipped`, `partial`, or `other` for passes and expected
+/// failures, shown under "all" only.
+///
+/// A partial case (cut short: what ran passed, but it is not complete) is
+/// neither a pass nor a failure, so it has a filter of its own rather than
+/// hiding under "failed" (it does not fail the run) or under "all" only
+/// (it needs a look). Each filter shows exactly the cases its summary
+/// count counts: failed = `summary.failed`, warnings = `summary.warnings`,
+/// skipped = `summary.skipped`, partial = `summary.partial`.
 fn filter_of(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Fail | Verdict::Error | Verdict::Stale => "failed",
         Verdict::Warn => "warnings",
-        Verdict::Skip | Verdict::Partial => "skipped",
+        Verdict::Skip => "skipped",
+        Verdict::Partial => "partial",
         Verdict::Pass | Verdict::ExpectedFailure => "other",
     }
 }
@@ -155,6 +124,7 @@ pub fn render(report: &RunReport) -> String {
                             (tile("skipped", "skipped", s.skipped))
                             (tile("warnings", "warnings", s.warnings))
                             (tile("expected-failures", "expected failures", s.expected_failures))
+                            (tile("partial", "partial (cut short)", s.partial))
                             (tile("errors", "errors (of the failed)", s.errors))
                             (tile("total", "cases", report.cases.len()))
                         }
@@ -165,6 +135,7 @@ pub fn render(report: &RunReport) -> String {
                         button type="button" data-set-filter="failed" aria-pressed="false" { "Failed (" (s.failed) ")" }
                         button type="button" data-set-filter="warnings" aria-pressed="false" { "Warnings (" (s.warnings) ")" }
                         button type="button" data-set-filter="skipped" aria-pressed="false" { "Skipped (" (s.skipped) ")" }
+                        button type="button" data-set-filter="partial" aria-pressed="false" { "Partial (" (s.partial) ")" }
                         input #search type="search" placeholder="Search ID, title, spec, reason…" aria-label="Search cases";
                         span.shown { span #shown data-testid="shown" { (report.cases.len()) } " shown" }
                     }
@@ -196,6 +167,8 @@ fn tile(key: &str, label: &str, count: usize) -> Markup {
     }
 }
 
+/// The model's per-row coverage (`report.coverage`, the JSON report's
+/// `coverage` field), one table row per seed row, every column it has.
 fn coverage(report: &RunReport) -> Markup {
     html! {
         section aria-label="Coverage of the vendor document's rows" {
@@ -203,22 +176,33 @@ fn coverage(report: &RunReport) -> Markup {
             table.coverage data-testid="coverage" {
                 thead { tr {
                     th { "row" } th { "condition" }
-                    th.num { "passed" } th.num { "failed" } th.num { "skipped" } th.num { "xfail" }
+                    th.num { "passed" } th.num { "failed" } th.num { "skipped" }
+                    th.num { "partial" } th.num { "xfail" }
                     th { "" }
                 } }
                 tbody {
-                    @for (row, c) in row_coverage(report) {
-                        @let total = c.total().max(1);
-                        tr data-row=(row.id()) class=[(c.total() == 0).then_some("uncovered")] {
-                            td { strong { (row.id()) } }
-                            td { (row.title()) }
+                    @for c in &report.coverage {
+                        @let title = Row::ALL.iter().find(|r| r.id() == c.row).map_or("", |r| r.title());
+                        @let all = c.executed() + c.skipped;
+                        @let total = all.max(1);
+                        @let missing = report.rows_missing.contains(&c.row);
+                        tr data-row=(c.row)
+                            class=[(c.executed() == 0).then_some("uncovered")]
+                            data-required-missing=[missing.then_some("true")] {
+                            td { strong { (c.row) } }
+                            td {
+                                (title)
+                                @if missing { strong.missing { " required by --require-rows" } }
+                            }
                             (num("passed", c.passed))
                             (num("failed", c.failed))
                             (num("skipped", c.skipped))
-                            (num("expected-failures", c.expected_failures))
+                            (num("partial", c.partial))
+                            (num("expected_failures", c.expected_failures))
                             td { div.bar aria-hidden="true" {
                                 span.p style={ "width:" (pct(c.passed, total)) "%" } {}
                                 span.f style={ "width:" (pct(c.failed + c.expected_failures, total)) "%" } {}
+                                span.h style={ "width:" (pct(c.partial, total)) "%" } {}
                                 span.s style={ "width:" (pct(c.skipped, total)) "%" } {}
                             } }
                         }
@@ -375,6 +359,14 @@ mod tests {
     #[test]
     fn counts_rows_filters_and_escaping() {
         let mut report = fixture::report();
+        // A case cut short (not in the shared fixture, whose counts the
+        // other reporters' tests pin).
+        let mut partial = CaseResult::new(crate::catalogue::find("password.wrong-old").unwrap());
+        partial.verdict = Verdict::Partial;
+        partial.reason = Some("the account ran out midway".into());
+        let partial_row = partial.group.clone();
+        report.cases.push(partial);
+        report.recount();
         // A hostile body cannot add markup.
         report.cases[1].exchanges[0].response.as_mut().unwrap().body =
             BodyRecord::Text("<script>alert(1)</script>".into());
@@ -398,12 +390,32 @@ mod tests {
         ] {
             assert!(!page.contains(attr), "{attr}");
         }
-        let rows = row_coverage(&report);
-        let count = |id: &str| rows.iter().find(|(r, _)| r.id() == id).unwrap().1;
-        assert_eq!(count("S1").passed, 1);
-        assert_eq!(count("S7").failed, 1);
-        assert_eq!(count("S8").expected_failures, 1);
-        assert_eq!(count("S5").skipped, 1);
-        assert_eq!(count("S2").total(), 0);
+        assert!(page.contains(r#"data-testid="count-partial" data-count="1""#));
+        assert!(page.contains(r#"data-filter="partial""#));
+        assert!(page.contains(r#"class="badge partial""#));
+        // The coverage table is the model's, column by column.
+        for c in &report.coverage {
+            let start = page.find(&format!(r#"data-row="{}""#, c.row)).unwrap();
+            let row = &page[start..start + page[start..].find("</tr>").unwrap()];
+            for (col, n) in [
+                ("passed", c.passed),
+                ("failed", c.failed),
+                ("skipped", c.skipped),
+                ("partial", c.partial),
+                ("expected_failures", c.expected_failures),
+            ] {
+                assert!(
+                    row.contains(&format!(r#"data-col="{col}" data-count="{n}""#)),
+                    "{} {col}: {row}",
+                    c.row
+                );
+            }
+        }
+        let row = report
+            .coverage
+            .iter()
+            .find(|c| c.row == partial_row)
+            .unwrap();
+        assert_eq!(row.partial, 1);
     }
 }

@@ -1,10 +1,14 @@
 //! The JUnit XML report (quick-junit): one test suite per group, one test
 //! case per case; failures carry expected against observed and the curl
-//! command, skips their reason, expected failures count as skipped.
+//! command, skips their reason, expected failures and partial cases count
+//! as skipped. A last suite, "coverage of the seed rows", carries one
+//! property per row (`S1` = `5 passed, 0 failed, 0 skipped`) and, when
+//! `--require-rows` found a row without an executed case, one failing test
+//! case `require-rows` (so CI shows it); otherwise it has no test cases.
 
 use std::fmt::Write;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::checks::Weight;
 use crate::verdict::{CaseResult, Verdict};
@@ -99,6 +103,21 @@ pub fn render(report: &RunReport) -> String {
         }
         junit.add_test_suite(suite);
     }
+    let mut coverage = TestSuite::new("coverage of the seed rows");
+    for c in &report.coverage {
+        let line = c.line();
+        let value = line.split_once(": ").map_or(line.as_str(), |(_, v)| v);
+        coverage.add_property(Property::new(c.row, value));
+    }
+    if !report.rows_missing.is_empty() {
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        s.set_message(format!(
+            "no executed case for {}",
+            report.rows_missing.join(", ")
+        ));
+        coverage.add_test_case(TestCase::new("require-rows", s));
+    }
+    junit.add_test_suite(coverage);
     junit.set_time(std::time::Duration::from_millis(report.elapsed_ms));
     junit
         .to_string()
@@ -152,5 +171,25 @@ mod tests {
         }
         assert_eq!(parsed.failures, 1);
         assert_eq!(parsed.tests, 5);
+        let coverage = parsed.test_suites.last().unwrap();
+        assert_eq!(coverage.name.as_str(), "coverage of the seed rows");
+        assert_eq!(coverage.properties.len(), 11);
+        let s7 = coverage
+            .properties
+            .iter()
+            .find(|p| p.name.as_str() == "S7")
+            .unwrap();
+        // The fixture's user.frozen fails; user.locked (S8) is xfail.
+        assert_eq!(s7.value.as_str(), "0 passed, 1 failed, 0 skipped");
+    }
+
+    #[test]
+    fn an_uncovered_required_row_is_a_failing_test_case() {
+        let mut report = fixture::report();
+        report.require_rows(&[crate::catalogue::Row::S6]);
+        let parsed = Report::deserialize_from_str(&render(&report)).unwrap();
+        assert_eq!(parsed.failures, 2);
+        let coverage = parsed.test_suites.last().unwrap();
+        assert_eq!(coverage.test_cases[0].name.as_str(), "require-rows");
     }
 }

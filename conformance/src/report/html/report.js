@@ -1,6 +1,6 @@
-// The HTML report's behaviour: filters (all, failed, warnings, skipped), the
-// search box, copy buttons for curl commands, and opening the shown cases for
-// printing. No network access; everything works from a file:// URL.
+// The HTML report's behaviour: filters (all, failed, warnings, skipped,
+// partial), the search box, copy buttons for curl commands, and opening the
+// shown cases for printing. No network access; everything works from a file:// URL.
 (function () {
   "use strict";
   var cases = Array.prototype.slice.call(document.querySelectorAll(".case"));

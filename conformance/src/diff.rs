@@ -1,0 +1,762 @@
+//! Differential runs (issue 11, part 1): `conformance diff --profile A.toml
+//! --against B.toml` runs the same catalogue against two targets and
+//! reports every behavioural difference, documented or not.
+//!
+//! Both targets get the same requests: the catalogue is driven by A's
+//! declared policy, lockout and limits for both runs (B's profile supplies
+//! only where B is, its tokens and its accounts), so a difference is a
+//! difference of behaviour, not of inputs. `--against-reference` compares A
+//! with the embedded reference server configured from A's profile
+//! ([`Embedded::start_from`]).
+//!
+//! There is no second runner: each target is run by [`runner`] into a
+//! [`RunReport`] (the JSON report's records), and [`compare`] walks the two
+//! reports case by case and step by step. Per step it compares the status,
+//! the body's `error` and `error_description`, the `WWW-Authenticate`
+//! challenges (scheme and parameters, parsed), the headers of
+//! [`ALLOWLISTED_HEADERS`], whether the exchange completed, and the step's
+//! purpose (when it differs, the case took another path). A case that ran
+//! on one side and was skipped on the other, or ran a different number of
+//! steps, is a difference too. Effects ("which password works afterwards")
+//! are the case's `effect:` steps (the refused password does not work, the
+//! old one does) and the runner's batched confirmations
+//! ([`checks::PASSWORD_UNCHANGED`]); both are compared.
+//!
+//! Not yet (next session): the generated account-model sequences
+//! (`--properties`) and `--format html` for a diff.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use crate::catalogue::{self, Tier};
+use crate::checks;
+use crate::cli::{CliError, select};
+use crate::embedded::{Embedded, Hashing};
+use crate::exchange::{BodyRecord, Endpoint, ExchangeRecord};
+use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
+use crate::report::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS, RunReport};
+use crate::runner::{self, RunOptions};
+use crate::state::StateLock;
+use crate::verdict::{CaseResult, Enforcement, Verdict};
+
+/// Response headers compared besides `WWW-Authenticate` (whose challenges
+/// are compared parsed). Others (`date`, `content-length`, …) vary by
+/// design.
+pub const ALLOWLISTED_HEADERS: &[&str] =
+    &["content-type", "cache-control", "pragma", "allow", "vary"];
+
+/// Options of `diff`.
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    /// Profile of target A (its policy drives both runs).
+    #[arg(long, value_name = "FILE")]
+    pub profile: PathBuf,
+    /// Profile of target B (its base_url, tokens and accounts).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "against_reference"
+    )]
+    pub against: Option<PathBuf>,
+    /// Compare A with the embedded reference server configured from A's
+    /// profile (policy, lockout, limits, subjects, passwords, statuses; its
+    /// own keys and tokens).
+    #[arg(long, conflicts_with = "against")]
+    pub against_reference: bool,
+    /// Compare only cases whose ID matches (repeatable; `*` wildcards).
+    #[arg(long = "case", value_name = "GLOB")]
+    pub cases: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print passwords and tokens (otherwise redacted everywhere).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// State file of A's active account [default: ./conformance.state.json].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// State file of B's active account [default:
+    /// ./conformance.against.state.json; a temporary file for the
+    /// reference server].
+    #[arg(long, value_name = "FILE")]
+    pub against_state: Option<PathBuf>,
+    /// Timeout of one request attempt, in seconds [default: each profile's
+    /// `[http] timeout_secs`, else 10].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Argon2id cost of the embedded reference server.
+    #[arg(long, value_enum, default_value_t = Hashing::CheapTestOnly)]
+    pub embedded_hashing: Hashing,
+}
+
+/// Formats of the diff report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Grouped by tier, both exchanges side by side.
+    Text,
+    /// The whole diff as JSON.
+    Json,
+}
+
+/// What differs in one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Aspect {
+    /// `status`, `error`, `error_description`, `challenge`, `header x`,
+    /// `exchange`, `purpose`, `steps`, `verdict`, `effect`.
+    pub what: String,
+    /// On A.
+    pub a: String,
+    /// On B.
+    pub b: String,
+}
+
+/// One behavioural difference: a case and step, what differs, and both
+/// exchanges (redacted) with a curl each.
+#[derive(Debug, Clone, Serialize)]
+pub struct Difference {
+    /// The case.
+    pub case: &'static str,
+    /// Its tier.
+    pub tier: Tier,
+    /// Its group key (`S4`, `RFC 6750 §3.1`, `open-3`).
+    pub group: String,
+    /// The step (1-based); 0 for the case as a whole.
+    pub step: usize,
+    /// What the step does (A's, else B's).
+    pub purpose: String,
+    /// What differs.
+    pub aspects: Vec<Aspect>,
+    /// A's exchange of the step.
+    pub a: Option<ExchangeRecord>,
+    /// B's exchange of the step.
+    pub b: Option<ExchangeRecord>,
+}
+
+/// The result of a differential run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    /// Target A.
+    pub a: String,
+    /// Target B.
+    pub b: String,
+    /// Cases compared.
+    pub cases: usize,
+    /// Every difference, seed rows first, then RFC, then open points.
+    pub differences: Vec<Difference>,
+    /// Exchanges that did not complete (A's and B's): these make the diff
+    /// an error (exit 2).
+    pub errors: Vec<String>,
+    /// Wall time.
+    pub elapsed_ms: u64,
+}
+
+impl DiffReport {
+    /// 0 alike, 1 differ, 2 an exchange did not complete.
+    pub fn exit_code(&self) -> u8 {
+        if !self.errors.is_empty() {
+            EXIT_ERROR
+        } else if !self.differences.is_empty() {
+            EXIT_FAIL
+        } else {
+            EXIT_PASS
+        }
+    }
+
+    /// Case IDs with a difference, in report order, once each.
+    pub fn cases_differing(&self) -> Vec<&'static str> {
+        let mut ids: Vec<&'static str> = Vec::new();
+        for d in &self.differences {
+            if !ids.contains(&d.case) {
+                ids.push(d.case);
+            }
+        }
+        ids
+    }
+}
+
+/// Options of one side's run.
+#[derive(Debug, Clone)]
+pub struct Side {
+    /// The profile (already pointing at the target).
+    pub profile: Profile,
+    /// How the report names the target.
+    pub name: String,
+    /// Its state file.
+    pub state: PathBuf,
+}
+
+/// Runs `cases` against one target with the runner; the report carries
+/// every case's exchanges.
+pub async fn run_side(
+    side: &Side,
+    cases: &[&'static catalogue::Case],
+    timeout: Option<Duration>,
+    show_secrets: bool,
+) -> Result<RunReport, CliError> {
+    let started = Instant::now();
+    let fail = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", side.name));
+    let timeout = timeout.unwrap_or_else(|| {
+        Duration::from_secs(
+            side.profile
+                .http
+                .timeout_secs
+                .unwrap_or(DEFAULT_TIMEOUT_SECS)
+                .max(1),
+        )
+    });
+    // As `run`: an unreachable target fails before the state file is
+    // touched; one run per state file.
+    let target = Endpoint::for_profile(&side.profile).map_err(|e| fail(&e))?;
+    crate::exchange::probe(&target, timeout)
+        .await
+        .map_err(|e| fail(&e))?;
+    let _lock = StateLock::acquire(&side.state).map_err(|e| fail(&e))?;
+    let enforcement = Enforcement {
+        strict: false,
+        reference: false,
+    };
+    let options = RunOptions {
+        enforcement,
+        show_secrets,
+        state_file: side.state.clone(),
+        timeout,
+    };
+    let endpoint = Endpoint::parse(&side.profile.base_url)
+        .map_err(|e| fail(&e))?
+        .endpoint_url();
+    let outcome = runner::run(&side.profile, cases, &options)
+        .await
+        .map_err(|e| fail(&e))?;
+    Ok(RunReport::new(
+        endpoint,
+        side.name.clone(),
+        enforcement,
+        show_secrets,
+        side.state.display().to_string(),
+        outcome,
+        started.elapsed().as_millis() as u64,
+    ))
+}
+
+/// `b` driven with `a`'s declared policy, lockout and limits, so both
+/// targets get the same requests.
+pub fn same_inputs(a: &Profile, mut b: Profile) -> Profile {
+    b.policy = a.policy.clone();
+    b.lockout = a.lockout.clone();
+    b.limits = a.limits.clone();
+    b
+}
+
+/// Runs both sides (A first, then B) and compares them.
+pub async fn run_pair(
+    a: &Side,
+    b: &Side,
+    cases: &[&'static catalogue::Case],
+    timeout: Option<Duration>,
+    show_secrets: bool,
+) -> Result<DiffReport, CliError> {
+    let started = Instant::now();
+    let b = Side {
+        profile: same_inputs(&a.profile, b.profile.clone()),
+        ..b.clone()
+    };
+    let ra = run_side(a, cases, timeout, show_secrets).await?;
+    let rb = run_side(&b, cases, timeout, show_secrets).await?;
+    let mut report = compare(&ra, &rb);
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Runs `diff` as the command line asks.
+pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
+    let cases = select(&args.cases)?;
+    let timeout = args.timeout.map(|s| Duration::from_secs(s.max(1)));
+    let load = |file: &PathBuf| Profile::load(file).map_err(|e| CliError(e.to_string()));
+    let pa = load(&args.profile)?;
+    let a = Side {
+        profile: pa.clone(),
+        name: format!("profile {}", args.profile.display()),
+        state: args
+            .state
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("conformance.state.json")),
+    };
+    if args.against_reference {
+        let server = Embedded::start_from(args.embedded_hashing, &pa)
+            .await
+            .map_err(|e| CliError(e.to_string()))?;
+        let b = Side {
+            profile: server.profile.clone(),
+            name: format!(
+                "embedded reference server configured from {}",
+                args.profile.display()
+            ),
+            state: args
+                .against_state
+                .clone()
+                .unwrap_or_else(|| server.state_file()),
+        };
+        let report = run_pair(&a, &b, &cases, timeout, args.show_secrets).await;
+        server.stop().await;
+        report
+    } else {
+        let file = args.against.as_ref().expect("clap requires --against");
+        let b = Side {
+            profile: load(file)?,
+            name: format!("profile {}", file.display()),
+            state: args
+                .against_state
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("conformance.against.state.json")),
+        };
+        run_pair(&a, &b, &cases, timeout, args.show_secrets).await
+    }
+}
+
+/// Compares two runs of the same catalogue.
+pub fn compare(a: &RunReport, b: &RunReport) -> DiffReport {
+    let mut differences = Vec::new();
+    let mut errors = Vec::new();
+    for (side, report) in [("A", a), ("B", b)] {
+        for case in &report.cases {
+            if case.verdict == Verdict::Error {
+                errors.push(format!(
+                    "{side}: {}: {}",
+                    case.id,
+                    case.reason
+                        .as_deref()
+                        .unwrap_or("an exchange did not complete")
+                ));
+            }
+        }
+    }
+    let mut compared = 0;
+    for ca in &a.cases {
+        let Some(cb) = b.cases.iter().find(|c| c.id == ca.id) else {
+            continue;
+        };
+        compared += 1;
+        compare_case(ca, cb, &mut differences);
+    }
+    // Batched confirmations: the tracked password still works.
+    for (i, (ea, eb)) in a.effects.iter().zip(&b.effects).enumerate() {
+        if ea.ok != eb.ok {
+            differences.push(Difference {
+                case: "effects",
+                tier: Tier::Seed,
+                group: "effects".into(),
+                step: i + 1,
+                purpose: "batched confirmation that the tracked password still works".into(),
+                aspects: vec![Aspect {
+                    what: "effect".into(),
+                    a: ea.outcome.clone(),
+                    b: eb.outcome.clone(),
+                }],
+                a: ea.exchanges.last().cloned(),
+                b: eb.exchanges.last().cloned(),
+            });
+        }
+    }
+    differences.sort_by_key(|d| {
+        (
+            tier_rank(d.tier),
+            catalogue::find(d.case).map(|c| c.group()),
+            d.case,
+            d.step,
+        )
+    });
+    DiffReport {
+        a: a.target.clone(),
+        b: b.target.clone(),
+        cases: compared,
+        differences,
+        errors,
+        elapsed_ms: 0,
+    }
+}
+
+fn tier_rank(tier: Tier) -> u8 {
+    match tier {
+        Tier::Seed => 0,
+        Tier::Rfc => 1,
+        Tier::Reference => 2,
+    }
+}
+
+fn compare_case(a: &CaseResult, b: &CaseResult, out: &mut Vec<Difference>) {
+    let diff = |step: usize, purpose: String, aspects: Vec<Aspect>, xa, xb| Difference {
+        case: a.id,
+        tier: a.tier,
+        group: a.group.clone(),
+        step,
+        purpose,
+        aspects,
+        a: xa,
+        b: xb,
+    };
+    let ran = |c: &CaseResult| c.verdict != Verdict::Skip;
+    if ran(a) != ran(b) {
+        let state = |c: &CaseResult| match c.verdict {
+            Verdict::Skip => format!("skipped: {}", c.reason.as_deref().unwrap_or("")),
+            v => format!("ran ({})", v.label()),
+        };
+        out.push(diff(
+            0,
+            "the case as a whole".into(),
+            vec![Aspect {
+                what: "ran".into(),
+                a: state(a),
+                b: state(b),
+            }],
+            None,
+            None,
+        ));
+        return;
+    }
+    let steps = a.exchanges.len().max(b.exchanges.len());
+    for i in 0..steps {
+        let xa = a.exchanges.get(i);
+        let xb = b.exchanges.get(i);
+        let aspects = match (xa, xb) {
+            (Some(xa), Some(xb)) => compare_exchange(xa, xb),
+            (xa, xb) => vec![Aspect {
+                what: "steps".into(),
+                a: xa.map_or("no such step".into(), |x| format!("step: {}", x.purpose)),
+                b: xb.map_or("no such step".into(), |x| format!("step: {}", x.purpose)),
+            }],
+        };
+        if !aspects.is_empty() {
+            let purpose = xa.or(xb).map(|x| x.purpose.clone()).unwrap_or_default();
+            out.push(diff(i + 1, purpose, aspects, xa.cloned(), xb.cloned()));
+        }
+    }
+    // Effects the runner confirmed after the case (the tracked password).
+    let unchanged = |c: &CaseResult| {
+        c.checks
+            .iter()
+            .find(|k| k.what == checks::PASSWORD_UNCHANGED)
+            .map(|k| k.observed.clone())
+    };
+    if unchanged(a) != unchanged(b) {
+        let show = |o: Option<String>| o.unwrap_or_else(|| "the tracked password works".into());
+        out.push(diff(
+            0,
+            "which password works afterwards".into(),
+            vec![Aspect {
+                what: "effect".into(),
+                a: show(unchanged(a)),
+                b: show(unchanged(b)),
+            }],
+            None,
+            None,
+        ));
+    }
+}
+
+fn member(x: &ExchangeRecord, name: &str) -> String {
+    match x.response.as_ref().map(|r| &r.body) {
+        Some(BodyRecord::Json(v)) => match v.get(name) {
+            Some(serde_json::Value::String(s)) => format!("{s:?}"),
+            Some(other) => other.to_string(),
+            None => "(absent)".into(),
+        },
+        Some(BodyRecord::Empty) => "(no body)".into(),
+        Some(BodyRecord::Text(_)) => "(not JSON)".into(),
+        None => "(no response)".into(),
+    }
+}
+
+fn header(x: &ExchangeRecord, name: &str) -> String {
+    let Some(r) = &x.response else {
+        return "(no response)".into();
+    };
+    let values: Vec<&str> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if values.is_empty() {
+        "(absent)".into()
+    } else {
+        values.join(", ")
+    }
+}
+
+/// Challenges as `Scheme k=v, k=v; …`, parameters sorted (order is not
+/// behaviour).
+fn challenges(x: &ExchangeRecord) -> String {
+    let Some(r) = &x.response else {
+        return "(no response)".into();
+    };
+    let values: Vec<String> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
+        .map(|(_, v)| v.clone())
+        .collect();
+    if values.is_empty() {
+        return "(absent)".into();
+    }
+    match crate::challenge::parse(&values) {
+        Ok(list) => list
+            .iter()
+            .map(|c| {
+                let mut params = c.params.clone();
+                params.sort();
+                let params: Vec<String> =
+                    params.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                format!("{} {}", c.scheme.to_ascii_lowercase(), params.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Err(_) => format!("(unparsable) {}", values.join(", ")),
+    }
+}
+
+fn compare_exchange(a: &ExchangeRecord, b: &ExchangeRecord) -> Vec<Aspect> {
+    let mut aspects = Vec::new();
+    let mut push = |what: &str, va: String, vb: String| {
+        if va != vb {
+            aspects.push(Aspect {
+                what: what.to_string(),
+                a: va,
+                b: vb,
+            });
+        }
+    };
+    push("purpose", a.purpose.clone(), b.purpose.clone());
+    let status = |x: &ExchangeRecord| match (&x.response, &x.error) {
+        (Some(r), _) => r.status.to_string(),
+        (None, Some(e)) => format!("no response: {e}"),
+        (None, None) => "no response".into(),
+    };
+    push("status", status(a), status(b));
+    push("error", member(a, "error"), member(b, "error"));
+    push(
+        "error_description",
+        member(a, "error_description"),
+        member(b, "error_description"),
+    );
+    push("challenge", challenges(a), challenges(b));
+    for name in ALLOWLISTED_HEADERS {
+        push(&format!("header {name}"), header(a, name), header(b, name));
+    }
+    aspects
+}
+
+/// The text report: differences grouped by tier, each with both exchanges
+/// side by side and a curl for each.
+pub fn render_text(report: &DiffReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "differential run");
+    let _ = writeln!(out, "A: {}", report.a);
+    let _ = writeln!(out, "B: {}", report.b);
+    for tier in [Tier::Seed, Tier::Rfc, Tier::Reference] {
+        let list: Vec<&Difference> = report
+            .differences
+            .iter()
+            .filter(|d| d.tier == tier)
+            .collect();
+        if list.is_empty() {
+            continue;
+        }
+        let heading = match tier {
+            Tier::Seed => "seed rows",
+            Tier::Rfc => "RFC expectations",
+            Tier::Reference => "open points",
+        };
+        let _ = writeln!(out, "\n== {heading} ({} differences)", list.len());
+        for d in list {
+            let _ = writeln!(
+                out,
+                "\n{} [{}] step {}: {}",
+                d.case, d.group, d.step, d.purpose
+            );
+            for aspect in &d.aspects {
+                let _ = writeln!(out, "  {}: A {} | B {}", aspect.what, aspect.a, aspect.b);
+            }
+            if d.a.is_some() || d.b.is_some() {
+                side_by_side(&mut out, d.a.as_ref(), d.b.as_ref());
+            }
+            for (side, x) in [("A", &d.a), ("B", &d.b)] {
+                if let Some(x) = x {
+                    let _ = writeln!(out, "  reproduce on {side}: {}", x.curl);
+                }
+            }
+        }
+    }
+    for e in &report.errors {
+        let _ = writeln!(out, "error: {e}");
+    }
+    let _ = writeln!(
+        out,
+        "\n{} cases compared, {} differences in {} cases",
+        report.cases,
+        report.differences.len(),
+        report.cases_differing().len()
+    );
+    out
+}
+
+fn exchange_lines(x: Option<&ExchangeRecord>) -> Vec<String> {
+    let Some(x) = x else {
+        return vec!["(no such step)".into()];
+    };
+    let mut lines = vec![format!("{} {}", x.request.method, x.request.path)];
+    for (n, v) in &x.request.headers {
+        lines.push(format!("{n}: {v}"));
+    }
+    lines.push(body_line(&x.request.body));
+    lines.push("--".into());
+    match (&x.response, &x.error) {
+        (Some(r), _) => {
+            lines.push(r.status.to_string());
+            for (n, v) in &r.headers {
+                lines.push(format!("{n}: {v}"));
+            }
+            lines.push(body_line(&r.body));
+        }
+        (None, e) => lines.push(format!("no response {}", e.as_deref().unwrap_or(""))),
+    }
+    lines
+}
+
+fn body_line(body: &BodyRecord) -> String {
+    match body {
+        BodyRecord::Empty => "(no body)".into(),
+        BodyRecord::Json(v) => v.to_string(),
+        BodyRecord::Text(t) => t.clone(),
+    }
+}
+
+fn side_by_side(out: &mut String, a: Option<&ExchangeRecord>, b: Option<&ExchangeRecord>) {
+    const WIDTH: usize = 60;
+    let la = exchange_lines(a);
+    let lb = exchange_lines(b);
+    let _ = writeln!(out, "  {:<WIDTH$} | B", "A");
+    for i in 0..la.len().max(lb.len()) {
+        let left = la.get(i).map_or("", String::as_str);
+        let right = lb.get(i).map_or("", String::as_str);
+        let left: String = if left.chars().count() > WIDTH {
+            left.chars().take(WIDTH - 1).chain(['…']).collect()
+        } else {
+            left.to_string()
+        };
+        let _ = writeln!(out, "  {left:<WIDTH$} | {right}");
+    }
+}
+
+/// Renders the diff in `format`.
+pub fn render(report: &DiffReport, format: DiffFormat) -> String {
+    match format {
+        DiffFormat::Text => render_text(report),
+        DiffFormat::Json => serde_json::to_string_pretty(report)
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
+    }
+}
+
+/// `conformance diff`: returns the exit code.
+pub fn run_command(args: &DiffArgs) -> Result<u8, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(e.to_string()))?;
+    let report = runtime.block_on(diff(args))?;
+    let text = render(&report, args.format);
+    match &args.output {
+        Some(file) => {
+            std::fs::write(file, text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+            eprintln!(
+                "{} differences in {} cases",
+                report.differences.len(),
+                report.cases_differing().len()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(report.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn same_report_is_alike_and_each_aspect_differs_alone() {
+        let a = fixture::report();
+        assert!(compare(&a, &a).differences.is_empty());
+        assert_eq!(compare(&a, &a).exit_code(), EXIT_PASS);
+
+        // Challenge parameters in another order are the same behaviour.
+        let mut a = fixture::report();
+        let mut b = fixture::report();
+        let set = |r: &mut RunReport, v: &str| {
+            r.cases[1].exchanges[0]
+                .response
+                .as_mut()
+                .unwrap()
+                .headers
+                .push(("www-authenticate".into(), v.into()));
+        };
+        set(&mut a, r#"Bearer realm="x", error="invalid_token""#);
+        set(&mut b, r#"Bearer error="invalid_token", realm="x""#);
+        assert!(compare(&a, &b).differences.is_empty());
+
+        // A status, an error member and an allowlisted header.
+        let response = b.cases[1].exchanges[0].response.as_mut().unwrap();
+        response.status = 403;
+        response.body = BodyRecord::Json(serde_json::json!({"error": "abnormal_user_status"}));
+        response
+            .headers
+            .push(("content-type".into(), "text/plain".into()));
+        response.headers.push(("date".into(), "ignored".into()));
+        let d = compare(&a, &b);
+        assert_eq!(d.cases_differing(), ["user.frozen"]);
+        let what: Vec<&str> = d.differences[0]
+            .aspects
+            .iter()
+            .map(|x| x.what.as_str())
+            .collect();
+        assert_eq!(what, ["status", "error", "header content-type"]);
+        assert_eq!(d.exit_code(), EXIT_FAIL);
+
+        // Skipped on one side only.
+        let mut c = fixture::report();
+        c.cases[0].verdict = Verdict::Skip;
+        let d = compare(&fixture::report(), &c);
+        assert_eq!(d.differences[0].aspects[0].what, "ran");
+    }
+
+    #[test]
+    fn differences_are_ordered_seed_rfc_open_points() {
+        let a = fixture::report();
+        let mut b = fixture::report();
+        for case in &mut b.cases {
+            for x in &mut case.exchanges {
+                x.response.as_mut().unwrap().status = 599;
+            }
+        }
+        // Give the RFC case an exchange on both sides.
+        let x = a.cases[1].exchanges[0].clone();
+        let mut a = a;
+        a.cases[2].exchanges.push(x.clone());
+        let mut y = x;
+        y.response.as_mut().unwrap().status = 599;
+        b.cases[2].exchanges.push(y);
+        let d = compare(&a, &b);
+        let tiers: Vec<Tier> = d.differences.iter().map(|d| d.tier).collect();
+        assert_eq!(tiers, [Tier::Seed, Tier::Rfc]);
+        let text = render_text(&d);
+        assert!(text.find("== seed rows").unwrap() < text.find("== RFC expectations").unwrap());
+        assert!(text.contains("reproduce on A: curl") && text.contains("reproduce on B: curl"));
+    }
+}
