@@ -1159,6 +1159,18 @@ impl<'r> Ctx<'r> {
         effect: Effect,
         expect: Expect,
     ) -> Result<Response, Stop> {
+        let response = self.send_step(purpose, request, effect).await?;
+        self.check(&expect, &response);
+        Ok(response)
+    }
+
+    /// A step without its checks: guards the lockout and sends.
+    async fn send_step(
+        &mut self,
+        purpose: &str,
+        request: Request,
+        effect: Effect,
+    ) -> Result<Response, Stop> {
         if !matches!(effect, Effect::None)
             && let Some(why) = &self.runner.active.poisoned
         {
@@ -1171,11 +1183,35 @@ impl<'r> Ctx<'r> {
         {
             self.guard().await?;
         }
-        let response = self
-            .exchange(purpose, request, effect)
+        self.exchange(purpose, request, effect)
             .await
-            .ok_or(Stop::Abort)?;
-        self.check(&expect, &response);
+            .ok_or(Stop::Abort)
+    }
+
+    /// [`Ctx::step`] where the document allows several answers (open
+    /// points): the expectation whose `error` the answer names is checked,
+    /// else the first; a note says which one was taken.
+    pub(crate) async fn step_one_of(
+        &mut self,
+        purpose: &str,
+        request: Request,
+        effect: Effect,
+        expects: &[Expect],
+    ) -> Result<Response, Stop> {
+        let first = expects[0];
+        let response = self.send_step(purpose, request, effect).await?;
+        let step = self.result.exchanges.len();
+        let chosen = expects
+            .iter()
+            .copied()
+            .find(|e| matches!(e, Expect::JsonError { error, .. } if is_error(&response, error)))
+            .unwrap_or(first);
+        if chosen != first {
+            self.result.notes.push(format!(
+                "step {step}: judged as {chosen:?}, an answer the document also allows here"
+            ));
+        }
+        self.check(&chosen, &response);
         Ok(response)
     }
 

@@ -39,9 +39,6 @@ enum Kind {
     Awaiting(&'static str),
     /// Decides this open point differently: nothing fails at seed tier.
     Decision(&'static str),
-    /// Decides an open point differently, and a case outside this branch
-    /// (named) still fails it unfairly: run, listed, not counted.
-    DecisionAwaiting(&'static str, &'static str),
 }
 
 struct Row {
@@ -384,10 +381,7 @@ fn rows() -> Vec<Row> {
             name: "history-counts-current-first",
             quirk: Some(HistoryCountsCurrentFirst),
             what: "N = 6 counting the current password (declared), history checked before the duplicate",
-            kind: Kind::DecisionAwaiting(
-                "open points 1 and 3",
-                "password.duplicate: recurrent_password is allowed when the history counts the current password",
-            ),
+            kind: Kind::Decision("open points 1 and 3"),
             profile: history_with_current,
         },
         decision(
@@ -601,17 +595,10 @@ fn render(rows: &[Row], observed: &[Observed]) -> String {
                 fair += usize::from(ok);
                 (format!("decision ({point})"), "none".to_string(), ok)
             }
-            Kind::DecisionAwaiting(point, why) => (
-                format!("decision ({point}), awaiting a catalogue fix"),
-                format!("none ({why})"),
-                obs.failed.is_empty(),
-            ),
         };
         let verdict = match (row.kind, ok) {
             (Kind::Awaiting(_), _) if obs.failed.is_empty() => "not caught yet (not counted)",
             (Kind::Awaiting(_), _) => "caught already (not counted)",
-            (Kind::DecisionAwaiting(..), true) => "passes (not counted)",
-            (Kind::DecisionAwaiting(..), false) => "still failed unfairly (not counted)",
             (Kind::Defect(_), true) => "caught",
             (Kind::Defect(_), false) => "MISSED",
             (_, true) => "passes",
@@ -713,7 +700,7 @@ async fn measured_power() {
                     ));
                 }
             }
-            Kind::Awaiting(_) | Kind::DecisionAwaiting(..) => {}
+            Kind::Awaiting(_) => {}
         }
     }
     let counted = rows

@@ -7,7 +7,7 @@
 
 use crate::catalogue::{Case, Expect, PolicyBreak, Row, Spec};
 use crate::password;
-use crate::runner::{Ctx, Stop};
+use crate::runner::{Ctx, Effect, Stop, change};
 
 use Plan as P;
 use Spec::Row as R;
@@ -134,13 +134,32 @@ pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
         }
         Plan::Duplicate => {
             let current = ctx.current();
-            ctx.change_step(
-                "a change to the current password",
-                &current,
-                &current,
-                Expect::DUPLICATE,
-            )
-            .await?;
+            if ctx.runner.profile.policy.history_includes_current {
+                // The current password is also one of the N history
+                // entries (open point 3), and which check comes first is
+                // open point 1: S3 and S4 both describe this request.
+                let token = ctx.active_token().await?;
+                let request = change(Some(&token), &current, &current, None);
+                let effect = Effect::Change {
+                    old: current.clone(),
+                    new: current.clone(),
+                };
+                ctx.step_one_of(
+                    "a change to the current password (history_includes_current)",
+                    request,
+                    effect,
+                    &[Expect::DUPLICATE, Expect::RECURRENT],
+                )
+                .await?;
+            } else {
+                ctx.change_step(
+                    "a change to the current password",
+                    &current,
+                    &current,
+                    Expect::DUPLICATE,
+                )
+                .await?;
+            }
             ctx.unchanged(None).await
         }
         Plan::Exact(miss) => exact(ctx, miss).await,
