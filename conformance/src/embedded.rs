@@ -55,17 +55,24 @@ pub struct Embedded {
     pub profile: Profile,
 }
 
+/// `fixtures/server.toml` with a database in a new temporary directory and
+/// the chosen hashing cost.
+fn base_config(hashing: Hashing) -> Result<(tempfile::TempDir, server::Config), EmbeddedError> {
+    let dir = tempfile::tempdir().map_err(EmbeddedError::Io)?;
+    let mut config = server::Config::load(Path::new(server::cli::DEFAULT_CONFIG))
+        .map_err(|e| EmbeddedError::Server(e.to_string()))?;
+    config.db = dir.path().join("reference.sqlite3");
+    config.hashing.profile = match hashing {
+        Hashing::CheapTestOnly => server::config::HashingProfile::CheapTestOnly,
+        Hashing::Owasp => server::config::HashingProfile::Owasp,
+    };
+    Ok((dir, config))
+}
+
 impl Embedded {
     /// Starts the reference server on `127.0.0.1:0` with a fresh database.
     pub async fn start(hashing: Hashing) -> Result<Embedded, EmbeddedError> {
-        let dir = tempfile::tempdir().map_err(EmbeddedError::Io)?;
-        let mut config = server::Config::load(Path::new(server::cli::DEFAULT_CONFIG))
-            .map_err(|e| EmbeddedError::Server(e.to_string()))?;
-        config.db = dir.path().join("reference.sqlite3");
-        config.hashing.profile = match hashing {
-            Hashing::CheapTestOnly => server::config::HashingProfile::CheapTestOnly,
-            Hashing::Owasp => server::config::HashingProfile::Owasp,
-        };
+        let (dir, config) = base_config(hashing)?;
         let app = server::App::build(&config).map_err(|e| EmbeddedError::Server(e.to_string()))?;
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let running = server::Running::start(app, addr)
@@ -91,14 +98,7 @@ impl Embedded {
     /// certificate mean nothing here) replaced and static account tokens
     /// dropped.
     pub async fn start_from(hashing: Hashing, from: &Profile) -> Result<Embedded, EmbeddedError> {
-        let dir = tempfile::tempdir().map_err(EmbeddedError::Io)?;
-        let mut config = server::Config::load(Path::new(server::cli::DEFAULT_CONFIG))
-            .map_err(|e| EmbeddedError::Server(e.to_string()))?;
-        config.db = dir.path().join("reference.sqlite3");
-        config.hashing.profile = match hashing {
-            Hashing::CheapTestOnly => server::config::HashingProfile::CheapTestOnly,
-            Hashing::Owasp => server::config::HashingProfile::Owasp,
-        };
+        let (dir, mut config) = base_config(hashing)?;
         let p = &from.policy;
         if let Some(n) = p.min_length {
             config.policy.min_length = n;

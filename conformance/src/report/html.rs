@@ -67,12 +67,7 @@ fn verdict_class(verdict: Verdict) -> &'static str {
 pub fn render(report: &RunReport) -> String {
     let s = report.summary;
     let e = report.enforcement;
-    let rfc = if e.strict { "fail" } else { "warn" };
-    let reference = if e.strict || e.reference {
-        "fail"
-    } else {
-        "information only"
-    };
+    let (rfc, reference) = super::tier_weights(e);
     let code = report.exit_code();
     let page = html! {
         (DOCTYPE)

@@ -127,6 +127,18 @@ impl RunReport {
     }
 }
 
+/// What an `rfc` and a `reference` failure weigh under `e`, as the reports
+/// print it: `fail`, `warn` or `information only`.
+pub(crate) fn tier_weights(e: Enforcement) -> (&'static str, &'static str) {
+    let rfc = if e.strict { "fail" } else { "warn" };
+    let reference = if e.strict || e.reference {
+        "fail"
+    } else {
+        "information only"
+    };
+    (rfc, reference)
+}
+
 #[cfg(test)]
 pub(crate) mod fixture {
     //! A small report with every verdict, for the reporters' tests.

@@ -13,12 +13,7 @@ use super::RunReport;
 pub fn render(report: &RunReport) -> String {
     let mut out = String::new();
     let e = report.enforcement;
-    let rfc = if e.strict { "fail" } else { "warn" };
-    let reference = if e.strict || e.reference {
-        "fail"
-    } else {
-        "information only"
-    };
+    let (rfc, reference) = super::tier_weights(e);
     let _ = writeln!(out, "conformance of POST {}", report.endpoint);
     let _ = writeln!(out, "target: {}", report.target);
     let _ = writeln!(
