@@ -51,9 +51,13 @@ pub const NO_SERVER_ERROR: &str = "no server error (5xx)";
 /// confirmation); like [`NO_SERVER_ERROR`] it keeps seed weight.
 pub const PASSWORD_UNCHANGED: &str = "effect: the tracked password is unchanged";
 
+/// The `what` of the check that a 200 to a change took effect (S1: the
+/// password was changed, whatever the case's tier); it keeps seed weight.
+pub const SUCCESS_TOOK_EFFECT: &str = "effect: after a 200 the new password works";
+
 /// Whether a check keeps its own tier in a case of a weaker tier.
 pub fn keeps_its_tier(what: &str) -> bool {
-    what == NO_SERVER_ERROR || what == PASSWORD_UNCHANGED
+    what == NO_SERVER_ERROR || what == PASSWORD_UNCHANGED || what == SUCCESS_TOOK_EFFECT
 }
 
 /// One compared expectation.

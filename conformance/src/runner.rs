@@ -9,7 +9,9 @@
 //! request that may change them and after every change, and keeps the
 //! consecutive wrong old passwords two below the lockout threshold (a
 //! successful change resets the count, so it inserts one when needed). If
-//! the tracked password is ever refused it stops touching the account. At
+//! the tracked password is ever refused it stops touching the account,
+//! unless the password before the last 200 still works (that 200 did not
+//! take: a seed-tier failure, S1, and the run goes on from it). At
 //! the end it restores the original password, first cycling through enough
 //! generated passwords that the original is out of the history.
 
@@ -115,6 +117,9 @@ pub(crate) struct Active {
     pending: Option<String>,
     /// Why the account must not be touched any more.
     poisoned: Option<String>,
+    /// The last 200 to a change in this run: its step, its case, the
+    /// password before it, the password it set.
+    last_change: Option<(String, &'static str, String, String)>,
 }
 
 /// What a request means for the active account.
@@ -295,6 +300,7 @@ impl Runner {
                 failures: 0,
                 pending: None,
                 poisoned: None,
+                last_change: None,
             },
             base,
             target_keys: None,
@@ -606,7 +612,38 @@ impl Runner {
                     exchanges: log.result.exchanges,
                 };
             }
-            Some(r) if is_error(&r, "wrong_old_password") => {}
+            Some(r) if is_error(&r, "wrong_old_password") => {
+                if let Some(id) = log.recheck_last_change().await {
+                    // The password before the last 200 still works: the
+                    // batch left it alone; that 200 did not take.
+                    let check = log.result.checks.pop();
+                    let exchanges = log.result.exchanges;
+                    let last = batch.last().map(|(i, _)| *i);
+                    if let Some(i) = results.iter().rposition(|r| r.id == id).or(last) {
+                        let result = &mut results[i];
+                        let refused = result.exchanges.len() + 1;
+                        for x in &exchanges {
+                            let mut x = x.clone();
+                            x.step = result.exchanges.len() + 1;
+                            result.exchanges.push(x);
+                        }
+                        result.checks.extend(check.map(|mut c| {
+                            c.step = refused;
+                            c.observed = format!("found after {}: {}", ids.join(", "), c.observed);
+                            c
+                        }));
+                        verdict::judge(result, enforcement);
+                    }
+                    return Housekeeping {
+                        ok: false,
+                        outcome: format!(
+                            "unchanged after {}, but a 200 did not take",
+                            ids.join(", ")
+                        ),
+                        exchanges,
+                    };
+                }
+            }
             _ => {
                 let exchanges = log.result.exchanges;
                 return Housekeeping {
@@ -948,7 +985,9 @@ impl<'r> Ctx<'r> {
         let case = crate::catalogue::CATALOGUE
             .first()
             .expect("the catalogue is not empty");
-        Ctx::new(runner, case)
+        let mut ctx = Ctx::new(runner, case);
+        ctx.result.id = "the runner's housekeeping";
+        ctx
     }
 
     /// Labels of the passwords known when the case starts.
@@ -1124,6 +1163,9 @@ impl<'r> Ctx<'r> {
                         self.candidates.clear();
                     }
                     self.runner.apply_change(new);
+                    let by = format!("step {step} of {} ({purpose})", self.result.id);
+                    let id = self.result.id;
+                    self.runner.active.last_change = Some((by, id, old.clone(), new.clone()));
                 } else {
                     self.unverified = true;
                     self.candidates.push(new.clone());
@@ -1159,8 +1201,10 @@ impl<'r> Ctx<'r> {
         effect: Effect,
         expect: Expect,
     ) -> Result<Response, Stop> {
+        let tracked = self.sends_tracked(&effect);
         let response = self.send_step(purpose, request, effect).await?;
         self.check(&expect, &response);
+        self.after_answer(tracked, &response).await;
         Ok(response)
     }
 
@@ -1199,6 +1243,7 @@ impl<'r> Ctx<'r> {
         expects: &[Expect],
     ) -> Result<Response, Stop> {
         let first = expects[0];
+        let tracked = self.sends_tracked(&effect);
         let response = self.send_step(purpose, request, effect).await?;
         let step = self.result.exchanges.len();
         let chosen = expects
@@ -1212,7 +1257,21 @@ impl<'r> Ctx<'r> {
             ));
         }
         self.check(&chosen, &response);
+        self.after_answer(tracked, &response).await;
         Ok(response)
+    }
+
+    /// Whether `effect` sends the tracked password as the old one.
+    fn sends_tracked(&self, effect: &Effect) -> bool {
+        matches!(effect, Effect::Change { old, .. } if *old == self.current())
+    }
+
+    /// After a step's checks: a refused tracked password is looked into
+    /// ([`Ctx::recheck_last_change`]).
+    async fn after_answer(&mut self, tracked: bool, response: &Response) {
+        if tracked && is_error(response, "wrong_old_password") {
+            let _ = self.recheck_last_change().await;
+        }
     }
 
     fn check(&mut self, expect: &Expect, response: &Response) {
@@ -1221,6 +1280,82 @@ impl<'r> Ctx<'r> {
             c.step = step;
             self.result.checks.push(c);
         }
+    }
+
+    /// The tracked password was just refused (wrong_old_password). If a
+    /// 200 in this run set it, either that 200 did not take or something
+    /// changed the password since: tries the password before the 200
+    /// (within the lockout's room). If it works, the 200 did not take: a
+    /// seed-tier failure (S1) in this case, and the run goes on from it.
+    /// Returns the case of that 200 when it did not take.
+    async fn recheck_last_change(&mut self) -> Option<&'static str> {
+        let refused = self.result.exchanges.len();
+        let (by, id, before, set) = self.runner.active.last_change.clone()?;
+        if set != self.current() || before == set || self.runner.active.poisoned.is_none() {
+            return None;
+        }
+        let decide = format!(
+            "not determined whether the 200 of {by} did not take or the password changed since \
+             (a change from the password before that 200 would decide it)"
+        );
+        let token = match self.active_token().await {
+            Ok(t)
+                if self
+                    .runner
+                    .max_failures()
+                    .is_none_or(|max| self.runner.active.failures + 2 < max) =>
+            {
+                t
+            }
+            _ => {
+                let why = self.runner.active.poisoned.take().unwrap_or_default();
+                self.runner.active.poisoned = Some(format!("{why}; {decide}"));
+                return None;
+            }
+        };
+        let next = self.fresh();
+        let r = self
+            .exchange(
+                "effect: does the password before the last 200 still work?",
+                change(Some(&token), &before, &next, None),
+                Effect::Change {
+                    old: before.clone(),
+                    new: next.clone(),
+                },
+            )
+            .await;
+        let a = &mut self.runner.active;
+        if r.is_none_or(|r| r.status != 200) {
+            if a.current == set {
+                let why = a.poisoned.take().unwrap_or_default();
+                a.poisoned = Some(format!(
+                    "{why}; neither it nor the one before it works: {decide}"
+                ));
+            }
+            return None;
+        }
+        // The target kept `before`: `set` was never its password.
+        if let Some(i) = a.previous.iter().rposition(|p| *p == set) {
+            a.previous.remove(i);
+        }
+        a.poisoned = None;
+        self.unverified = false;
+        self.candidates.clear();
+        self.runner.save_state();
+        self.result.checks.push(checks::Check {
+            step: refused,
+            tier: Tier::Seed,
+            what: checks::SUCCESS_TOOK_EFFECT.to_string(),
+            expected: "S1: 200 OK means the password was changed".to_string(),
+            observed: format!(
+                "{by} got 200, but its new password was refused (wrong_old_password) here and \
+                 the password before it still works (the next step): that 200 did not take; \
+                 the run goes on from the password that works"
+            ),
+            outcome: checks::Outcome::Fail,
+            weight: checks::Weight::Pass,
+        });
+        Some(id)
     }
 
     /// Makes room for one more wrong old password below the lockout
@@ -1253,6 +1388,9 @@ impl<'r> Ctx<'r> {
             .await
             .ok_or(Stop::Abort)?;
         self.check(&Expect::Success, &response);
+        if is_error(&response, "wrong_old_password") {
+            let _ = self.recheck_last_change().await;
+        }
         if response.status == 200 {
             Ok(())
         } else {

@@ -355,3 +355,151 @@ async fn a_status_case_without_the_password_is_not_determined_by_wrong_old_passw
     );
     assert_eq!(r.exchanges.len(), 1);
 }
+
+/// Checks the old password (tokens are not checked) and answers 200 to a
+/// change from it, but stores the new password from the second 200 on
+/// only: the first 200 does not take.
+async fn first_success_not_stored(original: &str) -> std::net::SocketAddr {
+    let state = std::sync::Arc::new(std::sync::Mutex::new((original.to_string(), 0usize)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let state = state.clone();
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let state = state.clone();
+                    async move {
+                        use http_body_util::BodyExt;
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let body: serde_json::Value =
+                            serde_json::from_slice(&body).unwrap_or_default();
+                        let mut state = state.lock().unwrap();
+                        let (current, successes) = &mut *state;
+                        let mut response = hyper::Response::new(Full::new(Bytes::new()));
+                        match body["new_password"].as_str() {
+                            Some(new) if body["old_password"].as_str() == Some(current) => {
+                                if *successes > 0 {
+                                    *current = new.to_string();
+                                }
+                                *successes += 1;
+                            }
+                            _ => {
+                                *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
+                                response.headers_mut().insert(
+                                    "content-type",
+                                    hyper::header::HeaderValue::from_static(
+                                        "application/json;charset=UTF-8",
+                                    ),
+                                );
+                                *response.body_mut() = Full::new(Bytes::from_static(
+                                    b"{\"error\":\"wrong_old_password\"}",
+                                ));
+                            }
+                        }
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_200_that_does_not_take_fails_at_seed_tier_and_the_run_goes_on() {
+    let profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    let original = profile.accounts.active.password.clone().unwrap();
+    let addr = first_success_not_stored(&original).await;
+    let outcome = run_against(
+        addr,
+        &[
+            "policy.min-length-accepted",
+            "password.change",
+            "auth.scope.array-with-openid",
+        ],
+    )
+    .await;
+    let summary: Vec<_> = outcome
+        .cases
+        .iter()
+        .map(|r| (r.id, r.verdict, r.reason.clone()))
+        .collect();
+    // The refusal of the tracked password is explained: the password
+    // before the 200 still works, so that 200 did not take (S1).
+    let (found_in, check) = outcome
+        .cases
+        .iter()
+        .find_map(|r| {
+            r.checks
+                .iter()
+                .find(|c| c.what == "effect: after a 200 the new password works")
+                .map(|c| (r, c))
+        })
+        .unwrap_or_else(|| panic!("no S1 effect check: {summary:#?}"));
+    assert_eq!(check.tier, catalogue::Tier::Seed);
+    assert_eq!(check.outcome, conformance::checks::Outcome::Fail);
+    assert!(
+        check.observed.contains("of policy.min-length-accepted"),
+        "{}",
+        check.observed
+    );
+    assert_eq!(found_in.verdict, Verdict::Fail, "{summary:#?}");
+    // Recovered: the later case ran (and passed against the now storing
+    // target), and the original password was restored.
+    let later = outcome
+        .cases
+        .iter()
+        .find(|r| r.id == "auth.scope.array-with-openid")
+        .unwrap();
+    assert_eq!(later.verdict, Verdict::Pass, "{summary:#?}");
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+}
+
+#[tokio::test]
+async fn a_200_that_does_not_take_without_lockout_room_is_not_determined_and_fails_the_run() {
+    let profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    let original = profile.accounts.active.password.clone().unwrap();
+    let addr = first_success_not_stored(&original).await;
+    // password.wrong-old spends the lockout's room before the tracked
+    // password is refused: the password before the 200 is not tried.
+    let outcome = run_against(
+        addr,
+        &[
+            "policy.min-length-accepted",
+            "password.wrong-old",
+            "password.change",
+        ],
+    )
+    .await;
+    let later = outcome
+        .cases
+        .iter()
+        .find(|r| r.id == "password.change")
+        .unwrap();
+    assert_eq!(later.verdict, Verdict::Skip);
+    let reason = later.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("not determined whether the 200 of step 1 of policy.min-length-accepted"),
+        "{reason}"
+    );
+    // A run whose active account ends poisoned does not exit 0.
+    assert!(!outcome.restore.ok, "{}", outcome.restore.outcome);
+    let report = conformance::report::RunReport::new(
+        String::new(),
+        String::new(),
+        Enforcement {
+            strict: false,
+            reference: false,
+        },
+        false,
+        String::new(),
+        outcome,
+        0,
+    );
+    assert_ne!(report.exit_code(), 0);
+}

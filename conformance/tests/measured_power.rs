@@ -3,8 +3,7 @@
 //! ([`crate::fakes`]) that each break one thing the vendor document pins
 //! (each must fail the named seed-tier cases) or decide an open point
 //! differently from the reference (each must pass at seed tier), plus the
-//! conformant fake as a control. Defects whose catching case is not in the
-//! catalogue yet are run and listed as awaiting, not counted.
+//! conformant fake as a control.
 //!
 //! The table of results is the "Measured power" section of
 //! `conformance/PROPERTIES.md`, generated from this run:
@@ -34,9 +33,6 @@ enum Kind {
     Control,
     /// Breaks the document: these seed-tier cases must fail.
     Defect(&'static [&'static str]),
-    /// Breaks the document, but the case that catches it is not in the
-    /// catalogue yet: run, listed, not counted.
-    Awaiting(&'static str),
     /// Decides this open point differently: nothing fails at seed tier.
     Decision(&'static str),
 }
@@ -85,16 +81,6 @@ const fn defect(
         quirk: Some(quirk),
         what,
         kind: Kind::Defect(fails),
-        profile: same,
-    }
-}
-
-const fn awaiting(name: &'static str, quirk: Quirk, what: &'static str, case: &'static str) -> Row {
-    Row {
-        name,
-        quirk: Some(quirk),
-        what,
-        kind: Kind::Awaiting(case),
         profile: same,
     }
 }
@@ -266,12 +252,11 @@ fn rows() -> Vec<Row> {
             "a refused policy break is stored anyway",
             &["policy.too-short"],
         ),
-        awaiting(
+        defect(
             "success-not-stored",
             SuccessNotStored,
             "200, but the password stays",
-            "S1's effect: since the catalogue of issue 8, the tracked password refused after \
-             a 200 makes the rest skip (and the properties error), no case fails",
+            &["auth.scheme.lower-case"],
         ),
         defect(
             "expired-accepted",
@@ -584,11 +569,6 @@ fn render(rows: &[Row], observed: &[Observed]) -> String {
                 caught += usize::from(ok);
                 ("defect".to_string(), list(ids), ok)
             }
-            Kind::Awaiting(case) => (
-                "defect, awaiting its case".to_string(),
-                format!("({case})"),
-                true,
-            ),
             Kind::Decision(point) => {
                 decisions += 1;
                 let ok = obs.failed.is_empty() && obs.errored.is_empty();
@@ -597,8 +577,6 @@ fn render(rows: &[Row], observed: &[Observed]) -> String {
             }
         };
         let verdict = match (row.kind, ok) {
-            (Kind::Awaiting(_), _) if obs.failed.is_empty() => "not caught yet (not counted)",
-            (Kind::Awaiting(_), _) => "caught already (not counted)",
             (Kind::Defect(_), true) => "caught",
             (Kind::Defect(_), false) => "MISSED",
             (_, true) => "passes",
@@ -700,7 +678,6 @@ async fn measured_power() {
                     ));
                 }
             }
-            Kind::Awaiting(_) => {}
         }
     }
     let counted = rows
