@@ -33,7 +33,7 @@ use crate::properties::{
     driver::{Bounds, Driver, Tracked},
 };
 use crate::redact::Redactor;
-use crate::state::{State, StateError};
+use crate::state::{State, StateError, StateFile};
 use crate::tokens::{TokenError, TokenFactory};
 use crate::verdict::{self, CaseResult, Enforcement, Verdict};
 
@@ -115,6 +115,8 @@ pub(crate) struct Active {
     pending: Option<String>,
     /// Why the account must not be touched any more.
     poisoned: Option<String>,
+    /// A request that could change the password was sent this run.
+    touched: bool,
 }
 
 /// What a request means for the active account.
@@ -204,6 +206,9 @@ pub async fn run_with_properties(
     let mut results = Vec::new();
     let mut effects = Vec::new();
     for case in cases {
+        if crate::interrupt::requested().is_some() {
+            break;
+        }
         if !runner.unconfirmed.is_empty()
             && (!case.plan.defers_confirmation() || runner.batch_is_full())
         {
@@ -220,7 +225,9 @@ pub async fn run_with_properties(
     if !runner.unconfirmed.is_empty() {
         effects.push(runner.confirm(&mut results).await);
     }
-    if let Some((props, bounds)) = properties {
+    if let Some((props, bounds)) = properties
+        && crate::interrupt::requested().is_none()
+    {
         let first = results.len();
         results.extend(runner.run_properties(props, bounds).await);
         // Hostile inputs must never change the password: confirmed like
@@ -242,6 +249,53 @@ pub async fn run_with_properties(
         cases: results,
         effects,
         restore,
+    })
+}
+
+/// What `conformance restore` did.
+#[derive(Debug, Clone)]
+pub struct RestoreOutcome {
+    /// The state file as found (`None`: there was none, nothing to do).
+    pub recorded: Option<StateFile>,
+    /// Resolving its pending change, if it had one.
+    pub resumed: Option<Housekeeping>,
+    /// Restoring the original password (`None` when nothing was tried).
+    pub restore: Option<Housekeeping>,
+}
+
+impl RestoreOutcome {
+    /// Whether every recorded account is back at its original password
+    /// (or there was nothing to restore).
+    pub fn ok(&self) -> bool {
+        self.resumed.as_ref().is_none_or(|h| h.ok) && self.restore.as_ref().is_none_or(|h| h.ok)
+    }
+}
+
+/// `conformance restore`: restores the original password from the state
+/// file alone. A pending change is resolved first (the recorded password,
+/// then the pending one, as old password), then the original is set back
+/// (cycling through the history if the profile declares one).
+pub async fn restore_from_state(
+    profile: &Profile,
+    options: &RunOptions,
+) -> Result<RestoreOutcome, RunError> {
+    let Some(recorded) = StateFile::load(&options.state_file).map_err(RunError::State)? else {
+        return Ok(RestoreOutcome {
+            recorded: None,
+            resumed: None,
+            restore: None,
+        });
+    };
+    let mut runner = Runner::new(profile, options)?;
+    exchange::probe(&runner.endpoint, options.timeout)
+        .await
+        .map_err(RunError::Connection)?;
+    let resumed = runner.resume().await?;
+    let restore = runner.restore().await;
+    Ok(RestoreOutcome {
+        recorded: Some(recorded),
+        resumed,
+        restore: Some(restore),
     })
 }
 
@@ -295,6 +349,7 @@ impl Runner {
                 failures: 0,
                 pending: None,
                 poisoned: None,
+                touched: false,
             },
             base,
             target_keys: None,
@@ -462,6 +517,7 @@ impl Runner {
             }
         };
         let t = driver.account;
+        self.active.touched = true;
         self.active.current = t.current;
         self.active.previous = t.previous;
         self.active.failures = t.failures;
@@ -734,11 +790,17 @@ impl Runner {
         }
         if self.active.current == self.active.original {
             let _ = State::remove(&self.options.state_file);
-            return done(
-                true,
-                format!("{subject} has its original password"),
-                Vec::new(),
-            );
+            // Said only when a successful change showed it; otherwise what
+            // is known, and that it was not checked.
+            let outcome = if self.active.touched {
+                format!("{subject} has its original password, as the target's answers show")
+            } else {
+                format!(
+                    "{subject}: no request of this run could change its password; its original \
+                     password is not checked"
+                )
+            };
+            return done(true, outcome, Vec::new());
         }
         let depth = self.profile.policy.depth();
         let position = self
@@ -1061,6 +1123,9 @@ impl<'r> Ctx<'r> {
         effect: Effect,
     ) -> Option<Response> {
         let sent_current = self.current();
+        if !matches!(effect, Effect::None) {
+            self.runner.active.touched = true;
+        }
         if let Effect::Change { new, .. } = &effect {
             self.runner.active.pending = Some(new.clone());
             self.runner.save_state();
@@ -1189,6 +1254,12 @@ impl<'r> Ctx<'r> {
         effect: Effect,
         expect: Expect,
     ) -> Result<Response, Stop> {
+        if let Some(signal) = crate::interrupt::requested() {
+            return Err(Stop::Skip(format!(
+                "interrupted by {}",
+                crate::interrupt::name(signal)
+            )));
+        }
         if !matches!(effect, Effect::None)
             && let Some(why) = &self.runner.active.poisoned
         {
