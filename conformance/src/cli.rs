@@ -486,6 +486,10 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         }
         None
     };
+    let rule = profile.lockout.rule();
+    if !rule.declared {
+        eprintln!("lockout: {}", rule.describe());
+    }
     let outcome = runner::run_with_properties(&profile, &cases, &options, properties).await;
     if let Some(server) = embedded {
         server.stop().await;

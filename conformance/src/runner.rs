@@ -27,7 +27,7 @@ use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Re
 use crate::forge::HarnessKey;
 use crate::jwks::{self, KeysError, TargetKeys};
 use crate::password;
-use crate::profile::{Account, Profile};
+use crate::profile::{Account, Counting, LockoutRule, Profile};
 use crate::properties::{
     self, PropertyOptions,
     driver::{Bounds, Driver, Tracked},
@@ -112,6 +112,9 @@ pub(crate) struct Active {
     /// Oldest first.
     pub(crate) previous: Vec<String>,
     failures: u32,
+    /// When each counted wrong attempt was sent (window counting expires
+    /// them); attempts recorded by an earlier run count from its resume.
+    failure_times: Vec<Instant>,
     pending: Option<String>,
     /// Why the account must not be touched any more.
     poisoned: Option<String>,
@@ -347,6 +350,7 @@ impl Runner {
                 original,
                 previous: Vec::new(),
                 failures: 0,
+                failure_times: Vec::new(),
                 pending: None,
                 poisoned: None,
                 touched: false,
@@ -381,6 +385,45 @@ impl Runner {
         self.profile.lockout.effective()
     }
 
+    /// The lockout rule wrong attempts are spent against.
+    pub(crate) fn lockout_rule(&self) -> LockoutRule {
+        self.profile.lockout.rule()
+    }
+
+    /// One more wrong old password was sent to the active account.
+    fn note_failure(&mut self) {
+        self.active.failures += 1;
+        self.active.failure_times.push(Instant::now());
+    }
+
+    /// A successful change: resets the count if the target counts in a
+    /// row, and only then.
+    fn note_success(&mut self) {
+        if self.lockout_rule().counting == Counting::Consecutive {
+            self.active.failures = 0;
+            self.active.failure_times.clear();
+        }
+    }
+
+    /// Forgets wrong attempts older than the window (window counting).
+    fn expire_failures(&mut self) {
+        let rule = self.lockout_rule();
+        if rule.counting == Counting::Window
+            && let Some(window) = rule.window
+        {
+            self.active.failure_times.retain(|t| t.elapsed() < window);
+            self.active.failures = self.active.failure_times.len() as u32;
+        }
+    }
+
+    /// Counts `n` wrong attempts as sent now (from a state file or the
+    /// properties, whose times are not known).
+    fn set_failures(&mut self, n: u32) {
+        let now = Instant::now();
+        self.active.failures = n;
+        self.active.failure_times = vec![now; n as usize];
+    }
+
     /// Picks up an interrupted run's state file.
     async fn resume(&mut self) -> Result<Option<Housekeeping>, RunError> {
         let file = self.options.state_file.clone();
@@ -401,7 +444,7 @@ impl Runner {
         self.active.original = state.original;
         self.active.current = state.current;
         self.active.previous = state.previous;
-        self.active.failures = state.failures;
+        self.set_failures(state.failures);
         self.track_password();
         let mut log = Ctx::housekeeping(self);
         let ok;
@@ -432,7 +475,7 @@ impl Runner {
                         outcome = "resumed; the interrupted change had not been applied".into();
                     }
                     Some(r) if is_error(&r, "wrong_old_password") => {
-                        log.runner.active.failures += 1;
+                        log.runner.note_failure();
                         let new2 = log.fresh();
                         let r = log
                             .exchange(
@@ -520,7 +563,7 @@ impl Runner {
         self.active.touched = true;
         self.active.current = t.current;
         self.active.previous = t.previous;
-        self.active.failures = t.failures;
+        self.set_failures(t.failures);
         self.track_password();
         if t.poisoned.is_some() {
             self.active.poisoned = t.poisoned;
@@ -535,7 +578,7 @@ impl Runner {
     fn apply_change(&mut self, new: &str) {
         let old = std::mem::replace(&mut self.active.current, new.to_string());
         self.active.previous.push(old);
-        self.active.failures = 0;
+        self.note_success();
         self.track_password();
     }
 
@@ -603,7 +646,8 @@ impl Runner {
 
     /// Whether the unconfirmed cases hold as many candidate passwords as
     /// the lockout leaves wrong attempts for (narrowing down tries each).
-    fn batch_is_full(&self) -> bool {
+    fn batch_is_full(&mut self) -> bool {
+        self.expire_failures();
         let candidates: usize = self.unconfirmed.iter().map(|(_, c)| c.len()).sum();
         let room = match self.max_failures() {
             Some(max) => max.saturating_sub(2 + self.active.failures).max(1) as usize,
@@ -676,6 +720,7 @@ impl Runner {
         let mut found = None;
         'narrow: for (index, candidates) in batch.iter().rev() {
             for candidate in candidates.iter().rev() {
+                log.runner.expire_failures();
                 if let Some(max) = max
                     && log.runner.active.failures + 2 >= max
                 {
@@ -699,13 +744,13 @@ impl Runner {
                         a.previous.push(a.current.clone());
                         a.previous.push(candidate.clone());
                         a.current = next;
-                        a.failures = 0;
                         a.poisoned = None;
+                        log.runner.note_success();
                         log.runner.save_state();
                         break 'narrow;
                     }
                     Some(r) if is_error(&r, "wrong_old_password") => {
-                        log.runner.active.failures += 1;
+                        log.runner.note_failure();
                         log.runner.save_state();
                     }
                     _ => break 'narrow,
@@ -1224,7 +1269,7 @@ impl<'r> Ctx<'r> {
                     self.candidates.push(new.clone());
                 }
                 if response.status != 200 && is_error(&response, "wrong_old_password") {
-                    self.runner.active.failures += 1;
+                    self.runner.note_failure();
                     if *old == sent_current {
                         self.runner.active.poisoned = Some(
                             "the tracked password was refused (wrong_old_password); changes of \
@@ -1238,7 +1283,7 @@ impl<'r> Ctx<'r> {
             Effect::Harmless => {
                 self.unverified = true;
                 if is_error(&response, "wrong_old_password") {
-                    self.runner.active.failures += 1;
+                    self.runner.note_failure();
                     self.runner.save_state();
                 }
             }
@@ -1289,39 +1334,76 @@ impl<'r> Ctx<'r> {
     }
 
     /// Makes room for one more wrong old password below the lockout
-    /// threshold (keeping one spare), with a successful change if needed.
+    /// threshold: at most `max_failures - 1 - SPARE` counted wrong
+    /// attempts. In a row (a success resets): a successful change when
+    /// needed. Within a window: waits until the oldest counted attempt
+    /// leaves it. Never expiring (the strictest reading, or a window
+    /// counting without `window_secs`): no room once spent: the step is
+    /// skipped.
     async fn guard(&mut self) -> Result<(), Stop> {
-        let Some(max) = self.runner.max_failures() else {
+        let rule = self.runner.lockout_rule();
+        let (Some(max), Some(allowance)) = (rule.max_failures, rule.allowance()) else {
             return Ok(());
         };
-        if max < 3 {
+        if allowance == 0 {
             return Err(Stop::Skip(format!(
                 "lockout.max_failures = {max} leaves no room for wrong passwords"
             )));
         }
-        if self.runner.active.failures < max - 2 {
+        self.runner.expire_failures();
+        if self.runner.active.failures < allowance {
             return Ok(());
         }
-        let token = self.active_token().await?;
-        let current = self.current();
-        let new = self.fresh();
-        let request = change(Some(&token), &current, &new, None);
-        let response = self
-            .exchange(
-                "lockout guard: a successful change resets the failure count",
-                request,
-                Effect::Change {
-                    old: current,
-                    new: new.clone(),
-                },
-            )
-            .await
-            .ok_or(Stop::Abort)?;
-        self.check(&Expect::Success, &response);
-        if response.status == 200 {
-            Ok(())
-        } else {
-            Err(Stop::Abort)
+        match (rule.counting, rule.window) {
+            (Counting::Window, Some(window)) => {
+                let oldest = self.runner.active.failure_times.first().copied();
+                let wait = oldest
+                    .map(|t| (t + window).saturating_duration_since(Instant::now()))
+                    .unwrap_or_default()
+                    + Duration::from_millis(100);
+                self.result.notes.push(format!(
+                    "waited {:.1} s for the lockout window ({} s) to make room for a wrong \
+                     password",
+                    wait.as_secs_f64(),
+                    window.as_secs()
+                ));
+                tokio::time::sleep(wait).await;
+                self.runner.expire_failures();
+                if self.runner.active.failures < allowance {
+                    Ok(())
+                } else {
+                    Err(Stop::Skip("no room in the lockout window".into()))
+                }
+            }
+            (Counting::Window, None) => Err(Stop::Skip(format!(
+                "the lockout budget is spent: {} wrong old passwords sent, at most {allowance} \
+                 under the rule ({}); declare [lockout] counting (and window_secs) to allow more",
+                self.runner.active.failures,
+                rule.describe()
+            ))),
+            (Counting::Consecutive, _) => {
+                let token = self.active_token().await?;
+                let current = self.current();
+                let new = self.fresh();
+                let request = change(Some(&token), &current, &new, None);
+                let response = self
+                    .exchange(
+                        "lockout guard: a successful change resets the failure count",
+                        request,
+                        Effect::Change {
+                            old: current,
+                            new: new.clone(),
+                        },
+                    )
+                    .await
+                    .ok_or(Stop::Abort)?;
+                self.check(&Expect::Success, &response);
+                if response.status == 200 {
+                    Ok(())
+                } else {
+                    Err(Stop::Abort)
+                }
+            }
         }
     }
 

@@ -7,6 +7,7 @@ mod e2e;
 mod html_report;
 mod init;
 mod interrupt;
+mod lockout_budget;
 mod net;
 mod profile_tokens;
 mod properties;
