@@ -446,74 +446,107 @@ impl Runner {
         self.active.previous = state.previous;
         self.set_failures(state.failures);
         self.track_password();
+        let Some(pending) = state.pending else {
+            return Ok(Some(Housekeeping {
+                ok: true,
+                outcome: "resumed from the state file".to_string(),
+                exchanges: Vec::new(),
+            }));
+        };
+        self.active.pending = Some(pending);
+        let mut h = self.resolve_pending("resume").await;
+        h.outcome = if h.ok {
+            format!("resumed; {}", h.outcome)
+        } else {
+            format!("resume failed: {}", h.outcome)
+        };
+        Ok(Some(h))
+    }
+
+    /// Resolves a change whose answer was not read (lost, or a 429/503
+    /// the retry bound did not wait out): was it applied? Tries the
+    /// recorded password, then the pending one, as old password (one
+    /// wrong attempt at most, and only within the lockout budget). On
+    /// success the account is usable again; otherwise it stays untouched
+    /// and the state file keeps both candidates.
+    async fn resolve_pending(&mut self, context: &str) -> Housekeeping {
+        let Some(pending) = self.active.pending.clone() else {
+            return Housekeeping {
+                ok: true,
+                outcome: "nothing pending".into(),
+                exchanges: Vec::new(),
+            };
+        };
+        self.expire_failures();
+        let room = self
+            .lockout_rule()
+            .allowance()
+            .is_none_or(|a| self.active.failures < a);
         let mut log = Ctx::housekeeping(self);
         let ok;
-        let outcome;
-        match state.pending {
-            None => {
+        let outcome: String;
+        log.redactor.add(&pending, "password:pending");
+        let token = log.token_or_empty().await;
+        let current = log.runner.active.current.clone();
+        let new = log.fresh();
+        let r = log
+            .exchange(
+                &format!("{context}: does the recorded password still work?"),
+                change(Some(&token), &current, &new, None),
+                Effect::None,
+            )
+            .await;
+        match r {
+            Some(r) if r.status == 200 && !r.retry_budget_exhausted => {
+                log.runner.apply_change(&new);
                 ok = true;
-                outcome = "resumed from the state file".to_string();
+                outcome = "the interrupted change had not been applied".into();
             }
-            Some(pending) => {
-                // Was the interrupted change applied? Try the recorded
-                // password, then the pending one (one wrong attempt at most).
-                log.redactor.add(&pending, "password:pending");
-                let token = log.token_or_empty().await;
-                let current = log.runner.active.current.clone();
-                let new = log.fresh();
+            Some(r) if is_error(&r, "wrong_old_password") && room => {
+                log.runner.note_failure();
+                let new2 = log.fresh();
                 let r = log
                     .exchange(
-                        "resume: does the recorded password still work?",
-                        change(Some(&token), &current, &new, None),
+                        &format!("{context}: was the interrupted change applied?"),
+                        change(Some(&token), &pending, &new2, None),
                         Effect::None,
                     )
                     .await;
-                match r {
-                    Some(r) if r.status == 200 => {
-                        log.runner.apply_change(&new);
-                        ok = true;
-                        outcome = "resumed; the interrupted change had not been applied".into();
-                    }
-                    Some(r) if is_error(&r, "wrong_old_password") => {
-                        log.runner.note_failure();
-                        let new2 = log.fresh();
-                        let r = log
-                            .exchange(
-                                "resume: was the interrupted change applied?",
-                                change(Some(&token), &pending, &new2, None),
-                                Effect::None,
-                            )
-                            .await;
-                        if r.as_ref().is_some_and(|r| r.status == 200) {
-                            log.runner.apply_change(&pending);
-                            log.runner.apply_change(&new2);
-                            ok = true;
-                            outcome = "resumed; the interrupted change had been applied".into();
-                        } else {
-                            ok = false;
-                            outcome = "resume failed: neither the recorded nor the pending \
-                                       password works"
-                                .into();
-                        }
-                    }
-                    _ => {
-                        ok = false;
-                        outcome = "resume failed: the recorded password could not be tried".into();
-                    }
+                if r.as_ref().is_some_and(|r| r.status == 200) {
+                    log.runner.apply_change(&pending);
+                    log.runner.apply_change(&new2);
+                    ok = true;
+                    outcome = "the interrupted change had been applied".into();
+                } else {
+                    ok = false;
+                    outcome = "neither the recorded nor the pending password works".into();
                 }
+            }
+            Some(r) if is_error(&r, "wrong_old_password") => {
+                log.runner.note_failure();
+                ok = false;
+                outcome = "the recorded password was refused and the lockout budget leaves no \
+                           room to try the pending one"
+                    .into();
+            }
+            _ => {
+                ok = false;
+                outcome = "the recorded password could not be tried".into();
             }
         }
         let exchanges = log.result.exchanges;
-        if !ok {
+        if ok {
+            self.active.pending = None;
+            self.active.poisoned = None;
+        } else {
             self.active.poisoned = Some(outcome.clone());
         }
-        self.active.pending = None;
         self.save_state();
-        Ok(Some(Housekeeping {
+        Housekeeping {
             ok,
             outcome,
             exchanges,
-        }))
+        }
     }
 
     /// Hands the active account to the properties (on a blocking thread:
@@ -816,6 +849,33 @@ impl Runner {
 
     /// Restores the original password of the active account.
     async fn restore(&mut self) -> Housekeeping {
+        if self.active.pending.is_none() {
+            return self.restore_original().await;
+        }
+        // A change whose answer was not read: resolved first.
+        let resolved = self.resolve_pending("before the restore").await;
+        let mut exchanges = resolved.exchanges;
+        if !resolved.ok {
+            return Housekeeping {
+                ok: false,
+                outcome: format!(
+                    "the original password of {} was not restored: a change got no usable \
+                     answer and {}; the recorded and pending passwords are in {}",
+                    self.active.account.subject,
+                    resolved.outcome,
+                    self.options.state_file.display()
+                ),
+                exchanges,
+            };
+        }
+        let mut rest = self.restore_original().await;
+        exchanges.append(&mut rest.exchanges);
+        rest.exchanges = exchanges;
+        rest
+    }
+
+    /// Sets the original password back (no change pending).
+    async fn restore_original(&mut self) -> Housekeeping {
         let done = |ok: bool, outcome: String, exchanges| Housekeeping {
             ok,
             outcome,
@@ -1215,6 +1275,27 @@ impl<'r> Ctx<'r> {
                 None => break (step, outcome),
             }
         };
+        if let Ok(r) = &outcome
+            && r.retry_budget_exhausted
+        {
+            // A 429/503 the retry bound did not wait out determines
+            // nothing: no verdict, and a change may or may not have been
+            // applied: it stays pending (resolved before the restore).
+            self.result.verdict = Verdict::Skip;
+            self.result.reason = Some(format!(
+                "not determined: step {step} got {} after the retry bound was spent (the \
+                 target was rate limiting or overloaded); rerun when it is not",
+                r.status
+            ));
+            if matches!(effect, Effect::Change { .. }) {
+                self.runner.active.poisoned = Some(format!(
+                    "a change got {} after the retry bound was spent: possibly applied; the \
+                     state file keeps both candidates",
+                    r.status
+                ));
+            }
+            return None;
+        }
         if let Ok(r) = &outcome
             && r.status >= 500
         {

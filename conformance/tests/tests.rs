@@ -9,6 +9,7 @@ mod init;
 mod interrupt;
 mod lockout_budget;
 mod net;
+mod pending_changes;
 mod profile_tokens;
 mod properties;
 mod run_end;
