@@ -33,7 +33,7 @@ use crate::properties::{
     driver::{Bounds, Driver, Tracked},
 };
 use crate::redact::Redactor;
-use crate::state::{State, StateError, StateFile};
+use crate::state::{AccountState, State, StateError, StateFile};
 use crate::tokens::{TokenError, TokenFactory};
 use crate::verdict::{self, CaseResult, Enforcement, Verdict};
 
@@ -132,6 +132,15 @@ pub(crate) enum Effect {
     /// A request with the active account's token that cannot set a
     /// password (no string `new_password`): only wrong-password answers count.
     Harmless,
+    /// A change of another account (`frozen`, `locked`, `lockable`, …)
+    /// with its own password: recorded in the state file as pending before
+    /// it is sent (a target that does not enforce the status answers 200),
+    /// and set back at the end.
+    Other {
+        subject: String,
+        old: String,
+        new: String,
+    },
 }
 
 /// Why a case stopped early.
@@ -174,6 +183,8 @@ pub struct Runner {
     /// Cases (index in the results, candidate passwords) whose refused
     /// requests are not yet confirmed to have left the password unchanged.
     unconfirmed: Vec<(usize, Vec<String>)>,
+    /// The other accounts this run sent valid changes to.
+    others: Vec<AccountState>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -359,6 +370,7 @@ impl Runner {
             target_keys: None,
             harness_key: None,
             unconfirmed: Vec::new(),
+            others: Vec::new(),
         })
     }
 
@@ -375,7 +387,11 @@ impl Runner {
     }
 
     fn save_state(&mut self) {
-        if let Err(e) = self.state().save(&self.options.state_file) {
+        let mut file = StateFile::from(self.state());
+        for o in &self.others {
+            file.upsert(o.clone());
+        }
+        if let Err(e) = file.save(&self.options.state_file) {
             self.active.poisoned = Some(format!("cannot write the state file: {e}"));
         }
     }
@@ -427,20 +443,35 @@ impl Runner {
     /// Picks up an interrupted run's state file.
     async fn resume(&mut self) -> Result<Option<Housekeeping>, RunError> {
         let file = self.options.state_file.clone();
-        let Some(state) = State::load(&file).map_err(RunError::State)? else {
+        let Some(recorded) = StateFile::load(&file).map_err(RunError::State)? else {
             return Ok(None);
         };
-        if state.endpoint != self.endpoint.endpoint_url()
-            || state.subject != self.active.account.subject
-        {
+        let subject = self.active.account.subject.clone();
+        let state = recorded.account(&subject).cloned();
+        if recorded.endpoint != self.endpoint.endpoint_url() || state.is_none() {
+            let subjects: Vec<&str> = recorded
+                .accounts
+                .iter()
+                .map(|a| a.subject.as_str())
+                .collect();
             return Err(RunError::State(StateError {
                 file,
                 message: format!(
                     "belongs to {} ({}); finish that run or remove the file",
-                    state.endpoint, state.subject
+                    recorded.endpoint,
+                    subjects.join(", ")
                 ),
             }));
         }
+        let Some(state) = state else {
+            return Ok(None);
+        };
+        // The other accounts an interrupted run changed: set back at the end.
+        self.others = recorded
+            .accounts
+            .into_iter()
+            .filter(|a| a.subject != subject)
+            .collect();
         self.active.original = state.original;
         self.active.current = state.current;
         self.active.previous = state.previous;
@@ -849,6 +880,103 @@ impl Runner {
 
     /// Restores the original password of the active account.
     async fn restore(&mut self) -> Housekeeping {
+        let mut h = self.restore_active().await;
+        if self.others.is_empty() {
+            return h;
+        }
+        let (ok, said, mut exchanges) = self.restore_others().await;
+        h.exchanges.append(&mut exchanges);
+        h.outcome = format!("{}; {said}", h.outcome);
+        if !ok {
+            h.ok = false;
+        }
+        if h.ok {
+            let _ = State::remove(&self.options.state_file);
+        } else {
+            self.save_state();
+        }
+        h
+    }
+
+    /// Sets every other account this run changed back to its original
+    /// password (one change with its own token); names what each has when
+    /// it cannot.
+    async fn restore_others(&mut self) -> (bool, String, Vec<ExchangeRecord>) {
+        let mut ok = true;
+        let mut said = Vec::new();
+        let others = self.others.clone();
+        let mut log = Ctx::housekeeping(self);
+        for o in others {
+            if o.pending.is_none() && o.current == o.original {
+                continue;
+            }
+            let a = &log.runner.profile.accounts;
+            let account = [
+                a.frozen.as_ref(),
+                a.locked.as_ref(),
+                a.frozen_and_locked.as_ref(),
+                a.lockable.as_ref(),
+                a.missing.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|a| a.subject == o.subject)
+            .cloned();
+            let resolved = match (&o.pending, account) {
+                (None, Some(account)) => {
+                    let label = format!("token:{}", o.subject);
+                    match log.token_for(&account, &label).await {
+                        Ok(token) => {
+                            log.redactor
+                                .add(&o.current, &format!("password:{}-current", o.subject));
+                            let r = log
+                                .exchange(
+                                    &format!("restore: set the original password of {}", o.subject),
+                                    change(Some(&token), &o.current, &o.original, None),
+                                    Effect::None,
+                                )
+                                .await;
+                            r.is_some_and(|r| r.status == 200)
+                        }
+                        Err(_) => false,
+                    }
+                }
+                _ => false,
+            };
+            if resolved {
+                upsert_other(
+                    &mut log.runner.others,
+                    AccountState {
+                        current: o.original.clone(),
+                        pending: None,
+                        ..o.clone()
+                    },
+                );
+                said.push(format!("{} has its original password again", o.subject));
+            } else {
+                ok = false;
+                said.push(match &o.pending {
+                    Some(_) => format!(
+                        "{} has the `current` or the `pending` password recorded in the state file \
+                         (a change to it got no usable answer)",
+                        o.subject
+                    ),
+                    None => format!(
+                        "{} has the `current` password recorded in the state file, not its original",
+                        o.subject
+                    ),
+                });
+            }
+        }
+        let exchanges = log.result.exchanges;
+        if said.is_empty() {
+            said.push("the other accounts kept their passwords".into());
+        }
+        (ok, said.join("; "), exchanges)
+    }
+
+    /// Restores the active account (resolving a pending change first).
+    async fn restore_active(&mut self) -> Housekeeping {
         if self.active.pending.is_none() {
             return self.restore_original().await;
         }
@@ -997,6 +1125,14 @@ impl Runner {
             ),
             exchanges,
         )
+    }
+}
+
+/// Adds or replaces `entry` among the other accounts.
+fn upsert_other(others: &mut Vec<AccountState>, entry: AccountState) {
+    match others.iter_mut().find(|o| o.subject == entry.subject) {
+        Some(slot) => *slot = entry,
+        None => others.push(entry),
     }
 }
 
@@ -1228,8 +1364,26 @@ impl<'r> Ctx<'r> {
         effect: Effect,
     ) -> Option<Response> {
         let sent_current = self.current();
-        if !matches!(effect, Effect::None) {
+        if matches!(effect, Effect::Change { .. } | Effect::Harmless) {
             self.runner.active.touched = true;
+        }
+        if let Effect::Other { subject, old, new } = &effect {
+            let entry = match self.runner.others.iter().find(|o| o.subject == *subject) {
+                Some(o) => AccountState {
+                    pending: Some(new.clone()),
+                    ..o.clone()
+                },
+                None => AccountState {
+                    subject: subject.clone(),
+                    original: old.clone(),
+                    current: old.clone(),
+                    pending: Some(new.clone()),
+                    previous: Vec::new(),
+                    failures: 0,
+                },
+            };
+            upsert_other(&mut self.runner.others, entry);
+            self.runner.save_state();
         }
         if let Effect::Change { new, .. } = &effect {
             self.runner.active.pending = Some(new.clone());
@@ -1368,6 +1522,21 @@ impl<'r> Ctx<'r> {
                     self.runner.save_state();
                 }
             }
+            Effect::Other { subject, new, .. } => {
+                if let Some(o) = self
+                    .runner
+                    .others
+                    .iter_mut()
+                    .find(|o| o.subject == *subject)
+                {
+                    o.pending = None;
+                    if response.status == 200 {
+                        let old = std::mem::replace(&mut o.current, new.clone());
+                        o.previous.push(old);
+                    }
+                }
+                self.runner.save_state();
+            }
         }
         Some(response)
     }
@@ -1386,7 +1555,7 @@ impl<'r> Ctx<'r> {
                 crate::interrupt::name(signal)
             )));
         }
-        if !matches!(effect, Effect::None)
+        if matches!(effect, Effect::Change { .. } | Effect::Harmless)
             && let Some(why) = &self.runner.active.poisoned
         {
             return Err(Stop::Skip(format!(
