@@ -518,24 +518,35 @@ impl Runner {
         let outcome: String;
         log.redactor.add(&pending, "password:pending");
         let token = log.token_or_empty().await;
+        // Both probes send only passwords the state file already holds:
+        // first the recorded password to the pending one (whatever the
+        // answer, the password is one of the two), then, if the recorded
+        // one is refused, the pending one to a fresh one, recorded as
+        // pending before it is sent.
         let current = log.runner.active.current.clone();
-        let new = log.fresh();
         let r = log
             .exchange(
                 &format!("{context}: does the recorded password still work?"),
-                change(Some(&token), &current, &new, None),
+                change(Some(&token), &current, &pending, None),
                 Effect::None,
             )
             .await;
         match r {
             Some(r) if r.status == 200 && !r.retry_budget_exhausted => {
-                log.runner.apply_change(&new);
+                log.runner.active.pending = None;
+                log.runner.apply_change(&pending);
                 ok = true;
-                outcome = "the interrupted change had not been applied".into();
+                outcome = "the interrupted change had not been applied (now it is)".into();
             }
             Some(r) if is_error(&r, "wrong_old_password") && room => {
                 log.runner.note_failure();
                 let new2 = log.fresh();
+                // The password is the pending one, if either: recorded so.
+                let a = &mut log.runner.active;
+                a.previous
+                    .push(std::mem::replace(&mut a.current, pending.clone()));
+                a.pending = Some(new2.clone());
+                log.runner.save_state();
                 let r = log
                     .exchange(
                         &format!("{context}: was the interrupted change applied?"),
@@ -543,12 +554,23 @@ impl Runner {
                         Effect::None,
                     )
                     .await;
-                if r.as_ref().is_some_and(|r| r.status == 200) {
-                    log.runner.apply_change(&pending);
+                if r.as_ref()
+                    .is_some_and(|r| r.status == 200 && !r.retry_budget_exhausted)
+                {
+                    log.runner.active.pending = None;
                     log.runner.apply_change(&new2);
                     ok = true;
                     outcome = "the interrupted change had been applied".into();
                 } else {
+                    if r.as_ref()
+                        .is_some_and(|r| is_error(r, "wrong_old_password"))
+                    {
+                        // Neither works: the file keeps the two candidates.
+                        log.runner.note_failure();
+                        let a = &mut log.runner.active;
+                        a.current = a.previous.pop().unwrap_or_default();
+                        a.pending = Some(pending.clone());
+                    }
                     ok = false;
                     outcome = "neither the recorded nor the pending password works".into();
                 }
