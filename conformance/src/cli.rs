@@ -1,6 +1,8 @@
-//! The command line: `run` (the default), `list` and `init`. Exit codes: 0
-//! every required case passed, 1 a case failed, 2 a configuration or
-//! connection error.
+//! The command line: `run` (the default), `list`, `init` and `restore`.
+//! Exit codes: 0 every required case passed, 1 a case failed (or the
+//! password was not restored), 2 a configuration or connection error,
+//! 130/143 the run was interrupted by SIGINT/SIGTERM (and restored what it
+//! could; see [`crate::interrupt`]).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -48,6 +50,32 @@ pub enum Command {
     /// Run the catalogue against two targets and report every behavioural
     /// difference (exit 0 alike, 1 differ, 2 configuration/connection).
     Diff(crate::diff::DiffArgs),
+    /// Restore the original password from the state file alone (after a
+    /// run was killed): exit 0 restored or nothing to do, 1 not restored
+    /// (each account's recorded passwords are named), 2 error.
+    Restore(RestoreArgs),
+}
+
+/// Options of `restore`.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// Target profile (as for `run`); without it the reference profile
+    /// with --base-url.
+    #[arg(long, value_name = "FILE", required_unless_present = "base_url")]
+    pub profile: Option<PathBuf>,
+    /// Override the profile's base_url.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// State file [default: ./conformance.state.json].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Timeout of one request attempt, in seconds [default: the profile's,
+    /// else 10].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Print the recorded passwords instead of naming them.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// Report formats.
@@ -461,6 +489,10 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         }
         None
     };
+    let rule = profile.lockout.rule();
+    if !rule.declared {
+        eprintln!("lockout: {}", rule.describe());
+    }
     let outcome = runner::run_with_properties(&profile, &cases, &options, properties).await;
     if let Some(server) = embedded {
         server.stop().await;
@@ -500,7 +532,25 @@ fn run_command(args: &RunArgs) -> Result<u8, CliError> {
         .enable_all()
         .build()
         .map_err(err)?;
-    let report = runtime.block_on(run(args))?;
+    let report = runtime.block_on(async {
+        crate::interrupt::install().map_err(err)?;
+        run(args).await
+    })?;
+    if let Some(code) = crate::interrupt::exit_code() {
+        let signal = crate::interrupt::requested().unwrap_or_default();
+        eprintln!(
+            "interrupted by {}: the run stopped early; restore: {}",
+            crate::interrupt::name(signal),
+            report.restore.outcome
+        );
+        let text = render(&report, args.format);
+        match &args.output {
+            Some(file) => std::fs::write(file, text)
+                .map_err(|e| CliError(format!("{}: {e}", file.display())))?,
+            None => print!("{text}"),
+        }
+        return Ok(code);
+    }
     let text = render(&report, args.format);
     match &args.output {
         Some(file) => {
@@ -510,6 +560,87 @@ fn run_command(args: &RunArgs) -> Result<u8, CliError> {
         None => print!("{text}"),
     }
     Ok(report.exit_code())
+}
+
+/// `conformance restore`: exit 0 restored (or no state file), 1 not
+/// restored, 2 error.
+fn restore_command(args: &RestoreArgs) -> Result<u8, CliError> {
+    let mut profile = match &args.profile {
+        Some(file) => Profile::load(file).map_err(err)?,
+        None => Profile::load(std::path::Path::new(embedded::REFERENCE_PROFILE)).map_err(err)?,
+    };
+    if let Some(url) = &args.base_url {
+        profile.base_url = url.clone();
+    }
+    let state_file = args
+        .state
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("conformance.state.json"));
+    let timeout = Duration::from_secs(
+        args.timeout
+            .or(profile.http.timeout_secs)
+            .unwrap_or(DEFAULT_TIMEOUT_SECS)
+            .max(1),
+    );
+    let _lock = StateLock::acquire(&state_file).map_err(err)?;
+    let options = RunOptions {
+        enforcement: Enforcement {
+            strict: false,
+            reference: false,
+        },
+        show_secrets: args.show_secrets,
+        state_file: state_file.clone(),
+        timeout,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(err)?;
+    let outcome = runtime
+        .block_on(runner::restore_from_state(&profile, &options))
+        .map_err(err)?;
+    let Some(recorded) = &outcome.recorded else {
+        println!(
+            "restore: no state file {}: nothing to restore",
+            state_file.display()
+        );
+        return Ok(0);
+    };
+    for h in [&outcome.resumed, &outcome.restore].into_iter().flatten() {
+        println!("restore: {} ({} requests)", h.outcome, h.exchanges.len());
+    }
+    if outcome.ok() {
+        return Ok(0);
+    }
+    // Not restored: what the file says each account has.
+    let shown = |p: &str, label: &str| {
+        if args.show_secrets {
+            format!("{p:?}")
+        } else {
+            format!(
+                "the `{label}` password recorded in {}",
+                state_file.display()
+            )
+        }
+    };
+    for a in &recorded.accounts {
+        match &a.pending {
+            Some(pending) => println!(
+                "restore: {} has {} or {} (a change to it got no answer); its original is {}",
+                a.subject,
+                shown(&a.current, "current"),
+                shown(pending, "pending"),
+                shown(&a.original, "original"),
+            ),
+            None => println!(
+                "restore: {} has {}; its original is {}",
+                a.subject,
+                shown(&a.current, "current"),
+                shown(&a.original, "original"),
+            ),
+        }
+    }
+    Ok(crate::report::EXIT_FAIL)
 }
 
 /// Runs the command line; returns the process exit code.
@@ -522,6 +653,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Some(Command::Run(args)) => run_command(args),
         Some(Command::Init(args)) => crate::init::run_command(args).map_err(err),
         Some(Command::Diff(args)) => crate::diff::run_command(args),
+        Some(Command::Restore(args)) => restore_command(args),
         None => run_command(&cli.run),
     };
     match result {

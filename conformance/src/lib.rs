@@ -29,6 +29,8 @@
 //! - [`runner`]: what every case shares: steps (one checked exchange),
 //!   the active account's state and the effects of each request, the
 //!   lockout guard, verdicts; restores the original password.
+//! - [`interrupt`]: SIGINT/SIGTERM: finish the request in flight, restore,
+//!   exit 128 + signal.
 //! - [`state`]: the state file that lets an interrupted run resume, its
 //!   lock, and its atomic writes.
 //! - [`exchange`]: one HTTP/1.1 exchange per step (the endpoint, request,
@@ -64,6 +66,7 @@ pub mod envref;
 pub mod exchange;
 pub mod forge;
 pub mod init;
+pub mod interrupt;
 pub mod jwks;
 pub mod media_type;
 pub mod pacing;

@@ -115,13 +115,76 @@ pub enum Normalization {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lockout {
-    /// Consecutive wrong old passwords that lock the account; 0 means no
-    /// lockout; absent means unknown (the harness then assumes 3).
+    /// Wrong old passwords that lock the account; 0 means no lockout;
+    /// absent means unknown (the harness then assumes 3).
     pub max_failures: Option<u32>,
+    /// How the target counts them; absent: the strictest reading (see
+    /// [`Counting::Window`] without a window).
+    pub counting: Option<Counting>,
+    /// With `counting = "window"`: a wrong attempt older than this many
+    /// seconds no longer counts; absent: they never expire.
+    pub window_secs: Option<u64>,
+}
+
+/// How a target counts wrong old passwords toward its lockout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Counting {
+    /// In a row: a successful change resets the count.
+    Consecutive,
+    /// Within `window_secs`, successes or not.
+    Window,
 }
 
 /// The threshold the harness assumes when the profile gives none.
 pub const ASSUMED_MAX_FAILURES: u32 = 3;
+
+/// Wrong attempts the harness keeps in reserve below the threshold, beyond
+/// the one that would lock: it sends at most `max_failures - 1 - SPARE`
+/// counted wrong attempts.
+pub const SPARE: u32 = 1;
+
+/// The lockout rule the runner spends wrong attempts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutRule {
+    /// The threshold; `None`: no lockout.
+    pub max_failures: Option<u32>,
+    /// Whether a success resets the count.
+    pub counting: Counting,
+    /// How long a wrong attempt counts (window counting); `None`: forever.
+    pub window: Option<std::time::Duration>,
+    /// Whether the profile declared it (`max_failures` and `counting`).
+    pub declared: bool,
+}
+
+impl LockoutRule {
+    /// Counted wrong attempts allowed at once: `max_failures - 1 - SPARE`.
+    pub fn allowance(&self) -> Option<u32> {
+        self.max_failures.map(|m| m.saturating_sub(1 + SPARE))
+    }
+
+    /// One line for the report.
+    pub fn describe(&self) -> String {
+        let Some(max) = self.max_failures else {
+            return "no lockout (lockout.max_failures = 0)".into();
+        };
+        let how = match (self.counting, self.window) {
+            (Counting::Consecutive, _) => "counted in a row, reset by a success".to_string(),
+            (Counting::Window, Some(w)) => format!("counted within {} s", w.as_secs()),
+            (Counting::Window, None) => "never expiring, not reset by a success".to_string(),
+        };
+        let source = if self.declared {
+            "as declared"
+        } else {
+            "assumed, the strictest reading: declare [lockout] max_failures and counting"
+        };
+        format!(
+            "lockout after {max} wrong old passwords, {how} ({source}); the run sends at most {} \
+             counted",
+            max.saturating_sub(1 + SPARE)
+        )
+    }
+}
 
 impl Lockout {
     /// The threshold the harness stays under; `None` means no lockout.
@@ -130,6 +193,21 @@ impl Lockout {
             Some(0) => None,
             Some(n) => Some(n),
             None => Some(ASSUMED_MAX_FAILURES),
+        }
+    }
+
+    /// The rule: what is declared, the strictest reading for the rest
+    /// (window counting without a window: failures never expire and a
+    /// success does not reset them).
+    pub fn rule(&self) -> LockoutRule {
+        LockoutRule {
+            max_failures: self.effective(),
+            counting: self.counting.unwrap_or(Counting::Window),
+            window: match self.counting {
+                Some(Counting::Window) => self.window_secs.map(std::time::Duration::from_secs),
+                _ => None,
+            },
+            declared: self.max_failures.is_some() && self.counting.is_some(),
         }
     }
 }
@@ -474,6 +552,17 @@ impl Profile {
                 "policy.min_length ({min}) is above policy.max_length ({max})"
             ));
         }
+        let l = &self.lockout;
+        if l.window_secs.is_some() && l.counting != Some(Counting::Window) {
+            return Err(
+                "lockout.window_secs needs lockout.counting = \"window\" (with \"consecutive\" \
+                 a success resets the count and there is no window)"
+                    .to_string(),
+            );
+        }
+        if l.window_secs == Some(0) {
+            return Err("lockout.window_secs: a number of seconds above 0".to_string());
+        }
         let classes = crate::password::required_classes(p);
         if let Some(max) = p.max_length
             && max < classes.max(1)
@@ -570,6 +659,40 @@ token = "t"
         assert_eq!(p.policy.depth(), None);
         assert_eq!(p.lockout.effective(), Some(ASSUMED_MAX_FAILURES));
         assert_eq!(p.tokens.algorithm, "RS256");
+    }
+
+    #[test]
+    fn the_lockout_rule_is_declared_or_the_strictest() {
+        let p = Profile::parse(MINIMAL, Path::new(".")).unwrap();
+        let rule = p.lockout.rule();
+        assert_eq!(
+            (rule.max_failures, rule.counting, rule.window, rule.declared),
+            (Some(3), Counting::Window, None, false)
+        );
+        assert_eq!(rule.allowance(), Some(1));
+        let text = format!(
+            "{MINIMAL}\n[lockout]\nmax_failures = 6\ncounting = \"window\"\nwindow_secs = 60\n"
+        );
+        let rule = Profile::parse(&text, Path::new("."))
+            .unwrap()
+            .lockout
+            .rule();
+        assert_eq!(
+            (rule.max_failures, rule.counting, rule.window, rule.declared),
+            (
+                Some(6),
+                Counting::Window,
+                Some(std::time::Duration::from_secs(60)),
+                true
+            )
+        );
+        assert_eq!(rule.allowance(), Some(4));
+        let text = format!("{MINIMAL}\n[lockout]\ncounting = \"consecutive\"\nwindow_secs = 60\n");
+        let e = Profile::parse(&text, Path::new(".")).unwrap_err();
+        assert!(e.contains("lockout.window_secs"), "{e}");
+        let text = format!("{MINIMAL}\n[lockout]\ncounting = \"sliding\"\n");
+        let e = Profile::parse(&text, Path::new(".")).unwrap_err();
+        assert!(e.contains("sliding"), "{e}");
     }
 
     #[test]

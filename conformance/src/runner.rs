@@ -29,13 +29,13 @@ use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Re
 use crate::forge::HarnessKey;
 use crate::jwks::{self, KeysError, TargetKeys};
 use crate::password;
-use crate::profile::{Account, Profile};
+use crate::profile::{Account, Counting, LockoutRule, Profile};
 use crate::properties::{
     self, PropertyOptions,
     driver::{Bounds, Driver, Tracked},
 };
 use crate::redact::Redactor;
-use crate::state::{State, StateError};
+use crate::state::{AccountState, State, StateError, StateFile};
 use crate::tokens::{TokenError, TokenFactory};
 use crate::verdict::{self, CaseResult, Enforcement, Verdict};
 
@@ -114,12 +114,17 @@ pub(crate) struct Active {
     /// Oldest first.
     pub(crate) previous: Vec<String>,
     failures: u32,
+    /// When each counted wrong attempt was sent (window counting expires
+    /// them); attempts recorded by an earlier run count from its resume.
+    failure_times: Vec<Instant>,
     pending: Option<String>,
     /// Why the account must not be touched any more.
     poisoned: Option<String>,
     /// The last 200 to a change in this run: its step, its case, the
     /// password before it, the password it set.
     last_change: Option<(String, &'static str, String, String)>,
+    /// A request that could change the password was sent this run.
+    touched: bool,
 }
 
 /// What a request means for the active account.
@@ -132,6 +137,15 @@ pub(crate) enum Effect {
     /// A request with the active account's token that cannot set a
     /// password (no string `new_password`): only wrong-password answers count.
     Harmless,
+    /// A change of another account (`frozen`, `locked`, `lockable`, …)
+    /// with its own password: recorded in the state file as pending before
+    /// it is sent (a target that does not enforce the status answers 200),
+    /// and set back at the end.
+    Other {
+        subject: String,
+        old: String,
+        new: String,
+    },
 }
 
 /// Why a case stopped early.
@@ -174,6 +188,8 @@ pub struct Runner {
     /// Cases (index in the results, candidate passwords) whose refused
     /// requests are not yet confirmed to have left the password unchanged.
     unconfirmed: Vec<(usize, Vec<String>)>,
+    /// The other accounts this run sent valid changes to.
+    others: Vec<AccountState>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -209,6 +225,9 @@ pub async fn run_with_properties(
     let mut results = Vec::new();
     let mut effects = Vec::new();
     for case in cases {
+        if crate::interrupt::requested().is_some() {
+            break;
+        }
         if !runner.unconfirmed.is_empty()
             && (!case.plan.defers_confirmation() || runner.batch_is_full())
         {
@@ -225,7 +244,9 @@ pub async fn run_with_properties(
     if !runner.unconfirmed.is_empty() {
         effects.push(runner.confirm(&mut results).await);
     }
-    if let Some((props, bounds)) = properties {
+    if let Some((props, bounds)) = properties
+        && crate::interrupt::requested().is_none()
+    {
         let first = results.len();
         results.extend(runner.run_properties(props, bounds).await);
         // Hostile inputs must never change the password: confirmed like
@@ -247,6 +268,53 @@ pub async fn run_with_properties(
         cases: results,
         effects,
         restore,
+    })
+}
+
+/// What `conformance restore` did.
+#[derive(Debug, Clone)]
+pub struct RestoreOutcome {
+    /// The state file as found (`None`: there was none, nothing to do).
+    pub recorded: Option<StateFile>,
+    /// Resolving its pending change, if it had one.
+    pub resumed: Option<Housekeeping>,
+    /// Restoring the original password (`None` when nothing was tried).
+    pub restore: Option<Housekeeping>,
+}
+
+impl RestoreOutcome {
+    /// Whether every recorded account is back at its original password
+    /// (or there was nothing to restore).
+    pub fn ok(&self) -> bool {
+        self.resumed.as_ref().is_none_or(|h| h.ok) && self.restore.as_ref().is_none_or(|h| h.ok)
+    }
+}
+
+/// `conformance restore`: restores the original password from the state
+/// file alone. A pending change is resolved first (the recorded password,
+/// then the pending one, as old password), then the original is set back
+/// (cycling through the history if the profile declares one).
+pub async fn restore_from_state(
+    profile: &Profile,
+    options: &RunOptions,
+) -> Result<RestoreOutcome, RunError> {
+    let Some(recorded) = StateFile::load(&options.state_file).map_err(RunError::State)? else {
+        return Ok(RestoreOutcome {
+            recorded: None,
+            resumed: None,
+            restore: None,
+        });
+    };
+    let mut runner = Runner::new(profile, options)?;
+    exchange::probe(&runner.endpoint, options.timeout)
+        .await
+        .map_err(RunError::Connection)?;
+    let resumed = runner.resume().await?;
+    let restore = runner.restore().await;
+    Ok(RestoreOutcome {
+        recorded: Some(recorded),
+        resumed,
+        restore: Some(restore),
     })
 }
 
@@ -298,14 +366,17 @@ impl Runner {
                 original,
                 previous: Vec::new(),
                 failures: 0,
+                failure_times: Vec::new(),
                 pending: None,
                 poisoned: None,
                 last_change: None,
+                touched: false,
             },
             base,
             target_keys: None,
             harness_key: None,
             unconfirmed: Vec::new(),
+            others: Vec::new(),
         })
     }
 
@@ -322,7 +393,11 @@ impl Runner {
     }
 
     fn save_state(&mut self) {
-        if let Err(e) = self.state().save(&self.options.state_file) {
+        let mut file = StateFile::from(self.state());
+        for o in &self.others {
+            file.upsert(o.clone());
+        }
+        if let Err(e) = file.save(&self.options.state_file) {
             self.active.poisoned = Some(format!("cannot write the state file: {e}"));
         }
     }
@@ -332,96 +407,205 @@ impl Runner {
         self.profile.lockout.effective()
     }
 
+    /// The lockout rule wrong attempts are spent against.
+    pub(crate) fn lockout_rule(&self) -> LockoutRule {
+        self.profile.lockout.rule()
+    }
+
+    /// One more wrong old password was sent to the active account.
+    fn note_failure(&mut self) {
+        self.active.failures += 1;
+        self.active.failure_times.push(Instant::now());
+    }
+
+    /// A successful change: resets the count if the target counts in a
+    /// row, and only then.
+    fn note_success(&mut self) {
+        if self.lockout_rule().counting == Counting::Consecutive {
+            self.active.failures = 0;
+            self.active.failure_times.clear();
+        }
+    }
+
+    /// Forgets wrong attempts older than the window (window counting).
+    fn expire_failures(&mut self) {
+        let rule = self.lockout_rule();
+        if rule.counting == Counting::Window
+            && let Some(window) = rule.window
+        {
+            self.active.failure_times.retain(|t| t.elapsed() < window);
+            self.active.failures = self.active.failure_times.len() as u32;
+        }
+    }
+
+    /// Counts `n` wrong attempts as sent now (from a state file or the
+    /// properties, whose times are not known).
+    fn set_failures(&mut self, n: u32) {
+        let now = Instant::now();
+        self.active.failures = n;
+        self.active.failure_times = vec![now; n as usize];
+    }
+
     /// Picks up an interrupted run's state file.
     async fn resume(&mut self) -> Result<Option<Housekeeping>, RunError> {
         let file = self.options.state_file.clone();
-        let Some(state) = State::load(&file).map_err(RunError::State)? else {
+        let Some(recorded) = StateFile::load(&file).map_err(RunError::State)? else {
             return Ok(None);
         };
-        if state.endpoint != self.endpoint.endpoint_url()
-            || state.subject != self.active.account.subject
-        {
+        let subject = self.active.account.subject.clone();
+        let state = recorded.account(&subject).cloned();
+        if recorded.endpoint != self.endpoint.endpoint_url() || state.is_none() {
+            let subjects: Vec<&str> = recorded
+                .accounts
+                .iter()
+                .map(|a| a.subject.as_str())
+                .collect();
             return Err(RunError::State(StateError {
                 file,
                 message: format!(
                     "belongs to {} ({}); finish that run or remove the file",
-                    state.endpoint, state.subject
+                    recorded.endpoint,
+                    subjects.join(", ")
                 ),
             }));
         }
+        let Some(state) = state else {
+            return Ok(None);
+        };
+        // The other accounts an interrupted run changed: set back at the end.
+        self.others = recorded
+            .accounts
+            .into_iter()
+            .filter(|a| a.subject != subject)
+            .collect();
         self.active.original = state.original;
         self.active.current = state.current;
         self.active.previous = state.previous;
-        self.active.failures = state.failures;
+        self.set_failures(state.failures);
         self.track_password();
+        let Some(pending) = state.pending else {
+            return Ok(Some(Housekeeping {
+                ok: true,
+                outcome: "resumed from the state file".to_string(),
+                exchanges: Vec::new(),
+            }));
+        };
+        self.active.pending = Some(pending);
+        let mut h = self.resolve_pending("resume").await;
+        h.outcome = if h.ok {
+            format!("resumed; {}", h.outcome)
+        } else {
+            format!("resume failed: {}", h.outcome)
+        };
+        Ok(Some(h))
+    }
+
+    /// Resolves a change whose answer was not read (lost, or a 429/503
+    /// the retry bound did not wait out): was it applied? Tries the
+    /// recorded password, then the pending one, as old password (one
+    /// wrong attempt at most, and only within the lockout budget). On
+    /// success the account is usable again; otherwise it stays untouched
+    /// and the state file keeps both candidates.
+    async fn resolve_pending(&mut self, context: &str) -> Housekeeping {
+        let Some(pending) = self.active.pending.clone() else {
+            return Housekeeping {
+                ok: true,
+                outcome: "nothing pending".into(),
+                exchanges: Vec::new(),
+            };
+        };
+        self.expire_failures();
+        let room = self
+            .lockout_rule()
+            .allowance()
+            .is_none_or(|a| self.active.failures < a);
         let mut log = Ctx::housekeeping(self);
         let ok;
-        let outcome;
-        match state.pending {
-            None => {
+        let outcome: String;
+        log.redactor.add(&pending, "password:pending");
+        let token = log.token_or_empty().await;
+        // Both probes send only passwords the state file already holds:
+        // first the recorded password to the pending one (whatever the
+        // answer, the password is one of the two), then, if the recorded
+        // one is refused, the pending one to a fresh one, recorded as
+        // pending before it is sent.
+        let current = log.runner.active.current.clone();
+        let r = log
+            .exchange(
+                &format!("{context}: does the recorded password still work?"),
+                change(Some(&token), &current, &pending, None),
+                Effect::None,
+            )
+            .await;
+        match r {
+            Some(r) if r.status == 200 && !r.retry_budget_exhausted => {
+                log.runner.active.pending = None;
+                log.runner.apply_change(&pending);
                 ok = true;
-                outcome = "resumed from the state file".to_string();
+                outcome = "the interrupted change had not been applied (now it is)".into();
             }
-            Some(pending) => {
-                // Was the interrupted change applied? Try the recorded
-                // password, then the pending one (one wrong attempt at most).
-                log.redactor.add(&pending, "password:pending");
-                let token = log.token_or_empty().await;
-                let current = log.runner.active.current.clone();
-                let new = log.fresh();
+            Some(r) if is_error(&r, "wrong_old_password") && room => {
+                log.runner.note_failure();
+                let new2 = log.fresh();
+                // The password is the pending one, if either: recorded so.
+                let a = &mut log.runner.active;
+                a.previous
+                    .push(std::mem::replace(&mut a.current, pending.clone()));
+                a.pending = Some(new2.clone());
+                log.runner.save_state();
                 let r = log
                     .exchange(
-                        "resume: does the recorded password still work?",
-                        change(Some(&token), &current, &new, None),
+                        &format!("{context}: was the interrupted change applied?"),
+                        change(Some(&token), &pending, &new2, None),
                         Effect::None,
                     )
                     .await;
-                match r {
-                    Some(r) if r.status == 200 => {
-                        log.runner.apply_change(&new);
-                        ok = true;
-                        outcome = "resumed; the interrupted change had not been applied".into();
+                if r.as_ref()
+                    .is_some_and(|r| r.status == 200 && !r.retry_budget_exhausted)
+                {
+                    log.runner.active.pending = None;
+                    log.runner.apply_change(&new2);
+                    ok = true;
+                    outcome = "the interrupted change had been applied".into();
+                } else {
+                    if r.as_ref()
+                        .is_some_and(|r| is_error(r, "wrong_old_password"))
+                    {
+                        // Neither works: the file keeps the two candidates.
+                        log.runner.note_failure();
+                        let a = &mut log.runner.active;
+                        a.current = a.previous.pop().unwrap_or_default();
+                        a.pending = Some(pending.clone());
                     }
-                    Some(r) if is_error(&r, "wrong_old_password") => {
-                        log.runner.active.failures += 1;
-                        let new2 = log.fresh();
-                        let r = log
-                            .exchange(
-                                "resume: was the interrupted change applied?",
-                                change(Some(&token), &pending, &new2, None),
-                                Effect::None,
-                            )
-                            .await;
-                        if r.as_ref().is_some_and(|r| r.status == 200) {
-                            log.runner.apply_change(&pending);
-                            log.runner.apply_change(&new2);
-                            ok = true;
-                            outcome = "resumed; the interrupted change had been applied".into();
-                        } else {
-                            ok = false;
-                            outcome = "resume failed: neither the recorded nor the pending \
-                                       password works"
-                                .into();
-                        }
-                    }
-                    _ => {
-                        ok = false;
-                        outcome = "resume failed: the recorded password could not be tried".into();
-                    }
+                    ok = false;
+                    outcome = "neither the recorded nor the pending password works".into();
                 }
+            }
+            Some(r) if is_error(&r, "wrong_old_password") => {
+                log.runner.note_failure();
+                ok = false;
+                outcome = "the recorded password was refused and the lockout budget leaves no \
+                           room to try the pending one"
+                    .into();
+            }
+            _ => {
+                ok = false;
+                outcome = "the recorded password could not be tried".into();
             }
         }
         let exchanges = log.result.exchanges;
-        if !ok {
+        if ok {
+            self.active.pending = None;
+            self.active.poisoned = None;
+        } else {
             self.active.poisoned = Some(outcome.clone());
         }
-        self.active.pending = None;
         self.save_state();
-        Ok(Some(Housekeeping {
+        Housekeeping {
             ok,
             outcome,
             exchanges,
-        }))
+        }
     }
 
     /// Hands the active account to the properties (on a blocking thread:
@@ -468,9 +652,10 @@ impl Runner {
             }
         };
         let t = driver.account;
+        self.active.touched = true;
         self.active.current = t.current;
         self.active.previous = t.previous;
-        self.active.failures = t.failures;
+        self.set_failures(t.failures);
         self.track_password();
         if t.poisoned.is_some() {
             self.active.poisoned = t.poisoned;
@@ -485,7 +670,7 @@ impl Runner {
     fn apply_change(&mut self, new: &str) {
         let old = std::mem::replace(&mut self.active.current, new.to_string());
         self.active.previous.push(old);
-        self.active.failures = 0;
+        self.note_success();
         self.track_password();
     }
 
@@ -553,7 +738,8 @@ impl Runner {
 
     /// Whether the unconfirmed cases hold as many candidate passwords as
     /// the lockout leaves wrong attempts for (narrowing down tries each).
-    fn batch_is_full(&self) -> bool {
+    fn batch_is_full(&mut self) -> bool {
+        self.expire_failures();
         let candidates: usize = self.unconfirmed.iter().map(|(_, c)| c.len()).sum();
         let room = match self.max_failures() {
             Some(max) => max.saturating_sub(2 + self.active.failures).max(1) as usize,
@@ -657,6 +843,7 @@ impl Runner {
         let mut found = None;
         'narrow: for (index, candidates) in batch.iter().rev() {
             for candidate in candidates.iter().rev() {
+                log.runner.expire_failures();
                 if let Some(max) = max
                     && log.runner.active.failures + 2 >= max
                 {
@@ -680,13 +867,13 @@ impl Runner {
                         a.previous.push(a.current.clone());
                         a.previous.push(candidate.clone());
                         a.current = next;
-                        a.failures = 0;
                         a.poisoned = None;
+                        log.runner.note_success();
                         log.runner.save_state();
                         break 'narrow;
                     }
                     Some(r) if is_error(&r, "wrong_old_password") => {
-                        log.runner.active.failures += 1;
+                        log.runner.note_failure();
                         log.runner.save_state();
                     }
                     _ => break 'narrow,
@@ -752,6 +939,130 @@ impl Runner {
 
     /// Restores the original password of the active account.
     async fn restore(&mut self) -> Housekeeping {
+        let mut h = self.restore_active().await;
+        if self.others.is_empty() {
+            return h;
+        }
+        let (ok, said, mut exchanges) = self.restore_others().await;
+        h.exchanges.append(&mut exchanges);
+        h.outcome = format!("{}; {said}", h.outcome);
+        if !ok {
+            h.ok = false;
+        }
+        if h.ok {
+            let _ = State::remove(&self.options.state_file);
+        } else {
+            self.save_state();
+        }
+        h
+    }
+
+    /// Sets every other account this run changed back to its original
+    /// password (one change with its own token); names what each has when
+    /// it cannot.
+    async fn restore_others(&mut self) -> (bool, String, Vec<ExchangeRecord>) {
+        let mut ok = true;
+        let mut said = Vec::new();
+        let others = self.others.clone();
+        let mut log = Ctx::housekeeping(self);
+        for o in others {
+            if o.pending.is_none() && o.current == o.original {
+                continue;
+            }
+            let a = &log.runner.profile.accounts;
+            let account = [
+                a.frozen.as_ref(),
+                a.locked.as_ref(),
+                a.frozen_and_locked.as_ref(),
+                a.lockable.as_ref(),
+                a.missing.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|a| a.subject == o.subject)
+            .cloned();
+            let resolved = match (&o.pending, account) {
+                (None, Some(account)) => {
+                    let label = format!("token:{}", o.subject);
+                    match log.token_for(&account, &label).await {
+                        Ok(token) => {
+                            log.redactor
+                                .add(&o.current, &format!("password:{}-current", o.subject));
+                            let r = log
+                                .exchange(
+                                    &format!("restore: set the original password of {}", o.subject),
+                                    change(Some(&token), &o.current, &o.original, None),
+                                    Effect::None,
+                                )
+                                .await;
+                            r.is_some_and(|r| r.status == 200)
+                        }
+                        Err(_) => false,
+                    }
+                }
+                _ => false,
+            };
+            if resolved {
+                upsert_other(
+                    &mut log.runner.others,
+                    AccountState {
+                        current: o.original.clone(),
+                        pending: None,
+                        ..o.clone()
+                    },
+                );
+                said.push(format!("{} has its original password again", o.subject));
+            } else {
+                ok = false;
+                said.push(match &o.pending {
+                    Some(_) => format!(
+                        "{} has the `current` or the `pending` password recorded in the state file \
+                         (a change to it got no usable answer)",
+                        o.subject
+                    ),
+                    None => format!(
+                        "{} has the `current` password recorded in the state file, not its original",
+                        o.subject
+                    ),
+                });
+            }
+        }
+        let exchanges = log.result.exchanges;
+        if said.is_empty() {
+            said.push("the other accounts kept their passwords".into());
+        }
+        (ok, said.join("; "), exchanges)
+    }
+
+    /// Restores the active account (resolving a pending change first).
+    async fn restore_active(&mut self) -> Housekeeping {
+        if self.active.pending.is_none() {
+            return self.restore_original().await;
+        }
+        // A change whose answer was not read: resolved first.
+        let resolved = self.resolve_pending("before the restore").await;
+        let mut exchanges = resolved.exchanges;
+        if !resolved.ok {
+            return Housekeeping {
+                ok: false,
+                outcome: format!(
+                    "the original password of {} was not restored: a change got no usable \
+                     answer and {}; the recorded and pending passwords are in {}",
+                    self.active.account.subject,
+                    resolved.outcome,
+                    self.options.state_file.display()
+                ),
+                exchanges,
+            };
+        }
+        let mut rest = self.restore_original().await;
+        exchanges.append(&mut rest.exchanges);
+        rest.exchanges = exchanges;
+        rest
+    }
+
+    /// Sets the original password back (no change pending).
+    async fn restore_original(&mut self) -> Housekeeping {
         let done = |ok: bool, outcome: String, exchanges| Housekeeping {
             ok,
             outcome,
@@ -771,11 +1082,17 @@ impl Runner {
         }
         if self.active.current == self.active.original {
             let _ = State::remove(&self.options.state_file);
-            return done(
-                true,
-                format!("{subject} has its original password"),
-                Vec::new(),
-            );
+            // Said only when a successful change showed it; otherwise what
+            // is known, and that it was not checked.
+            let outcome = if self.active.touched {
+                format!("{subject} has its original password, as the target's answers show")
+            } else {
+                format!(
+                    "{subject}: no request of this run could change its password; its original \
+                     password is not checked"
+                )
+            };
+            return done(true, outcome, Vec::new());
         }
         let depth = self.profile.policy.depth();
         let position = self
@@ -867,6 +1184,14 @@ impl Runner {
             ),
             exchanges,
         )
+    }
+}
+
+/// Adds or replaces `entry` among the other accounts.
+fn upsert_other(others: &mut Vec<AccountState>, entry: AccountState) {
+    match others.iter_mut().find(|o| o.subject == entry.subject) {
+        Some(slot) => *slot = entry,
+        None => others.push(entry),
     }
 }
 
@@ -1079,6 +1404,27 @@ impl<'r> Ctx<'r> {
         effect: Effect,
     ) -> Option<Response> {
         let sent_current = self.current();
+        if matches!(effect, Effect::Change { .. } | Effect::Harmless) {
+            self.runner.active.touched = true;
+        }
+        if let Effect::Other { subject, old, new } = &effect {
+            let entry = match self.runner.others.iter().find(|o| o.subject == *subject) {
+                Some(o) => AccountState {
+                    pending: Some(new.clone()),
+                    ..o.clone()
+                },
+                None => AccountState {
+                    subject: subject.clone(),
+                    original: old.clone(),
+                    current: old.clone(),
+                    pending: Some(new.clone()),
+                    previous: Vec::new(),
+                    failures: 0,
+                },
+            };
+            upsert_other(&mut self.runner.others, entry);
+            self.runner.save_state();
+        }
         if let Effect::Change { new, .. } = &effect {
             self.runner.active.pending = Some(new.clone());
             self.runner.save_state();
@@ -1112,6 +1458,27 @@ impl<'r> Ctx<'r> {
                  or rate-limited; rerun when it is not",
                 r.status
             ));
+            return None;
+        }
+        if let Ok(r) = &outcome
+            && r.retry_budget_exhausted
+        {
+            // A 429/503 the retry bound did not wait out determines
+            // nothing: no verdict, and a change may or may not have been
+            // applied: it stays pending (resolved before the restore).
+            self.result.verdict = Verdict::Skip;
+            self.result.reason = Some(format!(
+                "not determined: step {step} got {} after the retry bound was spent (the \
+                 target was rate limiting or overloaded); rerun when it is not",
+                r.status
+            ));
+            if matches!(effect, Effect::Change { .. }) {
+                self.runner.active.poisoned = Some(format!(
+                    "a change got {} after the retry bound was spent: possibly applied; the \
+                     state file keeps both candidates",
+                    r.status
+                ));
+            }
             return None;
         }
         if let Ok(r) = &outcome
@@ -1171,7 +1538,7 @@ impl<'r> Ctx<'r> {
                     self.candidates.push(new.clone());
                 }
                 if response.status != 200 && is_error(&response, "wrong_old_password") {
-                    self.runner.active.failures += 1;
+                    self.runner.note_failure();
                     if *old == sent_current {
                         self.runner.active.poisoned = Some(
                             "the tracked password was refused (wrong_old_password); changes of \
@@ -1185,9 +1552,24 @@ impl<'r> Ctx<'r> {
             Effect::Harmless => {
                 self.unverified = true;
                 if is_error(&response, "wrong_old_password") {
-                    self.runner.active.failures += 1;
+                    self.runner.note_failure();
                     self.runner.save_state();
                 }
+            }
+            Effect::Other { subject, new, .. } => {
+                if let Some(o) = self
+                    .runner
+                    .others
+                    .iter_mut()
+                    .find(|o| o.subject == *subject)
+                {
+                    o.pending = None;
+                    if response.status == 200 {
+                        let old = std::mem::replace(&mut o.current, new.clone());
+                        o.previous.push(old);
+                    }
+                }
+                self.runner.save_state();
             }
         }
         Some(response)
@@ -1215,7 +1597,13 @@ impl<'r> Ctx<'r> {
         request: Request,
         effect: Effect,
     ) -> Result<Response, Stop> {
-        if !matches!(effect, Effect::None)
+        if let Some(signal) = crate::interrupt::requested() {
+            return Err(Stop::Skip(format!(
+                "interrupted by {}",
+                crate::interrupt::name(signal)
+            )));
+        }
+        if matches!(effect, Effect::Change { .. } | Effect::Harmless)
             && let Some(why) = &self.runner.active.poisoned
         {
             return Err(Stop::Skip(format!(
@@ -1359,42 +1747,79 @@ impl<'r> Ctx<'r> {
     }
 
     /// Makes room for one more wrong old password below the lockout
-    /// threshold (keeping one spare), with a successful change if needed.
+    /// threshold: at most `max_failures - 1 - SPARE` counted wrong
+    /// attempts. In a row (a success resets): a successful change when
+    /// needed. Within a window: waits until the oldest counted attempt
+    /// leaves it. Never expiring (the strictest reading, or a window
+    /// counting without `window_secs`): no room once spent: the step is
+    /// skipped.
     async fn guard(&mut self) -> Result<(), Stop> {
-        let Some(max) = self.runner.max_failures() else {
+        let rule = self.runner.lockout_rule();
+        let (Some(max), Some(allowance)) = (rule.max_failures, rule.allowance()) else {
             return Ok(());
         };
-        if max < 3 {
+        if allowance == 0 {
             return Err(Stop::Skip(format!(
                 "lockout.max_failures = {max} leaves no room for wrong passwords"
             )));
         }
-        if self.runner.active.failures < max - 2 {
+        self.runner.expire_failures();
+        if self.runner.active.failures < allowance {
             return Ok(());
         }
-        let token = self.active_token().await?;
-        let current = self.current();
-        let new = self.fresh();
-        let request = change(Some(&token), &current, &new, None);
-        let response = self
-            .exchange(
-                "lockout guard: a successful change resets the failure count",
-                request,
-                Effect::Change {
-                    old: current,
-                    new: new.clone(),
-                },
-            )
-            .await
-            .ok_or(Stop::Abort)?;
-        self.check(&Expect::Success, &response);
-        if is_error(&response, "wrong_old_password") {
-            let _ = self.recheck_last_change().await;
-        }
-        if response.status == 200 {
-            Ok(())
-        } else {
-            Err(Stop::Abort)
+        match (rule.counting, rule.window) {
+            (Counting::Window, Some(window)) => {
+                let oldest = self.runner.active.failure_times.first().copied();
+                let wait = oldest
+                    .map(|t| (t + window).saturating_duration_since(Instant::now()))
+                    .unwrap_or_default()
+                    + Duration::from_millis(100);
+                self.result.notes.push(format!(
+                    "waited {:.1} s for the lockout window ({} s) to make room for a wrong \
+                     password",
+                    wait.as_secs_f64(),
+                    window.as_secs()
+                ));
+                tokio::time::sleep(wait).await;
+                self.runner.expire_failures();
+                if self.runner.active.failures < allowance {
+                    Ok(())
+                } else {
+                    Err(Stop::Skip("no room in the lockout window".into()))
+                }
+            }
+            (Counting::Window, None) => Err(Stop::Skip(format!(
+                "the lockout budget is spent: {} wrong old passwords sent, at most {allowance} \
+                 under the rule ({}); declare [lockout] counting (and window_secs) to allow more",
+                self.runner.active.failures,
+                rule.describe()
+            ))),
+            (Counting::Consecutive, _) => {
+                let token = self.active_token().await?;
+                let current = self.current();
+                let new = self.fresh();
+                let request = change(Some(&token), &current, &new, None);
+                let response = self
+                    .exchange(
+                        "lockout guard: a successful change resets the failure count",
+                        request,
+                        Effect::Change {
+                            old: current,
+                            new: new.clone(),
+                        },
+                    )
+                    .await
+                    .ok_or(Stop::Abort)?;
+                self.check(&Expect::Success, &response);
+                if is_error(&response, "wrong_old_password") {
+                    let _ = self.recheck_last_change().await;
+                }
+                if response.status == 200 {
+                    Ok(())
+                } else {
+                    Err(Stop::Abort)
+                }
+            }
         }
     }
 

@@ -160,11 +160,21 @@ async fn other_account(
     };
     let new = ctx.fresh();
     let request = change(Some(&token), &old, &new, None);
+    // With the account's own password the change could be applied (a
+    // target that does not enforce the status): recorded, set back.
+    let effect = match &account.password {
+        Some(p) if *p == old => Effect::Other {
+            subject: account.subject.clone(),
+            old: old.clone(),
+            new: new.clone(),
+        },
+        _ => Effect::None,
+    };
     let response = ctx
         .step(
             &format!("a change for {} ({})", account.subject, role.table()),
             request,
-            Effect::None,
+            effect,
             expect,
         )
         .await?;
@@ -216,7 +226,11 @@ async fn lockout(ctx: &mut Ctx<'_>) -> Result<(), Stop> {
     ctx.step(
         &format!("the right password for {}, now locked", account.subject),
         request,
-        Effect::None,
+        Effect::Other {
+            subject: account.subject.clone(),
+            old: password.clone(),
+            new: new.clone(),
+        },
         Expect::LOCKED,
     )
     .await?;

@@ -1,0 +1,222 @@
+//! Interruptions of the `conformance` binary against an in-process
+//! reference server over loopback: SIGINT mid-run restores the password
+//! before exiting 130; a run killed with SIGKILL is restored by
+//! `conformance restore` from its state file; `restore` names (never
+//! prints) the recorded passwords when it cannot restore them.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use conformance::embedded::{Embedded, Hashing};
+use conformance::exchange::{self, ENDPOINT_PATH, Endpoint, Request};
+use conformance::profile::Profile;
+use conformance::state::{State, StateFile};
+use conformance::tokens::TokenFactory;
+
+fn conformance(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_conformance"));
+    c.args(args);
+    c
+}
+
+/// A slow run (paced) of the whole catalogue against `server`.
+fn spawn_run(server: &Embedded, state: &Path) -> Child {
+    conformance(&[
+        "--base-url",
+        &server.profile.base_url,
+        "--state",
+        state.to_str().unwrap(),
+        "--rate",
+        "25",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap()
+}
+
+/// Waits until the state file records a password other than the original
+/// (a change went through) or, unless `applied`, a pending change.
+async fn wait_for_a_change(state: &Path, original: &str, applied: bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(f)) = StateFile::load(state)
+            && f.accounts
+                .iter()
+                .any(|a| a.current != original || (!applied && a.pending.is_some()))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run never changed the password"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the run did not exit");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn kill(signal: &str, child: &Child) {
+    let ok = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+/// Whether `password` is alice's password now: a real change from it
+/// (which the target answers 200 only if it is).
+async fn is_current(profile: &Profile, password: &str) -> bool {
+    let endpoint = Endpoint::parse(&profile.base_url).unwrap();
+    let token = TokenFactory::new(profile)
+        .unwrap()
+        .standard(&profile.accounts.active)
+        .await
+        .unwrap();
+    let request = Request {
+        method: http::Method::POST,
+        path: ENDPOINT_PATH.into(),
+        headers: vec![
+            (
+                http::header::AUTHORIZATION,
+                format!("Bearer {token}").parse().unwrap(),
+            ),
+            (
+                http::header::CONTENT_TYPE,
+                "application/json".parse().unwrap(),
+            ),
+        ],
+        body: serde_json::to_vec(
+            &serde_json::json!({"old_password": password, "new_password": "Probe-After-Run-42"}),
+        )
+        .unwrap(),
+    };
+    let r = exchange::send(&endpoint, &request, Duration::from_secs(5))
+        .await
+        .unwrap();
+    r.status == 200
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_mid_run_restores_and_exits_130() {
+    let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
+    let original = server.profile.accounts.active.password.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let mut child = spawn_run(&server, &state);
+    wait_for_a_change(&state, &original, false).await;
+    kill("-INT", &child);
+    let status = wait_for_exit(&mut child).await;
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted by SIGINT"), "{err}");
+    assert!(!err.contains(&original), "a password was printed: {err}");
+    // Restored: the state file is gone and the original works.
+    assert_eq!(State::load(&state).unwrap(), None, "{err}");
+    assert!(is_current(&server.profile, &original).await, "{err}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_is_restored_by_the_restore_command() {
+    let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
+    let original = server.profile.accounts.active.password.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let mut child = spawn_run(&server, &state);
+    wait_for_a_change(&state, &original, true).await;
+    kill("-KILL", &child);
+    wait_for_exit(&mut child).await;
+    assert!(StateFile::load(&state).unwrap().is_some());
+    let out = conformance(&[
+        "restore",
+        "--base-url",
+        &server.profile.base_url,
+        "--state",
+        state.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("restored"), "{text}");
+    assert_eq!(State::load(&state).unwrap(), None);
+    assert!(is_current(&server.profile, &original).await, "{text}");
+    // Nothing left: a second restore has nothing to do.
+    let again = conformance(&[
+        "restore",
+        "--base-url",
+        &server.profile.base_url,
+        "--state",
+        state.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to restore"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_that_cannot_names_the_recorded_passwords_without_printing_them() {
+    let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
+    let original = server.profile.accounts.active.password.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let endpoint = Endpoint::parse(&server.profile.base_url).unwrap();
+    // A recorded password the target does not have.
+    let unknown = "Not-The-Password-8";
+    State {
+        endpoint: endpoint.endpoint_url(),
+        subject: "alice".into(),
+        original: original.clone(),
+        current: unknown.into(),
+        pending: None,
+        previous: vec![],
+        failures: 0,
+    }
+    .save(&state)
+    .unwrap();
+    let out = conformance(&[
+        "restore",
+        "--base-url",
+        &server.profile.base_url,
+        "--state",
+        state.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("alice has the `current` password recorded in"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(unknown) && !text.contains(&original),
+        "{text}"
+    );
+    // The file is kept for a later attempt.
+    assert!(StateFile::load(&state).unwrap().is_some());
+    // And the account was not changed: the original still works.
+    assert!(is_current(&server.profile, &original).await);
+    server.stop().await;
+}
