@@ -988,14 +988,7 @@ impl Runner {
                         Ok(token) => {
                             log.redactor
                                 .add(&o.current, &format!("password:{}-current", o.subject));
-                            let r = log
-                                .exchange(
-                                    &format!("restore: set the original password of {}", o.subject),
-                                    change(Some(&token), &o.current, &o.original, None),
-                                    Effect::None,
-                                )
-                                .await;
-                            r.is_some_and(|r| r.status == 200)
+                            set_back(&mut log, &token, &o).await
                         }
                         Err(_) => false,
                     }
@@ -1188,6 +1181,59 @@ impl Runner {
 }
 
 /// Adds or replaces `entry` among the other accounts.
+/// Changes another account back to its original password with its own
+/// token. When the original is still in the target's history
+/// (`recurrent_password`), first changes through fresh passwords until it
+/// has left it (at most the declared depth, else 128, plus one), each
+/// recorded in the state file before it is sent.
+async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
+    let depth = log.runner.profile.policy.depth().unwrap_or(128);
+    let mut current = o.current.clone();
+    for cycled in 0..=depth {
+        let r = log
+            .exchange(
+                &format!("restore: set the original password of {}", o.subject),
+                change(Some(token), &current, &o.original, None),
+                Effect::None,
+            )
+            .await;
+        match r {
+            Some(r) if r.status == 200 => return true,
+            Some(r) if is_error(&r, "recurrent_password") && cycled < depth => {}
+            _ => return false,
+        }
+        let next = log.fresh();
+        let record = |current: &str, pending: Option<String>| AccountState {
+            current: current.to_string(),
+            pending,
+            ..o.clone()
+        };
+        upsert_other(&mut log.runner.others, record(&current, Some(next.clone())));
+        log.runner.save_state();
+        let r = log
+            .exchange(
+                &format!(
+                    "restore: the original of {} is still in its history: a change to a \
+                     generated password ({} of at most {depth})",
+                    o.subject,
+                    cycled + 1
+                ),
+                change(Some(token), &current, &next, None),
+                Effect::None,
+            )
+            .await;
+        match r {
+            Some(r) if r.status == 200 => {
+                current = next;
+                upsert_other(&mut log.runner.others, record(&current, None));
+                log.runner.save_state();
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
 fn upsert_other(others: &mut Vec<AccountState>, entry: AccountState) {
     match others.iter_mut().find(|o| o.subject == entry.subject) {
         Some(slot) => *slot = entry,
@@ -1448,28 +1494,14 @@ impl<'r> Ctx<'r> {
         if let Ok(r) = &outcome
             && r.retry_budget_exhausted
         {
-            // Not judged: the case is not determined. A change may or may
-            // not have been applied: the pending entry stays until the
-            // password is confirmed.
-            self.result.verdict = Verdict::Skip;
-            self.result.reason = Some(format!(
-                "not determined: step {step} still got {} after the retry budget \
-                 ([http] max_retries, max_retry_wait_secs): the target stayed overloaded \
-                 or rate-limited; rerun when it is not",
-                r.status
-            ));
-            return None;
-        }
-        if let Ok(r) = &outcome
-            && r.retry_budget_exhausted
-        {
             // A 429/503 the retry bound did not wait out determines
             // nothing: no verdict, and a change may or may not have been
             // applied: it stays pending (resolved before the restore).
             self.result.verdict = Verdict::Skip;
             self.result.reason = Some(format!(
-                "not determined: step {step} got {} after the retry bound was spent (the \
-                 target was rate limiting or overloaded); rerun when it is not",
+                "not determined: step {step} got {} after the retry bound was spent ([http] \
+                 max_retries, max_retry_wait_secs: the target was rate limiting or \
+                 overloaded); rerun when it is not",
                 r.status
             ));
             if matches!(effect, Effect::Change { .. }) {
