@@ -488,8 +488,11 @@ pub fn template(
 
     w.push_str("\n[lockout]\n");
     w.push_str(
-        "# max_failures = 5    # TODO: consecutive wrong old passwords that lock an account; 0 = no lockout.\n\
-         #   left out, the harness assumes 3 and stays below it\n",
+        "# max_failures = 5    # TODO: wrong old passwords that lock an account; 0 = no lockout.\n\
+         #   left out, the harness assumes 3 and stays below it\n\
+         # counting = \"consecutive\"    # TODO: \"consecutive\" (a success resets the count) or \"window\";\n\
+         #   left out, the strictest reading: failures never expire and a success resets nothing\n\
+         # window_secs = 900    # TODO: with counting = \"window\", how long a failure counts\n",
     );
     w.push_str(&skipped_line("lockout.max_failures"));
 
