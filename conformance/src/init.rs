@@ -511,6 +511,11 @@ pub fn template(
                 "issuer = {}    # filled: the discovery document's issuer",
                 quoted(&d.issuer)
             );
+            let _ = writeln!(
+                w,
+                "jwks_url = {}    # filled: the document's jwks_uri (the target's public keys: token attacks)",
+                quoted(&d.jwks_uri)
+            );
         }
         Err(_) => {
             let _ = writeln!(

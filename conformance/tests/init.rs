@@ -102,6 +102,7 @@ async fn init_fills_issuer_algorithm_and_kid_from_discovery_and_the_profile_runs
         "algorithm = \"RS256\"    # filled: the first signing key of the JWKS the suite can mint for".to_string(),
         "kid = \"dev-rs256\"    # filled: that key's kid; private_key must be its private half".to_string(),
         format!("#   jwks_uri: {url}/oauth2/jwks"),
+        format!("jwks_url = \"{url}/oauth2/jwks\"    # filled: the document's jwks_uri (the target's public keys: token attacks)"),
         "#     kid dev-es256: EC P-256, alg ES256, use sig".to_string(),
         "#   left out, skips: history.most-recent, history.nth-previous, history.beyond-depth".to_string(),
     ] {
