@@ -262,7 +262,7 @@ impl Client {
                 return Ok(response);
             };
             if retries.len() as u64 >= u64::from(self.retry.max_retries)
-                || waited + wait > self.retry.max_wait
+                || waited.saturating_add(wait) > self.retry.max_wait
             {
                 response.retries = retries;
                 response.retry_budget_exhausted = true;

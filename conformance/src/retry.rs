@@ -66,7 +66,11 @@ pub fn wait_before_retry(
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<u64>().ok().map(Duration::from_secs);
+        // Too many digits for a u64: as long as can be (the retry budget
+        // then runs out: not determined, never judged).
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -75,6 +79,19 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endless_retry_after_is_as_long_as_can_be() {
+        let now = SystemTime::now();
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            wait_before_retry(503, Some("99999999999999999999999"), now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+    }
 
     #[test]
     fn seconds_and_http_dates() {

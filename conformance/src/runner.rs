@@ -687,6 +687,14 @@ impl Runner {
         let mut ctx = Ctx::new(self, case);
         let stop = ctx.plan(case.plan).await;
         let unconfirmed = ctx.unverified.then(|| std::mem::take(&mut ctx.candidates));
+        // Reasons may quote a token command's stderr or a target's words:
+        // every secret the case knew is replaced by its label.
+        let stop = match stop {
+            Err(Stop::Skip(why)) => Err(Stop::Skip(ctx.redactor.apply(&why))),
+            Err(Stop::NotDetermined(why)) => Err(Stop::NotDetermined(ctx.redactor.apply(&why))),
+            Err(Stop::Error(why)) => Err(Stop::Error(ctx.redactor.apply(&why))),
+            other => other,
+        };
         let mut result = ctx.result;
         let mut cut_short = None;
         match stop {
@@ -983,6 +991,8 @@ impl Runner {
             .cloned();
             let resolved = match (&o.pending, account) {
                 (None, Some(account)) => {
+                    // A `token_command` logs in with the password it has now.
+                    log.runner.tokens.set_password(&o.subject, &o.current);
                     let label = format!("token:{}", o.subject);
                     match log.token_for(&account, &label).await {
                         Ok(token) => {
@@ -1189,7 +1199,17 @@ impl Runner {
 async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
     let depth = log.runner.profile.policy.depth().unwrap_or(128);
     let mut current = o.current.clone();
+    let record = |current: &str, pending: Option<String>| AccountState {
+        current: current.to_string(),
+        pending,
+        ..o.clone()
+    };
     for cycled in 0..=depth {
+        upsert_other(
+            &mut log.runner.others,
+            record(&current, Some(o.original.clone())),
+        );
+        log.runner.save_state();
         let r = log
             .exchange(
                 &format!("restore: set the original password of {}", o.subject),
@@ -1197,17 +1217,15 @@ async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
                 Effect::None,
             )
             .await;
+        if r.is_some() {
+            upsert_other(&mut log.runner.others, record(&current, None));
+        }
         match r {
             Some(r) if r.status == 200 => return true,
             Some(r) if is_error(&r, "recurrent_password") && cycled < depth => {}
             _ => return false,
         }
         let next = log.fresh();
-        let record = |current: &str, pending: Option<String>| AccountState {
-            current: current.to_string(),
-            pending,
-            ..o.clone()
-        };
         upsert_other(&mut log.runner.others, record(&current, Some(next.clone())));
         log.runner.save_state();
         let r = log
@@ -1228,7 +1246,12 @@ async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
                 upsert_other(&mut log.runner.others, record(&current, None));
                 log.runner.save_state();
             }
-            _ => return false,
+            Some(_) => {
+                upsert_other(&mut log.runner.others, record(&current, None));
+                log.runner.save_state();
+                return false;
+            }
+            None => return false,
         }
     }
     false

@@ -504,7 +504,10 @@ pub fn expand_command(template: &str, subject: &str, scope: &str, password: &str
 fn bounded_stderr(stderr: &[u8], password: &str) -> String {
     let mut text = String::from_utf8_lossy(stderr).into_owned();
     if !password.is_empty() {
-        text = text.replace(password, "<password>");
+        // Quoted first (as `sh -x` echoes it), then bare.
+        text = text
+            .replace(&shell_quote(password), "<password>")
+            .replace(password, "<password>");
     }
     let text: String = text
         .trim()

@@ -117,11 +117,19 @@ impl ChangePassword {
         let verified = session
             .verify(user.password_hash.clone(), old.clone())
             .await;
-        let correct = matches!(verified, Ok(true));
         let store = self.store.clone();
+        let correct = match verified {
+            Ok(correct) => correct,
+            Err(e) => {
+                // A hashing failure is no guess: the reservation is released
+                // without counting (a server fault never locks a user out).
+                store.release_attempt(id);
+                return Err(e.into());
+            }
+        };
         let attempts =
             blocking(move || store.settle_attempt(id, correct, k, lock_ms, now_ms())).await?;
-        if !verified? {
+        if !correct {
             tracing::info!(
                 subject,
                 attempts,

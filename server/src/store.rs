@@ -263,6 +263,17 @@ struct Pending {
     in_flight: i64,
     /// Wrong, but their write failed; the next settled guess writes them.
     unwritten: i64,
+    /// Unwritten ones a settling guess is writing now (still counted, so a
+    /// reservation never sees them in neither place, and no two settles
+    /// write the same ones).
+    writing: i64,
+}
+
+impl Pending {
+    /// Guesses not in the database that count toward the threshold.
+    fn counted(&self) -> i64 {
+        self.in_flight + self.unwritten + self.writing
+    }
 }
 
 const USER_COLUMNS: &str = "id, password_hash, normalization, history_salt, digest_m_kib,
@@ -454,9 +465,9 @@ impl Store {
             Status::Locked => Reservation::Locked,
             Status::Normal => {
                 let pending = guesses.entry(user_id).or_default();
-                let counted = user.failed_attempts + pending.in_flight + pending.unwritten;
+                let counted = user.failed_attempts + pending.counted();
                 if max_failures > 0 && counted >= i64::from(max_failures) {
-                    if pending.in_flight == 0 && pending.unwritten == 0 {
+                    if pending.counted() == 0 {
                         guesses.remove(&user_id);
                     }
                     Reservation::Saturated
@@ -483,8 +494,12 @@ impl Store {
         now_ms: i64,
     ) -> Result<i64, StoreError> {
         let unwritten = {
-            let guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
-            guesses.get(&user_id).map_or(0, |p| p.unwritten)
+            let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
+            guesses.get_mut(&user_id).map_or(0, |p| {
+                let taken = std::mem::take(&mut p.unwritten);
+                p.writing += taken;
+                taken
+            })
         };
         let written = self.write_guess(user_id, correct, unwritten, max_failures, lock_ms, now_ms);
         // Only now (the count durable, or kept unwritten) does the guess leave
@@ -492,15 +507,28 @@ impl Store {
         let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
         let pending = guesses.entry(user_id).or_default();
         pending.in_flight = (pending.in_flight - 1).max(0);
+        pending.writing -= unwritten;
         match &written {
-            Ok(_) => pending.unwritten -= unwritten,
-            Err(_) if !correct => pending.unwritten += 1,
-            Err(_) => {}
+            Ok(_) => {}
+            Err(_) if !correct => pending.unwritten += unwritten + 1,
+            Err(_) => pending.unwritten += unwritten,
         }
-        if pending.in_flight == 0 && pending.unwritten == 0 {
+        if pending.counted() == 0 {
             guesses.remove(&user_id);
         }
         written
+    }
+
+    /// Gives back a reservation whose guess was never verified (a hashing
+    /// failure): nothing is counted.
+    pub fn release_attempt(&self, user_id: i64) {
+        let mut guesses = self.guesses.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(pending) = guesses.get_mut(&user_id) {
+            pending.in_flight = (pending.in_flight - 1).max(0);
+            if pending.counted() == 0 {
+                guesses.remove(&user_id);
+            }
+        }
     }
 
     fn write_guess(
@@ -819,6 +847,47 @@ mod tests {
             store.find("alice").unwrap().unwrap().status(0),
             Status::Locked
         );
+        assert!(store.guesses.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_released_reservation_counts_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite3"), BUSY).unwrap();
+        let u = seed(&store, "alice");
+        for _ in 0..3 {
+            let r = store.reserve_attempt(u.id, 3, 0).unwrap();
+            assert!(matches!(r, Reservation::Reserved(_)), "{r:?}");
+            store.release_attempt(u.id);
+        }
+        assert!(store.guesses.lock().unwrap().is_empty());
+        assert_eq!(store.find("alice").unwrap().unwrap().failed_attempts, 0);
+    }
+
+    #[test]
+    fn unwritten_failures_being_written_still_count_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let store = Store::open(&path, BUSY).unwrap();
+        let u = seed(&store, "alice");
+        let outside = Connection::open(&path).unwrap();
+        outside.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        store.reserve_attempt(u.id, 5, 0).unwrap();
+        assert!(store.settle_attempt(u.id, false, 5, 1000, 0).is_err());
+        // Another settle takes the unwritten failure to write it; while it
+        // writes (simulated: taken, write failed again), it still counts.
+        store.reserve_attempt(u.id, 5, 0).unwrap();
+        assert!(store.settle_attempt(u.id, false, 5, 1000, 0).is_err());
+        {
+            let g = store.guesses.lock().unwrap();
+            let p = g.get(&u.id).unwrap();
+            assert_eq!((p.in_flight, p.unwritten, p.writing), (0, 2, 0));
+        }
+        outside.execute_batch("COMMIT").unwrap();
+        // One more wrong guess writes all three, exactly once.
+        store.reserve_attempt(u.id, 5, 0).unwrap();
+        assert_eq!(store.settle_attempt(u.id, false, 5, 1000, 0).unwrap(), 3);
+        assert_eq!(store.find("alice").unwrap().unwrap().failed_attempts, 3);
         assert!(store.guesses.lock().unwrap().is_empty());
     }
 

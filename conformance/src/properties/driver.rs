@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::catalogue::TokenKind;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, Request, Response};
 use crate::profile::{Account, Profile};
-use crate::state::State;
+use crate::state::{State, StateFile};
 use crate::tokens::TokenFactory;
 
 /// The active account as the properties know it.
@@ -246,8 +246,11 @@ impl Driver {
         self.token(kind).is_ok()
     }
 
-    fn save(&self, pending: Option<&str>) {
-        let Some(file) = &self.state_file else {
+    /// Records the active account in the state file, keeping the entries
+    /// of the other accounts the run recorded there. A file that cannot be
+    /// written makes the account unusable (no change goes out unrecorded).
+    fn save(&mut self, pending: Option<&str>) {
+        let Some(file) = self.state_file.clone() else {
             return;
         };
         let a = &self.account;
@@ -260,7 +263,19 @@ impl Driver {
             previous: a.previous.clone(),
             failures: a.failures,
         };
-        let _ = state.save(file);
+        let mine = StateFile::from(state);
+        let saved = match StateFile::load(&file) {
+            Ok(Some(mut recorded)) => {
+                for entry in mine.accounts {
+                    recorded.upsert(entry);
+                }
+                recorded.save(&file)
+            }
+            _ => mine.save(&file),
+        };
+        if let Err(e) = saved {
+            self.account.poisoned = Some(format!("cannot write the state file: {e}"));
+        }
     }
 
     /// A POST of `{"old_password": old, "new_password": new}`.
