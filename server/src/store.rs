@@ -850,6 +850,18 @@ mod tests {
         assert!(store.guesses.lock().unwrap().is_empty());
     }
 
+    /// A store with alice, and another connection holding the database's
+    /// write lock (commit it to let writes through).
+    fn locked_from_outside() -> (tempfile::TempDir, Store, User, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let store = Store::open(&path, BUSY).unwrap();
+        let u = seed(&store, "alice");
+        let outside = Connection::open(&path).unwrap();
+        outside.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        (dir, store, u, outside)
+    }
+
     #[test]
     fn a_released_reservation_counts_nothing() {
         let dir = tempfile::tempdir().unwrap();
@@ -866,12 +878,7 @@ mod tests {
 
     #[test]
     fn unwritten_failures_being_written_still_count_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db.sqlite3");
-        let store = Store::open(&path, BUSY).unwrap();
-        let u = seed(&store, "alice");
-        let outside = Connection::open(&path).unwrap();
-        outside.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let (_dir, store, u, outside) = locked_from_outside();
         store.reserve_attempt(u.id, 5, 0).unwrap();
         assert!(store.settle_attempt(u.id, false, 5, 1000, 0).is_err());
         // Another settle takes the unwritten failure to write it; while it
@@ -893,12 +900,7 @@ mod tests {
 
     #[test]
     fn a_correct_guess_clears_unwritten_failures() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db.sqlite3");
-        let store = Store::open(&path, BUSY).unwrap();
-        let u = seed(&store, "alice");
-        let outside = Connection::open(&path).unwrap();
-        outside.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let (_dir, store, u, outside) = locked_from_outside();
         for _ in 0..2 {
             store.reserve_attempt(u.id, 3, 0).unwrap();
             assert!(store.settle_attempt(u.id, false, 3, 1000, 0).is_err());
