@@ -126,6 +126,15 @@ impl Endpoint {
         self.url(ENDPOINT_PATH)
     }
 
+    /// Whether the target's address is on the loopback interface.
+    pub fn is_loopback(&self) -> bool {
+        let host = match self.authority.rsplit_once(':') {
+            Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => self.authority.as_str(),
+        };
+        crate::client::is_loopback(host)
+    }
+
     /// The client of the run.
     pub fn client(&self) -> &Client {
         &self.client

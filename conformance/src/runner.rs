@@ -15,6 +15,7 @@
 //! the end it restores the original password, first cycling through enough
 //! generated passwords that the original is out of the history.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -192,6 +193,19 @@ pub struct Runner {
     others: Vec<AccountState>,
 }
 
+/// Whether a catalogue run prints a line per case on stderr: for a target
+/// off the loopback interface (paced, so a run takes a while) when stderr
+/// is a terminal.
+fn shows_progress(stderr_is_terminal: bool, endpoint: &Endpoint) -> bool {
+    stderr_is_terminal && !endpoint.is_loopback()
+}
+
+/// `catalogue: 12/86 cases run (auth.invalid-token.garbage)`: no verdict,
+/// since a later batched confirmation can still fail a case.
+fn progress_line(n: usize, total: usize, id: &str) -> String {
+    format!("catalogue: {n}/{total} cases run ({id})")
+}
+
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runner")
@@ -224,6 +238,7 @@ pub async fn run_with_properties(
     let resumed = runner.resume().await?;
     let mut results = Vec::new();
     let mut effects = Vec::new();
+    let progress = shows_progress(std::io::stderr().is_terminal(), &runner.endpoint);
     for case in cases {
         if crate::interrupt::requested().is_some() {
             break;
@@ -238,6 +253,9 @@ pub async fn run_with_properties(
             && case.plan.defers_confirmation()
         {
             runner.expect_unchanged(results.len(), candidates);
+        }
+        if progress {
+            eprintln!("{}", progress_line(results.len() + 1, cases.len(), case.id));
         }
         results.push(result);
     }
@@ -1961,5 +1979,27 @@ impl<'r> Ctx<'r> {
             )));
         }
         crate::cases::run(self, plan).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_for_remote_targets_on_a_terminal() {
+        let remote = Endpoint::parse("https://ciam.example.com").unwrap();
+        let local = Endpoint::parse("http://127.0.0.1:8080").unwrap();
+        let v6 = Endpoint::parse("http://[::1]:8080").unwrap();
+        let named = Endpoint::parse("http://localhost:8080").unwrap();
+        assert!(shows_progress(true, &remote));
+        assert!(!shows_progress(false, &remote));
+        for e in [&local, &v6, &named] {
+            assert!(!shows_progress(true, e), "{e:?}");
+        }
+        assert_eq!(
+            progress_line(12, 86, "auth.invalid-token.garbage"),
+            "catalogue: 12/86 cases run (auth.invalid-token.garbage)"
+        );
     }
 }
