@@ -4,12 +4,11 @@
 //! follows the password it (wrongly) changed and restores the original.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use conformance::catalogue;
 use conformance::embedded::REFERENCE_PROFILE;
 use conformance::profile::Profile;
-use conformance::runner::{self, RunOptions};
+use conformance::runner;
 use conformance::verdict::{Enforcement, Verdict};
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -61,15 +60,7 @@ async fn a_target_that_accepts_everything_fails_every_refusal() {
         .map(|id| catalogue::find(id).unwrap())
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let options = RunOptions {
-        enforcement: Enforcement {
-            strict: false,
-            reference: false,
-        },
-        show_secrets: false,
-        state_file: dir.path().join("state.json"),
-        timeout: Duration::from_secs(5),
-    };
+    let options = crate::support::external_options(dir.path());
     let outcome = runner::run(&profile, &cases, &options).await.unwrap();
     for result in &outcome.cases {
         let expected = if must_fail.contains(&result.id) {
@@ -146,16 +137,7 @@ async fn run_against(addr: std::net::SocketAddr, ids: &[&str]) -> runner::RunOut
 async fn run_profile(profile: Profile, ids: &[&str]) -> runner::RunOutcome {
     let cases: Vec<_> = ids.iter().map(|id| catalogue::find(id).unwrap()).collect();
     let dir = tempfile::tempdir().unwrap();
-    let options = RunOptions {
-        // An external target: reference and RFC cases do not fail the run.
-        enforcement: Enforcement {
-            strict: false,
-            reference: false,
-        },
-        show_secrets: false,
-        state_file: dir.path().join("state.json"),
-        timeout: Duration::from_secs(5),
-    };
+    let options = crate::support::external_options(dir.path());
     runner::run(&profile, &cases, &options).await.unwrap()
 }
 

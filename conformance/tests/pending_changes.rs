@@ -5,13 +5,12 @@
 //! resolved before the restore: the fake ends with the original password.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use conformance::catalogue;
 use conformance::embedded::REFERENCE_PROFILE;
 use conformance::profile::Profile;
-use conformance::runner::{self, RunOptions};
-use conformance::verdict::{Enforcement, Verdict};
+use conformance::runner;
+use conformance::verdict::Verdict;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 
@@ -111,15 +110,7 @@ async fn a_rate_limited_change_is_not_judged_and_is_resolved_before_the_restore(
     let addr = serve(tenant.clone()).await;
     profile.base_url = format!("http://{addr}");
     let dir = tempfile::tempdir().unwrap();
-    let options = RunOptions {
-        enforcement: Enforcement {
-            strict: false,
-            reference: false,
-        },
-        show_secrets: false,
-        state_file: dir.path().join("state.json"),
-        timeout: Duration::from_secs(5),
-    };
+    let options = crate::support::external_options(dir.path());
     let case = catalogue::find("password.change").unwrap();
     let outcome = runner::run(&profile, &[case], &options).await.unwrap();
     let result = &outcome.cases[0];
@@ -172,15 +163,7 @@ async fn a_frozen_account_changed_by_a_target_that_ignores_status_is_recorded_an
     let addr = serve(tenant.clone()).await;
     profile.base_url = format!("http://{addr}");
     let dir = tempfile::tempdir().unwrap();
-    let options = RunOptions {
-        enforcement: Enforcement {
-            strict: false,
-            reference: false,
-        },
-        show_secrets: false,
-        state_file: dir.path().join("state.json"),
-        timeout: Duration::from_secs(5),
-    };
+    let options = crate::support::external_options(dir.path());
     let case = catalogue::find("user.frozen").unwrap();
     let outcome = runner::run(&profile, &[case], &options).await.unwrap();
     // The fake applied the change: the case fails, and the account is set

@@ -112,3 +112,17 @@ pub fn strict_options(server: &Embedded) -> RunOptions {
         timeout: Duration::from_secs(10),
     }
 }
+
+/// Run options of a vendor's run against an external target (reference and
+/// RFC cases do not fail the run), with the state file in `dir`.
+pub fn external_options(dir: &std::path::Path) -> RunOptions {
+    RunOptions {
+        enforcement: Enforcement {
+            strict: false,
+            reference: false,
+        },
+        show_secrets: false,
+        state_file: dir.join("state.json"),
+        timeout: Duration::from_secs(5),
+    }
+}
