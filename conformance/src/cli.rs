@@ -465,6 +465,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
                 enforcement,
                 progress: true,
                 max_shrink_iters: if remote { 200 } else { 2_000 },
+                replay: None,
             };
             let bounds = Bounds {
                 max_requests: if remote {

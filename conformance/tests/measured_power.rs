@@ -497,6 +497,7 @@ async fn run_one(row: &Row) -> Observed {
         enforcement,
         progress: false,
         max_shrink_iters: 64,
+        replay: None,
     };
     let bounds = Bounds {
         max_requests: 3_000,

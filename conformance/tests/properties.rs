@@ -62,6 +62,7 @@ fn run_against(
             enforcement,
             progress: false,
             max_shrink_iters: 1_000,
+            replay: None,
         };
         let bounds = Bounds {
             max_requests: u64::MAX,

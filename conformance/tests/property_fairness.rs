@@ -54,6 +54,7 @@ async fn run(
         enforcement,
         progress: false,
         max_shrink_iters: 64,
+        replay: None,
     };
     let bounds = Bounds {
         max_requests,

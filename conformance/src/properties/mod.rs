@@ -27,6 +27,7 @@ pub mod generate;
 pub mod hostile;
 pub mod model;
 pub mod oracle;
+pub mod replay;
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -67,6 +68,8 @@ pub struct PropertyOptions {
     pub progress: bool,
     /// Most shrinking steps per failure.
     pub max_shrink_iters: u32,
+    /// Sequences to play as given instead of the properties (`diff`).
+    pub replay: Option<replay::Replay>,
 }
 
 impl PropertyOptions {
@@ -206,6 +209,9 @@ fn prime_history(driver: &mut Driver) -> Result<(), DriveError> {
 /// and the driver (with the account as it is now).
 pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driver) {
     let primed = prime_history(&mut driver);
+    if let Some(replay) = &opts.replay {
+        return play(driver, primed, replay);
+    }
     let driver = RefCell::new(driver);
     let mut results = Vec::new();
     for p in opts.selected() {
@@ -233,6 +239,37 @@ pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driv
         results.push(result);
     }
     (results, driver.into_inner())
+}
+
+/// Plays the sequences of a `diff` (after priming): one result for the
+/// account model, with no verdict of its own (the diff compares the
+/// records it leaves in `replay.played`).
+fn play(
+    mut driver: Driver,
+    primed: Result<(), DriveError>,
+    replay: &replay::Replay,
+) -> (Vec<CaseResult>, Driver) {
+    let started = std::time::Instant::now();
+    let mut result = CaseResult::new(case(Property::AccountModel));
+    let played = match primed {
+        Ok(()) => replay::play(&mut driver, replay),
+        Err(e) => replay::Played {
+            transport: matches!(e, DriveError::Transport(_)),
+            error: Some(format!("before the sequences: {e}")),
+            ..replay::Played::default()
+        },
+    };
+    result.notes.push(format!(
+        "{} of {} sequences played as generated for the diff; {} requests",
+        played.sequences.len(),
+        replay.sequences.len(),
+        driver.requests
+    ));
+    result.elapsed_ms = started.elapsed().as_millis() as u64;
+    if let Ok(mut slot) = replay.played.lock() {
+        *slot = Some(played);
+    }
+    (vec![result], driver)
 }
 
 /// How many generated cases of a property sent their requests, and why

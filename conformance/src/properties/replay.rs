@@ -1,0 +1,431 @@
+//! Account-model sequences for `conformance diff`: generated once from a
+//! seed, independently of any target, then played as given against each
+//! target, every exchange recorded.
+//!
+//! [`generate`] draws the sequences from the [`model`] with a [`Setup`]
+//! made from one profile alone ([`setup`]: its declared history, lockout
+//! and policy, and the token variants both targets can make): the start
+//! entries are placeholders, so nothing a target answers can change a
+//! sequence. There is no shrinking and no judging here: [`play`] sends
+//! each step with the driver (which keeps the state file as for the
+//! properties), resolving the symbols `Start(i)` / `New(n)` to the target's
+//! own passwords, and records per step the exchange (redacted with the
+//! symbols' labels, so both targets' records read alike), the answer the
+//! model allows that it meets, and which password works afterwards (a
+//! change from the tracked password to itself, sent after every step the
+//! model says is refused, after the last one, and after a divergence).
+//!
+//! A step whose answer leaves the account where the model does not (a 200
+//! the model refuses, or the reverse) ends that sequence on that target:
+//! its next steps would send an old password the target no longer has.
+//! The same abstract steps are therefore sent to both targets up to the
+//! first step where one of them parts from the model.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use proptest_state_machine::ReferenceStateMachine;
+use serde::Serialize;
+
+use crate::catalogue::{PolicyBreak, TokenKind};
+use crate::exchange::{Endpoint, ExchangeRecord, Response, TransportError};
+use crate::profile::Profile;
+use crate::redact::Redactor;
+use crate::tokens::TokenFactory;
+
+use super::answers::Answers;
+use super::driver::{DriveError, Driver, Tok, is_error};
+use super::model::{self, Model, New, Old, Pw, Setup, Step, may_count};
+use super::oracle::Prediction;
+
+/// One generated sequence: the model's state at its start and its steps.
+#[derive(Debug, Clone)]
+pub struct Sequence {
+    /// The model's account when the sequence starts.
+    pub init: model::Account,
+    /// The steps.
+    pub steps: Vec<Step>,
+}
+
+/// What the properties run plays instead of generating (`diff`).
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// The sequences, the same for every target.
+    pub sequences: Arc<Vec<Sequence>>,
+    /// Where the played records are left for the caller.
+    pub played: Arc<Mutex<Option<Played>>>,
+    /// Print passwords and tokens in the records.
+    pub show_secrets: bool,
+}
+
+/// One step as one target answered it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlayedStep {
+    /// 1-based.
+    pub step: usize,
+    /// The answers the model (A's profile) allows, as a label.
+    pub expected: String,
+    /// Whether the model allows several answers (open point 1).
+    pub open_choice: bool,
+    /// The allowed answer the response meets (its label), if any.
+    pub met: Option<String>,
+    /// The exchange, redacted.
+    pub exchange: ExchangeRecord,
+    /// Which password works afterwards, if it was tried.
+    pub effect: Option<String>,
+    /// The exchange that tried it.
+    pub probe: Option<ExchangeRecord>,
+}
+
+/// One sequence as one target answered it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlayedSequence {
+    /// 1-based.
+    pub number: usize,
+    /// The steps sent, in order.
+    pub steps: Vec<PlayedStep>,
+    /// Why the steps after the last one were not sent.
+    pub stopped: Option<String>,
+    /// The stop was a transport error (no answer): a connection error.
+    pub transport: bool,
+}
+
+/// Every sequence as one target answered it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Played {
+    /// Why no sequence was played (priming the history failed, …).
+    pub error: Option<String>,
+    /// The error was a transport error.
+    pub transport: bool,
+    /// The sequences, in order.
+    pub sequences: Vec<PlayedSequence>,
+}
+
+/// The token variants `profile` can make for its active account.
+pub async fn variants(profile: &Profile) -> Vec<Tok> {
+    let Ok(mut factory) = TokenFactory::new(profile) else {
+        return Vec::new();
+    };
+    let account = profile.accounts.active.clone();
+    if let Some(pw) = &account.password {
+        factory.set_password(&account.subject, pw);
+    }
+    let form = profile.tokens.scope_format;
+    let mut out = Vec::new();
+    for tok in [Tok::Renewed, Tok::Expired, Tok::NoOpenid] {
+        let kind = match tok {
+            Tok::Renewed => TokenKind::Scope(&["openid"], form),
+            Tok::Expired => TokenKind::Expired,
+            _ => TokenKind::Scope(&["profile"], form),
+        };
+        if factory.variant(&account, kind).await.is_ok() {
+            out.push(tok);
+        }
+    }
+    out
+}
+
+/// The model's setup from `profile` alone (the diff's A): its declared
+/// history, lockout rule and policy breaks; `tokens` the variants to use.
+/// The start entries are placeholders: the current password and the
+/// `depth + 1` most recent previous ones, which priming makes known on
+/// every target.
+pub fn setup(profile: &Profile, tokens: &[Tok]) -> Setup {
+    let policy = &profile.policy;
+    let depth = policy.depth();
+    let entries = 1 + depth.map_or(0, |d| d + 1);
+    let breaks = [
+        PolicyBreak::TooShort,
+        PolicyBreak::TooLong,
+        PolicyBreak::NoLowercase,
+        PolicyBreak::NoUppercase,
+        PolicyBreak::NoDigit,
+        PolicyBreak::NoSymbol,
+        PolicyBreak::ControlCharacter,
+    ]
+    .into_iter()
+    .filter(|b| crate::password::breaking(policy, *b).is_ok())
+    .collect();
+    Setup {
+        depth,
+        includes_current: policy.history_includes_current,
+        max_failures: profile.lockout.effective(),
+        known: (0..entries).map(|i| format!("start-{i}")).collect(),
+        breaks,
+        tokens: tokens.to_vec(),
+    }
+}
+
+/// `count` sequences of 1 to `max_steps` steps drawn from the model with
+/// `setup`, deterministically from `seed` (the same seed, the same
+/// sequences).
+pub fn generate(setup: Setup, count: u32, max_steps: usize, seed: u64) -> Vec<Sequence> {
+    model::SETUP.with(|s| *s.borrow_mut() = setup);
+    let strategy = Model::sequential_strategy(1..=max_steps.max(1));
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8] = 4;
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
+    );
+    (0..count)
+        .map(|_| {
+            let tree = strategy
+                .new_tree(&mut runner)
+                .expect("the model always has a step to take");
+            let (init, steps, _) = tree.current();
+            Sequence { init, steps }
+        })
+        .collect()
+}
+
+fn token_label(tok: Tok) -> &'static str {
+    match tok {
+        Tok::Standard => "token:standard",
+        Tok::Renewed => "token:renewed",
+        Tok::Expired => "token:expired",
+        Tok::NoOpenid => "token:no-openid",
+        Tok::Missing => "token:missing",
+    }
+}
+
+/// The target's passwords behind one sequence's symbols, each registered
+/// with the redactor under the symbol's label.
+struct Passwords {
+    known: Vec<String>,
+    fresh: HashMap<u32, String>,
+    redactor: Redactor,
+}
+
+impl Passwords {
+    fn resolve(&mut self, pw: Pw, policy: &crate::profile::Policy) -> Result<String, String> {
+        match pw {
+            Pw::Start(i) => self
+                .known
+                .get(i)
+                .cloned()
+                .ok_or_else(|| format!("start entry {i} is not known")),
+            Pw::New(n) => {
+                let value = self
+                    .fresh
+                    .entry(n)
+                    .or_insert_with(|| crate::password::fresh(policy))
+                    .clone();
+                self.redactor.add(&value, &format!("password:new-{n}"));
+                Ok(value)
+            }
+        }
+    }
+
+    /// The label of a password this sequence knows.
+    fn label(&self, value: &str) -> String {
+        self.redactor
+            .label_of(value)
+            .map_or_else(|| "an unknown password".into(), str::to_string)
+    }
+}
+
+/// Plays every sequence against the driver's target (already primed).
+pub fn play(d: &mut Driver, replay: &Replay) -> Played {
+    let endpoint = match Endpoint::for_profile(&d.profile) {
+        Ok(e) => e,
+        Err(e) => {
+            return Played {
+                error: Some(e),
+                ..Played::default()
+            };
+        }
+    };
+    let mut played = Played::default();
+    for (i, seq) in replay.sequences.iter().enumerate() {
+        let p = play_one(d, &endpoint, seq, i + 1, replay.show_secrets);
+        let stop_all = d.account.poisoned.is_some() || p.transport;
+        played.sequences.push(p);
+        if stop_all {
+            break;
+        }
+    }
+    played
+}
+
+fn no_answer(e: &DriveError) -> Result<Response, TransportError> {
+    Err(TransportError::Http(e.to_string()))
+}
+
+fn play_one(
+    d: &mut Driver,
+    endpoint: &Endpoint,
+    seq: &Sequence,
+    number: usize,
+    show_secrets: bool,
+) -> PlayedSequence {
+    let mut out = PlayedSequence {
+        number,
+        steps: Vec::new(),
+        stopped: None,
+        transport: false,
+    };
+    let stop = |out: &mut PlayedSequence, e: &DriveError| {
+        out.transport = matches!(e, DriveError::Transport(_));
+        out.stopped = Some(e.to_string());
+    };
+    if let Err(e) = d.reset_failures() {
+        stop(&mut out, &e);
+        return out;
+    }
+    let policy = d.profile.policy.clone();
+    let mut pws = Passwords {
+        known: std::iter::once(d.account.current.clone())
+            .chain(d.account.previous.iter().rev().cloned())
+            .collect(),
+        fresh: HashMap::new(),
+        redactor: Redactor::new(show_secrets),
+    };
+    for (i, value) in pws.known.clone().iter().enumerate() {
+        pws.redactor.add(value, &format!("password:start-{i}"));
+    }
+    let mut state = seq.init.clone();
+    for (i, step) in seq.steps.iter().enumerate() {
+        let n = i + 1;
+        let predicted = state.predict(step);
+        let old = match step.old {
+            Old::Right => pws.resolve(state.current, &policy),
+            Old::Wrong => {
+                let w = crate::password::wrong(&policy);
+                pws.redactor.add(&w, "password:wrong");
+                Ok(w)
+            }
+        };
+        let new = match step.new {
+            New::Breaking(b) => crate::password::breaking(&policy, b).inspect(|v| {
+                pws.redactor
+                    .add(v, &format!("password:breaking-{}", format!("{b:?}").to_lowercase()))
+            }),
+            other => state
+                .new_password(other)
+                .ok_or_else(|| "no such password".to_string())
+                .and_then(|pw| pws.resolve(pw, &policy)),
+        };
+        let (old, new) = match (old, new) {
+            (Ok(o), Ok(n)) => (o, n),
+            (Err(e), _) | (_, Err(e)) => {
+                out.stopped = Some(format!("step {n}: {e}"));
+                return out;
+            }
+        };
+        let token = match d.token(step.token) {
+            Ok(t) => t,
+            Err(e) => {
+                stop(&mut out, &e);
+                return out;
+            }
+        };
+        pws.redactor.add(&token, token_label(step.token));
+        let request = Driver::change_request(&token, &old, &new);
+        let started = Instant::now();
+        let result = d.change(&token, &old, &new);
+        let outcome = match &result {
+            Ok(r) => Ok(r.clone()),
+            Err(e) => no_answer(e),
+        };
+        let exchange = ExchangeRecord::new(
+            n,
+            &step.to_string(),
+            endpoint,
+            &request,
+            &outcome,
+            started,
+            &pws.redactor,
+        );
+        let mut record = PlayedStep {
+            step: n,
+            expected: predicted.label(),
+            open_choice: predicted.allowed.len() > 1,
+            met: None,
+            exchange,
+            effect: None,
+            probe: None,
+        };
+        let r = match result {
+            Ok(r) => r,
+            Err(e) => {
+                out.steps.push(record);
+                stop(&mut out, &e);
+                return out;
+            }
+        };
+        record.met = predicted.judge(&r).ok().map(|(p, _)| p.label().to_string());
+        if may_count(step) && !is_error(&r, "wrong_old_password") {
+            d.account.failures += 1;
+        }
+        state = Model::apply(state, step);
+        let model_current = pws.resolve(state.current, &policy).unwrap_or_default();
+        let diverged = model_current != d.account.current;
+        let refused = predicted != Answers::one(Prediction::Success);
+        if !state.locked && (refused || n == seq.steps.len() || diverged) {
+            let (effect, probe) = try_current(d, endpoint, &mut pws);
+            record.effect = Some(effect);
+            record.probe = probe;
+        }
+        out.steps.push(record);
+        if diverged {
+            out.stopped = Some(format!(
+                "after step {n} the target's password is {}, the model's (A's profile) {}: the \
+                 rest of the sequence was not sent",
+                pws.label(&d.account.current),
+                pws.label(&model_current)
+            ));
+            return out;
+        }
+        if d.account.poisoned.is_some() {
+            out.stopped = d.account.poisoned.clone();
+            return out;
+        }
+    }
+    out
+}
+
+/// Tries the tracked password (a change from it to itself) and says
+/// which password works.
+fn try_current(
+    d: &mut Driver,
+    endpoint: &Endpoint,
+    pws: &mut Passwords,
+) -> (String, Option<ExchangeRecord>) {
+    let current = d.account.current.clone();
+    let label = pws.label(&current);
+    let token = match d.token(Tok::Standard) {
+        Ok(t) => t,
+        Err(e) => return (format!("not tried: {e}"), None),
+    };
+    pws.redactor.add(&token, token_label(Tok::Standard));
+    let request = Driver::change_request(&token, &current, &current);
+    let started = Instant::now();
+    let result = d.probe_current();
+    let (effect, outcome) = match result {
+        Ok(r) if d.confirms_current(&r) => (format!("{label} works"), Ok(r)),
+        Ok(r) => (
+            format!(
+                "{label} tried (old = new): {} {}",
+                r.status,
+                String::from_utf8_lossy(&r.body[..r.body.len().min(120)])
+            ),
+            Ok(r),
+        ),
+        Err(e) => (format!("{label} not tried: {e}"), no_answer(&e)),
+    };
+    let record = ExchangeRecord::new(
+        0,
+        "which password works: a change from the tracked password to itself",
+        endpoint,
+        &request,
+        &outcome,
+        started,
+        &pws.redactor,
+    );
+    (pws.redactor.apply(&effect), Some(record))
+}
