@@ -9,15 +9,44 @@ use std::process::Command;
 use std::time::Duration;
 
 use conformance::catalogue::CATALOGUE;
-use conformance::diff::{self, Side};
+use conformance::diff::{self, SequenceOptions, Side};
 use conformance::embedded::{Embedded, Hashing, REFERENCE_PROFILE};
 use conformance::profile::Profile;
+use conformance::properties::model::{Model, Step};
 
 /// The reference profile declaring history depth `n`.
 fn reference_with_history(n: usize) -> Profile {
     let mut p = Profile::load(Path::new(REFERENCE_PROFILE)).unwrap();
     p.policy.history = Some(n);
     p
+}
+
+/// Where a target keeping `depth_b` previous passwords parts from A's
+/// model (which keeps `depth_a`) in each sequence: the first step whose
+/// answer (the reference's choice) differs, and the step after it (sent to
+/// A only: B's account is no longer where the model is).
+fn expected_parting(
+    sequences: &[conformance::properties::replay::Sequence],
+    depth_b: usize,
+) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (i, seq) in sequences.iter().enumerate() {
+        let mut a = seq.init.clone();
+        let mut b = seq.init.clone();
+        b.depth = Some(depth_b);
+        for (k, step) in seq.steps.iter().enumerate() {
+            if a.predict(step).reference != b.predict(step).reference {
+                out.push((i + 1, k + 1));
+                if k + 1 < seq.steps.len() {
+                    out.push((i + 1, k + 2));
+                }
+                break;
+            }
+            a = <Model as proptest_state_machine::ReferenceStateMachine>::apply(a, step);
+            b = <Model as proptest_state_machine::ReferenceStateMachine>::apply(b, step);
+        }
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,12 +65,31 @@ async fn history_four_against_five_differs_in_beyond_depth_only() {
         state: server.state_file(),
     };
     let cases: Vec<_> = CATALOGUE.iter().collect();
+    let sequences = SequenceOptions {
+        count: 8,
+        max_steps: 8,
+        seed: 3,
+    };
+    // The same sequences the diff generates (from A's profile and the
+    // seed); where the depth-5 target parts from them follows from the
+    // model alone.
+    let generated = diff::generate(&a.profile, &b.profile, sequences).await;
+    let expected = expected_parting(&generated, 5);
+    assert!(
+        !expected.is_empty(),
+        "seed 3 must reuse the fifth password somewhere: {:#?}",
+        generated
+            .iter()
+            .map(|s| &s.steps)
+            .collect::<Vec<&Vec<Step>>>()
+    );
     let report = diff::run_pair(
         &side(&a, "history 4"),
         &side(&b, "history 5"),
         &cases,
         Some(Duration::from_secs(10)),
         false,
+        Some(sequences),
     )
     .await
     .expect("both runs complete");
@@ -50,7 +98,25 @@ async fn history_four_against_five_differs_in_beyond_depth_only() {
     let text = diff::render_text(&report);
     assert!(report.errors.is_empty(), "{text}");
     assert_eq!(report.cases, CATALOGUE.len());
-    assert_eq!(report.cases_differing(), ["history.beyond-depth"], "{text}");
+    assert_eq!(report.sequences, 8);
+    assert_eq!(
+        report.cases_differing(),
+        ["history.beyond-depth", "property.account-model"],
+        "{text}"
+    );
+    assert_eq!(report.sequence_steps(), expected, "{text}");
+    // At the parting step: A takes the fifth password, B refuses it.
+    let parting = report
+        .differences
+        .iter()
+        .find(|d| d.sequence == Some(expected[0].0) && d.step == expected[0].1)
+        .unwrap();
+    let status = parting.aspects.iter().find(|x| x.what == "status").unwrap();
+    assert_eq!(
+        (status.a.as_str(), status.b.as_str()),
+        ("200", "400"),
+        "{text}"
+    );
     assert_eq!(report.exit_code(), 1);
     // Step 1: the 5th previous password is accepted by A, refused by B.
     let first = &report.differences[0];
@@ -88,6 +154,11 @@ async fn a_target_against_itself_is_alike() {
         &cases,
         Some(Duration::from_secs(10)),
         false,
+        Some(SequenceOptions {
+            count: 4,
+            max_steps: 6,
+            seed: 11,
+        }),
     )
     .await
     .unwrap();

@@ -22,11 +22,24 @@
 //! old one does) and the runner's batched confirmations
 //! ([`checks::PASSWORD_UNCHANGED`]); both are compared.
 //!
-//! Not yet (next session): the generated account-model sequences
-//! (`--properties`) and `--format html` for a diff.
+//!
+//! The generated account-model sequences ([`sequences`]): `--sequences N`
+//! abstract sequences are drawn once from `--seed` and A's declared
+//! history, lockout and policy (independently of either target, before
+//! either run), then played as given against each target after its
+//! catalogue, on the same account and under the same state-file and
+//! restore machinery as `run --properties`. Their steps are compared like
+//! catalogue steps, plus the effect (which password works afterwards).
+//!
+//! Reports: text ([`render_text`]), JSON, and a self-contained HTML page
+//! ([`html`]).
+
+pub mod html;
+pub mod sequences;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
@@ -38,6 +51,9 @@ use crate::cli::{CliError, select};
 use crate::embedded::{Embedded, Hashing};
 use crate::exchange::{BodyRecord, Endpoint, ExchangeRecord};
 use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
+use crate::properties::PropertyOptions;
+use crate::properties::driver::Bounds;
+use crate::properties::replay::{self, Played, Replay, Sequence};
 use crate::report::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS, RunReport};
 use crate::runner::{self, RunOptions};
 use crate::state::StateLock;
@@ -94,6 +110,28 @@ pub struct DiffArgs {
     /// Argon2id cost of the embedded reference server.
     #[arg(long, value_enum, default_value_t = Hashing::CheapTestOnly)]
     pub embedded_hashing: Hashing,
+    /// Generated account-model sequences played against both targets (0:
+    /// none; also none when `--case` does not match
+    /// `property.account-model`).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub sequences: u32,
+    /// Longest generated sequence.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_steps: usize,
+    /// Seed of the generated sequences [default: random, printed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// The generated sequences of a diff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SequenceOptions {
+    /// How many.
+    pub count: u32,
+    /// Longest.
+    pub max_steps: usize,
+    /// The seed.
+    pub seed: u64,
 }
 
 /// Formats of the diff report.
@@ -103,6 +141,8 @@ pub enum DiffFormat {
     Text,
     /// The whole diff as JSON.
     Json,
+    /// One self-contained HTML page (needs `--output`).
+    Html,
 }
 
 /// What differs in one step.
@@ -127,7 +167,10 @@ pub struct Difference {
     pub tier: Tier,
     /// Its group key (`S4`, `RFC 6750 §3.1`, `open-3`).
     pub group: String,
-    /// The step (1-based); 0 for the case as a whole.
+    /// The generated sequence (1-based), for `property.account-model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<usize>,
+    /// The step (1-based); 0 for the case (or sequence) as a whole.
     pub step: usize,
     /// What the step does (A's, else B's).
     pub purpose: String,
@@ -139,6 +182,16 @@ pub struct Difference {
     pub b: Option<ExchangeRecord>,
 }
 
+impl Difference {
+    /// `step 2`, or `sequence 3 step 2` for a generated sequence.
+    pub fn place(&self) -> String {
+        match self.sequence {
+            Some(s) => format!("sequence {s} step {}", self.step),
+            None => format!("step {}", self.step),
+        }
+    }
+}
+
 /// The result of a differential run.
 #[derive(Debug, Clone, Serialize)]
 pub struct DiffReport {
@@ -148,6 +201,10 @@ pub struct DiffReport {
     pub b: String,
     /// Cases compared.
     pub cases: usize,
+    /// Generated sequences compared.
+    pub sequences: usize,
+    /// Their seed.
+    pub seed: Option<u64>,
     /// Every difference, seed rows first, then RFC, then open points.
     pub differences: Vec<Difference>,
     /// Exchanges that did not complete (A's and B's): these make the diff
@@ -167,6 +224,49 @@ impl DiffReport {
         } else {
             EXIT_PASS
         }
+    }
+
+    /// `(sequence, step)` of every difference in a generated sequence.
+    pub fn sequence_steps(&self) -> Vec<(usize, usize)> {
+        self.differences
+            .iter()
+            .filter_map(|d| d.sequence.map(|s| (s, d.step)))
+            .collect()
+    }
+
+    /// Differences per tier: seed, RFC, open points.
+    pub fn per_tier(&self) -> [(Tier, usize); 3] {
+        [Tier::Seed, Tier::Rfc, Tier::Reference]
+            .map(|t| (t, self.differences.iter().filter(|d| d.tier == t).count()))
+    }
+
+    /// Orders the differences: seed rows first, then RFC, then open
+    /// points; within a tier by group, case, sequence and step.
+    pub fn sort(&mut self) {
+        self.differences.sort_by_key(|d| {
+            (
+                tier_rank(d.tier),
+                catalogue::find(d.case).map(|c| c.group()),
+                d.case,
+                d.sequence,
+                d.step,
+            )
+        });
+    }
+
+    /// `86 cases and 8 generated sequences (seed 7) compared, 3
+    /// differences in 2 cases`.
+    pub fn summary_line(&self) -> String {
+        let seqs = match self.seed {
+            Some(seed) => format!(" and {} generated sequences (seed {seed})", self.sequences),
+            None => String::new(),
+        };
+        format!(
+            "{} cases{seqs} compared, {} differences in {} cases",
+            self.cases,
+            self.differences.len(),
+            self.cases_differing().len()
+        )
     }
 
     /// Case IDs with a difference, in report order, once each.
@@ -199,7 +299,8 @@ pub async fn run_side(
     cases: &[&'static catalogue::Case],
     timeout: Option<Duration>,
     show_secrets: bool,
-) -> Result<RunReport, CliError> {
+    sequences: Option<Arc<Vec<Sequence>>>,
+) -> Result<(RunReport, Played), CliError> {
     let started = Instant::now();
     let fail = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", side.name));
     let timeout = timeout.unwrap_or_else(|| {
@@ -231,10 +332,27 @@ pub async fn run_side(
     let endpoint = Endpoint::parse(&side.profile.base_url)
         .map_err(|e| fail(&e))?
         .endpoint_url();
-    let outcome = runner::run(&side.profile, cases, &options)
+    let played = Arc::new(Mutex::new(None));
+    let properties = sequences.map(|sequences| {
+        let replay = Replay {
+            sequences,
+            played: played.clone(),
+            show_secrets,
+        };
+        (
+            play_options(replay, enforcement),
+            play_bounds(&target, timeout),
+        )
+    });
+    let outcome = runner::run_with_properties(&side.profile, cases, &options, properties)
         .await
         .map_err(|e| fail(&e))?;
-    Ok(RunReport::new(
+    let played = played
+        .lock()
+        .ok()
+        .and_then(|mut p| p.take())
+        .unwrap_or_default();
+    let report = RunReport::new(
         endpoint,
         side.name.clone(),
         enforcement,
@@ -242,7 +360,43 @@ pub async fn run_side(
         side.state.display().to_string(),
         outcome,
         started.elapsed().as_millis() as u64,
-    ))
+    );
+    Ok((report, played))
+}
+
+/// The properties run of a diff: the account model only, its sequences
+/// played as given (no proptest run, no shrinking).
+fn play_options(replay: Replay, enforcement: Enforcement) -> PropertyOptions {
+    PropertyOptions {
+        cases: 0,
+        sequences: replay.sequences.len() as u32,
+        max_steps: 0,
+        seed: 0,
+        only: vec![catalogue::Property::AccountModel],
+        regressions: None,
+        enforcement,
+        progress: false,
+        max_shrink_iters: 0,
+        replay: Some(replay),
+    }
+}
+
+/// As `run --properties`: a remote target is paced and bounded.
+fn play_bounds(target: &Endpoint, timeout: Duration) -> Bounds {
+    let remote = !target.is_loopback();
+    Bounds {
+        max_requests: if remote {
+            crate::cli::REMOTE_MAX_REQUESTS
+        } else {
+            u64::MAX
+        },
+        min_interval: if remote {
+            crate::cli::REMOTE_MIN_INTERVAL
+        } else {
+            Duration::ZERO
+        },
+        timeout,
+    }
 }
 
 /// `b` driven with `a`'s declared policy, lockout and limits, so both
@@ -261,22 +415,68 @@ pub async fn run_pair(
     cases: &[&'static catalogue::Case],
     timeout: Option<Duration>,
     show_secrets: bool,
+    sequences: Option<SequenceOptions>,
 ) -> Result<DiffReport, CliError> {
     let started = Instant::now();
     let b = Side {
         profile: same_inputs(&a.profile, b.profile.clone()),
         ..b.clone()
     };
-    let ra = run_side(a, cases, timeout, show_secrets).await?;
-    let rb = run_side(&b, cases, timeout, show_secrets).await?;
+    let generated = match sequences {
+        Some(s) if s.count > 0 => Some(Arc::new(generate(&a.profile, &b.profile, s).await)),
+        _ => None,
+    };
+    let (ra, pa) = run_side(a, cases, timeout, show_secrets, generated.clone()).await?;
+    let (rb, pb) = run_side(&b, cases, timeout, show_secrets, generated.clone()).await?;
     let mut report = compare(&ra, &rb);
+    if generated.is_some() {
+        sequences::compare(&pa, &pb, &mut report);
+        report.seed = sequences.map(|s| s.seed);
+        report.sort();
+    }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The abstract sequences, from A's profile and the seed alone (the token
+/// variants both targets can make).
+pub async fn generate(a: &Profile, b: &Profile, s: SequenceOptions) -> Vec<Sequence> {
+    let vb = replay::variants(b).await;
+    let tokens: Vec<_> = replay::variants(a)
+        .await
+        .into_iter()
+        .filter(|t| vb.contains(t))
+        .collect();
+    replay::generate(replay::setup(a, &tokens), s.count, s.max_steps, s.seed)
+}
+
+/// The sequence options `args` ask for: none with `--sequences 0`, or
+/// when `--case` leaves out `property.account-model`.
+fn sequence_options(args: &DiffArgs) -> Option<SequenceOptions> {
+    let selected =
+        crate::cli::select_properties(&args.cases).contains(&catalogue::Property::AccountModel);
+    if args.sequences == 0 || !selected {
+        return None;
+    }
+    let seed = args.seed.unwrap_or_else(|| {
+        let seed = crate::cli::random_seed();
+        eprintln!("sequences: seed {seed} (replay with --seed {seed})");
+        seed
+    });
+    Some(SequenceOptions {
+        count: args.sequences,
+        max_steps: args.max_steps.max(1),
+        seed,
+    })
 }
 
 /// Runs `diff` as the command line asks.
 pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
     let cases = select(&args.cases)?;
+    if args.format == DiffFormat::Html && args.output.is_none() {
+        return Err(CliError("--format html needs --output FILE".into()));
+    }
+    let sequences = sequence_options(args);
     let timeout = args.timeout.map(|s| Duration::from_secs(s.max(1)));
     let load = |file: &PathBuf| Profile::load(file).map_err(|e| CliError(e.to_string()));
     let pa = load(&args.profile)?;
@@ -303,7 +503,7 @@ pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
                 .clone()
                 .unwrap_or_else(|| server.state_file()),
         };
-        let report = run_pair(&a, &b, &cases, timeout, args.show_secrets).await;
+        let report = run_pair(&a, &b, &cases, timeout, args.show_secrets, sequences).await;
         server.stop().await;
         report
     } else {
@@ -316,7 +516,7 @@ pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("conformance.against.state.json")),
         };
-        run_pair(&a, &b, &cases, timeout, args.show_secrets).await
+        run_pair(&a, &b, &cases, timeout, args.show_secrets, sequences).await
     }
 }
 
@@ -325,6 +525,11 @@ pub fn compare(a: &RunReport, b: &RunReport) -> DiffReport {
     let mut differences = Vec::new();
     let mut errors = Vec::new();
     for (side, report) in [("A", a), ("B", b)] {
+        // The account must be back where it was: a failed restore is not a
+        // difference of behaviour but leaves a target to be repaired.
+        if !report.restore.ok {
+            errors.push(format!("{side}: restore: {}", report.restore.outcome));
+        }
         for case in &report.cases {
             if case.verdict == Verdict::Error {
                 errors.push(format!(
@@ -339,6 +544,10 @@ pub fn compare(a: &RunReport, b: &RunReport) -> DiffReport {
     }
     let mut compared = 0;
     for ca in &a.cases {
+        // The generated properties are compared as sequences.
+        if catalogue::PROPERTIES.iter().any(|p| p.id == ca.id) {
+            continue;
+        }
         let Some(cb) = b.cases.iter().find(|c| c.id == ca.id) else {
             continue;
         };
@@ -352,6 +561,7 @@ pub fn compare(a: &RunReport, b: &RunReport) -> DiffReport {
                 case: "effects",
                 tier: Tier::Seed,
                 group: "effects".into(),
+                sequence: None,
                 step: i + 1,
                 purpose: "batched confirmation that the tracked password still works".into(),
                 aspects: vec![Aspect {
@@ -364,22 +574,18 @@ pub fn compare(a: &RunReport, b: &RunReport) -> DiffReport {
             });
         }
     }
-    differences.sort_by_key(|d| {
-        (
-            tier_rank(d.tier),
-            catalogue::find(d.case).map(|c| c.group()),
-            d.case,
-            d.step,
-        )
-    });
-    DiffReport {
+    let mut report = DiffReport {
         a: a.target.clone(),
         b: b.target.clone(),
         cases: compared,
+        sequences: 0,
+        seed: None,
         differences,
         errors,
         elapsed_ms: 0,
-    }
+    };
+    report.sort();
+    report
 }
 
 fn tier_rank(tier: Tier) -> u8 {
@@ -395,6 +601,7 @@ fn compare_case(a: &CaseResult, b: &CaseResult, out: &mut Vec<Difference>) {
         case: a.id,
         tier: a.tier,
         group: a.group.clone(),
+        sequence: None,
         step,
         purpose,
         aspects,
@@ -521,7 +728,7 @@ fn challenges(x: &ExchangeRecord) -> String {
     }
 }
 
-fn compare_exchange(a: &ExchangeRecord, b: &ExchangeRecord) -> Vec<Aspect> {
+pub(crate) fn compare_exchange(a: &ExchangeRecord, b: &ExchangeRecord) -> Vec<Aspect> {
     let mut aspects = Vec::new();
     let mut push = |what: &str, va: String, vb: String| {
         if va != vb {
@@ -577,8 +784,11 @@ pub fn render_text(report: &DiffReport) -> String {
         for d in list {
             let _ = writeln!(
                 out,
-                "\n{} [{}] step {}: {}",
-                d.case, d.group, d.step, d.purpose
+                "\n{} [{}] {}: {}",
+                d.case,
+                d.group,
+                d.place(),
+                d.purpose
             );
             for aspect in &d.aspects {
                 let _ = writeln!(out, "  {}: A {} | B {}", aspect.what, aspect.a, aspect.b);
@@ -596,13 +806,7 @@ pub fn render_text(report: &DiffReport) -> String {
     for e in &report.errors {
         let _ = writeln!(out, "error: {e}");
     }
-    let _ = writeln!(
-        out,
-        "\n{} cases compared, {} differences in {} cases",
-        report.cases,
-        report.differences.len(),
-        report.cases_differing().len()
-    );
+    let _ = writeln!(out, "\n{}", report.summary_line());
     out
 }
 
@@ -660,6 +864,7 @@ pub fn render(report: &DiffReport, format: DiffFormat) -> String {
         DiffFormat::Text => render_text(report),
         DiffFormat::Json => serde_json::to_string_pretty(report)
             .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
+        DiffFormat::Html => html::render(report),
     }
 }
 

@@ -124,11 +124,11 @@ pub struct Step {
 impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let token = match self.token {
-            Tok::Standard => "valid token",
-            Tok::Renewed => "newly minted token",
-            Tok::Expired => "expired token",
-            Tok::NoOpenid => "token without openid",
-            Tok::Missing => "token of the missing user",
+            Tok::Standard => "a valid token",
+            Tok::Renewed => "a newly minted token",
+            Tok::Expired => "an expired token",
+            Tok::NoOpenid => "a token without openid",
+            Tok::Missing => "a token of the missing user",
         };
         let old = match self.old {
             Old::Right => "right old password",
@@ -140,7 +140,7 @@ impl std::fmt::Display for Step {
             New::Fresh => "new = a fresh valid password".to_string(),
             New::Breaking(b) => format!("new = a fresh password breaking the policy ({b:?})"),
         };
-        write!(f, "change with a {token}, {old}, {new}")
+        write!(f, "change with {token}, {old}, {new}")
     }
 }
 

@@ -68,6 +68,8 @@ pub struct PlayedStep {
     pub step: usize,
     /// The answers the model (A's profile) allows, as a label.
     pub expected: String,
+    /// The seed row of the model's (the reference's) answer: `S4`.
+    pub row: &'static str,
     /// Whether the model allows several answers (open point 1).
     pub open_choice: bool,
     /// The allowed answer the response meets (its label), if any.
@@ -181,6 +183,20 @@ pub fn generate(setup: Setup, count: u32, max_steps: usize, seed: u64) -> Vec<Se
             Sequence { init, steps }
         })
         .collect()
+}
+
+/// The seed row of an answer.
+fn row_of(p: Prediction) -> &'static str {
+    match p {
+        Prediction::Success => "S1",
+        Prediction::WrongOld => "S2",
+        Prediction::Duplicate => "S3",
+        Prediction::Recurrent => "S4",
+        Prediction::Invalid => "S5",
+        Prediction::Locked => "S8",
+        Prediction::InvalidToken => "S10",
+        Prediction::InsufficientScope => "S11",
+    }
 }
 
 fn token_label(tok: Tok) -> &'static str {
@@ -302,8 +318,10 @@ fn play_one(
         };
         let new = match step.new {
             New::Breaking(b) => crate::password::breaking(&policy, b).inspect(|v| {
-                pws.redactor
-                    .add(v, &format!("password:breaking-{}", format!("{b:?}").to_lowercase()))
+                pws.redactor.add(
+                    v,
+                    &format!("password:breaking-{}", format!("{b:?}").to_lowercase()),
+                )
             }),
             other => state
                 .new_password(other)
@@ -344,6 +362,7 @@ fn play_one(
         let mut record = PlayedStep {
             step: n,
             expected: predicted.label(),
+            row: row_of(predicted.reference),
             open_choice: predicted.allowed.len() > 1,
             met: None,
             exchange,

@@ -1,0 +1,6 @@
+//! stub
+use super::DiffReport;
+/// Renders.
+pub fn render(_report: &DiffReport) -> String {
+    String::new()
+}

@@ -1,0 +1,177 @@
+//! The generated account-model sequences of a diff: the same abstract
+//! sequences ([`replay::generate`], once, from the seed and A's profile)
+//! played against both targets ([`replay::play`]), compared sequence by
+//! sequence and step by step.
+//!
+//! Per step: what [`compare_exchange`] compares for a catalogue step
+//! (status, `error`, `error_description`, challenges, allowlisted headers)
+//! and the effect (which password works afterwards). A sequence that
+//! stopped on one target before the other (its answer left the account
+//! where A's model does not) differs at the first step sent on one side
+//! only, and the comparison of that sequence ends there. A difference
+//! where A's model allows several answers and both targets give one of
+//! them is an open-point difference (open point 1); any other is at seed
+//! tier, grouped by the seed row of the model's answer.
+
+use crate::catalogue::{self, Property, Tier};
+use crate::properties::replay::{Played, PlayedSequence, PlayedStep};
+
+use super::{Aspect, DiffReport, Difference, compare_exchange};
+
+/// The ID differences of sequences carry.
+pub fn case_id() -> &'static str {
+    crate::properties::case(Property::AccountModel).id
+}
+
+/// Adds the differences and errors of two played runs to `report`.
+pub fn compare(a: &Played, b: &Played, report: &mut DiffReport) {
+    for (side, p) in [("A", a), ("B", b)] {
+        if p.transport
+            && let Some(e) = &p.error
+        {
+            report.errors.push(format!("{side}: {}: {e}", case_id()));
+        }
+        for s in p.sequences.iter().filter(|s| s.transport) {
+            report.errors.push(format!(
+                "{side}: {} sequence {}: {}",
+                case_id(),
+                s.number,
+                s.stopped.as_deref().unwrap_or("no answer")
+            ));
+        }
+    }
+    if a.error != b.error {
+        report.differences.push(whole(
+            "played",
+            a.error.clone().unwrap_or_else(|| "played".into()),
+            b.error.clone().unwrap_or_else(|| "played".into()),
+        ));
+    }
+    let n = a.sequences.len().max(b.sequences.len());
+    let mut compared = 0;
+    for i in 0..n {
+        match (a.sequences.get(i), b.sequences.get(i)) {
+            (Some(sa), Some(sb)) => {
+                compared += 1;
+                compare_sequence(sa, sb, &mut report.differences);
+            }
+            (sa, sb) => {
+                let state = |s: Option<&PlayedSequence>| {
+                    s.map_or(
+                        "not played (the account was no longer usable)".into(),
+                        |s| format!("played ({} steps)", s.steps.len()),
+                    )
+                };
+                let mut d = whole("sequence", state(sa), state(sb));
+                d.sequence = Some(i + 1);
+                report.differences.push(d);
+            }
+        }
+    }
+    report.sequences = compared;
+}
+
+fn whole(what: &str, a: String, b: String) -> Difference {
+    let case = case_id();
+    Difference {
+        case,
+        tier: Tier::Seed,
+        group: catalogue::find(case).map_or_else(String::new, |c| c.group().key()),
+        sequence: None,
+        step: 0,
+        purpose: "the generated sequences as a whole".into(),
+        aspects: vec![Aspect {
+            what: what.into(),
+            a,
+            b,
+        }],
+        a: None,
+        b: None,
+    }
+}
+
+fn not_sent(s: &PlayedSequence) -> String {
+    format!(
+        "not sent: {}",
+        s.stopped.as_deref().unwrap_or("the sequence ended")
+    )
+}
+
+fn compare_sequence(a: &PlayedSequence, b: &PlayedSequence, out: &mut Vec<Difference>) {
+    let steps = a.steps.len().max(b.steps.len());
+    for i in 0..steps {
+        match (a.steps.get(i), b.steps.get(i)) {
+            (Some(xa), Some(xb)) => {
+                if let Some(d) = compare_step(a.number, xa, xb) {
+                    out.push(d);
+                }
+            }
+            (xa, xb) => {
+                let shown = |x: Option<&PlayedStep>, s: &PlayedSequence| {
+                    x.map_or_else(|| not_sent(s), |x| format!("sent: {}", x.exchange.purpose))
+                };
+                let first = xa.or(xb).expect("one side has the step");
+                out.push(Difference {
+                    aspects: vec![Aspect {
+                        what: "steps".into(),
+                        a: shown(xa, a),
+                        b: shown(xb, b),
+                    }],
+                    a: xa.map(|x| x.exchange.clone()),
+                    b: xb.map(|x| x.exchange.clone()),
+                    ..difference(a.number, first, Tier::Seed, first.row)
+                });
+                // The rest of the sequence was sent on one side only.
+                return;
+            }
+        }
+    }
+}
+
+fn difference(sequence: usize, x: &PlayedStep, tier: Tier, group: &str) -> Difference {
+    Difference {
+        case: case_id(),
+        tier,
+        group: group.to_string(),
+        sequence: Some(sequence),
+        step: x.step,
+        purpose: format!("{} (A's model: {})", x.exchange.purpose, x.expected),
+        aspects: Vec::new(),
+        a: None,
+        b: None,
+    }
+}
+
+fn compare_step(sequence: usize, a: &PlayedStep, b: &PlayedStep) -> Option<Difference> {
+    let mut aspects = compare_exchange(&a.exchange, &b.exchange);
+    let answers_differ = !aspects.is_empty();
+    let effect = |x: &PlayedStep| x.effect.clone().unwrap_or_else(|| "(not tried)".into());
+    if effect(a) != effect(b) {
+        aspects.push(Aspect {
+            what: "effect".into(),
+            a: effect(a),
+            b: effect(b),
+        });
+    }
+    if aspects.is_empty() {
+        return None;
+    }
+    // Both gave an answer the document allows, and it allows several.
+    let open = a.open_choice && a.met.is_some() && b.met.is_some() && a.met != b.met;
+    let (tier, group) = if open {
+        (Tier::Reference, "open-1")
+    } else {
+        (Tier::Seed, a.row)
+    };
+    let (xa, xb) = if answers_differ {
+        (Some(a.exchange.clone()), Some(b.exchange.clone()))
+    } else {
+        (a.probe.clone(), b.probe.clone())
+    };
+    Some(Difference {
+        aspects,
+        a: xa,
+        b: xb,
+        ..difference(sequence, a, tier, group)
+    })
+}
