@@ -20,7 +20,7 @@
 //! steps, is a difference too. Effects ("which password works afterwards")
 //! are the case's `effect:` steps (the refused password does not work, the
 //! old one does) and the runner's batched confirmations
-//! ([`checks::PASSWORD_UNCHANGED`]); both are compared.
+//! ([`crate::checks::PASSWORD_UNCHANGED`]); both are compared.
 //!
 //!
 //! The generated account-model sequences ([`sequences`]): `--sequences N`
@@ -34,10 +34,15 @@
 //! Reports: text ([`render_text`]), JSON, and a self-contained HTML page
 //! ([`html`]).
 
+mod compare;
 pub mod html;
 pub mod sequences;
+mod text;
 
-use std::fmt::Write as _;
+pub use compare::compare;
+pub(crate) use compare::compare_exchange;
+pub use text::render_text;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -46,10 +51,9 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use crate::catalogue::{self, Tier};
-use crate::checks;
 use crate::cli::{CliError, select};
 use crate::embedded::{Embedded, Hashing};
-use crate::exchange::{BodyRecord, Endpoint, ExchangeRecord};
+use crate::exchange::{Endpoint, ExchangeRecord};
 use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
 use crate::properties::PropertyOptions;
 use crate::properties::driver::Bounds;
@@ -57,7 +61,7 @@ use crate::properties::replay::{self, Played, Replay, Sequence};
 use crate::report::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS, RunReport};
 use crate::runner::{self, RunOptions};
 use crate::state::StateLock;
-use crate::verdict::{CaseResult, Enforcement, Verdict};
+use crate::verdict::Enforcement;
 
 /// Response headers compared besides `WWW-Authenticate` (whose challenges
 /// are compared parsed). Others (`date`, `content-length`, …) vary by
@@ -212,6 +216,8 @@ pub struct DiffReport {
     pub errors: Vec<String>,
     /// Wall time.
     pub elapsed_ms: u64,
+    /// Passwords and tokens are shown (`--show-secrets`).
+    pub secrets_shown: bool,
 }
 
 impl DiffReport {
@@ -435,6 +441,7 @@ pub async fn run_pair(
         report.sort();
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
+    report.secrets_shown = show_secrets;
     Ok(report)
 }
 
@@ -520,341 +527,11 @@ pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
     }
 }
 
-/// Compares two runs of the same catalogue.
-pub fn compare(a: &RunReport, b: &RunReport) -> DiffReport {
-    let mut differences = Vec::new();
-    let mut errors = Vec::new();
-    for (side, report) in [("A", a), ("B", b)] {
-        // The account must be back where it was: a failed restore is not a
-        // difference of behaviour but leaves a target to be repaired.
-        if !report.restore.ok {
-            errors.push(format!("{side}: restore: {}", report.restore.outcome));
-        }
-        for case in &report.cases {
-            if case.verdict == Verdict::Error {
-                errors.push(format!(
-                    "{side}: {}: {}",
-                    case.id,
-                    case.reason
-                        .as_deref()
-                        .unwrap_or("an exchange did not complete")
-                ));
-            }
-        }
-    }
-    let mut compared = 0;
-    for ca in &a.cases {
-        // The generated properties are compared as sequences.
-        if catalogue::PROPERTIES.iter().any(|p| p.id == ca.id) {
-            continue;
-        }
-        let Some(cb) = b.cases.iter().find(|c| c.id == ca.id) else {
-            continue;
-        };
-        compared += 1;
-        compare_case(ca, cb, &mut differences);
-    }
-    // Batched confirmations: the tracked password still works.
-    for (i, (ea, eb)) in a.effects.iter().zip(&b.effects).enumerate() {
-        if ea.ok != eb.ok {
-            differences.push(Difference {
-                case: "effects",
-                tier: Tier::Seed,
-                group: "effects".into(),
-                sequence: None,
-                step: i + 1,
-                purpose: "batched confirmation that the tracked password still works".into(),
-                aspects: vec![Aspect {
-                    what: "effect".into(),
-                    a: ea.outcome.clone(),
-                    b: eb.outcome.clone(),
-                }],
-                a: ea.exchanges.last().cloned(),
-                b: eb.exchanges.last().cloned(),
-            });
-        }
-    }
-    let mut report = DiffReport {
-        a: a.target.clone(),
-        b: b.target.clone(),
-        cases: compared,
-        sequences: 0,
-        seed: None,
-        differences,
-        errors,
-        elapsed_ms: 0,
-    };
-    report.sort();
-    report
-}
-
 fn tier_rank(tier: Tier) -> u8 {
     match tier {
         Tier::Seed => 0,
         Tier::Rfc => 1,
         Tier::Reference => 2,
-    }
-}
-
-fn compare_case(a: &CaseResult, b: &CaseResult, out: &mut Vec<Difference>) {
-    let diff = |step: usize, purpose: String, aspects: Vec<Aspect>, xa, xb| Difference {
-        case: a.id,
-        tier: a.tier,
-        group: a.group.clone(),
-        sequence: None,
-        step,
-        purpose,
-        aspects,
-        a: xa,
-        b: xb,
-    };
-    let ran = |c: &CaseResult| c.verdict != Verdict::Skip;
-    if ran(a) != ran(b) {
-        let state = |c: &CaseResult| match c.verdict {
-            Verdict::Skip => format!("skipped: {}", c.reason.as_deref().unwrap_or("")),
-            v => format!("ran ({})", v.label()),
-        };
-        out.push(diff(
-            0,
-            "the case as a whole".into(),
-            vec![Aspect {
-                what: "ran".into(),
-                a: state(a),
-                b: state(b),
-            }],
-            None,
-            None,
-        ));
-        return;
-    }
-    let steps = a.exchanges.len().max(b.exchanges.len());
-    for i in 0..steps {
-        let xa = a.exchanges.get(i);
-        let xb = b.exchanges.get(i);
-        let aspects = match (xa, xb) {
-            (Some(xa), Some(xb)) => compare_exchange(xa, xb),
-            (xa, xb) => vec![Aspect {
-                what: "steps".into(),
-                a: xa.map_or("no such step".into(), |x| format!("step: {}", x.purpose)),
-                b: xb.map_or("no such step".into(), |x| format!("step: {}", x.purpose)),
-            }],
-        };
-        if !aspects.is_empty() {
-            let purpose = xa.or(xb).map(|x| x.purpose.clone()).unwrap_or_default();
-            out.push(diff(i + 1, purpose, aspects, xa.cloned(), xb.cloned()));
-        }
-    }
-    // Effects the runner confirmed after the case (the tracked password).
-    let unchanged = |c: &CaseResult| {
-        c.checks
-            .iter()
-            .find(|k| k.what == checks::PASSWORD_UNCHANGED)
-            .map(|k| k.observed.clone())
-    };
-    if unchanged(a) != unchanged(b) {
-        let show = |o: Option<String>| o.unwrap_or_else(|| "the tracked password works".into());
-        out.push(diff(
-            0,
-            "which password works afterwards".into(),
-            vec![Aspect {
-                what: "effect".into(),
-                a: show(unchanged(a)),
-                b: show(unchanged(b)),
-            }],
-            None,
-            None,
-        ));
-    }
-}
-
-fn member(x: &ExchangeRecord, name: &str) -> String {
-    match x.response.as_ref().map(|r| &r.body) {
-        Some(BodyRecord::Json(v)) => match v.get(name) {
-            Some(serde_json::Value::String(s)) => format!("{s:?}"),
-            Some(other) => other.to_string(),
-            None => "(absent)".into(),
-        },
-        Some(BodyRecord::Empty) => "(no body)".into(),
-        Some(BodyRecord::Text(_)) => "(not JSON)".into(),
-        None => "(no response)".into(),
-    }
-}
-
-fn header(x: &ExchangeRecord, name: &str) -> String {
-    let Some(r) = &x.response else {
-        return "(no response)".into();
-    };
-    let values: Vec<&str> = r
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-        .collect();
-    if values.is_empty() {
-        "(absent)".into()
-    } else {
-        values.join(", ")
-    }
-}
-
-/// Challenges as `Scheme k=v, k=v; …`, parameters sorted (order is not
-/// behaviour).
-fn challenges(x: &ExchangeRecord) -> String {
-    let Some(r) = &x.response else {
-        return "(no response)".into();
-    };
-    let values: Vec<String> = r
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
-        .map(|(_, v)| v.clone())
-        .collect();
-    if values.is_empty() {
-        return "(absent)".into();
-    }
-    match crate::challenge::parse(&values) {
-        Ok(list) => list
-            .iter()
-            .map(|c| {
-                let mut params = c.params.clone();
-                params.sort();
-                let params: Vec<String> =
-                    params.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-                format!("{} {}", c.scheme.to_ascii_lowercase(), params.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        Err(_) => format!("(unparsable) {}", values.join(", ")),
-    }
-}
-
-pub(crate) fn compare_exchange(a: &ExchangeRecord, b: &ExchangeRecord) -> Vec<Aspect> {
-    let mut aspects = Vec::new();
-    let mut push = |what: &str, va: String, vb: String| {
-        if va != vb {
-            aspects.push(Aspect {
-                what: what.to_string(),
-                a: va,
-                b: vb,
-            });
-        }
-    };
-    push("purpose", a.purpose.clone(), b.purpose.clone());
-    let status = |x: &ExchangeRecord| match (&x.response, &x.error) {
-        (Some(r), _) => r.status.to_string(),
-        (None, Some(e)) => format!("no response: {e}"),
-        (None, None) => "no response".into(),
-    };
-    push("status", status(a), status(b));
-    push("error", member(a, "error"), member(b, "error"));
-    push(
-        "error_description",
-        member(a, "error_description"),
-        member(b, "error_description"),
-    );
-    push("challenge", challenges(a), challenges(b));
-    for name in ALLOWLISTED_HEADERS {
-        push(&format!("header {name}"), header(a, name), header(b, name));
-    }
-    aspects
-}
-
-/// The text report: differences grouped by tier, each with both exchanges
-/// side by side and a curl for each.
-pub fn render_text(report: &DiffReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "differential run");
-    let _ = writeln!(out, "A: {}", report.a);
-    let _ = writeln!(out, "B: {}", report.b);
-    for tier in [Tier::Seed, Tier::Rfc, Tier::Reference] {
-        let list: Vec<&Difference> = report
-            .differences
-            .iter()
-            .filter(|d| d.tier == tier)
-            .collect();
-        if list.is_empty() {
-            continue;
-        }
-        let heading = match tier {
-            Tier::Seed => "seed rows",
-            Tier::Rfc => "RFC expectations",
-            Tier::Reference => "open points",
-        };
-        let _ = writeln!(out, "\n== {heading} ({} differences)", list.len());
-        for d in list {
-            let _ = writeln!(
-                out,
-                "\n{} [{}] {}: {}",
-                d.case,
-                d.group,
-                d.place(),
-                d.purpose
-            );
-            for aspect in &d.aspects {
-                let _ = writeln!(out, "  {}: A {} | B {}", aspect.what, aspect.a, aspect.b);
-            }
-            if d.a.is_some() || d.b.is_some() {
-                side_by_side(&mut out, d.a.as_ref(), d.b.as_ref());
-            }
-            for (side, x) in [("A", &d.a), ("B", &d.b)] {
-                if let Some(x) = x {
-                    let _ = writeln!(out, "  reproduce on {side}: {}", x.curl);
-                }
-            }
-        }
-    }
-    for e in &report.errors {
-        let _ = writeln!(out, "error: {e}");
-    }
-    let _ = writeln!(out, "\n{}", report.summary_line());
-    out
-}
-
-fn exchange_lines(x: Option<&ExchangeRecord>) -> Vec<String> {
-    let Some(x) = x else {
-        return vec!["(no such step)".into()];
-    };
-    let mut lines = vec![format!("{} {}", x.request.method, x.request.path)];
-    for (n, v) in &x.request.headers {
-        lines.push(format!("{n}: {v}"));
-    }
-    lines.push(body_line(&x.request.body));
-    lines.push("--".into());
-    match (&x.response, &x.error) {
-        (Some(r), _) => {
-            lines.push(r.status.to_string());
-            for (n, v) in &r.headers {
-                lines.push(format!("{n}: {v}"));
-            }
-            lines.push(body_line(&r.body));
-        }
-        (None, e) => lines.push(format!("no response {}", e.as_deref().unwrap_or(""))),
-    }
-    lines
-}
-
-fn body_line(body: &BodyRecord) -> String {
-    match body {
-        BodyRecord::Empty => "(no body)".into(),
-        BodyRecord::Json(v) => v.to_string(),
-        BodyRecord::Text(t) => t.clone(),
-    }
-}
-
-fn side_by_side(out: &mut String, a: Option<&ExchangeRecord>, b: Option<&ExchangeRecord>) {
-    const WIDTH: usize = 60;
-    let la = exchange_lines(a);
-    let lb = exchange_lines(b);
-    let _ = writeln!(out, "  {:<WIDTH$} | B", "A");
-    for i in 0..la.len().max(lb.len()) {
-        let left = la.get(i).map_or("", String::as_str);
-        let right = lb.get(i).map_or("", String::as_str);
-        let left: String = if left.chars().count() > WIDTH {
-            left.chars().take(WIDTH - 1).chain(['…']).collect()
-        } else {
-            left.to_string()
-        };
-        let _ = writeln!(out, "  {left:<WIDTH$} | {right}");
     }
 }
 
@@ -879,11 +556,7 @@ pub fn run_command(args: &DiffArgs) -> Result<u8, CliError> {
     match &args.output {
         Some(file) => {
             std::fs::write(file, text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
-            eprintln!(
-                "{} differences in {} cases",
-                report.differences.len(),
-                report.cases_differing().len()
-            );
+            eprintln!("{}: {}", file.display(), report.summary_line());
         }
         None => print!("{text}"),
     }
@@ -893,7 +566,9 @@ pub fn run_command(args: &DiffArgs) -> Result<u8, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::BodyRecord;
     use crate::report::fixture;
+    use crate::verdict::Verdict;
 
     #[test]
     fn same_report_is_alike_and_each_aspect_differs_alone() {

@@ -1,9 +1,9 @@
 //! The generated account-model sequences of a diff: the same abstract
-//! sequences ([`replay::generate`], once, from the seed and A's profile)
-//! played against both targets ([`replay::play`]), compared sequence by
+//! sequences ([`crate::properties::replay::generate`], once, from the seed and A's profile)
+//! played against both targets ([`crate::properties::replay::play`]), compared sequence by
 //! sequence and step by step.
 //!
-//! Per step: what [`compare_exchange`] compares for a catalogue step
+//! Per step: what `compare_exchange` compares for a catalogue step
 //! (status, `error`, `error_description`, challenges, allowlisted headers)
 //! and the effect (which password works afterwards). A sequence that
 //! stopped on one target before the other (its answer left the account

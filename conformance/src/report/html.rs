@@ -23,11 +23,13 @@ use crate::verdict::{CaseResult, Verdict};
 
 use super::RunReport;
 
-const CSS: &str = include_str!("html/report.css");
-const JS: &str = include_str!("html/report.js");
+/// The report's styles (the diff page shares them).
+pub(crate) const CSS: &str = include_str!("html/report.css");
+/// Its script: filters, search, copy buttons, print (shared by the diff page).
+pub(crate) const JS: &str = include_str!("html/report.js");
 
 /// Nothing but the inline style and script: no network access, no frames.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
+pub(crate) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
                    img-src data:; base-uri 'none'; form-action 'none'";
 
 /// The filter a verdict belongs to: `failed` (fail, error, stale),
@@ -298,7 +300,7 @@ fn weight_class(weight: Weight) -> &'static str {
     }
 }
 
-fn body_text(body: &BodyRecord) -> String {
+pub(crate) fn body_text(body: &BodyRecord) -> String {
     match body {
         BodyRecord::Empty => "(no body)".to_string(),
         BodyRecord::Json(v) => serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()),
