@@ -11,6 +11,11 @@
 //! warnings, skipped, partial) shows exactly its cases. Also: `--format
 //! html --output` from the binary and printing to PDF.
 //!
+//! The diff report likewise: a vendor (a fake) against the reference,
+//! rendered to HTML and JSON from one run; the tiles equal the JSON's
+//! counts, each tier filter shows exactly that tier's differences, the
+//! search narrows, and the page prints.
+//!
 //! Without Chromium the test fails under CI=true and otherwise prints that
 //! it skipped (it is then not a pass of anything: it checked nothing).
 
@@ -20,8 +25,11 @@ use std::process::Command;
 
 use clap::Parser;
 use conformance::cli::{self, Cli};
+use conformance::diff;
 use conformance::embedded::{Embedded, Hashing};
 use conformance::report::{html, json};
+
+use crate::fakes::{Fake, Quirk};
 
 /// Chromium: `$CHROMIUM`, else Debian's `/usr/bin/chromium`.
 fn chromium() -> Option<PathBuf> {
@@ -389,4 +397,225 @@ fn the_binary_writes_an_html_report_with_redacted_secrets() {
         "data-testid=\"count-passed\" data-count=\"{passed}\""
     )));
     assert!(page.contains("data-testid=\"count-failed\" data-count=\"0\""));
+}
+
+/// Clicks each tier filter of the diff page, types a search, records what
+/// is visible (difference IDs `diff-N`, N its index in the JSON).
+const DIFF_PROBE: &str = r#"<script>
+(function () {
+  function visible() {
+    return Array.prototype.slice.call(document.querySelectorAll(".case"))
+      .filter(function (c) { return c.offsetParent !== null; })
+      .map(function (c) { return Number(c.id.slice(5)); });
+  }
+  var out = { counts: {}, filters: {}, errors: null };
+  document.querySelectorAll("[data-testid^='count-']").forEach(function (e) {
+    out.counts[e.getAttribute("data-testid").slice(6)] = Number(e.textContent);
+  });
+  out.exit = Number(document.querySelector("[data-testid='exit-code']").getAttribute("data-count"));
+  out.initial = visible();
+  ["seed", "rfc", "open-points", "all"].forEach(function (f) {
+    document.querySelector("[data-set-filter='" + f + "']").click();
+    out.filters[f] = {
+      visible: visible(),
+      shown: Number(document.getElementById("shown").textContent)
+    };
+  });
+  var search = document.getElementById("search");
+  search.value = "PRECEDENCE";
+  search.dispatchEvent(new Event("input"));
+  out.search = visible();
+  search.value = "";
+  search.dispatchEvent(new Event("input"));
+  out.cleared = visible().length;
+  out.errors = window.__probeErrors;
+  var pre = document.createElement("pre");
+  pre.id = "probe-result";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>"#;
+
+/// `fixtures/reference.toml` pointed at `base_url`, written to `dir`.
+fn reference_profile_at(dir: &Path, base_url: &str) -> PathBuf {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let text = std::fs::read_to_string(fixtures.join("reference.toml"))
+        .unwrap()
+        .replace(
+            "base_url = \"http://127.0.0.1:8080\"",
+            &format!("base_url = \"{base_url}\""),
+        )
+        .replace("\"keys/", &format!("\"{}/keys/", fixtures.display()));
+    let file = dir.join("vendor.toml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_diff_report_loads_cleanly_matches_the_json_and_filters() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A vendor (an independent implementation that checks the policy
+    // before the old password) against the reference: differences at seed
+    // tier (no Cache-Control), RFC tier and open points.
+    let fake = Fake::start(Some(Quirk::PolicyBeforeOldPassword)).await;
+    let profile = reference_profile_at(dir.path(), &format!("http://{}", fake.addr));
+    let cli = Cli::try_parse_from([
+        "conformance",
+        "diff",
+        "--profile",
+        &profile.display().to_string(),
+        "--against-reference",
+        "--state",
+        &dir.path().join("state.json").display().to_string(),
+        "--case",
+        "precedence.*",
+        "--case",
+        "auth.invalid-token.unknown-crit",
+        "--case",
+        "property.account-model",
+        "--sequences",
+        "4",
+        "--max-steps",
+        "6",
+        "--seed",
+        "9",
+    ])
+    .unwrap();
+    let Some(cli::Command::Diff(args)) = cli.command else {
+        panic!("diff");
+    };
+    let report = diff::diff(&args).await.expect("both runs complete");
+    drop(fake);
+    let json: serde_json::Value =
+        serde_json::from_str(&diff::render(&report, diff::DiffFormat::Json)).unwrap();
+    let page = diff::render(&report, diff::DiffFormat::Html);
+    let differences = json["differences"].as_array().unwrap();
+    let with_tier = |tier: &str| -> Vec<u64> {
+        (0..differences.len() as u64)
+            .filter(|i| differences[*i as usize]["tier"] == tier)
+            .collect()
+    };
+    let (seed, rfc, open) = (with_tier("seed"), with_tier("rfc"), with_tier("reference"));
+    assert!(
+        !seed.is_empty() && !rfc.is_empty() && !open.is_empty(),
+        "the run this test relies on has differences in every tier: {}",
+        diff::render_text(&report)
+    );
+
+    let probe = page
+        .replacen("<head>", &format!("<head>{CAPTURE}"), 1)
+        .replacen("</body>", &format!("{DIFF_PROBE}</body>"), 1);
+    let probe_file = dir.path().join("diff-probe.html");
+    std::fs::write(&probe_file, probe).unwrap();
+    let (dom, log) = headless(&chromium, &probe_file, &["--dump-dom".to_string()]);
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let start = dom
+        .find("<pre id=\"probe-result\">")
+        .unwrap_or_else(|| panic!("the probe ran:\n{dom}"));
+    let rest = &dom[start + "<pre id=\"probe-result\">".len()..];
+    let out: serde_json::Value =
+        serde_json::from_str(&unescape(&rest[..rest.find("</pre>").unwrap()])).unwrap();
+    assert_eq!(out["errors"], serde_json::json!([]), "script errors or CSP");
+
+    // The counts shown are the JSON diff's.
+    let mut cases: Vec<&str> = differences
+        .iter()
+        .map(|d| d["case"].as_str().unwrap())
+        .collect();
+    cases.sort();
+    cases.dedup();
+    assert_eq!(out["counts"]["seed"], seed.len());
+    assert_eq!(out["counts"]["rfc"], rfc.len());
+    assert_eq!(out["counts"]["open-points"], open.len());
+    assert_eq!(out["counts"]["total"], differences.len());
+    assert_eq!(out["counts"]["cases"], cases.len());
+    assert_eq!(out["counts"]["compared"], json["cases"]);
+    assert_eq!(out["counts"]["sequences"], json["sequences"]);
+    assert_eq!(
+        out["counts"]["errors"],
+        json["errors"].as_array().unwrap().len()
+    );
+    assert_eq!(out["exit"], 1);
+
+    // Every difference shows at first; each filter shows exactly its tier.
+    let all: Vec<u64> = (0..differences.len() as u64).collect();
+    let ids = |v: &serde_json::Value| -> Vec<u64> {
+        let mut ids: Vec<u64> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&out["initial"]), all);
+    assert_eq!(ids(&out["filters"]["seed"]["visible"]), seed);
+    assert_eq!(ids(&out["filters"]["rfc"]["visible"]), rfc);
+    assert_eq!(ids(&out["filters"]["open-points"]["visible"]), open);
+    assert_eq!(out["filters"]["rfc"]["shown"], rfc.len());
+    assert_eq!(ids(&out["filters"]["all"]["visible"]), all);
+    let found = ids(&out["search"]);
+    assert!(!found.is_empty() && found.len() < all.len(), "{found:?}");
+    for i in found {
+        let d = &differences[i as usize];
+        assert!(d.to_string().to_lowercase().contains("precedence"), "{d}");
+    }
+    assert_eq!(out["cleared"], all.len());
+
+    // Redacted, and it prints.
+    assert!(!page.contains("Alice-Passw0rd") && !page.contains("eyJ"));
+    let file = dir.path().join("diff.html");
+    std::fs::write(&file, &page).unwrap();
+    let pdf = dir.path().join("diff.pdf");
+    headless(
+        &chromium,
+        &file,
+        &[
+            format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer".to_string(),
+        ],
+    );
+    let bytes = std::fs::read(&pdf).expect("a PDF was written");
+    assert!(bytes.starts_with(b"%PDF-") && bytes.len() > 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_writes_an_html_diff_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
+    let profile = reference_profile_at(dir.path(), &server.profile.base_url);
+    let out = dir.path().join("diff.html");
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(["diff", "--profile"])
+        .arg(&profile)
+        .args(["--against-reference", "--case", "password.*"])
+        .args(["--sequences", "2", "--seed", "1", "--format", "html"])
+        .arg("--state")
+        .arg(dir.path().join("state.json"))
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .await
+        .unwrap();
+    server.stop().await;
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("0 differences"), "{stderr}");
+    let page = std::fs::read_to_string(&out).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("data-testid=\"count-total\" data-count=\"0\""));
+    assert!(page.contains("alike (exit 0)"));
+    // Without --output there is nowhere to write the page.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(["diff", "--profile"])
+        .arg(&profile)
+        .args(["--against-reference", "--format", "html"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
 }
