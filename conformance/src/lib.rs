@@ -48,7 +48,10 @@
 //! - [`redact`]: passwords and tokens replaced by labels in all output.
 //! - [`report`]: the run report as a tree, JSON, JUnit XML or HTML.
 //! - [`properties`]: generated properties (policy oracle, account model,
-//!   hostile inputs) under proptest, run with `--properties`.
+//!   hostile inputs) under proptest, run with `--properties`; `replay`
+//!   plays account-model sequences generated once for a diff.
+//! - [`diff`]: `conformance diff`, two targets run with the same catalogue
+//!   and sequences, every difference of behaviour (text, JSON, HTML).
 //! - [`embedded`]: the reference server started in-process.
 //! - [`init`]: `conformance init`, a starter profile from OpenID discovery.
 //! - [`cli`]: `conformance [run]`, `conformance list`, `conformance init`.

@@ -235,3 +235,33 @@ fn side(id: &str, name: &str, x: Option<&ExchangeRecord>) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::BodyRecord;
+    use crate::report::fixture;
+
+    #[test]
+    fn tiers_counts_and_escaping() {
+        let a = fixture::report();
+        let mut b = fixture::report();
+        let response = b.cases[1].exchanges[0].response.as_mut().unwrap();
+        response.status = 599;
+        response.body = BodyRecord::Text("<script>alert(1)</script>".into());
+        let report = crate::diff::compare(&a, &b);
+        let page = render(&report);
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(!page.contains("<script>alert(1)"));
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        let n = report.differences.len();
+        assert!(n > 0);
+        assert!(page.contains(&format!(r#"data-testid="count-total" data-count="{n}""#)));
+        assert!(page.contains(r#"data-testid="exit-code" data-count="1""#));
+        assert_eq!(page.matches(r#"<details class="case""#).count(), n);
+        assert!(page.contains(r#"data-filter="seed""#));
+        for attr in ["src=\"http", "href=\"http", "@import"] {
+            assert!(!page.contains(attr), "{attr}");
+        }
+    }
+}

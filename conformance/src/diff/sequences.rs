@@ -175,3 +175,88 @@ fn compare_step(sequence: usize, a: &PlayedStep, b: &PlayedStep) -> Option<Diffe
         ..difference(sequence, a, tier, group)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::BodyRecord;
+    use crate::report::fixture;
+
+    fn step(n: usize, error: &str, open: bool, effect: &str) -> PlayedStep {
+        let mut exchange = fixture::report().cases[1].exchanges[0].clone();
+        exchange.step = n;
+        let response = exchange.response.as_mut().unwrap();
+        response.status = 400;
+        response.body = BodyRecord::Json(serde_json::json!({ "error": error }));
+        PlayedStep {
+            step: n,
+            expected: "one of two".into(),
+            row: "S2",
+            open_choice: open,
+            met: Some(error.to_string()),
+            exchange,
+            effect: Some(effect.into()),
+            probe: None,
+        }
+    }
+
+    fn played(steps: Vec<PlayedStep>, stopped: Option<&str>) -> Played {
+        Played {
+            error: None,
+            transport: false,
+            sequences: vec![PlayedSequence {
+                number: 1,
+                steps,
+                stopped: stopped.map(str::to_string),
+                transport: false,
+            }],
+        }
+    }
+
+    fn report() -> DiffReport {
+        crate::diff::compare(&fixture::report(), &fixture::report())
+    }
+
+    #[test]
+    fn alike_sequences_do_not_differ_and_open_choices_are_open_points() {
+        let a = played(vec![step(1, "wrong_old_password", true, "x works")], None);
+        let mut r = report();
+        compare(&a, &a.clone(), &mut r);
+        assert!(r.differences.is_empty());
+        assert_eq!(r.sequences, 1);
+
+        // Both answers allowed (open point 1): an open-point difference.
+        let b = played(vec![step(1, "invalid_new_password", true, "x works")], None);
+        let mut r = report();
+        compare(&a, &b, &mut r);
+        assert_eq!(r.sequence_steps(), [(1, 1)]);
+        assert_eq!(r.differences[0].tier, Tier::Reference);
+        assert_eq!(r.differences[0].group, "open-1");
+
+        // One answer allowed, or the effect differs: seed tier, by row.
+        let b = played(vec![step(1, "wrong_old_password", true, "y works")], None);
+        let mut r = report();
+        compare(&a, &b, &mut r);
+        assert_eq!(r.differences[0].tier, Tier::Seed);
+        assert_eq!(r.differences[0].group, "S2");
+        assert_eq!(r.differences[0].aspects[0].what, "effect");
+    }
+
+    #[test]
+    fn a_sequence_stopped_on_one_side_differs_once_where_it_stopped() {
+        let steps = |n: usize| {
+            (1..=n)
+                .map(|i| step(i, "wrong_old_password", false, "x works"))
+                .collect::<Vec<_>>()
+        };
+        let a = played(steps(3), None);
+        let b = played(steps(1), Some("parted from the model"));
+        let mut r = report();
+        compare(&a, &b, &mut r);
+        assert_eq!(r.sequence_steps(), [(1, 2)]);
+        let aspect = &r.differences[0].aspects[0];
+        assert_eq!(aspect.what, "steps");
+        assert!(aspect.b.contains("parted from the model"), "{}", aspect.b);
+        assert!(r.differences[0].b.is_none() && r.differences[0].a.is_some());
+    }
+}

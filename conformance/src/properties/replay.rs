@@ -448,3 +448,41 @@ fn try_current(
     );
     (pws.redactor.apply(&effect), Some(record))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile() -> Profile {
+        let file =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/reference.toml");
+        Profile::load(&file).unwrap()
+    }
+
+    #[test]
+    fn the_same_seed_draws_the_same_sequences_from_the_profile_alone() {
+        let p = profile();
+        let s = setup(&p, &[Tok::Expired]);
+        // The current password and depth + 1 previous ones (history 5).
+        assert_eq!(s.known.len(), 7);
+        assert_eq!(s.max_failures, Some(5));
+        let steps = |seed| -> Vec<Vec<Step>> {
+            generate(s.clone(), 6, 8, seed)
+                .into_iter()
+                .map(|q| q.steps)
+                .collect()
+        };
+        let first = steps(42);
+        assert_eq!(first.len(), 6);
+        assert!(first.iter().all(|q| (1..=8).contains(&q.len())));
+        assert_eq!(first, steps(42));
+        assert_ne!(first, steps(43));
+        // Only the variants given are used.
+        assert!(
+            first
+                .iter()
+                .flatten()
+                .all(|st| matches!(st.token, Tok::Standard | Tok::Expired))
+        );
+    }
+}
