@@ -111,6 +111,25 @@ async fn history_four_against_five_differs_in_beyond_depth_only() {
         "{text}"
     );
     assert_eq!(report.sequence_steps(), expected, "{text}");
+    // At each parting step the answers differ; the step after it was sent
+    // to A only (B's account is not where the model is).
+    for d in report.differences.iter().filter(|d| d.sequence.is_some()) {
+        let what: Vec<&str> = d.aspects.iter().map(|x| x.what.as_str()).collect();
+        let parting = expected
+            .iter()
+            .position(|e| *e == (d.sequence.unwrap(), d.step));
+        let after =
+            parting.is_some_and(|i| i > 0 && expected[i - 1] == (d.sequence.unwrap(), d.step - 1));
+        if after {
+            assert_eq!(what, ["steps"], "{text}");
+            assert!(d.a.is_some() && d.b.is_none(), "{text}");
+        } else {
+            assert!(
+                what.contains(&"status") && what.contains(&"effect"),
+                "{text}"
+            );
+        }
+    }
     // At the parting step: A takes the fifth password, B refuses it.
     let parting = report
         .differences
