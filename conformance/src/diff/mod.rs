@@ -1,6 +1,7 @@
-//! Differential runs (issue 11, part 1): `conformance diff --profile A.toml
-//! --against B.toml` runs the same catalogue against two targets and
-//! reports every behavioural difference, documented or not.
+//! Differential runs (issue 11, parts 1 and 2): `conformance diff
+//! --profile A.toml --against B.toml` runs the same catalogue and the same
+//! generated account-model sequences against two targets and reports
+//! every behavioural difference, documented or not.
 //!
 //! Both targets get the same requests: the catalogue is driven by A's
 //! declared policy, lockout and limits for both runs (B's profile supplies
@@ -20,8 +21,8 @@
 //! steps, is a difference too. Effects ("which password works afterwards")
 //! are the case's `effect:` steps (the refused password does not work, the
 //! old one does) and the runner's batched confirmations
-//! ([`crate::checks::PASSWORD_UNCHANGED`]); both are compared.
-//!
+//! ([`crate::checks::PASSWORD_UNCHANGED`]); both are compared. A restore
+//! that fails on either side is an error (exit 2).
 //!
 //! The generated account-model sequences ([`sequences`]): `--sequences N`
 //! abstract sequences are drawn once from `--seed` and A's declared
