@@ -898,6 +898,41 @@ mod tests {
         assert!(store.guesses.lock().unwrap().is_empty());
     }
 
+    /// Unwritten failures, and those a settling guess is writing, count
+    /// toward the threshold of every reservation made meanwhile.
+    #[test]
+    fn unwritten_and_writing_failures_saturate_reservations() {
+        let (_dir, store, u, outside) = locked_from_outside();
+        for _ in 0..2 {
+            store.reserve_attempt(u.id, 3, 0).unwrap();
+            assert!(store.settle_attempt(u.id, false, 3, 1000, 0).is_err());
+        }
+        outside.execute_batch("COMMIT").unwrap();
+        // 2 unwritten + 1 in flight reach K = 3.
+        let r = store.reserve_attempt(u.id, 3, 0).unwrap();
+        assert!(matches!(r, Reservation::Reserved(_)), "{r:?}");
+        let r = store.reserve_attempt(u.id, 3, 0).unwrap();
+        assert!(matches!(r, Reservation::Saturated), "{r:?}");
+        // The reserved guess settles while the write connection is held: its
+        // settle moves the 2 unwritten to `writing` and waits for the lock.
+        let held = store.lock();
+        std::thread::scope(|scope| {
+            let settling = scope.spawn(|| store.settle_attempt(u.id, false, 3, 1000, 0));
+            while store.guesses.lock().unwrap()[&u.id].writing != 2 {
+                std::thread::yield_now();
+            }
+            let r = store.reserve_attempt(u.id, 3, 0).unwrap();
+            assert!(matches!(r, Reservation::Saturated), "{r:?}");
+            drop(held);
+            // The third failure locks the user (and resets the count).
+            assert_eq!(settling.join().unwrap().unwrap(), 0);
+        });
+        assert_eq!(
+            store.find("alice").unwrap().unwrap().status(0),
+            Status::Locked
+        );
+    }
+
     #[test]
     fn a_correct_guess_clears_unwritten_failures() {
         let (_dir, store, u, outside) = locked_from_outside();
