@@ -407,6 +407,9 @@ mod tests {
             "at+jwt ",
             "text/jwt",
             "applicationé/jwt",
+            // Twelve characters that are not `application/`, then a good media type.
+            "applicationXat+jwt",
+            "vnd.example/JWT",
         ] {
             let t = with_header(|h| h.typ = Some(typ.into()), c.clone());
             assert_eq!(
