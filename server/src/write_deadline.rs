@@ -115,7 +115,11 @@ mod tests {
     /// well before 2 s).
     async fn assert_times_out(mut w: WriteDeadline<tokio::io::DuplexStream>) {
         let started = Instant::now();
-        let err = w.write_all(&[0u8; 1024]).await.unwrap_err();
+        let bounded = tokio::time::timeout(Duration::from_secs(2), w.write_all(&[0u8; 1024]));
+        let err = bounded
+            .await
+            .expect("the deadline did not end the stalled write")
+            .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         let took = started.elapsed();
         assert!(
