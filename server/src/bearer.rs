@@ -30,8 +30,9 @@ pub fn extract(headers: &HeaderMap) -> Result<&str, BearerError> {
     };
     // Bytes, not text: a non-ASCII byte after another scheme is still another scheme.
     let value = value.as_bytes();
+    // `rest` keeps the separating space; the spaces around the token are skipped below.
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
-        Some(i) => (&value[..i], &value[i + 1..]),
+        Some(i) => value.split_at(i),
         None => (value, &[][..]),
     };
     if !scheme.eq_ignore_ascii_case(b"bearer") {

@@ -259,3 +259,57 @@ async fn blocking<T: Send + 'static>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{HashingConfig, HashingProfile, PolicyConfig};
+    use crate::store::{AdminFlags, NewUser};
+    use std::time::Duration;
+
+    /// A frozen or locked account is refused from the first read, before the
+    /// request queues for a hashing slot: with the subject's only slot held,
+    /// its requests still get S7 / S8, not 503 after the queue timeout.
+    #[tokio::test]
+    async fn frozen_and_locked_accounts_take_no_hashing_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite3"), Duration::from_secs(1)).unwrap();
+        let hasher = Hasher::new(&HashingConfig {
+            profile: HashingProfile::CheapTestOnly,
+            workers: 1,
+            queue_timeout_ms: 50,
+            slots_per_subject: 1,
+        });
+        let password = Password::new("Abcdefg1");
+        for (subject, frozen, locked) in [("frozen", true, false), ("locked", false, true)] {
+            let user = NewUser {
+                subject,
+                password_hash: hasher.hash_blocking(&password).unwrap(),
+                normalization: Normalization::Nfc,
+                history_salt: vec![1; 16],
+                digest_cost: hasher.cost(),
+                digest: vec![0; DIGEST_LEN],
+                flags: AdminFlags { frozen, locked },
+            };
+            assert!(store.insert_user(&user, now_ms()).unwrap());
+        }
+        let use_case = ChangePassword::new(
+            store,
+            hasher.clone(),
+            Policy::new(PolicyConfig::default()),
+            LockoutConfig::default(),
+        );
+        for (subject, expected) in [
+            ("frozen", Rejection::UserFrozen),
+            ("locked", Rejection::UserLocked),
+        ] {
+            let held = hasher.session(subject).await.unwrap();
+            let request = ChangeRequest {
+                old_password: password.clone(),
+                new_password: Password::new("Bcdefgh2"),
+            };
+            assert_eq!(use_case.execute(subject, request).await, Err(expected));
+            drop(held);
+        }
+    }
+}

@@ -353,6 +353,28 @@ mod tests {
     }
 
     #[test]
+    fn rsa_moduli_under_2048_bits_are_refused() {
+        use base64::Engine as _;
+        let modulus = |bytes: usize| json!(URL_SAFE_NO_PAD.encode(vec![0xC5_u8; bytes]));
+        for (bytes, bits) in [(128, 1024), (255, 2040)] {
+            let err = edited(0, "n", modulus(bytes)).unwrap_err();
+            assert_eq!(
+                err,
+                format!(
+                    "key `dev-rs256`: RSA modulus of about {bits} bits; RS256 needs 2048 or more"
+                )
+            );
+        }
+        // Leading zero bytes do not count: 2048 bits padded to 257 bytes is still refused
+        // when the significant part is shorter.
+        let mut padded = vec![0_u8; 2];
+        padded.extend(vec![0xC5_u8; 255]);
+        assert!(edited(0, "n", json!(URL_SAFE_NO_PAD.encode(padded))).is_err());
+        // A full 2048-bit modulus passes the size check (the dev key is one).
+        assert!(parse(dev_keys()).is_ok());
+    }
+
+    #[test]
     fn the_served_document_holds_only_the_parsed_public_parts() {
         let mut keys = dev_keys();
         keys[0]["x5c"] = json!(["MIIB..."]);

@@ -212,3 +212,30 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutdown signal received");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's claim: each accepted socket has fixed 64 KiB kernel
+    /// buffers each way (Linux reports twice what was set, for its
+    /// bookkeeping), not autotuned ones of megabytes.
+    #[tokio::test]
+    async fn accepted_sockets_get_fixed_64_kib_buffers() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        bound_socket_buffers(&stream);
+        let socket = socket2::SockRef::from(&stream);
+        for size in [
+            socket.send_buffer_size().unwrap(),
+            socket.recv_buffer_size().unwrap(),
+        ] {
+            assert!(
+                (64 * 1024..=2 * 64 * 1024).contains(&size),
+                "kernel buffer of {size} bytes"
+            );
+        }
+    }
+}

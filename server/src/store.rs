@@ -898,6 +898,107 @@ mod tests {
         assert!(store.guesses.lock().unwrap().is_empty());
     }
 
+    /// Unwritten failures, and those a settling guess is writing, count
+    /// toward the threshold of every reservation made meanwhile.
+    #[test]
+    fn unwritten_and_writing_failures_saturate_reservations() {
+        let (_dir, store, u, outside) = locked_from_outside();
+        for _ in 0..2 {
+            store.reserve_attempt(u.id, 3, 0).unwrap();
+            assert!(store.settle_attempt(u.id, false, 3, 1000, 0).is_err());
+        }
+        outside.execute_batch("COMMIT").unwrap();
+        // 2 unwritten + 1 in flight reach K = 3.
+        let r = store.reserve_attempt(u.id, 3, 0).unwrap();
+        assert!(matches!(r, Reservation::Reserved(_)), "{r:?}");
+        let r = store.reserve_attempt(u.id, 3, 0).unwrap();
+        assert!(matches!(r, Reservation::Saturated), "{r:?}");
+        // The reserved guess settles while the write connection is held: its
+        // settle moves the 2 unwritten to `writing` and waits for the lock.
+        let held = store.lock();
+        std::thread::scope(|scope| {
+            let settling = scope.spawn(|| store.settle_attempt(u.id, false, 3, 1000, 0));
+            while store.guesses.lock().unwrap()[&u.id].writing != 2 {
+                std::thread::yield_now();
+            }
+            let r = store.reserve_attempt(u.id, 3, 0).unwrap();
+            assert!(matches!(r, Reservation::Saturated), "{r:?}");
+            drop(held);
+            // The third failure locks the user (and resets the count).
+            assert_eq!(settling.join().unwrap().unwrap(), 0);
+        });
+        assert_eq!(
+            store.find("alice").unwrap().unwrap().status(0),
+            Status::Locked
+        );
+    }
+
+    /// A correct guess whose write fails counts nothing new: the failures
+    /// still unwritten stay counted, and no failure is added for it.
+    #[test]
+    fn a_correct_guess_that_cannot_be_written_adds_no_failure() {
+        let (_dir, store, u, outside) = locked_from_outside();
+        store.reserve_attempt(u.id, 5, 0).unwrap();
+        assert!(store.settle_attempt(u.id, false, 5, 1000, 0).is_err());
+        store.reserve_attempt(u.id, 5, 0).unwrap();
+        assert!(matches!(
+            store.settle_attempt(u.id, true, 5, 1000, 0),
+            Err(StoreError::Busy)
+        ));
+        let g = store.guesses.lock().unwrap();
+        let p = g.get(&u.id).unwrap();
+        assert_eq!((p.in_flight, p.unwritten, p.writing), (0, 1, 0));
+        drop(outside);
+    }
+
+    /// A settle never shortens a lock it finds, even one set behind its back
+    /// (the reservations make that impossible within one process; the store
+    /// does not rely on it).
+    #[test]
+    fn a_settle_keeps_a_lock_it_finds() {
+        let (_d, store) = open();
+        let u = seed(&store, "alice");
+        for now in [10, 20, 30] {
+            guess(&store, u.id, false, now);
+        }
+        assert_eq!(
+            store.find("alice").unwrap().unwrap().locked_until_ms,
+            Some(1030)
+        );
+        for correct in [false, true] {
+            store.settle_attempt(u.id, correct, 3, 1000, 500).unwrap();
+            let after = store.find("alice").unwrap().unwrap();
+            assert_eq!(after.locked_until_ms, Some(1030), "correct = {correct}");
+            assert_eq!(after.status(1029), Status::Locked);
+        }
+    }
+
+    #[test]
+    fn each_normalization_form_reads_back_as_written() {
+        let (_d, store) = open();
+        for (subject, form) in [
+            ("nfc", Normalization::Nfc),
+            ("nfkc", Normalization::Nfkc),
+            ("none", Normalization::None),
+        ] {
+            let user = NewUser {
+                subject,
+                password_hash: "h0".into(),
+                normalization: form,
+                history_salt: vec![1; 16],
+                digest_cost: COST,
+                digest: vec![0],
+                flags: AdminFlags {
+                    frozen: false,
+                    locked: false,
+                },
+            };
+            assert!(store.insert_user(&user, 0).unwrap());
+            let found = store.find(subject).unwrap().unwrap();
+            assert_eq!(found.normalization, Some(form), "{subject}");
+        }
+    }
+
     #[test]
     fn a_correct_guess_clears_unwritten_failures() {
         let (_dir, store, u, outside) = locked_from_outside();

@@ -407,6 +407,9 @@ mod tests {
             "at+jwt ",
             "text/jwt",
             "applicationé/jwt",
+            // Twelve characters that are not `application/`, then a good media type.
+            "applicationXat+jwt",
+            "vnd.example/JWT",
         ] {
             let t = with_header(|h| h.typ = Some(typ.into()), c.clone());
             assert_eq!(
@@ -523,5 +526,32 @@ mod tests {
             (exp * 1000 + 1000 - now_ms + 20) as u64,
         ));
         assert_eq!(v.verify(&short), Err(TokenError::Invalid("expired")));
+    }
+
+    /// The bounds of `check_times`, at their edges: `iat` exactly at the
+    /// leeway and a lifetime exactly at the bound are accepted, one second
+    /// more is not.
+    #[test]
+    fn time_bounds_are_inclusive_at_their_edges() {
+        let v = Verifier {
+            leeway: 30,
+            max_lifetime: Some(600),
+            ..verifier()
+        };
+        let claims = |iat: f64| Claims {
+            sub: Some("alice".into()),
+            iss: None,
+            iat: Some(iat),
+            exp: Some(iat + 600.0),
+            scope: None,
+        };
+        let now = 1_000_000.0;
+        assert_eq!(v.check_times(&claims(now + 30.0), now + 630.0, now), Ok(()));
+        assert!(
+            v.check_times(&claims(now + 31.0), now + 631.0, now)
+                .is_err()
+        );
+        assert_eq!(v.check_times(&claims(now), now + 600.0, now), Ok(()));
+        assert!(v.check_times(&claims(now), now + 601.0, now).is_err());
     }
 }

@@ -173,4 +173,55 @@ mod tests {
         off.insert("t", alice(), 9_000, 0);
         assert_eq!(off.get("t", 0), None);
     }
+
+    /// When full, every expired entry goes before any live one is evicted,
+    /// and an entry whose `exp` is now counts as expired.
+    #[test]
+    fn a_full_cache_drops_all_expired_entries_first() {
+        let c = TokenCache::new(3);
+        c.insert("e1", alice(), 2_000, 0);
+        c.insert("e2", alice(), 3_000, 0);
+        c.insert("live", alice(), 10_000, 0);
+        c.insert("new", alice(), 10_000, 3_000);
+        assert_eq!(
+            c.len(),
+            2,
+            "both expired entries dropped, nothing live evicted"
+        );
+        assert_eq!(c.get("live", 3_000), Some(alice()));
+        let c = TokenCache::new(2);
+        c.insert("a", alice(), 3_000, 0);
+        c.insert("b", alice(), 3_000, 0);
+        c.insert("c", alice(), 10_000, 3_000);
+        assert_eq!(c.len(), 1, "entries expiring at `now` are expired");
+    }
+
+    /// Many distinct tokens never answer for one another (the key's equality
+    /// is over the whole content, not just a hash match).
+    #[test]
+    fn many_tokens_each_answer_for_themselves_only() {
+        let c = TokenCache::new(2048);
+        let subject = |i: usize| {
+            Ok(Principal {
+                subject: format!("s{i}"),
+            })
+        };
+        for i in 0..2048 {
+            c.insert(&format!("token-{i}"), subject(i), 10_000, 0);
+        }
+        assert_eq!(c.len(), 2048);
+        assert!(!c.is_empty());
+        for i in 0..2048 {
+            assert_eq!(c.get(&format!("token-{i}"), 0), Some(subject(i)));
+            assert_eq!(c.get(&format!("absent-{i}"), 0), None);
+        }
+    }
+
+    #[test]
+    fn a_token_of_exactly_the_size_limit_is_cached() {
+        let c = TokenCache::new(1);
+        let token = "t".repeat(MAX_CACHED_TOKEN_BYTES);
+        c.insert(&token, alice(), 9_000, 0);
+        assert_eq!(c.get(&token, 0), Some(alice()));
+    }
 }

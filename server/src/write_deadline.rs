@@ -115,7 +115,11 @@ mod tests {
     /// well before 2 s).
     async fn assert_times_out(mut w: WriteDeadline<tokio::io::DuplexStream>) {
         let started = Instant::now();
-        let err = w.write_all(&[0u8; 1024]).await.unwrap_err();
+        let bounded = tokio::time::timeout(Duration::from_secs(2), w.write_all(&[0u8; 1024]));
+        let err = bounded
+            .await
+            .expect("the deadline did not end the stalled write")
+            .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         let took = started.elapsed();
         assert!(
@@ -160,5 +164,46 @@ mod tests {
             let mut b = [0u8; 6];
             far.read_exact(&mut b).await.unwrap();
         }
+    }
+
+    /// A writer that takes one slice at a time (`is_write_vectored` false).
+    struct OneSlice;
+
+    impl AsyncWrite for OneSlice {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            b: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(b.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// The wrapper is transparent otherwise: it reports the inner stream's
+    /// vectored-write support (so hyper keeps writing head and body in one
+    /// call where the stream can), and a shutdown reaches the peer as end of
+    /// stream while the wrapper is still alive.
+    #[tokio::test]
+    async fn vectored_support_and_shutdown_pass_through() {
+        let limit = Duration::from_secs(5);
+        assert!(!WriteDeadline::new(OneSlice, limit).is_write_vectored());
+        let (near, mut far) = tokio::io::duplex(64);
+        let vectored = near.is_write_vectored();
+        let mut w = WriteDeadline::new(near, limit);
+        assert_eq!(w.is_write_vectored(), vectored);
+        assert!(vectored, "tokio's duplex pipe takes several slices");
+        w.write_all(b"bye").await.unwrap();
+        w.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        let eof = tokio::time::timeout(limit, far.read_to_end(&mut got)).await;
+        assert!(eof.is_ok(), "no end of stream after the shutdown");
+        assert_eq!(got, b"bye");
+        drop(w);
     }
 }
