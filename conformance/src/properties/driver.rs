@@ -1,6 +1,7 @@
 //! The properties' connection to the target: synchronous (proptest calls
 //! the test closures synchronously, so each request is `block_on` on the
-//! run's tokio runtime), bounded in request count and rate, and tracking
+//! run's tokio runtime), bounded in request count (the rate is the
+//! client's: `--rate` / `[http] rate` paces every request), and tracking
 //! the active account (current password, the previous ones it set,
 //! consecutive wrong old passwords) from the answers it gets, exactly as
 //! the catalogue runner does, including the state file.
@@ -78,8 +79,6 @@ pub enum Tok {
 pub struct Bounds {
     /// At most this many requests in the whole property run.
     pub max_requests: u64,
-    /// At least this long between two requests.
-    pub min_interval: Duration,
     /// Timeout of one exchange.
     pub timeout: Duration,
 }
@@ -92,7 +91,6 @@ pub struct Driver {
     pub profile: Profile,
     tokens: TokenFactory,
     bounds: Bounds,
-    last: Option<Instant>,
     /// Requests sent so far.
     pub requests: u64,
     /// The active account.
@@ -156,7 +154,6 @@ impl Driver {
             profile: profile.clone(),
             tokens,
             bounds,
-            last: None,
             requests: 0,
             account,
             state_file,
@@ -169,18 +166,11 @@ impl Driver {
         self.bounds.max_requests.saturating_sub(self.requests)
     }
 
-    /// Sends one request (bounded in count and rate).
+    /// Sends one request (bounded in count; paced by the client).
     pub fn send(&mut self, request: &Request) -> Result<Response, DriveError> {
         if self.requests >= self.bounds.max_requests {
             return Err(DriveError::Budget(self.bounds.max_requests));
         }
-        if let Some(last) = self.last {
-            let since = last.elapsed();
-            if since < self.bounds.min_interval {
-                std::thread::sleep(self.bounds.min_interval - since);
-            }
-        }
-        self.last = Some(Instant::now());
         self.requests += 1;
         // A fresh connection per request: hostile requests make servers
         // close connections (hyper's own 400s, unread bodies), and a
