@@ -24,13 +24,14 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::budget::{Budget, Room};
 use crate::catalogue::{Case, Expect, Plan, Property, Tier};
 use crate::checks;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Response};
 use crate::forge::HarnessKey;
 use crate::jwks::{self, KeysError, TargetKeys};
 use crate::password;
-use crate::profile::{Account, Counting, LockoutRule, Profile};
+use crate::profile::{Account, LockoutRule, Profile};
 use crate::properties::{
     self, PropertyOptions,
     driver::{Bounds, Driver, Tracked},
@@ -114,10 +115,9 @@ pub(crate) struct Active {
     current: String,
     /// Oldest first.
     pub(crate) previous: Vec<String>,
-    failures: u32,
-    /// When each counted wrong attempt was sent (window counting expires
-    /// them); attempts recorded by an earlier run count from its resume.
-    failure_times: Vec<Instant>,
+    /// Wrong old passwords spent against the lockout rule (handed to the
+    /// properties and back: one count for the whole run).
+    budget: Budget,
     pending: Option<String>,
     /// Why the account must not be touched any more.
     poisoned: Option<String>,
@@ -383,8 +383,7 @@ impl Runner {
                 current: original.clone(),
                 original,
                 previous: Vec::new(),
-                failures: 0,
-                failure_times: Vec::new(),
+                budget: Budget::new(profile.lockout.rule()),
                 pending: None,
                 poisoned: None,
                 last_change: None,
@@ -406,7 +405,7 @@ impl Runner {
             current: self.active.current.clone(),
             pending: self.active.pending.clone(),
             previous: self.active.previous.clone(),
-            failures: self.active.failures,
+            failures: self.active.budget.count(),
         }
     }
 
@@ -432,36 +431,18 @@ impl Runner {
 
     /// One more wrong old password was sent to the active account.
     fn note_failure(&mut self) {
-        self.active.failures += 1;
-        self.active.failure_times.push(Instant::now());
+        self.active.budget.note_failure();
     }
 
     /// A successful change: resets the count if the target counts in a
     /// row, and only then.
     fn note_success(&mut self) {
-        if self.lockout_rule().counting == Counting::Consecutive {
-            self.active.failures = 0;
-            self.active.failure_times.clear();
-        }
+        self.active.budget.note_success();
     }
 
-    /// Forgets wrong attempts older than the window (window counting).
-    fn expire_failures(&mut self) {
-        let rule = self.lockout_rule();
-        if rule.counting == Counting::Window
-            && let Some(window) = rule.window
-        {
-            self.active.failure_times.retain(|t| t.elapsed() < window);
-            self.active.failures = self.active.failure_times.len() as u32;
-        }
-    }
-
-    /// Counts `n` wrong attempts as sent now (from a state file or the
-    /// properties, whose times are not known).
-    fn set_failures(&mut self, n: u32) {
-        let now = Instant::now();
-        self.active.failures = n;
-        self.active.failure_times = vec![now; n as usize];
+    /// Counted wrong attempts now (expired ones forgotten).
+    fn failures(&self) -> u32 {
+        self.active.budget.count()
     }
 
     /// Picks up an interrupted run's state file.
@@ -499,7 +480,7 @@ impl Runner {
         self.active.original = state.original;
         self.active.current = state.current;
         self.active.previous = state.previous;
-        self.set_failures(state.failures);
+        self.active.budget.set(state.failures);
         self.track_password();
         let Some(pending) = state.pending else {
             return Ok(Some(Housekeeping {
@@ -532,11 +513,7 @@ impl Runner {
                 exchanges: Vec::new(),
             };
         };
-        self.expire_failures();
-        let room = self
-            .lockout_rule()
-            .allowance()
-            .is_none_or(|a| self.active.failures < a);
+        let room = self.active.budget.left().is_none_or(|n| n > 0);
         let mut log = Ctx::housekeeping(self);
         let ok;
         let outcome: String;
@@ -626,24 +603,46 @@ impl Runner {
         }
     }
 
-    /// Hands the active account to the properties (on a blocking thread:
-    /// proptest is synchronous) and takes it back.
-    async fn run_properties(&mut self, opts: PropertyOptions, bounds: Bounds) -> Vec<CaseResult> {
-        let enforcement = self.options.enforcement;
+    /// The active account as the properties driver tracks it.
+    fn tracked(&self) -> Tracked {
         let a = &self.active;
-        let tracked = Tracked {
+        Tracked {
             account: a.account.clone(),
             original: a.original.clone(),
             current: a.current.clone(),
             previous: a.previous.clone(),
-            failures: a.failures,
+            budget: a.budget.clone(),
+            pending: a.pending.clone(),
             poisoned: a.poisoned.clone(),
-        };
+        }
+    }
+
+    /// Takes the active account back from the properties driver.
+    fn take_back(&mut self, t: &Tracked) {
+        self.active.touched = true;
+        self.active.current = t.current.clone();
+        self.active.previous = t.previous.clone();
+        self.active.budget = t.budget.clone();
+        self.active.pending = t.pending.clone();
+        if t.poisoned.is_some() {
+            self.active.poisoned = t.poisoned.clone();
+        }
+        self.track_password();
+        self.save_state();
+    }
+
+    /// Hands the active account, and the run's lockout budget, to the
+    /// properties (on a blocking thread: proptest is synchronous) and takes
+    /// them back. A change the properties sent without a usable answer
+    /// stops them; it is resolved here as in the catalogue
+    /// ([`Runner::resolve_pending`]) and the remaining properties go on.
+    async fn run_properties(&mut self, opts: PropertyOptions, bounds: Bounds) -> Vec<CaseResult> {
+        let enforcement = self.options.enforcement;
         let handle = tokio::runtime::Handle::current();
-        let driver = match Driver::new(
+        let mut driver = match Driver::new(
             handle,
             &self.profile,
-            tracked,
+            self.tracked(),
             bounds,
             Some(self.options.state_file.clone()),
         ) {
@@ -661,24 +660,58 @@ impl Runner {
                     .collect();
             }
         };
-        let joined = tokio::task::spawn_blocking(move || properties::run(driver, &opts)).await;
-        let (mut results, driver) = match joined {
-            Ok(done) => done,
-            Err(e) => {
-                self.active.poisoned = Some(format!("the properties stopped: {e}"));
-                return Vec::new();
+        let mut left = opts.selected();
+        let mut results = Vec::new();
+        let mut stopped = None;
+        while !left.is_empty() {
+            let mut these = opts.clone();
+            these.only = left.clone();
+            let joined = tokio::task::spawn_blocking(move || properties::run(driver, &these)).await;
+            let (mut ran, d) = match joined {
+                Ok(done) => done,
+                Err(e) => {
+                    self.active.poisoned = Some(format!("the properties stopped: {e}"));
+                    stopped = Some(format!("the properties stopped: {e}"));
+                    break;
+                }
+            };
+            driver = d;
+            self.take_back(&driver.account);
+            left.drain(..ran.len().min(left.len()));
+            results.append(&mut ran);
+            if left.is_empty() {
+                break;
             }
-        };
-        let t = driver.account;
-        self.active.touched = true;
-        self.active.current = t.current;
-        self.active.previous = t.previous;
-        self.set_failures(t.failures);
-        self.track_password();
-        if t.poisoned.is_some() {
-            self.active.poisoned = t.poisoned;
+            if let Some(signal) = crate::interrupt::requested() {
+                stopped = Some(format!("interrupted by {}", crate::interrupt::name(signal)));
+                break;
+            }
+            let h = self
+                .resolve_pending("after a property's change without an answer")
+                .await;
+            if let Some(r) = results.last_mut() {
+                for x in h.exchanges {
+                    let mut x = x;
+                    x.step = r.exchanges.len() + 1;
+                    r.exchanges.push(x);
+                }
+                r.notes.push(format!(
+                    "a change got no usable answer; resolving it: {}",
+                    h.outcome
+                ));
+            }
+            if !h.ok {
+                stopped = Some(format!("the active account is not usable: {}", h.outcome));
+                break;
+            }
+            driver.account = self.tracked();
         }
-        self.save_state();
+        for p in left {
+            let mut r = CaseResult::new(properties::case(p));
+            r.verdict = Verdict::Skip;
+            r.reason = stopped.clone();
+            results.push(r);
+        }
         for r in &mut results {
             verdict::judge(r, enforcement);
         }
@@ -765,10 +798,9 @@ impl Runner {
     /// Whether the unconfirmed cases hold as many candidate passwords as
     /// the lockout leaves wrong attempts for (narrowing down tries each).
     fn batch_is_full(&mut self) -> bool {
-        self.expire_failures();
         let candidates: usize = self.unconfirmed.iter().map(|(_, c)| c.len()).sum();
-        let room = match self.max_failures() {
-            Some(max) => max.saturating_sub(2 + self.active.failures).max(1) as usize,
+        let room = match self.active.budget.left() {
+            Some(n) => n.max(1) as usize,
             None => 32,
         };
         candidates >= room
@@ -792,7 +824,6 @@ impl Runner {
                 exchanges: Vec::new(),
             };
         }
-        let max = self.max_failures();
         let mut log = Ctx::housekeeping(self);
         for (_, candidates) in &batch {
             for (i, c) in candidates.iter().enumerate() {
@@ -869,10 +900,7 @@ impl Runner {
         let mut found = None;
         'narrow: for (index, candidates) in batch.iter().rev() {
             for candidate in candidates.iter().rev() {
-                log.runner.expire_failures();
-                if let Some(max) = max
-                    && log.runner.active.failures + 2 >= max
-                {
+                if log.runner.active.budget.left() == Some(0) {
                     break 'narrow;
                 }
                 let next = log.fresh();
@@ -1055,31 +1083,41 @@ impl Runner {
         (ok, said.join("; "), exchanges)
     }
 
-    /// Restores the active account (resolving a pending change first).
+    /// Restores the active account (resolving a pending change first,
+    /// and again when a change of the restore gets no usable answer).
     async fn restore_active(&mut self) -> Housekeeping {
-        if self.active.pending.is_none() {
-            return self.restore_original().await;
+        let mut exchanges = Vec::new();
+        let mut last = None;
+        for _ in 0..3 {
+            if self.active.pending.is_some() {
+                // A change whose answer was not read: resolved first.
+                let resolved = self.resolve_pending("before the restore").await;
+                exchanges.extend(resolved.exchanges);
+                if !resolved.ok {
+                    return Housekeeping {
+                        ok: false,
+                        outcome: format!(
+                            "the original password of {} was not restored: a change got no \
+                             usable answer and {}; the recorded and pending passwords are in {}",
+                            self.active.account.subject,
+                            resolved.outcome,
+                            self.options.state_file.display()
+                        ),
+                        exchanges,
+                    };
+                }
+            }
+            let mut rest = self.restore_original().await;
+            exchanges.append(&mut rest.exchanges);
+            let lost = !rest.ok && self.active.pending.is_some();
+            last = Some(rest);
+            if !lost {
+                break;
+            }
         }
-        // A change whose answer was not read: resolved first.
-        let resolved = self.resolve_pending("before the restore").await;
-        let mut exchanges = resolved.exchanges;
-        if !resolved.ok {
-            return Housekeeping {
-                ok: false,
-                outcome: format!(
-                    "the original password of {} was not restored: a change got no usable \
-                     answer and {}; the recorded and pending passwords are in {}",
-                    self.active.account.subject,
-                    resolved.outcome,
-                    self.options.state_file.display()
-                ),
-                exchanges,
-            };
-        }
-        let mut rest = self.restore_original().await;
-        exchanges.append(&mut rest.exchanges);
-        rest.exchanges = exchanges;
-        rest
+        let mut h = last.expect("the restore ran");
+        h.exchanges = exchanges;
+        h
     }
 
     /// Sets the original password back (no change pending).
@@ -1217,62 +1255,85 @@ impl Runner {
 async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
     let depth = log.runner.profile.policy.depth().unwrap_or(128);
     let mut current = o.current.clone();
-    let record = |current: &str, pending: Option<String>| AccountState {
-        current: current.to_string(),
-        pending,
-        ..o.clone()
-    };
     for cycled in 0..=depth {
-        upsert_other(
-            &mut log.runner.others,
-            record(&current, Some(o.original.clone())),
-        );
-        log.runner.save_state();
-        let r = log
-            .exchange(
-                &format!("restore: set the original password of {}", o.subject),
-                change(Some(token), &current, &o.original, None),
-                Effect::None,
-            )
-            .await;
-        if r.is_some() {
-            upsert_other(&mut log.runner.others, record(&current, None));
-        }
-        match r {
-            Some(r) if r.status == 200 => return true,
-            Some(r) if is_error(&r, "recurrent_password") && cycled < depth => {}
+        let purpose = format!("restore: set the original password of {}", o.subject);
+        match change_other(log, token, o, &purpose, &current, &o.original).await {
+            Some(Ok(())) => return true,
+            Some(Err(r)) if is_error(&r, "recurrent_password") && cycled < depth => {}
             _ => return false,
         }
         let next = log.fresh();
-        upsert_other(&mut log.runner.others, record(&current, Some(next.clone())));
-        log.runner.save_state();
-        let r = log
-            .exchange(
-                &format!(
-                    "restore: the original of {} is still in its history: a change to a \
-                     generated password ({} of at most {depth})",
-                    o.subject,
-                    cycled + 1
-                ),
-                change(Some(token), &current, &next, None),
-                Effect::None,
-            )
-            .await;
-        match r {
-            Some(r) if r.status == 200 => {
-                current = next;
-                upsert_other(&mut log.runner.others, record(&current, None));
-                log.runner.save_state();
-            }
-            Some(_) => {
-                upsert_other(&mut log.runner.others, record(&current, None));
-                log.runner.save_state();
-                return false;
-            }
-            None => return false,
+        let purpose = format!(
+            "restore: the original of {} is still in its history: a change to a generated \
+             password ({} of at most {depth})",
+            o.subject,
+            cycled + 1
+        );
+        match change_other(log, token, o, &purpose, &current, &next).await {
+            Some(Ok(())) => current = next,
+            _ => return false,
         }
     }
     false
+}
+
+/// One change of another account (`o`) from `old` to `new`, recorded in
+/// the state file as pending before it is sent and resolved after:
+/// `Ok` when it was applied, `Err` with the refusal, `None` when that
+/// cannot be told. An answer lost on the way (a connection cut) is
+/// resolved by sending the same change once more: a 200 or a refusal other
+/// than `wrong_old_password` shows `old` still worked; `wrong_old_password`
+/// shows the lost change was applied if `new` then works (a change from
+/// `new` to itself answered `duplicate_password`, which changes nothing).
+async fn change_other(
+    log: &mut Ctx<'_>,
+    token: &str,
+    o: &AccountState,
+    purpose: &str,
+    old: &str,
+    new: &str,
+) -> Option<Result<(), Response>> {
+    let record = |current: &str, pending: Option<&str>| AccountState {
+        current: current.to_string(),
+        pending: pending.map(str::to_string),
+        ..o.clone()
+    };
+    upsert_other(&mut log.runner.others, record(old, Some(new)));
+    log.runner.save_state();
+    let mut r = log
+        .exchange(purpose, change(Some(token), old, new, None), Effect::None)
+        .await;
+    if r.is_none() {
+        let again = format!("{purpose} (again: the answer was lost)");
+        r = log
+            .exchange(&again, change(Some(token), old, new, None), Effect::None)
+            .await;
+        if r.as_ref()
+            .is_some_and(|r| is_error(r, "wrong_old_password"))
+        {
+            let probe = log
+                .exchange(
+                    &format!("{purpose}: was the lost change applied?"),
+                    change(Some(token), new, new, None),
+                    Effect::None,
+                )
+                .await;
+            if probe
+                .as_ref()
+                .is_some_and(|p| is_error(p, "duplicate_password"))
+            {
+                upsert_other(&mut log.runner.others, record(new, None));
+                log.runner.save_state();
+                return Some(Ok(()));
+            }
+            return None;
+        }
+    }
+    let r = r?;
+    let now = if r.status == 200 { new } else { old };
+    upsert_other(&mut log.runner.others, record(now, None));
+    log.runner.save_state();
+    Some(if r.status == 200 { Ok(()) } else { Err(r) })
 }
 
 fn upsert_other(others: &mut Vec<AccountState>, entry: AccountState) {
@@ -1677,6 +1738,12 @@ impl<'r> Ctx<'r> {
             )));
         }
         if matches!(effect, Effect::Change { .. } | Effect::Harmless)
+            && self.runner.active.poisoned.is_some()
+            && self.runner.active.pending.is_some()
+        {
+            self.resolve_lost_answer().await;
+        }
+        if matches!(effect, Effect::Change { .. } | Effect::Harmless)
             && let Some(why) = &self.runner.active.poisoned
         {
             return Err(Stop::Skip(format!(
@@ -1691,6 +1758,26 @@ impl<'r> Ctx<'r> {
         self.exchange(purpose, request, effect)
             .await
             .ok_or(Stop::Abort)
+    }
+
+    /// A change got no answer (a connection cut mid-answer, a 429 past the
+    /// retry bound): before the account is touched again, resolves it as
+    /// a resumed run would ([`Runner::resolve_pending`]); its exchanges
+    /// join this case's record. If it cannot, the account stays untouched.
+    async fn resolve_lost_answer(&mut self) {
+        let h = self
+            .runner
+            .resolve_pending("after a change without an answer")
+            .await;
+        for x in h.exchanges {
+            let mut x = x;
+            x.step = self.result.exchanges.len() + 1;
+            self.result.exchanges.push(x);
+        }
+        self.result.notes.push(format!(
+            "an earlier change got no usable answer; resolving it: {}",
+            h.outcome
+        ));
     }
 
     /// [`Ctx::step`] where the document allows several answers (open
@@ -1760,14 +1847,7 @@ impl<'r> Ctx<'r> {
              (a change from the password before that 200 would decide it)"
         );
         let token = match self.active_token().await {
-            Ok(t)
-                if self
-                    .runner
-                    .max_failures()
-                    .is_none_or(|max| self.runner.active.failures + 2 < max) =>
-            {
-                t
-            }
+            Ok(t) if self.runner.active.budget.left().is_none_or(|n| n > 0) => t,
             _ => {
                 let why = self.runner.active.poisoned.take().unwrap_or_default();
                 self.runner.active.poisoned = Some(format!("{why}; {decide}"));
@@ -1828,46 +1908,33 @@ impl<'r> Ctx<'r> {
     /// skipped.
     async fn guard(&mut self) -> Result<(), Stop> {
         let rule = self.runner.lockout_rule();
-        let (Some(max), Some(allowance)) = (rule.max_failures, rule.allowance()) else {
-            return Ok(());
-        };
-        if allowance == 0 {
-            return Err(Stop::Skip(format!(
-                "lockout.max_failures = {max} leaves no room for wrong passwords"
-            )));
-        }
-        self.runner.expire_failures();
-        if self.runner.active.failures < allowance {
-            return Ok(());
-        }
-        match (rule.counting, rule.window) {
-            (Counting::Window, Some(window)) => {
-                let oldest = self.runner.active.failure_times.first().copied();
-                let wait = oldest
-                    .map(|t| (t + window).saturating_duration_since(Instant::now()))
-                    .unwrap_or_default()
-                    + Duration::from_millis(100);
+        match self.runner.active.budget.room() {
+            Room::Now => Ok(()),
+            Room::Never if rule.allowance() == Some(0) => Err(Stop::Skip(format!(
+                "lockout.max_failures = {} leaves no room for wrong passwords",
+                rule.max_failures.unwrap_or_default()
+            ))),
+            Room::Never => Err(Stop::Skip(format!(
+                "the lockout budget is spent: {} wrong old passwords sent, at most {} \
+                 under the rule ({}); declare [lockout] counting (and window_secs) to allow more",
+                self.runner.failures(),
+                rule.allowance().unwrap_or_default(),
+                rule.describe()
+            ))),
+            Room::After(wait) => {
                 self.result.notes.push(format!(
                     "waited {:.1} s for the lockout window ({} s) to make room for a wrong \
                      password",
                     wait.as_secs_f64(),
-                    window.as_secs()
+                    rule.window.unwrap_or_default().as_secs()
                 ));
                 tokio::time::sleep(wait).await;
-                self.runner.expire_failures();
-                if self.runner.active.failures < allowance {
-                    Ok(())
-                } else {
-                    Err(Stop::Skip("no room in the lockout window".into()))
+                match self.runner.active.budget.room() {
+                    Room::Now => Ok(()),
+                    _ => Err(Stop::Skip("no room in the lockout window".into())),
                 }
             }
-            (Counting::Window, None) => Err(Stop::Skip(format!(
-                "the lockout budget is spent: {} wrong old passwords sent, at most {allowance} \
-                 under the rule ({}); declare [lockout] counting (and window_secs) to allow more",
-                self.runner.active.failures,
-                rule.describe()
-            ))),
-            (Counting::Consecutive, _) => {
+            Room::AfterSuccess => {
                 let token = self.active_token().await?;
                 let current = self.current();
                 let new = self.fresh();

@@ -42,59 +42,43 @@ fn subject(req: &hyper::Request<hyper::body::Incoming>) -> String {
 }
 
 async fn serve(tenant: Arc<Mutex<Tenant>>) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let tenant = tenant.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| {
-                        let tenant = tenant.clone();
-                        async move {
-                            let sub = subject(&req);
-                            let body = req.into_body().collect().await.unwrap().to_bytes();
-                            let v: serde_json::Value =
-                                serde_json::from_slice(&body).unwrap_or_default();
-                            let old = v["old_password"].as_str().unwrap_or_default();
-                            let new = v["new_password"].as_str().unwrap_or_default();
-                            let mut t = tenant.lock().unwrap();
-                            let first = t.rate_limit_first && t.applied == 0;
-                            let known = t.passwords.get(&sub).cloned();
-                            let (status, retry, body): (u16, bool, &str) = match known {
-                                None => (400, false, r#"{"error":"user_not_found"}"#),
-                                Some(p) if p != old => {
-                                    (400, false, r#"{"error":"wrong_old_password"}"#)
-                                }
-                                Some(_) => {
-                                    t.passwords.insert(sub, new.to_string());
-                                    t.applied += 1;
-                                    // The first change is applied, then rate limited.
-                                    (if first { 429 } else { 200 }, first, "{}")
-                                }
-                            };
-                            let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
-                            *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                            response.headers_mut().insert(
-                                "content-type",
-                                hyper::header::HeaderValue::from_static("application/json"),
-                            );
-                            if retry {
-                                response.headers_mut().insert(
-                                    "retry-after",
-                                    hyper::header::HeaderValue::from_static("3600"),
-                                );
-                            }
-                            Ok::<_, std::convert::Infallible>(response)
-                        }
-                    },
+    let (addr, _) = crate::support::serve_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let tenant = tenant.clone();
+        async move {
+            let sub = subject(&req);
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let old = v["old_password"].as_str().unwrap_or_default();
+            let new = v["new_password"].as_str().unwrap_or_default();
+            let mut t = tenant.lock().unwrap();
+            let first = t.rate_limit_first && t.applied == 0;
+            let known = t.passwords.get(&sub).cloned();
+            let (status, retry, body): (u16, bool, &str) = match known {
+                None => (400, false, r#"{"error":"user_not_found"}"#),
+                Some(p) if p != old => (400, false, r#"{"error":"wrong_old_password"}"#),
+                Some(_) => {
+                    t.passwords.insert(sub, new.to_string());
+                    t.applied += 1;
+                    // The first change is applied, then rate limited.
+                    (if first { 429 } else { 200 }, first, "{}")
+                }
+            };
+            let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+            *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+            response.headers_mut().insert(
+                "content-type",
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            if retry {
+                response.headers_mut().insert(
+                    "retry-after",
+                    hyper::header::HeaderValue::from_static("3600"),
                 );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
+            }
+            response
         }
-    });
+    })
+    .await;
     addr
 }
 

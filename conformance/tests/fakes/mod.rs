@@ -12,18 +12,25 @@
 //! seed-tier case) or a different legitimate decision on an open point
 //! (the suite must pass at seed tier). Written from the vendor document,
 //! not from the reference server's code: it shares nothing with `server/`.
+//!
+//! [`Tenant`] combines quirks with what a real tenant does on a real
+//! network (a rate limit answered 429 with `Retry-After`, wrong old
+//! passwords counted within a sliding window, answers cut off mid-body);
+//! [`Fake::accounts`] reads the fake's own accounts back, so a test can
+//! assert what the suite left behind without trusting its report.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
@@ -165,13 +172,58 @@ struct User {
     previous: Vec<String>,
     status: Status,
     failures: u32,
+    /// When each wrong old password counted (window counting).
+    failure_times: Vec<Instant>,
+    /// Locked by wrong old passwords during the fake's life.
+    locked_here: bool,
+}
+
+/// A fake tenant: quirks, and what a real tenant does on a real network.
+#[derive(Debug, Clone, Default)]
+pub struct Tenant {
+    /// Changes from the document (each as in [`Fake::start`]).
+    pub quirks: Vec<Quirk>,
+    /// Wrong old passwords count within this sliding window (successes do
+    /// not reset them) instead of in a row; 5 within it lock.
+    pub lockout_window: Option<Duration>,
+    /// At most this many requests per second (a fixed one-second window);
+    /// more are answered 429 with `Retry-After: 1` and not handled.
+    pub rate_limit: Option<u32>,
+    /// Every n-th request to the endpoint (past the rate limit) is handled
+    /// (a change is applied) and its answer cut off mid-body.
+    pub cut_every: Option<usize>,
+}
+
+/// What a fake tenant did on the network.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Traffic {
+    /// Requests answered 429.
+    pub rate_limited: usize,
+    /// Answers cut off mid-body.
+    pub cut: usize,
+    /// Requests to the endpoint that were handled.
+    pub handled: usize,
+}
+
+/// One account as the fake has it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountNow {
+    /// The subject.
+    pub subject: String,
+    /// Its password now.
+    pub password: String,
+    /// Locked by wrong old passwords while the fake ran.
+    pub locked_here: bool,
 }
 
 struct Shared {
-    quirk: Option<Quirk>,
+    tenant: Tenant,
     users: Mutex<HashMap<String, User>>,
     jwks: JwkSet,
     hmac_secrets: Vec<Vec<u8>>,
+    /// The rate limit's window start and requests in it.
+    window: Mutex<(Instant, u32)>,
+    traffic: Mutex<Traffic>,
 }
 
 /// A fake on an ephemeral port; stops when dropped.
@@ -179,7 +231,19 @@ pub struct Fake {
     /// Where it listens.
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    shared: Arc<Shared>,
 }
+
+/// The subjects and passwords the fake starts with (the reference
+/// profile's).
+pub const ACCOUNTS: &[(&str, &str)] = &[
+    ("alice", "Alice-Passw0rd"),
+    ("bob", "Bob-Passw0rd"),
+    ("carol", "Carol-Passw0rd"),
+    ("frank", "Frank-Passw0rd"),
+    ("lucy", "Lucy-Passw0rd"),
+    ("fiona", "Fiona-Passw0rd"),
+];
 
 impl Drop for Fake {
     fn drop(&mut self) {
@@ -194,6 +258,35 @@ fn fixtures() -> std::path::PathBuf {
 impl Fake {
     /// Starts a fake with `quirk` (none: conformant).
     pub async fn start(quirk: Option<Quirk>) -> Fake {
+        Fake::tenant(Tenant {
+            quirks: quirk.into_iter().collect(),
+            ..Tenant::default()
+        })
+        .await
+    }
+
+    /// The fake's accounts as they are now, by subject.
+    pub fn accounts(&self) -> Vec<AccountNow> {
+        let users = self.shared.users.lock().unwrap();
+        let mut all: Vec<AccountNow> = users
+            .iter()
+            .map(|(subject, u)| AccountNow {
+                subject: subject.clone(),
+                password: u.password.clone(),
+                locked_here: u.locked_here,
+            })
+            .collect();
+        all.sort_by(|a, b| a.subject.cmp(&b.subject));
+        all
+    }
+
+    /// What the fake did on the network so far.
+    pub fn traffic(&self) -> Traffic {
+        *self.shared.traffic.lock().unwrap()
+    }
+
+    /// Starts a fake tenant.
+    pub async fn tenant(tenant: Tenant) -> Fake {
         let jwks: JwkSet = serde_json::from_slice(
             &std::fs::read(fixtures().join("keys/jwks.json")).expect("the JWKS fixture"),
         )
@@ -214,39 +307,92 @@ impl Fake {
                     previous: Vec::new(),
                     status,
                     failures: 0,
+                    failure_times: Vec::new(),
+                    locked_here: false,
                 },
             );
         }
         let shared = Arc::new(Shared {
-            quirk,
+            tenant,
             users: Mutex::new(users),
             hmac_secrets: public_key_forms(&jwks),
             jwks,
+            window: Mutex::new((Instant::now(), 0)),
+            traffic: Mutex::new(Traffic::default()),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(handle(&shared, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Fake { addr, task }
+        let serving = shared.clone();
+        let (addr, task) = crate::support::serve_fn(move |req| {
+            let shared = serving.clone();
+            async move { network(&shared, req).await }
+        })
+        .await;
+        Fake { addr, task, shared }
     }
 }
 
 type Answer = Response<Full<Bytes>>;
 
+/// The network in front of [`handle`]: the rate limit, and answers cut
+/// off mid-body.
+async fn network(s: &Shared, req: Request<Incoming>) -> Response<Either<Full<Bytes>, Cut>> {
+    if let Some(limit) = s.tenant.rate_limit {
+        let mut w = s.window.lock().unwrap();
+        if w.0.elapsed() >= Duration::from_secs(1) {
+            *w = (Instant::now(), 0);
+        }
+        w.1 += 1;
+        if w.1 > limit {
+            s.traffic.lock().unwrap().rate_limited += 1;
+            return Response::builder()
+                .status(429)
+                .header("retry-after", "1")
+                .body(Either::Left(Full::new(Bytes::new())))
+                .unwrap();
+        }
+    }
+    let endpoint = req.uri().path() == "/change_user_password";
+    let answer = handle(s, req).await;
+    let cut = endpoint && {
+        let mut t = s.traffic.lock().unwrap();
+        t.handled += 1;
+        let cut = s
+            .tenant
+            .cut_every
+            .is_some_and(|n| t.handled.is_multiple_of(n));
+        if cut {
+            t.cut += 1;
+        }
+        cut
+    };
+    if cut {
+        let (parts, _) = answer.into_parts();
+        return Response::from_parts(parts, Either::Right(Cut(true)));
+    }
+    answer.map(Either::Left)
+}
+
+/// A body that sends a few bytes and then fails: hyper gives up the
+/// connection in the middle of the answer.
+struct Cut(bool);
+
+impl hyper::body::Body for Cut {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if std::mem::take(&mut self.0) {
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"{\"err")))))
+        } else {
+            Poll::Ready(Some(Err(std::io::Error::other("cut off mid-answer"))))
+        }
+    }
+}
+
 fn has(s: &Shared, q: Quirk) -> bool {
-    s.quirk == Some(q)
+    s.tenant.quirks.contains(&q)
 }
 
 fn json_error(s: &Shared, status: u16, body: Value) -> Answer {
@@ -788,11 +934,17 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
             Check::Old => {
                 if !old_matches {
                     user.failures += 1;
+                    if let Some(window) = s.tenant.lockout_window {
+                        user.failure_times.push(Instant::now());
+                        user.failure_times.retain(|t| t.elapsed() < window);
+                        user.failures = user.failure_times.len() as u32;
+                    }
                     if user.failures >= MAX_FAILURES
                         && user.status == Status::Normal
                         && !has(s, Quirk::NoLockout)
                     {
                         user.status = Status::Locked;
+                        user.locked_here = true;
                     }
                     if has(s, Quirk::StoresDespiteWrongOld) {
                         let old_pw = std::mem::replace(&mut user.password, new.clone());
@@ -816,7 +968,9 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                         },
                     );
                 }
-                user.failures = 0;
+                if s.tenant.lockout_window.is_none() {
+                    user.failures = 0;
+                }
             }
             Check::Duplicate => {
                 if !has(s, Quirk::DuplicateNotDetected) && new_n == normalize(s, &user.password) {
@@ -877,7 +1031,9 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
     if !has(s, Quirk::SuccessNotStored) {
         let old_pw = std::mem::replace(&mut user.password, new);
         user.previous.push(old_pw);
-        user.failures = 0;
+        if s.tenant.lockout_window.is_none() {
+            user.failures = 0;
+        }
     }
     if has(s, Quirk::SuccessWithBody) {
         return Response::builder()

@@ -1,0 +1,127 @@
+//! The proof that the suite is safe to point at a real tenant (issue 10,
+//! point 7): the whole suite, catalogue and generated properties, runs
+//! against fake tenants over loopback ([`crate::fakes::Tenant`]) that
+//! rate-limit with 429 and `Retry-After`, count wrong old passwords within
+//! a sliding window (declared in the profile), cut answers off mid-body,
+//! decode invalid UTF-8 leniently and apply the change, and change the
+//! locked and frozen accounts' passwords when sent a valid change. After
+//! each run, the fake's own accounts are read: every one has its original
+//! password, and none was locked but `lockable` (which
+//! `user.lockout-after-failures` locks on purpose).
+
+use std::time::Duration;
+
+use conformance::catalogue::{self, Property};
+use conformance::embedded::REFERENCE_PROFILE;
+use conformance::profile::{Counting, Profile};
+use conformance::properties::PropertyOptions;
+use conformance::properties::driver::Bounds;
+use conformance::runner::{self, RunOutcome};
+use conformance::verdict::Enforcement;
+
+use crate::fakes::{ACCOUNTS, Fake, Quirk, Tenant};
+
+/// The lockout window of the fakes, declared in the profile.
+const WINDOW: Duration = Duration::from_secs(1);
+
+/// Runs the whole catalogue and the three properties (a few generated
+/// cases) against `tenant`, with its lockout window declared.
+async fn whole_suite(tenant: Tenant) -> (Fake, RunOutcome, std::path::PathBuf) {
+    let fake = Fake::tenant(tenant).await;
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    profile.lockout.counting = Some(Counting::Window);
+    profile.lockout.window_secs = Some(WINDOW.as_secs());
+    let dir = tempfile::tempdir().unwrap();
+    let options = crate::support::external_options(dir.path());
+    let enforcement = Enforcement {
+        strict: false,
+        reference: false,
+    };
+    let props = PropertyOptions {
+        cases: 12,
+        sequences: 3,
+        max_steps: 8,
+        seed: 10,
+        only: vec![
+            Property::PolicyOracle,
+            Property::AccountModel,
+            Property::HostileInputs,
+        ],
+        regressions: None,
+        enforcement,
+        progress: false,
+        max_shrink_iters: 16,
+    };
+    let bounds = Bounds {
+        max_requests: 3_000,
+        timeout: Duration::from_secs(5),
+    };
+    let cases: Vec<_> = catalogue::CATALOGUE.iter().collect();
+    let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
+        .await
+        .expect("the run starts");
+    let state = options.state_file.clone();
+    std::mem::forget(dir);
+    (fake, outcome, state)
+}
+
+/// Every account of the fake has its original password and none is
+/// locked but `bob` (the profile's `lockable`).
+fn assert_nothing_lost_nothing_locked(fake: &Fake, outcome: &RunOutcome) {
+    let now = fake.accounts();
+    for (subject, original) in ACCOUNTS {
+        let a = now.iter().find(|a| a.subject == *subject).unwrap();
+        assert!(
+            a.password == *original,
+            "{subject} does not have its original password (restore: {}; effects: {:?})",
+            outcome.restore.outcome,
+            outcome
+                .effects
+                .iter()
+                .map(|h| &h.outcome)
+                .collect::<Vec<_>>()
+        );
+        if *subject != "bob" {
+            assert!(!a.locked_here, "{subject} was locked");
+        }
+    }
+}
+
+fn summary(outcome: &RunOutcome) -> String {
+    outcome
+        .cases
+        .iter()
+        .map(|r| format!("{} {:?} {:?}", r.id, r.verdict, r.reason))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_lenient_tenant_that_cuts_answers_keeps_every_password() {
+    let (fake, outcome, state) = whole_suite(Tenant {
+        quirks: vec![
+            Quirk::LenientNode,
+            Quirk::FrozenNotChecked,
+            Quirk::LockedNotChecked,
+        ],
+        lockout_window: Some(WINDOW),
+        rate_limit: Some(30),
+        cut_every: Some(97),
+    })
+    .await;
+    let traffic = fake.traffic();
+    eprintln!("{traffic:?}\n{}", summary(&outcome));
+    for x in &outcome.restore.exchanges {
+        eprintln!(
+            "restore: {} -> {:?} {:?}",
+            x.purpose,
+            x.response.as_ref().map(|r| (r.status, r.body.clone())),
+            x.error
+        );
+    }
+    assert_nothing_lost_nothing_locked(&fake, &outcome);
+    assert!(traffic.rate_limited > 0 && traffic.cut > 0, "{traffic:?}");
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+    assert!(!state.exists());
+}
