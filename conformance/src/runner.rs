@@ -193,6 +193,9 @@ pub struct Runner {
     others: Vec<AccountState>,
 }
 
+/// The "case" of a 200 an interrupted run got (recorded in its state file).
+const RESUMED: &str = "the interrupted run";
+
 /// Whether a catalogue run prints a line per case on stderr: for a target
 /// off the loopback interface (paced, so a run takes a while) when stderr
 /// is a terminal.
@@ -411,6 +414,14 @@ impl Runner {
 
     fn save_state(&mut self) {
         let mut file = StateFile::from(self.state());
+        let a = &self.active;
+        if let Some(entry) = file.accounts.first_mut() {
+            entry.before_last_change = a
+                .last_change
+                .as_ref()
+                .filter(|(_, _, before, set)| *set == a.current && before != set)
+                .map(|(_, _, before, _)| before.clone());
+        }
         for o in &self.others {
             file.upsert(o.clone());
         }
@@ -477,6 +488,14 @@ impl Runner {
             .into_iter()
             .filter(|a| a.subject != subject)
             .collect();
+        if let Some(before) = state.before_last_change {
+            self.active.last_change = Some((
+                "the last change of the interrupted run".into(),
+                RESUMED,
+                before,
+                state.current.clone(),
+            ));
+        }
         self.active.original = state.original;
         self.active.current = state.current;
         self.active.previous = state.previous;
@@ -1120,6 +1139,24 @@ impl Runner {
         h
     }
 
+    /// Changes to fresh passwords needed before the original can be set
+    /// again: until it is older than the history depth; unknown depth:
+    /// none (try, and add one on refusal).
+    fn cycles_needed(&self) -> usize {
+        let position = self
+            .active
+            .previous
+            .iter()
+            .rev()
+            .position(|p| *p == self.active.original)
+            .map(|i| i + 1);
+        match (self.profile.policy.depth(), position) {
+            (Some(d), Some(p)) => (d + 1).saturating_sub(p),
+            (Some(d), None) => d + 1,
+            (None, _) => 0,
+        }
+    }
+
     /// Sets the original password back (no change pending).
     async fn restore_original(&mut self) -> Housekeeping {
         let done = |ok: bool, outcome: String, exchanges| Housekeeping {
@@ -1153,21 +1190,10 @@ impl Runner {
             };
             return done(true, outcome, Vec::new());
         }
-        let depth = self.profile.policy.depth();
-        let position = self
-            .active
-            .previous
-            .iter()
-            .rev()
-            .position(|p| *p == self.active.original)
-            .map(|i| i + 1);
-        // Changes to fresh passwords until the original is older than the
-        // history depth; unknown depth: try, and add one on refusal.
-        let mut needed = match (depth, position) {
-            (Some(d), Some(p)) => (d + 1).saturating_sub(p),
-            (Some(d), None) => d + 1,
-            (None, _) => 0,
-        };
+        let mut needed = self.cycles_needed();
+        // A refused tracked password is rechecked against the password
+        // before the last 200 (this run's, or the interrupted one's).
+        let mut rechecks = 0;
         let state_file = self.options.state_file.clone();
         let mut log = Ctx::housekeeping(self);
         let mut changes = 0usize;
@@ -1189,6 +1215,15 @@ impl Runner {
                     )
                     .await;
                 if r.as_ref().is_none_or(|r| r.status != 200) {
+                    if r.as_ref()
+                        .is_some_and(|r| is_error(r, "wrong_old_password"))
+                        && rechecks < 3
+                        && log.recheck_last_change().await.is_some()
+                    {
+                        rechecks += 1;
+                        needed = log.runner.cycles_needed();
+                        continue;
+                    }
                     let exchanges = log.result.exchanges;
                     return done(
                         false,
@@ -1230,6 +1265,14 @@ impl Runner {
                     );
                 }
                 Some(r) if is_error(&r, "recurrent_password") => needed = 1,
+                Some(r)
+                    if is_error(&r, "wrong_old_password")
+                        && rechecks < 3
+                        && log.recheck_last_change().await.is_some() =>
+                {
+                    rechecks += 1;
+                    needed = log.runner.cycles_needed();
+                }
                 _ => break,
             }
         }
@@ -1568,6 +1611,7 @@ impl<'r> Ctx<'r> {
                     pending: Some(new.clone()),
                     previous: Vec::new(),
                     failures: 0,
+                    before_last_change: None,
                 },
             };
             upsert_other(&mut self.runner.others, entry);

@@ -220,3 +220,40 @@ async fn restore_that_cannot_names_the_recorded_passwords_without_printing_them(
     assert!(is_current(&server.profile, &original).await);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_tries_the_password_before_a_200_that_did_not_take() {
+    let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
+    let original = server.profile.accounts.active.password.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let endpoint = Endpoint::parse(&server.profile.base_url).unwrap();
+    // The interrupted run got a 200 that set `current`, but it did not
+    // take: the target still has the password before it.
+    let mut file = StateFile::from(State {
+        endpoint: endpoint.endpoint_url(),
+        subject: "alice".into(),
+        original: original.clone(),
+        current: "Never-Taken-42".into(),
+        pending: None,
+        previous: vec![original.clone()],
+        failures: 0,
+    });
+    file.accounts[0].before_last_change = Some(original.clone());
+    file.save(&state).unwrap();
+    let out = conformance(&[
+        "restore",
+        "--base-url",
+        &server.profile.base_url,
+        "--state",
+        state.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains(&original), "{text}");
+    assert_eq!(State::load(&state).unwrap(), None, "{text}");
+    assert!(is_current(&server.profile, &original).await, "{text}");
+    server.stop().await;
+}

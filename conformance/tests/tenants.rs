@@ -21,8 +21,10 @@ use conformance::verdict::Enforcement;
 
 use crate::fakes::{ACCOUNTS, Fake, Quirk, Tenant};
 
-/// The lockout window of the fakes, declared in the profile.
+/// The lockout rule of the fakes, declared in the profile: 8 wrong old
+/// passwords within a second lock.
 const WINDOW: Duration = Duration::from_secs(1);
+const MAX_FAILURES: u32 = 8;
 
 /// Runs the whole catalogue and the three properties (a few generated
 /// cases) against `tenant`, with its lockout window declared.
@@ -30,6 +32,7 @@ async fn whole_suite(tenant: Tenant) -> (Fake, RunOutcome, std::path::PathBuf) {
     let fake = Fake::tenant(tenant).await;
     let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
     profile.base_url = format!("http://{}", fake.addr);
+    profile.lockout.max_failures = Some(MAX_FAILURES);
     profile.lockout.counting = Some(Counting::Window);
     profile.lockout.window_secs = Some(WINDOW.as_secs());
     let dir = tempfile::tempdir().unwrap();
@@ -106,6 +109,7 @@ async fn a_rate_limited_lenient_tenant_that_cuts_answers_keeps_every_password() 
             Quirk::LockedNotChecked,
         ],
         lockout_window: Some(WINDOW),
+        max_failures: Some(MAX_FAILURES),
         rate_limit: Some(30),
         cut_every: Some(97),
     })

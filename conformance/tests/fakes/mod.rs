@@ -184,8 +184,10 @@ pub struct Tenant {
     /// Changes from the document (each as in [`Fake::start`]).
     pub quirks: Vec<Quirk>,
     /// Wrong old passwords count within this sliding window (successes do
-    /// not reset them) instead of in a row; 5 within it lock.
+    /// not reset them) instead of in a row.
     pub lockout_window: Option<Duration>,
+    /// Wrong old passwords that lock [default: 5].
+    pub max_failures: Option<u32>,
     /// At most this many requests per second (a fixed one-second window);
     /// more are answered 429 with `Retry-After: 1` and not handled.
     pub rate_limit: Option<u32>,
@@ -939,7 +941,7 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                         user.failure_times.retain(|t| t.elapsed() < window);
                         user.failures = user.failure_times.len() as u32;
                     }
-                    if user.failures >= MAX_FAILURES
+                    if user.failures >= s.tenant.max_failures.unwrap_or(MAX_FAILURES)
                         && user.status == Status::Normal
                         && !has(s, Quirk::NoLockout)
                     {
