@@ -519,11 +519,15 @@ impl Runner {
     }
 
     /// Resolves a change whose answer was not read (lost, or a 429/503
-    /// the retry bound did not wait out): was it applied? Tries the
-    /// recorded password, then the pending one, as old password (one
-    /// wrong attempt at most, and only within the lockout budget). On
-    /// success the account is usable again; otherwise it stays untouched
-    /// and the state file keeps both candidates.
+    /// the retry bound did not wait out): was it applied? Asks with
+    /// changes that change nothing: the recorded password to itself, then
+    /// (if it is refused as wrong) the pending one to itself; the one
+    /// answered `duplicate_password` (S3 comes after the old-password
+    /// check; `recurrent_password` where the history counts the current
+    /// password) is the password. One wrong attempt at most, within the
+    /// lockout budget (waiting for its window if need be). On success the
+    /// account is usable again; otherwise it stays untouched and the state
+    /// file keeps both candidates.
     async fn resolve_pending(&mut self, context: &str) -> Housekeeping {
         let Some(pending) = self.active.pending.clone() else {
             return Housekeeping {
@@ -532,67 +536,60 @@ impl Runner {
                 exchanges: Vec::new(),
             };
         };
-        let room = self.active.budget.left().is_none_or(|n| n > 0);
+        let includes_current = self.profile.policy.history_includes_current;
+        let works = move |r: &Response| {
+            !r.retry_budget_exhausted
+                && (r.status == 200
+                    || is_error(r, "duplicate_password")
+                    || (includes_current && is_error(r, "recurrent_password")))
+        };
         let mut log = Ctx::housekeeping(self);
         let ok;
         let outcome: String;
         log.redactor.add(&pending, "password:pending");
         let token = log.token_or_empty().await;
-        // Both probes send only passwords the state file already holds:
-        // first the recorded password to the pending one (whatever the
-        // answer, the password is one of the two), then, if the recorded
-        // one is refused, the pending one to a fresh one, recorded as
-        // pending before it is sent.
         let current = log.runner.active.current.clone();
         let r = log
             .exchange(
                 &format!("{context}: does the recorded password still work?"),
-                change(Some(&token), &current, &pending, None),
+                change(Some(&token), &current, &current, None),
                 Effect::None,
             )
             .await;
         match r {
-            Some(r) if r.status == 200 && !r.retry_budget_exhausted => {
-                log.runner.active.pending = None;
-                log.runner.apply_change(&pending);
+            Some(r) if works(&r) => {
                 ok = true;
-                outcome = "the interrupted change had not been applied (now it is)".into();
+                outcome = "the interrupted change had not been applied".into();
             }
-            Some(r) if is_error(&r, "wrong_old_password") && room => {
+            Some(r) if is_error(&r, "wrong_old_password") && log.room_for_one_more().await => {
                 log.runner.note_failure();
-                let new2 = log.fresh();
-                // The password is the pending one, if either: recorded so.
-                let a = &mut log.runner.active;
-                a.previous
-                    .push(std::mem::replace(&mut a.current, pending.clone()));
-                a.pending = Some(new2.clone());
-                log.runner.save_state();
                 let r = log
                     .exchange(
                         &format!("{context}: was the interrupted change applied?"),
-                        change(Some(&token), &pending, &new2, None),
+                        change(Some(&token), &pending, &pending, None),
                         Effect::None,
                     )
                     .await;
-                if r.as_ref()
-                    .is_some_and(|r| r.status == 200 && !r.retry_budget_exhausted)
-                {
-                    log.runner.active.pending = None;
-                    log.runner.apply_change(&new2);
-                    ok = true;
-                    outcome = "the interrupted change had been applied".into();
-                } else {
-                    if r.as_ref()
-                        .is_some_and(|r| is_error(r, "wrong_old_password"))
-                    {
+                match r {
+                    Some(r) if works(&r) => {
+                        let a = &mut log.runner.active;
+                        a.previous
+                            .push(std::mem::replace(&mut a.current, pending.clone()));
+                        log.runner.note_success();
+                        log.runner.track_password();
+                        ok = true;
+                        outcome = "the interrupted change had been applied".into();
+                    }
+                    Some(r) if is_error(&r, "wrong_old_password") => {
                         // Neither works: the file keeps the two candidates.
                         log.runner.note_failure();
-                        let a = &mut log.runner.active;
-                        a.current = a.previous.pop().unwrap_or_default();
-                        a.pending = Some(pending.clone());
+                        ok = false;
+                        outcome = "neither the recorded nor the pending password works".into();
                     }
-                    ok = false;
-                    outcome = "neither the recorded nor the pending password works".into();
+                    _ => {
+                        ok = false;
+                        outcome = "the pending password could not be tried".into();
+                    }
                 }
             }
             Some(r) if is_error(&r, "wrong_old_password") => {
@@ -1143,18 +1140,8 @@ impl Runner {
     /// again: until it is older than the history depth; unknown depth:
     /// none (try, and add one on refusal).
     fn cycles_needed(&self) -> usize {
-        let position = self
-            .active
-            .previous
-            .iter()
-            .rev()
-            .position(|p| *p == self.active.original)
-            .map(|i| i + 1);
-        match (self.profile.policy.depth(), position) {
-            (Some(d), Some(p)) => (d + 1).saturating_sub(p),
-            (Some(d), None) => d + 1,
-            (None, _) => 0,
-        }
+        let a = &self.active;
+        cycles_needed(self.profile.policy.depth(), &a.previous, &a.original)
     }
 
     /// Sets the original password back (no change pending).
@@ -1289,35 +1276,60 @@ impl Runner {
     }
 }
 
-/// Adds or replaces `entry` among the other accounts.
 /// Changes another account back to its original password with its own
 /// token. When the original is still in the target's history
 /// (`recurrent_password`), first changes through fresh passwords until it
-/// has left it (at most the declared depth, else 128, plus one), each
-/// recorded in the state file before it is sent.
+/// has left it (as many as [`cycles_needed`] says, one more on each
+/// refusal, at most the declared depth, else 128, plus one), each recorded
+/// in the state file before it is sent and resolved after
+/// ([`change_other`]).
 async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
-    let depth = log.runner.profile.policy.depth().unwrap_or(128);
+    let depth = log.runner.profile.policy.depth();
+    let most = depth.unwrap_or(128);
+    let mut needed = cycles_needed(depth, &o.previous, &o.original);
     let mut current = o.current.clone();
-    for cycled in 0..=depth {
+    for cycled in 0..=most + 2 {
+        if needed > 0 {
+            let next = log.fresh();
+            let purpose = format!(
+                "restore: the original of {} is still in its history: a change to a generated \
+                 password ({} of at most {})",
+                o.subject,
+                cycled + 1,
+                most + 1
+            );
+            match change_other(log, token, o, &purpose, &current, &next).await {
+                Some(Ok(())) => current = next,
+                _ => return false,
+            }
+            needed -= 1;
+            continue;
+        }
         let purpose = format!("restore: set the original password of {}", o.subject);
         match change_other(log, token, o, &purpose, &current, &o.original).await {
             Some(Ok(())) => return true,
-            Some(Err(r)) if is_error(&r, "recurrent_password") && cycled < depth => {}
-            _ => return false,
-        }
-        let next = log.fresh();
-        let purpose = format!(
-            "restore: the original of {} is still in its history: a change to a generated \
-             password ({} of at most {depth})",
-            o.subject,
-            cycled + 1
-        );
-        match change_other(log, token, o, &purpose, &current, &next).await {
-            Some(Ok(())) => current = next,
+            Some(Err(r)) if is_error(&r, "recurrent_password") => needed = 1,
             _ => return false,
         }
     }
     false
+}
+
+/// Changes to fresh passwords needed before `original` can be set again
+/// (the restore of the active account and of the others): until it is
+/// older than the history `depth`, given the `previous` passwords known
+/// (oldest first); unknown depth: none (try, and add one on refusal).
+fn cycles_needed(depth: Option<usize>, previous: &[String], original: &str) -> usize {
+    let position = previous
+        .iter()
+        .rev()
+        .position(|p| p == original)
+        .map(|i| i + 1);
+    match (depth, position) {
+        (Some(d), Some(p)) => (d + 1).saturating_sub(p),
+        (Some(d), None) => d + 1,
+        (None, _) => 0,
+    }
 }
 
 /// One change of another account (`o`) from `old` to `new`, recorded in
@@ -1379,6 +1391,7 @@ async fn change_other(
     Some(if r.status == 200 { Ok(()) } else { Err(r) })
 }
 
+/// Adds or replaces `entry` among the other accounts.
 fn upsert_other(others: &mut Vec<AccountState>, entry: AccountState) {
     match others.iter_mut().find(|o| o.subject == entry.subject) {
         Some(slot) => *slot = entry,
@@ -1504,6 +1517,24 @@ impl<'r> Ctx<'r> {
         let mut ctx = Ctx::new(runner, case);
         ctx.result.id = "the runner's housekeeping";
         ctx
+    }
+
+    /// Whether one more wrong old password fits the lockout budget now,
+    /// after waiting for the window if the target counts within one (the
+    /// password being unknown, no success can reset a count in a row).
+    async fn room_for_one_more(&mut self) -> bool {
+        match self.runner.active.budget.room() {
+            Room::Now => true,
+            Room::After(wait) => {
+                self.result.notes.push(format!(
+                    "waited {:.1} s for the lockout window to make room for a probe",
+                    wait.as_secs_f64()
+                ));
+                tokio::time::sleep(wait).await;
+                self.runner.active.budget.room() == Room::Now
+            }
+            Room::AfterSuccess | Room::Never => false,
+        }
     }
 
     /// Labels of the passwords known when the case starts.

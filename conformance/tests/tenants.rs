@@ -21,18 +21,22 @@ use conformance::verdict::Enforcement;
 
 use crate::fakes::{ACCOUNTS, Fake, Quirk, Tenant};
 
-/// The lockout rule of the fakes, declared in the profile: 8 wrong old
-/// passwords within a second lock.
+/// The lockout window of the fakes, declared in the profile.
 const WINDOW: Duration = Duration::from_secs(1);
-const MAX_FAILURES: u32 = 8;
 
 /// Runs the whole catalogue and the three properties (a few generated
-/// cases) against `tenant`, with its lockout window declared.
-async fn whole_suite(tenant: Tenant) -> (Fake, RunOutcome, std::path::PathBuf) {
-    let fake = Fake::tenant(tenant).await;
+/// cases) against `tenant`, with its lockout rule declared: `max_failures`
+/// wrong old passwords within [`WINDOW`] lock.
+async fn whole_suite(max_failures: u32, tenant: Tenant) -> (Fake, RunOutcome, std::path::PathBuf) {
+    let fake = Fake::tenant(Tenant {
+        lockout_window: Some(WINDOW),
+        max_failures: Some(max_failures),
+        ..tenant
+    })
+    .await;
     let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
     profile.base_url = format!("http://{}", fake.addr);
-    profile.lockout.max_failures = Some(MAX_FAILURES);
+    profile.lockout.max_failures = Some(max_failures);
     profile.lockout.counting = Some(Counting::Window);
     profile.lockout.window_secs = Some(WINDOW.as_secs());
     let dir = tempfile::tempdir().unwrap();
@@ -65,6 +69,8 @@ async fn whole_suite(tenant: Tenant) -> (Fake, RunOutcome, std::path::PathBuf) {
         .await
         .expect("the run starts");
     let state = options.state_file.clone();
+    // The folder goes with the test process: the test reads the file's
+    // absence after the run.
     std::mem::forget(dir);
     (fake, outcome, state)
 }
@@ -95,37 +101,73 @@ fn summary(outcome: &RunOutcome) -> String {
     outcome
         .cases
         .iter()
-        .map(|r| format!("{} {:?} {:?}", r.id, r.verdict, r.reason))
+        .map(|r| {
+            format!(
+                "{} {:?} {:?} {} ms",
+                r.id, r.verdict, r.reason, r.elapsed_ms
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
+/// The quirks every tenant here has: a Node-like lenient decoder (invalid
+/// UTF-8 decoded with U+FFFD and the change applied), and statuses not
+/// enforced (the frozen and locked accounts' passwords change when sent a
+/// valid change).
+fn lenient() -> Vec<Quirk> {
+    vec![
+        Quirk::LenientNode,
+        Quirk::FrozenNotChecked,
+        Quirk::LockedNotChecked,
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_lenient_tenant_that_cuts_answers_keeps_every_password() {
-    let (fake, outcome, state) = whole_suite(Tenant {
-        quirks: vec![
-            Quirk::LenientNode,
-            Quirk::FrozenNotChecked,
-            Quirk::LockedNotChecked,
-        ],
-        lockout_window: Some(WINDOW),
-        max_failures: Some(MAX_FAILURES),
-        rate_limit: Some(30),
-        cut_every: Some(97),
-    })
+    let (fake, outcome, state) = whole_suite(
+        20,
+        Tenant {
+            quirks: lenient(),
+            limit_every: Some(100),
+            cut_every: Some(97),
+            ..Tenant::default()
+        },
+    )
     .await;
     let traffic = fake.traffic();
     eprintln!("{traffic:?}\n{}", summary(&outcome));
-    for x in &outcome.restore.exchanges {
-        eprintln!(
-            "restore: {} -> {:?} {:?}",
-            x.purpose,
-            x.response.as_ref().map(|r| (r.status, r.body.clone())),
-            x.error
-        );
-    }
     assert_nothing_lost_nothing_locked(&fake, &outcome);
-    assert!(traffic.rate_limited > 0 && traffic.cut > 0, "{traffic:?}");
+    assert!(traffic.rate_limited >= 2 && traffic.cut >= 2, "{traffic:?}");
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+    assert!(!state.exists());
+}
+
+/// Five wrong old passwords within a second lock: the catalogue and the
+/// properties spend one budget of three, and wait for the window rather
+/// than reset it with a success (which a window does not forget).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tight_sliding_window_is_never_filled() {
+    let (fake, outcome, state) = whole_suite(
+        5,
+        Tenant {
+            quirks: lenient(),
+            limit_every: Some(150),
+            cut_every: Some(131),
+            ..Tenant::default()
+        },
+    )
+    .await;
+    let traffic = fake.traffic();
+    eprintln!("{traffic:?}\n{}", summary(&outcome));
+    assert_nothing_lost_nothing_locked(&fake, &outcome);
+    assert!(traffic.rate_limited >= 1 && traffic.cut >= 1, "{traffic:?}");
+    let waited = outcome
+        .cases
+        .iter()
+        .flat_map(|r| &r.notes)
+        .any(|n| n.contains("lockout window"));
+    assert!(waited, "the run waited for the window at least once");
     assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
     assert!(!state.exists());
 }

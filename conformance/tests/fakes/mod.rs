@@ -188,9 +188,10 @@ pub struct Tenant {
     pub lockout_window: Option<Duration>,
     /// Wrong old passwords that lock [default: 5].
     pub max_failures: Option<u32>,
-    /// At most this many requests per second (a fixed one-second window);
-    /// more are answered 429 with `Retry-After: 1` and not handled.
-    pub rate_limit: Option<u32>,
+    /// Every n-th request is answered 429 with `Retry-After: 1` and not
+    /// handled: a rate limiter's answer, on a count instead of the clock so
+    /// that a test can rely on meeting it.
+    pub limit_every: Option<usize>,
     /// Every n-th request to the endpoint (past the rate limit) is handled
     /// (a change is applied) and its answer cut off mid-body.
     pub cut_every: Option<usize>,
@@ -223,8 +224,8 @@ struct Shared {
     users: Mutex<HashMap<String, User>>,
     jwks: JwkSet,
     hmac_secrets: Vec<Vec<u8>>,
-    /// The rate limit's window start and requests in it.
-    window: Mutex<(Instant, u32)>,
+    /// Requests received.
+    received: Mutex<usize>,
     traffic: Mutex<Traffic>,
 }
 
@@ -319,7 +320,7 @@ impl Fake {
             users: Mutex::new(users),
             hmac_secrets: public_key_forms(&jwks),
             jwks,
-            window: Mutex::new((Instant::now(), 0)),
+            received: Mutex::new(0),
             traffic: Mutex::new(Traffic::default()),
         });
         let serving = shared.clone();
@@ -337,13 +338,10 @@ type Answer = Response<Full<Bytes>>;
 /// The network in front of [`handle`]: the rate limit, and answers cut
 /// off mid-body.
 async fn network(s: &Shared, req: Request<Incoming>) -> Response<Either<Full<Bytes>, Cut>> {
-    if let Some(limit) = s.tenant.rate_limit {
-        let mut w = s.window.lock().unwrap();
-        if w.0.elapsed() >= Duration::from_secs(1) {
-            *w = (Instant::now(), 0);
-        }
-        w.1 += 1;
-        if w.1 > limit {
+    if let Some(every) = s.tenant.limit_every {
+        let mut received = s.received.lock().unwrap();
+        *received += 1;
+        if received.is_multiple_of(every) {
             s.traffic.lock().unwrap().rate_limited += 1;
             return Response::builder()
                 .status(429)
