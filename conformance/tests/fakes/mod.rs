@@ -195,6 +195,9 @@ pub struct Tenant {
     /// Every n-th request to the endpoint (past the rate limit) is handled
     /// (a change is applied) and its answer cut off mid-body.
     pub cut_every: Option<usize>,
+    /// The n-th change the fake applies (a 200) is answered only after
+    /// this long: a request in flight to interrupt.
+    pub hold_applied: Option<(usize, Duration)>,
 }
 
 /// What a fake tenant did on the network.
@@ -206,6 +209,10 @@ pub struct Traffic {
     pub cut: usize,
     /// Requests to the endpoint that were handled.
     pub handled: usize,
+    /// Changes applied (answered 200).
+    pub applied: usize,
+    /// The held answer is being held (see [`Tenant::hold_applied`]).
+    pub holding: bool,
 }
 
 /// One account as the fake has it now.
@@ -352,6 +359,19 @@ async fn network(s: &Shared, req: Request<Incoming>) -> Response<Either<Full<Byt
     }
     let endpoint = req.uri().path() == "/change_user_password";
     let answer = handle(s, req).await;
+    if endpoint && answer.status() == 200 {
+        let hold = {
+            let mut t = s.traffic.lock().unwrap();
+            t.applied += 1;
+            let hold = s.tenant.hold_applied.filter(|(n, _)| *n == t.applied);
+            t.holding = hold.is_some();
+            hold
+        };
+        if let Some((_, wait)) = hold {
+            tokio::time::sleep(wait).await;
+            s.traffic.lock().unwrap().holding = false;
+        }
+    }
     let cut = endpoint && {
         let mut t = s.traffic.lock().unwrap();
         t.handled += 1;
