@@ -833,14 +833,23 @@ impl Runner {
         let batch = std::mem::take(&mut self.unconfirmed);
         let ids: Vec<&str> = batch.iter().map(|(i, _)| results[*i].id).collect();
         let enforcement = self.options.enforcement;
+        let mut resolved = Vec::new();
+        if self.active.poisoned.is_some() && self.active.pending.is_some() {
+            // A change without a usable answer: resolved first.
+            resolved = self
+                .resolve_pending("before the confirmation")
+                .await
+                .exchanges;
+        }
         if let Some(why) = self.active.poisoned.clone() {
             return Housekeeping {
                 ok: false,
                 outcome: format!("not confirmed after {}: {why}", ids.join(", ")),
-                exchanges: Vec::new(),
+                exchanges: resolved,
             };
         }
         let mut log = Ctx::housekeeping(self);
+        log.result.exchanges = resolved;
         for (_, candidates) in &batch {
             for (i, c) in candidates.iter().enumerate() {
                 log.redactor
