@@ -401,3 +401,52 @@ async fn sigint_during_the_properties_finishes_the_change_restores_and_exits_130
     assert_all_original(&fake, &said);
     assert_eq!(State::load(&state).unwrap(), None, "{said}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_with_a_forged_token_is_pending_before_its_answer() {
+    // A target that does not verify signatures applies the valid change
+    // `auth.invalid-token.bad-signature` sends; its answer is held.
+    let fake = Fake::tenant(Tenant {
+        quirks: vec![crate::fakes::Quirk::SignatureNotVerified],
+        hold_applied: Some((1, Duration::from_secs(60))),
+        ..Tenant::default()
+    })
+    .await;
+    let url = format!("http://{}", fake.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let state_arg = state.to_str().unwrap();
+    let mut child = conformance(&[
+        "--base-url",
+        &url,
+        "--state",
+        state_arg,
+        "--case",
+        "auth.invalid-token.bad-signature",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_until("the forged change in flight", || fake.traffic().holding).await;
+    kill("-KILL", &child);
+    wait_for_exit(&mut child).await;
+    let applied = fake
+        .accounts()
+        .into_iter()
+        .find(|a| a.subject == "alice")
+        .unwrap()
+        .password;
+    let recorded = StateFile::load(&state).unwrap().expect("the state file");
+    assert_eq!(
+        recorded.account("alice").unwrap().pending.as_deref(),
+        Some(applied.as_str()),
+        "the change was recorded as pending before it was sent"
+    );
+    let out = conformance(&["restore", "--base-url", &url, "--state", state_arg])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_all_original(&fake, &text);
+}
