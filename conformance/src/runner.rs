@@ -1188,6 +1188,17 @@ impl<'r> Ctx<'r> {
                         "a change got no answer ({e}); the state file keeps both candidates"
                     ));
                 }
+                // A wrong old password whose answer was lost may have
+                // counted: counted (the budget is an upper bound).
+                let wrong_old = match &effect {
+                    Effect::Change { old, .. } => *old != sent_current,
+                    Effect::Harmless => true,
+                    Effect::None | Effect::Other { .. } => false,
+                };
+                if wrong_old {
+                    self.runner.note_failure();
+                    self.runner.save_state();
+                }
                 return None;
             }
         };
