@@ -27,7 +27,7 @@ const WINDOW: Duration = Duration::from_secs(1);
 /// Runs the whole catalogue and the three properties (a few generated
 /// cases) against `tenant`, with its lockout rule declared: `max_failures`
 /// wrong old passwords within [`WINDOW`] lock.
-async fn whole_suite(max_failures: u32, tenant: Tenant) -> (Fake, RunOutcome, std::path::PathBuf) {
+async fn whole_suite(max_failures: u32, tenant: Tenant) -> (Fake, RunOutcome, tempfile::TempDir) {
     let fake = Fake::tenant(Tenant {
         lockout_window: Some(WINDOW),
         max_failures: Some(max_failures),
@@ -68,33 +68,39 @@ async fn whole_suite(max_failures: u32, tenant: Tenant) -> (Fake, RunOutcome, st
     let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
         .await
         .expect("the run starts");
-    let state = options.state_file.clone();
-    // The folder goes with the test process: the test reads the file's
-    // absence after the run.
-    std::mem::forget(dir);
-    (fake, outcome, state)
+    (fake, outcome, dir)
 }
 
 /// Every account of the fake has its original password and none is
-/// locked but `bob` (the profile's `lockable`).
-fn assert_nothing_lost_nothing_locked(fake: &Fake, outcome: &RunOutcome) {
+/// locked but `bob` (the profile's `lockable`); the run says so too and
+/// removed its state file.
+fn assert_nothing_lost_nothing_locked(fake: &Fake, outcome: &RunOutcome, dir: &tempfile::TempDir) {
     let now = fake.accounts();
-    for (subject, original) in ACCOUNTS {
-        let a = now.iter().find(|a| a.subject == *subject).unwrap();
-        assert!(
-            a.password == *original,
-            "{subject} does not have its original password (restore: {}; effects: {:?})",
+    let said = || {
+        format!(
+            "restore: {}\neffects: {:?}\n{}",
             outcome.restore.outcome,
             outcome
                 .effects
                 .iter()
                 .map(|h| &h.outcome)
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>(),
+            summary(outcome)
+        )
+    };
+    for (subject, original) in ACCOUNTS {
+        let a = now.iter().find(|a| a.subject == *subject).unwrap();
+        assert!(
+            a.password == *original,
+            "{subject} does not have its original password; {}",
+            said()
         );
         if *subject != "bob" {
-            assert!(!a.locked_here, "{subject} was locked");
+            assert!(!a.locked_here, "{subject} was locked; {}", said());
         }
     }
+    assert!(outcome.restore.ok, "{}", said());
+    assert!(!dir.path().join("state.json").exists(), "{}", said());
 }
 
 fn summary(outcome: &RunOutcome) -> String {
@@ -125,7 +131,7 @@ fn lenient() -> Vec<Quirk> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_lenient_tenant_that_cuts_answers_keeps_every_password() {
-    let (fake, outcome, state) = whole_suite(
+    let (fake, outcome, dir) = whole_suite(
         20,
         Tenant {
             quirks: lenient(),
@@ -136,11 +142,8 @@ async fn a_rate_limited_lenient_tenant_that_cuts_answers_keeps_every_password() 
     )
     .await;
     let traffic = fake.traffic();
-    eprintln!("{traffic:?}\n{}", summary(&outcome));
-    assert_nothing_lost_nothing_locked(&fake, &outcome);
+    assert_nothing_lost_nothing_locked(&fake, &outcome, &dir);
     assert!(traffic.rate_limited >= 2 && traffic.cut >= 2, "{traffic:?}");
-    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
-    assert!(!state.exists());
 }
 
 /// Five wrong old passwords within a second lock: the catalogue and the
@@ -148,7 +151,7 @@ async fn a_rate_limited_lenient_tenant_that_cuts_answers_keeps_every_password() 
 /// than reset it with a success (which a window does not forget).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tight_sliding_window_is_never_filled() {
-    let (fake, outcome, state) = whole_suite(
+    let (fake, outcome, dir) = whole_suite(
         5,
         Tenant {
             quirks: lenient(),
@@ -159,8 +162,7 @@ async fn a_tight_sliding_window_is_never_filled() {
     )
     .await;
     let traffic = fake.traffic();
-    eprintln!("{traffic:?}\n{}", summary(&outcome));
-    assert_nothing_lost_nothing_locked(&fake, &outcome);
+    assert_nothing_lost_nothing_locked(&fake, &outcome, &dir);
     assert!(traffic.rate_limited >= 1 && traffic.cut >= 1, "{traffic:?}");
     let waited = outcome
         .cases
@@ -168,6 +170,4 @@ async fn a_tight_sliding_window_is_never_filled() {
         .flat_map(|r| &r.notes)
         .any(|n| n.contains("lockout window"));
     assert!(waited, "the run waited for the window at least once");
-    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
-    assert!(!state.exists());
 }
