@@ -135,6 +135,10 @@ pub(crate) struct Active {
     last_change: Option<(String, &'static str, String, String)>,
     /// A request that could change the password was sent this run.
     touched: bool,
+    /// The pending password the run last tried to resolve during the run
+    /// (each lost answer is tried once before the restore; a refused
+    /// probe counts toward the lockout).
+    tried: Option<String>,
 }
 
 /// What a request means for the active account.
@@ -400,6 +404,7 @@ impl Runner {
                 poisoned: None,
                 last_change: None,
                 touched: false,
+                tried: None,
             },
             base,
             target_keys: None,
@@ -548,9 +553,13 @@ impl Runner {
                 stopped = Some(format!("interrupted by {}", crate::interrupt::name(signal)));
                 break;
             }
-            let h = self
-                .resolve_pending("after a property's change without an answer")
-                .await;
+            let Some(h) = self
+                .resolve_during_run("after a property's change without an answer")
+                .await
+            else {
+                stopped = self.active.poisoned.clone();
+                break;
+            };
             if let Some(r) = results.last_mut() {
                 for x in h.exchanges {
                     let mut x = x;
@@ -679,14 +688,12 @@ impl Runner {
         let batch = std::mem::take(&mut self.unconfirmed);
         let ids: Vec<&str> = batch.iter().map(|(i, _)| results[*i].id).collect();
         let enforcement = self.options.enforcement;
-        let mut resolved = Vec::new();
-        if self.active.poisoned.is_some() && self.active.pending.is_some() {
-            // A change without a usable answer: resolved first.
-            resolved = self
-                .resolve_pending("before the confirmation")
-                .await
-                .exchanges;
-        }
+        // A change without a usable answer: resolved first.
+        let resolved = self
+            .resolve_during_run("before the confirmation")
+            .await
+            .map(|h| h.exchanges)
+            .unwrap_or_default();
         if let Some(why) = self.active.poisoned.clone() {
             return Housekeeping {
                 ok: false,
@@ -1287,10 +1294,7 @@ impl<'r> Ctx<'r> {
                 crate::interrupt::name(signal)
             )));
         }
-        if matches!(effect, Effect::Change { .. } | Effect::Harmless)
-            && self.runner.active.poisoned.is_some()
-            && self.runner.active.pending.is_some()
-        {
+        if matches!(effect, Effect::Change { .. } | Effect::Harmless) {
             self.resolve_lost_answer().await;
         }
         if matches!(effect, Effect::Change { .. } | Effect::Harmless)
@@ -1315,10 +1319,13 @@ impl<'r> Ctx<'r> {
     /// a resumed run would ([`Runner::resolve_pending`]); its exchanges
     /// join this case's record. If it cannot, the account stays untouched.
     async fn resolve_lost_answer(&mut self) {
-        let h = self
+        let Some(h) = self
             .runner
-            .resolve_pending("after a change without an answer")
-            .await;
+            .resolve_during_run("after a change without an answer")
+            .await
+        else {
+            return;
+        };
         for x in h.exchanges {
             let mut x = x;
             x.step = self.result.exchanges.len() + 1;

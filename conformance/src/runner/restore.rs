@@ -71,6 +71,19 @@ impl Runner {
         Ok(Some(h))
     }
 
+    /// [`Runner::resolve_pending`] during the run (before the next change,
+    /// a confirmation, the next property): once per pending change, and
+    /// only when a lost answer left the account unusable; `None` when there
+    /// was nothing to try.
+    pub(super) async fn resolve_during_run(&mut self, context: &str) -> Option<Housekeeping> {
+        let pending = self.active.pending.clone()?;
+        if self.active.poisoned.is_none() || self.active.tried.as_ref() == Some(&pending) {
+            return None;
+        }
+        self.active.tried = Some(pending);
+        Some(self.resolve_pending(context).await)
+    }
+
     /// Resolves a change whose answer was not read (lost, or a 429/503
     /// the retry bound did not wait out): was it applied? Asks with
     /// changes that change nothing: the recorded password to itself, then
