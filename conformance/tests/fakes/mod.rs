@@ -176,6 +176,8 @@ struct User {
     failure_times: Vec<Instant>,
     /// Locked by wrong old passwords during the fake's life.
     locked_here: bool,
+    /// Wrong old passwords received in all.
+    wrong_old: u32,
 }
 
 /// A fake tenant: quirks, and what a real tenant does on a real network.
@@ -224,6 +226,8 @@ pub struct AccountNow {
     pub password: String,
     /// Locked by wrong old passwords while the fake ran.
     pub locked_here: bool,
+    /// Wrong old passwords it received in all.
+    pub wrong_old: u32,
 }
 
 struct Shared {
@@ -284,6 +288,7 @@ impl Fake {
                 subject: subject.clone(),
                 password: u.password.clone(),
                 locked_here: u.locked_here,
+                wrong_old: u.wrong_old,
             })
             .collect();
         all.sort_by(|a, b| a.subject.cmp(&b.subject));
@@ -319,6 +324,7 @@ impl Fake {
                     failures: 0,
                     failure_times: Vec::new(),
                     locked_here: false,
+                    wrong_old: 0,
                 },
             );
         }
@@ -953,6 +959,7 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
             }
             Check::Old => {
                 if !old_matches {
+                    user.wrong_old += 1;
                     user.failures += 1;
                     if let Some(window) = s.tenant.lockout_window {
                         user.failure_times.push(Instant::now());
