@@ -2,7 +2,9 @@
 //! in-process reference server (which counts in a row and locks at 5):
 //! a declared window makes the runner wait instead of resetting with a
 //! success; no declared counting makes it assume the strictest rule and
-//! stop sending wrong passwords once `max_failures - 2` are spent.
+//! stop sending wrong passwords once `max_failures - 2` are spent; and,
+//! against a fake that counts what it receives, the catalogue and the
+//! generated properties spend that one budget together.
 
 use std::time::{Duration, Instant};
 
