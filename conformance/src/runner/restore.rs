@@ -576,3 +576,21 @@ pub(super) fn upsert_other(others: &mut Vec<AccountState>, entry: AccountState) 
         None => others.push(entry),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cycles_needed;
+
+    #[test]
+    fn cycles_take_the_original_out_of_the_history() {
+        let previous: Vec<String> = ["orig", "a", "b"].iter().map(|s| s.to_string()).collect();
+        // Depth 5, the original third from the end: 6 - 3 = 3 more.
+        assert_eq!(cycles_needed(Some(5), &previous, "orig"), 3);
+        // Already older than the depth: none.
+        assert_eq!(cycles_needed(Some(2), &previous, "orig"), 0);
+        // Not among the known: the whole depth and one.
+        assert_eq!(cycles_needed(Some(5), &previous, "other"), 6);
+        // Unknown depth: try first.
+        assert_eq!(cycles_needed(None, &previous, "orig"), 0);
+    }
+}
