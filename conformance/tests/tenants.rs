@@ -144,6 +144,21 @@ async fn a_rate_limited_lenient_tenant_that_cuts_answers_keeps_every_password() 
     let traffic = fake.traffic();
     assert_nothing_lost_nothing_locked(&fake, &outcome, &dir);
     assert!(traffic.rate_limited >= 2 && traffic.cut >= 2, "{traffic:?}");
+    // A cut answer reached the suite as a lost answer, and a 429 as a
+    // retry it waited out.
+    let exchanges: Vec<_> = outcome
+        .cases
+        .iter()
+        .flat_map(|r| &r.exchanges)
+        .chain(outcome.effects.iter().flat_map(|h| &h.exchanges))
+        .chain(&outcome.restore.exchanges)
+        .collect();
+    assert!(exchanges.iter().any(|x| x.error.is_some()));
+    assert!(
+        exchanges
+            .iter()
+            .any(|x| x.purpose.contains("waited out 1 answer: 429"))
+    );
 }
 
 /// Five wrong old passwords within a second lock: the catalogue and the
