@@ -1228,7 +1228,14 @@ impl<'r> Ctx<'r> {
                     self.unverified = true;
                     self.candidates.push(new.clone());
                 }
-                if response.status != 200 && is_error(&response, "wrong_old_password") {
+                let wrong_old = is_error(&response, "wrong_old_password");
+                if !wrong_old && response.status == 400 && *old != sent_current {
+                    // A wrong old password refused for another reason (a
+                    // target that checks the policy or the history first)
+                    // may still have counted: counted (an upper bound).
+                    self.runner.note_failure();
+                }
+                if wrong_old {
                     self.runner.note_failure();
                     if *old == sent_current {
                         self.runner.active.poisoned = Some(
