@@ -3,6 +3,8 @@
 //! `Retry-After` beyond the retry bound. The case is not determined (no
 //! verdict), the change stays pending in the state file, and it is
 //! resolved before the restore: the fake ends with the original password.
+//! The other accounts' changes are recorded and set back the same way,
+//! also when the answer to one was cut off.
 
 use std::sync::{Arc, Mutex};
 
@@ -165,5 +167,36 @@ async fn a_frozen_account_changed_by_a_target_that_ignores_status_is_recorded_an
     let t = tenant.lock().unwrap();
     assert_eq!(t.passwords[&frozen.subject], frozen_password);
     assert_eq!(t.passwords["alice"], alice);
+    assert!(!options.state_file.exists());
+}
+
+#[tokio::test]
+async fn a_frozen_account_change_whose_answer_is_cut_is_resolved_and_set_back() {
+    use crate::fakes::{ACCOUNTS, Fake, Quirk, Tenant};
+    // The fake applies frank's change and cuts its answer mid-body.
+    let fake = Fake::tenant(Tenant {
+        quirks: vec![Quirk::FrozenNotChecked],
+        cut_only: Some(1),
+        ..Tenant::default()
+    })
+    .await;
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let options = crate::support::external_options(dir.path());
+    let case = catalogue::find("user.frozen").unwrap();
+    let outcome = runner::run(&profile, &[case], &options).await.unwrap();
+    assert_eq!(fake.traffic().cut, 1);
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+    for a in fake.accounts() {
+        let original = ACCOUNTS.iter().find(|(s, _)| *s == a.subject).unwrap().1;
+        assert_eq!(a.password, original, "{}", a.subject);
+    }
+    assert!(
+        outcome.restore.exchanges.iter().any(|x| x
+            .purpose
+            .contains("was the change without an answer applied?")),
+        "the lost change was resolved"
+    );
     assert!(!options.state_file.exists());
 }

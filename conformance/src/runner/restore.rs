@@ -229,21 +229,39 @@ impl Runner {
             .flatten()
             .find(|a| a.subject == o.subject)
             .cloned();
-            let resolved = match (&o.pending, account) {
-                (None, Some(account)) => {
+            let resolved = match account {
+                Some(account) => {
+                    let label = format!("token:{}", o.subject);
+                    log.redactor
+                        .add(&o.current, &format!("password:{}-current", o.subject));
                     // A `token_command` logs in with the password it has now.
                     log.runner.tokens.set_password(&o.subject, &o.current);
-                    let label = format!("token:{}", o.subject);
-                    match log.token_for(&account, &label).await {
-                        Ok(token) => {
-                            log.redactor
-                                .add(&o.current, &format!("password:{}-current", o.subject));
-                            set_back(&mut log, &token, &o).await
+                    let mut o = o.clone();
+                    let mut token = log.token_for(&account, &label).await.ok();
+                    if let (Some(t), Some(pending)) = (token.clone(), o.pending.clone()) {
+                        log.redactor
+                            .add(&pending, &format!("password:{}-pending", o.subject));
+                        match resolve_other(&mut log, &t, &o).await {
+                            Some(now) => {
+                                if now != o.current {
+                                    o.previous.push(std::mem::replace(&mut o.current, now));
+                                    log.runner.tokens.set_password(&o.subject, &o.current);
+                                    token = log.token_for(&account, &label).await.ok();
+                                }
+                                o.pending = None;
+                                upsert_other(&mut log.runner.others, o.clone());
+                                log.runner.save_state();
+                            }
+                            None => token = None,
                         }
-                        Err(_) => false,
+                    }
+                    match token {
+                        Some(_) if o.current == o.original => true,
+                        Some(t) => set_back(&mut log, &t, &o).await,
+                        None => false,
                     }
                 }
-                _ => false,
+                None => false,
             };
             if resolved {
                 upsert_other(
@@ -491,6 +509,40 @@ async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
         }
     }
     false
+}
+
+/// Which password another account (`o`) has when a change to its
+/// `pending` one got no usable answer: asked with changes that change
+/// nothing (the recorded password to itself, then the pending one to
+/// itself), as [`Runner::resolve_pending`] does for the active account.
+async fn resolve_other(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> Option<String> {
+    let pending = o.pending.clone()?;
+    let includes_current = log.runner.profile.policy.history_includes_current;
+    let works = |r: &Response| {
+        !r.retry_budget_exhausted
+            && (r.status == 200
+                || is_error(r, "duplicate_password")
+                || (includes_current && is_error(r, "recurrent_password")))
+    };
+    for (candidate, question) in [
+        (&o.current, "does the recorded password still work?"),
+        (&pending, "was the change without an answer applied?"),
+    ] {
+        let r = log
+            .exchange(
+                &format!("restore: {}: {question}", o.subject),
+                change(Some(token), candidate, candidate, None),
+                Effect::None,
+            )
+            .await?;
+        if works(&r) {
+            return Some(candidate.clone());
+        }
+        if !is_error(&r, "wrong_old_password") {
+            return None;
+        }
+    }
+    None
 }
 
 /// Changes to fresh passwords needed before `original` can be set again

@@ -197,6 +197,8 @@ pub struct Tenant {
     /// Every n-th request to the endpoint (past the rate limit) is handled
     /// (a change is applied) and its answer cut off mid-body.
     pub cut_every: Option<usize>,
+    /// Only the n-th request to the endpoint is handled and its answer cut.
+    pub cut_only: Option<usize>,
     /// The n-th change the fake applies (a 200) is answered only after
     /// this long: a request in flight to interrupt.
     pub hold_applied: Option<(usize, Duration)>,
@@ -384,7 +386,8 @@ async fn network(s: &Shared, req: Request<Incoming>) -> Response<Either<Full<Byt
         let cut = s
             .tenant
             .cut_every
-            .is_some_and(|n| t.handled.is_multiple_of(n));
+            .is_some_and(|n| t.handled.is_multiple_of(n))
+            || s.tenant.cut_only == Some(t.handled);
         if cut {
             t.cut += 1;
         }
