@@ -990,6 +990,18 @@ impl<'r> Ctx<'r> {
         ctx
     }
 
+    /// A request that changes nothing (a change of a password to itself),
+    /// sent once more if its answer is lost: re-sending it is safe.
+    pub(super) async fn probe(&mut self, purpose: &str, request: Request) -> Option<Response> {
+        match self.exchange(purpose, request.clone(), Effect::None).await {
+            Some(r) => Some(r),
+            None => {
+                let again = format!("{purpose} (again: the answer was lost)");
+                self.exchange(&again, request, Effect::None).await
+            }
+        }
+    }
+
     /// Whether one more wrong old password fits the lockout budget now,
     /// after waiting for the window if the target counts within one (the
     /// password being unknown, no success can reset a count in a row).
@@ -1042,6 +1054,23 @@ impl<'r> Ctx<'r> {
 
     pub(crate) fn current(&self) -> String {
         self.runner.active.current.clone()
+    }
+
+    /// Another account's password as the run knows it: the one it
+    /// recorded after a change the target applied (labelled), else the
+    /// profile's.
+    pub(crate) fn password_of(&mut self, account: &Account) -> Option<String> {
+        let recorded = self
+            .runner
+            .others
+            .iter()
+            .find(|o| o.subject == account.subject && o.current != o.original)
+            .map(|o| o.current.clone());
+        if let Some(p) = &recorded {
+            self.redactor
+                .add(p, &format!("password:{}-current", account.subject));
+        }
+        recorded.or_else(|| account.password.clone())
     }
 
     pub(crate) async fn token_for(
@@ -1315,6 +1344,19 @@ impl<'r> Ctx<'r> {
             && *old != self.current()
         {
             self.guard().await?;
+        }
+        if let Effect::Other { subject, .. } = &effect
+            && self
+                .runner
+                .others
+                .iter()
+                .any(|o| o.subject == *subject && o.pending.is_some())
+        {
+            // Its password is one of two the state file holds: resolved
+            // at the end, not overwritten by another change now.
+            return Err(Stop::Skip(format!(
+                "an earlier change of {subject} got no usable answer; it is resolved at the end"
+            )));
         }
         self.exchange(purpose, request, effect)
             .await

@@ -131,19 +131,22 @@ fn lenient() -> Vec<Quirk> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_lenient_tenant_that_cuts_answers_keeps_every_password() {
+    // It also checks the policy before the old password (open point 1).
+    let mut quirks = lenient();
+    quirks.push(Quirk::PolicyBeforeOldPassword);
     let (fake, outcome, dir) = whole_suite(
         20,
         Tenant {
-            quirks: lenient(),
-            limit_every: Some(100),
-            cut_every: Some(97),
+            quirks,
+            limit_every: Some(61),
+            cut_every: Some(37),
             ..Tenant::default()
         },
     )
     .await;
     let traffic = fake.traffic();
     assert_nothing_lost_nothing_locked(&fake, &outcome, &dir);
-    assert!(traffic.rate_limited >= 2 && traffic.cut >= 2, "{traffic:?}");
+    assert!(traffic.rate_limited >= 3 && traffic.cut >= 4, "{traffic:?}");
     // A cut answer reached the suite as a lost answer, and a 429 as a
     // retry it waited out.
     let exchanges: Vec<_> = outcome

@@ -116,10 +116,9 @@ impl Runner {
         let token = log.token_or_empty().await;
         let current = log.runner.active.current.clone();
         let r = log
-            .exchange(
+            .probe(
                 &format!("{context}: does the recorded password still work?"),
                 change(Some(&token), &current, &current, None),
-                Effect::None,
             )
             .await;
         match r {
@@ -130,10 +129,9 @@ impl Runner {
             Some(r) if is_error(&r, "wrong_old_password") && log.room_for_one_more().await => {
                 log.runner.note_failure();
                 let r = log
-                    .exchange(
+                    .probe(
                         &format!("{context}: was the interrupted change applied?"),
                         change(Some(&token), &pending, &pending, None),
-                        Effect::None,
                     )
                     .await;
                 match r {
@@ -529,10 +527,9 @@ async fn resolve_other(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> Opti
         (&pending, "was the change without an answer applied?"),
     ] {
         let r = log
-            .exchange(
+            .probe(
                 &format!("restore: {}: {question}", o.subject),
                 change(Some(token), candidate, candidate, None),
-                Effect::None,
             )
             .await?;
         if works(&r) {
