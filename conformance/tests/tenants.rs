@@ -164,13 +164,13 @@ async fn a_rate_limited_lenient_tenant_that_cuts_answers_keeps_every_password() 
     );
 }
 
-/// Five wrong old passwords within a second lock: the catalogue and the
-/// properties spend one budget of three, and wait for the window rather
+/// Six wrong old passwords within a second lock: the catalogue and the
+/// properties spend one budget of four, and wait for the window rather
 /// than reset it with a success (which a window does not forget).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tight_sliding_window_is_never_filled() {
     let (fake, outcome, dir) = whole_suite(
-        5,
+        6,
         Tenant {
             quirks: lenient(),
             limit_every: Some(150),
