@@ -179,11 +179,9 @@ pub fn parse_rows(s: &str) -> Result<Rows, String> {
         .map(Rows)
 }
 
-/// Request bounds of the properties against a remote target: at most
-/// this many requests in all ...
+/// Request bound of the properties against a remote target: at most this
+/// many requests in all (their pace is the client's, `--rate`).
 pub const REMOTE_MAX_REQUESTS: u64 = 3_000;
-/// ... and at most one request per this interval (20 per second).
-pub const REMOTE_MIN_INTERVAL: Duration = Duration::from_millis(50);
 
 /// A random seed for the properties.
 pub fn random_seed() -> u64 {
@@ -472,11 +470,6 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
                     REMOTE_MAX_REQUESTS
                 } else {
                     u64::MAX
-                },
-                min_interval: if remote {
-                    REMOTE_MIN_INTERVAL
-                } else {
-                    Duration::ZERO
                 },
                 timeout: options.timeout,
             };

@@ -29,6 +29,8 @@
 //! - [`runner`]: what every case shares: steps (one checked exchange),
 //!   the active account's state and the effects of each request, the
 //!   lockout guard, verdicts; restores the original password.
+//! - [`budget`]: the lockout budget: wrong old passwords spent against the
+//!   profile's rule across the run (catalogue and properties alike).
 //! - [`interrupt`]: SIGINT/SIGTERM: finish the request in flight, restore,
 //!   exit 128 + signal.
 //! - [`state`]: the state file that lets an interrupted run resume, its
@@ -57,6 +59,7 @@
 //! - [`cli`]: `conformance [run]`, `conformance list`, `conformance init`.
 
 pub mod baseline;
+pub mod budget;
 pub mod cases;
 pub mod catalogue;
 pub mod challenge;

@@ -14,6 +14,11 @@
 //! take: a seed-tier failure, S1, and the run goes on from it). At
 //! the end it restores the original password, first cycling through enough
 //! generated passwords that the original is out of the history.
+//!
+//! The lockout budget is a [`Budget`] the runner owns and lends to the
+//! properties driver (`Runner::run_properties`). Resuming, resolving a
+//! change without a usable answer and the restore live in the child module
+//! `restore`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -24,13 +29,14 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::budget::{Budget, Room};
 use crate::catalogue::{Case, Expect, Plan, Property, Tier};
 use crate::checks;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, ExchangeRecord, Request, Response};
 use crate::forge::HarnessKey;
 use crate::jwks::{self, KeysError, TargetKeys};
 use crate::password;
-use crate::profile::{Account, Counting, LockoutRule, Profile};
+use crate::profile::{Account, LockoutRule, Profile};
 use crate::properties::{
     self, PropertyOptions,
     driver::{Bounds, Driver, Tracked},
@@ -39,6 +45,10 @@ use crate::redact::Redactor;
 use crate::state::{AccountState, State, StateError, StateFile};
 use crate::tokens::{TokenError, TokenFactory};
 use crate::verdict::{self, CaseResult, Enforcement, Verdict};
+
+mod restore;
+
+use restore::upsert_other;
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
@@ -114,10 +124,9 @@ pub(crate) struct Active {
     current: String,
     /// Oldest first.
     pub(crate) previous: Vec<String>,
-    failures: u32,
-    /// When each counted wrong attempt was sent (window counting expires
-    /// them); attempts recorded by an earlier run count from its resume.
-    failure_times: Vec<Instant>,
+    /// Wrong old passwords spent against the lockout rule (handed to the
+    /// properties and back: one count for the whole run).
+    budget: Budget,
     pending: Option<String>,
     /// Why the account must not be touched any more.
     poisoned: Option<String>,
@@ -126,6 +135,10 @@ pub(crate) struct Active {
     last_change: Option<(String, &'static str, String, String)>,
     /// A request that could change the password was sent this run.
     touched: bool,
+    /// The pending password the run last tried to resolve during the run
+    /// (each lost answer is tried once before the restore; a refused
+    /// probe counts toward the lockout).
+    tried: Option<String>,
 }
 
 /// What a request means for the active account.
@@ -192,6 +205,9 @@ pub struct Runner {
     /// The other accounts this run sent valid changes to.
     others: Vec<AccountState>,
 }
+
+/// The "case" of a 200 an interrupted run got (recorded in its state file).
+const RESUMED: &str = "the interrupted run";
 
 /// Whether a catalogue run prints a line per case on stderr: for a target
 /// off the loopback interface (paced, so a run takes a while) when stderr
@@ -383,12 +399,12 @@ impl Runner {
                 current: original.clone(),
                 original,
                 previous: Vec::new(),
-                failures: 0,
-                failure_times: Vec::new(),
+                budget: Budget::new(profile.lockout.rule()),
                 pending: None,
                 poisoned: None,
                 last_change: None,
                 touched: false,
+                tried: None,
             },
             base,
             target_keys: None,
@@ -406,12 +422,20 @@ impl Runner {
             current: self.active.current.clone(),
             pending: self.active.pending.clone(),
             previous: self.active.previous.clone(),
-            failures: self.active.failures,
+            failures: self.active.budget.count(),
         }
     }
 
     fn save_state(&mut self) {
         let mut file = StateFile::from(self.state());
+        let a = &self.active;
+        if let Some(entry) = file.accounts.first_mut() {
+            entry.before_last_change = a
+                .last_change
+                .as_ref()
+                .filter(|(_, _, before, set)| *set == a.current && before != set)
+                .map(|(_, _, before, _)| before.clone());
+        }
         for o in &self.others {
             file.upsert(o.clone());
         }
@@ -432,218 +456,60 @@ impl Runner {
 
     /// One more wrong old password was sent to the active account.
     fn note_failure(&mut self) {
-        self.active.failures += 1;
-        self.active.failure_times.push(Instant::now());
+        self.active.budget.note_failure();
     }
 
     /// A successful change: resets the count if the target counts in a
     /// row, and only then.
     fn note_success(&mut self) {
-        if self.lockout_rule().counting == Counting::Consecutive {
-            self.active.failures = 0;
-            self.active.failure_times.clear();
-        }
+        self.active.budget.note_success();
     }
 
-    /// Forgets wrong attempts older than the window (window counting).
-    fn expire_failures(&mut self) {
-        let rule = self.lockout_rule();
-        if rule.counting == Counting::Window
-            && let Some(window) = rule.window
-        {
-            self.active.failure_times.retain(|t| t.elapsed() < window);
-            self.active.failures = self.active.failure_times.len() as u32;
-        }
+    /// Counted wrong attempts now (expired ones forgotten).
+    fn failures(&self) -> u32 {
+        self.active.budget.count()
     }
 
-    /// Counts `n` wrong attempts as sent now (from a state file or the
-    /// properties, whose times are not known).
-    fn set_failures(&mut self, n: u32) {
-        let now = Instant::now();
-        self.active.failures = n;
-        self.active.failure_times = vec![now; n as usize];
-    }
-
-    /// Picks up an interrupted run's state file.
-    async fn resume(&mut self) -> Result<Option<Housekeeping>, RunError> {
-        let file = self.options.state_file.clone();
-        let Some(recorded) = StateFile::load(&file).map_err(RunError::State)? else {
-            return Ok(None);
-        };
-        let subject = self.active.account.subject.clone();
-        let state = recorded.account(&subject).cloned();
-        if recorded.endpoint != self.endpoint.endpoint_url() || state.is_none() {
-            let subjects: Vec<&str> = recorded
-                .accounts
-                .iter()
-                .map(|a| a.subject.as_str())
-                .collect();
-            return Err(RunError::State(StateError {
-                file,
-                message: format!(
-                    "belongs to {} ({}); finish that run or remove the file",
-                    recorded.endpoint,
-                    subjects.join(", ")
-                ),
-            }));
-        }
-        let Some(state) = state else {
-            return Ok(None);
-        };
-        // The other accounts an interrupted run changed: set back at the end.
-        self.others = recorded
-            .accounts
-            .into_iter()
-            .filter(|a| a.subject != subject)
-            .collect();
-        self.active.original = state.original;
-        self.active.current = state.current;
-        self.active.previous = state.previous;
-        self.set_failures(state.failures);
-        self.track_password();
-        let Some(pending) = state.pending else {
-            return Ok(Some(Housekeeping {
-                ok: true,
-                outcome: "resumed from the state file".to_string(),
-                exchanges: Vec::new(),
-            }));
-        };
-        self.active.pending = Some(pending);
-        let mut h = self.resolve_pending("resume").await;
-        h.outcome = if h.ok {
-            format!("resumed; {}", h.outcome)
-        } else {
-            format!("resume failed: {}", h.outcome)
-        };
-        Ok(Some(h))
-    }
-
-    /// Resolves a change whose answer was not read (lost, or a 429/503
-    /// the retry bound did not wait out): was it applied? Tries the
-    /// recorded password, then the pending one, as old password (one
-    /// wrong attempt at most, and only within the lockout budget). On
-    /// success the account is usable again; otherwise it stays untouched
-    /// and the state file keeps both candidates.
-    async fn resolve_pending(&mut self, context: &str) -> Housekeeping {
-        let Some(pending) = self.active.pending.clone() else {
-            return Housekeeping {
-                ok: true,
-                outcome: "nothing pending".into(),
-                exchanges: Vec::new(),
-            };
-        };
-        self.expire_failures();
-        let room = self
-            .lockout_rule()
-            .allowance()
-            .is_none_or(|a| self.active.failures < a);
-        let mut log = Ctx::housekeeping(self);
-        let ok;
-        let outcome: String;
-        log.redactor.add(&pending, "password:pending");
-        let token = log.token_or_empty().await;
-        // Both probes send only passwords the state file already holds:
-        // first the recorded password to the pending one (whatever the
-        // answer, the password is one of the two), then, if the recorded
-        // one is refused, the pending one to a fresh one, recorded as
-        // pending before it is sent.
-        let current = log.runner.active.current.clone();
-        let r = log
-            .exchange(
-                &format!("{context}: does the recorded password still work?"),
-                change(Some(&token), &current, &pending, None),
-                Effect::None,
-            )
-            .await;
-        match r {
-            Some(r) if r.status == 200 && !r.retry_budget_exhausted => {
-                log.runner.active.pending = None;
-                log.runner.apply_change(&pending);
-                ok = true;
-                outcome = "the interrupted change had not been applied (now it is)".into();
-            }
-            Some(r) if is_error(&r, "wrong_old_password") && room => {
-                log.runner.note_failure();
-                let new2 = log.fresh();
-                // The password is the pending one, if either: recorded so.
-                let a = &mut log.runner.active;
-                a.previous
-                    .push(std::mem::replace(&mut a.current, pending.clone()));
-                a.pending = Some(new2.clone());
-                log.runner.save_state();
-                let r = log
-                    .exchange(
-                        &format!("{context}: was the interrupted change applied?"),
-                        change(Some(&token), &pending, &new2, None),
-                        Effect::None,
-                    )
-                    .await;
-                if r.as_ref()
-                    .is_some_and(|r| r.status == 200 && !r.retry_budget_exhausted)
-                {
-                    log.runner.active.pending = None;
-                    log.runner.apply_change(&new2);
-                    ok = true;
-                    outcome = "the interrupted change had been applied".into();
-                } else {
-                    if r.as_ref()
-                        .is_some_and(|r| is_error(r, "wrong_old_password"))
-                    {
-                        // Neither works: the file keeps the two candidates.
-                        log.runner.note_failure();
-                        let a = &mut log.runner.active;
-                        a.current = a.previous.pop().unwrap_or_default();
-                        a.pending = Some(pending.clone());
-                    }
-                    ok = false;
-                    outcome = "neither the recorded nor the pending password works".into();
-                }
-            }
-            Some(r) if is_error(&r, "wrong_old_password") => {
-                log.runner.note_failure();
-                ok = false;
-                outcome = "the recorded password was refused and the lockout budget leaves no \
-                           room to try the pending one"
-                    .into();
-            }
-            _ => {
-                ok = false;
-                outcome = "the recorded password could not be tried".into();
-            }
-        }
-        let exchanges = log.result.exchanges;
-        if ok {
-            self.active.pending = None;
-            self.active.poisoned = None;
-        } else {
-            self.active.poisoned = Some(outcome.clone());
-        }
-        self.save_state();
-        Housekeeping {
-            ok,
-            outcome,
-            exchanges,
-        }
-    }
-
-    /// Hands the active account to the properties (on a blocking thread:
-    /// proptest is synchronous) and takes it back.
-    async fn run_properties(&mut self, opts: PropertyOptions, bounds: Bounds) -> Vec<CaseResult> {
-        let enforcement = self.options.enforcement;
+    /// The active account as the properties driver tracks it.
+    fn tracked(&self) -> Tracked {
         let a = &self.active;
-        let tracked = Tracked {
+        Tracked {
             account: a.account.clone(),
             original: a.original.clone(),
             current: a.current.clone(),
             previous: a.previous.clone(),
-            failures: a.failures,
+            budget: a.budget.clone(),
+            pending: a.pending.clone(),
             poisoned: a.poisoned.clone(),
-        };
+        }
+    }
+
+    /// Takes the active account back from the properties driver.
+    fn take_back(&mut self, t: &Tracked) {
+        self.active.touched = true;
+        self.active.current = t.current.clone();
+        self.active.previous = t.previous.clone();
+        self.active.budget = t.budget.clone();
+        self.active.pending = t.pending.clone();
+        if t.poisoned.is_some() {
+            self.active.poisoned = t.poisoned.clone();
+        }
+        self.track_password();
+        self.save_state();
+    }
+
+    /// Hands the active account, and the run's lockout budget, to the
+    /// properties (on a blocking thread: proptest is synchronous) and takes
+    /// them back. A change the properties sent without a usable answer
+    /// stops them; it is resolved here as in the catalogue
+    /// ([`Runner::resolve_pending`]) and the remaining properties go on.
+    async fn run_properties(&mut self, opts: PropertyOptions, bounds: Bounds) -> Vec<CaseResult> {
+        let enforcement = self.options.enforcement;
         let handle = tokio::runtime::Handle::current();
-        let driver = match Driver::new(
+        let mut driver = match Driver::new(
             handle,
             &self.profile,
-            tracked,
+            self.tracked(),
             bounds,
             Some(self.options.state_file.clone()),
         ) {
@@ -661,24 +527,62 @@ impl Runner {
                     .collect();
             }
         };
-        let joined = tokio::task::spawn_blocking(move || properties::run(driver, &opts)).await;
-        let (mut results, driver) = match joined {
-            Ok(done) => done,
-            Err(e) => {
-                self.active.poisoned = Some(format!("the properties stopped: {e}"));
-                return Vec::new();
+        let mut left = opts.selected();
+        let mut results = Vec::new();
+        let mut stopped = None;
+        while !left.is_empty() {
+            let mut these = opts.clone();
+            these.only = left.clone();
+            let joined = tokio::task::spawn_blocking(move || properties::run(driver, &these)).await;
+            let (mut ran, d) = match joined {
+                Ok(done) => done,
+                Err(e) => {
+                    self.active.poisoned = Some(format!("the properties stopped: {e}"));
+                    stopped = Some(format!("the properties stopped: {e}"));
+                    break;
+                }
+            };
+            driver = d;
+            self.take_back(&driver.account);
+            left.drain(..ran.len().min(left.len()));
+            results.append(&mut ran);
+            if left.is_empty() {
+                break;
             }
-        };
-        let t = driver.account;
-        self.active.touched = true;
-        self.active.current = t.current;
-        self.active.previous = t.previous;
-        self.set_failures(t.failures);
-        self.track_password();
-        if t.poisoned.is_some() {
-            self.active.poisoned = t.poisoned;
+            if let Some(signal) = crate::interrupt::requested() {
+                stopped = Some(format!("interrupted by {}", crate::interrupt::name(signal)));
+                break;
+            }
+            let Some(h) = self
+                .resolve_during_run("after a property's change without an answer")
+                .await
+            else {
+                stopped = self.active.poisoned.clone();
+                break;
+            };
+            if let Some(r) = results.last_mut() {
+                for x in h.exchanges {
+                    let mut x = x;
+                    x.step = r.exchanges.len() + 1;
+                    r.exchanges.push(x);
+                }
+                r.notes.push(format!(
+                    "a change got no usable answer; resolving it: {}",
+                    h.outcome
+                ));
+            }
+            if !h.ok {
+                stopped = Some(format!("the active account is not usable: {}", h.outcome));
+                break;
+            }
+            driver.account = self.tracked();
         }
-        self.save_state();
+        for p in left {
+            let mut r = CaseResult::new(properties::case(p));
+            r.verdict = Verdict::Skip;
+            r.reason = stopped.clone();
+            results.push(r);
+        }
         for r in &mut results {
             verdict::judge(r, enforcement);
         }
@@ -765,10 +669,9 @@ impl Runner {
     /// Whether the unconfirmed cases hold as many candidate passwords as
     /// the lockout leaves wrong attempts for (narrowing down tries each).
     fn batch_is_full(&mut self) -> bool {
-        self.expire_failures();
         let candidates: usize = self.unconfirmed.iter().map(|(_, c)| c.len()).sum();
-        let room = match self.max_failures() {
-            Some(max) => max.saturating_sub(2 + self.active.failures).max(1) as usize,
+        let room = match self.active.budget.left() {
+            Some(n) => n.max(1) as usize,
             None => 32,
         };
         candidates >= room
@@ -785,15 +688,21 @@ impl Runner {
         let batch = std::mem::take(&mut self.unconfirmed);
         let ids: Vec<&str> = batch.iter().map(|(i, _)| results[*i].id).collect();
         let enforcement = self.options.enforcement;
+        // A change without a usable answer: resolved first.
+        let resolved = self
+            .resolve_during_run("before the confirmation")
+            .await
+            .map(|h| h.exchanges)
+            .unwrap_or_default();
         if let Some(why) = self.active.poisoned.clone() {
             return Housekeeping {
                 ok: false,
                 outcome: format!("not confirmed after {}: {why}", ids.join(", ")),
-                exchanges: Vec::new(),
+                exchanges: resolved,
             };
         }
-        let max = self.max_failures();
         let mut log = Ctx::housekeeping(self);
+        log.result.exchanges = resolved;
         for (_, candidates) in &batch {
             for (i, c) in candidates.iter().enumerate() {
                 log.redactor
@@ -869,10 +778,7 @@ impl Runner {
         let mut found = None;
         'narrow: for (index, candidates) in batch.iter().rev() {
             for candidate in candidates.iter().rev() {
-                log.runner.expire_failures();
-                if let Some(max) = max
-                    && log.runner.active.failures + 2 >= max
-                {
+                if log.runner.active.budget.left() == Some(0) {
                     break 'narrow;
                 }
                 let next = log.fresh();
@@ -961,324 +867,6 @@ impl Runner {
                 }
             }
         }
-    }
-
-    /// Restores the original password of the active account.
-    async fn restore(&mut self) -> Housekeeping {
-        let mut h = self.restore_active().await;
-        if self.others.is_empty() {
-            return h;
-        }
-        let (ok, said, mut exchanges) = self.restore_others().await;
-        h.exchanges.append(&mut exchanges);
-        h.outcome = format!("{}; {said}", h.outcome);
-        if !ok {
-            h.ok = false;
-        }
-        if h.ok {
-            let _ = State::remove(&self.options.state_file);
-        } else {
-            self.save_state();
-        }
-        h
-    }
-
-    /// Sets every other account this run changed back to its original
-    /// password (one change with its own token); names what each has when
-    /// it cannot.
-    async fn restore_others(&mut self) -> (bool, String, Vec<ExchangeRecord>) {
-        let mut ok = true;
-        let mut said = Vec::new();
-        let others = self.others.clone();
-        let mut log = Ctx::housekeeping(self);
-        for o in others {
-            if o.pending.is_none() && o.current == o.original {
-                continue;
-            }
-            let a = &log.runner.profile.accounts;
-            let account = [
-                a.frozen.as_ref(),
-                a.locked.as_ref(),
-                a.frozen_and_locked.as_ref(),
-                a.lockable.as_ref(),
-                a.missing.as_ref(),
-            ]
-            .into_iter()
-            .flatten()
-            .find(|a| a.subject == o.subject)
-            .cloned();
-            let resolved = match (&o.pending, account) {
-                (None, Some(account)) => {
-                    // A `token_command` logs in with the password it has now.
-                    log.runner.tokens.set_password(&o.subject, &o.current);
-                    let label = format!("token:{}", o.subject);
-                    match log.token_for(&account, &label).await {
-                        Ok(token) => {
-                            log.redactor
-                                .add(&o.current, &format!("password:{}-current", o.subject));
-                            set_back(&mut log, &token, &o).await
-                        }
-                        Err(_) => false,
-                    }
-                }
-                _ => false,
-            };
-            if resolved {
-                upsert_other(
-                    &mut log.runner.others,
-                    AccountState {
-                        current: o.original.clone(),
-                        pending: None,
-                        ..o.clone()
-                    },
-                );
-                said.push(format!("{} has its original password again", o.subject));
-            } else {
-                ok = false;
-                said.push(match &o.pending {
-                    Some(_) => format!(
-                        "{} has the `current` or the `pending` password recorded in the state file \
-                         (a change to it got no usable answer)",
-                        o.subject
-                    ),
-                    None => format!(
-                        "{} has the `current` password recorded in the state file, not its original",
-                        o.subject
-                    ),
-                });
-            }
-        }
-        let exchanges = log.result.exchanges;
-        if said.is_empty() {
-            said.push("the other accounts kept their passwords".into());
-        }
-        (ok, said.join("; "), exchanges)
-    }
-
-    /// Restores the active account (resolving a pending change first).
-    async fn restore_active(&mut self) -> Housekeeping {
-        if self.active.pending.is_none() {
-            return self.restore_original().await;
-        }
-        // A change whose answer was not read: resolved first.
-        let resolved = self.resolve_pending("before the restore").await;
-        let mut exchanges = resolved.exchanges;
-        if !resolved.ok {
-            return Housekeeping {
-                ok: false,
-                outcome: format!(
-                    "the original password of {} was not restored: a change got no usable \
-                     answer and {}; the recorded and pending passwords are in {}",
-                    self.active.account.subject,
-                    resolved.outcome,
-                    self.options.state_file.display()
-                ),
-                exchanges,
-            };
-        }
-        let mut rest = self.restore_original().await;
-        exchanges.append(&mut rest.exchanges);
-        rest.exchanges = exchanges;
-        rest
-    }
-
-    /// Sets the original password back (no change pending).
-    async fn restore_original(&mut self) -> Housekeeping {
-        let done = |ok: bool, outcome: String, exchanges| Housekeeping {
-            ok,
-            outcome,
-            exchanges,
-        };
-        let subject = self.active.account.subject.clone();
-        if let Some(why) = self.active.poisoned.clone() {
-            return done(
-                false,
-                format!(
-                    "the original password of {subject} was not restored: {why}; the last known \
-                     state is in {}",
-                    self.options.state_file.display()
-                ),
-                Vec::new(),
-            );
-        }
-        if self.active.current == self.active.original {
-            let _ = State::remove(&self.options.state_file);
-            // Said only when a successful change showed it; otherwise what
-            // is known, and that it was not checked.
-            let outcome = if self.active.touched {
-                format!("{subject} has its original password, as the target's answers show")
-            } else {
-                format!(
-                    "{subject}: no request of this run could change its password; its original \
-                     password is not checked"
-                )
-            };
-            return done(true, outcome, Vec::new());
-        }
-        let depth = self.profile.policy.depth();
-        let position = self
-            .active
-            .previous
-            .iter()
-            .rev()
-            .position(|p| *p == self.active.original)
-            .map(|i| i + 1);
-        // Changes to fresh passwords until the original is older than the
-        // history depth; unknown depth: try, and add one on refusal.
-        let mut needed = match (depth, position) {
-            (Some(d), Some(p)) => (d + 1).saturating_sub(p),
-            (Some(d), None) => d + 1,
-            (None, _) => 0,
-        };
-        let state_file = self.options.state_file.clone();
-        let mut log = Ctx::housekeeping(self);
-        let mut changes = 0usize;
-        let original = log.runner.active.original.clone();
-        for _ in 0..=129 {
-            while needed > 0 {
-                let current = log.runner.active.current.clone();
-                let new = log.fresh();
-                let token = log.token_or_empty().await;
-                let req = change(Some(&token), &current, &new, None);
-                let r = log
-                    .exchange(
-                        "restore: cycle through a generated password",
-                        req,
-                        Effect::Change {
-                            old: current,
-                            new: new.clone(),
-                        },
-                    )
-                    .await;
-                if r.as_ref().is_none_or(|r| r.status != 200) {
-                    let exchanges = log.result.exchanges;
-                    return done(
-                        false,
-                        format!(
-                            "the original password of {subject} was not restored: a change to a \
-                             generated password was refused; the current one is in {}",
-                            state_file.display()
-                        ),
-                        exchanges,
-                    );
-                }
-                changes += 1;
-                needed -= 1;
-            }
-            let current = log.runner.active.current.clone();
-            let token = log.token_or_empty().await;
-            let req = change(Some(&token), &current, &original, None);
-            let r = log
-                .exchange(
-                    "restore: set the original password",
-                    req,
-                    Effect::Change {
-                        old: current,
-                        new: original.clone(),
-                    },
-                )
-                .await;
-            match r {
-                Some(r) if r.status == 200 => {
-                    changes += 1;
-                    let exchanges = log.result.exchanges;
-                    let _ = State::remove(&state_file);
-                    return done(
-                        true,
-                        format!(
-                            "the original password of {subject} is restored ({changes} changes)"
-                        ),
-                        exchanges,
-                    );
-                }
-                Some(r) if is_error(&r, "recurrent_password") => needed = 1,
-                _ => break,
-            }
-        }
-        let exchanges = log.result.exchanges;
-        done(
-            false,
-            format!(
-                "the original password of {subject} was not restored: the target refused it; \
-                 the current one is in {}",
-                state_file.display()
-            ),
-            exchanges,
-        )
-    }
-}
-
-/// Adds or replaces `entry` among the other accounts.
-/// Changes another account back to its original password with its own
-/// token. When the original is still in the target's history
-/// (`recurrent_password`), first changes through fresh passwords until it
-/// has left it (at most the declared depth, else 128, plus one), each
-/// recorded in the state file before it is sent.
-async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
-    let depth = log.runner.profile.policy.depth().unwrap_or(128);
-    let mut current = o.current.clone();
-    let record = |current: &str, pending: Option<String>| AccountState {
-        current: current.to_string(),
-        pending,
-        ..o.clone()
-    };
-    for cycled in 0..=depth {
-        upsert_other(
-            &mut log.runner.others,
-            record(&current, Some(o.original.clone())),
-        );
-        log.runner.save_state();
-        let r = log
-            .exchange(
-                &format!("restore: set the original password of {}", o.subject),
-                change(Some(token), &current, &o.original, None),
-                Effect::None,
-            )
-            .await;
-        if r.is_some() {
-            upsert_other(&mut log.runner.others, record(&current, None));
-        }
-        match r {
-            Some(r) if r.status == 200 => return true,
-            Some(r) if is_error(&r, "recurrent_password") && cycled < depth => {}
-            _ => return false,
-        }
-        let next = log.fresh();
-        upsert_other(&mut log.runner.others, record(&current, Some(next.clone())));
-        log.runner.save_state();
-        let r = log
-            .exchange(
-                &format!(
-                    "restore: the original of {} is still in its history: a change to a \
-                     generated password ({} of at most {depth})",
-                    o.subject,
-                    cycled + 1
-                ),
-                change(Some(token), &current, &next, None),
-                Effect::None,
-            )
-            .await;
-        match r {
-            Some(r) if r.status == 200 => {
-                current = next;
-                upsert_other(&mut log.runner.others, record(&current, None));
-                log.runner.save_state();
-            }
-            Some(_) => {
-                upsert_other(&mut log.runner.others, record(&current, None));
-                log.runner.save_state();
-                return false;
-            }
-            None => return false,
-        }
-    }
-    false
-}
-
-fn upsert_other(others: &mut Vec<AccountState>, entry: AccountState) {
-    match others.iter_mut().find(|o| o.subject == entry.subject) {
-        Some(slot) => *slot = entry,
-        None => others.push(entry),
     }
 }
 
@@ -1402,6 +990,36 @@ impl<'r> Ctx<'r> {
         ctx
     }
 
+    /// A request that changes nothing (a change of a password to itself),
+    /// sent once more if its answer is lost: re-sending it is safe.
+    pub(super) async fn probe(&mut self, purpose: &str, request: Request) -> Option<Response> {
+        match self.exchange(purpose, request.clone(), Effect::None).await {
+            Some(r) => Some(r),
+            None => {
+                let again = format!("{purpose} (again: the answer was lost)");
+                self.exchange(&again, request, Effect::None).await
+            }
+        }
+    }
+
+    /// Whether one more wrong old password fits the lockout budget now,
+    /// after waiting for the window if the target counts within one (the
+    /// password being unknown, no success can reset a count in a row).
+    async fn room_for_one_more(&mut self) -> bool {
+        match self.runner.active.budget.room() {
+            Room::Now => true,
+            Room::After(wait) => {
+                self.result.notes.push(format!(
+                    "waited {:.1} s for the lockout window to make room for a probe",
+                    wait.as_secs_f64()
+                ));
+                tokio::time::sleep(wait).await;
+                self.runner.active.budget.room() == Room::Now
+            }
+            Room::AfterSuccess | Room::Never => false,
+        }
+    }
+
     /// Labels of the passwords known when the case starts.
     fn labels(runner: &Runner) -> Redactor {
         let mut r = runner.base.clone();
@@ -1436,6 +1054,23 @@ impl<'r> Ctx<'r> {
 
     pub(crate) fn current(&self) -> String {
         self.runner.active.current.clone()
+    }
+
+    /// Another account's password as the run knows it: the one it
+    /// recorded after a change the target applied (labelled), else the
+    /// profile's.
+    pub(crate) fn password_of(&mut self, account: &Account) -> Option<String> {
+        let recorded = self
+            .runner
+            .others
+            .iter()
+            .find(|o| o.subject == account.subject && o.current != o.original)
+            .map(|o| o.current.clone());
+        if let Some(p) = &recorded {
+            self.redactor
+                .add(p, &format!("password:{}-current", account.subject));
+        }
+        recorded.or_else(|| account.password.clone())
     }
 
     pub(crate) async fn token_for(
@@ -1507,6 +1142,7 @@ impl<'r> Ctx<'r> {
                     pending: Some(new.clone()),
                     previous: Vec::new(),
                     failures: 0,
+                    before_last_change: None,
                 },
             };
             upsert_other(&mut self.runner.others, entry);
@@ -1588,6 +1224,17 @@ impl<'r> Ctx<'r> {
                         "a change got no answer ({e}); the state file keeps both candidates"
                     ));
                 }
+                // A wrong old password whose answer was lost may have
+                // counted: counted (the budget is an upper bound).
+                let wrong_old = match &effect {
+                    Effect::Change { old, .. } => *old != sent_current,
+                    Effect::Harmless => true,
+                    Effect::None | Effect::Other { .. } => false,
+                };
+                if wrong_old {
+                    self.runner.note_failure();
+                    self.runner.save_state();
+                }
                 return None;
             }
         };
@@ -1610,7 +1257,14 @@ impl<'r> Ctx<'r> {
                     self.unverified = true;
                     self.candidates.push(new.clone());
                 }
-                if response.status != 200 && is_error(&response, "wrong_old_password") {
+                let wrong_old = is_error(&response, "wrong_old_password");
+                if !wrong_old && response.status == 400 && *old != sent_current {
+                    // A wrong old password refused for another reason (a
+                    // target that checks the policy or the history first)
+                    // may still have counted: counted (an upper bound).
+                    self.runner.note_failure();
+                }
+                if wrong_old {
                     self.runner.note_failure();
                     if *old == sent_current {
                         self.runner.active.poisoned = Some(
@@ -1676,6 +1330,9 @@ impl<'r> Ctx<'r> {
                 crate::interrupt::name(signal)
             )));
         }
+        if matches!(effect, Effect::Change { .. } | Effect::Harmless) {
+            self.resolve_lost_answer().await;
+        }
         if matches!(effect, Effect::Change { .. } | Effect::Harmless)
             && let Some(why) = &self.runner.active.poisoned
         {
@@ -1688,9 +1345,45 @@ impl<'r> Ctx<'r> {
         {
             self.guard().await?;
         }
+        if let Effect::Other { subject, .. } = &effect
+            && self
+                .runner
+                .others
+                .iter()
+                .any(|o| o.subject == *subject && o.pending.is_some())
+        {
+            // Its password is one of two the state file holds: resolved
+            // at the end, not overwritten by another change now.
+            return Err(Stop::Skip(format!(
+                "an earlier change of {subject} got no usable answer; it is resolved at the end"
+            )));
+        }
         self.exchange(purpose, request, effect)
             .await
             .ok_or(Stop::Abort)
+    }
+
+    /// A change got no answer (a connection cut mid-answer, a 429 past the
+    /// retry bound): before the account is touched again, resolves it as
+    /// a resumed run would ([`Runner::resolve_pending`]); its exchanges
+    /// join this case's record. If it cannot, the account stays untouched.
+    async fn resolve_lost_answer(&mut self) {
+        let Some(h) = self
+            .runner
+            .resolve_during_run("after a change without an answer")
+            .await
+        else {
+            return;
+        };
+        for x in h.exchanges {
+            let mut x = x;
+            x.step = self.result.exchanges.len() + 1;
+            self.result.exchanges.push(x);
+        }
+        self.result.notes.push(format!(
+            "an earlier change got no usable answer; resolving it: {}",
+            h.outcome
+        ));
     }
 
     /// [`Ctx::step`] where the document allows several answers (open
@@ -1760,14 +1453,7 @@ impl<'r> Ctx<'r> {
              (a change from the password before that 200 would decide it)"
         );
         let token = match self.active_token().await {
-            Ok(t)
-                if self
-                    .runner
-                    .max_failures()
-                    .is_none_or(|max| self.runner.active.failures + 2 < max) =>
-            {
-                t
-            }
+            Ok(t) if self.runner.active.budget.left().is_none_or(|n| n > 0) => t,
             _ => {
                 let why = self.runner.active.poisoned.take().unwrap_or_default();
                 self.runner.active.poisoned = Some(format!("{why}; {decide}"));
@@ -1828,46 +1514,33 @@ impl<'r> Ctx<'r> {
     /// skipped.
     async fn guard(&mut self) -> Result<(), Stop> {
         let rule = self.runner.lockout_rule();
-        let (Some(max), Some(allowance)) = (rule.max_failures, rule.allowance()) else {
-            return Ok(());
-        };
-        if allowance == 0 {
-            return Err(Stop::Skip(format!(
-                "lockout.max_failures = {max} leaves no room for wrong passwords"
-            )));
-        }
-        self.runner.expire_failures();
-        if self.runner.active.failures < allowance {
-            return Ok(());
-        }
-        match (rule.counting, rule.window) {
-            (Counting::Window, Some(window)) => {
-                let oldest = self.runner.active.failure_times.first().copied();
-                let wait = oldest
-                    .map(|t| (t + window).saturating_duration_since(Instant::now()))
-                    .unwrap_or_default()
-                    + Duration::from_millis(100);
+        match self.runner.active.budget.room() {
+            Room::Now => Ok(()),
+            Room::Never if rule.allowance() == Some(0) => Err(Stop::Skip(format!(
+                "lockout.max_failures = {} leaves no room for wrong passwords",
+                rule.max_failures.unwrap_or_default()
+            ))),
+            Room::Never => Err(Stop::Skip(format!(
+                "the lockout budget is spent: {} wrong old passwords sent, at most {} \
+                 under the rule ({}); declare [lockout] counting (and window_secs) to allow more",
+                self.runner.failures(),
+                rule.allowance().unwrap_or_default(),
+                rule.describe()
+            ))),
+            Room::After(wait) => {
                 self.result.notes.push(format!(
                     "waited {:.1} s for the lockout window ({} s) to make room for a wrong \
                      password",
                     wait.as_secs_f64(),
-                    window.as_secs()
+                    rule.window.unwrap_or_default().as_secs()
                 ));
                 tokio::time::sleep(wait).await;
-                self.runner.expire_failures();
-                if self.runner.active.failures < allowance {
-                    Ok(())
-                } else {
-                    Err(Stop::Skip("no room in the lockout window".into()))
+                match self.runner.active.budget.room() {
+                    Room::Now => Ok(()),
+                    _ => Err(Stop::Skip("no room in the lockout window".into())),
                 }
             }
-            (Counting::Window, None) => Err(Stop::Skip(format!(
-                "the lockout budget is spent: {} wrong old passwords sent, at most {allowance} \
-                 under the rule ({}); declare [lockout] counting (and window_secs) to allow more",
-                self.runner.active.failures,
-                rule.describe()
-            ))),
-            (Counting::Consecutive, _) => {
+            Room::AfterSuccess => {
                 let token = self.active_token().await?;
                 let current = self.current();
                 let new = self.fresh();

@@ -83,6 +83,11 @@ pub struct AccountState {
     /// Consecutive wrong old passwords sent since the last success.
     #[serde(default)]
     pub failures: u32,
+    /// The password before the 200 that set `current`, while no later
+    /// answer showed that 200 took: if `current` is refused, a resumed run
+    /// (or `conformance restore`) tries this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_last_change: Option<String>,
 }
 
 impl From<State> for StateFile {
@@ -97,6 +102,7 @@ impl From<State> for StateFile {
                 pending: s.pending,
                 previous: s.previous,
                 failures: s.failures,
+                before_last_change: None,
             }],
         }
     }
@@ -368,6 +374,7 @@ mod tests {
                 pending: None,
                 previous: vec![],
                 failures: 0,
+                before_last_change: None,
             });
         }
         f.save(&file).unwrap();

@@ -3,8 +3,6 @@
 //! naming the check; the cases that expect a 200 still pass; the runner
 //! follows the password it (wrongly) changed and restores the original.
 
-use std::convert::Infallible;
-
 use conformance::catalogue;
 use conformance::embedded::REFERENCE_PROFILE;
 use conformance::profile::Profile;
@@ -12,25 +10,12 @@ use conformance::runner;
 use conformance::verdict::{Enforcement, Verdict};
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 
 /// Serves "200, empty" to everything on an ephemeral port.
 async fn accept_everything() -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(|_req| async {
-                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::new())))
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
+    crate::support::serve_fn(|_req| async { hyper::Response::new(Full::new(Bytes::new())) })
+        .await
+        .0
 }
 
 #[tokio::test]
@@ -97,34 +82,21 @@ async fn serve(
     + Sync
     + 'static,
 ) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let answer = std::sync::Arc::new(answer);
     let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let answer = answer.clone();
-            let count = count.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |_req| {
-                    let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let (status, headers, body) = answer(n);
-                    let mut response =
-                        hyper::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-                    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                    for (name, value) in headers {
-                        response
-                            .headers_mut()
-                            .append(name, hyper::header::HeaderValue::from_static(value));
-                    }
-                    async move { Ok::<_, Infallible>(response) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+    let (addr, _) = crate::support::serve_fn(move |_req| {
+        let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (status, headers, body) = answer(n);
+        let mut response = hyper::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+        *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+        for (name, value) in headers {
+            response
+                .headers_mut()
+                .append(name, hyper::header::HeaderValue::from_static(value));
         }
-    });
+        async move { response }
+    })
+    .await;
     addr
 }
 
@@ -209,68 +181,58 @@ async fn a_503_with_retry_after_is_retried_not_judged() {
 async fn changes_then_rejects(original: &str) -> std::net::SocketAddr {
     use base64::Engine;
     let password = std::sync::Arc::new(std::sync::Mutex::new(original.to_string()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let password = password.clone();
-            let service = hyper::service::service_fn(
-                move |req: hyper::Request<hyper::body::Incoming>| {
-                    let password = password.clone();
-                    async move {
-                        use http_body_util::BodyExt;
-                        let alg = req
-                            .headers()
-                            .get("authorization")
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.strip_prefix("Bearer "))
-                            .and_then(|t| t.split('.').next())
-                            .and_then(|h| {
-                                base64::engine::general_purpose::URL_SAFE_NO_PAD
-                                    .decode(h)
-                                    .ok()
-                            })
-                            .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
-                            .and_then(|h| h["alg"].as_str().map(str::to_string));
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let body: serde_json::Value =
-                            serde_json::from_slice(&body).unwrap_or_default();
-                        let mut current = password.lock().unwrap();
-                        let changed = body["old_password"].as_str() == Some(current.as_str());
-                        if changed && let Some(new) = body["new_password"].as_str() {
-                            *current = new.to_string();
-                        }
-                        let mut response = hyper::Response::new(Full::new(Bytes::new()));
-                        if alg.as_deref() != Some("RS256") {
-                            *response.status_mut() = hyper::StatusCode::UNAUTHORIZED;
-                            response.headers_mut().insert(
-                            "www-authenticate",
-                            hyper::header::HeaderValue::from_static("Bearer error=\"invalid_token\", error_description=\"Error decoding JWT\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""),
-                        );
-                        } else if !changed {
-                            *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
-                            response.headers_mut().insert(
-                                "content-type",
-                                hyper::header::HeaderValue::from_static(
-                                    "application/json;charset=UTF-8",
-                                ),
-                            );
-                            *response.body_mut() = Full::new(Bytes::from_static(
-                                b"{\"error\":\"wrong_old_password\"}",
-                            ));
-                        }
-                        Ok::<_, Infallible>(response)
-                    }
-                },
-            );
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+    let (addr, _) = crate::support::serve_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let password = password.clone();
+        async move {
+            use http_body_util::BodyExt;
+            let alg = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|t| t.split('.').next())
+                .and_then(|h| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(h)
+                        .ok()
+                })
+                .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+                .and_then(|h| h["alg"].as_str().map(str::to_string));
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let mut current = password.lock().unwrap();
+            let changed = body["old_password"].as_str() == Some(current.as_str());
+            if changed && let Some(new) = body["new_password"].as_str() {
+                *current = new.to_string();
+            }
+            let mut response = hyper::Response::new(Full::new(Bytes::new()));
+            if alg.as_deref() != Some("RS256") {
+                *response.status_mut() = hyper::StatusCode::UNAUTHORIZED;
+                response.headers_mut().insert(
+                    "www-authenticate",
+                    hyper::header::HeaderValue::from_static("Bearer error=\"invalid_token\", error_description=\"Error decoding JWT\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""),
+                );
+            } else if !changed {
+                response = wrong_old_password();
+            }
+            response
         }
-    });
+    })
+    .await;
     addr
+}
+
+/// A 400 `wrong_old_password` answer.
+fn wrong_old_password() -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from_static(
+        b"{\"error\":\"wrong_old_password\"}",
+    )));
+    *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    response
 }
 
 #[tokio::test]
@@ -343,52 +305,27 @@ async fn a_status_case_without_the_password_is_not_determined_by_wrong_old_passw
 /// only: the first 200 does not take.
 async fn first_success_not_stored(original: &str) -> std::net::SocketAddr {
     let state = std::sync::Arc::new(std::sync::Mutex::new((original.to_string(), 0usize)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let state = state.clone();
-            let service =
-                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let state = state.clone();
-                    async move {
-                        use http_body_util::BodyExt;
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let body: serde_json::Value =
-                            serde_json::from_slice(&body).unwrap_or_default();
-                        let mut state = state.lock().unwrap();
-                        let (current, successes) = &mut *state;
-                        let mut response = hyper::Response::new(Full::new(Bytes::new()));
-                        match body["new_password"].as_str() {
-                            Some(new) if body["old_password"].as_str() == Some(current) => {
-                                if *successes > 0 {
-                                    *current = new.to_string();
-                                }
-                                *successes += 1;
-                            }
-                            _ => {
-                                *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
-                                response.headers_mut().insert(
-                                    "content-type",
-                                    hyper::header::HeaderValue::from_static(
-                                        "application/json;charset=UTF-8",
-                                    ),
-                                );
-                                *response.body_mut() = Full::new(Bytes::from_static(
-                                    b"{\"error\":\"wrong_old_password\"}",
-                                ));
-                            }
-                        }
-                        Ok::<_, Infallible>(response)
+    let (addr, _) = crate::support::serve_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let state = state.clone();
+        async move {
+            use http_body_util::BodyExt;
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let mut state = state.lock().unwrap();
+            let (current, successes) = &mut *state;
+            match body["new_password"].as_str() {
+                Some(new) if body["old_password"].as_str() == Some(current) => {
+                    if *successes > 0 {
+                        *current = new.to_string();
                     }
-                });
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+                    *successes += 1;
+                    hyper::Response::new(Full::new(Bytes::new()))
+                }
+                _ => wrong_old_password(),
+            }
         }
-    });
+    })
+    .await;
     addr
 }
 

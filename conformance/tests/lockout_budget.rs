@@ -2,7 +2,9 @@
 //! in-process reference server (which counts in a row and locks at 5):
 //! a declared window makes the runner wait instead of resetting with a
 //! success; no declared counting makes it assume the strictest rule and
-//! stop sending wrong passwords once `max_failures - 2` are spent.
+//! stop sending wrong passwords once `max_failures - 2` are spent; and,
+//! against a fake that counts what it receives, the catalogue and the
+//! generated properties spend that one budget together.
 
 use std::time::{Duration, Instant};
 
@@ -109,4 +111,69 @@ async fn without_declared_counting_the_strictest_rule_is_assumed() {
     }
     assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
     server.stop().await;
+}
+
+/// The catalogue and the properties spend one budget: with the strictest
+/// rule (no `counting`: failures never expire, a success does not reset
+/// them) and `max_failures = 5`, the whole run, catalogue and generated
+/// properties, sends the active account at most 3 wrong old passwords, as
+/// the fake counts them (it never locks, so nothing else stops the run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalogue_and_properties_spend_one_budget() {
+    use conformance::catalogue::Property;
+    use conformance::properties::PropertyOptions;
+    use conformance::properties::driver::Bounds;
+    use conformance::verdict::Enforcement;
+
+    use crate::fakes::{Fake, Tenant};
+
+    let fake = Fake::tenant(Tenant {
+        max_failures: Some(1_000),
+        ..Tenant::default()
+    })
+    .await;
+    let mut profile = conformance::profile::Profile::load(std::path::Path::new(
+        conformance::embedded::REFERENCE_PROFILE,
+    ))
+    .unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    profile.lockout.counting = None;
+    let dir = tempfile::tempdir().unwrap();
+    let options = crate::support::external_options(dir.path());
+    let enforcement = Enforcement {
+        strict: false,
+        reference: false,
+    };
+    let props = PropertyOptions {
+        cases: 16,
+        sequences: 8,
+        max_steps: 10,
+        seed: 4,
+        only: vec![Property::AccountModel, Property::HostileInputs],
+        regressions: None,
+        enforcement,
+        progress: false,
+        max_shrink_iters: 16,
+        replay: None,
+    };
+    let bounds = Bounds {
+        max_requests: 3_000,
+        timeout: Duration::from_secs(5),
+    };
+    let cases: Vec<_> = catalogue::CATALOGUE.iter().collect();
+    let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
+        .await
+        .unwrap();
+    let alice = fake
+        .accounts()
+        .into_iter()
+        .find(|a| a.subject == "alice")
+        .unwrap();
+    assert!(
+        (1..=3).contains(&alice.wrong_old),
+        "{} wrong old passwords",
+        alice.wrong_old
+    );
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+    assert_eq!(alice.password, "Alice-Passw0rd");
 }

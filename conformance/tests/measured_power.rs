@@ -501,7 +501,6 @@ async fn run_one(row: &Row) -> Observed {
     };
     let bounds = Bounds {
         max_requests: 3_000,
-        min_interval: Duration::ZERO,
         timeout: Duration::from_secs(10),
     };
     let cases: Vec<_> = catalogue::CATALOGUE.iter().collect();

@@ -3,6 +3,8 @@
 //! `Retry-After` beyond the retry bound. The case is not determined (no
 //! verdict), the change stays pending in the state file, and it is
 //! resolved before the restore: the fake ends with the original password.
+//! The other accounts' changes are recorded and set back the same way,
+//! also when the answer to one was cut off.
 
 use std::sync::{Arc, Mutex};
 
@@ -42,59 +44,43 @@ fn subject(req: &hyper::Request<hyper::body::Incoming>) -> String {
 }
 
 async fn serve(tenant: Arc<Mutex<Tenant>>) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let tenant = tenant.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| {
-                        let tenant = tenant.clone();
-                        async move {
-                            let sub = subject(&req);
-                            let body = req.into_body().collect().await.unwrap().to_bytes();
-                            let v: serde_json::Value =
-                                serde_json::from_slice(&body).unwrap_or_default();
-                            let old = v["old_password"].as_str().unwrap_or_default();
-                            let new = v["new_password"].as_str().unwrap_or_default();
-                            let mut t = tenant.lock().unwrap();
-                            let first = t.rate_limit_first && t.applied == 0;
-                            let known = t.passwords.get(&sub).cloned();
-                            let (status, retry, body): (u16, bool, &str) = match known {
-                                None => (400, false, r#"{"error":"user_not_found"}"#),
-                                Some(p) if p != old => {
-                                    (400, false, r#"{"error":"wrong_old_password"}"#)
-                                }
-                                Some(_) => {
-                                    t.passwords.insert(sub, new.to_string());
-                                    t.applied += 1;
-                                    // The first change is applied, then rate limited.
-                                    (if first { 429 } else { 200 }, first, "{}")
-                                }
-                            };
-                            let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
-                            *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                            response.headers_mut().insert(
-                                "content-type",
-                                hyper::header::HeaderValue::from_static("application/json"),
-                            );
-                            if retry {
-                                response.headers_mut().insert(
-                                    "retry-after",
-                                    hyper::header::HeaderValue::from_static("3600"),
-                                );
-                            }
-                            Ok::<_, std::convert::Infallible>(response)
-                        }
-                    },
+    let (addr, _) = crate::support::serve_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let tenant = tenant.clone();
+        async move {
+            let sub = subject(&req);
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let old = v["old_password"].as_str().unwrap_or_default();
+            let new = v["new_password"].as_str().unwrap_or_default();
+            let mut t = tenant.lock().unwrap();
+            let first = t.rate_limit_first && t.applied == 0;
+            let known = t.passwords.get(&sub).cloned();
+            let (status, retry, body): (u16, bool, &str) = match known {
+                None => (400, false, r#"{"error":"user_not_found"}"#),
+                Some(p) if p != old => (400, false, r#"{"error":"wrong_old_password"}"#),
+                Some(_) => {
+                    t.passwords.insert(sub, new.to_string());
+                    t.applied += 1;
+                    // The first change is applied, then rate limited.
+                    (if first { 429 } else { 200 }, first, "{}")
+                }
+            };
+            let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+            *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+            response.headers_mut().insert(
+                "content-type",
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            if retry {
+                response.headers_mut().insert(
+                    "retry-after",
+                    hyper::header::HeaderValue::from_static("3600"),
                 );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
+            }
+            response
         }
-    });
+    })
+    .await;
     addr
 }
 
@@ -181,5 +167,36 @@ async fn a_frozen_account_changed_by_a_target_that_ignores_status_is_recorded_an
     let t = tenant.lock().unwrap();
     assert_eq!(t.passwords[&frozen.subject], frozen_password);
     assert_eq!(t.passwords["alice"], alice);
+    assert!(!options.state_file.exists());
+}
+
+#[tokio::test]
+async fn a_frozen_account_change_whose_answer_is_cut_is_resolved_and_set_back() {
+    use crate::fakes::{ACCOUNTS, Fake, Quirk, Tenant};
+    // The fake applies frank's change and cuts its answer mid-body.
+    let fake = Fake::tenant(Tenant {
+        quirks: vec![Quirk::FrozenNotChecked],
+        cut_only: Some(1),
+        ..Tenant::default()
+    })
+    .await;
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let options = crate::support::external_options(dir.path());
+    let case = catalogue::find("user.frozen").unwrap();
+    let outcome = runner::run(&profile, &[case], &options).await.unwrap();
+    assert_eq!(fake.traffic().cut, 1);
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+    for a in fake.accounts() {
+        let original = ACCOUNTS.iter().find(|(s, _)| *s == a.subject).unwrap().1;
+        assert_eq!(a.password, original, "{}", a.subject);
+    }
+    assert!(
+        outcome.restore.exchanges.iter().any(|x| x
+            .purpose
+            .contains("was the change without an answer applied?")),
+        "the lost change was resolved"
+    );
     assert!(!options.state_file.exists());
 }

@@ -66,7 +66,6 @@ fn run_against(
         };
         let bounds = Bounds {
             max_requests: u64::MAX,
-            min_interval: Duration::ZERO,
             timeout: Duration::from_secs(10),
         };
         let outcome = runner::run_with_properties(&profile, &[], &options, Some((props, bounds)))

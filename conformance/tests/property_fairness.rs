@@ -58,7 +58,6 @@ async fn run(
     };
     let bounds = Bounds {
         max_requests,
-        min_interval: Duration::ZERO,
         timeout: Duration::from_secs(10),
     };
     let outcome = runner::run_with_properties(&profile, &[], &options, Some((props, bounds)))

@@ -20,3 +20,4 @@ mod run_end;
 mod runner_state;
 mod snapshots_dir;
 mod support;
+mod tenants;

@@ -146,7 +146,9 @@ async fn other_account(
     let account = account(ctx, role)?;
     let label = format!("token:{}", account.subject);
     let token = ctx.token_for(&account, &label).await?;
-    let old = match (&account.password, wrong_old) {
+    // After a change the target applied, the password the run recorded.
+    let known = ctx.password_of(&account);
+    let old = match (&known, wrong_old) {
         (Some(p), false) => p.clone(),
         (None, false) => {
             ctx.result.notes.push(format!(
@@ -162,7 +164,7 @@ async fn other_account(
     let request = change(Some(&token), &old, &new, None);
     // With the account's own password the change could be applied (a
     // target that does not enforce the status): recorded, set back.
-    let effect = match &account.password {
+    let effect = match &known {
         Some(p) if *p == old => Effect::Other {
             subject: account.subject.clone(),
             old: old.clone(),
@@ -206,7 +208,7 @@ async fn lockout(ctx: &mut Ctx<'_>) -> Result<(), Stop> {
     let Some(max) = ctx.runner.profile.lockout.max_failures.filter(|m| *m > 0) else {
         return Err(Stop::Skip("lockout.max_failures is not declared".into()));
     };
-    let password = account.password.clone().unwrap_or_default();
+    let password = ctx.password_of(&account).unwrap_or_default();
     let label = format!("token:{}", account.subject);
     let token = ctx.token_for(&account, &label).await?;
     for i in 1..=max {

@@ -397,11 +397,6 @@ fn play_bounds(target: &Endpoint, timeout: Duration) -> Bounds {
         } else {
             u64::MAX
         },
-        min_interval: if remote {
-            crate::cli::REMOTE_MIN_INTERVAL
-        } else {
-            Duration::ZERO
-        },
         timeout,
     }
 }

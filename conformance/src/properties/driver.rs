@@ -1,9 +1,13 @@
 //! The properties' connection to the target: synchronous (proptest calls
 //! the test closures synchronously, so each request is `block_on` on the
-//! run's tokio runtime), bounded in request count and rate, and tracking
-//! the active account (current password, the previous ones it set,
-//! consecutive wrong old passwords) from the answers it gets, exactly as
-//! the catalogue runner does, including the state file.
+//! run's tokio runtime), bounded in request count (the rate is the
+//! client's: `--rate` / `[http] rate` paces every request), and tracking
+//! the active account (current password, the previous ones it set, the
+//! run's lockout [`Budget`], handed over by the runner and back) from the
+//! answers it gets, as the catalogue runner does, including the state
+//! file. A SIGINT/SIGTERM stops it before the next request
+//! ([`DriveError::Interrupted`]); a change without a usable answer stays
+//! pending (the runner resolves it).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -11,6 +15,7 @@ use std::time::{Duration, Instant};
 use http::{HeaderName, HeaderValue, Method};
 use serde_json::Value;
 
+use crate::budget::{Budget, Room};
 use crate::catalogue::TokenKind;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, Request, Response};
 use crate::profile::{Account, Profile};
@@ -28,8 +33,12 @@ pub struct Tracked {
     pub current: String,
     /// Previous passwords set during the run, oldest first.
     pub previous: Vec<String>,
-    /// Consecutive wrong old passwords since the last success (upper bound).
-    pub failures: u32,
+    /// The run's wrong old passwords, spent against the lockout rule
+    /// (an upper bound: a request that may count is counted).
+    pub budget: Budget,
+    /// A change sent without a usable answer: the password it set, if it
+    /// was applied (the state file has it as pending).
+    pub pending: Option<String>,
     /// Why the account must not be touched any more.
     pub poisoned: Option<String>,
 }
@@ -45,6 +54,8 @@ pub enum DriveError {
     Token(String),
     /// The account's state is unknown.
     Poisoned(String),
+    /// SIGINT or SIGTERM asked the run to stop.
+    Interrupted(i32),
 }
 
 impl std::fmt::Display for DriveError {
@@ -54,6 +65,9 @@ impl std::fmt::Display for DriveError {
             DriveError::Transport(e) => write!(f, "no answer: {e}"),
             DriveError::Token(e) => write!(f, "no token: {e}"),
             DriveError::Poisoned(e) => write!(f, "the account is no longer tracked: {e}"),
+            DriveError::Interrupted(s) => {
+                write!(f, "interrupted by {}", crate::interrupt::name(*s))
+            }
         }
     }
 }
@@ -78,8 +92,6 @@ pub enum Tok {
 pub struct Bounds {
     /// At most this many requests in the whole property run.
     pub max_requests: u64,
-    /// At least this long between two requests.
-    pub min_interval: Duration,
     /// Timeout of one exchange.
     pub timeout: Duration,
 }
@@ -92,9 +104,10 @@ pub struct Driver {
     pub profile: Profile,
     tokens: TokenFactory,
     bounds: Bounds,
-    last: Option<Instant>,
     /// Requests sent so far.
     pub requests: u64,
+    /// The history window was primed (once per run).
+    pub primed: bool,
     /// The active account.
     pub account: Tracked,
     state_file: Option<PathBuf>,
@@ -156,8 +169,8 @@ impl Driver {
             profile: profile.clone(),
             tokens,
             bounds,
-            last: None,
             requests: 0,
+            primed: false,
             account,
             state_file,
             variants: Vec::new(),
@@ -169,18 +182,14 @@ impl Driver {
         self.bounds.max_requests.saturating_sub(self.requests)
     }
 
-    /// Sends one request (bounded in count and rate).
+    /// Sends one request (bounded in count; paced by the client).
     pub fn send(&mut self, request: &Request) -> Result<Response, DriveError> {
+        if let Some(signal) = crate::interrupt::requested() {
+            return Err(DriveError::Interrupted(signal));
+        }
         if self.requests >= self.bounds.max_requests {
             return Err(DriveError::Budget(self.bounds.max_requests));
         }
-        if let Some(last) = self.last {
-            let since = last.elapsed();
-            if since < self.bounds.min_interval {
-                std::thread::sleep(self.bounds.min_interval - since);
-            }
-        }
-        self.last = Some(Instant::now());
         self.requests += 1;
         // A fresh connection per request: hostile requests make servers
         // close connections (hyper's own 400s, unread bodies), and a
@@ -261,7 +270,7 @@ impl Driver {
             current: a.current.clone(),
             pending: pending.map(str::to_string),
             previous: a.previous.clone(),
-            failures: a.failures,
+            failures: a.budget.count(),
         };
         let mine = StateFile::from(state);
         let saved = match StateFile::load(&file) {
@@ -307,12 +316,27 @@ impl Driver {
         self.save(Some(new));
         let result = self.send(&Driver::change_request(token, old, new));
         let response = match result {
+            Ok(r) if r.retry_budget_exhausted => {
+                // A 429/503 past the retry bound: possibly applied.
+                self.account.pending = Some(new.to_string());
+                let why = format!(
+                    "a change got {} after the retry bound was spent: possibly applied; the \
+                     state file keeps both candidates",
+                    r.status
+                );
+                self.account.poisoned = Some(why.clone());
+                return Err(DriveError::Poisoned(why));
+            }
             Ok(r) => r,
             Err(e) => {
                 if matches!(e, DriveError::Transport(_)) {
+                    self.account.pending = Some(new.to_string());
                     self.account.poisoned = Some(format!(
                         "a change got no answer ({e}); the state file keeps both"
                     ));
+                } else {
+                    // Not sent: nothing pending.
+                    self.save(None);
                 }
                 return Err(e);
             }
@@ -329,13 +353,13 @@ impl Driver {
             if let Some((_, new)) = change {
                 let old = std::mem::replace(&mut self.account.current, new.to_string());
                 self.account.previous.push(old);
-                self.account.failures = 0;
+                self.account.budget.note_success();
             } else {
                 self.account.poisoned =
                     Some("a request that was not a change got 200; the password is unknown".into());
             }
         } else if is_error(response, "wrong_old_password") {
-            self.account.failures += 1;
+            self.account.budget.note_failure();
             if change.is_some_and(|(old, _)| old == self.account.current) {
                 self.account.poisoned = Some(
                     "the tracked password was refused (wrong_old_password); changes stopped to \
@@ -365,10 +389,27 @@ impl Driver {
             || (self.profile.policy.history_includes_current && is_error(r, "recurrent_password"))
     }
 
-    /// A change to a fresh password when wrong old passwords were counted,
-    /// so the next sequence starts with no failures.
+    /// Makes room for one more wrong old password in the run's lockout
+    /// budget (as the catalogue's guard does): a successful change where
+    /// the target counts in a row, a wait for the window where it counts
+    /// within one; `false` when the rule leaves no room in this run.
+    pub fn make_room(&mut self) -> Result<bool, DriveError> {
+        match self.account.budget.room() {
+            Room::Now => Ok(true),
+            Room::AfterSuccess => self.reset_failures().map(|()| true),
+            Room::After(wait) => {
+                std::thread::sleep(wait);
+                Ok(self.account.budget.room() == Room::Now)
+            }
+            Room::Never => Ok(false),
+        }
+    }
+
+    /// Where a success resets the target's count (counting in a row): a
+    /// change to a fresh password when wrong old passwords were counted,
+    /// so the next sequence starts with none. Otherwise nothing.
     pub fn reset_failures(&mut self) -> Result<(), DriveError> {
-        if self.account.failures == 0 {
+        if !self.account.budget.success_resets() || self.account.budget.count() == 0 {
             return Ok(());
         }
         let token = self.token(Tok::Standard)?;

@@ -206,9 +206,18 @@ fn prime_history(driver: &mut Driver) -> Result<(), DriveError> {
 }
 
 /// Runs the selected properties; returns one unjudged result per property
-/// and the driver (with the account as it is now).
+/// and the driver (with the account as it is now). It stops early after a
+/// property during which a change got no usable answer (the account's
+/// password is then pending: the caller resolves it and may run the rest);
+/// after a SIGINT/SIGTERM the properties left are skipped.
 pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driver) {
-    let primed = prime_history(&mut driver);
+    let primed = if driver.primed {
+        Ok(())
+    } else {
+        let primed = prime_history(&mut driver);
+        driver.primed = primed.is_ok();
+        primed
+    };
     if let Some(replay) = &opts.replay {
         return play(driver, primed, replay);
     }
@@ -218,10 +227,24 @@ pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driv
         let started = std::time::Instant::now();
         let before = driver.borrow().requests;
         let mut result = CaseResult::new(case(p));
-        if let Err(e) = &primed {
-            result.verdict = Verdict::Error;
-            result.reason = Some(format!("before the properties: {e}"));
+        if let Some(signal) = crate::interrupt::requested() {
+            result.verdict = Verdict::Skip;
+            result.reason = Some(format!("interrupted by {}", crate::interrupt::name(signal)));
             results.push(result);
+            continue;
+        }
+        if let Err(e) = &primed {
+            let lost = driver.borrow().account.pending.is_some();
+            result.verdict = if lost { Verdict::Skip } else { Verdict::Error };
+            result.reason = Some(if lost {
+                format!("not determined: before the properties: {e}")
+            } else {
+                format!("before the properties: {e}")
+            });
+            results.push(result);
+            if driver.borrow().account.pending.is_some() {
+                break;
+            }
             continue;
         }
         match p {
@@ -236,7 +259,30 @@ pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driv
             opts.seed, opts.seed, result.id
         ));
         result.elapsed_ms = started.elapsed().as_millis() as u64;
+        let lost = driver.borrow().account.pending.is_some();
+        let interrupted = crate::interrupt::requested();
+        if lost || interrupted.is_some() {
+            // What failed may be the cut itself: the checks become notes.
+            for c in result.checks.drain(..) {
+                if c.outcome == Outcome::Fail {
+                    result
+                        .notes
+                        .push(format!("before it stopped: {}: {}", c.what, c.observed));
+                }
+            }
+            result.verdict = Verdict::Skip;
+            result.reason = Some(match interrupted {
+                Some(signal) => format!("interrupted by {}", crate::interrupt::name(signal)),
+                None => format!(
+                    "not determined: {}",
+                    driver.borrow().account.poisoned.clone().unwrap_or_default()
+                ),
+            });
+        }
         results.push(result);
+        if lost {
+            break;
+        }
     }
     (results, driver.into_inner())
 }
@@ -360,6 +406,12 @@ fn conclude<V: std::fmt::Debug>(
     }
 }
 
+/// Whether the generated cases must send nothing more: a SIGINT/SIGTERM,
+/// or a change without a usable answer (the runner resolves it first).
+fn stopped(d: &Driver) -> bool {
+    crate::interrupt::requested().is_some() || d.account.pending.is_some()
+}
+
 fn fail_on(e: DriveError) -> TestCaseError {
     TestCaseError::fail(format!("1. {e}"))
 }
@@ -374,6 +426,9 @@ fn policy_oracle(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut 
     let outcome = runner(opts, Property::PolicyOracle, opts.cases).run(&strategy, |cand| {
         progress.tick();
         let mut d = driver.borrow_mut();
+        if stopped(&d) {
+            return Ok(());
+        }
         if d.budget_left() < 2 {
             budget.set(budget.get() + 1);
             return Ok(());
@@ -408,7 +463,7 @@ fn policy_oracle(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut 
         let view = AccountView {
             current: &current,
             previous: &previous,
-            failures: d.account.failures,
+            failures: d.account.budget.count(),
             max_failures,
         };
         let predicted = oracle::predict(&policy, view, &current, &new);
@@ -475,6 +530,14 @@ fn model_setup(driver: &mut Driver, tokens: &[Tok]) -> Setup {
         depth,
         includes_current: policy.history_includes_current,
         max_failures: driver.profile.lockout.effective(),
+        // A sequence starts with a reset where a success resets the count
+        // ([`Driver::reset_failures`]).
+        room: if driver.account.budget.success_resets() {
+            driver.account.budget.rule().allowance()
+        } else {
+            driver.account.budget.left()
+        },
+        resets: driver.account.budget.success_resets(),
         known,
         breaks,
         tokens,
@@ -532,6 +595,14 @@ fn run_sequence(
                 resolve(pw).map_err(TestCaseError::fail)?
             }
         };
+        // The model keeps each sequence within the budget's room at its
+        // start; across sequences (a window that gives nothing back) the
+        // run's budget is guarded here too, as the catalogue's guard does.
+        if may_count(step) && !d.make_room().map_err(fail_on)? {
+            return Err(TestCaseError::reject(
+                "the lockout budget leaves no room for a wrong old password",
+            ));
+        }
         let token = match d.token(step.token) {
             Ok(t) => t,
             Err(e) => {
@@ -561,7 +632,7 @@ fn run_sequence(
         // A wrong old password may count toward the lockout whatever the
         // answer; a `wrong_old_password` answer was counted already.
         if may_count(step) && !is_error(&r, "wrong_old_password") {
-            d.account.failures += 1;
+            d.account.budget.note_failure();
         }
         state = Model::apply(state, step);
         // The model's current password must be the one that works.
@@ -616,6 +687,9 @@ fn account_model(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut 
             progress.tick();
             let result = {
                 let mut d = driver.borrow_mut();
+                if stopped(&d) {
+                    return Ok(());
+                }
                 if d.budget_left() < (steps.len() as u64) * 2 + 2 {
                     budget.set(budget.get() + 1);
                     return Ok(());
@@ -652,12 +726,14 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
         .limits
         .max_body_bytes
         .unwrap_or(16 * 1024);
-    let max_failures = driver.borrow().profile.lockout.effective();
     let progress = Progress::new(result.id, opts.cases, opts.progress, driver);
     let strategy = hostile::requests();
     let outcome = runner(opts, Property::HostileInputs, opts.cases).run(&strategy, |h| {
         progress.tick();
         let mut d = driver.borrow_mut();
+        if stopped(&d) {
+            return Ok(());
+        }
         if d.budget_left() < 3 {
             budget.set(budget.get() + 1);
             return Ok(());
@@ -668,17 +744,12 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
             return Ok(());
         };
         // A request of the active account that carries an old password
-        // may count toward the lockout, whatever the target answers: keep
-        // the count at most max_failures - 2, as the catalogue does.
+        // may count toward the lockout, whatever the target answers: it
+        // is spent from the run's budget, as the catalogue's are.
         let counts = h.active_token() && hostile::carries_old_password(&h, &request.body);
-        if counts && let Some(m) = max_failures {
-            if m < 3 {
-                unsendable.set(unsendable.get() + 1);
-                return Ok(());
-            }
-            if d.account.failures + 1 > m - 2 {
-                d.reset_failures().map_err(fail_on)?;
-            }
+        if counts && !d.make_room().map_err(fail_on)? {
+            unsendable.set(unsendable.get() + 1);
+            return Ok(());
         }
         let shown = h.describe(&request);
         let r = match d.send(&request) {
@@ -687,7 +758,7 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
                 // A target may close the connection on an oversized body.
                 let _ = e;
                 if counts {
-                    d.account.failures += 1;
+                    d.account.budget.note_failure();
                 }
                 return Ok(());
             }
@@ -696,7 +767,7 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
         if h.active_token() {
             d.observe(&r, None);
             if counts && !is_error(&r, "wrong_old_password") {
-                d.account.failures += 1;
+                d.account.budget.note_failure();
             }
         }
         match hostile::judge(&h, &r) {
@@ -728,6 +799,9 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
     // harness's own changes, made to reset the failure count, are
     // tracked).
     let mut d = driver.borrow_mut();
+    if stopped(&d) {
+        return;
+    }
     let probe = d.probe_current();
     let (ok, observed) = match &probe {
         Ok(r) => (

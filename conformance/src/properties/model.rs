@@ -18,6 +18,11 @@
 //! below `lockout.max_failures`, so the model and any target agree that the
 //! account never locks during a run. The model still predicts S8 once the
 //! bound reaches the threshold, should a precondition ever let it.
+//!
+//! The run's lockout budget bounds them too: a sequence generates at most
+//! the wrong old passwords the budget has room for when it starts
+//! (`Setup::room`), and where the target counts within a window a success
+//! gives none back.
 
 use std::cell::RefCell;
 
@@ -49,6 +54,11 @@ pub struct Setup {
     pub includes_current: bool,
     /// `lockout.max_failures` (effective).
     pub max_failures: Option<u32>,
+    /// Wrong old passwords the run's lockout budget has room for when the
+    /// sequence starts (`None`: no lockout).
+    pub room: Option<u32>,
+    /// Whether a success gives the room back (the target counts in a row).
+    pub resets: bool,
     /// Known entries at the start: 0 current, then most recent first.
     pub known: Vec<String>,
     /// Policy breaks the profile allows to make.
@@ -82,6 +92,13 @@ pub struct Account {
     pub includes_current: bool,
     /// `lockout.max_failures`.
     pub max_failures: Option<u32>,
+    /// Wrong old passwords sent in this sequence that count against the
+    /// run's budget.
+    pub spent: u32,
+    /// The budget's room at the start ([`Setup::room`]).
+    pub room: Option<u32>,
+    /// Whether a success gives the room back ([`Setup::resets`]).
+    pub resets: bool,
     /// Breaks available.
     pub breaks: Vec<PolicyBreak>,
     /// Tokens available.
@@ -222,6 +239,9 @@ impl ReferenceStateMachine for Model {
             depth: setup.depth,
             includes_current: setup.includes_current,
             max_failures: setup.max_failures,
+            spent: 0,
+            room: setup.room,
+            resets: setup.resets,
             breaks: setup.breaks.clone(),
             tokens: setup.tokens.clone(),
         })
@@ -275,7 +295,8 @@ impl ReferenceStateMachine for Model {
         let counts = matches!(step.token, Tok::Standard | Tok::Renewed);
         if counts
             && step.old == Old::Wrong
-            && state.max_failures.is_some_and(|m| state.failures + 1 >= m)
+            && (state.max_failures.is_some_and(|m| state.failures + 1 >= m)
+                || state.room.is_some_and(|r| state.spent + 1 > r))
         {
             return false;
         }
@@ -293,8 +314,12 @@ impl ReferenceStateMachine for Model {
             state.current = new.expect("a success sets a known password");
             state.history.push(old);
             state.failures = 0;
+            if state.resets {
+                state.spent = 0;
+            }
         } else if may_count(step) {
             state.failures += 1;
+            state.spent += 1;
             if state.max_failures.is_some_and(|m| state.failures >= m) {
                 state.locked = true;
             }
@@ -317,6 +342,9 @@ mod tests {
             depth: Some(2),
             includes_current: false,
             max_failures: Some(3),
+            spent: 0,
+            room: None,
+            resets: true,
             breaks: vec![PolicyBreak::TooShort],
             tokens: vec![Tok::Expired],
         }
@@ -369,5 +397,27 @@ mod tests {
             s.predict(&step(Old::Right, New::Fresh)).reference,
             Prediction::Locked
         );
+    }
+
+    #[test]
+    fn the_run_budget_bounds_wrong_passwords_and_a_window_gives_none_back() {
+        let mut s = Account {
+            room: Some(2),
+            resets: false,
+            max_failures: Some(10),
+            ..account()
+        };
+        let wrong = step(Old::Wrong, New::Fresh);
+        for _ in 0..2 {
+            assert!(Model::preconditions(&s, &wrong));
+            s = Model::apply(s, &wrong);
+            s = Model::apply(s, &step(Old::Right, New::Fresh));
+        }
+        // Successes in between: still spent (window counting).
+        assert!(!Model::preconditions(&s, &wrong));
+        let mut s = Account { resets: true, ..s };
+        s.spent = 1;
+        s = Model::apply(s, &step(Old::Right, New::Fresh));
+        assert!(Model::preconditions(&s, &wrong));
     }
 }

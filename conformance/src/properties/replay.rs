@@ -155,6 +155,11 @@ pub fn setup(profile: &Profile, tokens: &[Tok]) -> Setup {
         depth,
         includes_current: policy.history_includes_current,
         max_failures: profile.lockout.effective(),
+        // A's declared rule, before any target is touched: the room of a
+        // fresh budget, and whether a success gives it back. Each target's
+        // run budget is still guarded step by step when played.
+        room: profile.lockout.rule().allowance(),
+        resets: profile.lockout.rule().counting == crate::profile::Counting::Consecutive,
         known: (0..entries).map(|i| format!("start-{i}")).collect(),
         breaks,
         tokens: tokens.to_vec(),
@@ -335,6 +340,24 @@ fn play_one(
                 return out;
             }
         };
+        // The run's lockout budget (catalogue included) is guarded before
+        // each wrong old password, as the catalogue's are: a success or a
+        // wait for the window where needed, or the sequence stops here.
+        if may_count(step) {
+            match d.make_room() {
+                Ok(true) => {}
+                Ok(false) => {
+                    out.stopped = Some(format!(
+                        "step {n}: the lockout budget leaves no room for a wrong old password"
+                    ));
+                    return out;
+                }
+                Err(e) => {
+                    stop(&mut out, &e);
+                    return out;
+                }
+            }
+        }
         let token = match d.token(step.token) {
             Ok(t) => t,
             Err(e) => {
@@ -379,7 +402,7 @@ fn play_one(
         };
         record.met = predicted.judge(&r).ok().map(|(p, _)| p.label().to_string());
         if may_count(step) && !is_error(&r, "wrong_old_password") {
-            d.account.failures += 1;
+            d.account.budget.note_failure();
         }
         state = Model::apply(state, step);
         let model_current = pws.resolve(state.current, &policy).unwrap_or_default();

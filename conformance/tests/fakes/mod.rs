@@ -12,18 +12,23 @@
 //! seed-tier case) or a different legitimate decision on an open point
 //! (the suite must pass at seed tier). Written from the vendor document,
 //! not from the reference server's code: it shares nothing with `server/`.
+//!
+//! [`Tenant`] combines quirks with what a real tenant does on a real
+//! network (a rate limit answered 429 with `Retry-After`, wrong old
+//! passwords counted within a sliding window, answers cut off mid-body);
+//! [`Fake::accounts`] reads the fake's own accounts back, so a test can
+//! assert what the suite left behind without trusting its report.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
@@ -165,13 +170,40 @@ struct User {
     previous: Vec<String>,
     status: Status,
     failures: u32,
+    /// When each wrong old password counted (window counting).
+    failure_times: Vec<Instant>,
+    /// Locked by wrong old passwords during the fake's life.
+    locked_here: bool,
+    /// Wrong old passwords received in all.
+    wrong_old: u32,
+}
+
+mod tenant;
+
+use tenant::network;
+pub use tenant::{Tenant, Traffic};
+
+/// One account as the fake has it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountNow {
+    /// The subject.
+    pub subject: String,
+    /// Its password now.
+    pub password: String,
+    /// Locked by wrong old passwords while the fake ran.
+    pub locked_here: bool,
+    /// Wrong old passwords it received in all.
+    pub wrong_old: u32,
 }
 
 struct Shared {
-    quirk: Option<Quirk>,
+    tenant: Tenant,
     users: Mutex<HashMap<String, User>>,
     jwks: JwkSet,
     hmac_secrets: Vec<Vec<u8>>,
+    /// Requests received.
+    received: Mutex<usize>,
+    traffic: Mutex<Traffic>,
 }
 
 /// A fake on an ephemeral port; stops when dropped.
@@ -179,7 +211,19 @@ pub struct Fake {
     /// Where it listens.
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    shared: Arc<Shared>,
 }
+
+/// The subjects and passwords the fake starts with (the reference
+/// profile's).
+pub const ACCOUNTS: &[(&str, &str)] = &[
+    ("alice", "Alice-Passw0rd"),
+    ("bob", "Bob-Passw0rd"),
+    ("carol", "Carol-Passw0rd"),
+    ("frank", "Frank-Passw0rd"),
+    ("lucy", "Lucy-Passw0rd"),
+    ("fiona", "Fiona-Passw0rd"),
+];
 
 impl Drop for Fake {
     fn drop(&mut self) {
@@ -194,6 +238,36 @@ fn fixtures() -> std::path::PathBuf {
 impl Fake {
     /// Starts a fake with `quirk` (none: conformant).
     pub async fn start(quirk: Option<Quirk>) -> Fake {
+        Fake::tenant(Tenant {
+            quirks: quirk.into_iter().collect(),
+            ..Tenant::default()
+        })
+        .await
+    }
+
+    /// The fake's accounts as they are now, by subject.
+    pub fn accounts(&self) -> Vec<AccountNow> {
+        let users = self.shared.users.lock().unwrap();
+        let mut all: Vec<AccountNow> = users
+            .iter()
+            .map(|(subject, u)| AccountNow {
+                subject: subject.clone(),
+                password: u.password.clone(),
+                locked_here: u.locked_here,
+                wrong_old: u.wrong_old,
+            })
+            .collect();
+        all.sort_by(|a, b| a.subject.cmp(&b.subject));
+        all
+    }
+
+    /// What the fake did on the network so far.
+    pub fn traffic(&self) -> Traffic {
+        *self.shared.traffic.lock().unwrap()
+    }
+
+    /// Starts a fake tenant.
+    pub async fn tenant(tenant: Tenant) -> Fake {
         let jwks: JwkSet = serde_json::from_slice(
             &std::fs::read(fixtures().join("keys/jwks.json")).expect("the JWKS fixture"),
         )
@@ -214,39 +288,34 @@ impl Fake {
                     previous: Vec::new(),
                     status,
                     failures: 0,
+                    failure_times: Vec::new(),
+                    locked_here: false,
+                    wrong_old: 0,
                 },
             );
         }
         let shared = Arc::new(Shared {
-            quirk,
+            tenant,
             users: Mutex::new(users),
             hmac_secrets: public_key_forms(&jwks),
             jwks,
+            received: Mutex::new(0),
+            traffic: Mutex::new(Traffic::default()),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(handle(&shared, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Fake { addr, task }
+        let serving = shared.clone();
+        let (addr, task) = crate::support::serve_fn(move |req| {
+            let shared = serving.clone();
+            async move { network(&shared, req).await }
+        })
+        .await;
+        Fake { addr, task, shared }
     }
 }
 
 type Answer = Response<Full<Bytes>>;
 
 fn has(s: &Shared, q: Quirk) -> bool {
-    s.quirk == Some(q)
+    s.tenant.quirks.contains(&q)
 }
 
 fn json_error(s: &Shared, status: u16, body: Value) -> Answer {
@@ -787,12 +856,19 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
             }
             Check::Old => {
                 if !old_matches {
+                    user.wrong_old += 1;
                     user.failures += 1;
-                    if user.failures >= MAX_FAILURES
+                    if let Some(window) = s.tenant.lockout_window {
+                        user.failure_times.push(Instant::now());
+                        user.failure_times.retain(|t| t.elapsed() < window);
+                        user.failures = user.failure_times.len() as u32;
+                    }
+                    if user.failures >= s.tenant.max_failures.unwrap_or(MAX_FAILURES)
                         && user.status == Status::Normal
                         && !has(s, Quirk::NoLockout)
                     {
                         user.status = Status::Locked;
+                        user.locked_here = true;
                     }
                     if has(s, Quirk::StoresDespiteWrongOld) {
                         let old_pw = std::mem::replace(&mut user.password, new.clone());
@@ -816,7 +892,9 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                         },
                     );
                 }
-                user.failures = 0;
+                if s.tenant.lockout_window.is_none() {
+                    user.failures = 0;
+                }
             }
             Check::Duplicate => {
                 if !has(s, Quirk::DuplicateNotDetected) && new_n == normalize(s, &user.password) {
@@ -877,7 +955,9 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
     if !has(s, Quirk::SuccessNotStored) {
         let old_pw = std::mem::replace(&mut user.password, new);
         user.previous.push(old_pw);
-        user.failures = 0;
+        if s.tenant.lockout_window.is_none() {
+            user.failures = 0;
+        }
     }
     if has(s, Quirk::SuccessWithBody) {
         return Response::builder()

@@ -1,0 +1,156 @@
+//! The lockout budget: the wrong old passwords a run has sent to the
+//! active account, spent against the profile's lockout rule
+//! ([`LockoutRule`]) with one spare. One object for the whole run: the
+//! catalogue runner owns it and hands it to the properties driver and back,
+//! so catalogue and properties spend from the same count.
+
+use std::time::{Duration, Instant};
+
+use crate::profile::{Counting, LockoutRule};
+
+/// Wrong old passwords counted against the lockout rule.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    rule: LockoutRule,
+    /// When each counted wrong attempt was sent (window counting expires
+    /// them); attempts recorded by an earlier run count from its resume.
+    times: Vec<Instant>,
+}
+
+/// What to do before one more wrong old password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Room {
+    /// Send it.
+    Now,
+    /// A successful change first (the target counts in a row).
+    AfterSuccess,
+    /// Wait this long (the oldest counted attempt leaves the window).
+    After(Duration),
+    /// Never in this run (the rule leaves no room, or failures never
+    /// expire and are spent).
+    Never,
+}
+
+impl Budget {
+    /// An empty budget under `rule`.
+    pub fn new(rule: LockoutRule) -> Budget {
+        Budget {
+            rule,
+            times: Vec::new(),
+        }
+    }
+
+    /// The rule.
+    pub fn rule(&self) -> LockoutRule {
+        self.rule
+    }
+
+    /// The counted attempts that have not left the window, oldest first.
+    fn live(&self) -> impl Iterator<Item = &Instant> {
+        let window = match self.rule.counting {
+            Counting::Window => self.rule.window,
+            Counting::Consecutive => None,
+        };
+        self.times
+            .iter()
+            .filter(move |t| window.is_none_or(|w| t.elapsed() < w))
+    }
+
+    /// Counted wrong attempts now (expired ones forgotten).
+    pub fn count(&self) -> u32 {
+        self.live().count() as u32
+    }
+
+    /// One more wrong old password was sent.
+    pub fn note_failure(&mut self) {
+        let live: Vec<Instant> = self.live().copied().collect();
+        self.times = live;
+        self.times.push(Instant::now());
+    }
+
+    /// A successful change: resets the count if the target counts in a
+    /// row, and only then.
+    pub fn note_success(&mut self) {
+        if self.success_resets() {
+            self.times.clear();
+        }
+    }
+
+    /// Whether a successful change resets the target's count.
+    pub fn success_resets(&self) -> bool {
+        self.rule.counting == Counting::Consecutive
+    }
+
+    /// Counts `n` wrong attempts as sent now (from a state file, whose
+    /// times are not known).
+    pub fn set(&mut self, n: u32) {
+        self.times = vec![Instant::now(); n as usize];
+    }
+
+    /// Wrong attempts that may still be sent now (`None`: no lockout).
+    pub fn left(&self) -> Option<u32> {
+        let allowance = self.rule.allowance()?;
+        Some(allowance.saturating_sub(self.count()))
+    }
+
+    /// What it takes to send one more wrong old password.
+    pub fn room(&self) -> Room {
+        let Some(allowance) = self.rule.allowance() else {
+            return Room::Now;
+        };
+        if allowance == 0 {
+            return Room::Never;
+        }
+        if self.count() < allowance {
+            return Room::Now;
+        }
+        match (self.rule.counting, self.rule.window) {
+            (Counting::Consecutive, _) => Room::AfterSuccess,
+            (Counting::Window, Some(window)) => {
+                let oldest = self.live().next().copied().unwrap_or_else(Instant::now);
+                Room::After(
+                    (oldest + window).saturating_duration_since(Instant::now())
+                        + Duration::from_millis(100),
+                )
+            }
+            (Counting::Window, None) => Room::Never,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(counting: Counting, window: Option<u64>) -> LockoutRule {
+        LockoutRule {
+            max_failures: Some(5),
+            counting,
+            window: window.map(Duration::from_secs),
+            declared: true,
+        }
+    }
+
+    #[test]
+    fn room_follows_the_rule() {
+        let mut b = Budget::new(rule(Counting::Consecutive, None));
+        for _ in 0..3 {
+            assert_eq!(b.room(), Room::Now);
+            b.note_failure();
+        }
+        assert_eq!(b.left(), Some(0));
+        assert_eq!(b.room(), Room::AfterSuccess);
+        b.note_success();
+        assert_eq!(b.room(), Room::Now);
+
+        let mut b = Budget::new(rule(Counting::Window, Some(60)));
+        b.set(3);
+        b.note_success();
+        assert!(matches!(b.room(), Room::After(d) if d > Duration::from_secs(59)));
+
+        let mut b = Budget::new(rule(Counting::Window, None));
+        b.set(3);
+        b.note_success();
+        assert_eq!(b.room(), Room::Never);
+    }
+}
