@@ -156,8 +156,14 @@ fn compare_step(sequence: usize, a: &PlayedStep, b: &PlayedStep) -> Option<Diffe
     if aspects.is_empty() {
         return None;
     }
-    // Both gave an answer the document allows, and it allows several.
-    let open = a.open_choice && a.met.is_some() && b.met.is_some() && a.met != b.met;
+    // Both gave an answer the document allows, it allows several, and the
+    // account is left alike (open point 1 is about which refusal, never
+    // about which password works afterwards).
+    let open = a.open_choice
+        && a.met.is_some()
+        && b.met.is_some()
+        && a.met != b.met
+        && effect(a) == effect(b);
     let (tier, group) = if open {
         (Tier::Reference, "open-1")
     } else {
@@ -240,6 +246,16 @@ mod tests {
         assert_eq!(r.differences[0].tier, Tier::Seed);
         assert_eq!(r.differences[0].group, "S2");
         assert_eq!(r.differences[0].aspects[0].what, "effect");
+
+        // Both answers allowed, but the password that works differs: the
+        // open point does not cover that, seed tier.
+        let b = played(vec![step(1, "invalid_new_password", true, "y works")], None);
+        let mut r = report();
+        compare(&a, &b, &mut r);
+        assert_eq!(r.differences.len(), 1);
+        assert_eq!(r.differences[0].tier, Tier::Seed);
+        assert_eq!(r.differences[0].group, "S2");
+        assert!(r.differences[0].aspects.iter().any(|x| x.what == "effect"));
     }
 
     #[test]

@@ -386,9 +386,16 @@ fn play_one(
         let diverged = model_current != d.account.current;
         let refused = predicted != Answers::one(Prediction::Success);
         if !state.locked && (refused || n == seq.steps.len() || diverged) {
-            let (effect, probe) = try_current(d, endpoint, &mut pws);
+            let (effect, probe, transport) = try_current(d, endpoint, &mut pws);
             record.effect = Some(effect);
             record.probe = probe;
+            if let Some(e) = transport {
+                // No answer to the probe: a connection error, not an
+                // effect to compare (and the account is unusable now).
+                out.steps.push(record);
+                stop(&mut out, &e);
+                return out;
+            }
         }
         out.steps.push(record);
         if diverged {
@@ -409,22 +416,24 @@ fn play_one(
 }
 
 /// Tries the tracked password (a change from it to itself) and says
-/// which password works.
+/// which password works; the third member is the transport error when
+/// the probe got no answer.
 fn try_current(
     d: &mut Driver,
     endpoint: &Endpoint,
     pws: &mut Passwords,
-) -> (String, Option<ExchangeRecord>) {
+) -> (String, Option<ExchangeRecord>, Option<DriveError>) {
     let current = d.account.current.clone();
     let label = pws.label(&current);
     let token = match d.token(Tok::Standard) {
         Ok(t) => t,
-        Err(e) => return (format!("not tried: {e}"), None),
+        Err(e) => return (format!("not tried: {e}"), None, None),
     };
     pws.redactor.add(&token, token_label(Tok::Standard));
     let request = Driver::change_request(&token, &current, &current);
     let started = Instant::now();
     let result = d.probe_current();
+    let mut transport = None;
     let (effect, outcome) = match result {
         Ok(r) if d.confirms_current(&r) => (format!("{label} works"), Ok(r)),
         Ok(r) => (
@@ -435,7 +444,14 @@ fn try_current(
             ),
             Ok(r),
         ),
-        Err(e) => (format!("{label} not tried: {e}"), no_answer(&e)),
+        Err(e) => {
+            let outcome = no_answer(&e);
+            let effect = format!("{label} not tried: {e}");
+            if matches!(e, DriveError::Transport(_)) {
+                transport = Some(e);
+            }
+            (effect, outcome)
+        }
     };
     let record = ExchangeRecord::new(
         0,
@@ -446,7 +462,7 @@ fn try_current(
         started,
         &pws.redactor,
     );
-    (pws.redactor.apply(&effect), Some(record))
+    (pws.redactor.apply(&effect), Some(record), transport)
 }
 
 #[cfg(test)]
