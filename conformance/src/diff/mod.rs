@@ -26,7 +26,8 @@
 //!
 //! The generated account-model sequences ([`sequences`]): `--sequences N`
 //! abstract sequences are drawn once from `--seed` and A's declared
-//! history, lockout and policy (independently of either target, before
+//! history and policy, and the stricter of A's and B's declared lockout
+//! thresholds (independently of either target's answers, before
 //! either run), then played as given against each target after its
 //! catalogue, on the same account and under the same state-file and
 //! restore machinery as `run --properties`. Their steps are compared like

@@ -10,8 +10,9 @@
 //! where A's model does not) differs at the first step sent on one side
 //! only, and the comparison of that sequence ends there. A difference
 //! where A's model allows several answers and both targets give one of
-//! them is an open-point difference (open point 1); any other is at seed
-//! tier, grouped by the seed row of the model's answer.
+//! them, leaving the same password working, is an open-point difference
+//! (open point 1); any other is at seed tier, grouped by the seed row of
+//! the model's answer.
 
 use crate::catalogue::{self, Property, Tier};
 use crate::properties::replay::{Played, PlayedSequence, PlayedStep};

@@ -30,7 +30,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use proptest_state_machine::ReferenceStateMachine;
 use serde::Serialize;
 
-use crate::catalogue::{PolicyBreak, TokenKind};
+use crate::catalogue::TokenKind;
 use crate::exchange::{Endpoint, ExchangeRecord, Response, TransportError};
 use crate::profile::Profile;
 use crate::redact::Redactor;
@@ -139,18 +139,7 @@ pub fn setup(profile: &Profile, tokens: &[Tok]) -> Setup {
     let policy = &profile.policy;
     let depth = policy.depth();
     let entries = 1 + depth.map_or(0, |d| d + 1);
-    let breaks = [
-        PolicyBreak::TooShort,
-        PolicyBreak::TooLong,
-        PolicyBreak::NoLowercase,
-        PolicyBreak::NoUppercase,
-        PolicyBreak::NoDigit,
-        PolicyBreak::NoSymbol,
-        PolicyBreak::ControlCharacter,
-    ]
-    .into_iter()
-    .filter(|b| crate::password::breaking(policy, *b).is_ok())
-    .collect();
+    let breaks = model::breaks(policy);
     Setup {
         depth,
         includes_current: policy.history_includes_current,
