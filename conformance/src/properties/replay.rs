@@ -464,6 +464,85 @@ mod tests {
         Profile::load(&file).unwrap()
     }
 
+    /// A target that answers its first request with S10's 401 and drops
+    /// every later connection unanswered.
+    fn answers_once_then_drops() -> std::net::SocketAddr {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for (i, conn) in listener.incoming().enumerate() {
+                let Ok(mut conn) = conn else { return };
+                if i > 0 {
+                    continue; // dropped: closed without an answer
+                }
+                let mut buf = [0u8; 8192];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer \
+                      error=\"invalid_token\"\r\ncontent-length: 0\r\n\
+                      connection: close\r\n\r\n",
+                );
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn a_probe_without_an_answer_stops_the_sequence_as_a_connection_error() {
+        let mut p = profile();
+        p.base_url = format!("http://{}", answers_once_then_drops());
+        let current = p.accounts.active.password.clone().unwrap();
+        let account = super::super::driver::Tracked {
+            account: p.accounts.active.clone(),
+            original: current.clone(),
+            current,
+            previous: Vec::new(),
+            failures: 0,
+            poisoned: None,
+        };
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let bounds = super::super::driver::Bounds {
+            max_requests: 20,
+            min_interval: std::time::Duration::ZERO,
+            timeout: std::time::Duration::from_secs(5),
+        };
+        let mut d = Driver::new(runtime.handle().clone(), &p, account, bounds, None).unwrap();
+        // One step with an expired token: refused (S10), so the tracked
+        // password is tried after it, and that probe gets no answer.
+        let mut seq = generate(setup(&p, &[Tok::Expired]), 1, 1, 3).remove(0);
+        seq.steps = vec![Step {
+            token: Tok::Expired,
+            old: Old::Right,
+            new: New::Fresh,
+        }];
+        let replay = Replay {
+            sequences: Arc::new(vec![seq]),
+            played: Arc::default(),
+            show_secrets: false,
+        };
+        let played = play(&mut d, &replay);
+        let s = &played.sequences[0];
+        assert_eq!(s.steps.len(), 1, "{s:?}");
+        assert_eq!(s.steps[0].exchange.response.as_ref().unwrap().status, 401);
+        assert!(s.steps[0].probe.as_ref().unwrap().response.is_none());
+        assert!(s.transport, "{s:?}");
+        assert!(s.stopped.is_some());
+        // The diff makes it an error (exit 2), not a difference of effect.
+        let mut report = crate::diff::compare(
+            &crate::report::fixture::report(),
+            &crate::report::fixture::report(),
+        );
+        crate::diff::sequences::compare(&played, &played, &mut report);
+        assert_eq!(report.exit_code(), crate::report::EXIT_ERROR);
+    }
+
     #[test]
     fn the_same_seed_draws_the_same_sequences_from_the_profile_alone() {
         let p = profile();
