@@ -41,6 +41,17 @@ pub fn compare(a: &Played, b: &Played, report: &mut DiffReport) {
             ));
         }
     }
+    // Neither side played (the same reason on both, not a connection
+    // error, which is listed above): nothing was compared, so the targets
+    // cannot be called alike.
+    if !a.transport
+        && let Some(e) = &a.error
+        && a.error == b.error
+    {
+        report
+            .errors
+            .push(format!("A and B: {}: no sequence played: {e}", case_id()));
+    }
     if a.error != b.error {
         report.differences.push(whole(
             "played",
@@ -257,6 +268,27 @@ mod tests {
         assert_eq!(r.differences[0].tier, Tier::Seed);
         assert_eq!(r.differences[0].group, "S2");
         assert!(r.differences[0].aspects.iter().any(|x| x.what == "effect"));
+    }
+
+    #[test]
+    fn sequences_played_on_neither_side_are_an_error_not_alike() {
+        let none = Played {
+            error: Some("before the sequences: a token could not be made".into()),
+            transport: false,
+            sequences: Vec::new(),
+        };
+        let mut r = report();
+        compare(&none, &none.clone(), &mut r);
+        assert!(r.differences.is_empty());
+        assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+        assert!(r.errors[0].contains("no sequence played"), "{:?}", r.errors);
+        assert_eq!(r.exit_code(), crate::report::EXIT_ERROR);
+        // On one side only: a difference (as before), no error.
+        let a = played(vec![step(1, "wrong_old_password", false, "x works")], None);
+        let mut r = report();
+        compare(&a, &none, &mut r);
+        assert!(r.errors.is_empty());
+        assert_eq!(r.exit_code(), crate::report::EXIT_FAIL);
     }
 
     #[test]
