@@ -247,6 +247,22 @@ pub fn play(d: &mut Driver, replay: &Replay) -> Played {
     };
     let mut played = Played::default();
     for (i, seq) in replay.sequences.iter().enumerate() {
+        // As the properties: a sequence starts only when the budget holds
+        // all its requests (each step, a probe after it, a reset), never
+        // cut short in the middle.
+        let needed = seq.steps.len() as u64 * 2 + 2;
+        if d.budget_left() < needed {
+            played.sequences.push(PlayedSequence {
+                number: i + 1,
+                steps: Vec::new(),
+                stopped: Some(format!(
+                    "not started: {} requests left in the budget, {needed} needed",
+                    d.budget_left()
+                )),
+                transport: false,
+            });
+            break;
+        }
         let p = play_one(d, &endpoint, seq, i + 1, replay.show_secrets);
         let stop_all = d.account.poisoned.is_some() || p.transport;
         played.sequences.push(p);
@@ -494,10 +510,14 @@ mod tests {
         addr
     }
 
-    #[test]
-    fn a_probe_without_an_answer_stops_the_sequence_as_a_connection_error() {
-        let mut p = profile();
-        p.base_url = format!("http://{}", answers_once_then_drops());
+    /// A driver of the reference profile's active account at `addr`.
+    fn driver_at(
+        p: &mut Profile,
+        addr: std::net::SocketAddr,
+        max_requests: u64,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Driver {
+        p.base_url = format!("http://{addr}");
         let current = p.accounts.active.password.clone().unwrap();
         let account = super::super::driver::Tracked {
             account: p.accounts.active.clone(),
@@ -507,26 +527,49 @@ mod tests {
             failures: 0,
             poisoned: None,
         };
-        let runtime = tokio::runtime::Runtime::new().unwrap();
         let bounds = super::super::driver::Bounds {
-            max_requests: 20,
+            max_requests,
             min_interval: std::time::Duration::ZERO,
             timeout: std::time::Duration::from_secs(5),
         };
-        let mut d = Driver::new(runtime.handle().clone(), &p, account, bounds, None).unwrap();
-        // One step with an expired token: refused (S10), so the tracked
-        // password is tried after it, and that probe gets no answer.
-        let mut seq = generate(setup(&p, &[Tok::Expired]), 1, 1, 3).remove(0);
+        Driver::new(runtime.handle().clone(), p, account, bounds, None).unwrap()
+    }
+
+    /// One sequence of one step with an expired token (refused, S10).
+    fn expired_once(p: &Profile) -> Replay {
+        let mut seq = generate(setup(p, &[Tok::Expired]), 1, 1, 3).remove(0);
         seq.steps = vec![Step {
             token: Tok::Expired,
             old: Old::Right,
             new: New::Fresh,
         }];
-        let replay = Replay {
+        Replay {
             sequences: Arc::new(vec![seq]),
             played: Arc::default(),
             show_secrets: false,
-        };
+        }
+    }
+
+    #[test]
+    fn a_sequence_the_budget_cannot_hold_is_not_started() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mut p = profile();
+        let mut d = driver_at(&mut p, answers_once_then_drops(), 3, &runtime);
+        let played = play(&mut d, &expired_once(&p));
+        assert_eq!(d.requests, 0);
+        let s = &played.sequences[0];
+        assert!(s.steps.is_empty() && !s.transport, "{s:?}");
+        assert!(s.stopped.as_deref().unwrap().contains("4 needed"), "{s:?}");
+    }
+
+    #[test]
+    fn a_probe_without_an_answer_stops_the_sequence_as_a_connection_error() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mut p = profile();
+        let mut d = driver_at(&mut p, answers_once_then_drops(), 20, &runtime);
+        // One step with an expired token: refused (S10), so the tracked
+        // password is tried after it, and that probe gets no answer.
+        let replay = expired_once(&p);
         let played = play(&mut d, &replay);
         let s = &played.sequences[0];
         assert_eq!(s.steps.len(), 1, "{s:?}");
