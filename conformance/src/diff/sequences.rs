@@ -11,8 +11,9 @@
 //! only, and the comparison of that sequence ends there. A difference
 //! where A's model allows several answers and both targets give one of
 //! them, leaving the same password working, is an open-point difference
-//! (open point 1); any other is at seed tier, grouped by the seed row of
-//! the model's answer.
+//! (open point 1), and so is one in the headers or body of a 200 both
+//! targets gave, the same password working afterwards (open point 7); any
+//! other is at seed tier, grouped by the seed row of the model's answer.
 
 use crate::catalogue::{self, Property, Tier};
 use crate::properties::replay::{Played, PlayedSequence, PlayedStep};
@@ -176,8 +177,19 @@ fn compare_step(sequence: usize, a: &PlayedStep, b: &PlayedStep) -> Option<Diffe
         && b.met.is_some()
         && a.met != b.met
         && effect(a) == effect(b);
+    // Both took the change and leave the same password working: what
+    // differs is the headers or body of the 200 (open point 7).
+    let took = |x: &PlayedStep| {
+        x.exchange
+            .response
+            .as_ref()
+            .is_some_and(|r| r.status == 200)
+    };
+    let open_200 = took(a) && took(b) && effect(a) == effect(b);
     let (tier, group) = if open {
         (Tier::Reference, "open-1")
+    } else if open_200 {
+        (Tier::Reference, "open-7")
     } else {
         (Tier::Seed, a.row)
     };
@@ -268,6 +280,43 @@ mod tests {
         assert_eq!(r.differences[0].tier, Tier::Seed);
         assert_eq!(r.differences[0].group, "S2");
         assert!(r.differences[0].aspects.iter().any(|x| x.what == "effect"));
+    }
+
+    /// A step both targets took (200), `content_type` on A's answer.
+    fn took(content_type: &str, effect: &str) -> PlayedStep {
+        let mut x = step(1, "", false, effect);
+        let response = x.exchange.response.as_mut().unwrap();
+        response.status = 200;
+        response.body = BodyRecord::Empty;
+        response
+            .headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
+        if !content_type.is_empty() {
+            response
+                .headers
+                .push(("content-type".into(), content_type.into()));
+        }
+        x.met = Some("200 (S1)".into());
+        x.row = "S1";
+        x
+    }
+
+    #[test]
+    fn the_headers_of_a_200_are_open_point_7_unless_the_effect_differs() {
+        let a = played(vec![took("application/json", "new-1 works")], None);
+        let b = played(vec![took("", "new-1 works")], None);
+        let mut r = report();
+        compare(&a, &b, &mut r);
+        assert_eq!(r.differences.len(), 1);
+        assert_eq!(r.differences[0].aspects[0].what, "header content-type");
+        assert_eq!(r.differences[0].tier, Tier::Reference);
+        assert_eq!(r.differences[0].group, "open-7");
+
+        let b = played(vec![took("", "start-0 works")], None);
+        let mut r = report();
+        compare(&a, &b, &mut r);
+        assert_eq!(r.differences[0].tier, Tier::Seed);
+        assert_eq!(r.differences[0].group, "S1");
     }
 
     #[test]
