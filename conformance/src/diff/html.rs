@@ -21,7 +21,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::catalogue::Tier;
 use crate::exchange::ExchangeRecord;
-use crate::report::html::{CSP, CSS, JS, curl_block, request_text, response_text};
+use crate::report::html::{CSP, CSS, JS, curl_block, request_text, response_text, tile};
 use crate::report::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
 
 use super::{DiffReport, Difference};
@@ -147,15 +147,6 @@ pub fn render(report: &DiffReport) -> String {
         }
     };
     page.into_string()
-}
-
-fn tile(key: &str, label: &str, count: usize) -> Markup {
-    html! {
-        div class={ "tile " (key) } {
-            span.count data-testid={ "count-" (key) } data-count=(count) { (count) }
-            span.label { (label) }
-        }
-    }
 }
 
 fn difference(i: usize, d: &Difference) -> Markup {

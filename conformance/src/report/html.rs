@@ -155,7 +155,9 @@ pub fn render(report: &RunReport) -> String {
     page.into_string()
 }
 
-fn tile(key: &str, label: &str, count: usize) -> Markup {
+/// A count tile (`data-testid="count-KEY"`, the count also in
+/// `data-count`).
+pub(crate) fn tile(key: &str, label: &str, count: usize) -> Markup {
     html! {
         div class={ "tile " (key) } {
             span.count data-testid={ "count-" (key) } data-count=(count) { (count) }
