@@ -21,7 +21,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::catalogue::Tier;
 use crate::exchange::ExchangeRecord;
-use crate::report::html::{CSP, CSS, JS, body_text};
+use crate::report::html::{CSP, CSS, JS, curl_block, request_text, response_text, tile};
 use crate::report::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
 
 use super::{DiffReport, Difference};
@@ -149,15 +149,6 @@ pub fn render(report: &DiffReport) -> String {
     page.into_string()
 }
 
-fn tile(key: &str, label: &str, count: usize) -> Markup {
-    html! {
-        div class={ "tile " (key) } {
-            span.count data-testid={ "count-" (key) } data-count=(count) { (count) }
-            span.label { (label) }
-        }
-    }
-}
-
 fn difference(i: usize, d: &Difference) -> Markup {
     let mut search = format!("{} {} {} {}", d.case, d.place(), d.purpose, d.group);
     for x in &d.aspects {
@@ -200,22 +191,9 @@ fn side(id: &str, name: &str, x: Option<&ExchangeRecord>) -> Markup {
     let Some(x) = x else {
         return html! { div.side { h3 { (name) } p.meta { "(no such step on " (name) ")" } } };
     };
-    let mut request = format!("{} {}\n", x.request.method, x.request.path);
-    for (n, v) in &x.request.headers {
-        request.push_str(&format!("{n}: {v}\n"));
-    }
-    request.push('\n');
-    request.push_str(&body_text(&x.request.body));
-    let response = match (&x.response, &x.error) {
-        (Some(r), _) => {
-            let mut s = format!("{}\n", r.status);
-            for (n, v) in &r.headers {
-                s.push_str(&format!("{n}: {v}\n"));
-            }
-            s.push('\n');
-            s.push_str(&body_text(&r.body));
-            s
-        }
+    let request = request_text(x);
+    let response = match (response_text(x), &x.error) {
+        (Some(r), _) => r,
         (None, Some(e)) => format!("no response: {e}"),
         (None, None) => "no response".into(),
     };
@@ -228,10 +206,7 @@ fn side(id: &str, name: &str, x: Option<&ExchangeRecord>) -> Markup {
             p.label-line { "Response" }
             pre { (response) }
             p.label-line { "Reproduce on " (name) }
-            div.curl {
-                pre #(curl_id) { (x.curl) }
-                button.copy type="button" data-target=(curl_id) { "Copy" }
-            }
+            (curl_block(&curl_id, &x.curl))
         }
     }
 }

@@ -26,7 +26,8 @@
 //!
 //! The generated account-model sequences ([`sequences`]): `--sequences N`
 //! abstract sequences are drawn once from `--seed` and A's declared
-//! history, lockout and policy (independently of either target, before
+//! history and policy, and the stricter of A's and B's declared lockout
+//! thresholds (independently of either target's answers, before
 //! either run), then played as given against each target after its
 //! catalogue, on the same account and under the same state-file and
 //! restore machinery as `run --properties`. Their steps are compared like
@@ -420,13 +421,15 @@ pub async fn run_pair(
     sequences: Option<SequenceOptions>,
 ) -> Result<DiffReport, CliError> {
     let started = Instant::now();
-    let b = Side {
-        profile: same_inputs(&a.profile, b.profile.clone()),
-        ..b.clone()
-    };
+    // The sequences are drawn before B's profile takes A's inputs: B's own
+    // declared lockout bounds their wrong old passwords too.
     let generated = match sequences {
         Some(s) if s.count > 0 => Some(Arc::new(generate(&a.profile, &b.profile, s).await)),
         _ => None,
+    };
+    let b = Side {
+        profile: same_inputs(&a.profile, b.profile.clone()),
+        ..b.clone()
     };
     let (ra, pa) = run_side(a, cases, timeout, show_secrets, generated.clone()).await?;
     let (rb, pb) = run_side(&b, cases, timeout, show_secrets, generated.clone()).await?;
@@ -442,7 +445,9 @@ pub async fn run_pair(
 }
 
 /// The abstract sequences, from A's profile and the seed alone (the token
-/// variants both targets can make).
+/// variants both targets can make), their wrong old passwords kept under
+/// the stricter of the two declared lockout thresholds: no sequence locks
+/// either account.
 pub async fn generate(a: &Profile, b: &Profile, s: SequenceOptions) -> Vec<Sequence> {
     let vb = replay::variants(b).await;
     let tokens: Vec<_> = replay::variants(a)
@@ -450,7 +455,17 @@ pub async fn generate(a: &Profile, b: &Profile, s: SequenceOptions) -> Vec<Seque
         .into_iter()
         .filter(|t| vb.contains(t))
         .collect();
-    replay::generate(replay::setup(a, &tokens), s.count, s.max_steps, s.seed)
+    let mut setup = replay::setup(a, &tokens);
+    setup.max_failures = stricter(a.lockout.effective(), b.lockout.effective());
+    replay::generate(setup, s.count, s.max_steps, s.seed)
+}
+
+/// The lower of two lockout thresholds (`None`: no lockout).
+fn stricter(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
 }
 
 /// The sequence options `args` ask for: none with `--sequences 0`, or
@@ -634,5 +649,58 @@ mod tests {
         let text = render_text(&d);
         assert!(text.find("== seed rows").unwrap() < text.find("== RFC expectations").unwrap());
         assert!(text.contains("reproduce on A: curl") && text.contains("reproduce on B: curl"));
+    }
+
+    /// The most wrong old passwords counted in a row (no success between)
+    /// over the sequences.
+    fn most_failures(seqs: &[Sequence]) -> u32 {
+        use crate::properties::model::{Model, may_count};
+        use proptest_state_machine::ReferenceStateMachine;
+        let mut most = 0;
+        for q in seqs {
+            let mut state = q.init.clone();
+            let mut run = 0;
+            for step in &q.steps {
+                let success = state.predict(step)
+                    == crate::properties::answers::Answers::one(
+                        crate::properties::oracle::Prediction::Success,
+                    );
+                if success {
+                    run = 0;
+                } else if may_count(step) {
+                    run += 1;
+                }
+                most = most.max(run);
+                state = Model::apply(state, step);
+            }
+        }
+        most
+    }
+
+    #[tokio::test]
+    async fn sequences_stay_under_the_stricter_of_the_two_lockout_thresholds() {
+        let file =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/reference.toml");
+        let a = Profile::load(&file).unwrap();
+        assert_eq!(a.lockout.effective(), Some(5));
+        let s = SequenceOptions {
+            count: 40,
+            max_steps: 12,
+            seed: 11,
+        };
+        // A against itself: up to four wrong old passwords in a row.
+        let same = generate(&a, &a, s).await;
+        assert!(most_failures(&same) >= 2, "{}", most_failures(&same));
+        // B declares a lockout after 2: never a second one in a row, on
+        // either side; and a B without lockout does not loosen A's.
+        let mut b = a.clone();
+        b.lockout.max_failures = Some(2);
+        assert_eq!(most_failures(&generate(&a, &b, s).await), 1);
+        assert_eq!(most_failures(&generate(&b, &a, s).await), 1);
+        b.lockout.max_failures = Some(0);
+        assert!(most_failures(&generate(&a, &b, s).await) <= 4);
+        assert_eq!(stricter(None, Some(3)), Some(3));
+        assert_eq!(stricter(Some(4), None), Some(4));
+        assert_eq!(stricter(None, None), None);
     }
 }

@@ -10,8 +10,10 @@
 //! where A's model does not) differs at the first step sent on one side
 //! only, and the comparison of that sequence ends there. A difference
 //! where A's model allows several answers and both targets give one of
-//! them is an open-point difference (open point 1); any other is at seed
-//! tier, grouped by the seed row of the model's answer.
+//! them, leaving the same password working, is an open-point difference
+//! (open point 1), and so is one in the headers or body of a 200 both
+//! targets gave, the same password working afterwards (open point 7); any
+//! other is at seed tier, grouped by the seed row of the model's answer.
 
 use crate::catalogue::{self, Property, Tier};
 use crate::properties::replay::{Played, PlayedSequence, PlayedStep};
@@ -39,6 +41,17 @@ pub fn compare(a: &Played, b: &Played, report: &mut DiffReport) {
                 s.stopped.as_deref().unwrap_or("no answer")
             ));
         }
+    }
+    // Neither side played (the same reason on both, not a connection
+    // error, which is listed above): nothing was compared, so the targets
+    // cannot be called alike.
+    if !a.transport
+        && let Some(e) = &a.error
+        && a.error == b.error
+    {
+        report
+            .errors
+            .push(format!("A and B: {}: no sequence played: {e}", case_id()));
     }
     if a.error != b.error {
         report.differences.push(whole(
@@ -156,10 +169,27 @@ fn compare_step(sequence: usize, a: &PlayedStep, b: &PlayedStep) -> Option<Diffe
     if aspects.is_empty() {
         return None;
     }
-    // Both gave an answer the document allows, and it allows several.
-    let open = a.open_choice && a.met.is_some() && b.met.is_some() && a.met != b.met;
+    // Both gave an answer the document allows, it allows several, and the
+    // account is left alike (open point 1 is about which refusal, never
+    // about which password works afterwards).
+    let open = a.open_choice
+        && a.met.is_some()
+        && b.met.is_some()
+        && a.met != b.met
+        && effect(a) == effect(b);
+    // Both took the change and leave the same password working: what
+    // differs is the headers or body of the 200 (open point 7).
+    let took = |x: &PlayedStep| {
+        x.exchange
+            .response
+            .as_ref()
+            .is_some_and(|r| r.status == 200)
+    };
+    let open_200 = took(a) && took(b) && effect(a) == effect(b);
     let (tier, group) = if open {
         (Tier::Reference, "open-1")
+    } else if open_200 {
+        (Tier::Reference, "open-7")
     } else {
         (Tier::Seed, a.row)
     };
@@ -240,6 +270,74 @@ mod tests {
         assert_eq!(r.differences[0].tier, Tier::Seed);
         assert_eq!(r.differences[0].group, "S2");
         assert_eq!(r.differences[0].aspects[0].what, "effect");
+
+        // Both answers allowed, but the password that works differs: the
+        // open point does not cover that, seed tier.
+        let b = played(vec![step(1, "invalid_new_password", true, "y works")], None);
+        let mut r = report();
+        compare(&a, &b, &mut r);
+        assert_eq!(r.differences.len(), 1);
+        assert_eq!(r.differences[0].tier, Tier::Seed);
+        assert_eq!(r.differences[0].group, "S2");
+        assert!(r.differences[0].aspects.iter().any(|x| x.what == "effect"));
+    }
+
+    /// A step both targets took (200), `content_type` on A's answer.
+    fn took(content_type: &str, effect: &str) -> PlayedStep {
+        let mut x = step(1, "", false, effect);
+        let response = x.exchange.response.as_mut().unwrap();
+        response.status = 200;
+        response.body = BodyRecord::Empty;
+        response
+            .headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
+        if !content_type.is_empty() {
+            response
+                .headers
+                .push(("content-type".into(), content_type.into()));
+        }
+        x.met = Some("200 (S1)".into());
+        x.row = "S1";
+        x
+    }
+
+    #[test]
+    fn the_headers_of_a_200_are_open_point_7_unless_the_effect_differs() {
+        let a = played(vec![took("application/json", "new-1 works")], None);
+        let b = played(vec![took("", "new-1 works")], None);
+        let mut r = report();
+        compare(&a, &b, &mut r);
+        assert_eq!(r.differences.len(), 1);
+        assert_eq!(r.differences[0].aspects[0].what, "header content-type");
+        assert_eq!(r.differences[0].tier, Tier::Reference);
+        assert_eq!(r.differences[0].group, "open-7");
+
+        let b = played(vec![took("", "start-0 works")], None);
+        let mut r = report();
+        compare(&a, &b, &mut r);
+        assert_eq!(r.differences[0].tier, Tier::Seed);
+        assert_eq!(r.differences[0].group, "S1");
+    }
+
+    #[test]
+    fn sequences_played_on_neither_side_are_an_error_not_alike() {
+        let none = Played {
+            error: Some("before the sequences: a token could not be made".into()),
+            transport: false,
+            sequences: Vec::new(),
+        };
+        let mut r = report();
+        compare(&none, &none.clone(), &mut r);
+        assert!(r.differences.is_empty());
+        assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+        assert!(r.errors[0].contains("no sequence played"), "{:?}", r.errors);
+        assert_eq!(r.exit_code(), crate::report::EXIT_ERROR);
+        // On one side only: a difference (as before), no error.
+        let a = played(vec![step(1, "wrong_old_password", false, "x works")], None);
+        let mut r = report();
+        compare(&a, &none, &mut r);
+        assert!(r.errors.is_empty());
+        assert_eq!(r.exit_code(), crate::report::EXIT_FAIL);
     }
 
     #[test]

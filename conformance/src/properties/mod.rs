@@ -37,7 +37,7 @@ use proptest::test_runner::{
 };
 use proptest_state_machine::ReferenceStateMachine;
 
-use crate::catalogue::{self, Case, PolicyBreak, Property};
+use crate::catalogue::{self, Case, Property};
 use crate::checks::{Check, Outcome, Weight};
 use crate::verdict::{CaseResult, Enforcement, Verdict};
 
@@ -513,18 +513,7 @@ fn model_setup(driver: &mut Driver, tokens: &[Tok]) -> Setup {
     let mut known = vec![driver.account.current.clone()];
     let keep = depth.map_or(0, |d| d + 1);
     known.extend(driver.account.previous.iter().rev().take(keep).cloned());
-    let breaks = [
-        PolicyBreak::TooShort,
-        PolicyBreak::TooLong,
-        PolicyBreak::NoLowercase,
-        PolicyBreak::NoUppercase,
-        PolicyBreak::NoDigit,
-        PolicyBreak::NoSymbol,
-        PolicyBreak::ControlCharacter,
-    ]
-    .into_iter()
-    .filter(|b| crate::password::breaking(&policy, *b).is_ok())
-    .collect();
+    let breaks = model::breaks(&policy);
     let tokens = tokens.to_vec();
     Setup {
         depth,

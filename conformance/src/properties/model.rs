@@ -212,6 +212,23 @@ impl Account {
     }
 }
 
+/// The policy breaks `policy` makes possible (a password breaking it can
+/// be made), the ones the model may generate.
+pub fn breaks(policy: &crate::profile::Policy) -> Vec<PolicyBreak> {
+    [
+        PolicyBreak::TooShort,
+        PolicyBreak::TooLong,
+        PolicyBreak::NoLowercase,
+        PolicyBreak::NoUppercase,
+        PolicyBreak::NoDigit,
+        PolicyBreak::NoSymbol,
+        PolicyBreak::ControlCharacter,
+    ]
+    .into_iter()
+    .filter(|b| crate::password::breaking(policy, *b).is_ok())
+    .collect()
+}
+
 /// Whether the step reaches the account with a wrong old password (a
 /// target may count it toward the lockout, whatever it answers).
 pub fn may_count(step: &Step) -> bool {

@@ -30,7 +30,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use proptest_state_machine::ReferenceStateMachine;
 use serde::Serialize;
 
-use crate::catalogue::{PolicyBreak, TokenKind};
+use crate::catalogue::TokenKind;
 use crate::exchange::{Endpoint, ExchangeRecord, Response, TransportError};
 use crate::profile::Profile;
 use crate::redact::Redactor;
@@ -139,18 +139,7 @@ pub fn setup(profile: &Profile, tokens: &[Tok]) -> Setup {
     let policy = &profile.policy;
     let depth = policy.depth();
     let entries = 1 + depth.map_or(0, |d| d + 1);
-    let breaks = [
-        PolicyBreak::TooShort,
-        PolicyBreak::TooLong,
-        PolicyBreak::NoLowercase,
-        PolicyBreak::NoUppercase,
-        PolicyBreak::NoDigit,
-        PolicyBreak::NoSymbol,
-        PolicyBreak::ControlCharacter,
-    ]
-    .into_iter()
-    .filter(|b| crate::password::breaking(policy, *b).is_ok())
-    .collect();
+    let breaks = model::breaks(policy);
     Setup {
         depth,
         includes_current: policy.history_includes_current,
@@ -263,6 +252,22 @@ pub fn play(d: &mut Driver, replay: &Replay) -> Played {
     };
     let mut played = Played::default();
     for (i, seq) in replay.sequences.iter().enumerate() {
+        // As the properties: a sequence starts only when the budget holds
+        // all its requests (each step, a probe after it, a reset), never
+        // cut short in the middle.
+        let needed = seq.steps.len() as u64 * 2 + 2;
+        if d.budget_left() < needed {
+            played.sequences.push(PlayedSequence {
+                number: i + 1,
+                steps: Vec::new(),
+                stopped: Some(format!(
+                    "not started: {} requests left in the budget, {needed} needed",
+                    d.budget_left()
+                )),
+                transport: false,
+            });
+            break;
+        }
         let p = play_one(d, &endpoint, seq, i + 1, replay.show_secrets);
         let stop_all = d.account.poisoned.is_some() || p.transport;
         played.sequences.push(p);
@@ -409,9 +414,16 @@ fn play_one(
         let diverged = model_current != d.account.current;
         let refused = predicted != Answers::one(Prediction::Success);
         if !state.locked && (refused || n == seq.steps.len() || diverged) {
-            let (effect, probe) = try_current(d, endpoint, &mut pws);
+            let (effect, probe, transport) = try_current(d, endpoint, &mut pws);
             record.effect = Some(effect);
             record.probe = probe;
+            if let Some(e) = transport {
+                // No answer to the probe: a connection error, not an
+                // effect to compare (and the account is unusable now).
+                out.steps.push(record);
+                stop(&mut out, &e);
+                return out;
+            }
         }
         out.steps.push(record);
         if diverged {
@@ -432,22 +444,24 @@ fn play_one(
 }
 
 /// Tries the tracked password (a change from it to itself) and says
-/// which password works.
+/// which password works; the third member is the transport error when
+/// the probe got no answer.
 fn try_current(
     d: &mut Driver,
     endpoint: &Endpoint,
     pws: &mut Passwords,
-) -> (String, Option<ExchangeRecord>) {
+) -> (String, Option<ExchangeRecord>, Option<DriveError>) {
     let current = d.account.current.clone();
     let label = pws.label(&current);
     let token = match d.token(Tok::Standard) {
         Ok(t) => t,
-        Err(e) => return (format!("not tried: {e}"), None),
+        Err(e) => return (format!("not tried: {e}"), None, None),
     };
     pws.redactor.add(&token, token_label(Tok::Standard));
     let request = Driver::change_request(&token, &current, &current);
     let started = Instant::now();
     let result = d.probe_current();
+    let mut transport = None;
     let (effect, outcome) = match result {
         Ok(r) if d.confirms_current(&r) => (format!("{label} works"), Ok(r)),
         Ok(r) => (
@@ -458,7 +472,14 @@ fn try_current(
             ),
             Ok(r),
         ),
-        Err(e) => (format!("{label} not tried: {e}"), no_answer(&e)),
+        Err(e) => {
+            let outcome = no_answer(&e);
+            let effect = format!("{label} not tried: {e}");
+            if matches!(e, DriveError::Transport(_)) {
+                transport = Some(e);
+            }
+            (effect, outcome)
+        }
     };
     let record = ExchangeRecord::new(
         0,
@@ -469,7 +490,7 @@ fn try_current(
         started,
         &pws.redactor,
     );
-    (pws.redactor.apply(&effect), Some(record))
+    (pws.redactor.apply(&effect), Some(record), transport)
 }
 
 #[cfg(test)]
@@ -480,6 +501,112 @@ mod tests {
         let file =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/reference.toml");
         Profile::load(&file).unwrap()
+    }
+
+    /// A target that answers its first request with S10's 401 and drops
+    /// every later connection unanswered.
+    fn answers_once_then_drops() -> std::net::SocketAddr {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for (i, conn) in listener.incoming().enumerate() {
+                let Ok(mut conn) = conn else { return };
+                if i > 0 {
+                    continue; // dropped: closed without an answer
+                }
+                let mut buf = [0u8; 8192];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer \
+                      error=\"invalid_token\"\r\ncontent-length: 0\r\n\
+                      connection: close\r\n\r\n",
+                );
+            }
+        });
+        addr
+    }
+
+    /// A driver of the reference profile's active account at `addr`.
+    fn driver_at(
+        p: &mut Profile,
+        addr: std::net::SocketAddr,
+        max_requests: u64,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Driver {
+        p.base_url = format!("http://{addr}");
+        let current = p.accounts.active.password.clone().unwrap();
+        let account = super::super::driver::Tracked {
+            account: p.accounts.active.clone(),
+            original: current.clone(),
+            current,
+            previous: Vec::new(),
+            failures: 0,
+            poisoned: None,
+        };
+        let bounds = super::super::driver::Bounds {
+            max_requests,
+            min_interval: std::time::Duration::ZERO,
+            timeout: std::time::Duration::from_secs(5),
+        };
+        Driver::new(runtime.handle().clone(), p, account, bounds, None).unwrap()
+    }
+
+    /// One sequence of one step with an expired token (refused, S10).
+    fn expired_once(p: &Profile) -> Replay {
+        let mut seq = generate(setup(p, &[Tok::Expired]), 1, 1, 3).remove(0);
+        seq.steps = vec![Step {
+            token: Tok::Expired,
+            old: Old::Right,
+            new: New::Fresh,
+        }];
+        Replay {
+            sequences: Arc::new(vec![seq]),
+            played: Arc::default(),
+            show_secrets: false,
+        }
+    }
+
+    #[test]
+    fn a_sequence_the_budget_cannot_hold_is_not_started() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mut p = profile();
+        let mut d = driver_at(&mut p, answers_once_then_drops(), 3, &runtime);
+        let played = play(&mut d, &expired_once(&p));
+        assert_eq!(d.requests, 0);
+        let s = &played.sequences[0];
+        assert!(s.steps.is_empty() && !s.transport, "{s:?}");
+        assert!(s.stopped.as_deref().unwrap().contains("4 needed"), "{s:?}");
+    }
+
+    #[test]
+    fn a_probe_without_an_answer_stops_the_sequence_as_a_connection_error() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mut p = profile();
+        let mut d = driver_at(&mut p, answers_once_then_drops(), 20, &runtime);
+        // One step with an expired token: refused (S10), so the tracked
+        // password is tried after it, and that probe gets no answer.
+        let replay = expired_once(&p);
+        let played = play(&mut d, &replay);
+        let s = &played.sequences[0];
+        assert_eq!(s.steps.len(), 1, "{s:?}");
+        assert_eq!(s.steps[0].exchange.response.as_ref().unwrap().status, 401);
+        assert!(s.steps[0].probe.as_ref().unwrap().response.is_none());
+        assert!(s.transport, "{s:?}");
+        assert!(s.stopped.is_some());
+        // The diff makes it an error (exit 2), not a difference of effect.
+        let mut report = crate::diff::compare(
+            &crate::report::fixture::report(),
+            &crate::report::fixture::report(),
+        );
+        crate::diff::sequences::compare(&played, &played, &mut report);
+        assert_eq!(report.exit_code(), crate::report::EXIT_ERROR);
     }
 
     #[test]

@@ -155,7 +155,9 @@ pub fn render(report: &RunReport) -> String {
     page.into_string()
 }
 
-fn tile(key: &str, label: &str, count: usize) -> Markup {
+/// A count tile (`data-testid="count-KEY"`, the count also in
+/// `data-count`).
+pub(crate) fn tile(key: &str, label: &str, count: usize) -> Markup {
     html! {
         div class={ "tile " (key) } {
             span.count data-testid={ "count-" (key) } data-count=(count) { (count) }
@@ -308,15 +310,20 @@ pub(crate) fn body_text(body: &BodyRecord) -> String {
     }
 }
 
-fn exchange(case_id: &str, x: &ExchangeRecord) -> Markup {
-    let curl_id = format!("curl-{case_id}-{}", x.step);
+/// The (redacted) request of `x` as text: request line, headers, body.
+pub(crate) fn request_text(x: &ExchangeRecord) -> String {
     let mut request = format!("{} {}\n", x.request.method, x.request.path);
     for (n, v) in &x.request.headers {
         request.push_str(&format!("{n}: {v}\n"));
     }
     request.push('\n');
     request.push_str(&body_text(&x.request.body));
-    let response = x.response.as_ref().map(|r| {
+    request
+}
+
+/// The response of `x` as text (status, headers, body), if it came.
+pub(crate) fn response_text(x: &ExchangeRecord) -> Option<String> {
+    x.response.as_ref().map(|r| {
         let mut s = format!("{}\n", r.status);
         for (n, v) in &r.headers {
             s.push_str(&format!("{n}: {v}\n"));
@@ -324,7 +331,24 @@ fn exchange(case_id: &str, x: &ExchangeRecord) -> Markup {
         s.push('\n');
         s.push_str(&body_text(&r.body));
         s
-    });
+    })
+}
+
+/// A curl command with its copy button (the button copies the element
+/// `curl_id`).
+pub(crate) fn curl_block(curl_id: &str, curl: &str) -> Markup {
+    html! {
+        div.curl {
+            pre #(curl_id) { (curl) }
+            button.copy type="button" data-target=(curl_id) { "Copy" }
+        }
+    }
+}
+
+fn exchange(case_id: &str, x: &ExchangeRecord) -> Markup {
+    let curl_id = format!("curl-{case_id}-{}", x.step);
+    let request = request_text(x);
+    let response = response_text(x);
     html! {
         div.exchange {
             h3 { "Step " (x.step) ": " (x.purpose) " " span.meta { "(" (x.elapsed_ms) " ms)" } }
@@ -340,10 +364,7 @@ fn exchange(case_id: &str, x: &ExchangeRecord) -> Markup {
                 }
             }
             p.label-line { "Reproduce" }
-            div.curl {
-                pre #(curl_id) { (x.curl) }
-                button.copy type="button" data-target=(curl_id) { "Copy" }
-            }
+            (curl_block(&curl_id, &x.curl))
         }
     }
 }
