@@ -56,7 +56,7 @@ use crate::catalogue::{self, Tier};
 use crate::cli::{CliError, select};
 use crate::embedded::{Embedded, Hashing};
 use crate::exchange::{Endpoint, ExchangeRecord};
-use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
+use crate::profile::{Counting, DEFAULT_TIMEOUT_SECS, Profile};
 use crate::properties::PropertyOptions;
 use crate::properties::driver::Bounds;
 use crate::properties::replay::{self, Played, Replay, Sequence};
@@ -457,6 +457,9 @@ pub async fn generate(a: &Profile, b: &Profile, s: SequenceOptions) -> Vec<Seque
         .collect();
     let mut setup = replay::setup(a, &tokens);
     setup.max_failures = stricter(a.lockout.effective(), b.lockout.effective());
+    let (ra, rb) = (a.lockout.rule(), b.lockout.rule());
+    setup.room = stricter(ra.allowance(), rb.allowance());
+    setup.resets = ra.counting == Counting::Consecutive && rb.counting == Counting::Consecutive;
     replay::generate(setup, s.count, s.max_steps, s.seed)
 }
 

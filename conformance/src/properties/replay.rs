@@ -547,12 +547,12 @@ mod tests {
             original: current.clone(),
             current,
             previous: Vec::new(),
-            failures: 0,
+            budget: crate::budget::Budget::new(p.lockout.rule()),
+            pending: None,
             poisoned: None,
         };
         let bounds = super::super::driver::Bounds {
             max_requests,
-            min_interval: std::time::Duration::ZERO,
             timeout: std::time::Duration::from_secs(5),
         };
         Driver::new(runtime.handle().clone(), p, account, bounds, None).unwrap()
