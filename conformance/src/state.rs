@@ -402,4 +402,26 @@ mod tests {
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("s.json")]);
     }
+
+    #[test]
+    fn candidates_are_optional_and_left_out_when_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.json");
+        // A format-2 file written before `candidates` existed.
+        let old = r#"{"version": 2, "endpoint": "http://x/change_user_password",
+            "accounts": [{"subject": "bob", "original": "b1", "current": "b1"}]}"#;
+        std::fs::write(&file, old).unwrap();
+        let mut f = StateFile::load(&file).unwrap().unwrap();
+        assert!(f.accounts[0].candidates.is_empty());
+        f.save(&file).unwrap();
+        assert!(
+            !std::fs::read_to_string(&file)
+                .unwrap()
+                .contains("candidates")
+        );
+        f.accounts[0].candidates.push("b2".into());
+        f.save(&file).unwrap();
+        let loaded = StateFile::load(&file).unwrap().unwrap();
+        assert_eq!(loaded.account("bob").unwrap().candidates, vec!["b2"]);
+    }
 }
