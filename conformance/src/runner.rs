@@ -505,6 +505,7 @@ impl Runner {
             budget: a.budget.clone(),
             pending: a.pending.clone(),
             poisoned: a.poisoned.clone(),
+            candidates: a.candidates.clone(),
         }
     }
 
@@ -515,6 +516,7 @@ impl Runner {
         self.active.previous = t.previous.clone();
         self.active.budget = t.budget.clone();
         self.active.pending = t.pending.clone();
+        self.active.candidates = t.candidates.clone();
         if t.poisoned.is_some() {
             self.active.poisoned = t.poisoned.clone();
         }
