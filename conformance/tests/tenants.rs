@@ -224,12 +224,20 @@ fn all_exchanges(outcome: &RunOutcome) -> Vec<&conformance::exchange::ExchangeRe
 async fn refused_changes_stored(quirk: Quirk) -> usize {
     let fake = Fake::start(Some(quirk)).await;
     let (outcome, dir) = catalogue_against(&fake).await;
+    restored_or_named(&fake, &outcome, &dir)
+}
+
+/// Every account of `fake` has its original password, or the run failed,
+/// named it, and left the state file holding the fake's actual password
+/// (as `current` or among its `candidates`); returns how many were not at
+/// their original.
+fn restored_or_named(fake: &Fake, outcome: &RunOutcome, dir: &tempfile::TempDir) -> usize {
     let file = dir.path().join("state.json");
     let recorded = conformance::state::StateFile::load(&file).unwrap();
     let said = format!(
         "restore: {}\nstate file: {recorded:#?}\n{}",
         outcome.restore.outcome,
-        summary(&outcome)
+        summary(outcome)
     );
     let mut named = 0;
     for a in fake.accounts() {
@@ -285,6 +293,26 @@ async fn stored_despite_a_wrong_old_password_every_account_is_restored_or_named(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_despite_a_policy_error_every_account_is_restored_or_named() {
     refused_changes_stored(Quirk::StoresDespitePolicyError).await;
+}
+
+/// The same with the generated properties after the catalogue (their
+/// refused changes of the active account are candidates too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_refused_changes_with_the_properties_every_account_is_restored_or_named() {
+    for quirk in [
+        Quirk::StoresDespiteWrongOld,
+        Quirk::StoresDespitePolicyError,
+    ] {
+        let (fake, outcome, dir) = whole_suite(
+            20,
+            Tenant {
+                quirks: vec![quirk],
+                ..Tenant::default()
+            },
+        )
+        .await;
+        restored_or_named(&fake, &outcome, &dir);
+    }
 }
 
 /// Against a conformant target, the candidates cost nothing: every
