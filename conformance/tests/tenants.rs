@@ -350,3 +350,52 @@ async fn a_conformant_target_gets_no_request_for_the_candidates() {
         assert_eq!(a.password, original, "{}", a.subject);
     }
 }
+
+/// `conformance restore` after such a run: it tries the candidates the
+/// file holds (within each account's budget, locking nobody new), and
+/// what it cannot settle it names and keeps on file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_after_stored_refused_changes_locks_nobody_and_keeps_what_it_cannot_settle() {
+    let fake = Fake::start(Some(Quirk::StoresDespiteWrongOld)).await;
+    let (_, dir) = catalogue_against(&fake).await;
+    let locked_before: Vec<_> = fake
+        .accounts()
+        .into_iter()
+        .filter(|a| a.locked_here)
+        .map(|a| a.subject)
+        .collect();
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    let options = crate::support::external_options(dir.path());
+    let restored = runner::restore_from_state(&profile, &options)
+        .await
+        .expect("the restore starts");
+    let said = restored
+        .restore
+        .as_ref()
+        .map(|h| h.outcome.clone())
+        .unwrap_or_default();
+    let recorded = conformance::state::StateFile::load(&options.state_file).unwrap();
+    for a in fake.accounts() {
+        assert!(
+            !a.locked_here || locked_before.contains(&a.subject),
+            "{} was locked by the restore; {said}",
+            a.subject
+        );
+        let original = ACCOUNTS.iter().find(|(s, _)| *s == a.subject).unwrap().1;
+        if a.password == original {
+            continue;
+        }
+        assert!(!restored.ok(), "{said}");
+        assert!(said.contains(&a.subject), "{} not named; {said}", a.subject);
+        let entry = recorded
+            .as_ref()
+            .and_then(|f| f.account(&a.subject))
+            .unwrap();
+        assert!(
+            entry.current == a.password || entry.candidates.contains(&a.password),
+            "the state file lost the password of {}; {said}",
+            a.subject
+        );
+    }
+}

@@ -351,17 +351,21 @@ impl Runner {
     async fn restore_active(&mut self) -> Housekeeping {
         let mut exchanges = Vec::new();
         let mut last = None;
-        if self.active.poisoned.is_some()
-            && self.active.pending.is_none()
-            && self.stores_refused
-            && !self.active.candidates.is_empty()
-        {
-            // The recorded password was refused and the target stores
-            // refused changes: which of their new passwords is it?
-            let mut h = self.try_active_candidates().await;
-            exchanges.append(&mut h.exchanges);
-        }
-        for _ in 0..3 {
+        let mut tried_candidates = false;
+        for _ in 0..4 {
+            let refused = self.active.poisoned.is_some() && self.active.pending.is_none();
+            if refused
+                && !tried_candidates
+                && self.stores_refused
+                && !self.active.candidates.is_empty()
+            {
+                // The recorded password was refused (during the run, or by
+                // the restore's first change) and the target stores refused
+                // changes: which of their new passwords is it?
+                tried_candidates = true;
+                let mut h = self.try_active_candidates().await;
+                exchanges.append(&mut h.exchanges);
+            }
             if self.active.pending.is_some() {
                 // A change whose answer was not read: resolved first.
                 let resolved = self.resolve_pending("before the restore").await;
@@ -383,8 +387,13 @@ impl Runner {
             let mut rest = self.restore_original().await;
             exchanges.append(&mut rest.exchanges);
             let lost = !rest.ok && self.active.pending.is_some();
+            let candidates_left = !rest.ok
+                && !tried_candidates
+                && self.stores_refused
+                && self.active.poisoned.is_some()
+                && !self.active.candidates.is_empty();
             last = Some(rest);
-            if !lost {
+            if !lost && !candidates_left {
                 break;
             }
         }
