@@ -8,6 +8,12 @@
 //! each run, the fake's own accounts are read: every one has its original
 //! password, and none was locked but `lockable` (which
 //! `user.lockout-after-failures` locks on purpose).
+//!
+//! Against fakes that store the new password of a change they refuse
+//! (`StoresDespiteWrongOld`, `StoresDespitePolicyError`), every account
+//! ends at its original password or is named by the run with the fake's
+//! actual password kept in the state file (as `current` or a candidate);
+//! against a conformant fake the candidates cost no request.
 
 use std::time::Duration;
 
