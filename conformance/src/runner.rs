@@ -139,6 +139,10 @@ pub(crate) struct Active {
     /// (each lost answer is tried once before the restore; a refused
     /// probe counts toward the lockout).
     tried: Option<String>,
+    /// New passwords of refused changes since the tracked password last
+    /// worked (the state file's `candidates`): a target that stores
+    /// refused changes gives the account one of them.
+    candidates: Vec<String>,
 }
 
 /// What a request means for the active account.
@@ -158,6 +162,18 @@ pub(crate) enum Effect {
     Other {
         subject: String,
         old: String,
+        new: String,
+    },
+    /// A change of another account that a conformant target refuses
+    /// whatever its password (a wrong or made-up old password): `new` is
+    /// recorded in the state file as one of the account's candidates
+    /// before it is sent (a target that stores refused changes gives the
+    /// account one of them); `original` is the account's password from
+    /// the profile, `known` the one the run knows it has.
+    Candidate {
+        subject: String,
+        original: String,
+        known: String,
         new: String,
     },
 }
@@ -204,6 +220,11 @@ pub struct Runner {
     unconfirmed: Vec<(usize, Vec<String>)>,
     /// The other accounts this run sent valid changes to.
     others: Vec<AccountState>,
+    /// This run saw the target store a change it refused (the active
+    /// account's confirmation found its password changed), or resumed a
+    /// state file with candidates: the other accounts' candidates are
+    /// then checked at the end.
+    stores_refused: bool,
 }
 
 /// The "case" of a 200 an interrupted run got (recorded in its state file).
@@ -405,12 +426,14 @@ impl Runner {
                 last_change: None,
                 touched: false,
                 tried: None,
+                candidates: Vec::new(),
             },
             base,
             target_keys: None,
             harness_key: None,
             unconfirmed: Vec::new(),
             others: Vec::new(),
+            stores_refused: false,
         })
     }
 
@@ -435,6 +458,7 @@ impl Runner {
                 .as_ref()
                 .filter(|(_, _, before, set)| *set == a.current && before != set)
                 .map(|(_, _, before, _)| before.clone());
+            entry.candidates = a.candidates.clone();
         }
         for o in &self.others {
             file.upsert(o.clone());
@@ -481,6 +505,7 @@ impl Runner {
             budget: a.budget.clone(),
             pending: a.pending.clone(),
             poisoned: a.poisoned.clone(),
+            candidates: a.candidates.clone(),
         }
     }
 
@@ -491,6 +516,7 @@ impl Runner {
         self.active.previous = t.previous.clone();
         self.active.budget = t.budget.clone();
         self.active.pending = t.pending.clone();
+        self.active.candidates = t.candidates.clone();
         if t.poisoned.is_some() {
             self.active.poisoned = t.poisoned.clone();
         }
@@ -775,6 +801,7 @@ impl Runner {
             }
         }
         // Changed: which case's new password is it?
+        log.runner.stores_refused = true;
         let mut found = None;
         'narrow: for (index, candidates) in batch.iter().rev() {
             for candidate in candidates.iter().rev() {
@@ -782,6 +809,9 @@ impl Runner {
                     break 'narrow;
                 }
                 let next = log.fresh();
+                // Refused, it may be stored all the same: recorded first.
+                log.runner.active.candidates.push(next.clone());
+                log.runner.save_state();
                 let r = log
                     .exchange(
                         &format!(
@@ -800,6 +830,7 @@ impl Runner {
                         a.previous.push(candidate.clone());
                         a.current = next;
                         a.poisoned = None;
+                        a.candidates.clear();
                         log.runner.note_success();
                         log.runner.save_state();
                         break 'narrow;
@@ -1143,8 +1174,35 @@ impl<'r> Ctx<'r> {
                     previous: Vec::new(),
                     failures: 0,
                     before_last_change: None,
+                    candidates: Vec::new(),
                 },
             };
+            upsert_other(&mut self.runner.others, entry);
+            self.runner.save_state();
+        }
+        if let Effect::Candidate {
+            subject,
+            original,
+            known,
+            new,
+        } = &effect
+        {
+            let mut entry = match self.runner.others.iter().find(|o| o.subject == *subject) {
+                Some(o) => o.clone(),
+                None => AccountState {
+                    subject: subject.clone(),
+                    original: original.clone(),
+                    current: known.clone(),
+                    pending: None,
+                    previous: Vec::new(),
+                    failures: 0,
+                    before_last_change: None,
+                    candidates: Vec::new(),
+                },
+            };
+            if !entry.candidates.contains(new) {
+                entry.candidates.push(new.clone());
+            }
             upsert_other(&mut self.runner.others, entry);
             self.runner.save_state();
         }
@@ -1229,7 +1287,7 @@ impl<'r> Ctx<'r> {
                 let wrong_old = match &effect {
                     Effect::Change { old, .. } => *old != sent_current,
                     Effect::Harmless => true,
-                    Effect::None | Effect::Other { .. } => false,
+                    Effect::None | Effect::Other { .. } | Effect::Candidate { .. } => false,
                 };
                 if wrong_old {
                     self.runner.note_failure();
@@ -1248,6 +1306,12 @@ impl<'r> Ctx<'r> {
                         // step changed it.
                         self.unverified = false;
                         self.candidates.clear();
+                        self.runner.active.candidates.clear();
+                    } else {
+                        // An old password other than the tracked one
+                        // worked: a refused change was stored (or the old
+                        // password is not checked).
+                        self.runner.stores_refused = true;
                     }
                     self.runner.apply_change(new);
                     let by = format!("step {step} of {} ({purpose})", self.result.id);
@@ -1256,6 +1320,12 @@ impl<'r> Ctx<'r> {
                 } else {
                     self.unverified = true;
                     self.candidates.push(new.clone());
+                    // Recorded (it was `pending` while in flight): what the
+                    // password is if the target stored it anyway.
+                    let c = &mut self.runner.active.candidates;
+                    if !c.contains(new) {
+                        c.push(new.clone());
+                    }
                 }
                 let wrong_old = is_error(&response, "wrong_old_password");
                 if !wrong_old && response.status == 400 && *old != sent_current {
@@ -1267,6 +1337,8 @@ impl<'r> Ctx<'r> {
                 if wrong_old {
                     self.runner.note_failure();
                     if *old == sent_current {
+                        // Refused changes may have been stored.
+                        self.runner.stores_refused = true;
                         self.runner.active.poisoned = Some(
                             "the tracked password was refused (wrong_old_password); changes of \
                              the active account stopped to avoid a lockout"
@@ -1294,6 +1366,27 @@ impl<'r> Ctx<'r> {
                     if response.status == 200 {
                         let old = std::mem::replace(&mut o.current, new.clone());
                         o.previous.push(old);
+                        // A known password confirmed: the refused changes
+                        // before it did not take.
+                        o.candidates.clear();
+                    }
+                }
+                self.runner.save_state();
+            }
+            Effect::Candidate { subject, new, .. } => {
+                if let Some(o) = self
+                    .runner
+                    .others
+                    .iter_mut()
+                    .find(|o| o.subject == *subject)
+                {
+                    if response.status == 200 {
+                        // Applied despite a wrong old password: it has `new`.
+                        let old = std::mem::replace(&mut o.current, new.clone());
+                        o.previous.push(old);
+                        o.candidates.clear();
+                    } else if is_error(&response, "wrong_old_password") {
+                        o.failures += 1;
                     }
                 }
                 self.runner.save_state();
@@ -1486,6 +1579,7 @@ impl<'r> Ctx<'r> {
             a.previous.remove(i);
         }
         a.poisoned = None;
+        a.candidates.clear();
         self.unverified = false;
         self.candidates.clear();
         self.runner.save_state();

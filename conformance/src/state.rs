@@ -88,6 +88,15 @@ pub struct AccountState {
     /// (or `conformance restore`) tries this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_last_change: Option<String>,
+    /// New passwords sent to this account in requests that should have
+    /// been refused (a wrong or made-up old password, a status that
+    /// forbids the change): recorded before each is sent, since a target
+    /// that stores a refused change anyway gives the account one of them.
+    /// Tried (as the old password of a change back to the original) only
+    /// when `current` is refused; cleared once a known password is
+    /// confirmed. Absent in files written before it (still format 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
 }
 
 impl From<State> for StateFile {
@@ -103,6 +112,7 @@ impl From<State> for StateFile {
                 previous: s.previous,
                 failures: s.failures,
                 before_last_change: None,
+                candidates: Vec::new(),
             }],
         }
     }
@@ -375,6 +385,7 @@ mod tests {
                 previous: vec![],
                 failures: 0,
                 before_last_change: None,
+                candidates: vec![format!("{subject}-3")],
             });
         }
         f.save(&file).unwrap();
@@ -390,5 +401,27 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("s.json")]);
+    }
+
+    #[test]
+    fn candidates_are_optional_and_left_out_when_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.json");
+        // A format-2 file written before `candidates` existed.
+        let old = r#"{"version": 2, "endpoint": "http://x/change_user_password",
+            "accounts": [{"subject": "bob", "original": "b1", "current": "b1"}]}"#;
+        std::fs::write(&file, old).unwrap();
+        let mut f = StateFile::load(&file).unwrap().unwrap();
+        assert!(f.accounts[0].candidates.is_empty());
+        f.save(&file).unwrap();
+        assert!(
+            !std::fs::read_to_string(&file)
+                .unwrap()
+                .contains("candidates")
+        );
+        f.accounts[0].candidates.push("b2".into());
+        f.save(&file).unwrap();
+        let loaded = StateFile::load(&file).unwrap().unwrap();
+        assert_eq!(loaded.account("bob").unwrap().candidates, vec!["b2"]);
     }
 }

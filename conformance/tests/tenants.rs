@@ -8,6 +8,12 @@
 //! each run, the fake's own accounts are read: every one has its original
 //! password, and none was locked but `lockable` (which
 //! `user.lockout-after-failures` locks on purpose).
+//!
+//! Against fakes that store the new password of a change they refuse
+//! (`StoresDespiteWrongOld`, `StoresDespitePolicyError`), every account
+//! ends at its original password or is named by the run with the fake's
+//! actual password kept in the state file (as `current` or a candidate);
+//! against a conformant fake the candidates cost no request.
 
 use std::time::Duration;
 
@@ -189,4 +195,213 @@ async fn a_tight_sliding_window_is_never_filled() {
         .flat_map(|r| &r.notes)
         .any(|n| n.contains("lockout window"));
     assert!(waited, "the run waited for the window at least once");
+}
+
+/// Runs the catalogue against `fake` with the reference profile (lockout
+/// in a row, five wrong old passwords), the state file in a fresh folder.
+async fn catalogue_against(fake: &Fake) -> (RunOutcome, tempfile::TempDir) {
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let options = crate::support::external_options(dir.path());
+    let cases: Vec<_> = catalogue::CATALOGUE.iter().collect();
+    let outcome = runner::run(&profile, &cases, &options)
+        .await
+        .expect("the run starts");
+    (outcome, dir)
+}
+
+/// Every request of a run, in order.
+fn all_exchanges(outcome: &RunOutcome) -> Vec<&conformance::exchange::ExchangeRecord> {
+    outcome
+        .resumed
+        .iter()
+        .flat_map(|h| &h.exchanges)
+        .chain(outcome.cases.iter().flat_map(|r| &r.exchanges))
+        .chain(outcome.effects.iter().flat_map(|h| &h.exchanges))
+        .chain(&outcome.restore.exchanges)
+        .collect()
+}
+
+/// A target that stores the new password of a change it refuses: after
+/// the run, every account of the fake has its original password, or the
+/// run failed, named the account, and left the state file holding the
+/// fake's actual password among that account's candidates.
+async fn refused_changes_stored(quirk: Quirk) -> usize {
+    let fake = Fake::start(Some(quirk)).await;
+    let (outcome, dir) = catalogue_against(&fake).await;
+    restored_or_named(&fake, &outcome, &dir)
+}
+
+/// Every account of `fake` has its original password, or the run failed,
+/// named it, and left the state file holding the fake's actual password
+/// (as `current` or among its `candidates`); returns how many were not at
+/// their original.
+fn restored_or_named(fake: &Fake, outcome: &RunOutcome, dir: &tempfile::TempDir) -> usize {
+    let file = dir.path().join("state.json");
+    let recorded = conformance::state::StateFile::load(&file).unwrap();
+    let said = format!(
+        "restore: {}\nstate file: {recorded:#?}\n{}",
+        outcome.restore.outcome,
+        summary(outcome)
+    );
+    let mut named = 0;
+    for a in fake.accounts() {
+        let original = ACCOUNTS
+            .iter()
+            .find(|(s, _)| *s == a.subject)
+            .map(|(_, p)| *p)
+            .unwrap();
+        if a.password == original {
+            continue;
+        }
+        named += 1;
+        assert!(!outcome.restore.ok, "{} changed; {said}", a.subject);
+        assert!(
+            outcome.restore.outcome.contains(&a.subject),
+            "{} is not named; {said}",
+            a.subject
+        );
+        let entry = recorded
+            .as_ref()
+            .and_then(|f| f.account(&a.subject))
+            .unwrap_or_else(|| panic!("no entry for {}; {said}", a.subject));
+        assert!(
+            entry.current == a.password || entry.candidates.contains(&a.password),
+            "the state file does not hold the password of {}; {said}",
+            a.subject
+        );
+        if entry.current != a.password {
+            assert!(outcome.restore.outcome.contains("candidates"), "{said}");
+        }
+    }
+    // Whatever the run could not confirm, it names, and keeps on file.
+    if !outcome.restore.ok {
+        let recorded = recorded.unwrap_or_else(|| panic!("no state file; {said}"));
+        for entry in recorded
+            .accounts
+            .iter()
+            .filter(|e| !e.candidates.is_empty())
+        {
+            assert!(outcome.restore.outcome.contains(&entry.subject), "{said}");
+        }
+    }
+    named
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_despite_a_wrong_old_password_every_account_is_restored_or_named() {
+    // bob (lockable) takes the new passwords of the lockout's wrong old
+    // passwords, alice those of the refused cases.
+    assert!(refused_changes_stored(Quirk::StoresDespiteWrongOld).await >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_despite_a_policy_error_every_account_is_restored_or_named() {
+    refused_changes_stored(Quirk::StoresDespitePolicyError).await;
+}
+
+/// The same with the generated properties after the catalogue (their
+/// refused changes of the active account are candidates too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_refused_changes_with_the_properties_every_account_is_restored_or_named() {
+    for quirk in [
+        Quirk::StoresDespiteWrongOld,
+        Quirk::StoresDespitePolicyError,
+    ] {
+        let (fake, outcome, dir) = whole_suite(
+            20,
+            Tenant {
+                quirks: vec![quirk],
+                ..Tenant::default()
+            },
+        )
+        .await;
+        restored_or_named(&fake, &outcome, &dir);
+    }
+}
+
+/// Against a conformant target, the candidates cost nothing: every
+/// request the fake handled is one the run recorded, none of the
+/// restore's goes to another account, and the run ends clean (state file
+/// removed, no account changed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conformant_target_gets_no_request_for_the_candidates() {
+    let fake = Fake::start(None).await;
+    let (outcome, dir) = catalogue_against(&fake).await;
+    let sent = all_exchanges(&outcome)
+        .iter()
+        .filter(|x| x.request.path.ends_with("/change_user_password"))
+        .count();
+    assert_eq!(fake.traffic().handled, sent);
+    let others: Vec<_> = outcome
+        .restore
+        .exchanges
+        .iter()
+        .map(|x| x.purpose.clone())
+        .filter(|p| ACCOUNTS[1..].iter().any(|(s, _)| p.contains(s)))
+        .collect();
+    assert!(others.is_empty(), "{others:?}");
+    // Candidates were recorded during the run (bob got wrong old
+    // passwords), and said to be unchecked at the end.
+    assert!(
+        outcome.restore.outcome.contains("not checked"),
+        "{}",
+        outcome.restore.outcome
+    );
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+    assert!(!dir.path().join("state.json").exists());
+    for a in fake.accounts() {
+        let original = ACCOUNTS.iter().find(|(s, _)| *s == a.subject).unwrap().1;
+        assert_eq!(a.password, original, "{}", a.subject);
+    }
+}
+
+/// `conformance restore` after such a run: it tries the candidates the
+/// file holds (within each account's budget, locking nobody new), and
+/// what it cannot settle it names and keeps on file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_after_stored_refused_changes_locks_nobody_and_keeps_what_it_cannot_settle() {
+    let fake = Fake::start(Some(Quirk::StoresDespiteWrongOld)).await;
+    let (_, dir) = catalogue_against(&fake).await;
+    let locked_before: Vec<_> = fake
+        .accounts()
+        .into_iter()
+        .filter(|a| a.locked_here)
+        .map(|a| a.subject)
+        .collect();
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    let options = crate::support::external_options(dir.path());
+    let restored = runner::restore_from_state(&profile, &options)
+        .await
+        .expect("the restore starts");
+    let said = restored
+        .restore
+        .as_ref()
+        .map(|h| h.outcome.clone())
+        .unwrap_or_default();
+    let recorded = conformance::state::StateFile::load(&options.state_file).unwrap();
+    for a in fake.accounts() {
+        assert!(
+            !a.locked_here || locked_before.contains(&a.subject),
+            "{} was locked by the restore; {said}",
+            a.subject
+        );
+        let original = ACCOUNTS.iter().find(|(s, _)| *s == a.subject).unwrap().1;
+        if a.password == original {
+            continue;
+        }
+        assert!(!restored.ok(), "{said}");
+        assert!(said.contains(&a.subject), "{} not named; {said}", a.subject);
+        let entry = recorded
+            .as_ref()
+            .and_then(|f| f.account(&a.subject))
+            .unwrap();
+        assert!(
+            entry.current == a.password || entry.candidates.contains(&a.password),
+            "the state file lost the password of {}; {said}",
+            a.subject
+        );
+    }
 }

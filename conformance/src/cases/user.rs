@@ -164,10 +164,19 @@ async fn other_account(
     let request = change(Some(&token), &old, &new, None);
     // With the account's own password the change could be applied (a
     // target that does not enforce the status): recorded, set back.
-    let effect = match &known {
-        Some(p) if *p == old => Effect::Other {
+    // Otherwise a conformant target refuses it; the new password is
+    // recorded as a candidate of the account (a target that stores refused
+    // changes gives it that password), when the run knows its own.
+    let effect = match (&known, &account.password) {
+        (Some(p), _) if *p == old => Effect::Other {
             subject: account.subject.clone(),
             old: old.clone(),
+            new: new.clone(),
+        },
+        (Some(p), Some(original)) => Effect::Candidate {
+            subject: account.subject.clone(),
+            original: original.clone(),
+            known: p.clone(),
             new: new.clone(),
         },
         _ => Effect::None,
@@ -218,7 +227,15 @@ async fn lockout(ctx: &mut Ctx<'_>) -> Result<(), Stop> {
         ctx.step(
             &format!("wrong old password {i} of {max} for {}", account.subject),
             request,
-            Effect::None,
+            match &account.password {
+                Some(original) => Effect::Candidate {
+                    subject: account.subject.clone(),
+                    original: original.clone(),
+                    known: password.clone(),
+                    new: new.clone(),
+                },
+                None => Effect::None,
+            },
             Expect::WRONG_OLD,
         )
         .await?;

@@ -41,6 +41,9 @@ pub struct Tracked {
     pub pending: Option<String>,
     /// Why the account must not be touched any more.
     pub poisoned: Option<String>,
+    /// New passwords of refused changes since the tracked password last
+    /// worked (the state file's `candidates`, recorded before each is sent).
+    pub candidates: Vec<String>,
 }
 
 /// Why a request was not sent or got no answer.
@@ -272,7 +275,10 @@ impl Driver {
             previous: a.previous.clone(),
             failures: a.budget.count(),
         };
-        let mine = StateFile::from(state);
+        let mut mine = StateFile::from(state);
+        if let Some(entry) = mine.accounts.first_mut() {
+            entry.candidates = a.candidates.clone();
+        }
         let saved = match StateFile::load(&file) {
             Ok(Some(mut recorded)) => {
                 for entry in mine.accounts {
@@ -341,9 +347,39 @@ impl Driver {
                 return Err(e);
             }
         };
+        let tracked_old = old == self.account.current;
         self.observe(&response, Some((old, new)));
+        if response.status != 200 {
+            self.add_candidate(new);
+        } else if tracked_old {
+            self.account.candidates.clear();
+        }
         self.save(None);
         Ok(response)
+    }
+
+    /// Records `new`, a new password sent in a request the target should
+    /// refuse, as a candidate of the account (in memory; written by the
+    /// next save).
+    fn add_candidate(&mut self, new: &str) {
+        if !self.account.candidates.iter().any(|c| c == new) {
+            self.account.candidates.push(new.to_string());
+        }
+    }
+
+    /// Records the string `new_password` of `body` (if it has one) as a
+    /// candidate of the account in the state file before a request with
+    /// the account's token that is not a well-formed change is sent.
+    pub fn record_candidate_of(&mut self, body: &[u8]) {
+        let new = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+            v.get("new_password")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+        if let Some(new) = new {
+            self.add_candidate(&new);
+            self.save(None);
+        }
     }
 
     /// Follows the effect of any answer to a request with the account's

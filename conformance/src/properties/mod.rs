@@ -741,6 +741,11 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
             return Ok(());
         }
         let shown = h.describe(&request);
+        if h.active_token() {
+            // A target that stores a refused change gives the account
+            // this new password: recorded before it is sent.
+            d.record_candidate_of(&request.body);
+        }
         let r = match d.send(&request) {
             Ok(r) => r,
             Err(DriveError::Transport(e)) if request.body.len() > limit => {

@@ -41,6 +41,8 @@ impl Runner {
             .into_iter()
             .filter(|a| a.subject != subject)
             .collect();
+        // Candidates recorded by the interrupted run are checked at the end.
+        self.stores_refused |= self.others.iter().any(|o| !o.candidates.is_empty());
         if let Some(before) = state.before_last_change {
             self.active.last_change = Some((
                 "the last change of the interrupted run".into(),
@@ -52,6 +54,8 @@ impl Runner {
         self.active.original = state.original;
         self.active.current = state.current;
         self.active.previous = state.previous;
+        self.stores_refused |= !state.candidates.is_empty();
+        self.active.candidates = state.candidates;
         self.active.budget.set(state.failures);
         self.track_password();
         let Some(pending) = state.pending else {
@@ -212,9 +216,29 @@ impl Runner {
         let others = self.others.clone();
         let mut log = Ctx::housekeeping(self);
         for o in others {
-            if o.pending.is_none() && o.current == o.original {
+            // Candidates are checked only when this run (or the run that
+            // left the state file) saw the target store a refused change:
+            // a conformant target's run sends nothing more.
+            let check_candidates = !o.candidates.is_empty() && log.runner.stores_refused;
+            if o.pending.is_none() && o.current == o.original && !check_candidates {
+                if !o.candidates.is_empty() {
+                    said.push(format!(
+                        "{}: {} refused change(s) were sent to it and not checked (the active \
+                         account's refused changes were not stored, so neither are taken to be)",
+                        o.subject,
+                        o.candidates.len()
+                    ));
+                    upsert_other(
+                        &mut log.runner.others,
+                        AccountState {
+                            candidates: Vec::new(),
+                            ..o.clone()
+                        },
+                    );
+                }
                 continue;
             }
+            let mut unconfirmed = None;
             let a = &log.runner.profile.accounts;
             let account = [
                 a.frozen.as_ref(),
@@ -254,6 +278,16 @@ impl Runner {
                         }
                     }
                     match token {
+                        Some(t) if check_candidates => {
+                            match try_candidates(&mut log, &t, &mut o).await {
+                                Ok(()) if o.current == o.original => true,
+                                Ok(()) => set_back(&mut log, &t, &o).await,
+                                Err(why) => {
+                                    unconfirmed = Some(why);
+                                    false
+                                }
+                            }
+                        }
                         Some(_) if o.current == o.original => true,
                         Some(t) => set_back(&mut log, &t, &o).await,
                         None => false,
@@ -267,12 +301,31 @@ impl Runner {
                     AccountState {
                         current: o.original.clone(),
                         pending: None,
+                        candidates: Vec::new(),
                         ..o.clone()
                     },
                 );
                 said.push(format!("{} has its original password again", o.subject));
             } else {
                 ok = false;
+                let now = log
+                    .runner
+                    .others
+                    .iter()
+                    .find(|x| x.subject == o.subject)
+                    .cloned()
+                    .unwrap_or_else(|| o.clone());
+                if !now.candidates.is_empty() {
+                    said.push(format!(
+                        "{} has the `current` password or one of the {} `candidates` recorded \
+                         for it in the state file (new passwords of refused changes, which this \
+                         target may have stored): {}",
+                        o.subject,
+                        now.candidates.len(),
+                        unconfirmed.unwrap_or_else(|| "they could not be tried".into())
+                    ));
+                    continue;
+                }
                 said.push(match &o.pending {
                     Some(_) => format!(
                         "{} has the `current` or the `pending` password recorded in the state file \
@@ -298,7 +351,21 @@ impl Runner {
     async fn restore_active(&mut self) -> Housekeeping {
         let mut exchanges = Vec::new();
         let mut last = None;
-        for _ in 0..3 {
+        let mut tried_candidates = false;
+        for _ in 0..4 {
+            let refused = self.active.poisoned.is_some() && self.active.pending.is_none();
+            if refused
+                && !tried_candidates
+                && self.stores_refused
+                && !self.active.candidates.is_empty()
+            {
+                // The recorded password was refused (during the run, or by
+                // the restore's first change) and the target stores refused
+                // changes: which of their new passwords is it?
+                tried_candidates = true;
+                let mut h = self.try_active_candidates().await;
+                exchanges.append(&mut h.exchanges);
+            }
             if self.active.pending.is_some() {
                 // A change whose answer was not read: resolved first.
                 let resolved = self.resolve_pending("before the restore").await;
@@ -320,14 +387,85 @@ impl Runner {
             let mut rest = self.restore_original().await;
             exchanges.append(&mut rest.exchanges);
             let lost = !rest.ok && self.active.pending.is_some();
+            let candidates_left = !rest.ok
+                && !tried_candidates
+                && self.stores_refused
+                && self.active.poisoned.is_some()
+                && !self.active.candidates.is_empty();
             last = Some(rest);
-            if !lost {
+            if !lost && !candidates_left {
                 break;
             }
         }
         let mut h = last.expect("the restore ran");
         h.exchanges = exchanges;
         h
+    }
+
+    /// The active account's recorded password was refused: tries the new
+    /// passwords of its refused changes (`candidates`), newest first, each
+    /// with a change to itself (`duplicate_password` confirms it, changing
+    /// nothing), while the lockout budget has room (waiting for a window,
+    /// never locking). The one that works becomes the tracked password.
+    async fn try_active_candidates(&mut self) -> Housekeeping {
+        let includes_current = self.profile.policy.history_includes_current;
+        let works = move |r: &Response| {
+            !r.retry_budget_exhausted
+                && (r.status == 200
+                    || is_error(r, "duplicate_password")
+                    || (includes_current && is_error(r, "recurrent_password")))
+        };
+        let candidates = self.active.candidates.clone();
+        let mut log = Ctx::housekeeping(self);
+        for (i, c) in candidates.iter().enumerate() {
+            log.redactor
+                .add(c, &format!("password:candidate-{}", i + 1));
+        }
+        let token = log.token_or_empty().await;
+        let mut outcome = "no candidate was tried".to_string();
+        let mut ok = false;
+        for c in candidates.iter().rev() {
+            if !log.room_for_one_more().await {
+                outcome = "the lockout budget leaves no room to try more candidates".into();
+                break;
+            }
+            let r = log
+                .probe(
+                    "restore: the recorded password was refused: is it a refused change's new \
+                     password?",
+                    change(Some(&token), c, c, None),
+                )
+                .await;
+            match r {
+                Some(r) if works(&r) => {
+                    let a = &mut log.runner.active;
+                    a.previous
+                        .push(std::mem::replace(&mut a.current, c.clone()));
+                    a.poisoned = None;
+                    a.candidates.clear();
+                    log.runner.track_password();
+                    log.runner.save_state();
+                    outcome = "a refused change's new password works".into();
+                    ok = true;
+                    break;
+                }
+                Some(r) if is_error(&r, "wrong_old_password") => {
+                    log.runner.note_failure();
+                    log.runner.save_state();
+                    outcome = "no candidate works".into();
+                }
+                _ => {
+                    outcome = "a candidate could not be tried".into();
+                    break;
+                }
+            }
+        }
+        let exchanges = log.result.exchanges;
+        Housekeeping {
+            ok,
+            outcome,
+            exchanges,
+        }
     }
 
     /// Changes to fresh passwords needed before the original can be set
@@ -347,11 +485,19 @@ impl Runner {
         };
         let subject = self.active.account.subject.clone();
         if let Some(why) = self.active.poisoned.clone() {
+            let candidates = match self.active.candidates.len() {
+                0 => String::new(),
+                n => format!(
+                    " ({subject} has the `current` password or one of the {n} `candidates` \
+                     recorded there: new passwords of refused changes, which this target may \
+                     have stored)"
+                ),
+            };
             return done(
                 false,
                 format!(
                     "the original password of {subject} was not restored: {why}; the last known \
-                     state is in {}",
+                     state is in {}{candidates}",
                     self.options.state_file.display()
                 ),
                 Vec::new(),
@@ -507,6 +653,111 @@ async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
         }
     }
     false
+}
+
+/// Which of its recorded passwords another account (`o`) has, when
+/// refused changes sent to it may have been stored (its `candidates`):
+/// a change of `current` to itself first (`duplicate_password` confirms
+/// it); if that is refused as wrong, each candidate, newest first, as the
+/// old password of a change back to the original, while the account's
+/// lockout budget leaves one wrong attempt to spare (never locking it).
+/// `Ok` with `o` updated (candidates cleared, `current` confirmed or the
+/// original set); `Err` with why not, the candidates kept.
+async fn try_candidates(
+    log: &mut Ctx<'_>,
+    token: &str,
+    o: &mut AccountState,
+) -> Result<(), String> {
+    for (i, c) in o.candidates.iter().enumerate() {
+        log.redactor
+            .add(c, &format!("password:{}-candidate-{}", o.subject, i + 1));
+    }
+    let includes_current = log.runner.profile.policy.history_includes_current;
+    let works = |r: &Response| {
+        !r.retry_budget_exhausted
+            && (r.status == 200
+                || is_error(r, "duplicate_password")
+                || (includes_current && is_error(r, "recurrent_password")))
+    };
+    let confirmed = |log: &mut Ctx<'_>, o: &mut AccountState| {
+        o.candidates.clear();
+        upsert_other(&mut log.runner.others, o.clone());
+        log.runner.save_state();
+    };
+    let current = o.current.clone();
+    let r = log
+        .probe(
+            &format!(
+                "restore: {}: does the recorded password still work?",
+                o.subject
+            ),
+            change(Some(token), &current, &current, None),
+        )
+        .await
+        .ok_or("the recorded password could not be tried")?;
+    if works(&r) {
+        confirmed(log, o);
+        return Ok(());
+    }
+    if !is_error(&r, "wrong_old_password") {
+        return Err(format!(
+            "the target answered {} to its recorded password (a status it checks before the \
+             old password, as for a frozen or locked account): nothing can be confirmed",
+            r.status
+        ));
+    }
+    o.failures += 1;
+    upsert_other(&mut log.runner.others, o.clone());
+    log.runner.save_state();
+    let max = log.runner.max_failures();
+    for candidate in o.candidates.clone().iter().rev() {
+        if max.is_some_and(|m| o.failures + 1 >= m) {
+            return Err(format!(
+                "its lockout budget ({} wrong old passwords) leaves no room to try the rest",
+                max.unwrap_or_default()
+            ));
+        }
+        let original = o.original.clone();
+        o.pending = Some(original.clone());
+        upsert_other(&mut log.runner.others, o.clone());
+        log.runner.save_state();
+        let r = log
+            .exchange(
+                &format!(
+                    "restore: {}: is it a refused change's new password? (set the original)",
+                    o.subject
+                ),
+                change(Some(token), candidate, &original, None),
+                Effect::None,
+            )
+            .await;
+        o.pending = None;
+        match r {
+            Some(r) if r.status == 200 => {
+                o.previous.push(candidate.clone());
+                o.current = original;
+                confirmed(log, o);
+                return Ok(());
+            }
+            Some(r) if is_error(&r, "recurrent_password") => {
+                o.previous
+                    .push(std::mem::replace(&mut o.current, candidate.clone()));
+                confirmed(log, o);
+                return Ok(());
+            }
+            Some(r) if is_error(&r, "wrong_old_password") => {
+                o.failures += 1;
+                upsert_other(&mut log.runner.others, o.clone());
+                log.runner.save_state();
+            }
+            _ => {
+                upsert_other(&mut log.runner.others, o.clone());
+                log.runner.save_state();
+                return Err("a candidate could not be tried".into());
+            }
+        }
+    }
+    Err("neither the recorded password nor any candidate works".into())
 }
 
 /// Which password another account (`o`) has when a change to its
