@@ -549,6 +549,7 @@ mod tests {
             previous: Vec::new(),
             budget: crate::budget::Budget::new(p.lockout.rule()),
             pending: None,
+            candidates: Vec::new(),
             poisoned: None,
         };
         let bounds = super::super::driver::Bounds {
