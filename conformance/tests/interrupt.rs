@@ -28,6 +28,14 @@ fn conformance(args: &[&str]) -> Command {
 }
 
 /// A slow run (paced) of the whole catalogue against `server`.
+/// `conformance restore` against `base_url` from the state file `state`, run to its end.
+fn restore(base_url: &str, state: impl AsRef<std::ffi::OsStr>) -> std::process::Output {
+    let state = state.as_ref().to_str().expect("a UTF-8 path");
+    conformance(&["restore", "--base-url", base_url, "--state", state])
+        .output()
+        .unwrap()
+}
+
 fn spawn_run(server: &Embedded, state: &Path) -> Child {
     conformance(&[
         "--base-url",
@@ -148,15 +156,7 @@ async fn a_killed_run_is_restored_by_the_restore_command() {
     kill("-KILL", &child);
     wait_for_exit(&mut child).await;
     assert!(StateFile::load(&state).unwrap().is_some());
-    let out = conformance(&[
-        "restore",
-        "--base-url",
-        &server.profile.base_url,
-        "--state",
-        state.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let out = restore(&server.profile.base_url, &state);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(
         out.status.code(),
@@ -168,15 +168,7 @@ async fn a_killed_run_is_restored_by_the_restore_command() {
     assert_eq!(State::load(&state).unwrap(), None);
     assert!(is_current(&server.profile, &original).await, "{text}");
     // Nothing left: a second restore has nothing to do.
-    let again = conformance(&[
-        "restore",
-        "--base-url",
-        &server.profile.base_url,
-        "--state",
-        state.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let again = restore(&server.profile.base_url, &state);
     assert_eq!(again.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to restore"));
     server.stop().await;
@@ -202,15 +194,7 @@ async fn restore_that_cannot_names_the_recorded_passwords_without_printing_them(
     }
     .save(&state)
     .unwrap();
-    let out = conformance(&[
-        "restore",
-        "--base-url",
-        &server.profile.base_url,
-        "--state",
-        state.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let out = restore(&server.profile.base_url, &state);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
@@ -248,15 +232,7 @@ async fn restore_tries_the_password_before_a_200_that_did_not_take() {
     });
     file.accounts[0].before_last_change = Some(original.clone());
     file.save(&state).unwrap();
-    let out = conformance(&[
-        "restore",
-        "--base-url",
-        &server.profile.base_url,
-        "--state",
-        state.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
+    let out = restore(&server.profile.base_url, &state);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(!text.contains(&original), "{text}");
@@ -345,9 +321,7 @@ async fn a_second_sigint_mid_change_exits_and_restore_resolves_the_change() {
         .password;
     assert_eq!(alice.pending.as_deref(), Some(applied.as_str()));
     assert!(!said.contains(&applied), "a password was printed: {said}");
-    let out = conformance(&["restore", "--base-url", &url, "--state", state_arg])
-        .output()
-        .unwrap();
+    let out = restore(&url, state_arg);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(!text.contains(&applied), "{text}");
@@ -443,9 +417,7 @@ async fn a_change_with_a_forged_token_is_pending_before_its_answer() {
         Some(applied.as_str()),
         "the change was recorded as pending before it was sent"
     );
-    let out = conformance(&["restore", "--base-url", &url, "--state", state_arg])
-        .output()
-        .unwrap();
+    let out = restore(&url, state_arg);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_all_original(&fake, &text);
