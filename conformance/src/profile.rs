@@ -112,7 +112,7 @@ pub enum Normalization {
 }
 
 /// Lockout after wrong old passwords.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lockout {
     /// Wrong old passwords that lock the account; 0 means no lockout;

@@ -21,6 +21,59 @@ use crate::fakes::{Fake, Quirk};
 use conformance::properties::model::{Model, New, Old, Step};
 
 /// The reference profile declaring history depth `n`.
+/// Two reference servers whose lockout thresholds differ (5 against 2):
+/// both are run under the stricter rule, so A's allowance never locks B's
+/// active account, and the difference shows where the thresholds do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lower_lockout_threshold_on_b_locks_nothing_and_shows() {
+    let with_threshold = |k: u32| {
+        let mut p = Profile::load(Path::new(REFERENCE_PROFILE)).unwrap();
+        p.lockout.max_failures = Some(k);
+        p
+    };
+    let a = Embedded::start_from(Hashing::CheapTestOnly, &with_threshold(5))
+        .await
+        .unwrap();
+    let b = Embedded::start_from(Hashing::CheapTestOnly, &with_threshold(2))
+        .await
+        .unwrap();
+    let side = |server: &Embedded, name: &str| Side {
+        profile: server.profile.clone(),
+        name: name.to_string(),
+        state: server.state_file(),
+    };
+    let cases: Vec<_> = CATALOGUE.iter().collect();
+    let report = diff::run_pair(
+        &side(&a, "locks after 5"),
+        &side(&b, "locks after 2"),
+        &cases,
+        Some(Duration::from_secs(10)),
+        false,
+        None,
+    )
+    .await
+    .expect("both runs complete");
+    let text = diff::render_text(&report);
+    assert!(report.errors.is_empty(), "{text}");
+    assert!(
+        report
+            .cases_differing()
+            .contains(&"user.lockout-after-failures"),
+        "{text}"
+    );
+    // Both active accounts are at their original passwords, not locked.
+    for server in [&a, &b] {
+        let original = server.profile.accounts.active.password.clone().unwrap();
+        assert!(
+            crate::support::is_current(&server.profile, &original).await,
+            "{}: {text}",
+            server.profile.base_url
+        );
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
 fn reference_with_history(n: usize) -> Profile {
     let mut p = Profile::load(Path::new(REFERENCE_PROFILE)).unwrap();
     p.policy.history = Some(n);

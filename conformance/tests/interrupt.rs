@@ -14,12 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use conformance::embedded::{Embedded, Hashing};
-use conformance::exchange::{self, ENDPOINT_PATH, Endpoint, Request};
-use conformance::profile::Profile;
+use conformance::exchange::Endpoint;
 use conformance::state::{State, StateFile};
-use conformance::tokens::TokenFactory;
 
 use crate::fakes::{ACCOUNTS, Fake, Tenant};
+use crate::support::is_current;
 
 fn conformance(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_conformance"));
@@ -89,39 +88,6 @@ fn kill(signal: &str, child: &Child) {
         .unwrap()
         .success();
     assert!(ok);
-}
-
-/// Whether `password` is alice's password now: a real change from it
-/// (which the target answers 200 only if it is).
-async fn is_current(profile: &Profile, password: &str) -> bool {
-    let endpoint = Endpoint::parse(&profile.base_url).unwrap();
-    let token = TokenFactory::new(profile)
-        .unwrap()
-        .standard(&profile.accounts.active)
-        .await
-        .unwrap();
-    let request = Request {
-        method: http::Method::POST,
-        path: ENDPOINT_PATH.into(),
-        headers: vec![
-            (
-                http::header::AUTHORIZATION,
-                format!("Bearer {token}").parse().unwrap(),
-            ),
-            (
-                http::header::CONTENT_TYPE,
-                "application/json".parse().unwrap(),
-            ),
-        ],
-        body: serde_json::to_vec(
-            &serde_json::json!({"old_password": password, "new_password": "Probe-After-Run-42"}),
-        )
-        .unwrap(),
-    };
-    let r = exchange::send(&endpoint, &request, Duration::from_secs(5))
-        .await
-        .unwrap();
-    r.status == 200
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,9 +4,11 @@
 //! every behavioural difference, documented or not.
 //!
 //! Both targets get the same requests: the catalogue is driven by A's
-//! declared policy, lockout and limits for both runs (B's profile supplies
-//! only where B is, its tokens and its accounts), so a difference is a
-//! difference of behaviour, not of inputs. `--against-reference` compares A
+//! declared policy and limits and by the stricter of the two declared
+//! lockout rules for both runs (B's profile supplies otherwise only where B
+//! is, its tokens and its accounts), so a difference is a difference of
+//! behaviour, not of inputs, and neither account is locked by the other's
+//! allowance. `--against-reference` compares A
 //! with the embedded reference server configured from A's profile
 //! ([`Embedded::start_from`]).
 //!
@@ -56,7 +58,7 @@ use crate::catalogue::{self, Tier};
 use crate::cli::{CliError, select};
 use crate::embedded::{Embedded, Hashing};
 use crate::exchange::{Endpoint, ExchangeRecord};
-use crate::profile::{Counting, DEFAULT_TIMEOUT_SECS, Profile};
+use crate::profile::{Counting, DEFAULT_TIMEOUT_SECS, Lockout, Profile};
 use crate::properties::PropertyOptions;
 use crate::properties::driver::Bounds;
 use crate::properties::replay::{self, Played, Replay, Sequence};
@@ -402,13 +404,39 @@ fn play_bounds(target: &Endpoint, timeout: Duration) -> Bounds {
     }
 }
 
-/// `b` driven with `a`'s declared policy, lockout and limits, so both
-/// targets get the same requests.
+/// `b` driven with `a`'s declared policy and limits, so both targets get
+/// the same requests. The lockout rule is the one both are run under
+/// ([`stricter_lockout`]), set on both sides by [`run_pair`].
 pub fn same_inputs(a: &Profile, mut b: Profile) -> Profile {
     b.policy = a.policy.clone();
     b.lockout = a.lockout.clone();
     b.limits = a.limits.clone();
     b
+}
+
+/// The stricter of two declared lockout rules, which both targets are run
+/// under so that neither account is locked by the other's allowance: the
+/// lower threshold (an undeclared one counts as the harness's assumption);
+/// counting in a row only when both do; a window only when both count
+/// within one, then the longer; otherwise the strictest reading
+/// (failures never expire).
+pub fn stricter_lockout(a: &Lockout, b: &Lockout) -> Lockout {
+    let max_failures = Some(stricter(a.effective(), b.effective()).unwrap_or(0));
+    let (counting, window_secs) = match (a.counting, b.counting) {
+        (Some(Counting::Consecutive), Some(Counting::Consecutive)) => {
+            (Some(Counting::Consecutive), None)
+        }
+        (Some(Counting::Window), Some(Counting::Window)) => match (a.window_secs, b.window_secs) {
+            (Some(x), Some(y)) => (Some(Counting::Window), Some(x.max(y))),
+            _ => (None, None),
+        },
+        _ => (None, None),
+    };
+    Lockout {
+        max_failures,
+        counting,
+        window_secs,
+    }
 }
 
 /// Runs both sides (A first, then B) and compares them.
@@ -427,8 +455,17 @@ pub async fn run_pair(
         Some(s) if s.count > 0 => Some(Arc::new(generate(&a.profile, &b.profile, s).await)),
         _ => None,
     };
+    let lockout = stricter_lockout(&a.profile.lockout, &b.profile.lockout);
+    let mut pa = a.profile.clone();
+    pa.lockout = lockout.clone();
+    let a = &Side {
+        profile: pa,
+        ..a.clone()
+    };
+    let mut pb = same_inputs(&a.profile, b.profile.clone());
+    pb.lockout = lockout;
     let b = Side {
-        profile: same_inputs(&a.profile, b.profile.clone()),
+        profile: pb,
         ..b.clone()
     };
     let (ra, pa) = run_side(a, cases, timeout, show_secrets, generated.clone()).await?;
@@ -706,6 +743,31 @@ mod tests {
         b.lockout.max_failures = Some(0);
         assert!(most_failures(&generate(&a, &b, s).await) <= 3);
         assert_eq!(stricter(None, Some(3)), Some(3));
+        let rule = |m: Option<u32>, c: Option<Counting>, w: Option<u64>| Lockout {
+            max_failures: m,
+            counting: c,
+            window_secs: w,
+        };
+        let (row, win) = (Some(Counting::Consecutive), Some(Counting::Window));
+        assert_eq!(
+            stricter_lockout(&rule(Some(5), row, None), &rule(Some(3), row, None)),
+            rule(Some(3), row, None)
+        );
+        assert_eq!(
+            stricter_lockout(
+                &rule(Some(5), win, Some(60)),
+                &rule(Some(0), win, Some(300))
+            ),
+            rule(Some(5), win, Some(300))
+        );
+        assert_eq!(
+            stricter_lockout(&rule(Some(5), row, None), &rule(None, win, Some(60))),
+            rule(Some(crate::profile::ASSUMED_MAX_FAILURES), None, None)
+        );
+        assert_eq!(
+            stricter_lockout(&rule(Some(0), row, None), &rule(Some(0), None, None)),
+            rule(Some(0), None, None)
+        );
         assert_eq!(stricter(Some(4), None), Some(4));
         assert_eq!(stricter(None, None), None);
     }

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use conformance::catalogue::{self, Case};
 use conformance::embedded::{Embedded, Hashing};
+use conformance::exchange::{self, ENDPOINT_PATH, Endpoint, Request};
 use conformance::profile::Profile;
 use conformance::report::RunReport;
 use conformance::runner::{self, RunOptions};
+use conformance::tokens::TokenFactory;
 use conformance::verdict::Enforcement;
 
 /// The top-level `snapshots/` folder.
@@ -156,4 +158,37 @@ where
         }
     });
     (addr, task)
+}
+
+/// Whether `password` is alice's password now: a real change from it
+/// (which the target answers 200 only if it is).
+pub async fn is_current(profile: &Profile, password: &str) -> bool {
+    let endpoint = Endpoint::parse(&profile.base_url).unwrap();
+    let token = TokenFactory::new(profile)
+        .unwrap()
+        .standard(&profile.accounts.active)
+        .await
+        .unwrap();
+    let request = Request {
+        method: http::Method::POST,
+        path: ENDPOINT_PATH.into(),
+        headers: vec![
+            (
+                http::header::AUTHORIZATION,
+                format!("Bearer {token}").parse().unwrap(),
+            ),
+            (
+                http::header::CONTENT_TYPE,
+                "application/json".parse().unwrap(),
+            ),
+        ],
+        body: serde_json::to_vec(
+            &serde_json::json!({"old_password": password, "new_password": "Probe-After-Run-42"}),
+        )
+        .unwrap(),
+    };
+    let r = exchange::send(&endpoint, &request, Duration::from_secs(5))
+        .await
+        .unwrap();
+    r.status == 200
 }
