@@ -126,7 +126,15 @@ fn compare_case(a: &CaseResult, b: &CaseResult, out: &mut Vec<Difference>) {
         };
         if !aspects.is_empty() {
             let purpose = xa.or(xb).map(|x| x.purpose.clone()).unwrap_or_default();
-            out.push(diff(i + 1, purpose, aspects, xa.cloned(), xb.cloned()));
+            let mut d = diff(i + 1, purpose, aspects, xa.cloned(), xb.cloned());
+            if both_200(xa, xb) && d.tier != Tier::Reference {
+                // Two 200s that differ only in headers or body: the
+                // document leaves those open (open point 7); the effect is
+                // compared on its own below.
+                d.tier = Tier::Reference;
+                d.group = "open-7".into();
+            }
+            out.push(d);
         }
     }
     // Effects the runner confirmed after the case (the tracked password).
@@ -150,6 +158,15 @@ fn compare_case(a: &CaseResult, b: &CaseResult, out: &mut Vec<Difference>) {
             None,
         ));
     }
+}
+
+/// Whether both targets answered this step with 200.
+fn both_200(a: Option<&ExchangeRecord>, b: Option<&ExchangeRecord>) -> bool {
+    let ok = |x: Option<&ExchangeRecord>| {
+        x.and_then(|x| x.response.as_ref())
+            .is_some_and(|r| r.status == 200)
+    };
+    ok(a) && ok(b)
 }
 
 fn member(x: &ExchangeRecord, name: &str) -> String {

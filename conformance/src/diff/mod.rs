@@ -667,6 +667,34 @@ mod tests {
         assert_eq!(d.differences[0].aspects[0].what, "ran");
     }
 
+    /// Two 200s that differ in headers or body are open point 7, whatever
+    /// the case's tier; a status that differs keeps the case's tier.
+    #[test]
+    fn headers_of_two_200s_are_open_point_7() {
+        let status = |r: &mut RunReport, s: u16| {
+            r.cases[1].exchanges[0].response.as_mut().unwrap().status = s;
+        };
+        let (mut a, mut b) = (fixture::report(), fixture::report());
+        assert_eq!(a.cases[1].tier, Tier::Seed);
+        status(&mut a, 200);
+        status(&mut b, 200);
+        b.cases[1].exchanges[0]
+            .response
+            .as_mut()
+            .unwrap()
+            .headers
+            .push(("cache-control".into(), "no-store".into()));
+        let d = compare(&a, &b);
+        assert_eq!(d.differences.len(), 1);
+        assert_eq!(
+            (d.differences[0].tier, d.differences[0].group.as_str()),
+            (Tier::Reference, "open-7")
+        );
+        status(&mut b, 400);
+        let d = compare(&a, &b);
+        assert_eq!(d.differences[0].tier, Tier::Seed);
+    }
+
     #[test]
     fn differences_are_ordered_seed_rfc_open_points() {
         let a = fixture::report();
