@@ -278,6 +278,9 @@ impl Driver {
         let mut mine = StateFile::from(state);
         if let Some(entry) = mine.accounts.first_mut() {
             entry.candidates = a.candidates.clone();
+            // The password before the latest 200, should that 200 not have
+            // taken: a restore tries it when `current` is refused.
+            entry.before_last_change = a.previous.last().filter(|p| **p != a.current).cloned();
         }
         let saved = match StateFile::load(&file) {
             Ok(Some(mut recorded)) => {

@@ -533,6 +533,63 @@ mod tests {
         addr
     }
 
+    /// A target that answers every request 200 with no body.
+    fn always_200() -> std::net::SocketAddr {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut buf = [0u8; 8192];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+        });
+        addr
+    }
+
+    /// The properties' state file keeps the password before their latest
+    /// 200, so a restore after a kill can try it should that 200 not have
+    /// taken (and the runner's entry for the account is not dropped).
+    #[test]
+    fn the_state_file_keeps_the_password_before_the_latest_200() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state.json");
+        let mut p =
+            Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
+        let d = driver_at(&mut p, always_200(), 10, &runtime);
+        let bounds = super::super::driver::Bounds {
+            max_requests: 10,
+            timeout: std::time::Duration::from_secs(5),
+        };
+        let mut d = Driver::new(
+            runtime.handle().clone(),
+            &p,
+            d.account.clone(),
+            bounds,
+            Some(file.clone()),
+        )
+        .unwrap();
+        let original = d.account.current.clone();
+        let token = d.token(Tok::Standard).unwrap();
+        let r = d.change(&token, &original, "Fresh-Password-1").unwrap();
+        assert_eq!(r.status, 200);
+        let saved = crate::state::StateFile::load(&file).unwrap().unwrap();
+        let entry = &saved.accounts[0];
+        assert_eq!(entry.current, "Fresh-Password-1");
+        assert_eq!(entry.before_last_change.as_deref(), Some(original.as_str()));
+    }
+
     /// A driver of the reference profile's active account at `addr`.
     fn driver_at(
         p: &mut Profile,
