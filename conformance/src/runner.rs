@@ -225,6 +225,10 @@ pub struct Runner {
     /// state file with candidates: the other accounts' candidates are
     /// then checked at the end.
     stores_refused: bool,
+    /// Why the last write of the state file failed (`None`: it was
+    /// written). No request that could change a password is sent while it
+    /// is set: a change goes out recorded or not at all.
+    unsaved: Option<String>,
 }
 
 /// The "case" of a 200 an interrupted run got (recorded in its state file).
@@ -434,6 +438,7 @@ impl Runner {
             unconfirmed: Vec::new(),
             others: Vec::new(),
             stores_refused: false,
+            unsaved: None,
         })
     }
 
@@ -463,9 +468,20 @@ impl Runner {
         for o in &self.others {
             file.upsert(o.clone());
         }
-        if let Err(e) = file.save(&self.options.state_file) {
-            self.active.poisoned = Some(format!("cannot write the state file: {e}"));
+        match file.save(&self.options.state_file) {
+            Ok(()) => self.unsaved = None,
+            Err(e) => {
+                let why = format!("cannot write the state file: {e}");
+                self.active.poisoned = Some(why.clone());
+                self.unsaved = Some(why);
+            }
         }
+    }
+
+    /// Whether the last write of the state file succeeded (a request that
+    /// could change a password is sent only then).
+    fn state_saved(&self) -> bool {
+        self.unsaved.is_none()
     }
 
     /// The lockout threshold the runner stays under, if any.
@@ -1209,6 +1225,30 @@ impl<'r> Ctx<'r> {
         if let Effect::Change { new, .. } = &effect {
             self.runner.active.pending = Some(new.clone());
             self.runner.save_state();
+        }
+        if matches!(
+            effect,
+            Effect::Change { .. } | Effect::Other { .. } | Effect::Candidate { .. }
+        ) && let Some(why) = self.runner.unsaved.clone()
+        {
+            // Not recorded, so not sent: nothing is pending.
+            match &effect {
+                Effect::Change { .. } => self.runner.active.pending = None,
+                Effect::Other { subject, .. } => {
+                    if let Some(o) = self
+                        .runner
+                        .others
+                        .iter_mut()
+                        .find(|o| o.subject == *subject)
+                    {
+                        o.pending = None;
+                    }
+                }
+                _ => {}
+            }
+            self.result.verdict = Verdict::Skip;
+            self.result.reason = Some(format!("not sent ({purpose}): {why}"));
+            return None;
         }
         // The client waits out 429s and 503s with Retry-After itself
         // (bounded by `[http] max_retries` / `max_retry_wait_secs`); the

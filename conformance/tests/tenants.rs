@@ -405,3 +405,126 @@ async fn restore_after_stored_refused_changes_locks_nobody_and_keeps_what_it_can
         );
     }
 }
+
+/// A state file that cannot be written (its folder does not exist) must
+/// keep every change from going out: a change is recorded before it is
+/// sent, or not sent. The run then says the active account is unusable
+/// and does not claim a restore.
+async fn unwritable_state_run(with_cases: bool) -> (Fake, RunOutcome) {
+    let fake = Fake::tenant(Tenant::default()).await;
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = crate::support::external_options(dir.path());
+    options.state_file = dir.path().join("no-such-folder").join("state.json");
+    let props = PropertyOptions {
+        cases: 4,
+        sequences: 2,
+        max_steps: 4,
+        seed: 10,
+        only: vec![Property::PolicyOracle, Property::AccountModel],
+        regressions: None,
+        enforcement: options.enforcement,
+        progress: false,
+        max_shrink_iters: 4,
+        replay: None,
+    };
+    let bounds = Bounds {
+        max_requests: 500,
+        timeout: Duration::from_secs(5),
+    };
+    let cases: Vec<_> = if with_cases {
+        catalogue::CATALOGUE.iter().collect()
+    } else {
+        Vec::new()
+    };
+    let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
+        .await
+        .expect("the run starts");
+    (fake, outcome)
+}
+
+fn assert_no_change_went_out(fake: &Fake, outcome: &RunOutcome) {
+    let t = fake.traffic();
+    assert_eq!(
+        t.applied,
+        0,
+        "a change was applied although the state file could not record it; restore: {}\n{}",
+        outcome.restore.outcome,
+        summary(outcome)
+    );
+    for (subject, original) in ACCOUNTS {
+        let a = fake
+            .accounts()
+            .into_iter()
+            .find(|a| a.subject == *subject)
+            .unwrap();
+        assert_eq!(a.password, *original, "{subject}");
+        assert!(!a.locked_here, "{subject} was locked");
+    }
+    assert!(!outcome.restore.ok, "{}", outcome.restore.outcome);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_state_file_keeps_the_catalogues_changes_unsent() {
+    let (fake, outcome) = unwritable_state_run(true).await;
+    assert_no_change_went_out(&fake, &outcome);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_state_file_keeps_the_properties_changes_unsent() {
+    let (fake, outcome) = unwritable_state_run(false).await;
+    assert_no_change_went_out(&fake, &outcome);
+}
+
+/// `conformance restore` of a file where the active account is at its
+/// original and another account has candidates to check: the file keeps
+/// that account's entry while its requests are sent (the active account's
+/// restore must not remove the file the others still need).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_file_outlives_the_active_restore_while_others_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let fake = Fake::tenant(Tenant {
+        watch_file: Some(file.clone()),
+        ..Tenant::default()
+    })
+    .await;
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    let options = crate::support::external_options(dir.path());
+    let endpoint = format!("http://{}/change_user_password", fake.addr);
+    let entry =
+        |subject: &str, password: &str, candidates: Vec<String>| conformance::state::AccountState {
+            subject: subject.into(),
+            original: password.into(),
+            current: password.into(),
+            pending: None,
+            previous: Vec::new(),
+            failures: 0,
+            before_last_change: None,
+            candidates,
+        };
+    conformance::state::StateFile {
+        version: conformance::state::FORMAT,
+        endpoint,
+        accounts: vec![
+            entry("alice", "Alice-Passw0rd", Vec::new()),
+            entry("bob", "Bob-Passw0rd", vec!["Bob-Candidate-9x".into()]),
+        ],
+    }
+    .save(&file)
+    .unwrap();
+    let outcome = runner::restore_from_state(&profile, &options)
+        .await
+        .expect("the restore starts");
+    let seen = fake.file_seen();
+    assert!(!seen.is_empty(), "bob's recorded password was not checked");
+    assert!(
+        seen.iter().all(|s| *s),
+        "a request was sent while the state file was gone: {seen:?}; {:?}",
+        outcome.restore.as_ref().map(|h| &h.outcome)
+    );
+    assert!(outcome.ok(), "{:?}", outcome.restore.map(|h| h.outcome));
+    assert!(!file.exists());
+}

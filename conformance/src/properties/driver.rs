@@ -261,9 +261,10 @@ impl Driver {
     /// Records the active account in the state file, keeping the entries
     /// of the other accounts the run recorded there. A file that cannot be
     /// written makes the account unusable (no change goes out unrecorded).
-    fn save(&mut self, pending: Option<&str>) {
+    /// Returns whether the file was written (or there is none).
+    fn save(&mut self, pending: Option<&str>) -> bool {
         let Some(file) = self.state_file.clone() else {
-            return;
+            return true;
         };
         let a = &self.account;
         let state = State {
@@ -291,8 +292,12 @@ impl Driver {
             }
             _ => mine.save(&file),
         };
-        if let Err(e) = saved {
-            self.account.poisoned = Some(format!("cannot write the state file: {e}"));
+        match saved {
+            Ok(()) => true,
+            Err(e) => {
+                self.account.poisoned = Some(format!("cannot write the state file: {e}"));
+                false
+            }
         }
     }
 
@@ -322,7 +327,11 @@ impl Driver {
         if let Some(why) = &self.account.poisoned {
             return Err(DriveError::Poisoned(why.clone()));
         }
-        self.save(Some(new));
+        if !self.save(Some(new)) {
+            // Not recorded, so not sent.
+            let why = self.account.poisoned.clone().unwrap_or_default();
+            return Err(DriveError::Poisoned(why));
+        }
         let result = self.send(&Driver::change_request(token, old, new));
         let response = match result {
             Ok(r) if r.retry_budget_exhausted => {
@@ -382,6 +391,18 @@ impl Driver {
         if let Some(new) = new {
             self.add_candidate(&new);
             self.save(None);
+        }
+    }
+
+    /// Whether a request with the account's token may be sent: not once a
+    /// write of the state file failed (the account is then poisoned with
+    /// why), since what it sets could not be recorded.
+    pub fn may_send_with_token(&self) -> Result<(), DriveError> {
+        match &self.account.poisoned {
+            Some(why) if why.starts_with("cannot write the state file") => {
+                Err(DriveError::Poisoned(why.clone()))
+            }
+            _ => Ok(()),
         }
     }
 

@@ -745,6 +745,8 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
             // A target that stores a refused change gives the account
             // this new password: recorded before it is sent.
             d.record_candidate_of(&request.body);
+            // Not recorded, so not sent.
+            d.may_send_with_token().map_err(fail_on)?;
         }
         let r = match d.send(&request) {
             Ok(r) => r,

@@ -346,6 +346,17 @@ impl Runner {
         (ok, said.join("; "), exchanges)
     }
 
+    /// The active account has its original password: the state file goes
+    /// when no other account needs it; otherwise it is rewritten (the
+    /// others' entries kept until [`Runner::restore`] has set them back).
+    fn active_restored(&mut self) {
+        if self.others.is_empty() {
+            let _ = State::remove(&self.options.state_file);
+        } else {
+            self.save_state();
+        }
+    }
+
     /// Restores the active account (resolving a pending change first,
     /// and again when a change of the restore gets no usable answer).
     async fn restore_active(&mut self) -> Housekeeping {
@@ -504,7 +515,7 @@ impl Runner {
             );
         }
         if self.active.current == self.active.original {
-            let _ = State::remove(&self.options.state_file);
+            self.active_restored();
             // Said only when a successful change showed it; otherwise what
             // is known, and that it was not checked.
             let outcome = if self.active.touched {
@@ -582,7 +593,7 @@ impl Runner {
                 Some(r) if r.status == 200 => {
                     changes += 1;
                     let exchanges = log.result.exchanges;
-                    let _ = State::remove(&state_file);
+                    log.runner.active_restored();
                     return done(
                         true,
                         format!(
@@ -721,6 +732,12 @@ async fn try_candidates(
         o.pending = Some(original.clone());
         upsert_other(&mut log.runner.others, o.clone());
         log.runner.save_state();
+        if !log.runner.state_saved() {
+            // Not recorded, so not sent.
+            o.pending = None;
+            upsert_other(&mut log.runner.others, o.clone());
+            return Err("the state file cannot be written".into());
+        }
         let r = log
             .exchange(
                 &format!(
@@ -833,6 +850,11 @@ async fn change_other(
     };
     upsert_other(&mut log.runner.others, record(old, Some(new)));
     log.runner.save_state();
+    if !log.runner.state_saved() {
+        // Not recorded, so not sent.
+        upsert_other(&mut log.runner.others, record(old, None));
+        return None;
+    }
     let mut r = log
         .exchange(purpose, change(Some(token), old, new, None), Effect::None)
         .await;

@@ -204,6 +204,9 @@ struct Shared {
     /// Requests received.
     received: Mutex<usize>,
     traffic: Mutex<Traffic>,
+    /// Whether [`Tenant::watch_file`] existed at each request to the
+    /// endpoint.
+    seen: Mutex<Vec<bool>>,
 }
 
 /// A fake on an ephemeral port; stops when dropped.
@@ -266,6 +269,12 @@ impl Fake {
         *self.shared.traffic.lock().unwrap()
     }
 
+    /// Whether [`Tenant::watch_file`] existed at each request to the
+    /// endpoint, in order.
+    pub fn file_seen(&self) -> Vec<bool> {
+        self.shared.seen.lock().unwrap().clone()
+    }
+
     /// Starts a fake tenant.
     pub async fn tenant(tenant: Tenant) -> Fake {
         let jwks: JwkSet = serde_json::from_slice(
@@ -301,6 +310,7 @@ impl Fake {
             jwks,
             received: Mutex::new(0),
             traffic: Mutex::new(Traffic::default()),
+            seen: Mutex::new(Vec::new()),
         });
         let serving = shared.clone();
         let (addr, task) = crate::support::serve_fn(move |req| {

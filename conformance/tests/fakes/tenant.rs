@@ -35,6 +35,9 @@ pub struct Tenant {
     /// The n-th change the fake applies (a 200) is answered only after
     /// this long: a request in flight to interrupt.
     pub hold_applied: Option<(usize, Duration)>,
+    /// A file (a run's state file) whose presence is noted at each request
+    /// to the endpoint ([`super::Fake::file_seen`]).
+    pub watch_file: Option<std::path::PathBuf>,
 }
 
 /// What a fake tenant did on the network.
@@ -71,6 +74,9 @@ pub(super) async fn network(
         }
     }
     let endpoint = req.uri().path() == "/change_user_password";
+    if endpoint && let Some(file) = &s.tenant.watch_file {
+        s.seen.lock().unwrap().push(file.exists());
+    }
     let answer = handle(s, req).await;
     if endpoint && answer.status() == 200 {
         let hold = {
