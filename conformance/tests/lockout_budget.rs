@@ -32,8 +32,21 @@ fn wrong_old_answers(outcome: &RunOutcome) -> usize {
 
 #[tokio::test]
 async fn a_declared_window_is_waited_out_instead_of_reset() {
-    let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
+    // The reference server counts in a row, so a pause does not reset its
+    // count: it locks at 10 here, while the profile declares 5 within a
+    // window (the rule the runner spends against), so that the five wrong
+    // old passwords below lock nothing and the restore can check the
+    // original password.
+    let mut roomy = conformance::profile::Profile::load(std::path::Path::new(
+        conformance::embedded::REFERENCE_PROFILE,
+    ))
+    .unwrap();
+    roomy.lockout.max_failures = Some(10);
+    let server = Embedded::start_from(Hashing::CheapTestOnly, &roomy)
+        .await
+        .unwrap();
     let mut profile = server.profile.clone();
+    profile.lockout.max_failures = Some(5);
     profile.lockout.counting = Some(Counting::Window);
     profile.lockout.window_secs = Some(1);
     let case = catalogue::find("precedence.old-password-before-duplicate").unwrap();

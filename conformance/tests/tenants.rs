@@ -528,3 +528,49 @@ async fn the_state_file_outlives_the_active_restore_while_others_are_checked() {
     assert!(outcome.ok(), "{:?}", outcome.restore.map(|h| h.outcome));
     assert!(!file.exists());
 }
+
+/// A state file left by a run stopped right after a refused change from
+/// the original password (the active account's `current` is its original,
+/// with a candidate): `conformance restore` must not claim the original
+/// without checking it. Here the target did store the refused change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_checks_the_original_when_candidates_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let fake = Fake::tenant(Tenant::default()).await;
+    fake.set_password("alice", "Alice-Cand-7x");
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    let options = crate::support::external_options(dir.path());
+    conformance::state::StateFile {
+        version: conformance::state::FORMAT,
+        endpoint: format!("http://{}/change_user_password", fake.addr),
+        accounts: vec![conformance::state::AccountState {
+            subject: "alice".into(),
+            original: "Alice-Passw0rd".into(),
+            current: "Alice-Passw0rd".into(),
+            pending: None,
+            previous: Vec::new(),
+            failures: 0,
+            before_last_change: None,
+            candidates: vec!["Alice-Cand-7x".into()],
+        }],
+    }
+    .save(&file)
+    .unwrap();
+    let outcome = runner::restore_from_state(&profile, &options)
+        .await
+        .expect("the restore starts");
+    let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
+    let alice = fake
+        .accounts()
+        .into_iter()
+        .find(|a| a.subject == "alice")
+        .unwrap();
+    // Never a claim without the original: here the candidate is found and
+    // the original set back.
+    assert_eq!(alice.password, "Alice-Passw0rd", "{said}");
+    assert!(outcome.ok(), "{said}");
+    assert!(!file.exists(), "{said}");
+    assert!(!alice.locked_here, "{said}");
+}

@@ -514,6 +514,70 @@ impl Runner {
                 Vec::new(),
             );
         }
+        let mut checked = Vec::new();
+        if self.active.current == self.active.original && !self.active.candidates.is_empty() {
+            // Refused changes were sent since the password was last
+            // confirmed (a run stopped before its confirmation): a target
+            // that stored one gave the account its new password. Checked
+            // with a change that changes nothing before claiming anything.
+            let includes_current = self.profile.policy.history_includes_current;
+            let works = move |r: &Response| {
+                !r.retry_budget_exhausted
+                    && (r.status == 200
+                        || is_error(r, "duplicate_password")
+                        || (includes_current && is_error(r, "recurrent_password")))
+            };
+            let candidates = self.active.candidates.clone();
+            let mut log = Ctx::housekeeping(self);
+            for (i, c) in candidates.iter().enumerate() {
+                log.redactor
+                    .add(c, &format!("password:candidate-{}", i + 1));
+            }
+            let token = log.token_or_empty().await;
+            let current = log.current();
+            let r = log
+                .probe(
+                    "restore: refused changes were sent since the password was last confirmed: \
+                     does the original still work?",
+                    change(Some(&token), &current, &current, None),
+                )
+                .await;
+            let failed = match r {
+                Some(r) if works(&r) => {
+                    let a = &mut log.runner.active;
+                    a.candidates.clear();
+                    a.touched = true;
+                    log.runner.save_state();
+                    None
+                }
+                Some(r) if is_error(&r, "wrong_old_password") => {
+                    log.runner.note_failure();
+                    log.runner.stores_refused = true;
+                    log.runner.active.poisoned = Some(
+                        "the recorded (original) password was refused (wrong_old_password): the \
+                         target may have stored a refused change"
+                            .into(),
+                    );
+                    log.runner.save_state();
+                    Some("the recorded (original) password was refused")
+                }
+                _ => Some("the recorded (original) password could not be checked"),
+            };
+            checked = log.result.exchanges;
+            if let Some(why) = failed {
+                let n = self.active.candidates.len();
+                return done(
+                    false,
+                    format!(
+                        "the original password of {subject} was not restored: {why}; it has the \
+                         `current` password or one of the {n} `candidates` recorded in {} (new \
+                         passwords of refused changes, which this target may have stored)",
+                        self.options.state_file.display()
+                    ),
+                    checked,
+                );
+            }
+        }
         if self.active.current == self.active.original {
             self.active_restored();
             // Said only when a successful change showed it; otherwise what
@@ -526,7 +590,7 @@ impl Runner {
                      password is not checked"
                 )
             };
-            return done(true, outcome, Vec::new());
+            return done(true, outcome, checked);
         }
         let mut needed = self.cycles_needed();
         // A refused tracked password is rechecked against the password

@@ -275,6 +275,14 @@ impl Fake {
         self.shared.seen.lock().unwrap().clone()
     }
 
+    /// Gives `subject` the password `password` (as a target that stored a
+    /// refused change would have).
+    pub fn set_password(&self, subject: &str, password: &str) {
+        let mut users = self.shared.users.lock().unwrap();
+        let u = users.get_mut(subject).expect("a subject of the fake");
+        u.password = password.to_string();
+    }
+
     /// Starts a fake tenant.
     pub async fn tenant(tenant: Tenant) -> Fake {
         let jwks: JwkSet = serde_json::from_slice(
