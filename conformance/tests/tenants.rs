@@ -574,3 +574,58 @@ async fn restore_checks_the_original_when_candidates_are_recorded() {
     assert!(!file.exists(), "{said}");
     assert!(!alice.locked_here, "{said}");
 }
+
+/// Another account's change without an answer, resolved by the restore
+/// when its recorded failures leave room for one wrong old password only:
+/// the recorded password refused, the pending one is not tried (it would
+/// be a wrong old password past the spare), and the account is not locked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolving_another_accounts_lost_change_spends_its_lockout_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let fake = Fake::tenant(Tenant::default()).await;
+    // bob's last change was never applied and the run's first guess is
+    // wrong too: the fake has counted the 3 failures the file records.
+    fake.set_failures("bob", 3);
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    profile.lockout.max_failures = Some(5);
+    let options = crate::support::external_options(dir.path());
+    let account = |subject: &str, original: &str, current: &str, pending: Option<&str>| {
+        conformance::state::AccountState {
+            subject: subject.into(),
+            original: original.into(),
+            current: current.into(),
+            pending: pending.map(str::to_string),
+            previous: Vec::new(),
+            failures: 3,
+            before_last_change: None,
+            candidates: Vec::new(),
+        }
+    };
+    conformance::state::StateFile {
+        version: conformance::state::FORMAT,
+        endpoint: format!("http://{}/change_user_password", fake.addr),
+        accounts: vec![
+            conformance::state::AccountState {
+                failures: 0,
+                ..account("alice", "Alice-Passw0rd", "Alice-Passw0rd", None)
+            },
+            account("bob", "Bob-Passw0rd", "Bob-Guess-1x", Some("Bob-Guess-2x")),
+        ],
+    }
+    .save(&file)
+    .unwrap();
+    let outcome = runner::restore_from_state(&profile, &options)
+        .await
+        .expect("the restore starts");
+    let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
+    let bob = fake
+        .accounts()
+        .into_iter()
+        .find(|a| a.subject == "bob")
+        .unwrap();
+    assert!(!bob.locked_here, "bob was locked; {said}");
+    assert!(!outcome.ok(), "{said}");
+    assert!(said.contains("bob"), "{said}");
+}

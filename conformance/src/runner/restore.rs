@@ -263,7 +263,7 @@ impl Runner {
                     if let (Some(t), Some(pending)) = (token.clone(), o.pending.clone()) {
                         log.redactor
                             .add(&pending, &format!("password:{}-pending", o.subject));
-                        match resolve_other(&mut log, &t, &o).await {
+                        match resolve_other(&mut log, &t, &mut o).await {
                             Some(now) => {
                                 if now != o.current {
                                     o.previous.push(std::mem::replace(&mut o.current, now));
@@ -845,8 +845,9 @@ async fn try_candidates(
 /// `pending` one got no usable answer: asked with changes that change
 /// nothing (the recorded password to itself, then the pending one to
 /// itself), as [`Runner::resolve_pending`] does for the active account.
-async fn resolve_other(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> Option<String> {
+async fn resolve_other(log: &mut Ctx<'_>, token: &str, o: &mut AccountState) -> Option<String> {
     let pending = o.pending.clone()?;
+    let max = log.runner.max_failures();
     let includes_current = log.runner.profile.policy.history_includes_current;
     let works = |r: &Response| {
         !r.retry_budget_exhausted
@@ -854,10 +855,16 @@ async fn resolve_other(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> Opti
                 || is_error(r, "duplicate_password")
                 || (includes_current && is_error(r, "recurrent_password")))
     };
+    let current = o.current.clone();
     for (candidate, question) in [
-        (&o.current, "does the recorded password still work?"),
+        (&current, "does the recorded password still work?"),
         (&pending, "was the change without an answer applied?"),
     ] {
+        if *candidate == pending && max.is_some_and(|m| o.failures + 1 >= m) {
+            // The recorded password was refused: the pending one would be
+            // a wrong old password past the account's spare.
+            return None;
+        }
         let r = log
             .probe(
                 &format!("restore: {}: {question}", o.subject),
@@ -870,6 +877,9 @@ async fn resolve_other(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> Opti
         if !is_error(&r, "wrong_old_password") {
             return None;
         }
+        o.failures += 1;
+        upsert_other(&mut log.runner.others, o.clone());
+        log.runner.save_state();
     }
     None
 }

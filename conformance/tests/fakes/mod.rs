@@ -269,6 +269,13 @@ impl Fake {
         *self.shared.traffic.lock().unwrap()
     }
 
+    /// Counts `n` wrong old passwords against `subject` already (in a row).
+    pub fn set_failures(&self, subject: &str, n: u32) {
+        let mut users = self.shared.users.lock().unwrap();
+        let u = users.get_mut(subject).expect("a subject of the fake");
+        u.failures = n;
+    }
+
     /// Whether [`Tenant::watch_file`] existed at each request to the
     /// endpoint, in order.
     pub fn file_seen(&self) -> Vec<bool> {
