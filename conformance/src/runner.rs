@@ -746,10 +746,7 @@ impl Runner {
         let mut log = Ctx::housekeeping(self);
         log.result.exchanges = resolved;
         for (_, candidates) in &batch {
-            for (i, c) in candidates.iter().enumerate() {
-                log.redactor
-                    .add(c, &format!("password:candidate-{}", i + 1));
-            }
+            log.redact_candidates(candidates, "candidate");
         }
         let token = log.token_or_empty().await;
         let current = log.current();
@@ -1159,6 +1156,13 @@ impl<'r> Ctx<'r> {
             .harness_key
             .get_or_insert_with(|| HarnessKey::generate().map(Arc::new));
         key.clone().map_err(Stop::Error)
+    }
+
+    /// Redacts recorded candidate passwords as `<password:{label}-N>`.
+    fn redact_candidates(&mut self, candidates: &[String], label: &str) {
+        for (i, c) in candidates.iter().enumerate() {
+            self.redactor.add(c, &format!("password:{label}-{}", i + 1));
+        }
     }
 
     async fn token_or_empty(&mut self) -> String {

@@ -2,14 +2,11 @@
 //! the lockout guard, resuming an interrupted run, and refusing a state
 //! file that belongs to another target.
 
-use std::time::Duration;
-
 use conformance::catalogue;
 use conformance::embedded::{Embedded, Hashing};
-use conformance::exchange::{self, ENDPOINT_PATH, Endpoint, Request};
+use conformance::exchange::Endpoint;
 use conformance::runner::{self, RunError};
 use conformance::state::State;
-use conformance::tokens::TokenFactory;
 use conformance::verdict::Verdict;
 
 #[tokio::test]
@@ -48,33 +45,10 @@ async fn an_interrupted_change_is_resolved_on_resume() {
     let applied = "Interrupted-Change-7";
     // The change went through, but the harness never read the answer.
     let endpoint = Endpoint::parse(&profile.base_url).unwrap();
-    let token = TokenFactory::new(profile)
-        .unwrap()
-        .standard(&profile.accounts.active)
-        .await
-        .unwrap();
-    let request = Request {
-        method: http::Method::POST,
-        path: ENDPOINT_PATH.into(),
-        headers: vec![
-            (
-                http::header::AUTHORIZATION,
-                format!("Bearer {token}").parse().unwrap(),
-            ),
-            (
-                http::header::CONTENT_TYPE,
-                "application/json".parse().unwrap(),
-            ),
-        ],
-        body: serde_json::to_vec(
-            &serde_json::json!({"old_password": original, "new_password": applied}),
-        )
-        .unwrap(),
-    };
-    let r = exchange::send(&endpoint, &request, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(r.status, 200);
+    assert_eq!(
+        crate::support::change_active(profile, &original, applied).await,
+        200
+    );
     let options = crate::support::strict_options(&server);
     State {
         endpoint: endpoint.endpoint_url(),

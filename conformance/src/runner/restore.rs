@@ -8,6 +8,17 @@ use super::{Ctx, Effect, Housekeeping, RESUMED, RunError, Runner, change, is_err
 use crate::exchange::{ExchangeRecord, Response};
 use crate::state::{AccountState, State, StateError, StateFile};
 
+/// Whether `r`, the answer to a change that changes nothing (a password to
+/// itself), shows that the password works: 200, `duplicate_password`, or
+/// `recurrent_password` where the profile's history counts the current
+/// password; never an answer the retry budget gave up on.
+fn confirms(r: &Response, includes_current: bool) -> bool {
+    !r.retry_budget_exhausted
+        && (r.status == 200
+            || is_error(r, "duplicate_password")
+            || (includes_current && is_error(r, "recurrent_password")))
+}
+
 impl Runner {
     /// Picks up an interrupted run's state file.
     pub(super) async fn resume(&mut self) -> Result<Option<Housekeeping>, RunError> {
@@ -107,12 +118,6 @@ impl Runner {
             };
         };
         let includes_current = self.profile.policy.history_includes_current;
-        let works = move |r: &Response| {
-            !r.retry_budget_exhausted
-                && (r.status == 200
-                    || is_error(r, "duplicate_password")
-                    || (includes_current && is_error(r, "recurrent_password")))
-        };
         let mut log = Ctx::housekeeping(self);
         let ok;
         let outcome: String;
@@ -126,7 +131,7 @@ impl Runner {
             )
             .await;
         match r {
-            Some(r) if works(&r) => {
+            Some(r) if confirms(&r, includes_current) => {
                 ok = true;
                 outcome = "the interrupted change had not been applied".into();
             }
@@ -139,7 +144,7 @@ impl Runner {
                     )
                     .await;
                 match r {
-                    Some(r) if works(&r) => {
+                    Some(r) if confirms(&r, includes_current) => {
                         let a = &mut log.runner.active;
                         a.previous
                             .push(std::mem::replace(&mut a.current, pending.clone()));
@@ -420,18 +425,9 @@ impl Runner {
     /// never locking). The one that works becomes the tracked password.
     async fn try_active_candidates(&mut self) -> Housekeeping {
         let includes_current = self.profile.policy.history_includes_current;
-        let works = move |r: &Response| {
-            !r.retry_budget_exhausted
-                && (r.status == 200
-                    || is_error(r, "duplicate_password")
-                    || (includes_current && is_error(r, "recurrent_password")))
-        };
         let candidates = self.active.candidates.clone();
         let mut log = Ctx::housekeeping(self);
-        for (i, c) in candidates.iter().enumerate() {
-            log.redactor
-                .add(c, &format!("password:candidate-{}", i + 1));
-        }
+        log.redact_candidates(&candidates, "candidate");
         let token = log.token_or_empty().await;
         let mut outcome = "no candidate was tried".to_string();
         let mut ok = false;
@@ -448,7 +444,7 @@ impl Runner {
                 )
                 .await;
             match r {
-                Some(r) if works(&r) => {
+                Some(r) if confirms(&r, includes_current) => {
                     let a = &mut log.runner.active;
                     a.previous
                         .push(std::mem::replace(&mut a.current, c.clone()));
@@ -521,18 +517,9 @@ impl Runner {
             // that stored one gave the account its new password. Checked
             // with a change that changes nothing before claiming anything.
             let includes_current = self.profile.policy.history_includes_current;
-            let works = move |r: &Response| {
-                !r.retry_budget_exhausted
-                    && (r.status == 200
-                        || is_error(r, "duplicate_password")
-                        || (includes_current && is_error(r, "recurrent_password")))
-            };
             let candidates = self.active.candidates.clone();
             let mut log = Ctx::housekeeping(self);
-            for (i, c) in candidates.iter().enumerate() {
-                log.redactor
-                    .add(c, &format!("password:candidate-{}", i + 1));
-            }
+            log.redact_candidates(&candidates, "candidate");
             let token = log.token_or_empty().await;
             let current = log.current();
             let r = log
@@ -543,7 +530,7 @@ impl Runner {
                 )
                 .await;
             let failed = match r {
-                Some(r) if works(&r) => {
+                Some(r) if confirms(&r, includes_current) => {
                     let a = &mut log.runner.active;
                     a.candidates.clear();
                     a.touched = true;
@@ -743,17 +730,8 @@ async fn try_candidates(
     token: &str,
     o: &mut AccountState,
 ) -> Result<(), String> {
-    for (i, c) in o.candidates.iter().enumerate() {
-        log.redactor
-            .add(c, &format!("password:{}-candidate-{}", o.subject, i + 1));
-    }
+    log.redact_candidates(&o.candidates, &format!("{}-candidate", o.subject));
     let includes_current = log.runner.profile.policy.history_includes_current;
-    let works = |r: &Response| {
-        !r.retry_budget_exhausted
-            && (r.status == 200
-                || is_error(r, "duplicate_password")
-                || (includes_current && is_error(r, "recurrent_password")))
-    };
     let confirmed = |log: &mut Ctx<'_>, o: &mut AccountState| {
         o.candidates.clear();
         upsert_other(&mut log.runner.others, o.clone());
@@ -770,7 +748,7 @@ async fn try_candidates(
         )
         .await
         .ok_or("the recorded password could not be tried")?;
-    if works(&r) {
+    if confirms(&r, includes_current) {
         confirmed(log, o);
         return Ok(());
     }
@@ -849,12 +827,6 @@ async fn resolve_other(log: &mut Ctx<'_>, token: &str, o: &mut AccountState) -> 
     let pending = o.pending.clone()?;
     let max = log.runner.max_failures();
     let includes_current = log.runner.profile.policy.history_includes_current;
-    let works = |r: &Response| {
-        !r.retry_budget_exhausted
-            && (r.status == 200
-                || is_error(r, "duplicate_password")
-                || (includes_current && is_error(r, "recurrent_password")))
-    };
     let current = o.current.clone();
     for (candidate, question) in [
         (&current, "does the recorded password still work?"),
@@ -871,7 +843,7 @@ async fn resolve_other(log: &mut Ctx<'_>, token: &str, o: &mut AccountState) -> 
                 change(Some(token), candidate, candidate, None),
             )
             .await?;
-        if works(&r) {
+        if confirms(&r, includes_current) {
             return Some(candidate.clone());
         }
         if !is_error(&r, "wrong_old_password") {

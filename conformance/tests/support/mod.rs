@@ -163,6 +163,12 @@ where
 /// Whether `password` is alice's password now: a real change from it
 /// (which the target answers 200 only if it is).
 pub async fn is_current(profile: &Profile, password: &str) -> bool {
+    change_active(profile, password, "Probe-After-Run-42").await == 200
+}
+
+/// Sends a change of the active account from `old` to `new` with a
+/// standard token; the answer's status.
+pub async fn change_active(profile: &Profile, old: &str, new: &str) -> u16 {
     let endpoint = Endpoint::parse(&profile.base_url).unwrap();
     let token = TokenFactory::new(profile)
         .unwrap()
@@ -182,13 +188,11 @@ pub async fn is_current(profile: &Profile, password: &str) -> bool {
                 "application/json".parse().unwrap(),
             ),
         ],
-        body: serde_json::to_vec(
-            &serde_json::json!({"old_password": password, "new_password": "Probe-After-Run-42"}),
-        )
-        .unwrap(),
+        body: serde_json::to_vec(&serde_json::json!({"old_password": old, "new_password": new}))
+            .unwrap(),
     };
-    let r = exchange::send(&endpoint, &request, Duration::from_secs(5))
+    exchange::send(&endpoint, &request, Duration::from_secs(5))
         .await
-        .unwrap();
-    r.status == 200
+        .unwrap()
+        .status
 }
