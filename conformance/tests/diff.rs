@@ -37,11 +37,6 @@ async fn a_lower_lockout_threshold_on_b_locks_nothing_and_shows() {
     let b = Embedded::start_from(Hashing::CheapTestOnly, &with_threshold(2))
         .await
         .unwrap();
-    let side = |server: &Embedded, name: &str| Side {
-        profile: server.profile.clone(),
-        name: name.to_string(),
-        state: server.state_file(),
-    };
     let cases: Vec<_> = CATALOGUE.iter().collect();
     let report = diff::run_pair(
         &side(&a, "locks after 5"),
@@ -72,6 +67,15 @@ async fn a_lower_lockout_threshold_on_b_locks_nothing_and_shows() {
     }
     a.stop().await;
     b.stop().await;
+}
+
+/// One side of a diff: an embedded reference server, by `name`.
+fn side(server: &Embedded, name: &str) -> Side {
+    Side {
+        profile: server.profile.clone(),
+        name: name.to_string(),
+        state: server.state_file(),
+    }
 }
 
 fn reference_with_history(n: usize) -> Profile {
@@ -118,11 +122,6 @@ async fn history_four_against_five_differs_in_beyond_depth_only() {
     let b = Embedded::start_from(Hashing::CheapTestOnly, &reference_with_history(5))
         .await
         .unwrap();
-    let side = |server: &Embedded, name: &str| Side {
-        profile: server.profile.clone(),
-        name: name.to_string(),
-        state: server.state_file(),
-    };
     let cases: Vec<_> = CATALOGUE.iter().collect();
     let sequences = SequenceOptions {
         count: 8,
@@ -217,18 +216,13 @@ async fn a_target_against_itself_is_alike() {
     let b = Embedded::start_from(Hashing::CheapTestOnly, &reference_with_history(5))
         .await
         .unwrap();
-    let side = |server: &Embedded| Side {
-        profile: server.profile.clone(),
-        name: server.profile.base_url.clone(),
-        state: server.state_file(),
-    };
     let cases: Vec<_> = CATALOGUE
         .iter()
         .filter(|c| c.id.starts_with("auth.") || c.id.starts_with("history."))
         .collect();
     let report = diff::run_pair(
-        &side(&a),
-        &side(&b),
+        &side(&a, &a.profile.base_url),
+        &side(&b, &b.profile.base_url),
         &cases,
         Some(Duration::from_secs(10)),
         false,

@@ -243,24 +243,56 @@ fn assert_all_original(fake: &Fake, said: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_sigint_mid_change_exits_and_restore_resolves_the_change() {
-    // The first change the fake applies is answered only after a minute.
+/// A run against a fake tenant whose `hold`-th applied change is answered
+/// only after the given time, with its stderr collected.
+struct HeldRun {
+    fake: Fake,
+    url: String,
+    _dir: tempfile::TempDir,
+    state: std::path::PathBuf,
+    child: Child,
+    err: Arc<Mutex<String>>,
+}
+
+async fn held_run(hold: (usize, Duration), extra: &[&str]) -> HeldRun {
     let fake = Fake::tenant(Tenant {
-        hold_applied: Some((1, Duration::from_secs(60))),
+        hold_applied: Some(hold),
         ..Tenant::default()
     })
     .await;
     let url = format!("http://{}", fake.addr);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.json");
-    let state_arg = state.to_str().unwrap();
-    let mut child = conformance(&["--base-url", &url, "--state", state_arg])
+    let mut args = vec!["--base-url", &url, "--state", state.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let mut child = conformance(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let err = collect_stderr(&mut child);
+    HeldRun {
+        fake,
+        url,
+        _dir: dir,
+        state,
+        child,
+        err,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigint_mid_change_exits_and_restore_resolves_the_change() {
+    // The first change the fake applies is answered only after a minute.
+    let HeldRun {
+        fake,
+        url,
+        _dir,
+        state,
+        mut child,
+        err,
+    } = held_run((1, Duration::from_secs(60)), &[]).await;
+    let state_arg = state.to_str().unwrap();
     wait_until("a change in flight", || fake.traffic().holding).await;
     kill("-INT", &child);
     wait_until("the run saw the first SIGINT", || {
@@ -299,32 +331,26 @@ async fn a_second_sigint_mid_change_exits_and_restore_resolves_the_change() {
 async fn sigint_during_the_properties_finishes_the_change_restores_and_exits_130() {
     // Past the priming of the history (six changes), a change of the
     // properties is held for a second.
-    let fake = Fake::tenant(Tenant {
-        hold_applied: Some((9, Duration::from_secs(1))),
-        ..Tenant::default()
-    })
+    let HeldRun {
+        fake,
+        _dir,
+        state,
+        mut child,
+        err,
+        ..
+    } = held_run(
+        (9, Duration::from_secs(1)),
+        &[
+            "--properties",
+            "--case",
+            "property.*",
+            "--cases",
+            "64",
+            "--seed",
+            "3",
+        ],
+    )
     .await;
-    let url = format!("http://{}", fake.addr);
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("s.json");
-    let mut child = conformance(&[
-        "--base-url",
-        &url,
-        "--state",
-        state.to_str().unwrap(),
-        "--properties",
-        "--case",
-        "property.*",
-        "--cases",
-        "64",
-        "--seed",
-        "3",
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let err = collect_stderr(&mut child);
     wait_until("a property's change in flight", || fake.traffic().holding).await;
     let at_signal = fake.traffic().handled;
     kill("-INT", &child);
