@@ -311,12 +311,7 @@ async fn a_second_sigint_mid_change_exits_and_restore_resolves_the_change() {
         .unwrap()
         .expect("the state file is kept");
     let alice = recorded.account("alice").unwrap();
-    let applied = fake
-        .accounts()
-        .into_iter()
-        .find(|a| a.subject == "alice")
-        .unwrap()
-        .password;
+    let applied = fake.account("alice").password;
     assert_eq!(alice.pending.as_deref(), Some(applied.as_str()));
     assert!(!said.contains(&applied), "a password was printed: {said}");
     let out = restore(&url, state_arg);
@@ -397,12 +392,7 @@ async fn a_change_with_a_forged_token_is_pending_before_its_answer() {
     wait_until("the forged change in flight", || fake.traffic().holding).await;
     kill("-KILL", &child);
     wait_for_exit(&mut child).await;
-    let applied = fake
-        .accounts()
-        .into_iter()
-        .find(|a| a.subject == "alice")
-        .unwrap()
-        .password;
+    let applied = fake.account("alice").password;
     let recorded = StateFile::load(&state).unwrap().expect("the state file");
     assert_eq!(
         recorded.account("alice").unwrap().pending.as_deref(),

@@ -177,11 +177,7 @@ async fn catalogue_and_properties_spend_one_budget() {
     let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
         .await
         .unwrap();
-    let alice = fake
-        .accounts()
-        .into_iter()
-        .find(|a| a.subject == "alice")
-        .unwrap();
+    let alice = fake.account("alice");
     assert!(
         (1..=3).contains(&alice.wrong_old),
         "{} wrong old passwords",

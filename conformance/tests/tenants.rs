@@ -562,11 +562,7 @@ async fn restore_checks_the_original_when_candidates_are_recorded() {
         .await
         .expect("the restore starts");
     let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
-    let alice = fake
-        .accounts()
-        .into_iter()
-        .find(|a| a.subject == "alice")
-        .unwrap();
+    let alice = fake.account("alice");
     // Never a claim without the original: here the candidate is found and
     // the original set back.
     assert_eq!(alice.password, "Alice-Passw0rd", "{said}");
@@ -620,11 +616,7 @@ async fn resolving_another_accounts_lost_change_spends_its_lockout_budget() {
         .await
         .expect("the restore starts");
     let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
-    let bob = fake
-        .accounts()
-        .into_iter()
-        .find(|a| a.subject == "bob")
-        .unwrap();
+    let bob = fake.account("bob");
     assert!(!bob.locked_here, "bob was locked; {said}");
     assert!(!outcome.ok(), "{said}");
     assert!(said.contains("bob"), "{said}");

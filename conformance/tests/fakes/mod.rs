@@ -248,6 +248,14 @@ impl Fake {
         .await
     }
 
+    /// One account as the fake holds it now.
+    pub fn account(&self, subject: &str) -> AccountNow {
+        self.accounts()
+            .into_iter()
+            .find(|a| a.subject == subject)
+            .unwrap_or_else(|| panic!("the fake has no account {subject}"))
+    }
+
     /// The fake's accounts as they are now, by subject.
     pub fn accounts(&self) -> Vec<AccountNow> {
         let users = self.shared.users.lock().unwrap();
