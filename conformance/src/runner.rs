@@ -378,6 +378,11 @@ pub async fn restore_from_state(
 }
 
 impl Runner {
+    /// Another account's entry, by subject.
+    fn other_mut(&mut self, subject: &str) -> Option<&mut AccountState> {
+        self.others.iter_mut().find(|o| o.subject == subject)
+    }
+
     fn new(profile: &Profile, options: &RunOptions) -> Result<Runner, RunError> {
         let endpoint = Endpoint::for_profile(profile).map_err(RunError::Profile)?;
         let tokens = TokenFactory::new(profile).map_err(RunError::Tokens)?;
@@ -1239,12 +1244,7 @@ impl<'r> Ctx<'r> {
             match &effect {
                 Effect::Change { .. } => self.runner.active.pending = None,
                 Effect::Other { subject, .. } => {
-                    if let Some(o) = self
-                        .runner
-                        .others
-                        .iter_mut()
-                        .find(|o| o.subject == *subject)
-                    {
+                    if let Some(o) = self.runner.other_mut(subject) {
                         o.pending = None;
                     }
                 }
@@ -1400,12 +1400,7 @@ impl<'r> Ctx<'r> {
                 }
             }
             Effect::Other { subject, new, .. } => {
-                if let Some(o) = self
-                    .runner
-                    .others
-                    .iter_mut()
-                    .find(|o| o.subject == *subject)
-                {
+                if let Some(o) = self.runner.other_mut(subject) {
                     o.pending = None;
                     if response.status == 200 {
                         let old = std::mem::replace(&mut o.current, new.clone());
@@ -1418,12 +1413,7 @@ impl<'r> Ctx<'r> {
                 self.runner.save_state();
             }
             Effect::Candidate { subject, new, .. } => {
-                if let Some(o) = self
-                    .runner
-                    .others
-                    .iter_mut()
-                    .find(|o| o.subject == *subject)
-                {
+                if let Some(o) = self.runner.other_mut(subject) {
                     if response.status == 200 {
                         // Applied despite a wrong old password: it has `new`.
                         let old = std::mem::replace(&mut o.current, new.clone());
