@@ -42,6 +42,7 @@ pub fn sign(
     key: &EncodingKey,
     alg: Algorithm,
 ) -> Result<String, String> {
+    server::jwt_crypto::install().map_err(|e| e.to_string())?;
     let message = format!("{}.{payload_b64}", b64_json(header));
     let signature =
         crypto::sign(message.as_bytes(), key, alg).map_err(|e| format!("cannot sign: {e}"))?;

@@ -260,6 +260,7 @@ mod tests {
             "/../fixtures/keys/dev-rs256.pem"
         ))
         .unwrap();
+        server::jwt_crypto::install().unwrap();
         let token = jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
             &serde_json::json!({"sub": "x", "exp": 4_000_000_000u64}),

@@ -181,6 +181,7 @@ impl TokenFactory {
         kid: Option<&str>,
         key: &EncodingKey,
     ) -> Result<String, TokenError> {
+        server::jwt_crypto::install().map_err(|e| TokenError::Failed(e.to_string()))?;
         let mut header = Header::new(self.algorithm);
         header.typ = Some(self.config.typ.clone());
         header.kid = kid.map(str::to_string);

@@ -71,7 +71,8 @@ const MIN_RSA_MODULUS_BYTES: usize = 2048 / 8;
 
 impl KeySet {
     /// Loads a JWKS file. Every key needs a `kid`; its algorithm comes from
-    /// `alg` or, failing that, from the key type (RSA → RS256, P-256 → ES256).
+    /// `alg` or, failing that, from the key type (RSA → RS256, P-256 →
+    /// ES256, P-384 → ES384).
     pub fn load(path: &Path) -> Result<KeySet, KeyError> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| KeyError::Io(name.clone(), e))?;
@@ -81,12 +82,15 @@ impl KeySet {
     /// Parses a JWKS document, refusing any key that could never verify an
     /// access token here: private members, `use` other than `sig`,
     /// `key_ops` without `verify`, an `alg` that does not fit the key type or
-    /// curve, an RSA modulus under 2048 bits. The error names the key.
+    /// curve, an RSA modulus under 2048 bits, an EC coordinate of the wrong
+    /// size. The error names the key. Installs the ring provider
+    /// ([`crate::jwt_crypto`]) that will check the signatures.
     pub fn parse(text: &str) -> Result<KeySet, String> {
         #[derive(serde::Deserialize)]
         struct RawSet {
             keys: Vec<serde_json::Map<String, serde_json::Value>>,
         }
+        crate::jwt_crypto::install().map_err(|e| e.to_string())?;
         let set: RawSet = serde_json::from_str(text).map_err(|e| e.to_string())?;
         if set.keys.is_empty() {
             return Err("the key set holds no keys".into());
@@ -145,39 +149,70 @@ fn public_key(
     let declared = jwk.common.key_algorithm;
     let (alg, doc) = match &jwk.algorithm {
         AlgorithmParameters::RSA(rsa) => {
-            if !matches!(declared, None | Some(KeyAlgorithm::RS256)) {
-                return Err(format!(
-                    "`alg` {declared:?} does not fit an RSA key (RS256)"
-                ));
-            }
+            let alg = match declared {
+                None | Some(KeyAlgorithm::RS256) => Algorithm::RS256,
+                Some(KeyAlgorithm::RS384) => Algorithm::RS384,
+                Some(KeyAlgorithm::RS512) => Algorithm::RS512,
+                Some(KeyAlgorithm::PS256) => Algorithm::PS256,
+                Some(other) => {
+                    return Err(format!(
+                        "`alg` {other:?} does not fit an RSA key (RS256, RS384, RS512, PS256)"
+                    ));
+                }
+            };
             let modulus = URL_SAFE_NO_PAD
                 .decode(&rsa.n)
                 .map_err(|_| "`n` is not base64url".to_string())?;
             let bits = modulus.iter().skip_while(|b| **b == 0).count() * 8;
             if bits < MIN_RSA_MODULUS_BYTES * 8 {
                 return Err(format!(
-                    "RSA modulus of about {bits} bits; RS256 needs 2048 or more"
+                    "RSA modulus of about {bits} bits; {alg:?} needs 2048 or more"
                 ));
             }
-            let doc = json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": rsa.n, "e": rsa.e});
-            (Algorithm::RS256, doc)
+            let doc =
+                json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": alg, "n": rsa.n, "e": rsa.e});
+            (alg, doc)
         }
         AlgorithmParameters::EllipticCurve(ec) => {
-            if ec.curve != EllipticCurve::P256 {
-                return Err(format!(
-                    "curve {:?}: only P-256 (ES256) is supported",
-                    ec.curve
-                ));
+            let (alg, crv, size) = match &ec.curve {
+                EllipticCurve::P256 => (Algorithm::ES256, "P-256", 32),
+                EllipticCurve::P384 => (Algorithm::ES384, "P-384", 48),
+                other => {
+                    return Err(format!(
+                        "curve {other:?}: only P-256 (ES256) and P-384 (ES384) are supported"
+                    ));
+                }
+            };
+            let declared = match declared {
+                None => Ok(alg),
+                Some(KeyAlgorithm::ES256) => Ok(Algorithm::ES256),
+                Some(KeyAlgorithm::ES384) => Ok(Algorithm::ES384),
+                Some(other) => Err(format!("{other:?}")),
+            };
+            if declared != Ok(alg) {
+                let named = declared.map_or_else(|other| other, |d| format!("{d:?}"));
+                return Err(format!("`alg` {named} does not fit a {crv} key ({alg:?})"));
             }
-            if !matches!(declared, None | Some(KeyAlgorithm::ES256)) {
-                return Err(format!(
-                    "`alg` {declared:?} does not fit a P-256 key (ES256)"
-                ));
+            for (name, coordinate) in [("x", &ec.x), ("y", &ec.y)] {
+                let bytes = URL_SAFE_NO_PAD
+                    .decode(coordinate)
+                    .map_err(|_| format!("`{name}` is not base64url"))?;
+                if bytes.len() != size {
+                    return Err(format!(
+                        "`{name}` is {} bytes; a {crv} coordinate is {size}",
+                        bytes.len()
+                    ));
+                }
             }
-            let doc = json!({"kty": "EC", "kid": kid, "use": "sig", "alg": "ES256", "crv": "P-256", "x": ec.x, "y": ec.y});
-            (Algorithm::ES256, doc)
+            let doc = json!({"kty": "EC", "kid": kid, "use": "sig", "alg": alg, "crv": crv, "x": ec.x, "y": ec.y});
+            (alg, doc)
         }
-        _ => return Err("only RSA (RS256) and EC P-256 (ES256) keys are supported".into()),
+        _ => {
+            return Err(
+                "only RSA (RS256, RS384, RS512, PS256) and EC P-256/P-384 (ES256, ES384) keys are supported"
+                    .into(),
+            );
+        }
     };
     let key = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
     Ok((key, alg, doc))
@@ -206,9 +241,10 @@ impl SigningKey {
             .find(|k| parse_algorithm(&k.algorithm) == Some(algorithm))
             .ok_or(KeyError::NoSigningKey(algorithm))?;
         let name = config.private_key.display().to_string();
+        crate::jwt_crypto::install().map_err(|e| KeyError::Invalid(name.clone(), e.to_string()))?;
         let pem = std::fs::read(&config.private_key).map_err(|e| KeyError::Io(name.clone(), e))?;
         let key = match algorithm {
-            Algorithm::ES256 => EncodingKey::from_ec_pem(&pem),
+            Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(&pem),
             _ => EncodingKey::from_rsa_pem(&pem),
         }
         .map_err(|e| KeyError::Invalid(name, e.to_string()))?;
@@ -228,13 +264,21 @@ impl SigningKey {
     }
 }
 
-/// `RS256` / `ES256` (case-insensitive) as an algorithm.
+/// The algorithms a key of a [`KeySet`] may pin.
+pub const PINNABLE: [Algorithm; 6] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
+
+/// One of [`PINNABLE`] by name (case-insensitive).
 pub fn parse_algorithm(s: &str) -> Option<Algorithm> {
-    match s.to_ascii_uppercase().as_str() {
-        "RS256" => Some(Algorithm::RS256),
-        "ES256" => Some(Algorithm::ES256),
-        _ => None,
-    }
+    PINNABLE
+        .into_iter()
+        .find(|alg| format!("{alg:?}").eq_ignore_ascii_case(s))
 }
 
 #[cfg(test)]
@@ -318,19 +362,38 @@ mod tests {
 
     #[test]
     fn alg_must_fit_the_key_type_and_curve() {
+        let err = edited(1, "crv", json!("P-521")).unwrap_err();
+        assert_eq!(
+            err,
+            "key `dev-es256`: curve P521: only P-256 (ES256) and P-384 (ES384) are supported"
+        );
+        // A P-384 key is ES384 and needs 48-byte coordinates.
         let err = edited(1, "crv", json!("P-384")).unwrap_err();
         assert_eq!(
             err,
-            "key `dev-es256`: curve P384: only P-256 (ES256) is supported"
+            "key `dev-es256`: `alg` ES256 does not fit a P-384 key (ES384)"
         );
+        let mut keys = dev_keys();
+        keys[1]["crv"] = json!("P-384");
+        keys[1].as_object_mut().unwrap().remove("alg");
+        assert_eq!(
+            parse(keys).unwrap_err(),
+            "key `dev-es256`: `x` is 32 bytes; a P-384 coordinate is 48"
+        );
+        for alg in ["RS384", "RS512", "PS256"] {
+            let set = edited(0, "alg", json!(alg)).unwrap();
+            assert_eq!(Some(set.get("dev-rs256").unwrap().1), parse_algorithm(alg));
+        }
+        let err = edited(0, "alg", json!("PS512")).unwrap_err();
+        assert!(err.contains("does not fit an RSA key"), "{err}");
         let err = edited(0, "alg", json!("ES256")).unwrap_err();
         assert!(
-            err.starts_with("key `dev-rs256`: `alg` Some(ES256) does not fit an RSA key"),
+            err.starts_with("key `dev-rs256`: `alg` ES256 does not fit an RSA key"),
             "{err}"
         );
         let err = edited(1, "alg", json!("RS256")).unwrap_err();
         assert!(
-            err.starts_with("key `dev-es256`: `alg` Some(RS256) does not fit a P-256 key"),
+            err.starts_with("key `dev-es256`: `alg` RS256 does not fit a P-256 key"),
             "{err}"
         );
         let err = edited(0, "n", json!("AQAB")).unwrap_err();

@@ -18,6 +18,7 @@
 //! - [`token`]: JWT validation → [`token::Principal`].
 //! - [`token_cache`]: verified tokens remembered until their `exp`.
 //! - [`keys`]: the trusted JWKS and the test-only signing keys.
+//! - [`jwt_crypto`]: the signature primitives under jsonwebtoken (ring).
 //! - [`change_password`]: the ordered checks and the commit (the use case).
 //! - [`policy`]: normalisation and strength rules (pure).
 //! - [`hashing`]: argon2id behind a bounded pool.
@@ -37,6 +38,7 @@ pub mod cli;
 pub mod config;
 pub mod hashing;
 pub mod http;
+pub mod jwt_crypto;
 pub mod keys;
 pub mod policy;
 pub mod rejection;

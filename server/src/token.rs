@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::keys::KeySet;
+use crate::keys::{KeySet, PINNABLE};
 use crate::token_cache::TokenCache;
 
 /// The authenticated caller.
@@ -46,10 +46,11 @@ pub enum TokenError {
 pub struct Verifier {
     keys: KeySet,
     issuer: String,
-    audience: String,
+    /// One [`Validation`] per algorithm a key may pin, built once.
+    validations: Vec<Validation>,
     leeway: u64,
     max_lifetime: Option<u64>,
-    cache: TokenCache,
+    cache: TokenCache<Result<Principal, TokenError>>,
 }
 
 #[derive(Deserialize)]
@@ -66,10 +67,19 @@ impl Verifier {
     /// A verifier for tokens from `issuer` meant for `audience`, with no
     /// lifetime bound and no cache.
     pub fn new(keys: KeySet, issuer: &str, audience: &str, leeway_secs: u64) -> Verifier {
+        let validation = |alg| {
+            let mut v = Validation::new(alg);
+            v.leeway = leeway_secs;
+            v.validate_nbf = true;
+            v.set_issuer(&[issuer]);
+            v.set_audience(&[audience]);
+            v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            v
+        };
         Verifier {
             keys,
             issuer: issuer.into(),
-            audience: audience.into(),
+            validations: PINNABLE.into_iter().map(validation).collect(),
             leeway: leeway_secs,
             max_lifetime: None,
             cache: TokenCache::new(0),
@@ -111,13 +121,12 @@ impl Verifier {
             .keys
             .get(&kid)
             .ok_or(TokenError::Invalid("unknown kid"))?;
-        let mut v = Validation::new(*alg);
-        v.leeway = self.leeway;
-        v.validate_nbf = true;
-        v.set_issuer(&[&self.issuer]);
-        v.set_audience(&[&self.audience]);
-        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let claims = decode::<Claims>(token, key, &v)
+        let v = self
+            .validations
+            .iter()
+            .find(|v| v.algorithms == [*alg])
+            .ok_or(TokenError::Invalid("algorithm not allowed for this key"))?;
+        let claims = decode::<Claims>(token, key, v)
             .map_err(|e| {
                 TokenError::Invalid(match e.kind() {
                     ErrorKind::ExpiredSignature => "expired",
@@ -526,6 +535,150 @@ mod tests {
             (exp * 1000 + 1000 - now_ms + 20) as u64,
         ));
         assert_eq!(v.verify(&short), Err(TokenError::Invalid("expired")));
+    }
+
+    /// A key set: the dev keys with the RSA key's `alg` set to `rsa_alg`,
+    /// plus `extra` keys.
+    fn key_set(rsa_alg: &str, extra: Vec<Value>) -> Verifier {
+        let text = std::fs::read_to_string(keys_dir().join("jwks.json")).unwrap();
+        let mut set: Value = serde_json::from_str(&text).unwrap();
+        set["keys"][0]["alg"] = json!(rsa_alg);
+        set["keys"].as_array_mut().unwrap().extend(extra);
+        let keys = KeySet::parse(&set.to_string()).unwrap();
+        Verifier::new(keys, "https://iss.example", "app", 0)
+    }
+
+    /// RS384, RS512 and PS256 keys verify their own tokens and refuse
+    /// another algorithm's, pinned by the key.
+    #[test]
+    fn rsa_keys_pin_rs384_rs512_or_ps256() {
+        for alg in [Algorithm::RS384, Algorithm::RS512, Algorithm::PS256] {
+            let v = key_set(&format!("{alg:?}"), vec![]);
+            let t = token(alg, "dev-rs256.pem", "dev-rs256", claims(json!(["openid"])));
+            assert_eq!(v.verify(&t), alice(), "{alg:?}");
+            let rs256 = token(
+                Algorithm::RS256,
+                "dev-rs256.pem",
+                "dev-rs256",
+                claims(json!(["openid"])),
+            );
+            assert_eq!(
+                v.verify(&rs256),
+                Err(TokenError::Invalid("algorithm not allowed for this key")),
+                "{alg:?}"
+            );
+        }
+    }
+
+    /// openssl's PS256 signatures of the same input: with a 32-byte salt the
+    /// signature passes (and the claim-less payload is refused after it),
+    /// with a 20-byte salt the signature itself is refused.
+    #[test]
+    fn ps256_with_the_wrong_salt_length_is_a_bad_signature() {
+        use crate::jwt_crypto::tests::{MESSAGE, PSS_SALT_20, PSS_SALT_32};
+        let mut key = serde_json::from_str::<Value>(
+            &std::fs::read_to_string(keys_dir().join("jwks.json")).unwrap(),
+        )
+        .unwrap()["keys"][0]
+            .clone();
+        key["kid"] = json!("dev-ps256");
+        key["alg"] = json!("PS256");
+        let v = key_set("RS256", vec![key]);
+        let message = std::str::from_utf8(MESSAGE).unwrap();
+        assert_eq!(
+            v.verify(&format!("{message}.{PSS_SALT_32}")),
+            Err(TokenError::Invalid("missing required claim"))
+        );
+        assert_eq!(
+            v.verify(&format!("{message}.{PSS_SALT_20}")),
+            Err(TokenError::Invalid("bad signature"))
+        );
+    }
+
+    /// A P-384 key pins ES384.
+    #[test]
+    fn p384_keys_verify_es384() {
+        let (private, x, y) = crate::jwt_crypto::tests::p384();
+        let v = key_set(
+            "RS256",
+            vec![json!({"kty": "EC", "kid": "p384", "crv": "P-384", "x": x, "y": y})],
+        );
+        let mut h = Header::new(Algorithm::ES384);
+        h.kid = Some("p384".into());
+        let t = jsonwebtoken::encode(&h, &claims(json!(["openid"])), &private).unwrap();
+        assert_eq!(v.verify(&t), alice());
+        let mut h = Header::new(Algorithm::ES256);
+        h.kid = Some("p384".into());
+        let es256 = signed(h, "dev-es256.pem", claims(json!(["openid"])));
+        assert_eq!(
+            v.verify(&es256),
+            Err(TokenError::Invalid("algorithm not allowed for this key"))
+        );
+    }
+
+    /// A valid token whose signature loses or gains a byte is refused.
+    #[test]
+    fn a_signature_of_the_wrong_length_is_refused() {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let v = verifier();
+        for (alg, file, kid) in [
+            (Algorithm::RS256, "dev-rs256.pem", "dev-rs256"),
+            (Algorithm::ES256, "dev-es256.pem", "dev-es256"),
+        ] {
+            let t = token(alg, file, kid, claims(json!(["openid"])));
+            let (message, signature) = t.rsplit_once('.').unwrap();
+            let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+            let mut longer = signature.clone();
+            longer.push(0);
+            for bad in [&signature[1..], &longer] {
+                let forged = format!("{message}.{}", URL_SAFE_NO_PAD.encode(bad));
+                assert_eq!(
+                    v.verify(&forged),
+                    Err(TokenError::Invalid("bad signature")),
+                    "{alg:?} {}",
+                    bad.len()
+                );
+            }
+        }
+    }
+
+    /// The documented high-S decision, seen from the verifier: `(r, n − s)`
+    /// is accepted like `(r, s)`; it is another string, so it is another
+    /// cache entry, with the same subject.
+    #[test]
+    fn a_high_s_es256_token_is_accepted_as_the_same_caller() {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let v = Verifier::from_config(
+            KeySet::load(&keys_dir().join("jwks.json")).unwrap(),
+            &Config {
+                issuer: "https://iss.example".into(),
+                audience: "app".into(),
+                ..Config::default()
+            },
+        );
+        let t = token(
+            Algorithm::ES256,
+            "dev-es256.pem",
+            "dev-es256",
+            claims(json!(["openid"])),
+        );
+        let (message, signature) = t.rsplit_once('.').unwrap();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        let n = URL_SAFE_NO_PAD
+            .decode("_____wAAAAD__________7zm-q2nF56E87nKwvxjJVE")
+            .unwrap();
+        let high = [
+            &signature[..32],
+            &crate::jwt_crypto::tests::sub(&n, &signature[32..]),
+        ]
+        .concat();
+        let malleated = format!("{message}.{}", URL_SAFE_NO_PAD.encode(high));
+        assert_ne!(malleated, t);
+        assert_eq!(v.verify(&t), alice());
+        assert_eq!(v.verify(&malleated), alice());
+        assert_eq!(v.cached_tokens(), 2);
     }
 
     /// The bounds of `check_times`, at their edges: `iat` exactly at the

@@ -4,8 +4,10 @@
 //! - Keyed by the whole token string; a lookup compares the stored key with
 //!   the presented one in constant time (`subtle`), behind a hash with
 //!   per-process random keys (std's `RandomState`).
-//! - Stores only what the handler needs: the outcome (the subject, or "valid
-//!   but without `openid`") and `exp`. Refused tokens are never stored.
+//! - Stores only what the handler needs: the outcome (for the verifier, the
+//!   subject or "valid but without `openid`"; the cache is generic over it,
+//!   so it knows nothing of tokens' meaning) and `exp`. The verifier never
+//!   stores a refused token.
 //! - An entry answers only while the clock is before its `exp` (no leeway);
 //!   after that the token is verified again from scratch.
 //! - Bounded in memory: at most `capacity` entries, and tokens longer than
@@ -19,24 +21,19 @@ use std::sync::Mutex;
 
 use subtle::ConstantTimeEq;
 
-use crate::token::{Principal, TokenError};
-
 /// Longest token the cache stores, in bytes (typical access tokens: under 1 KiB).
 pub const MAX_CACHED_TOKEN_BYTES: usize = 4096;
 
-/// What a verified token resolves to: the caller, or S11.
-pub type Outcome = Result<Principal, TokenError>;
-
-/// The cache; `capacity` 0 disables it.
+/// The cache of outcomes `V`; `capacity` 0 disables it.
 #[derive(Debug)]
-pub struct TokenCache {
+pub struct TokenCache<V> {
     capacity: usize,
-    entries: Mutex<HashMap<Key, Entry>>,
+    entries: Mutex<HashMap<Key, Entry<V>>>,
 }
 
 #[derive(Debug)]
-struct Entry {
-    outcome: Outcome,
+struct Entry<V> {
+    outcome: V,
     /// The token's `exp`, in milliseconds since the epoch.
     exp_ms: i64,
 }
@@ -57,9 +54,9 @@ impl Hash for Key {
     }
 }
 
-impl TokenCache {
+impl<V: Clone> TokenCache<V> {
     /// A cache of at most `capacity` tokens.
-    pub fn new(capacity: usize) -> TokenCache {
+    pub fn new(capacity: usize) -> TokenCache<V> {
         TokenCache {
             capacity,
             entries: Mutex::new(HashMap::new()),
@@ -67,7 +64,7 @@ impl TokenCache {
     }
 
     /// The stored outcome of `token`, if it was verified and `now_ms` is before its `exp`.
-    pub fn get(&self, token: &str, now_ms: i64) -> Option<Outcome> {
+    pub fn get(&self, token: &str, now_ms: i64) -> Option<V> {
         if self.capacity == 0 {
             return None;
         }
@@ -82,7 +79,7 @@ impl TokenCache {
     }
 
     /// Stores the outcome of a verified `token` until `exp_ms`.
-    pub fn insert(&self, token: &str, outcome: Outcome, exp_ms: i64, now_ms: i64) {
+    pub fn insert(&self, token: &str, outcome: V, exp_ms: i64, now_ms: i64) {
         if self.capacity == 0 || token.len() > MAX_CACHED_TOKEN_BYTES || exp_ms <= now_ms {
             return;
         }
@@ -108,7 +105,7 @@ impl TokenCache {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry<V>>> {
         // A panic while holding the lock cannot leave a half-written entry.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -118,10 +115,15 @@ impl TokenCache {
 mod tests {
     use super::*;
 
+    /// A stand-in outcome: the cache only stores and clones it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Outcome {
+        Subject(String),
+        NoOpenid,
+    }
+
     fn alice() -> Outcome {
-        Ok(Principal {
-            subject: "alice".into(),
-        })
+        Outcome::Subject("alice".into())
     }
 
     #[test]
@@ -131,11 +133,8 @@ mod tests {
         assert_eq!(c.get("a.b.c", 9_999), Some(alice()));
         assert_eq!(c.get("a.b.c", 10_000), None);
         assert_eq!(c.len(), 0, "an expired entry is dropped when met");
-        c.insert("x.y.z", Err(TokenError::InsufficientScope), 5_000, 1_000);
-        assert_eq!(
-            c.get("x.y.z", 1_000),
-            Some(Err(TokenError::InsufficientScope))
-        );
+        c.insert("x.y.z", Outcome::NoOpenid, 5_000, 1_000);
+        assert_eq!(c.get("x.y.z", 1_000), Some(Outcome::NoOpenid));
     }
 
     #[test]
@@ -201,11 +200,7 @@ mod tests {
     #[test]
     fn many_tokens_each_answer_for_themselves_only() {
         let c = TokenCache::new(2048);
-        let subject = |i: usize| {
-            Ok(Principal {
-                subject: format!("s{i}"),
-            })
-        };
+        let subject = |i: usize| Outcome::Subject(format!("s{i}"));
         for i in 0..2048 {
             c.insert(&format!("token-{i}"), subject(i), 10_000, 0);
         }
