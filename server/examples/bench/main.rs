@@ -14,7 +14,12 @@
 //! `--child-reference` / `--child-baseline`) so their memory can be read from
 //! `/proc`. The reference child logs at `info` like `server serve` (to
 //! /dev/null) and uses the OWASP argon2id profile. A child answers `evals` on
-//! its stdin with its argon2 evaluation count.
+//! its stdin with its argon2 evaluation count, `verifications` with the
+//! number of signatures it has checked.
+//!
+//! Sections: `load` (the load generator and the forged-token template),
+//! `rejections` (S9/S10/S11 against bare hyper, forged signatures against
+//! the verification ceiling), the rest here.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -26,11 +31,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http::Request;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use server::config::HashingProfile;
 use server::{App, Config, Running};
+
+use load::{Template, drive, once};
+
+mod load;
+mod rejections;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -87,10 +96,12 @@ fn child_reference(args: &[String]) -> Res<()> {
     println!("addr {}", running.addr);
     std::io::stdout().flush()?;
     for line in std::io::stdin().lock().lines() {
-        if line? == "evals" {
-            println!("{}", running.app.hasher().evaluations());
-            std::io::stdout().flush()?;
+        match line?.as_str() {
+            "evals" => println!("{}", running.app.hasher().evaluations()),
+            "verifications" => println!("{}", server::jwt_crypto::verifications()),
+            _ => continue,
         }
+        std::io::stdout().flush()?;
     }
     Ok(())
 }
@@ -171,7 +182,16 @@ impl ServerProc {
     }
 
     fn evaluations(&mut self) -> Res<u64> {
-        writeln!(self.stdin, "evals")?;
+        self.ask("evals")
+    }
+
+    /// Signatures the child's ring provider has checked.
+    fn verifications(&mut self) -> Res<u64> {
+        self.ask("verifications")
+    }
+
+    fn ask(&mut self, question: &str) -> Res<u64> {
+        writeln!(self.stdin, "{question}")?;
         let mut line = String::new();
         self.stdout.read_line(&mut line)?;
         Ok(line.trim().parse()?)
@@ -196,162 +216,6 @@ impl Drop for ServerProc {
     }
 }
 
-// ---------------------------------------------------------------- load
-
-/// One request, replayed by every connection.
-#[derive(Clone)]
-struct Template {
-    headers: Vec<(String, String)>,
-    body: Bytes,
-}
-
-impl Template {
-    fn change(token: Option<&str>, old: &str, new: &str) -> Template {
-        let mut headers = vec![("content-type".into(), "application/json".into())];
-        if let Some(t) = token {
-            headers.push(("authorization".into(), format!("Bearer {t}")));
-        }
-        let body = serde_json::json!({"old_password": old, "new_password": new}).to_string();
-        Template {
-            headers,
-            body: Bytes::from(body),
-        }
-    }
-
-    fn request(&self, addr: SocketAddr) -> Request<Full<Bytes>> {
-        let mut r = Request::post("/change_user_password").header("host", addr.to_string());
-        for (k, v) in &self.headers {
-            r = r.header(k, v);
-        }
-        r.body(Full::new(self.body.clone())).expect("valid request")
-    }
-}
-
-/// What a load phase measured.
-struct Load {
-    count: u64,
-    elapsed: Duration,
-    latency_us: Histogram<u64>,
-    statuses: BTreeMap<u16, u64>,
-}
-
-impl Load {
-    fn rps(&self) -> f64 {
-        self.count as f64 / self.elapsed.as_secs_f64()
-    }
-    fn p(&self, q: f64) -> f64 {
-        self.latency_us.value_at_quantile(q) as f64 / 1000.0
-    }
-}
-
-/// `conns` keep-alive connections, each sending `template` back to back until `duration` is over.
-async fn drive(addr: SocketAddr, template: &Template, conns: usize, duration: Duration) -> Load {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut tasks = Vec::new();
-    for _ in 0..conns {
-        let template = template.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut hist = Histogram::<u64>::new(3).expect("histogram");
-            let mut statuses = BTreeMap::new();
-            'connect: while Instant::now() < deadline {
-                let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let Ok((mut sender, conn)) =
-                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
-                else {
-                    continue;
-                };
-                tokio::spawn(conn);
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    let Ok(res) = sender.send_request(template.request(addr)).await else {
-                        continue 'connect;
-                    };
-                    let status = res.status().as_u16();
-                    if res.into_body().collect().await.is_err() {
-                        continue 'connect;
-                    }
-                    let _ = hist.record(t.elapsed().as_micros() as u64);
-                    *statuses.entry(status).or_insert(0u64) += 1;
-                    if sender.ready().await.is_err() {
-                        continue 'connect;
-                    }
-                }
-            }
-            (hist, statuses)
-        }));
-    }
-    let mut latency_us = Histogram::<u64>::new(3).expect("histogram");
-    let mut statuses = BTreeMap::new();
-    for t in tasks {
-        let (h, s) = t.await.expect("load task");
-        latency_us.add(h).expect("same bounds");
-        for (k, v) in s {
-            *statuses.entry(k).or_insert(0) += v;
-        }
-    }
-    let count = latency_us.len();
-    Load {
-        count,
-        elapsed: started.elapsed(),
-        latency_us,
-        statuses,
-    }
-}
-
-/// Baseline and reference driven in turns (three rounds of a third of
-/// `phase` each), so that load from other processes drifting during the run
-/// falls on both alike; returns the merged measurements.
-async fn interleaved(
-    baseline: SocketAddr,
-    reference: SocketAddr,
-    template: &Template,
-    phase: Duration,
-) -> (Load, Load) {
-    let round = phase / 3;
-    let (mut base, mut refr) = (Load::empty(), Load::empty());
-    for _ in 0..3 {
-        base.merge(drive(baseline, template, 32, round).await);
-        refr.merge(drive(reference, template, 32, round).await);
-    }
-    (base, refr)
-}
-
-impl Load {
-    fn empty() -> Load {
-        Load {
-            count: 0,
-            elapsed: Duration::ZERO,
-            latency_us: Histogram::new(3).expect("histogram"),
-            statuses: BTreeMap::new(),
-        }
-    }
-
-    fn merge(&mut self, other: Load) {
-        self.count += other.count;
-        self.elapsed += other.elapsed;
-        self.latency_us.add(other.latency_us).expect("same bounds");
-        for (k, v) in other.statuses {
-            *self.statuses.entry(k).or_insert(0) += v;
-        }
-    }
-}
-
-/// One request on a fresh connection; returns the status and the latency.
-async fn once(addr: SocketAddr, template: &Template) -> Res<(u16, Duration)> {
-    let t = Instant::now();
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    let res = sender.send_request(template.request(addr)).await?;
-    let status = res.status().as_u16();
-    res.into_body().collect().await?;
-    Ok((status, t.elapsed()))
-}
-
 // ---------------------------------------------------------------- driver
 
 fn token(config: &Config, sub: &str, scope: &str) -> Res<String> {
@@ -363,14 +227,6 @@ fn token(config: &Config, sub: &str, scope: &str) -> Res<String> {
         3600,
         "RS256",
     )?)
-}
-
-/// `token` with the (well-formed, 256-byte) signature of `other`: refused
-/// only after a full RS256 verification, and never cached.
-fn forged_signature(token: &str, other: &str) -> String {
-    let (signed, _) = token.rsplit_once('.').expect("a JWT");
-    let (_, signature) = other.rsplit_once('.').expect("a JWT");
-    format!("{signed}.{signature}")
 }
 
 fn users_file(dir: &Path, count: usize) -> Res<PathBuf> {
@@ -447,7 +303,7 @@ fn driver(quick: bool, only: Option<&str>) -> Res<()> {
         phase.as_secs()
     );
     println!(
-        "tokens: RS256 (jsonwebtoken, rust_crypto backend); S11 repeats one token, so after its first request it is answered from the verified-token cache\n"
+        "tokens: RS256 (jsonwebtoken with the server's ring provider); S11 repeats one token, so after its first request it is answered from the verified-token cache\n"
     );
     let mut rows = Vec::new();
     if only == Some("flood") {
@@ -456,55 +312,15 @@ fn driver(quick: bool, only: Option<&str>) -> Res<()> {
         return Ok(());
     }
 
-    // 1. Cheap rejections against the baseline.
-    let baseline = ServerProc::start(&["--child-baseline"])?;
-    let reference = ServerProc::reference(dir.path(), "rejections", 5, &fixtures_users)?;
-    let garbage = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImRldi1yczI1NiJ9.e30.c2lnbmF0dXJl";
-    let no_openid = token(&config, "alice", "profile")?;
-    let forged = forged_signature(&no_openid, &token(&config, "bob", "openid")?);
-    let scenarios = [
-        ("S9 missing token", Template::change(None, "a", "b"), true),
-        (
-            "S10 garbage token",
-            Template::change(Some(garbage), "a", "b"),
-            true,
-        ),
-        (
-            "S11 no openid scope",
-            Template::change(Some(&no_openid), "a", "b"),
-            true,
-        ),
-        (
-            "S10 forged signature (a full RS256 verification each time)",
-            Template::change(Some(&forged), "a", "b"),
-            false,
-        ),
-    ];
-    for (name, template, has_goal) in &scenarios {
-        let (base, refr) =
-            runtime.block_on(interleaved(baseline.addr, reference.addr, template, phase));
-        let ratio = refr.rps() / base.rps();
-        rows.push(row(
-            format!("{name}: req/s reference / baseline"),
-            format!("{:.0} / {:.0} = {ratio:.2}", refr.rps(), base.rps()),
-            if *has_goal { ">= 0.5" } else { "(none)" },
-            has_goal.then_some(ratio >= 0.5),
-        ));
-        rows.push(row(
-            format!("{name}: p50 / p99 ms, reference (baseline)"),
-            format!(
-                "{:.2} / {:.2} ({:.2} / {:.2})  statuses {:?}",
-                refr.p(0.5),
-                refr.p(0.99),
-                base.p(0.5),
-                base.p(0.99),
-                refr.statuses
-            ),
-            "",
-            None,
-        ));
-    }
-    drop(reference);
+    // 1. Cheap rejections against the baseline; forged signatures against
+    //    the verification ceiling.
+    rows.extend(rejections::rows(
+        &runtime,
+        dir.path(),
+        &config,
+        &fixtures_users,
+        phase,
+    )?);
     if only == Some("rejections") {
         print_rows(&rows);
         return Ok(());

@@ -1,0 +1,164 @@
+//! The cheap rejections against bare hyper (S9 without a token, S10 with a
+//! garbage token, S11 with a valid token lacking `openid`, answered from the
+//! verified-token cache) and the forged-signature S10 row, measured against
+//! bare hyper and against its verification ceiling: the server's own
+//! token check ([`Verifier::verify`]: cache lookup, header decoding, key
+//! lookup, signature verification; no HTTP), run in this process on as many
+//! threads as the server's runtime has workers, over the same kind of
+//! forged tokens. Every forged token carries a signature never sent before,
+//! and the server's count of signature verifications is read before and
+//! after, so a row cannot be bought with a cache of refusals.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use server::Config;
+use server::keys::KeySet;
+use server::token::{TokenError, Verifier};
+
+use crate::load::{Forger, Load, Template, drive, interleaved};
+use crate::{Res, Row, ServerProc, row, token};
+
+/// Worker threads of the reference server's runtime (`Runtime::new`: one per core).
+fn server_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// How many forged tokens `verifier` refuses in `duration` on `threads`
+/// threads; an error if one is answered otherwise than "bad signature".
+fn ceiling(
+    verifier: &Verifier,
+    forger: &Forger,
+    threads: usize,
+    duration: Duration,
+) -> Res<(u64, Duration)> {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let counts = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut refused = 0u64;
+                    while Instant::now() < deadline {
+                        match verifier.verify(&forger.next()) {
+                            Err(TokenError::Invalid("bad signature")) => refused += 1,
+                            other => return Err(format!("a forged token gave {other:?}")),
+                        }
+                    }
+                    Ok(refused)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("ceiling thread"))
+            .collect::<Result<Vec<u64>, String>>()
+    })?;
+    Ok((counts.iter().sum(), started.elapsed()))
+}
+
+/// The rows of this section, from one baseline and one reference server.
+pub fn rows(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    config: &Config,
+    users: &Path,
+    phase: Duration,
+) -> Res<Vec<Row>> {
+    let mut rows = Vec::new();
+    let baseline = ServerProc::start(&["--child-baseline"])?;
+    let mut reference = ServerProc::reference(dir, "rejections", 5, users)?;
+    let garbage = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImRldi1yczI1NiJ9.e30.c2lnbmF0dXJl";
+    let no_openid = token(config, "alice", "profile")?;
+    let scenarios = [
+        ("S9 missing token", Template::change(None, "a", "b"), 0.8),
+        (
+            "S10 garbage token",
+            Template::change(Some(garbage), "a", "b"),
+            0.5,
+        ),
+        (
+            "S11 no openid scope (verified-token cache hit)",
+            Template::change(Some(&no_openid), "a", "b"),
+            0.8,
+        ),
+    ];
+    for (name, template, goal) in &scenarios {
+        let (base, refr) =
+            runtime.block_on(interleaved(baseline.addr, reference.addr, template, phase));
+        rows.extend(versus_baseline(name, &base, &refr, *goal));
+    }
+
+    // S10 with a forged signature, in three rounds of ceiling, baseline,
+    // reference, so that drifting load falls on all three alike.
+    let openid = token(config, "alice", "openid")?;
+    let other = token(config, "bob", "openid")?;
+    let verifier = Verifier::from_config(KeySet::load(&config.jwks)?, config);
+    let threads = server_workers();
+    let http = Template::forged(Forger::new(&openid, &other), "a", "b");
+    let in_process = Forger::new(&openid, &other);
+    let round = phase / 3;
+    let (mut base, mut refr) = (Load::empty(), Load::empty());
+    let (mut refused, mut spent) = (0u64, Duration::ZERO);
+    let before = reference.verifications()?;
+    for _ in 0..3 {
+        let (n, took) = ceiling(&verifier, &in_process, threads, round)?;
+        refused += n;
+        spent += took;
+        base.merge(runtime.block_on(drive(baseline.addr, &http, 32, round)));
+        refr.merge(runtime.block_on(drive(reference.addr, &http, 32, round)));
+    }
+    let verified = reference.verifications()? - before;
+    let name = "S10 forged signature, fresh for every request";
+    rows.extend(versus_baseline(name, &base, &refr, 0.25));
+    let ceiling_rps = refused as f64 / spent.as_secs_f64();
+    rows.push(row(
+        format!(
+            "verification ceiling: forged tokens refused per second by `Verifier::verify` on {threads} threads, no HTTP"
+        ),
+        format!("{ceiling_rps:.0} ({refused} in {:.1} s)", spent.as_secs_f64()),
+        "",
+        None,
+    ));
+    let ratio = refr.rps() / ceiling_rps;
+    rows.push(row(
+        format!("{name}: req/s reference / verification ceiling"),
+        format!("{:.0} / {ceiling_rps:.0} = {ratio:.2}", refr.rps()),
+        ">= 0.7",
+        Some(ratio >= 0.7),
+    ));
+    let answered = refr.statuses.get(&401).copied().unwrap_or(0);
+    rows.push(row(
+        format!("{name}: signature verifications in the server / 401 answers"),
+        format!("{verified} / {answered} (statuses {:?})", refr.statuses),
+        ">= 1 verification per 401",
+        Some(answered > 0 && verified >= answered && refr.statuses.len() == 1),
+    ));
+    Ok(rows)
+}
+
+/// The throughput ratio row (with its goal) and the latency row of one scenario.
+fn versus_baseline(name: &str, base: &Load, refr: &Load, goal: f64) -> [Row; 2] {
+    let ratio = refr.rps() / base.rps();
+    [
+        row(
+            format!("{name}: req/s reference / baseline"),
+            format!("{:.0} / {:.0} = {ratio:.2}", refr.rps(), base.rps()),
+            &format!(">= {goal}"),
+            Some(ratio >= goal),
+        ),
+        row(
+            format!("{name}: p50 / p99 ms, reference (baseline)"),
+            format!(
+                "{:.2} / {:.2} ({:.2} / {:.2})  statuses {:?}",
+                refr.p(0.5),
+                refr.p(0.99),
+                base.p(0.5),
+                base.p(0.99),
+                refr.statuses
+            ),
+            "",
+            None,
+        ),
+    ]
+}
