@@ -1,9 +1,13 @@
 //! A bounded cache of verified access tokens, so that a token presented
 //! again skips its signature check.
 //!
-//! - Keyed by the whole token string; a lookup compares the stored key with
-//!   the presented one in constant time (`subtle`), behind a hash with
-//!   per-process random keys (std's `RandomState`).
+//! - Keyed by the whole token string: entries are found by a 64-bit SipHash
+//!   of the token under keys drawn at random for each cache (std's
+//!   `RandomState`), and an entry answers only if its stored token equals
+//!   the presented one, compared in constant time (a word-wise XOR/OR over
+//!   the whole length, no early exit). A lookup allocates nothing. Two
+//!   tokens with the same hash share one slot: the later one replaces the
+//!   earlier (a miss for the earlier, never a wrong answer).
 //! - Stores only what the handler needs: the outcome (for the verifier, the
 //!   subject or "valid but without `openid`"; the cache is generic over it,
 //!   so it knows nothing of tokens' meaning) and `exp`. The verifier never
@@ -16,10 +20,8 @@
 //!   an arbitrary one.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
-
-use subtle::ConstantTimeEq;
 
 /// Longest token the cache stores, in bytes (typical access tokens: under 1 KiB).
 pub const MAX_CACHED_TOKEN_BYTES: usize = 4096;
@@ -28,30 +30,35 @@ pub const MAX_CACHED_TOKEN_BYTES: usize = 4096;
 #[derive(Debug)]
 pub struct TokenCache<V> {
     capacity: usize,
-    entries: Mutex<HashMap<Key, Entry<V>>>,
+    /// The random keys of the tokens' hashes.
+    hasher: RandomState,
+    /// By the token's hash.
+    entries: Mutex<HashMap<u64, Entry<V>>>,
 }
 
 #[derive(Debug)]
 struct Entry<V> {
+    /// The whole token, compared in constant time before the entry answers.
+    token: Box<[u8]>,
     outcome: V,
     /// The token's `exp`, in milliseconds since the epoch.
     exp_ms: i64,
 }
 
-/// A token's bytes; equality is constant-time in the content.
-#[derive(Debug, Clone, Eq)]
-struct Key(Box<[u8]>);
-
-impl PartialEq for Key {
-    fn eq(&self, other: &Key) -> bool {
-        self.0.ct_eq(&other.0).into()
+/// Whether `a` and `b` are equal, in time that depends on their lengths
+/// only: eight bytes at a time XORed and ORed together, no early exit.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
     }
-}
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+    let word = |c: &[u8]| u64::from_ne_bytes(c.try_into().expect("8 bytes"));
+    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = wa.remainder().iter().zip(wb.remainder());
+    let mut diff = tail.fold(0u64, |d, (x, y)| d | u64::from(x ^ y));
+    for (x, y) in wa.zip(wb) {
+        diff |= word(x) ^ word(y);
     }
+    std::hint::black_box(diff) == 0
 }
 
 impl<V: Clone> TokenCache<V> {
@@ -59,6 +66,7 @@ impl<V: Clone> TokenCache<V> {
     pub fn new(capacity: usize) -> TokenCache<V> {
         TokenCache {
             capacity,
+            hasher: RandomState::new(),
             entries: Mutex::new(HashMap::new()),
         }
     }
@@ -68,9 +76,13 @@ impl<V: Clone> TokenCache<V> {
         if self.capacity == 0 {
             return None;
         }
-        let key = Key(token.as_bytes().into());
+        let token = token.as_bytes();
+        let key = self.hasher.hash_one(token);
         let mut entries = self.lock();
         let entry = entries.get(&key)?;
+        if !same(&entry.token, token) {
+            return None;
+        }
         if now_ms < entry.exp_ms {
             return Some(entry.outcome.clone());
         }
@@ -88,11 +100,17 @@ impl<V: Clone> TokenCache<V> {
             entries.retain(|_, e| now_ms < e.exp_ms);
         }
         if entries.len() >= self.capacity
-            && let Some(victim) = entries.keys().next().cloned()
+            && let Some(victim) = entries.keys().next().copied()
         {
             entries.remove(&victim);
         }
-        entries.insert(Key(token.as_bytes().into()), Entry { outcome, exp_ms });
+        let token = token.as_bytes();
+        let entry = Entry {
+            token: token.into(),
+            outcome,
+            exp_ms,
+        };
+        entries.insert(self.hasher.hash_one(token), entry);
     }
 
     /// Entries held now (tests and diagnostics).
@@ -105,7 +123,7 @@ impl<V: Clone> TokenCache<V> {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry<V>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Entry<V>>> {
         // A panic while holding the lock cannot leave a half-written entry.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -210,6 +228,42 @@ mod tests {
             assert_eq!(c.get(&format!("token-{i}"), 0), Some(subject(i)));
             assert_eq!(c.get(&format!("absent-{i}"), 0), None);
         }
+    }
+
+    /// An entry found by the hash answers only for the very token it
+    /// holds (a hash collision is a miss, never another token's answer).
+    #[test]
+    fn a_hash_match_with_other_bytes_is_a_miss() {
+        let c = TokenCache::new(4);
+        let key = c.hasher.hash_one(b"a.b.c".as_slice());
+        c.lock().insert(
+            key,
+            Entry {
+                token: b"x.y.z".as_slice().into(),
+                outcome: alice(),
+                exp_ms: 10_000,
+            },
+        );
+        assert_eq!(c.get("a.b.c", 0), None);
+        assert_eq!(
+            c.len(),
+            1,
+            "a collision does not drop the other token's entry"
+        );
+    }
+
+    #[test]
+    fn same_compares_every_byte_and_the_length() {
+        let a: Vec<u8> = (0..37).collect();
+        assert!(same(&a, &a.clone()));
+        assert!(same(b"", b""));
+        for i in [0, 7, 8, 31, 32, 36] {
+            let mut b = a.clone();
+            b[i] ^= 0x40;
+            assert!(!same(&a, &b), "byte {i}");
+        }
+        assert!(!same(&a, &a[..36]));
+        assert!(!same(&a[..36], &a));
     }
 
     #[test]

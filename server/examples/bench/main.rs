@@ -8,6 +8,7 @@
 //! cargo run --release -p server --example bench -- --quick  # shorter phases
 //! cargo run --release -p server --example bench -- --only flood  # one section
 //! cargo run --release -p server --example bench -- --only rejections  # S9/S10/S11 rows only
+//! cargo run --release -p server --example bench -- --profile s10 20  # one scenario, for perf
 //! ```
 //!
 //! The servers run as child processes (this same executable with
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
     let result = match args.get(1).map(String::as_str) {
         Some("--child-reference") => child_reference(&args[2..]),
         Some("--child-baseline") => child_baseline(),
+        Some("--profile") => profile(args.get(2), args.get(3)),
         _ => driver(
             args.iter().any(|a| a == "--quick"),
             args.iter()
@@ -181,6 +183,10 @@ impl ServerProc {
         ])
     }
 
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn evaluations(&mut self) -> Res<u64> {
         self.ask("evals")
     }
@@ -287,15 +293,31 @@ fn row(figure: impl Into<String>, value: impl Into<String>, goal: &str, met: Opt
     }
 }
 
+/// `--profile SCENARIO [SECS]`: see [`rejections::hold`].
+fn profile(scenario: Option<&String>, secs: Option<&String>) -> Res<()> {
+    let scenario = scenario.ok_or("--profile s9|s10|s11 [SECS]")?;
+    let secs = secs.map_or(Ok(20), |s| s.parse())?;
+    let dir = tempfile::tempdir()?;
+    let config = Config::load(Path::new(server::cli::DEFAULT_CONFIG))?;
+    let users = Path::new(server::cli::DEFAULT_CONFIG).with_file_name("users.toml");
+    let runtime = load_runtime()?;
+    rejections::hold(&runtime, dir.path(), &config, &users, scenario, secs)
+}
+
+/// The load generator's runtime: two workers.
+fn load_runtime() -> Res<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
 fn driver(quick: bool, only: Option<&str>) -> Res<()> {
     let phase = Duration::from_secs(if quick { 1 } else { 3 });
     let dir = tempfile::tempdir()?;
     let config = Config::load(Path::new(server::cli::DEFAULT_CONFIG))?;
     let fixtures_users = Path::new(server::cli::DEFAULT_CONFIG).with_file_name("users.toml");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = load_runtime()?;
     println!("# change_user_password benchmark");
     println!("machine: {}", machine());
     println!(

@@ -137,6 +137,43 @@ pub fn rows(
     Ok(rows)
 }
 
+/// `--profile s9|s10|s11 SECS`: drives one scenario (S10: the forged
+/// signature) against a reference child for `secs`, after printing the
+/// child's pid and waiting 3 s so that `perf record -p PID` can attach.
+pub fn hold(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    config: &Config,
+    users: &Path,
+    scenario: &str,
+    secs: u64,
+) -> Res<()> {
+    let template = match scenario {
+        "s9" => Template::change(None, "a", "b"),
+        "s11" => Template::change(Some(&token(config, "alice", "profile")?), "a", "b"),
+        "s10" => Template::forged(
+            Forger::new(
+                &token(config, "alice", "openid")?,
+                &token(config, "bob", "openid")?,
+            ),
+            "a",
+            "b",
+        ),
+        other => return Err(format!("--profile {other}: one of s9, s10, s11").into()),
+    };
+    let reference = ServerProc::reference(dir, "profile", 5, users)?;
+    println!("reference pid {}", reference.pid());
+    std::thread::sleep(Duration::from_secs(3));
+    let load = runtime.block_on(drive(
+        reference.addr,
+        &template,
+        32,
+        Duration::from_secs(secs),
+    ));
+    println!("{:.0} req/s, statuses {:?}", load.rps(), load.statuses);
+    Ok(())
+}
+
 /// The throughput ratio row (with its goal) and the latency row of one scenario.
 fn versus_baseline(name: &str, base: &Load, refr: &Load, goal: f64) -> [Row; 2] {
     let ratio = refr.rps() / base.rps();
