@@ -149,7 +149,8 @@ pub fn verify(
     }
 }
 
-/// An RSA key as `n`/`e` (a JWK) or as PKCS#1 DER (a PEM file).
+/// An RSA key as `n`/`e` (a JWK: what the server holds) or as PKCS#1 DER
+/// (a PEM file).
 fn verify_rsa(
     params: &'static sig::RsaParameters,
     key: &DecodingKey,
@@ -158,6 +159,12 @@ fn verify_rsa(
 ) -> std::result::Result<(), ring::error::Unspecified> {
     match key.kind() {
         DecodingKeyKind::RsaModulusExponent { n, e } => {
+            // ring refuses a signature that is not exactly the modulus
+            // length too, but only after preparing the key (a few modular
+            // squarings): refusing it first keeps a garbage token cheap.
+            if signature.len() != n.iter().skip_while(|b| **b == 0).count() {
+                return Err(ring::error::Unspecified);
+            }
             sig::RsaPublicKeyComponents { n, e }.verify(params, message, signature)
         }
         DecodingKeyKind::SecretOrDer(der) => {
