@@ -349,6 +349,17 @@ pub(crate) mod tests {
     const WEAK_N: &str = "zTt8P3_oCQIMiFtRvvM4HADAORLujSvXdT-Hdid9WbSR7dbSVNXPWne1ArHGkdBEJQwuWvzydVRGjoWe1iq8Ys2f114gGZYlYH0KyjUvqJvV6Ze967dB3O_rgLtLs6GPYxip4u4FaUARxRIkI2q3EsdP7ImfHWiKP7TJnCl-8Oc";
     const WEAK_SIG: &str = "s5iXJtf0Daz-DDWX0VsNLdKVkasf8hSAgRxooZHLqii4Llqbun-i0DmylWEYhu_fHQSRptsOKlGf9ytyuZTxPGuMNQXWT0xTLEY_eAi69ziVGg_hjwiSAXEI47Rsw3jaiIAXNTpimr3kx2C6163URsAU-L277PN38WUo28xqtFE";
 
+    /// Every check counts, refused or not (other tests verify concurrently,
+    /// so the count grows by at least the checks made here).
+    #[test]
+    fn verifications_are_counted() {
+        let before = verifications();
+        for signature in [&[0u8; 256][..], &[0u8; 3][..]] {
+            assert!(verify(Algorithm::RS256, &dev_rsa(), MESSAGE, signature).is_err());
+        }
+        assert!(verifications() >= before + 2);
+    }
+
     #[test]
     fn install_is_idempotent() {
         assert_eq!(install(), Ok(()));
