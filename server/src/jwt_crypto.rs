@@ -62,7 +62,14 @@ impl std::error::Error for ForeignProvider {}
 /// Makes [`PROVIDER`] the process's jsonwebtoken provider; `Ok` again if it
 /// already is, `Err` if jsonwebtoken already settled on another one.
 pub fn install() -> std::result::Result<(), ForeignProvider> {
-    match PROVIDER.install_default() {
+    settled(PROVIDER.install_default())
+}
+
+/// What jsonwebtoken's `install_default` answered, as [`install`] reports it.
+fn settled(
+    answer: std::result::Result<(), &'static CryptoProvider>,
+) -> std::result::Result<(), ForeignProvider> {
+    match answer {
         Ok(()) => Ok(()),
         Err(current) if std::ptr::eq(current, &PROVIDER) => Ok(()),
         Err(_) => Err(ForeignProvider),
@@ -346,7 +353,7 @@ pub(crate) mod tests {
 
     /// A 1024-bit RSA key (`openssl genrsa 1024`, e = 65537) and its
     /// PKCS#1 v1.5 SHA-256 signature of `MESSAGE` (`openssl dgst` verifies it).
-    const WEAK_N: &str = "zTt8P3_oCQIMiFtRvvM4HADAORLujSvXdT-Hdid9WbSR7dbSVNXPWne1ArHGkdBEJQwuWvzydVRGjoWe1iq8Ys2f114gGZYlYH0KyjUvqJvV6Ze967dB3O_rgLtLs6GPYxip4u4FaUARxRIkI2q3EsdP7ImfHWiKP7TJnCl-8Oc";
+    pub(crate) const WEAK_N: &str = "zTt8P3_oCQIMiFtRvvM4HADAORLujSvXdT-Hdid9WbSR7dbSVNXPWne1ArHGkdBEJQwuWvzydVRGjoWe1iq8Ys2f114gGZYlYH0KyjUvqJvV6Ze967dB3O_rgLtLs6GPYxip4u4FaUARxRIkI2q3EsdP7ImfHWiKP7TJnCl-8Oc";
     const WEAK_SIG: &str = "s5iXJtf0Daz-DDWX0VsNLdKVkasf8hSAgRxooZHLqii4Llqbun-i0DmylWEYhu_fHQSRptsOKlGf9ytyuZTxPGuMNQXWT0xTLEY_eAi69ziVGg_hjwiSAXEI47Rsw3jaiIAXNTpimr3kx2C6163URsAU-L277PN38WUo28xqtFE";
 
     /// Every check counts, refused or not (other tests verify concurrently,
@@ -364,6 +371,23 @@ pub(crate) mod tests {
     fn install_is_idempotent() {
         assert_eq!(install(), Ok(()));
         assert_eq!(install(), Ok(()));
+    }
+
+    /// Another provider settled first is reported, naming the problem.
+    #[test]
+    fn a_foreign_provider_is_an_error() {
+        static OTHER: CryptoProvider = CryptoProvider {
+            signer_factory: signer,
+            verifier_factory: verifier,
+            key_utils: KeyUtils::new_unimplemented(),
+        };
+        assert_eq!(settled(Err(&OTHER)), Err(ForeignProvider));
+        assert_eq!(settled(Err(&PROVIDER)), Ok(()));
+        assert_eq!(settled(Ok(())), Ok(()));
+        assert_eq!(
+            ForeignProvider.to_string(),
+            "jsonwebtoken's crypto provider was set before the ring provider was installed"
+        );
     }
 
     /// Every supported algorithm: what ring signs, ring verifies, and one
@@ -642,6 +666,11 @@ pub(crate) mod tests {
             dev_ec().try_get_as_bytes().unwrap()
         );
         assert!(ec_components_from_private_key(ec.as_bytes(), Algorithm::RS256).is_err());
+        let (p384, x384, y384) = p384();
+        let (curve, x, y) =
+            ec_components_from_private_key(p384.as_bytes(), Algorithm::ES384).unwrap();
+        assert_eq!(curve, EllipticCurve::P384);
+        assert_eq!((b64(&x384), b64(&y384)), (x, y));
         assert_eq!(
             compute_digest(b"abc", ThumbprintHash::SHA256).unwrap(),
             b64("ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0")

@@ -433,6 +433,12 @@ mod tests {
         let mut padded = vec![0_u8; 2];
         padded.extend(vec![0xC5_u8; 255]);
         assert!(edited(0, "n", json!(URL_SAFE_NO_PAD.encode(padded))).is_err());
+        // A real 1024-bit key (openssl genrsa 1024) is refused at start.
+        let weak = crate::jwt_crypto::tests::WEAK_N;
+        assert_eq!(
+            edited(0, "n", json!(weak)).unwrap_err(),
+            "key `dev-rs256`: RSA modulus of about 1024 bits; RS256 needs 2048 or more"
+        );
         // A full 2048-bit modulus passes the size check (the dev key is one).
         assert!(parse(dev_keys()).is_ok());
     }
