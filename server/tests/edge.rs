@@ -137,6 +137,9 @@ fn jwks_with(
     path
 }
 
+/// The modulus of a 1024-bit RSA key (`openssl genrsa 1024`).
+const WEAK_RSA_N: &str = "zTt8P3_oCQIMiFtRvvM4HADAORLujSvXdT-Hdid9WbSR7dbSVNXPWne1ArHGkdBEJQwuWvzydVRGjoWe1iq8Ys2f114gGZYlYH0KyjUvqJvV6Ze967dB3O_rgLtLs6GPYxip4u4FaUARxRIkI2q3EsdP7ImfHWiKP7TJnCl-8Oc";
+
 #[test]
 fn a_jwks_that_could_never_be_right_is_refused_at_start() {
     type Edit = Box<dyn FnOnce(&mut serde_json::Map<String, Value>)>;
@@ -153,8 +156,14 @@ fn a_jwks_that_could_never_be_right_is_refused_at_start() {
         ),
         (
             1,
-            Box::new(|k| drop(k.insert("crv".into(), json!("P-384")))),
-            "key `dev-es256`: curve P384",
+            Box::new(|k| drop(k.insert("crv".into(), json!("P-521")))),
+            "key `dev-es256`: curve P521",
+        ),
+        (
+            // A 1024-bit modulus (a real key, `openssl genrsa 1024`).
+            0,
+            Box::new(|k| drop(k.insert("n".into(), json!(WEAK_RSA_N)))),
+            "key `dev-rs256`: RSA modulus of about 1024 bits",
         ),
     ];
     for (index, edit, expected) in cases {
