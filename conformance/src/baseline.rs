@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::catalogue;
+use crate::cases;
 use crate::verdict::{CaseResult, Verdict};
 
 /// A loaded baseline.
@@ -71,7 +71,7 @@ impl Baseline {
             .map_err(|e| e.to_string().lines().collect::<Vec<_>>().join(" "))?;
         let mut seen = std::collections::HashSet::new();
         for entry in &baseline.expected_failure {
-            if catalogue::find(&entry.id).is_none() {
+            if cases::find(&entry.id).is_none() {
                 return Err(format!("unknown case id {:?}", entry.id));
             }
             if !seen.insert(entry.id.as_str()) {
@@ -124,6 +124,7 @@ impl Baseline {
 mod tests {
     use super::*;
     use crate::verdict::CaseResult;
+    use crate::vocabulary;
 
     #[test]
     fn unknown_and_duplicate_ids_are_errors() {
@@ -141,10 +142,10 @@ mod tests {
             "[[expected_failure]]\nid = \"http.unknown-path\"\nreason = \"404 is 400 here\"\n",
         )
         .unwrap();
-        let mut r = CaseResult::new(catalogue::find("http.unknown-path").unwrap());
+        let mut r = CaseResult::new(cases::find("http.unknown-path").unwrap());
         r.checks.push(Check {
             step: 1,
-            tier: catalogue::Tier::Reference,
+            tier: vocabulary::Tier::Reference,
             what: "status".into(),
             expected: "404".into(),
             observed: "400".into(),
@@ -157,9 +158,7 @@ mod tests {
         b.apply(&mut results);
         assert_eq!(results[0].verdict, Verdict::ExpectedFailure);
         // Without the failing check the entry is stale.
-        let mut clean = vec![CaseResult::new(
-            catalogue::find("http.unknown-path").unwrap(),
-        )];
+        let mut clean = vec![CaseResult::new(cases::find("http.unknown-path").unwrap())];
         b.apply(&mut clean);
         assert_eq!(clean[0].verdict, Verdict::Stale);
     }
@@ -171,9 +170,9 @@ mod tests {
              [[expected_failure]]\nid = \"user.locked\"\nreason = \"r2\"\n",
         )
         .unwrap();
-        let mut frozen = CaseResult::new(catalogue::find("user.frozen").unwrap());
+        let mut frozen = CaseResult::new(cases::find("user.frozen").unwrap());
         frozen.verdict = Verdict::Fail;
-        let mut locked = CaseResult::new(catalogue::find("user.locked").unwrap());
+        let mut locked = CaseResult::new(cases::find("user.locked").unwrap());
         locked.verdict = Verdict::Pass;
         let mut results = vec![frozen, locked];
         b.apply(&mut results);

@@ -10,11 +10,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
 use crate::baseline::Baseline;
-use crate::catalogue::{CATALOGUE, Case, PROPERTIES, Plan, Property, Row};
+pub use crate::command::{CliError, REMOTE_MAX_REQUESTS, random_seed, select, select_properties};
 use crate::embedded::{self, Embedded, Hashing};
 use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
 use crate::properties::PropertyOptions;
@@ -23,6 +22,7 @@ use crate::report::{self, EXIT_ERROR, RunReport};
 use crate::runner::{self, RunOptions};
 use crate::state::StateLock;
 use crate::verdict::Enforcement;
+use crate::vocabulary::Row;
 
 /// Conformance suite for Tencent Cloud CIAM `POST /change_user_password`.
 ///
@@ -179,21 +179,6 @@ pub fn parse_rows(s: &str) -> Result<Rows, String> {
         .map(Rows)
 }
 
-/// Request bound of the properties against a remote target: at most this
-/// many requests in all (their pace is the client's, `--rate`).
-pub const REMOTE_MAX_REQUESTS: u64 = 3_000;
-
-/// A random seed for the properties.
-pub fn random_seed() -> u64 {
-    let mut b = [0u8; 8];
-    if getrandom::fill(&mut b).is_err() {
-        return std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-    }
-    u64::from_le_bytes(b)
-}
-
 /// Formats of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
@@ -214,69 +199,8 @@ pub struct ListArgs {
     pub cases: Vec<String>,
 }
 
-/// Why the command could not do its work (exit 2).
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct CliError(pub String);
-
-impl std::fmt::Display for CliError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CliError {}
-
 fn err(e: impl std::fmt::Display) -> CliError {
     CliError(e.to_string())
-}
-
-/// The cases whose IDs match any of `globs` (all when empty), in catalogue
-/// order. A glob that matches nothing is an error (a typo would otherwise
-/// run nothing and pass).
-pub fn select(globs: &[String]) -> Result<Vec<&'static Case>, CliError> {
-    if globs.is_empty() {
-        return Ok(CATALOGUE.iter().collect());
-    }
-    let matchers: Vec<(String, GlobMatcher)> = globs
-        .iter()
-        .map(|g| {
-            Glob::new(g)
-                .map(|glob| (g.clone(), glob.compile_matcher()))
-                .map_err(|e| CliError(format!("--case {g}: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
-    for (g, m) in &matchers {
-        if !CATALOGUE
-            .iter()
-            .chain(PROPERTIES.iter())
-            .any(|c| m.is_match(c.id))
-        {
-            return Err(CliError(format!(
-                "--case {g} matches no case (see `conformance list`)"
-            )));
-        }
-    }
-    Ok(CATALOGUE
-        .iter()
-        .filter(|c| matchers.iter().any(|(_, m)| m.is_match(c.id)))
-        .collect())
-}
-
-/// The properties whose IDs match any of `globs` (all when empty).
-pub fn select_properties(globs: &[String]) -> Vec<Property> {
-    let matchers: Vec<GlobMatcher> = globs
-        .iter()
-        .filter_map(|g| Glob::new(g).ok().map(|g| g.compile_matcher()))
-        .collect();
-    PROPERTIES
-        .iter()
-        .filter(|c| matchers.is_empty() || matchers.iter().any(|m| m.is_match(c.id)))
-        .filter_map(|c| match c.plan {
-            Plan::Property(p) => Some(p),
-            _ => None,
-        })
-        .collect()
 }
 
 /// One catalogue entry as `list --format json` prints it.
@@ -314,7 +238,7 @@ pub fn list(args: &ListArgs) -> Result<String, CliError> {
                     spec: c.spec.reference(),
                     requirement: c.spec.quote(),
                     requirement_zh: match c.spec {
-                        crate::catalogue::Spec::Row(r) => Some(r.quote_zh()),
+                        crate::vocabulary::Spec::Row(r) => Some(r.quote_zh()),
                         _ => None,
                     },
                     title: c.title,
@@ -414,7 +338,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
     );
     // An unreachable target is a connection error before anything is
     // written (the lock file included).
-    let reachable = match crate::exchange::Endpoint::for_profile(&profile) {
+    let reachable = match profile.endpoint() {
         Ok(endpoint) => crate::exchange::probe(&endpoint, timeout)
             .await
             .map_err(|e| CliError(e.to_string())),
@@ -662,6 +586,8 @@ pub fn main(cli: Cli) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cases::CATALOGUE;
+    use crate::vocabulary::Property;
 
     #[test]
     fn require_rows_parses_all_and_lists() {

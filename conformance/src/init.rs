@@ -111,7 +111,7 @@ impl KeyInfo {
             return None;
         }
         if let Some(alg) = &self.alg {
-            return crate::tokens::parse_algorithm(alg).map(|_| alg.clone());
+            return crate::profile::parse_algorithm(alg).map(|_| alg.clone());
         }
         match (self.kty.as_str(), self.crv.as_deref()) {
             ("RSA", _) => Some("RS256".into()),
@@ -358,7 +358,7 @@ fn skipped_line(key: &str) -> String {
         .find(|(k, _)| *k == key)
         .map_or(&[][..], |(_, g)| *g);
     let globs: Vec<String> = globs.iter().map(|g| g.to_string()).collect();
-    let ids: Vec<&str> = crate::cli::select(&globs)
+    let ids: Vec<&str> = crate::command::select(&globs)
         .map(|cases| cases.iter().map(|c| c.id).collect())
         .unwrap_or_default();
     format!("#   left out, skips: {}\n", ids.join(", "))
@@ -679,7 +679,7 @@ mod tests {
     fn every_skip_glob_matches_a_case() {
         for (key, globs) in SKIPPED_WITHOUT {
             for g in *globs {
-                let cases = crate::cli::select(&[g.to_string()])
+                let cases = crate::command::select(&[g.to_string()])
                     .unwrap_or_else(|e| panic!("{key}: {g}: {e}"));
                 assert!(!cases.is_empty(), "{key}: {g} matches no case");
             }

@@ -15,7 +15,7 @@
 //! Data flows cases → runner (one exchange per step) → checks → verdicts →
 //! reporters.
 //!
-//! - [`catalogue`]: the vocabulary of cases: tiers, seed rows, open points,
+//! - [`vocabulary`]: the vocabulary of cases: tiers, seed rows, open points,
 //!   expected answers, the case record and its plan, lookup by ID.
 //! - [`cases`]: the case families (`auth`, `tokens`, `http`, `user`,
 //!   `password`, `policy`, `precedence`, `history`), each with its cases
@@ -61,11 +61,11 @@
 pub mod baseline;
 pub mod budget;
 pub mod cases;
-pub mod catalogue;
 pub mod challenge;
 pub mod checks;
 pub mod cli;
 pub mod client;
+pub mod command;
 pub mod diff;
 pub mod embedded;
 pub mod envref;
@@ -83,6 +83,9 @@ pub mod redact;
 pub mod report;
 pub mod retry;
 pub mod runner;
+pub mod session;
 pub mod state;
 pub mod tokens;
 pub mod verdict;
+pub mod vocabulary;
+pub mod wire;

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::catalogue::ScopeForm;
 use crate::client::{ClientIdentity, DEFAULT_CONNECT_TIMEOUT, HttpOptions};
 use crate::envref;
+use crate::exchange::Endpoint;
 use crate::retry::RetryPolicy;
+use crate::vocabulary::ScopeForm;
 
 /// A loaded and validated target profile.
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +89,19 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// How many character classes the policy requires.
+    pub fn required_classes(&self) -> usize {
+        [
+            self.require_lowercase,
+            self.require_uppercase,
+            self.require_digit,
+            self.require_symbol,
+        ]
+        .iter()
+        .filter(|r| **r)
+        .count()
+    }
+
     /// Previous passwords (current excluded) that are refused, if declared.
     pub fn depth(&self) -> Option<usize> {
         let n = self.history?;
@@ -502,6 +516,13 @@ impl Profile {
         Ok(())
     }
 
+    /// The profile's target with its `[http]` settings (headers, client
+    /// certificate, pacing, retries, connect timeout).
+    pub fn endpoint(&self) -> Result<Endpoint, String> {
+        let options = self.http_options()?;
+        Endpoint::with_options(&self.base_url, &options)
+    }
+
     /// The client settings of `[http]` (paths resolved, headers parsed).
     pub fn http_options(&self) -> Result<HttpOptions, String> {
         let h = &self.http;
@@ -540,10 +561,10 @@ impl Profile {
     }
 
     fn validate(&self) -> Result<(), String> {
-        crate::exchange::Endpoint::parse(&self.base_url).map_err(|e| format!("base_url: {e}"))?;
+        Endpoint::parse(&self.base_url).map_err(|e| format!("base_url: {e}"))?;
         self.http.validate()?;
         // Reads the client certificate and key: errors name the key.
-        crate::exchange::Endpoint::for_profile(self)?;
+        self.endpoint()?;
         let p = &self.policy;
         if let (Some(min), Some(max)) = (p.min_length, p.max_length)
             && min > max
@@ -563,7 +584,7 @@ impl Profile {
         if l.window_secs == Some(0) {
             return Err("lockout.window_secs: a number of seconds above 0".to_string());
         }
-        let classes = crate::password::required_classes(p);
+        let classes = p.required_classes();
         if let Some(max) = p.max_length
             && max < classes.max(1)
         {
@@ -594,7 +615,7 @@ impl Profile {
         if t.private_key.is_some() && (t.issuer.is_none() || t.audience.is_none()) {
             return Err("tokens.private_key needs tokens.issuer and tokens.audience".to_string());
         }
-        if crate::tokens::parse_algorithm(&t.algorithm).is_none() {
+        if parse_algorithm(&t.algorithm).is_none() {
             return Err(format!(
                 "tokens.algorithm: {} is not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384",
                 t.algorithm
@@ -617,6 +638,21 @@ impl Profile {
         } else {
             self.dir.join(path)
         }
+    }
+}
+
+/// The algorithms the harness can sign with.
+pub fn parse_algorithm(name: &str) -> Option<jsonwebtoken::Algorithm> {
+    match name {
+        "RS256" => Some(jsonwebtoken::Algorithm::RS256),
+        "RS384" => Some(jsonwebtoken::Algorithm::RS384),
+        "RS512" => Some(jsonwebtoken::Algorithm::RS512),
+        "PS256" => Some(jsonwebtoken::Algorithm::PS256),
+        "PS384" => Some(jsonwebtoken::Algorithm::PS384),
+        "PS512" => Some(jsonwebtoken::Algorithm::PS512),
+        "ES256" => Some(jsonwebtoken::Algorithm::ES256),
+        "ES384" => Some(jsonwebtoken::Algorithm::ES384),
+        _ => None,
     }
 }
 

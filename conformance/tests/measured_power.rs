@@ -15,7 +15,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use conformance::catalogue::{self, Property};
+use conformance::cases;
 use conformance::checks::Weight;
 use conformance::embedded::REFERENCE_PROFILE;
 use conformance::profile::{Normalization, Profile};
@@ -23,6 +23,7 @@ use conformance::properties::PropertyOptions;
 use conformance::properties::driver::Bounds;
 use conformance::runner::{self, RunOptions};
 use conformance::verdict::{CaseResult, Enforcement, Verdict};
+use conformance::vocabulary::Property;
 
 use crate::fakes::{Fake, Quirk};
 
@@ -503,7 +504,7 @@ async fn run_one(row: &Row) -> Observed {
         max_requests: 3_000,
         timeout: Duration::from_secs(10),
     };
-    let cases: Vec<_> = catalogue::CATALOGUE.iter().collect();
+    let cases: Vec<_> = cases::CATALOGUE.iter().collect();
     let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
         .await
         .expect("the run starts");
@@ -652,7 +653,7 @@ async fn measured_power() {
             Kind::Defect(ids) => {
                 for id in ids {
                     assert!(
-                        catalogue::find(id).is_some() || id.starts_with("property."),
+                        cases::find(id).is_some() || id.starts_with("property."),
                         "{}: no case {id}",
                         row.name
                     );

@@ -17,13 +17,14 @@
 
 use std::time::Duration;
 
-use conformance::catalogue::{self, Property};
+use conformance::cases;
 use conformance::embedded::REFERENCE_PROFILE;
 use conformance::profile::{Counting, Profile};
 use conformance::properties::PropertyOptions;
 use conformance::properties::driver::Bounds;
 use conformance::runner::{self, RunOutcome};
 use conformance::verdict::Enforcement;
+use conformance::vocabulary::Property;
 
 use crate::fakes::{ACCOUNTS, Fake, Quirk, Tenant};
 
@@ -71,7 +72,7 @@ async fn whole_suite(max_failures: u32, tenant: Tenant) -> (Fake, RunOutcome, te
         max_requests: 3_000,
         timeout: Duration::from_secs(5),
     };
-    let cases: Vec<_> = catalogue::CATALOGUE.iter().collect();
+    let cases: Vec<_> = cases::CATALOGUE.iter().collect();
     let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
         .await
         .expect("the run starts");
@@ -204,7 +205,7 @@ async fn catalogue_against(fake: &Fake) -> (RunOutcome, tempfile::TempDir) {
     profile.base_url = format!("http://{}", fake.addr);
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
-    let cases: Vec<_> = catalogue::CATALOGUE.iter().collect();
+    let cases: Vec<_> = cases::CATALOGUE.iter().collect();
     let outcome = runner::run(&profile, &cases, &options)
         .await
         .expect("the run starts");
@@ -434,7 +435,7 @@ async fn unwritable_state_run(with_cases: bool) -> (Fake, RunOutcome) {
         timeout: Duration::from_secs(5),
     };
     let cases: Vec<_> = if with_cases {
-        catalogue::CATALOGUE.iter().collect()
+        cases::CATALOGUE.iter().collect()
     } else {
         Vec::new()
     };

@@ -19,12 +19,12 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::catalogue::Tier;
 use crate::exchange::ExchangeRecord;
 use crate::report::html::{CSP, CSS, JS, curl_block, request_text, response_text, tile};
 use crate::report::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
+use crate::vocabulary::Tier;
 
-use super::{DiffReport, Difference};
+use super::report::{DiffReport, Difference};
 
 /// Styles of the diff page on top of the run report's.
 const DIFF_CSS: &str = "

@@ -16,11 +16,11 @@ use http::{HeaderName, HeaderValue, Method};
 use serde_json::Value;
 
 use crate::budget::{Budget, Room};
-use crate::catalogue::TokenKind;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, Request, Response};
 use crate::profile::{Account, Profile};
 use crate::state::{State, StateFile};
 use crate::tokens::TokenFactory;
+use crate::vocabulary::TokenKind;
 
 /// The active account as the properties know it.
 #[derive(Debug, Clone)]
@@ -164,7 +164,7 @@ impl Driver {
         bounds: Bounds,
         state_file: Option<PathBuf>,
     ) -> Result<Driver, String> {
-        let endpoint = Endpoint::for_profile(profile)?;
+        let endpoint = profile.endpoint()?;
         let tokens = TokenFactory::new(profile).map_err(|e| e.to_string())?;
         Ok(Driver {
             handle,

@@ -37,9 +37,9 @@ use proptest::test_runner::{
 };
 use proptest_state_machine::ReferenceStateMachine;
 
-use crate::catalogue::{self, Case, Property};
 use crate::checks::{Check, Outcome, Weight};
 use crate::verdict::{CaseResult, Enforcement, Verdict};
+use crate::vocabulary::{self, Case, Property};
 
 use answers::{Answers, Deviations};
 use driver::{DriveError, Driver, Tok, describe, is_error};
@@ -88,9 +88,9 @@ impl PropertyOptions {
 
 /// The case of a property.
 pub fn case(p: Property) -> &'static Case {
-    catalogue::PROPERTIES
+    vocabulary::PROPERTIES
         .iter()
-        .find(|c| c.plan == catalogue::Plan::Property(p))
+        .find(|c| c.plan == vocabulary::Plan::Property(p))
         .expect("every property has a case")
 }
 
@@ -132,7 +132,13 @@ fn runner(opts: &PropertyOptions, p: Property, cases: u32) -> TestRunner {
     TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed))
 }
 
-fn check(what: &str, expected: String, observed: String, ok: bool, tier: catalogue::Tier) -> Check {
+fn check(
+    what: &str,
+    expected: String,
+    observed: String,
+    ok: bool,
+    tier: vocabulary::Tier,
+) -> Check {
     Check {
         step: 0,
         tier,
@@ -632,7 +638,7 @@ fn run_sequence(
         }
         // After a refusal (where a change "stored anyway" would hide) and
         // at the end; a success is confirmed by the next right old password.
-        let succeeded = predicted == Answers::one(oracle::Prediction::Success);
+        let succeeded = predicted == Answers::one(answers::Prediction::Success);
         if !state.locked && (!succeeded || n == steps.len()) {
             match d.probe_current() {
                 Ok(p) if d.confirms_current(&p) => {}

@@ -30,16 +30,16 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use proptest_state_machine::ReferenceStateMachine;
 use serde::Serialize;
 
-use crate::catalogue::TokenKind;
 use crate::exchange::{Endpoint, ExchangeRecord, Response, TransportError};
 use crate::profile::Profile;
 use crate::redact::Redactor;
 use crate::tokens::TokenFactory;
+use crate::vocabulary::TokenKind;
 
 use super::answers::Answers;
+use super::answers::Prediction;
 use super::driver::{DriveError, Driver, Tok, is_error};
 use super::model::{self, Model, New, Old, Pw, Setup, Step, may_count};
-use super::oracle::Prediction;
 
 /// One generated sequence: the model's state at its start and its steps.
 #[derive(Debug, Clone)]
@@ -241,7 +241,7 @@ impl Passwords {
 
 /// Plays every sequence against the driver's target (already primed).
 pub fn play(d: &mut Driver, replay: &Replay) -> Played {
-    let endpoint = match Endpoint::for_profile(&d.profile) {
+    let endpoint = match d.profile.endpoint() {
         Ok(e) => e,
         Err(e) => {
             return Played {

@@ -16,10 +16,10 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::catalogue::Row;
 use crate::checks::Weight;
 use crate::exchange::{BodyRecord, ExchangeRecord};
 use crate::verdict::{CaseResult, Verdict};
+use crate::vocabulary::Row;
 
 use super::RunReport;
 
@@ -379,7 +379,7 @@ mod tests {
         let mut report = fixture::report();
         // A case cut short (not in the shared fixture, whose counts the
         // other reporters' tests pin).
-        let mut partial = CaseResult::new(crate::catalogue::find("password.wrong-old").unwrap());
+        let mut partial = CaseResult::new(crate::cases::find("password.wrong-old").unwrap());
         partial.verdict = Verdict::Partial;
         partial.reason = Some("the account ran out midway".into());
         let partial_row = partial.group.clone();
