@@ -1,6 +1,6 @@
 //! The runner: chooses and orders what a run does. It runs the selected
 //! cases in catalogue order (each family in [`crate::cases`] carries out
-//! its own plans on a [`Ctx`] of the [`Session`]), batches the
+//! its own plans on a `Ctx` of the [`Session`]), batches the
 //! confirmation that refused requests changed nothing, hands the session's
 //! active account and lockout budget to the generated properties and takes
 //! them back, turns each case's checks into a verdict, and ends with the

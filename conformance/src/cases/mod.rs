@@ -1,6 +1,6 @@
 //! The case families: each module holds its cases (stable ID, tier, spec
 //! reference, title, plan) and the code that carries out its plans, on top
-//! of the steps the runner shares (`runner::Ctx`).
+//! of the steps the session shares (`session::Ctx`).
 //!
 //! [`all`] is the explicit list, in the order a run carries the cases out:
 //! the bearer token first (S9, the scheme, S10, S11), then hand-made

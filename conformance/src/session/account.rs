@@ -2,8 +2,8 @@
 //! token factory, the active account, the other accounts this run
 //! changed, the lockout budget), writing it to the state file before every
 //! request that may change a password and after every change, and what a
-//! request means for the accounts ([`Effect`]) and why a case stops
-//! ([`Stop`]).
+//! request means for the accounts (`Effect`) and why a case stops
+//! (`Stop`).
 //!
 //! Account state: the session knows the active account's current password
 //! and the previous ones it set, writes them to the state file before every

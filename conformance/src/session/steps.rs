@@ -1,4 +1,4 @@
-//! One case in progress ([`Ctx`]): the steps every case family shares
+//! One case in progress (`Ctx`): the steps every case family shares
 //! (fresh and wrong passwords, tokens, one checked exchange per step, its
 //! effect on the accounts, the lockout guard, the recheck of a 200 that
 //! did not take).

@@ -426,7 +426,7 @@ impl Case {
 
 /// The generated properties, run only with `--properties` (see
 /// `conformance/PROPERTIES.md`). They are cases for the reports (stable
-/// IDs, tier, spec), but not part of [`CATALOGUE`].
+/// IDs, tier, spec), but not part of [`crate::cases::CATALOGUE`].
 pub static PROPERTIES: [Case; 3] = [
     Case {
         id: "property.policy-oracle",
