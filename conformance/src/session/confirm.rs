@@ -109,47 +109,7 @@ impl Session {
         }
         // Changed: which case's new password is it?
         log.runner.stores_refused = true;
-        let mut found = None;
-        'narrow: for (index, candidates) in batch.iter().rev() {
-            for candidate in candidates.iter().rev() {
-                if log.runner.active.budget.left() == Some(0) {
-                    break 'narrow;
-                }
-                let next = log.fresh();
-                // Refused, it may be stored all the same: recorded first.
-                log.runner.active.candidates.push(next.clone());
-                log.runner.save_state();
-                let r = log
-                    .exchange(
-                        &format!(
-                            "effects: narrowing down: is it the new password of {}?",
-                            results[*index].id
-                        ),
-                        change(Some(&token), candidate, &next, None),
-                        Effect::None,
-                    )
-                    .await;
-                match r {
-                    Some(r) if r.status == 200 => {
-                        found = Some(*index);
-                        let a = &mut log.runner.active;
-                        a.previous.push(a.current.clone());
-                        a.previous.push(candidate.clone());
-                        a.current = next;
-                        a.poisoned = None;
-                        a.candidates.clear();
-                        log.runner.note_success();
-                        log.runner.save_state();
-                        break 'narrow;
-                    }
-                    Some(r) if is_error(&r, "wrong_old_password") => {
-                        log.runner.note_failure();
-                        log.runner.save_state();
-                    }
-                    _ => break 'narrow,
-                }
-            }
-        }
+        let found = narrow_down(&mut log, &batch, results, &token).await;
         let exchanges = log.result.exchanges;
         match found {
             Some(index) => {
@@ -206,6 +166,60 @@ impl Session {
             }
         }
     }
+}
+
+/// Narrows a changed password down: tries each case's candidate passwords,
+/// newest first, within the lockout's room. Returns the index of the case
+/// whose candidate works (the account is then recovered: its new password
+/// is tracked).
+async fn narrow_down(
+    log: &mut Ctx<'_>,
+    batch: &[(usize, Vec<String>)],
+    results: &[CaseResult],
+    token: &str,
+) -> Option<usize> {
+    let mut found = None;
+    'narrow: for (index, candidates) in batch.iter().rev() {
+        for candidate in candidates.iter().rev() {
+            if log.runner.active.budget.left() == Some(0) {
+                break 'narrow;
+            }
+            let next = log.fresh();
+            // Refused, it may be stored all the same: recorded first.
+            log.runner.active.candidates.push(next.clone());
+            log.runner.save_state();
+            let r = log
+                .exchange(
+                    &format!(
+                        "effects: narrowing down: is it the new password of {}?",
+                        results[*index].id
+                    ),
+                    change(Some(token), candidate, &next, None),
+                    Effect::None,
+                )
+                .await;
+            match r {
+                Some(r) if r.status == 200 => {
+                    found = Some(*index);
+                    let a = &mut log.runner.active;
+                    a.previous.push(a.current.clone());
+                    a.previous.push(candidate.clone());
+                    a.current = next;
+                    a.poisoned = None;
+                    a.candidates.clear();
+                    log.runner.note_success();
+                    log.runner.save_state();
+                    break 'narrow;
+                }
+                Some(r) if is_error(&r, "wrong_old_password") => {
+                    log.runner.note_failure();
+                    log.runner.save_state();
+                }
+                _ => break 'narrow,
+            }
+        }
+    }
+    found
 }
 
 /// Fails `result` with the seed-tier effect check: its refused requests

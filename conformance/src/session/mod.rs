@@ -12,6 +12,8 @@
 //! - [`account`]: [`Session`], `Active`, `Effect`, `Stop`, the run's
 //!   options and errors, saving the state.
 //! - [`steps`]: `Ctx`, one case in progress.
+//! - [`effects`]: a request's effect recorded before it is sent, applied
+//!   from its answer.
 //! - [`confirm`]: the batched confirmation of effects.
 //! - [`resume`]: resuming an interrupted run, resolving a change without
 //!   an answer.
@@ -20,6 +22,7 @@
 
 pub mod account;
 pub mod confirm;
+pub mod effects;
 pub mod others;
 pub mod requests;
 pub mod restore;

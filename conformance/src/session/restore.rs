@@ -8,6 +8,7 @@ use super::others::cycles_needed;
 use super::requests::{change, is_error};
 use super::resume::confirms;
 use super::steps::Ctx;
+use crate::exchange::ExchangeRecord;
 use crate::state::State;
 
 impl Session {
@@ -163,6 +164,66 @@ impl Session {
         cycles_needed(self.profile.policy.depth(), &a.previous, &a.original)
     }
 
+    /// Refused changes were sent since the password was last confirmed (a
+    /// run stopped before its confirmation): a target that stored one gave
+    /// the account its new password. Checked with a change that changes
+    /// nothing before claiming anything: `Ok` with the exchanges when the
+    /// original still works, `Err` with the restore's outcome otherwise.
+    async fn check_original_against_candidates(
+        &mut self,
+    ) -> Result<Vec<ExchangeRecord>, Housekeeping> {
+        let subject = self.active.account.subject.clone();
+        let includes_current = self.profile.policy.history_includes_current;
+        let candidates = self.active.candidates.clone();
+        let mut log = Ctx::housekeeping(self);
+        log.redact_candidates(&candidates, "candidate");
+        let token = log.token_or_empty().await;
+        let current = log.current();
+        let r = log
+            .probe(
+                "restore: refused changes were sent since the password was last confirmed: \
+                 does the original still work?",
+                change(Some(&token), &current, &current, None),
+            )
+            .await;
+        let failed = match r {
+            Some(r) if confirms(&r, includes_current) => {
+                let a = &mut log.runner.active;
+                a.candidates.clear();
+                a.touched = true;
+                log.runner.save_state();
+                None
+            }
+            Some(r) if is_error(&r, "wrong_old_password") => {
+                log.runner.note_failure();
+                log.runner.stores_refused = true;
+                log.runner.active.poisoned = Some(
+                    "the recorded (original) password was refused (wrong_old_password): the \
+                     target may have stored a refused change"
+                        .into(),
+                );
+                log.runner.save_state();
+                Some("the recorded (original) password was refused")
+            }
+            _ => Some("the recorded (original) password could not be checked"),
+        };
+        let checked = log.result.exchanges;
+        if let Some(why) = failed {
+            let n = self.active.candidates.len();
+            return Err(Housekeeping {
+                ok: false,
+                outcome: format!(
+                    "the original password of {subject} was not restored: {why}; it has the \
+                     `current` password or one of the {n} `candidates` recorded in {} (new \
+                     passwords of refused changes, which this target may have stored)",
+                    self.options.state_file.display()
+                ),
+                exchanges: checked,
+            });
+        }
+        Ok(checked)
+    }
+
     /// Sets the original password back (no change pending).
     pub(crate) async fn restore_original(&mut self) -> Housekeeping {
         let done = |ok: bool, outcome: String, exchanges| Housekeeping {
@@ -192,57 +253,9 @@ impl Session {
         }
         let mut checked = Vec::new();
         if self.active.current == self.active.original && !self.active.candidates.is_empty() {
-            // Refused changes were sent since the password was last
-            // confirmed (a run stopped before its confirmation): a target
-            // that stored one gave the account its new password. Checked
-            // with a change that changes nothing before claiming anything.
-            let includes_current = self.profile.policy.history_includes_current;
-            let candidates = self.active.candidates.clone();
-            let mut log = Ctx::housekeeping(self);
-            log.redact_candidates(&candidates, "candidate");
-            let token = log.token_or_empty().await;
-            let current = log.current();
-            let r = log
-                .probe(
-                    "restore: refused changes were sent since the password was last confirmed: \
-                     does the original still work?",
-                    change(Some(&token), &current, &current, None),
-                )
-                .await;
-            let failed = match r {
-                Some(r) if confirms(&r, includes_current) => {
-                    let a = &mut log.runner.active;
-                    a.candidates.clear();
-                    a.touched = true;
-                    log.runner.save_state();
-                    None
-                }
-                Some(r) if is_error(&r, "wrong_old_password") => {
-                    log.runner.note_failure();
-                    log.runner.stores_refused = true;
-                    log.runner.active.poisoned = Some(
-                        "the recorded (original) password was refused (wrong_old_password): the \
-                         target may have stored a refused change"
-                            .into(),
-                    );
-                    log.runner.save_state();
-                    Some("the recorded (original) password was refused")
-                }
-                _ => Some("the recorded (original) password could not be checked"),
-            };
-            checked = log.result.exchanges;
-            if let Some(why) = failed {
-                let n = self.active.candidates.len();
-                return done(
-                    false,
-                    format!(
-                        "the original password of {subject} was not restored: {why}; it has the \
-                         `current` password or one of the {n} `candidates` recorded in {} (new \
-                         passwords of refused changes, which this target may have stored)",
-                        self.options.state_file.display()
-                    ),
-                    checked,
-                );
+            match self.check_original_against_candidates().await {
+                Ok(exchanges) => checked = exchanges,
+                Err(not_restored) => return not_restored,
             }
         }
         if self.active.current == self.active.original {
