@@ -8,12 +8,12 @@
 //! reason = "issuer not checked yet (TICKET-12)"
 //! ```
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
 use crate::cases;
+use crate::file_error::FileError;
 use crate::verdict::{CaseResult, Verdict};
 
 /// A loaded baseline.
@@ -36,28 +36,14 @@ pub struct Entry {
 }
 
 /// Why a baseline cannot be used.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct BaselineError {
-    /// The file.
-    pub file: PathBuf,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for BaselineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "baseline {}: {}", self.file.display(), self.message)
-    }
-}
-
-impl std::error::Error for BaselineError {}
+pub type BaselineError = FileError;
 
 impl Baseline {
     /// Reads and validates a baseline: every ID must be in the catalogue,
     /// once, with a non-empty reason.
     pub fn load(file: &Path) -> Result<Baseline, BaselineError> {
         let err = |message: String| BaselineError {
+            kind: "baseline",
             file: file.to_path_buf(),
             message,
         };

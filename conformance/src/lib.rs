@@ -23,6 +23,7 @@
 //!   generated properties ([`vocabulary::plans`]).
 //!
 //! Target (the description of the target and the transport):
+//! - [`file_error`]: the error of a profile, state file or baseline.
 //! - [`wire`]: a request, a response, a transport error.
 //! - [`client`]: the run's HTTP client: kept-alive connections, proxies,
 //!   TLS and client certificates, fixed headers, no redirects.
@@ -88,6 +89,7 @@ pub mod diff;
 pub mod embedded;
 pub mod envref;
 pub mod exchange;
+pub mod file_error;
 pub mod forge;
 pub mod init;
 pub mod interrupt;

@@ -4,7 +4,6 @@
 //! is the profile of the embedded reference server.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use serde::Deserialize;
 use crate::client::{ClientIdentity, DEFAULT_CONNECT_TIMEOUT, HttpOptions};
 use crate::envref;
 use crate::exchange::Endpoint;
+use crate::file_error::FileError;
 use crate::retry::RetryPolicy;
 use crate::vocabulary::ScopeForm;
 
@@ -429,27 +429,13 @@ pub struct Account {
 }
 
 /// Why a profile cannot be used.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct ProfileError {
-    /// The file.
-    pub file: PathBuf,
-    /// What is wrong, naming the key.
-    pub message: String,
-}
-
-impl fmt::Display for ProfileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "profile {}: {}", self.file.display(), self.message)
-    }
-}
-
-impl std::error::Error for ProfileError {}
+pub type ProfileError = FileError;
 
 impl Profile {
     /// Reads, parses and validates a profile.
     pub fn load(file: &Path) -> Result<Profile, ProfileError> {
         let err = |message: String| ProfileError {
+            kind: "profile",
             file: file.to_path_buf(),
             message,
         };

@@ -10,13 +10,14 @@
 //! fsync of the folder). [`StateLock`] keeps a second run off the same
 //! file: an advisory lock on `<state>.lock`, held for the run.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
+
+use crate::file_error::FileError;
 
 /// Whether writes are flushed to disk (fsync of the file and its folder).
 static DURABLE: AtomicBool = AtomicBool::new(true);
@@ -139,6 +140,7 @@ impl StateFile {
     /// Reads the file (format 1 or 2); `None` when it does not exist.
     pub fn load(file: &Path) -> Result<Option<StateFile>, StateError> {
         let err = |message: String| StateError {
+            kind: "state file",
             file: file.to_path_buf(),
             message,
         };
@@ -171,6 +173,7 @@ impl StateFile {
     /// folder, fsync, rename over the file, fsync of the folder.
     pub fn save(&self, file: &Path) -> Result<(), StateError> {
         let err = |message: String| StateError {
+            kind: "state file",
             file: file.to_path_buf(),
             message,
         };
@@ -202,22 +205,7 @@ impl StateFile {
 }
 
 /// Why the state file could not be used.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct StateError {
-    /// The file.
-    pub file: PathBuf,
-    /// What went wrong.
-    pub message: String,
-}
-
-impl fmt::Display for StateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "state file {}: {}", self.file.display(), self.message)
-    }
-}
-
-impl std::error::Error for StateError {}
+pub type StateError = FileError;
 
 impl State {
     /// Reads the file (format 1 or 2); `None` when it does not exist. A
@@ -229,6 +217,7 @@ impl State {
         let count = f.accounts.len();
         let Some(a) = f.accounts.into_iter().next().filter(|_| count == 1) else {
             return Err(StateError {
+                kind: "state file",
                 file: file.to_path_buf(),
                 message: format!("holds {count} accounts where one was expected"),
             });
@@ -255,6 +244,7 @@ impl State {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StateError {
+                kind: "state file",
                 file: file.to_path_buf(),
                 message: e.to_string(),
             }),
@@ -283,6 +273,7 @@ impl StateLock {
     pub fn acquire(state_file: &Path) -> Result<StateLock, StateError> {
         let path = StateLock::path_of(state_file);
         let err = |message: String| StateError {
+            kind: "state file",
             file: state_file.to_path_buf(),
             message,
         };

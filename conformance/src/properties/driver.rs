@@ -20,6 +20,8 @@ use crate::exchange::{self, ENDPOINT_PATH, Endpoint, Request, Response};
 use crate::profile::{Account, Profile};
 use crate::state::{State, StateFile};
 use crate::tokens::TokenFactory;
+
+pub(crate) use crate::session::is_error;
 use crate::vocabulary::TokenKind;
 
 /// The active account as the properties know it.
@@ -129,15 +131,6 @@ impl std::fmt::Debug for Driver {
 
 fn header(name: HeaderName, value: &str) -> Option<(HeaderName, HeaderValue)> {
     HeaderValue::from_str(value).ok().map(|v| (name, v))
-}
-
-/// Whether `r` is a 400 JSON error with this `error` member.
-pub fn is_error(r: &Response, error: &str) -> bool {
-    r.status == 400
-        && serde_json::from_slice::<Value>(&r.body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(Value::as_str).map(|e| e == error))
-            .unwrap_or(false)
 }
 
 /// A short description of a response for failure reports (bodies of

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::exchange::{ENDPOINT_PATH, Request, Response};
 
+/// Whether `r` is a 400 JSON error with this `error` member.
 pub(crate) fn is_error(r: &Response, error: &str) -> bool {
     r.status == 400
         && serde_json::from_slice::<Value>(&r.body)

@@ -35,6 +35,7 @@ impl Session {
                 .map(|a| a.subject.as_str())
                 .collect();
             return Err(RunError::State(StateError {
+                kind: "state file",
                 file,
                 message: format!(
                     "belongs to {} ({}); finish that run or remove the file",
