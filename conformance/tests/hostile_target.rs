@@ -4,7 +4,7 @@
 //! document) gets them shown escaped; a profile syntax error names line,
 //! column and key without the password; clear-text http to this machine's
 //! own non-loopback address is refused before any request (a listener
-//! there sees nothing); a report with secrets is written 0600.
+//! there sees nothing). (A report with secrets written 0600: `cli.rs`.)
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -272,34 +272,4 @@ fn clear_text_http_off_the_loopback_interface_is_refused_before_any_request() {
         arrived.load(Ordering::SeqCst) >= 2,
         "the opted-in runs connected"
     );
-}
-
-#[cfg(unix)]
-#[test]
-fn a_report_with_secrets_is_written_0600() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("report.json");
-    let o = conformance(&[
-        "--case",
-        "password.change",
-        "--format",
-        "json",
-        "--show-secrets",
-        "--output",
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(
-        std::fs::read_to_string(&file)
-            .unwrap()
-            .contains("Alice-Passw0rd")
-    );
-    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "{mode:o}");
 }
