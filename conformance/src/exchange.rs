@@ -62,6 +62,21 @@ impl Endpoint {
         Endpoint::with_options(base_url, &HttpOptions::default())
     }
 
+    /// Refuses clear-text `http` to a host off the loopback interface
+    /// (`127.0.0.0/8`, `::1`, `localhost`) unless `allowed`: the tenant's
+    /// passwords and tokens would cross the network unencrypted.
+    pub fn refuse_clear_text(&self, allowed: bool) -> Result<(), String> {
+        if self.https || allowed || self.is_loopback() {
+            return Ok(());
+        }
+        Err(format!(
+            "{}: clear-text http to a host off the loopback interface would send passwords \
+             and tokens unencrypted; use https, or opt in with --allow-insecure-http \
+             ([http] allow_insecure_http = true in the profile)",
+            self.url("")
+        ))
+    }
+
     /// Parses a base URL; `https` trusts Mozilla's roots plus `extra_ca` (PEM).
     pub fn parse_trusting(
         base_url: &str,

@@ -25,6 +25,9 @@
 //! Target (the description of the target and the transport):
 //! - [`file_error`]: the error of a profile, state file or baseline.
 //! - [`wire`]: a request, a response, a transport error.
+//! - [`terminal`]: what a target sends, its control characters escaped
+//!   before it reaches a terminal, a log or a text file.
+//! - [`toml_error`]: a profile's TOML error as one line without values.
 //! - [`client`]: the run's HTTP client: kept-alive connections, proxies,
 //!   TLS and client certificates, fixed headers, no redirects.
 //! - [`pacing`]: at most `--rate` requests per second.
@@ -71,6 +74,8 @@
 //! Surface:
 //! - [`baseline`]: expected failures with reasons; stale entries fail.
 //! - [`report`]: the run report as a tree, JSON, JUnit XML or HTML.
+//! - [`output`]: a rendered report to stdout or its file (0600 with
+//!   secrets).
 //! - [`diff`]: `conformance diff`, two targets run with the same catalogue
 //!   and sequences, every difference of behaviour (text, JSON, HTML).
 //! - [`init`]: `conformance init`, a starter profile from OpenID discovery.
@@ -95,6 +100,7 @@ pub mod init;
 pub mod interrupt;
 pub mod jwks;
 pub mod media_type;
+pub mod output;
 pub mod pacing;
 pub mod password;
 pub mod profile;
@@ -105,7 +111,9 @@ pub mod retry;
 pub mod runner;
 pub mod session;
 pub mod state;
+pub mod terminal;
 pub mod tokens;
+pub mod toml_error;
 pub mod verdict;
 pub mod vocabulary;
 pub mod wire;
