@@ -622,3 +622,62 @@ async fn resolving_another_accounts_lost_change_spends_its_lockout_budget() {
     assert!(!outcome.ok(), "{said}");
     assert!(said.contains("bob"), "{said}");
 }
+
+/// Another account's recorded candidates are tried while its lockout
+/// budget stays two below the threshold, as the active account's does
+/// (the restore review's finding: they stopped at max − 1). bob has 1
+/// failure counted and a password none of its candidates is: the recorded
+/// password and one candidate are tried (3 failures with max 5), never a
+/// second candidate (4, one short of locking).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_accounts_candidates_stop_two_below_its_lockout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let fake = Fake::tenant(Tenant::default()).await;
+    fake.set_password("bob", "Bob-Stored-9x");
+    fake.set_failures("bob", 1);
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    profile.lockout.max_failures = Some(5);
+    let options = crate::support::external_options(dir.path());
+    let account = |subject: &str, password: &str, failures: u32, candidates: &[&str]| {
+        conformance::state::AccountState {
+            subject: subject.into(),
+            original: password.into(),
+            current: password.into(),
+            pending: None,
+            previous: Vec::new(),
+            failures,
+            before_last_change: None,
+            candidates: candidates.iter().map(|c| c.to_string()).collect(),
+        }
+    };
+    conformance::state::StateFile {
+        version: conformance::state::FORMAT,
+        endpoint: format!("http://{}/change_user_password", fake.addr),
+        accounts: vec![
+            account("alice", "Alice-Passw0rd", 0, &[]),
+            account(
+                "bob",
+                "Bob-Passw0rd",
+                1,
+                &["Bob-Cand-1x", "Bob-Cand-2x", "Bob-Cand-3x", "Bob-Cand-4x"],
+            ),
+        ],
+    }
+    .save(&file)
+    .unwrap();
+    let outcome = runner::restore_from_state(&profile, &options)
+        .await
+        .expect("the restore starts");
+    let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
+    let bob = fake.account("bob");
+    assert!(!bob.locked_here, "bob was locked; {said}");
+    assert_eq!(
+        1 + bob.wrong_old,
+        3,
+        "bob's failures must stay at max - 2 = 3; {said}"
+    );
+    assert!(!outcome.ok(), "{said}");
+    assert!(said.contains("bob"), "{said}");
+}

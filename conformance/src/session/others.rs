@@ -195,7 +195,8 @@ async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
 /// a change of `current` to itself first (`duplicate_password` confirms
 /// it); if that is refused as wrong, each candidate, newest first, as the
 /// old password of a change back to the original, while the account's
-/// lockout budget leaves one wrong attempt to spare (never locking it).
+/// count stays two below its lockout threshold after the try (as the
+/// active account's does).
 /// `Ok` with `o` updated (candidates cleared, `current` confirmed or the
 /// original set); `Err` with why not, the candidates kept.
 async fn try_candidates(
@@ -237,7 +238,8 @@ async fn try_candidates(
     log.runner.save_state();
     let max = log.runner.max_failures();
     for candidate in o.candidates.clone().iter().rev() {
-        if max.is_some_and(|m| o.failures + 1 >= m) {
+        // Two below the threshold after the try, as for the active account.
+        if max.is_some_and(|m| o.failures + 2 >= m) {
             return Err(format!(
                 "its lockout budget ({} wrong old passwords) leaves no room to try the rest",
                 max.unwrap_or_default()
