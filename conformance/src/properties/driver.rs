@@ -283,7 +283,10 @@ impl Driver {
                 }
                 recorded.save(&file)
             }
-            _ => mine.save(&file),
+            Ok(None) => mine.save(&file),
+            // Unreadable: replacing it would drop the other accounts'
+            // entries; nothing is sent instead.
+            Err(e) => Err(e),
         };
         match saved {
             Ok(()) => true,

@@ -590,6 +590,42 @@ mod tests {
         assert_eq!(entry.before_last_change.as_deref(), Some(original.as_str()));
     }
 
+    /// A state file the properties cannot read (another run's, or damaged)
+    /// is not replaced by one holding the active account only (the other
+    /// accounts' entries would be lost): the change is not sent (the restore
+    /// review's finding: `Driver::save` wrote the active entry alone).
+    #[test]
+    fn an_unreadable_state_file_is_kept_and_the_change_not_sent() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state.json");
+        std::fs::write(&file, "{ not a state file").unwrap();
+        let mut p =
+            Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
+        let d = driver_at(&mut p, always_200(), 10, &runtime);
+        let bounds = super::super::driver::Bounds {
+            max_requests: 10,
+            timeout: std::time::Duration::from_secs(5),
+        };
+        let mut d = Driver::new(
+            runtime.handle().clone(),
+            &p,
+            d.account.clone(),
+            bounds,
+            Some(file.clone()),
+        )
+        .unwrap();
+        let original = d.account.current.clone();
+        let token = d.token(Tok::Standard).unwrap();
+        let sent = d.change(&token, &original, "Fresh-Password-1");
+        assert!(sent.is_err(), "the change was sent: {sent:?}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "{ not a state file"
+        );
+        assert_eq!(d.account.current, original);
+    }
+
     /// A driver of the reference profile's active account at `addr`.
     fn driver_at(
         p: &mut Profile,
