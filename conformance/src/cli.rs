@@ -554,7 +554,9 @@ fn restore_command(args: &RestoreArgs) -> Result<u8, CliError> {
             )
         }
     };
-    for a in &recorded.accounts {
+    // As the restore left the file (it records every change it made).
+    let left = outcome.left.as_ref().unwrap_or(recorded);
+    for a in &left.accounts {
         match &a.pending {
             Some(pending) => println!(
                 "restore: {} has {} or {} (a change to it got no answer); its original is {}",

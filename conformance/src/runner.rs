@@ -132,6 +132,9 @@ pub async fn run_with_properties(
 pub struct RestoreOutcome {
     /// The state file as found (`None`: there was none, nothing to do).
     pub recorded: Option<StateFile>,
+    /// The state file as the restore left it (`None`: removed, every
+    /// account restored, or unreadable).
+    pub left: Option<StateFile>,
     /// Resolving its pending change, if it had one.
     pub resumed: Option<Housekeeping>,
     /// Restoring the original password (`None` when nothing was tried).
@@ -157,6 +160,7 @@ pub async fn restore_from_state(
     let Some(recorded) = StateFile::load(&options.state_file).map_err(RunError::State)? else {
         return Ok(RestoreOutcome {
             recorded: None,
+            left: None,
             resumed: None,
             restore: None,
         });
@@ -167,8 +171,10 @@ pub async fn restore_from_state(
         .map_err(RunError::Connection)?;
     let resumed = runner.resume().await?;
     let restore = runner.restore().await;
+    let left = StateFile::load(&options.state_file).ok().flatten();
     Ok(RestoreOutcome {
         recorded: Some(recorded),
+        left,
         resumed,
         restore: Some(restore),
     })

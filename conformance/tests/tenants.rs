@@ -681,3 +681,54 @@ async fn another_accounts_candidates_stop_two_below_its_lockout() {
     assert!(!outcome.ok(), "{said}");
     assert!(said.contains("bob"), "{said}");
 }
+
+/// `conformance restore` that cannot restore every account names what the
+/// state file says after the restore, not before it (the restore review's
+/// finding): alice, set back to her original, is not said to still have
+/// the password the file recorded before the restore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_names_the_accounts_as_the_restore_left_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let fake = Fake::tenant(Tenant::default()).await;
+    fake.set_password("alice", "Alice-Moved-1x");
+    fake.set_password("bob", "Bob-Stored-9x");
+    let account = |subject: &str, original: &str, current: &str, candidates: &[&str]| {
+        conformance::state::AccountState {
+            subject: subject.into(),
+            original: original.into(),
+            current: current.into(),
+            pending: None,
+            previous: Vec::new(),
+            failures: 0,
+            before_last_change: None,
+            candidates: candidates.iter().map(|c| c.to_string()).collect(),
+        }
+    };
+    conformance::state::StateFile {
+        version: conformance::state::FORMAT,
+        endpoint: format!("http://{}/change_user_password", fake.addr),
+        accounts: vec![
+            account("alice", "Alice-Passw0rd", "Alice-Moved-1x", &[]),
+            account("bob", "Bob-Passw0rd", "Bob-Passw0rd", &["Bob-Cand-1x"]),
+        ],
+    }
+    .save(&file)
+    .unwrap();
+    let base_url = format!("http://{}", fake.addr);
+    let state = file.to_str().unwrap().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+            .args(["restore", "--base-url", &base_url, "--state", &state])
+            .arg("--show-secrets")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(fake.account("alice").password, "Alice-Passw0rd", "{stdout}");
+    assert!(stdout.contains("restore: bob has"), "{stdout}");
+    assert!(!stdout.contains("alice has \"Alice-Moved-1x\""), "{stdout}");
+}
