@@ -375,7 +375,6 @@ async fn plan(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
 }
 
 #[cfg(test)]
-#[cfg(test)]
 mod tests {
     use super::*;
 

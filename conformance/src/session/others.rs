@@ -413,7 +413,6 @@ async fn change_other(
 }
 
 #[cfg(test)]
-#[cfg(test)]
 mod tests {
     use super::cycles_needed;
 
