@@ -13,7 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::baseline::Baseline;
-pub use crate::command::{CliError, REMOTE_MAX_REQUESTS, random_seed, select, select_properties};
+pub use crate::command::{
+    CliError, Exposure, REMOTE_MAX_REQUESTS, random_seed, select, select_properties,
+};
 use crate::embedded::{self, Embedded, Hashing};
 use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
 use crate::properties::PropertyOptions;
@@ -129,14 +131,9 @@ pub struct RunArgs {
     /// `all`, or a list like `S1,S2,S10`.
     #[arg(long, value_name = "ROWS", value_parser = parse_rows)]
     pub require_rows: Option<Rows>,
-    /// Print passwords and tokens (otherwise redacted everywhere).
-    #[arg(long)]
-    pub show_secrets: bool,
-    /// Allow clear-text http to a host off the loopback interface
-    /// (passwords and tokens then cross the network unencrypted; refused
-    /// otherwise). Same as `[http] allow_insecure_http = true`.
-    #[arg(long)]
-    pub allow_insecure_http: bool,
+    /// Secrets in the report, clear-text http.
+    #[command(flatten)]
+    pub exposure: Exposure,
     /// State file of the active account [default: ./conformance.state.json;
     /// a temporary file for the embedded server].
     #[arg(long, value_name = "FILE")]
@@ -333,7 +330,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
             )
         }
     };
-    profile.http.allow_insecure_http |= args.allow_insecure_http;
+    profile.http.allow_insecure_http |= args.exposure.allow_insecure_http;
     if let Some(rate) = args.rate {
         if !rate.is_finite() || rate < 0.0 {
             return Err(CliError(format!(
@@ -373,7 +370,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
     };
     let options = RunOptions {
         enforcement,
-        show_secrets: args.show_secrets,
+        show_secrets: args.exposure.show_secrets,
         state_file: state_file.clone(),
         timeout,
     };
@@ -432,7 +429,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         endpoint,
         target,
         enforcement,
-        args.show_secrets,
+        args.exposure.show_secrets,
         state_file.display().to_string(),
         outcome,
         started.elapsed().as_millis() as u64,
@@ -475,11 +472,12 @@ fn run_command(args: &RunArgs) -> Result<u8, CliError> {
             terminal::line(&report.restore.outcome)
         );
         let text = render(&report, args.format);
-        output::deliver(&text, args.output.as_deref(), args.show_secrets).map_err(CliError)?;
+        output::deliver(&text, args.output.as_deref(), args.exposure.show_secrets)
+            .map_err(CliError)?;
         return Ok(code);
     }
     let text = render(&report, args.format);
-    output::deliver(&text, args.output.as_deref(), args.show_secrets).map_err(CliError)?;
+    output::deliver(&text, args.output.as_deref(), args.exposure.show_secrets).map_err(CliError)?;
     if args.output.is_some() {
         eprintln!("{}", report.summary.line());
     }

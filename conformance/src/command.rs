@@ -1,7 +1,9 @@
 //! What the commands (`run`, `list`, `diff`, `init`, `restore`) share
 //! below the command line itself: their error (exit 2), the case selection
-//! by `--case` globs, and the properties' random seed and request bound.
+//! by `--case` globs, the properties' random seed and request bound, and
+//! the options `run` and `diff` share ([`Exposure`]).
 
+use clap::Args;
 use globset::{Glob, GlobMatcher};
 
 use crate::cases::CATALOGUE;
@@ -81,4 +83,18 @@ pub fn select_properties(globs: &[String]) -> Vec<Property> {
             _ => None,
         })
         .collect()
+}
+
+/// The options `run` and `diff` share (flattened into both): whether the
+/// report shows secrets, and whether clear-text http may carry them.
+#[derive(Debug, Clone, Args)]
+pub struct Exposure {
+    /// Print passwords and tokens (otherwise redacted everywhere).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Allow clear-text http to a host off the loopback interface
+    /// (passwords and tokens then cross the network unencrypted; refused
+    /// otherwise). Same as `[http] allow_insecure_http = true`.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 }

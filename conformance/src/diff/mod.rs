@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 
-use crate::command::{CliError, select};
+use crate::command::{CliError, Exposure, select};
 use crate::embedded::{Embedded, Hashing};
 use crate::exchange::Endpoint;
 use crate::profile::{Counting, DEFAULT_TIMEOUT_SECS, Lockout, Profile};
@@ -95,14 +95,9 @@ pub struct DiffArgs {
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Print passwords and tokens (otherwise redacted everywhere).
-    #[arg(long)]
-    pub show_secrets: bool,
-    /// Allow clear-text http to a host off the loopback interface
-    /// (passwords and tokens then cross the network unencrypted; refused
-    /// otherwise). Same as `[http] allow_insecure_http = true`.
-    #[arg(long)]
-    pub allow_insecure_http: bool,
+    /// Secrets in the report, clear-text http.
+    #[command(flatten)]
+    pub exposure: Exposure,
     /// State file of A's active account [default: ./conformance.state.json].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -402,7 +397,7 @@ pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
     // target is touched.
     let load = |file: &PathBuf| {
         let mut profile = Profile::load(file).map_err(|e| CliError(e.to_string()))?;
-        profile.http.allow_insecure_http |= args.allow_insecure_http;
+        profile.http.allow_insecure_http |= args.exposure.allow_insecure_http;
         profile
             .endpoint()
             .map_err(|e| CliError(format!("profile {}: {e}", file.display())))?;
@@ -432,7 +427,15 @@ pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
                 .clone()
                 .unwrap_or_else(|| server.state_file()),
         };
-        let report = run_pair(&a, &b, &cases, timeout, args.show_secrets, sequences).await;
+        let report = run_pair(
+            &a,
+            &b,
+            &cases,
+            timeout,
+            args.exposure.show_secrets,
+            sequences,
+        )
+        .await;
         server.stop().await;
         report
     } else {
@@ -445,7 +448,15 @@ pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("conformance.against.state.json")),
         };
-        run_pair(&a, &b, &cases, timeout, args.show_secrets, sequences).await
+        run_pair(
+            &a,
+            &b,
+            &cases,
+            timeout,
+            args.exposure.show_secrets,
+            sequences,
+        )
+        .await
     }
 }
 
@@ -471,7 +482,8 @@ pub fn run_command(args: &DiffArgs) -> Result<u8, CliError> {
         .map_err(|e| CliError(e.to_string()))?;
     let report = runtime.block_on(diff(args))?;
     let text = render(&report, args.format);
-    crate::output::deliver(&text, args.output.as_deref(), args.show_secrets).map_err(CliError)?;
+    crate::output::deliver(&text, args.output.as_deref(), args.exposure.show_secrets)
+        .map_err(CliError)?;
     if let Some(file) = &args.output {
         eprintln!("{}: {}", file.display(), report.summary_line());
     }
