@@ -127,12 +127,19 @@ fn without_code_spans(line: &str) -> String {
 fn link_destinations(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let trimmed = line.trim_start();
-    if trimmed.starts_with('[') {
-        if let Some(end) = trimmed.find("]:") {
-            let dest = trimmed[end + 2..].split_whitespace().next().unwrap_or("");
-            if !dest.is_empty() {
-                out.push(dest.trim_start_matches('<').trim_end_matches('>').to_string());
-            }
+    // A reference definition: `]:` closes the line's first bracket.
+    if let Some(end) = trimmed
+        .strip_prefix('[')
+        .and_then(|_| trimmed.find(']'))
+        .filter(|end| trimmed[end + 1..].starts_with(':'))
+    {
+        let dest = trimmed[end + 2..].split_whitespace().next().unwrap_or("");
+        if !dest.is_empty() {
+            out.push(
+                dest.trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string(),
+            );
         }
     }
     let bytes = line.as_bytes();
@@ -319,9 +326,11 @@ fn check_link(root: &Path, file: &Path, dest: &str) -> Option<String> {
     if dest.is_empty() {
         return Some("an empty link".into());
     }
-    let scheme = dest
-        .split_once(':')
-        .is_some_and(|(s, _)| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)));
+    let scheme = dest.split_once(':').is_some_and(|(s, _)| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
     if scheme || dest.starts_with("//") {
         return None;
     }
@@ -397,16 +406,25 @@ fn every_relative_link_in_every_markdown_file_resolves() {
             }
         }
     }
-    assert!(checked > 50, "only {checked} links found: is the parser blind?");
+    assert!(
+        checked > 50,
+        "only {checked} links found: is the parser blind?"
+    );
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
 #[test]
 fn the_link_checker_sees_links_and_headings_as_github_does() {
-    assert_eq!(slug("`[policy]`: what the target enforces"), "policy-what-the-target-enforces");
+    assert_eq!(
+        slug("`[policy]`: what the target enforces"),
+        "policy-what-the-target-enforces"
+    );
     assert_eq!(slug("2. Run"), "2-run");
     assert_eq!(slug("`conformance restore`"), "conformance-restore");
-    assert_eq!(slug("The [vendor guide](x.md) – quick"), "the-vendor-guide--quick");
+    assert_eq!(
+        slug("The [vendor guide](x.md) – quick"),
+        "the-vendor-guide--quick"
+    );
     assert_eq!(slug("Issue 9: the S11 path"), "issue-9-the-s11-path");
     let doc = "# A\n\n## A\n\n```\n# not a heading\n```\nSetext\n---\n";
     let found = anchors(doc);
@@ -418,7 +436,10 @@ fn the_link_checker_sees_links_and_headings_as_github_does() {
         )),
         vec!["a.md#b".to_string(), "d e.md".to_string()]
     );
-    assert_eq!(link_destinations("[id]: ../x.md"), vec!["../x.md".to_string()]);
+    assert_eq!(
+        link_destinations("[id]: ../x.md"),
+        vec!["../x.md".to_string()]
+    );
     let root = repo_root();
     let readme = Path::new("README.md");
     assert!(check_link(&root, readme, "docs/profile.md#accounts").is_none());
@@ -470,14 +491,22 @@ fn lex(src: &str) -> Vec<Tok> {
                     i += 1;
                 }
             }
-        } else if ch == 'r' && matches!(c.get(i + 1), Some('"') | Some('#'))
-            && c[i + 1..].iter().skip_while(|x| **x == '#').next() == Some(&'"')
+        } else if ch == 'r'
+            && matches!(c.get(i + 1), Some('"') | Some('#'))
+            && c[i + 1..].iter().find(|x| **x != '#') == Some(&'"')
         {
             let hashes = c[i + 1..].iter().take_while(|x| **x == '#').count();
             let start = i + 2 + hashes;
             let mut j = start;
             loop {
-                if c[j] == '"' && c[j + 1..].iter().take(hashes).filter(|x| **x == '#').count() == hashes {
+                if c[j] == '"'
+                    && c[j + 1..]
+                        .iter()
+                        .take(hashes)
+                        .filter(|x| **x == '#')
+                        .count()
+                        == hashes
+                {
                     break;
                 }
                 j += 1;
@@ -549,7 +578,9 @@ fn group_end(t: &[Tok], open: usize) -> usize {
     for (k, tok) in t.iter().enumerate().skip(open) {
         if *tok == Tok::Punct(o) {
             depth += 1;
-        } else if *tok == Tok::Punct(c) && !(c == '>' && matches!(t.get(k - 1), Some(Tok::Punct('-' | '=')))) {
+        } else if *tok == Tok::Punct(c)
+            && !(c == '>' && matches!(t.get(k - 1), Some(Tok::Punct('-' | '='))))
+        {
             depth -= 1;
             if depth == 0 {
                 return k + 1;
@@ -594,10 +625,10 @@ fn attributes(t: &[Tok], mut i: usize) -> (bool, SerdeArgs, usize) {
                         let end = group_end(args, k);
                         let sub = &args[k + 1..end - 1];
                         for w in sub.windows(3) {
-                            if let [Tok::Ident(d), Tok::Punct('='), Tok::Str(v)] = w {
-                                if d == "deserialize" {
-                                    value = Some(v.clone());
-                                }
+                            if let [Tok::Ident(d), Tok::Punct('='), Tok::Str(v)] = w
+                                && d == "deserialize"
+                            {
+                                value = Some(v.clone());
                             }
                         }
                         k = end;
@@ -637,7 +668,9 @@ fn serde_case(name: &str, rule: Option<&str>, is_variant: bool) -> String {
     };
     let cap = |s: &String| {
         let mut c = s.chars();
-        c.next().map_or(String::new(), |f| f.to_uppercase().collect::<String>() + c.as_str())
+        c.next().map_or(String::new(), |f| {
+            f.to_uppercase().collect::<String>() + c.as_str()
+        })
     };
     match rule {
         None if is_variant => name.to_string(),
@@ -672,9 +705,15 @@ struct Field {
 /// A `Deserialize` item of `conformance/src`.
 #[derive(Debug)]
 enum Item {
-    Struct { file: PathBuf, fields: Vec<Field> },
+    Struct {
+        file: PathBuf,
+        fields: Vec<Field>,
+    },
     /// Unit variants' names as the TOML file writes them.
-    Enum { file: PathBuf, values: Vec<String> },
+    Enum {
+        file: PathBuf,
+        values: Vec<String>,
+    },
 }
 
 /// Every `struct` and `enum` deriving `Deserialize` in `src` (one file).
@@ -863,7 +902,11 @@ fn all_deserialize_items() -> BTreeMap<String, Vec<Item>> {
 
 /// The item a type name means, seen from `from`: the only `Deserialize`
 /// item of that name, or the one in the same file.
-fn resolve<'a>(items: &'a BTreeMap<String, Vec<Item>>, name: &str, from: &Path) -> Option<&'a Item> {
+fn resolve<'a>(
+    items: &'a BTreeMap<String, Vec<Item>>,
+    name: &str,
+    from: &Path,
+) -> Option<&'a Item> {
     let candidates = items.get(name)?;
     if candidates.len() == 1 {
         return candidates.first();
@@ -931,7 +974,12 @@ fn collect_keys(
 
 fn profile_keys() -> ProfileKeys {
     let items = all_deserialize_items();
-    let roots: Vec<_> = items.get("Profile").map(Vec::as_slice).unwrap_or(&[]).iter().collect();
+    let roots: Vec<_> = items
+        .get("Profile")
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .collect();
     assert_eq!(
         roots.len(),
         1,
@@ -948,7 +996,10 @@ fn profile_keys() -> ProfileKeys {
 /// The profile reference split into sections: heading text → the
 /// section's text up to the next heading of the same or a higher level.
 fn sections(doc: &str) -> Vec<(String, String)> {
-    let lines: Vec<String> = lines_outside_fences(doc).into_iter().map(|(_, l)| l).collect();
+    let lines: Vec<String> = lines_outside_fences(doc)
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
     let raw: Vec<&str> = doc.lines().collect();
     let mut out = Vec::new();
     for (k, line) in lines.iter().enumerate() {
@@ -974,7 +1025,9 @@ fn code_words(text: &str) -> BTreeSet<String> {
     let mut words = BTreeSet::new();
     for (n, span) in text.split('`').enumerate() {
         if n % 2 == 1 {
-            for w in span.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '-' || c == '*')) {
+            for w in span.split(|c: char| {
+                !(c.is_alphanumeric() || c == '_' || c == '.' || c == '-' || c == '*')
+            }) {
                 let w = w.trim_matches('.');
                 if !w.is_empty() {
                     words.insert(w.to_string());
@@ -993,7 +1046,11 @@ fn code_words(text: &str) -> BTreeSet<String> {
 /// sub-tables (`` `[accounts.*]` `` for `accounts`), or names it and its
 /// siblings (`` `[accounts.*]` `` for `accounts.active`); the whole page
 /// for the top level.
-fn section_of<'a>(sections: &'a [(String, String)], doc: &'a str, table: &[String]) -> Option<&'a str> {
+fn section_of<'a>(
+    sections: &'a [(String, String)],
+    doc: &'a str,
+    table: &[String],
+) -> Option<&'a str> {
     if table.is_empty() {
         return Some(doc);
     }
@@ -1029,12 +1086,18 @@ fn undocumented(keys: &ProfileKeys, doc: &str) -> Vec<String> {
         let words = code_words(section);
         for name in names {
             if !words.contains(name) {
-                missing.push(format!("key `{}`: not in its section as `{name}`", path(name)));
+                missing.push(format!(
+                    "key `{}`: not in its section as `{name}`",
+                    path(name)
+                ));
             }
             if let Some(values) = keys.values.get(&(table.clone(), name.clone())) {
                 for v in values {
                     if !words.contains(v) {
-                        missing.push(format!("value `{v}` of `{}`: not in its section", path(name)));
+                        missing.push(format!(
+                            "value `{v}` of `{}`: not in its section",
+                            path(name)
+                        ));
                     }
                 }
             }
@@ -1048,8 +1111,17 @@ fn every_profile_key_the_loader_reads_is_in_the_profile_reference() {
     let keys = profile_keys();
     // The parser found the loader's shape, not nothing.
     let count: usize = keys.tables.values().map(BTreeSet::len).sum();
-    assert!(count >= 40, "only {count} profile keys found: {:?}", keys.tables);
-    for table in [&["tokens"][..], &["accounts"], &["accounts", "active"], &["http"]] {
+    assert!(
+        count >= 40,
+        "only {count} profile keys found: {:?}",
+        keys.tables
+    );
+    for table in [
+        &["tokens"][..],
+        &["accounts"],
+        &["accounts", "active"],
+        &["http"],
+    ] {
         let table: Vec<String> = table.iter().map(|s| s.to_string()).collect();
         assert!(keys.tables.contains_key(&table), "no table {table:?} found");
     }
@@ -1103,8 +1175,14 @@ fn the_serde_reader_understands_renames_flatten_and_enums() {
     let mut keys = ProfileKeys::default();
     collect_keys(&items, "Root", Vec::new(), Path::new("x.rs"), &mut keys);
     let top: Vec<_> = keys.tables[&Vec::<String>::new()].iter().cloned().collect();
-    assert_eq!(top, ["base", "map", "max-wait-secs", "mode", "new_name", "old"]);
-    assert!(keys.tables.contains_key(&vec!["map".to_string(), "*".to_string()]));
+    assert_eq!(
+        top,
+        ["base", "map", "max-wait-secs", "mode", "new_name", "old"]
+    );
+    assert!(
+        keys.tables
+            .contains_key(&vec!["map".to_string(), "*".to_string()])
+    );
     assert_eq!(
         keys.values[&(Vec::new(), "mode".to_string())],
         ["fast_path", "slow"]
