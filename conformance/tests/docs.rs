@@ -440,6 +440,10 @@ fn the_link_checker_sees_links_and_headings_as_github_does() {
         link_destinations("[id]: ../x.md"),
         vec!["../x.md".to_string()]
     );
+    assert_eq!(
+        link_destinations("[a](b.md): c]: d"),
+        vec!["b.md".to_string()]
+    );
     let root = repo_root();
     let readme = Path::new("README.md");
     assert!(check_link(&root, readme, "docs/profile.md#accounts").is_none());
