@@ -7,6 +7,7 @@ mod diff;
 mod docs;
 mod e2e;
 mod fakes;
+mod hostile_target;
 mod html_report;
 mod init;
 mod interrupt;
