@@ -28,7 +28,7 @@ use crate::fakes::{Fake, Quirk};
 
 /// What a fake is, and what the suite must make of it.
 #[derive(Debug, Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     /// The conformant fake: nothing fails.
     Control,
     /// Breaks the document: these seed-tier cases must fail.
@@ -37,11 +37,13 @@ enum Kind {
     Decision(&'static str),
 }
 
-struct Row {
-    name: &'static str,
-    quirk: Option<Quirk>,
+/// One fake of the table (also measured with Schemathesis,
+/// [`crate::schemathesis_vendor`]).
+pub(crate) struct Row {
+    pub(crate) name: &'static str,
+    pub(crate) quirk: Option<Quirk>,
     what: &'static str,
-    kind: Kind,
+    pub(crate) kind: Kind,
     /// Declares the fake's decisions in its profile.
     profile: fn(&mut Profile),
 }
@@ -101,7 +103,7 @@ const fn decision(
     }
 }
 
-fn rows() -> Vec<Row> {
+pub(crate) fn rows() -> Vec<Row> {
     use Quirk::*;
     vec![
         Row {
