@@ -42,7 +42,7 @@ pub(crate) enum Kind {
 pub(crate) struct Row {
     pub(crate) name: &'static str,
     pub(crate) quirk: Option<Quirk>,
-    what: &'static str,
+    pub(crate) what: &'static str,
     pub(crate) kind: Kind,
     /// Declares the fake's decisions in its profile.
     profile: fn(&mut Profile),
@@ -533,7 +533,7 @@ async fn run_one(row: &Row) -> Observed {
     }
 }
 
-fn list(ids: &[&str]) -> String {
+pub(crate) fn list(ids: &[&str]) -> String {
     if ids.is_empty() {
         "none".to_string()
     } else {

@@ -20,7 +20,7 @@ use conformance::profile::Profile;
 use conformance::tokens::TokenFactory;
 
 use crate::fakes::{Fake, Quirk, Tenant};
-use crate::measured_power::{Kind, rows};
+use crate::measured_power::{Kind, list, rows};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -165,29 +165,45 @@ async fn variants() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Schemathesis; a measurement for docs/schemathesis.md (minutes)"]
 async fn power() {
-    let mut table = String::from("| fake | kind | st exit |\n|---|---|---|\n");
+    let mut table = String::from(
+        "| fake | one change | the suite (seed tier, tests/measured_power.rs) | Schemathesis |\n\
+         |---|---|---|---|\n",
+    );
     let (mut caught, mut defects, mut passed, mut others) = (0, 0, 0, 0);
+    let started = Instant::now();
     for row in rows() {
         let run = run_vendor_config(tenant(row.quirk.as_slice())).await;
-        let kind = match row.kind {
-            Kind::Defect(_) => {
+        let (suite, st) = match row.kind {
+            Kind::Defect(ids) => {
                 defects += 1;
                 caught += usize::from(run.code == Some(1));
-                "defect"
+                let st = match run.code {
+                    Some(1) => "exit 1: caught",
+                    Some(0) => "exit 0: missed",
+                    _ => "error",
+                };
+                (format!("fails {}", list(ids)), st)
             }
             Kind::Control | Kind::Decision(_) => {
                 others += 1;
                 passed += usize::from(run.code == Some(0));
-                "control or decision"
+                let st = match run.code {
+                    Some(0) => "exit 0: passes",
+                    Some(1) => "exit 1: FAILS UNFAIRLY",
+                    _ => "error",
+                };
+                ("passes".to_string(), st)
             }
         };
-        let line = format!("| `{}` | {kind} | {:?} |\n", row.name, run.code);
+        let line = format!("| `{}` | {} | {suite} | {st} |\n", row.name, row.what);
         eprint!("{line}");
         table.push_str(&line);
     }
     println!(
         "{table}\nSchemathesis (fixtures/schemathesis-vendor.toml) fails {caught} of {defects} \
-         defects; passes {passed} of {others} conformant fakes and other decisions."
+         defects; passes {passed} of {others} conformant fakes and other decisions \
+         ({:.0} s).",
+        started.elapsed().as_secs_f64()
     );
     assert_eq!(passed, others, "a legitimate fake failed:\n{table}");
 }
