@@ -126,7 +126,7 @@ impl Sink<'_> {
             format!(
                 "{} bytes: {}",
                 r.body.len(),
-                String::from_utf8_lossy(&r.body[..r.body.len().min(200)])
+                crate::terminal::line(&String::from_utf8_lossy(&r.body[..r.body.len().min(200)]))
             )
         };
         self.push(

@@ -23,6 +23,7 @@ use crate::report::{self, EXIT_ERROR, RunReport};
 use crate::runner::{self, RunOptions};
 use crate::state::StateLock;
 use crate::verdict::Enforcement;
+use crate::{output, terminal};
 
 /// Conformance suite for Tencent Cloud CIAM `POST /change_user_password`.
 ///
@@ -76,6 +77,11 @@ pub struct RestoreArgs {
     /// Print the recorded passwords instead of naming them.
     #[arg(long)]
     pub show_secrets: bool,
+    /// Allow clear-text http to a host off the loopback interface
+    /// (passwords and tokens then cross the network unencrypted; refused
+    /// otherwise). Same as `[http] allow_insecure_http = true`.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 }
 
 /// Report formats.
@@ -126,6 +132,11 @@ pub struct RunArgs {
     /// Print passwords and tokens (otherwise redacted everywhere).
     #[arg(long)]
     pub show_secrets: bool,
+    /// Allow clear-text http to a host off the loopback interface
+    /// (passwords and tokens then cross the network unencrypted; refused
+    /// otherwise). Same as `[http] allow_insecure_http = true`.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
     /// State file of the active account [default: ./conformance.state.json;
     /// a temporary file for the embedded server].
     #[arg(long, value_name = "FILE")]
@@ -398,6 +409,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
             )
         }
     };
+    profile.http.allow_insecure_http |= args.allow_insecure_http;
     if let Some(rate) = args.rate {
         if !rate.is_finite() || rate < 0.0 {
             return Err(CliError(format!(
@@ -511,13 +523,14 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
     Ok(report)
 }
 
-/// Renders a report in `format`.
+/// Renders a report in `format`, what the target sent escaped
+/// ([`crate::terminal`]).
 pub fn render(report: &RunReport, format: Format) -> String {
     match format {
-        Format::Tree => report::tree::render(report),
-        Format::Json => report::json::render(report),
-        Format::Junit => report::junit::render(report),
-        Format::Html => report::html::render(report),
+        Format::Tree => terminal::text(&report::tree::render(report)).into_owned(),
+        Format::Json => terminal::json(&report::json::render(report)).into_owned(),
+        Format::Junit => terminal::text(&report::junit::render(report)).into_owned(),
+        Format::Html => terminal::text(&report::html::render(report)).into_owned(),
     }
 }
 
@@ -535,23 +548,16 @@ fn run_command(args: &RunArgs) -> Result<u8, CliError> {
         eprintln!(
             "interrupted by {}: the run stopped early; restore: {}",
             crate::interrupt::name(signal),
-            report.restore.outcome
+            terminal::line(&report.restore.outcome)
         );
         let text = render(&report, args.format);
-        match &args.output {
-            Some(file) => std::fs::write(file, text)
-                .map_err(|e| CliError(format!("{}: {e}", file.display())))?,
-            None => print!("{text}"),
-        }
+        output::deliver(&text, args.output.as_deref(), args.show_secrets).map_err(CliError)?;
         return Ok(code);
     }
     let text = render(&report, args.format);
-    match &args.output {
-        Some(file) => {
-            std::fs::write(file, text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
-            eprintln!("{}", report.summary.line());
-        }
-        None => print!("{text}"),
+    output::deliver(&text, args.output.as_deref(), args.show_secrets).map_err(CliError)?;
+    if args.output.is_some() {
+        eprintln!("{}", report.summary.line());
     }
     Ok(report.exit_code())
 }
@@ -566,6 +572,9 @@ fn restore_command(args: &RestoreArgs) -> Result<u8, CliError> {
     if let Some(url) = &args.base_url {
         profile.base_url = url.clone();
     }
+    profile.http.allow_insecure_http |= args.allow_insecure_http;
+    // Clear-text http off the loopback interface is refused up front.
+    crate::exchange::Endpoint::for_profile(&profile).map_err(err)?;
     let state_file = args
         .state
         .clone()
@@ -601,7 +610,11 @@ fn restore_command(args: &RestoreArgs) -> Result<u8, CliError> {
         return Ok(0);
     };
     for h in [&outcome.resumed, &outcome.restore].into_iter().flatten() {
-        println!("restore: {} ({} requests)", h.outcome, h.exchanges.len());
+        println!(
+            "restore: {} ({} requests)",
+            terminal::line(&h.outcome),
+            h.exchanges.len()
+        );
     }
     if outcome.ok() {
         return Ok(0);
@@ -653,7 +666,7 @@ pub fn main(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", terminal::text(&e.to_string()));
             ExitCode::from(EXIT_ERROR)
         }
     }

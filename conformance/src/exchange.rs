@@ -64,10 +64,29 @@ impl Endpoint {
     }
 
     /// The profile's target with its `[http]` settings (headers, client
-    /// certificate, pacing, retries, connect timeout).
+    /// certificate, pacing, retries, connect timeout); clear-text `http`
+    /// off the loopback interface only with `[http] allow_insecure_http`
+    /// ([`Endpoint::refuse_clear_text`]).
     pub fn for_profile(profile: &Profile) -> Result<Endpoint, String> {
         let options = profile.http_options()?;
-        Endpoint::with_options(&profile.base_url, &options)
+        let endpoint = Endpoint::with_options(&profile.base_url, &options)?;
+        endpoint.refuse_clear_text(profile.http.allow_insecure_http)?;
+        Ok(endpoint)
+    }
+
+    /// Refuses clear-text `http` to a host off the loopback interface
+    /// (`127.0.0.0/8`, `::1`, `localhost`) unless `allowed`: the tenant's
+    /// passwords and tokens would cross the network unencrypted.
+    pub fn refuse_clear_text(&self, allowed: bool) -> Result<(), String> {
+        if self.https || allowed || self.is_loopback() {
+            return Ok(());
+        }
+        Err(format!(
+            "{}: clear-text http to a host off the loopback interface would send passwords \
+             and tokens unencrypted; use https, or opt in with --allow-insecure-http \
+             ([http] allow_insecure_http = true in the profile)",
+            self.url("")
+        ))
     }
 
     /// Parses a base URL; `https` trusts Mozilla's roots plus `extra_ca` (PEM).

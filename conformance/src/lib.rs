@@ -22,6 +22,7 @@
 //!   and the code that carries out its plans; the explicit run order.
 //! - [`profile`]: the target profile (TOML): base URL, declared policy,
 //!   lockout, token source, accounts.
+//! - [`toml_error`]: a profile's TOML error as one line without values.
 //! - [`tokens`]: minted, static or command tokens, and broken variants.
 //! - [`jwks`]: the target's public keys (profile PEM, JWKS URL, discovery).
 //! - [`forge`]: forged tokens for the token attacks.
@@ -48,7 +49,11 @@
 //! - [`verdict`]: checks weighed by tier into verdicts and counts.
 //! - [`baseline`]: expected failures with reasons; stale entries fail.
 //! - [`redact`]: passwords and tokens replaced by labels in all output.
+//! - [`terminal`]: what a target sends, its control characters escaped
+//!   before it reaches a terminal, a log or a text file.
 //! - [`report`]: the run report as a tree, JSON, JUnit XML or HTML.
+//! - [`output`]: a rendered report to stdout or its file (0600 with
+//!   secrets).
 //! - [`properties`]: generated properties (policy oracle, account model,
 //!   hostile inputs) under proptest, run with `--properties`; `replay`
 //!   plays account-model sequences generated once for a diff.
@@ -75,6 +80,7 @@ pub mod init;
 pub mod interrupt;
 pub mod jwks;
 pub mod media_type;
+pub mod output;
 pub mod pacing;
 pub mod password;
 pub mod profile;
@@ -84,5 +90,7 @@ pub mod report;
 pub mod retry;
 pub mod runner;
 pub mod state;
+pub mod terminal;
 pub mod tokens;
+pub mod toml_error;
 pub mod verdict;

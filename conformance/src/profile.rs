@@ -244,6 +244,10 @@ pub struct Http {
     pub client_cert: Option<PathBuf>,
     /// PEM private key of `client_cert` (relative to the profile).
     pub client_key: Option<PathBuf>,
+    /// Allows a clear-text `http` base_url off the loopback interface
+    /// (refused otherwise); `--allow-insecure-http` sets it.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 /// The default timeout of one request attempt, in seconds.
@@ -462,10 +466,9 @@ impl Profile {
         dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Profile, String> {
-        let mut profile: Profile = toml::from_str(text).map_err(|e| {
-            // One line: toml's message names the key and the line.
-            e.to_string().lines().collect::<Vec<_>>().join(" ")
-        })?;
+        // One line naming line, column and key, never a value.
+        let mut profile: Profile =
+            toml::from_str(text).map_err(|e| crate::toml_error::describe(&e, text))?;
         profile.dir = dir.to_path_buf();
         profile.resolve_env(env).map_err(|e| e.to_string())?;
         profile.validate()?;
@@ -542,8 +545,9 @@ impl Profile {
     fn validate(&self) -> Result<(), String> {
         crate::exchange::Endpoint::parse(&self.base_url).map_err(|e| format!("base_url: {e}"))?;
         self.http.validate()?;
-        // Reads the client certificate and key: errors name the key.
-        crate::exchange::Endpoint::for_profile(self)?;
+        // Reads the client certificate and key: errors name the key. (The
+        // clear-text check waits for the command line's opt-in.)
+        crate::exchange::Endpoint::with_options(&self.base_url, &self.http_options()?)?;
         let p = &self.policy;
         if let (Some(min), Some(max)) = (p.min_length, p.max_length)
             && min > max

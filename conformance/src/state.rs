@@ -264,7 +264,8 @@ impl State {
 
 /// An exclusive advisory lock (`flock`) on `<state>.lock`, held until
 /// dropped. The lock file holds the holder's process id; it is left in
-/// place (removing it would let two runs lock two different files).
+/// place (removing it would let two runs lock two different files). A
+/// symbolic link in its place is refused (`O_NOFOLLOW`).
 #[derive(Debug)]
 pub struct StateLock {
     file: File,
@@ -291,11 +292,21 @@ impl StateLock {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+            // A symbolic link planted where the lock goes is refused, never
+            // followed: its target would be truncated and get our pid.
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
         }
-        let mut file = options
-            .open(&path)
-            .map_err(|e| err(format!("lock file {}: {e}", path.display())))?;
+        let mut file = options.open(&path).map_err(|e| {
+            #[cfg(unix)]
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                return err(format!(
+                    "lock file {} is a symbolic link: refused (it is never followed); \
+                     remove it, or pass another --state",
+                    path.display()
+                ));
+            }
+            err(format!("lock file {}: {e}", path.display()))
+        })?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -401,6 +412,19 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("s.json")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_where_the_lock_goes_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.json");
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, StateLock::path_of(&file)).unwrap();
+        let e = StateLock::acquire(&file).unwrap_err();
+        assert!(e.message.contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod cli;
 mod diff;
 mod e2e;
 mod fakes;
+mod hostile_target;
 mod html_report;
 mod init;
 mod interrupt;

@@ -65,6 +65,7 @@ use crate::properties::replay::{self, Played, Replay, Sequence};
 use crate::report::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS, RunReport};
 use crate::runner::{self, RunOptions};
 use crate::state::StateLock;
+use crate::terminal;
 use crate::verdict::Enforcement;
 
 /// Response headers compared besides `WWW-Authenticate` (whose challenges
@@ -103,6 +104,11 @@ pub struct DiffArgs {
     /// Print passwords and tokens (otherwise redacted everywhere).
     #[arg(long)]
     pub show_secrets: bool,
+    /// Allow clear-text http to a host off the loopback interface
+    /// (passwords and tokens then cross the network unencrypted; refused
+    /// otherwise). Same as `[http] allow_insecure_http = true`.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
     /// State file of A's active account [default: ./conformance.state.json].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -536,7 +542,15 @@ pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
     }
     let sequences = sequence_options(args);
     let timeout = args.timeout.map(|s| Duration::from_secs(s.max(1)));
-    let load = |file: &PathBuf| Profile::load(file).map_err(|e| CliError(e.to_string()));
+    // Both profiles are loaded, and clear-text http refused, before either
+    // target is touched.
+    let load = |file: &PathBuf| {
+        let mut profile = Profile::load(file).map_err(|e| CliError(e.to_string()))?;
+        profile.http.allow_insecure_http |= args.allow_insecure_http;
+        Endpoint::for_profile(&profile)
+            .map_err(|e| CliError(format!("profile {}: {e}", file.display())))?;
+        Ok::<Profile, CliError>(profile)
+    };
     let pa = load(&args.profile)?;
     let a = Side {
         profile: pa.clone(),
@@ -586,13 +600,17 @@ fn tier_rank(tier: Tier) -> u8 {
     }
 }
 
-/// Renders the diff in `format`.
+/// Renders the diff in `format`, what the targets sent escaped
+/// ([`crate::terminal`]).
 pub fn render(report: &DiffReport, format: DiffFormat) -> String {
     match format {
-        DiffFormat::Text => render_text(report),
-        DiffFormat::Json => serde_json::to_string_pretty(report)
-            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
-        DiffFormat::Html => html::render(report),
+        DiffFormat::Text => terminal::text(&render_text(report)).into_owned(),
+        DiffFormat::Json => terminal::json(
+            &serde_json::to_string_pretty(report)
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
+        )
+        .into_owned(),
+        DiffFormat::Html => terminal::text(&html::render(report)).into_owned(),
     }
 }
 
@@ -604,12 +622,9 @@ pub fn run_command(args: &DiffArgs) -> Result<u8, CliError> {
         .map_err(|e| CliError(e.to_string()))?;
     let report = runtime.block_on(diff(args))?;
     let text = render(&report, args.format);
-    match &args.output {
-        Some(file) => {
-            std::fs::write(file, text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
-            eprintln!("{}: {}", file.display(), report.summary_line());
-        }
-        None => print!("{text}"),
+    crate::output::deliver(&text, args.output.as_deref(), args.show_secrets).map_err(CliError)?;
+    if let Some(file) = &args.output {
+        eprintln!("{}: {}", file.display(), report.summary_line());
     }
     Ok(report.exit_code())
 }

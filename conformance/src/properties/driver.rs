@@ -148,8 +148,8 @@ pub fn describe(r: &Response) -> String {
         s.push_str(&format!(" WWW-Authenticate: {c}"));
     }
     if !r.body.is_empty() {
-        let body = String::from_utf8_lossy(&r.body[..r.body.len().min(200)]).into_owned();
-        s.push_str(&format!(" {body}"));
+        let body = String::from_utf8_lossy(&r.body[..r.body.len().min(200)]);
+        s.push_str(&format!(" {}", crate::terminal::line(&body)));
     }
     s
 }

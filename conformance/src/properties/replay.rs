@@ -468,7 +468,7 @@ fn try_current(
             format!(
                 "{label} tried (old = new): {} {}",
                 r.status,
-                String::from_utf8_lossy(&r.body[..r.body.len().min(120)])
+                crate::terminal::line(&String::from_utf8_lossy(&r.body[..r.body.len().min(120)]))
             ),
             Ok(r),
         ),
