@@ -450,6 +450,13 @@ pub(crate) fn rows() -> Vec<Row> {
             same,
         ),
         decision(
+            "challenge-reordered",
+            ChallengeReordered,
+            "challenge parameters as error_uri, error, error_description",
+            "challenge parameters: RFC 7235 gives their order no meaning",
+            same,
+        ),
+        decision(
             "lenient-node",
             LenientNode,
             "any Content-Type, lossy UTF-8, 400 text on bad JSON",
