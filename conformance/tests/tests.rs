@@ -4,6 +4,7 @@ mod broken;
 mod cases;
 mod cli;
 mod diff;
+mod docs;
 mod e2e;
 mod fakes;
 mod hostile_target;
