@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use conformance::embedded::REFERENCE_PROFILE;
 use conformance::profile::Profile;
+use conformance::terminal;
 use conformance::tokens::TokenFactory;
 
 use crate::fakes::{Fake, Quirk, Tenant};
@@ -49,22 +50,9 @@ fn st() -> PathBuf {
 /// What one `st run` ended with.
 struct Run {
     code: Option<i32>,
-    /// Its output, control characters escaped (a target's answers appear in
-    /// it).
+    /// Its output, made safe to show ([`conformance::terminal::text`]: a
+    /// target's answers appear in it).
     output: String,
-}
-
-fn escaped(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() && c != '\n' {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 /// Starts `tenant`, runs the vendor's command against it, stops it.
@@ -100,7 +88,10 @@ async fn run_vendor_config(tenant: Tenant) -> Run {
     drop(fake);
     Run {
         code: output.status.code(),
-        output: escaped(&[output.stdout, output.stderr].concat()),
+        output: terminal::text(&String::from_utf8_lossy(
+            &[output.stdout, output.stderr].concat(),
+        ))
+        .into_owned(),
     }
 }
 
