@@ -29,7 +29,7 @@ use crate::fakes::{Fake, Quirk};
 
 /// What a fake is, and what the suite must make of it.
 #[derive(Debug, Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     /// The conformant fake: nothing fails.
     Control,
     /// Breaks the document: these seed-tier cases must fail.
@@ -38,11 +38,13 @@ enum Kind {
     Decision(&'static str),
 }
 
-struct Row {
-    name: &'static str,
-    quirk: Option<Quirk>,
-    what: &'static str,
-    kind: Kind,
+/// One fake of the table (also measured with Schemathesis,
+/// [`crate::schemathesis_vendor`]).
+pub(crate) struct Row {
+    pub(crate) name: &'static str,
+    pub(crate) quirk: Option<Quirk>,
+    pub(crate) what: &'static str,
+    pub(crate) kind: Kind,
     /// Declares the fake's decisions in its profile.
     profile: fn(&mut Profile),
 }
@@ -102,7 +104,7 @@ const fn decision(
     }
 }
 
-fn rows() -> Vec<Row> {
+pub(crate) fn rows() -> Vec<Row> {
     use Quirk::*;
     vec![
         Row {
@@ -449,6 +451,13 @@ fn rows() -> Vec<Row> {
             same,
         ),
         decision(
+            "challenge-reordered",
+            ChallengeReordered,
+            "challenge parameters as error_uri, error, error_description",
+            "challenge parameters: RFC 7235 gives their order no meaning",
+            same,
+        ),
+        decision(
             "lenient-node",
             LenientNode,
             "any Content-Type, lossy UTF-8, 400 text on bad JSON",
@@ -532,7 +541,7 @@ async fn run_one(row: &Row) -> Observed {
     }
 }
 
-fn list(ids: &[&str]) -> String {
+pub(crate) fn list(ids: &[&str]) -> String {
     if ids.is_empty() {
         "none".to_string()
     } else {
