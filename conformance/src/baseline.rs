@@ -8,12 +8,12 @@
 //! reason = "issuer not checked yet (TICKET-12)"
 //! ```
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::catalogue;
+use crate::cases;
+use crate::file_error::FileError;
 use crate::verdict::{CaseResult, Verdict};
 
 /// A loaded baseline.
@@ -36,28 +36,14 @@ pub struct Entry {
 }
 
 /// Why a baseline cannot be used.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct BaselineError {
-    /// The file.
-    pub file: PathBuf,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for BaselineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "baseline {}: {}", self.file.display(), self.message)
-    }
-}
-
-impl std::error::Error for BaselineError {}
+pub type BaselineError = FileError;
 
 impl Baseline {
     /// Reads and validates a baseline: every ID must be in the catalogue,
     /// once, with a non-empty reason.
     pub fn load(file: &Path) -> Result<Baseline, BaselineError> {
         let err = |message: String| BaselineError {
+            kind: "baseline",
             file: file.to_path_buf(),
             message,
         };
@@ -71,7 +57,7 @@ impl Baseline {
             .map_err(|e| e.to_string().lines().collect::<Vec<_>>().join(" "))?;
         let mut seen = std::collections::HashSet::new();
         for entry in &baseline.expected_failure {
-            if catalogue::find(&entry.id).is_none() {
+            if cases::find(&entry.id).is_none() {
                 return Err(format!("unknown case id {:?}", entry.id));
             }
             if !seen.insert(entry.id.as_str()) {
@@ -124,6 +110,7 @@ impl Baseline {
 mod tests {
     use super::*;
     use crate::verdict::CaseResult;
+    use crate::vocabulary;
 
     #[test]
     fn unknown_and_duplicate_ids_are_errors() {
@@ -141,10 +128,10 @@ mod tests {
             "[[expected_failure]]\nid = \"http.unknown-path\"\nreason = \"404 is 400 here\"\n",
         )
         .unwrap();
-        let mut r = CaseResult::new(catalogue::find("http.unknown-path").unwrap());
+        let mut r = CaseResult::new(cases::find("http.unknown-path").unwrap());
         r.checks.push(Check {
             step: 1,
-            tier: catalogue::Tier::Reference,
+            tier: vocabulary::Tier::Reference,
             what: "status".into(),
             expected: "404".into(),
             observed: "400".into(),
@@ -157,9 +144,7 @@ mod tests {
         b.apply(&mut results);
         assert_eq!(results[0].verdict, Verdict::ExpectedFailure);
         // Without the failing check the entry is stale.
-        let mut clean = vec![CaseResult::new(
-            catalogue::find("http.unknown-path").unwrap(),
-        )];
+        let mut clean = vec![CaseResult::new(cases::find("http.unknown-path").unwrap())];
         b.apply(&mut clean);
         assert_eq!(clean[0].verdict, Verdict::Stale);
     }
@@ -171,9 +156,9 @@ mod tests {
              [[expected_failure]]\nid = \"user.locked\"\nreason = \"r2\"\n",
         )
         .unwrap();
-        let mut frozen = CaseResult::new(catalogue::find("user.frozen").unwrap());
+        let mut frozen = CaseResult::new(cases::find("user.frozen").unwrap());
         frozen.verdict = Verdict::Fail;
-        let mut locked = CaseResult::new(catalogue::find("user.locked").unwrap());
+        let mut locked = CaseResult::new(cases::find("user.locked").unwrap());
         locked.verdict = Verdict::Pass;
         let mut results = vec![frozen, locked];
         b.apply(&mut results);

@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::profile::{Counting, LockoutRule};
 
+/// The most wrong attempts a budget keeps from a state file: far above
+/// any lockout threshold a target declares, small enough to hold.
+pub const MAX_KEPT: u32 = 100_000;
+
 /// Wrong old passwords counted against the lockout rule.
 #[derive(Debug, Clone)]
 pub struct Budget {
@@ -82,9 +86,10 @@ impl Budget {
     }
 
     /// Counts `n` wrong attempts as sent now (from a state file, whose
-    /// times are not known).
+    /// times are not known), at most [`MAX_KEPT`]: a corrupted count must
+    /// not allocate per failure.
     pub fn set(&mut self, n: u32) {
-        self.times = vec![Instant::now(); n as usize];
+        self.times = vec![Instant::now(); n.min(MAX_KEPT) as usize];
     }
 
     /// Wrong attempts that may still be sent now (`None`: no lockout).
@@ -121,6 +126,22 @@ impl Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A state file's count is kept up to a bound: a corrupted huge
+    /// `failures` neither allocates per failure nor leaves room (the
+    /// restore review's finding).
+    #[test]
+    fn a_huge_recorded_count_is_bounded_and_leaves_no_room() {
+        let mut b = Budget::new(LockoutRule {
+            max_failures: Some(5),
+            counting: Counting::Consecutive,
+            window: None,
+            declared: true,
+        });
+        b.set(1_000_000);
+        assert_eq!(b.count(), MAX_KEPT);
+        assert_eq!(b.left(), Some(0));
+    }
 
     fn rule(counting: Counting, window: Option<u64>) -> LockoutRule {
         LockoutRule {

@@ -4,11 +4,11 @@
 
 use serde::Serialize;
 
-use crate::catalogue::{Challenge, Description, ERROR_URI, Expect, Tier};
 use crate::challenge;
 use crate::exchange::Response;
 use crate::media_type;
 use crate::redact::Redactor;
+use crate::vocabulary::{Challenge, Description, ERROR_URI, Expect, Tier};
 
 /// The exact `Content-Type` of the document's JSON errors.
 pub const VENDOR_JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
@@ -126,7 +126,7 @@ impl Sink<'_> {
             format!(
                 "{} bytes: {}",
                 r.body.len(),
-                String::from_utf8_lossy(&r.body[..r.body.len().min(200)])
+                crate::terminal::line(&String::from_utf8_lossy(&r.body[..r.body.len().min(200)]))
             )
         };
         self.push(

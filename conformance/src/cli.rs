@@ -10,11 +10,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
 use crate::baseline::Baseline;
-use crate::catalogue::{CATALOGUE, Case, PROPERTIES, Plan, Property, Row};
+pub use crate::command::{
+    CliError, Exposure, REMOTE_MAX_REQUESTS, random_seed, select, select_properties,
+};
 use crate::embedded::{self, Embedded, Hashing};
 use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
 use crate::properties::PropertyOptions;
@@ -23,6 +24,8 @@ use crate::report::{self, EXIT_ERROR, RunReport};
 use crate::runner::{self, RunOptions};
 use crate::state::StateLock;
 use crate::verdict::Enforcement;
+use crate::vocabulary::Row;
+use crate::{output, terminal};
 
 /// Conformance suite for Tencent Cloud CIAM `POST /change_user_password`.
 ///
@@ -76,6 +79,11 @@ pub struct RestoreArgs {
     /// Print the recorded passwords instead of naming them.
     #[arg(long)]
     pub show_secrets: bool,
+    /// Allow clear-text http to a host off the loopback interface
+    /// (passwords and tokens then cross the network unencrypted; refused
+    /// otherwise). Same as `[http] allow_insecure_http = true`.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 }
 
 /// Report formats.
@@ -123,9 +131,9 @@ pub struct RunArgs {
     /// `all`, or a list like `S1,S2,S10`.
     #[arg(long, value_name = "ROWS", value_parser = parse_rows)]
     pub require_rows: Option<Rows>,
-    /// Print passwords and tokens (otherwise redacted everywhere).
-    #[arg(long)]
-    pub show_secrets: bool,
+    /// Secrets in the report, clear-text http.
+    #[command(flatten)]
+    pub exposure: Exposure,
     /// State file of the active account [default: ./conformance.state.json;
     /// a temporary file for the embedded server].
     #[arg(long, value_name = "FILE")]
@@ -179,21 +187,6 @@ pub fn parse_rows(s: &str) -> Result<Rows, String> {
         .map(Rows)
 }
 
-/// Request bound of the properties against a remote target: at most this
-/// many requests in all (their pace is the client's, `--rate`).
-pub const REMOTE_MAX_REQUESTS: u64 = 3_000;
-
-/// A random seed for the properties.
-pub fn random_seed() -> u64 {
-    let mut b = [0u8; 8];
-    if getrandom::fill(&mut b).is_err() {
-        return std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-    }
-    u64::from_le_bytes(b)
-}
-
 /// Formats of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
@@ -214,69 +207,8 @@ pub struct ListArgs {
     pub cases: Vec<String>,
 }
 
-/// Why the command could not do its work (exit 2).
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct CliError(pub String);
-
-impl std::fmt::Display for CliError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CliError {}
-
 fn err(e: impl std::fmt::Display) -> CliError {
     CliError(e.to_string())
-}
-
-/// The cases whose IDs match any of `globs` (all when empty), in catalogue
-/// order. A glob that matches nothing is an error (a typo would otherwise
-/// run nothing and pass).
-pub fn select(globs: &[String]) -> Result<Vec<&'static Case>, CliError> {
-    if globs.is_empty() {
-        return Ok(CATALOGUE.iter().collect());
-    }
-    let matchers: Vec<(String, GlobMatcher)> = globs
-        .iter()
-        .map(|g| {
-            Glob::new(g)
-                .map(|glob| (g.clone(), glob.compile_matcher()))
-                .map_err(|e| CliError(format!("--case {g}: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
-    for (g, m) in &matchers {
-        if !CATALOGUE
-            .iter()
-            .chain(PROPERTIES.iter())
-            .any(|c| m.is_match(c.id))
-        {
-            return Err(CliError(format!(
-                "--case {g} matches no case (see `conformance list`)"
-            )));
-        }
-    }
-    Ok(CATALOGUE
-        .iter()
-        .filter(|c| matchers.iter().any(|(_, m)| m.is_match(c.id)))
-        .collect())
-}
-
-/// The properties whose IDs match any of `globs` (all when empty).
-pub fn select_properties(globs: &[String]) -> Vec<Property> {
-    let matchers: Vec<GlobMatcher> = globs
-        .iter()
-        .filter_map(|g| Glob::new(g).ok().map(|g| g.compile_matcher()))
-        .collect();
-    PROPERTIES
-        .iter()
-        .filter(|c| matchers.is_empty() || matchers.iter().any(|m| m.is_match(c.id)))
-        .filter_map(|c| match c.plan {
-            Plan::Property(p) => Some(p),
-            _ => None,
-        })
-        .collect()
 }
 
 /// One catalogue entry as `list --format json` prints it.
@@ -314,7 +246,7 @@ pub fn list(args: &ListArgs) -> Result<String, CliError> {
                     spec: c.spec.reference(),
                     requirement: c.spec.quote(),
                     requirement_zh: match c.spec {
-                        crate::catalogue::Spec::Row(r) => Some(r.quote_zh()),
+                        crate::vocabulary::Spec::Row(r) => Some(r.quote_zh()),
                         _ => None,
                     },
                     title: c.title,
@@ -398,6 +330,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
             )
         }
     };
+    profile.http.allow_insecure_http |= args.exposure.allow_insecure_http;
     if let Some(rate) = args.rate {
         if !rate.is_finite() || rate < 0.0 {
             return Err(CliError(format!(
@@ -414,7 +347,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
     );
     // An unreachable target is a connection error before anything is
     // written (the lock file included).
-    let reachable = match crate::exchange::Endpoint::for_profile(&profile) {
+    let reachable = match profile.endpoint() {
         Ok(endpoint) => crate::exchange::probe(&endpoint, timeout)
             .await
             .map_err(|e| CliError(e.to_string())),
@@ -437,7 +370,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
     };
     let options = RunOptions {
         enforcement,
-        show_secrets: args.show_secrets,
+        show_secrets: args.exposure.show_secrets,
         state_file: state_file.clone(),
         timeout,
     };
@@ -496,7 +429,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         endpoint,
         target,
         enforcement,
-        args.show_secrets,
+        args.exposure.show_secrets,
         state_file.display().to_string(),
         outcome,
         started.elapsed().as_millis() as u64,
@@ -511,13 +444,14 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
     Ok(report)
 }
 
-/// Renders a report in `format`.
+/// Renders a report in `format`, what the target sent escaped
+/// ([`crate::terminal`]).
 pub fn render(report: &RunReport, format: Format) -> String {
     match format {
-        Format::Tree => report::tree::render(report),
-        Format::Json => report::json::render(report),
-        Format::Junit => report::junit::render(report),
-        Format::Html => report::html::render(report),
+        Format::Tree => terminal::text(&report::tree::render(report)).into_owned(),
+        Format::Json => terminal::json(&report::json::render(report)).into_owned(),
+        Format::Junit => terminal::text(&report::junit::render(report)).into_owned(),
+        Format::Html => terminal::text(&report::html::render(report)).into_owned(),
     }
 }
 
@@ -535,23 +469,17 @@ fn run_command(args: &RunArgs) -> Result<u8, CliError> {
         eprintln!(
             "interrupted by {}: the run stopped early; restore: {}",
             crate::interrupt::name(signal),
-            report.restore.outcome
+            terminal::line(&report.restore.outcome)
         );
         let text = render(&report, args.format);
-        match &args.output {
-            Some(file) => std::fs::write(file, text)
-                .map_err(|e| CliError(format!("{}: {e}", file.display())))?,
-            None => print!("{text}"),
-        }
+        output::deliver(&text, args.output.as_deref(), args.exposure.show_secrets)
+            .map_err(CliError)?;
         return Ok(code);
     }
     let text = render(&report, args.format);
-    match &args.output {
-        Some(file) => {
-            std::fs::write(file, text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
-            eprintln!("{}", report.summary.line());
-        }
-        None => print!("{text}"),
+    output::deliver(&text, args.output.as_deref(), args.exposure.show_secrets).map_err(CliError)?;
+    if args.output.is_some() {
+        eprintln!("{}", report.summary.line());
     }
     Ok(report.exit_code())
 }
@@ -566,6 +494,9 @@ fn restore_command(args: &RestoreArgs) -> Result<u8, CliError> {
     if let Some(url) = &args.base_url {
         profile.base_url = url.clone();
     }
+    profile.http.allow_insecure_http |= args.allow_insecure_http;
+    // Clear-text http off the loopback interface is refused up front.
+    profile.endpoint().map_err(err)?;
     let state_file = args
         .state
         .clone()
@@ -601,7 +532,11 @@ fn restore_command(args: &RestoreArgs) -> Result<u8, CliError> {
         return Ok(0);
     };
     for h in [&outcome.resumed, &outcome.restore].into_iter().flatten() {
-        println!("restore: {} ({} requests)", h.outcome, h.exchanges.len());
+        println!(
+            "restore: {} ({} requests)",
+            terminal::line(&h.outcome),
+            h.exchanges.len()
+        );
     }
     if outcome.ok() {
         return Ok(0);
@@ -617,7 +552,9 @@ fn restore_command(args: &RestoreArgs) -> Result<u8, CliError> {
             )
         }
     };
-    for a in &recorded.accounts {
+    // As the restore left the file (it records every change it made).
+    let left = outcome.left.as_ref().unwrap_or(recorded);
+    for a in &left.accounts {
         match &a.pending {
             Some(pending) => println!(
                 "restore: {} has {} or {} (a change to it got no answer); its original is {}",
@@ -653,7 +590,7 @@ pub fn main(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", terminal::text(&e.to_string()));
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -662,6 +599,8 @@ pub fn main(cli: Cli) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cases::CATALOGUE;
+    use crate::vocabulary::Property;
 
     #[test]
     fn require_rows_parses_all_and_lists() {

@@ -34,9 +34,9 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tower_service::Service;
 
-use crate::exchange::{Request, Response, TransportError};
 use crate::pacing::{DEFAULT_REMOTE_RATE, Pacer};
 use crate::retry::{self, Retry, RetryPolicy};
+use crate::wire::{Request, Response, TransportError};
 
 /// The largest response body the harness reads.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;

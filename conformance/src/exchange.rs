@@ -12,15 +12,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderValue, Method};
 use serde::Serialize;
 use tokio::net::TcpStream;
 
 pub use crate::client::CA_FILE_ENV;
 use crate::client::{Client, HttpOptions};
-use crate::profile::Profile;
 use crate::redact::Redactor;
-use crate::retry::Retry;
+pub use crate::wire::{ENDPOINT_PATH, Request, Response, TransportError};
 
 /// Where the target listens: `http(s)://host:port/prefix`, and the client
 /// that talks to it (clones share its connections and its pacing).
@@ -63,11 +62,19 @@ impl Endpoint {
         Endpoint::with_options(base_url, &HttpOptions::default())
     }
 
-    /// The profile's target with its `[http]` settings (headers, client
-    /// certificate, pacing, retries, connect timeout).
-    pub fn for_profile(profile: &Profile) -> Result<Endpoint, String> {
-        let options = profile.http_options()?;
-        Endpoint::with_options(&profile.base_url, &options)
+    /// Refuses clear-text `http` to a host off the loopback interface
+    /// (`127.0.0.0/8`, `::1`, `localhost`) unless `allowed`: the tenant's
+    /// passwords and tokens would cross the network unencrypted.
+    pub fn refuse_clear_text(&self, allowed: bool) -> Result<(), String> {
+        if self.https || allowed || self.is_loopback() {
+            return Ok(());
+        }
+        Err(format!(
+            "{}: clear-text http to a host off the loopback interface would send passwords \
+             and tokens unencrypted; use https, or opt in with --allow-insecure-http \
+             ([http] allow_insecure_http = true in the profile)",
+            self.url("")
+        ))
     }
 
     /// Parses a base URL; `https` trusts Mozilla's roots plus `extra_ca` (PEM).
@@ -140,94 +147,6 @@ impl Endpoint {
         &self.client
     }
 }
-
-/// The endpoint's path.
-pub const ENDPOINT_PATH: &str = "/change_user_password";
-
-/// A request to send.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// The method.
-    pub method: Method,
-    /// Path below the base URL, starting with `/`.
-    pub path: String,
-    /// Headers in order (several of one name allowed); `Host` is added.
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// The body bytes.
-    pub body: Vec<u8>,
-}
-
-/// A response as received.
-#[derive(Debug, Clone)]
-pub struct Response {
-    /// The status code.
-    pub status: u16,
-    /// The headers.
-    pub headers: HeaderMap,
-    /// The body bytes.
-    pub body: Vec<u8>,
-    /// 429/503 answers waited out before this one (never the answer).
-    pub retries: Vec<Retry>,
-    /// This is a 429 or 503 that the retry bound did not let the client
-    /// wait out: the exchange determined nothing about the endpoint.
-    pub retry_budget_exhausted: bool,
-}
-
-impl Response {
-    /// A response built by hand (unit tests of the checks).
-    #[cfg(test)]
-    pub(crate) fn for_tests(status: u16, headers: &[(&'static str, &str)], body: &str) -> Response {
-        let mut map = HeaderMap::new();
-        for (n, v) in headers {
-            map.append(*n, HeaderValue::from_str(v).expect("valid header value"));
-        }
-        Response {
-            status,
-            headers: map,
-            body: body.as_bytes().to_vec(),
-            retries: Vec::new(),
-            retry_budget_exhausted: false,
-        }
-    }
-
-    /// Every value of a header, as text (lossy).
-    pub fn header_values(&self, name: &str) -> Vec<String> {
-        self.headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect()
-    }
-
-    /// The only (or first) value of a header.
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.header_values(name).into_iter().next()
-    }
-}
-
-/// Why an exchange did not complete.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum TransportError {
-    /// The TCP connection failed.
-    Connect(String),
-    /// The HTTP exchange failed.
-    Http(String),
-    /// No answer within the timeout.
-    Timeout(Duration),
-}
-
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TransportError::Connect(e) => write!(f, "cannot connect: {e}"),
-            TransportError::Http(e) => write!(f, "HTTP exchange failed: {e}"),
-            TransportError::Timeout(d) => write!(f, "no response within {} s", d.as_secs_f64()),
-        }
-    }
-}
-
-impl std::error::Error for TransportError {}
 
 /// Checks that the target (or, behind a proxy, the proxy) accepts TCP
 /// connections.

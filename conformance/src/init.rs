@@ -27,6 +27,7 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Deserialize;
 
 use crate::exchange::{self, Endpoint, Request};
+use crate::terminal;
 
 /// Where OpenID Connect Discovery 1.0 §4 puts the document, below the issuer.
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
@@ -47,6 +48,10 @@ pub struct InitArgs {
     /// Timeout of each request, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub timeout: u64,
+    /// Allow a clear-text http issuer off the loopback interface (refused
+    /// otherwise: the keys the profile trusts would come unauthenticated).
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 }
 
 /// Why `init` could not write a profile.
@@ -111,7 +116,7 @@ impl KeyInfo {
             return None;
         }
         if let Some(alg) = &self.alg {
-            return crate::tokens::parse_algorithm(alg).map(|_| alg.clone());
+            return crate::profile::parse_algorithm(alg).map(|_| alg.clone());
         }
         match (self.kty.as_str(), self.crv.as_deref()) {
             ("RSA", _) => Some("RS256".into()),
@@ -267,16 +272,15 @@ pub async fn discover(issuer: &str, timeout: Duration) -> Result<Discovered, Str
     })
 }
 
-/// A comment-safe single line (no newlines or other control characters).
+/// A comment-safe single line: what the target sent, its control
+/// characters escaped ([`terminal::line`]).
 fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    terminal::line(s).into_owned()
 }
 
-/// A TOML string literal.
+/// A TOML string literal, control characters escaped.
 fn quoted(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
+    terminal::toml_string(s)
 }
 
 /// The `scheme://authority` of a URL.
@@ -358,7 +362,7 @@ fn skipped_line(key: &str) -> String {
         .find(|(k, _)| *k == key)
         .map_or(&[][..], |(_, g)| *g);
     let globs: Vec<String> = globs.iter().map(|g| g.to_string()).collect();
-    let ids: Vec<&str> = crate::cli::select(&globs)
+    let ids: Vec<&str> = crate::command::select(&globs)
         .map(|cases| cases.iter().map(|c| c.id).collect())
         .unwrap_or_default();
     format!("#   left out, skips: {}\n", ids.join(", "))
@@ -598,26 +602,27 @@ pub fn template(
 pub fn summary(issuer: &str, discovered: &Result<Discovered, String>) -> String {
     match discovered {
         Err(e) => format!(
-            "init: cannot read the issuer's discovery document ({e}); writing the template without it"
+            "init: cannot read the issuer's discovery document ({}); writing the template without it",
+            one_line(e)
         ),
         Ok(d) => {
             let keys = match &d.keys {
                 Ok(keys) => format!(
                     "JWKS {} reachable, {} key(s): {}",
-                    d.jwks_uri,
+                    one_line(&d.jwks_uri),
                     keys.len(),
                     keys.iter()
                         .map(KeyInfo::describe)
                         .collect::<Vec<_>>()
                         .join("; ")
                 ),
-                Err(e) => format!("JWKS NOT reachable: {e}"),
+                Err(e) => format!("JWKS NOT reachable: {}", one_line(e)),
             };
-            let mut s = format!("init: discovery at {issuer}: issuer {}; {keys}", d.issuer);
+            let (shown, issuer_shown) = (one_line(issuer), one_line(&d.issuer));
+            let mut s = format!("init: discovery at {shown}: issuer {issuer_shown}; {keys}");
             if d.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
                 s.push_str(&format!(
-                    "\ninit: note: the document's issuer ({}) is not the URL given ({issuer}); tokens must carry the document's",
-                    d.issuer
+                    "\ninit: note: the document's issuer ({issuer_shown}) is not the URL given ({shown}); tokens must carry the document's"
                 ));
             }
             s
@@ -629,10 +634,12 @@ pub fn summary(issuer: &str, discovered: &Result<Discovered, String>) -> String 
 /// summary to stderr. Returns the exit code (0: a profile was written,
 /// with or without discovery).
 pub fn run_command(args: &InitArgs) -> Result<u8, InitError> {
-    split_url(&args.issuer).map_err(|message| InitError::BadUrl {
-        flag: "--issuer",
-        message,
-    })?;
+    split_url(&args.issuer)
+        .and_then(|(issuer, _)| issuer.refuse_clear_text(args.allow_insecure_http))
+        .map_err(|message| InitError::BadUrl {
+            flag: "--issuer",
+            message,
+        })?;
     if let Some(url) = &args.base_url {
         Endpoint::parse(url).map_err(|message| InitError::BadUrl {
             flag: "--base-url",
@@ -679,7 +686,7 @@ mod tests {
     fn every_skip_glob_matches_a_case() {
         for (key, globs) in SKIPPED_WITHOUT {
             for g in *globs {
-                let cases = crate::cli::select(&[g.to_string()])
+                let cases = crate::command::select(&[g.to_string()])
                     .unwrap_or_else(|e| panic!("{key}: {g}: {e}"));
                 assert!(!cases.is_empty(), "{key}: {g} matches no case");
             }
@@ -728,7 +735,8 @@ mod tests {
     fn comments_never_break_lines() {
         let d = Err("line one\nline two".to_string());
         let text = template("https://idp.example/\nx", None, &d);
-        assert!(text.contains("line one line two"), "{text}");
+        // Shown escaped (terminal::line), on the comment's one line.
+        assert!(text.contains("line one\\nline two"), "{text}");
         assert!(!text.lines().any(|l| l == "x"), "{text}");
     }
 }

@@ -12,69 +12,95 @@
 //!
 //! # Layout
 //!
-//! Data flows cases → runner (one exchange per step) → checks → verdicts →
-//! reporters.
+//! Layers, bottom up; each imports only the ones below it
+//! (`shared/tools/import-circles.py conformance/src` checks it). Data
+//! flows cases → session (one exchange per step) → checks → verdicts →
+//! runner → reporters.
 //!
-//! - [`catalogue`]: the vocabulary of cases: tiers, seed rows, open points,
-//!   expected answers, the case record and its plan, lookup by ID.
-//! - [`cases`]: the case families (`auth`, `tokens`, `http`, `user`,
-//!   `password`, `policy`, `precedence`, `history`), each with its cases
-//!   and the code that carries out its plans; the explicit run order.
-//! - [`profile`]: the target profile (TOML): base URL, declared policy,
-//!   lockout, token source, accounts.
-//! - [`tokens`]: minted, static or command tokens, and broken variants.
-//! - [`jwks`]: the target's public keys (profile PEM, JWKS URL, discovery).
-//! - [`forge`]: forged tokens for the token attacks.
-//! - [`password`]: fresh passwords, policy breakers, policy edges.
-//! - [`runner`]: what every case shares: steps (one checked exchange),
-//!   the active account's state and the effects of each request, the
-//!   lockout guard, verdicts; restores the original password.
-//! - [`budget`]: the lockout budget: wrong old passwords spent against the
-//!   profile's rule across the run (catalogue and properties alike).
-//! - [`interrupt`]: SIGINT/SIGTERM: finish the request in flight, restore,
-//!   exit 128 + signal.
-//! - [`state`]: the state file that lets an interrupted run resume, its
-//!   lock, and its atomic writes.
-//! - [`exchange`]: one HTTP/1.1 exchange per step (the endpoint, request,
-//!   response with its retries), its redacted record and its curl command.
+//! Vocabulary (imports nothing of the crate):
+//! - [`vocabulary`]: tiers, seed rows, open points, expected answers
+//!   ([`vocabulary::terms`]); each family's plan, the case record, the
+//!   generated properties ([`vocabulary::plans`]).
+//!
+//! Target (the description of the target and the transport):
+//! - [`file_error`]: the error of a profile, state file or baseline.
+//! - [`wire`]: a request, a response, a transport error.
+//! - [`terminal`]: what a target sends, its control characters escaped
+//!   before it reaches a terminal, a log or a text file.
+//! - [`toml_error`]: a profile's TOML error as one line without values.
 //! - [`client`]: the run's HTTP client: kept-alive connections, proxies,
 //!   TLS and client certificates, fixed headers, no redirects.
 //! - [`pacing`]: at most `--rate` requests per second.
 //! - [`retry`]: 429/503 with `Retry-After` waited out, within a bound.
+//! - [`exchange`]: the target's endpoint, one exchange, its redacted
+//!   record and its curl command.
 //! - [`envref`]: `${NAME}` in profile values, read from the environment.
-//! - [`checks`]: status, media type, JSON members, bearer challenges.
-//! - [`media_type`]: `Content-Type` parsed per RFC 9110.
-//! - [`challenge`]: `WWW-Authenticate` parsed per RFC 7235 (http-auth).
-//! - [`verdict`]: checks weighed by tier into verdicts and counts.
-//! - [`baseline`]: expected failures with reasons; stale entries fail.
+//! - [`profile`]: the target profile (TOML): base URL, declared policy,
+//!   lockout, token source, accounts, and its own validation.
+//! - [`tokens`]: minted, static or command tokens, and broken variants.
+//! - [`jwks`]: the target's public keys (profile PEM, JWKS URL, discovery).
+//! - [`forge`]: forged tokens for the token attacks.
+//! - [`password`]: fresh passwords, policy breakers, policy edges.
 //! - [`redact`]: passwords and tokens replaced by labels in all output.
-//! - [`report`]: the run report as a tree, JSON, JUnit XML or HTML.
+//!
+//! Toolkit (the session):
+//! - [`media_type`], [`challenge`], [`checks`]: status, media type, JSON
+//!   members, bearer challenges (RFC 9110, RFC 7235).
+//! - [`verdict`]: checks weighed by tier into verdicts and counts.
+//! - [`budget`]: the lockout budget: wrong old passwords spent against the
+//!   profile's rule across the run (catalogue and properties alike).
+//! - [`state`]: the state file that lets an interrupted run resume, its
+//!   lock, and its atomic writes.
+//! - [`interrupt`]: SIGINT/SIGTERM: finish the request in flight, restore,
+//!   exit 128 + signal.
+//! - [`session`]: what every case shares: the run's state (the active and
+//!   other accounts, saved before every request that may change them),
+//!   the steps of a case, effects, the lockout guard, the batched
+//!   confirmation, resuming and restoring.
+//!
+//! Families:
+//! - [`cases`]: the case families (`auth`, `tokens`, `http`, `user`,
+//!   `password`, `policy`, `precedence`, `history`), each with its cases
+//!   and the code that carries out its plans; the explicit run order.
 //! - [`properties`]: generated properties (policy oracle, account model,
 //!   hostile inputs) under proptest, run with `--properties`; `replay`
 //!   plays account-model sequences generated once for a diff.
+//!
+//! Runner:
+//! - [`runner`]: runs the cases in order, batches confirmations, hands the
+//!   account to the properties and back, restores.
+//! - [`embedded`]: the reference server started in-process.
+//!
+//! Surface:
+//! - [`baseline`]: expected failures with reasons; stale entries fail.
+//! - [`report`]: the run report as a tree, JSON, JUnit XML or HTML.
+//! - [`output`]: a rendered report to stdout or its file (0600 with
+//!   secrets).
 //! - [`diff`]: `conformance diff`, two targets run with the same catalogue
 //!   and sequences, every difference of behaviour (text, JSON, HTML).
-//! - [`embedded`]: the reference server started in-process.
 //! - [`init`]: `conformance init`, a starter profile from OpenID discovery.
+//! - [`command`]: what the commands share (error, case selection).
 //! - [`cli`]: `conformance [run]`, `conformance list`, `conformance init`.
 
 pub mod baseline;
 pub mod budget;
 pub mod cases;
-pub mod catalogue;
 pub mod challenge;
 pub mod checks;
 pub mod cli;
 pub mod client;
+pub mod command;
 pub mod diff;
 pub mod embedded;
 pub mod envref;
 pub mod exchange;
+pub mod file_error;
 pub mod forge;
 pub mod init;
 pub mod interrupt;
 pub mod jwks;
 pub mod media_type;
+pub mod output;
 pub mod pacing;
 pub mod password;
 pub mod profile;
@@ -83,6 +109,11 @@ pub mod redact;
 pub mod report;
 pub mod retry;
 pub mod runner;
+pub mod session;
 pub mod state;
+pub mod terminal;
 pub mod tokens;
+pub mod toml_error;
 pub mod verdict;
+pub mod vocabulary;
+pub mod wire;

@@ -9,8 +9,8 @@
 //! `normalization`. An implementation that trims, folds case or drops
 //! characters before hashing is then caught by the cases that use them.
 
-use crate::catalogue::{PolicyBreak, PolicyEdge};
 use crate::profile::{Normalization, Policy};
+use crate::vocabulary::{PolicyBreak, PolicyEdge};
 
 const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
 const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
@@ -21,19 +21,6 @@ const UPPER_NON_ASCII: &[char] = &['\u{c4}', '\u{c9}', '\u{d8}', '\u{dc}'];
 const LOWER_NON_ASCII: &[char] = &['\u{e4}', '\u{e9}', '\u{f8}', '\u{fc}'];
 /// Length of fresh passwords when the policy allows it.
 const PREFERRED_LENGTH: usize = 16;
-
-/// How many character classes the policy requires.
-pub fn required_classes(p: &Policy) -> usize {
-    [
-        p.require_lowercase,
-        p.require_uppercase,
-        p.require_digit,
-        p.require_symbol,
-    ]
-    .iter()
-    .filter(|r| **r)
-    .count()
-}
 
 fn random_bytes(n: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; n];
@@ -113,7 +100,7 @@ fn fresh_length(p: &Policy, spare: usize) -> usize {
     if let Some(max) = p.max_length {
         len = len.min(max.saturating_sub(spare));
     }
-    len.max(required_classes(p))
+    len.max(p.required_classes())
 }
 
 /// Whether the profile declares how the target treats Unicode (so
@@ -319,7 +306,7 @@ pub fn breaking(p: &Policy, kind: PolicyBreak) -> Result<String, String> {
                     digit: true,
                     symbol: p.require_symbol,
                 },
-                required_classes(p).max(3),
+                p.required_classes().max(3),
             );
             let composed_len = min - 1;
             let accents = composed_len.saturating_sub(prefix.chars().count());

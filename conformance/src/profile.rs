@@ -4,16 +4,17 @@
 //! is the profile of the embedded reference server.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::catalogue::ScopeForm;
 use crate::client::{ClientIdentity, DEFAULT_CONNECT_TIMEOUT, HttpOptions};
 use crate::envref;
+use crate::exchange::Endpoint;
+use crate::file_error::FileError;
 use crate::retry::RetryPolicy;
+use crate::vocabulary::ScopeForm;
 
 /// A loaded and validated target profile.
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +89,19 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// How many character classes the policy requires.
+    pub fn required_classes(&self) -> usize {
+        [
+            self.require_lowercase,
+            self.require_uppercase,
+            self.require_digit,
+            self.require_symbol,
+        ]
+        .iter()
+        .filter(|r| **r)
+        .count()
+    }
+
     /// Previous passwords (current excluded) that are refused, if declared.
     pub fn depth(&self) -> Option<usize> {
         let n = self.history?;
@@ -244,6 +258,10 @@ pub struct Http {
     pub client_cert: Option<PathBuf>,
     /// PEM private key of `client_cert` (relative to the profile).
     pub client_key: Option<PathBuf>,
+    /// Allows a clear-text `http` base_url off the loopback interface
+    /// (refused otherwise); `--allow-insecure-http` sets it.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 /// The default timeout of one request attempt, in seconds.
@@ -415,27 +433,13 @@ pub struct Account {
 }
 
 /// Why a profile cannot be used.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct ProfileError {
-    /// The file.
-    pub file: PathBuf,
-    /// What is wrong, naming the key.
-    pub message: String,
-}
-
-impl fmt::Display for ProfileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "profile {}: {}", self.file.display(), self.message)
-    }
-}
-
-impl std::error::Error for ProfileError {}
+pub type ProfileError = FileError;
 
 impl Profile {
     /// Reads, parses and validates a profile.
     pub fn load(file: &Path) -> Result<Profile, ProfileError> {
         let err = |message: String| ProfileError {
+            kind: "profile",
             file: file.to_path_buf(),
             message,
         };
@@ -462,10 +466,9 @@ impl Profile {
         dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Profile, String> {
-        let mut profile: Profile = toml::from_str(text).map_err(|e| {
-            // One line: toml's message names the key and the line.
-            e.to_string().lines().collect::<Vec<_>>().join(" ")
-        })?;
+        // One line naming line, column and key, never a value.
+        let mut profile: Profile =
+            toml::from_str(text).map_err(|e| crate::toml_error::describe(&e, text))?;
         profile.dir = dir.to_path_buf();
         profile.resolve_env(env).map_err(|e| e.to_string())?;
         profile.validate()?;
@@ -500,6 +503,17 @@ impl Profile {
             }
         }
         Ok(())
+    }
+
+    /// The profile's target with its `[http]` settings (headers, client
+    /// certificate, pacing, retries, connect timeout); clear-text `http`
+    /// off the loopback interface only with `[http] allow_insecure_http`
+    /// ([`Endpoint::refuse_clear_text`]).
+    pub fn endpoint(&self) -> Result<Endpoint, String> {
+        let options = self.http_options()?;
+        let endpoint = Endpoint::with_options(&self.base_url, &options)?;
+        endpoint.refuse_clear_text(self.http.allow_insecure_http)?;
+        Ok(endpoint)
     }
 
     /// The client settings of `[http]` (paths resolved, headers parsed).
@@ -540,10 +554,11 @@ impl Profile {
     }
 
     fn validate(&self) -> Result<(), String> {
-        crate::exchange::Endpoint::parse(&self.base_url).map_err(|e| format!("base_url: {e}"))?;
+        Endpoint::parse(&self.base_url).map_err(|e| format!("base_url: {e}"))?;
         self.http.validate()?;
-        // Reads the client certificate and key: errors name the key.
-        crate::exchange::Endpoint::for_profile(self)?;
+        // Reads the client certificate and key: errors name the key. (The
+        // clear-text check waits for the command line's opt-in.)
+        Endpoint::with_options(&self.base_url, &self.http_options()?)?;
         let p = &self.policy;
         if let (Some(min), Some(max)) = (p.min_length, p.max_length)
             && min > max
@@ -563,7 +578,7 @@ impl Profile {
         if l.window_secs == Some(0) {
             return Err("lockout.window_secs: a number of seconds above 0".to_string());
         }
-        let classes = crate::password::required_classes(p);
+        let classes = p.required_classes();
         if let Some(max) = p.max_length
             && max < classes.max(1)
         {
@@ -594,7 +609,7 @@ impl Profile {
         if t.private_key.is_some() && (t.issuer.is_none() || t.audience.is_none()) {
             return Err("tokens.private_key needs tokens.issuer and tokens.audience".to_string());
         }
-        if crate::tokens::parse_algorithm(&t.algorithm).is_none() {
+        if parse_algorithm(&t.algorithm).is_none() {
             return Err(format!(
                 "tokens.algorithm: {} is not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384",
                 t.algorithm
@@ -617,6 +632,21 @@ impl Profile {
         } else {
             self.dir.join(path)
         }
+    }
+}
+
+/// The algorithms the harness can sign with.
+pub fn parse_algorithm(name: &str) -> Option<jsonwebtoken::Algorithm> {
+    match name {
+        "RS256" => Some(jsonwebtoken::Algorithm::RS256),
+        "RS384" => Some(jsonwebtoken::Algorithm::RS384),
+        "RS512" => Some(jsonwebtoken::Algorithm::RS512),
+        "PS256" => Some(jsonwebtoken::Algorithm::PS256),
+        "PS384" => Some(jsonwebtoken::Algorithm::PS384),
+        "PS512" => Some(jsonwebtoken::Algorithm::PS512),
+        "ES256" => Some(jsonwebtoken::Algorithm::ES256),
+        "ES384" => Some(jsonwebtoken::Algorithm::ES384),
+        _ => None,
     }
 }
 

@@ -10,13 +10,14 @@
 //! fsync of the folder). [`StateLock`] keeps a second run off the same
 //! file: an advisory lock on `<state>.lock`, held for the run.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
+
+use crate::file_error::FileError;
 
 /// Whether writes are flushed to disk (fsync of the file and its folder).
 static DURABLE: AtomicBool = AtomicBool::new(true);
@@ -139,6 +140,7 @@ impl StateFile {
     /// Reads the file (format 1 or 2); `None` when it does not exist.
     pub fn load(file: &Path) -> Result<Option<StateFile>, StateError> {
         let err = |message: String| StateError {
+            kind: "state file",
             file: file.to_path_buf(),
             message,
         };
@@ -171,6 +173,7 @@ impl StateFile {
     /// folder, fsync, rename over the file, fsync of the folder.
     pub fn save(&self, file: &Path) -> Result<(), StateError> {
         let err = |message: String| StateError {
+            kind: "state file",
             file: file.to_path_buf(),
             message,
         };
@@ -202,22 +205,7 @@ impl StateFile {
 }
 
 /// Why the state file could not be used.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct StateError {
-    /// The file.
-    pub file: PathBuf,
-    /// What went wrong.
-    pub message: String,
-}
-
-impl fmt::Display for StateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "state file {}: {}", self.file.display(), self.message)
-    }
-}
-
-impl std::error::Error for StateError {}
+pub type StateError = FileError;
 
 impl State {
     /// Reads the file (format 1 or 2); `None` when it does not exist. A
@@ -229,6 +217,7 @@ impl State {
         let count = f.accounts.len();
         let Some(a) = f.accounts.into_iter().next().filter(|_| count == 1) else {
             return Err(StateError {
+                kind: "state file",
                 file: file.to_path_buf(),
                 message: format!("holds {count} accounts where one was expected"),
             });
@@ -255,6 +244,7 @@ impl State {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StateError {
+                kind: "state file",
                 file: file.to_path_buf(),
                 message: e.to_string(),
             }),
@@ -264,7 +254,8 @@ impl State {
 
 /// An exclusive advisory lock (`flock`) on `<state>.lock`, held until
 /// dropped. The lock file holds the holder's process id; it is left in
-/// place (removing it would let two runs lock two different files).
+/// place (removing it would let two runs lock two different files). A
+/// symbolic link in its place is refused (`O_NOFOLLOW`).
 #[derive(Debug)]
 pub struct StateLock {
     file: File,
@@ -283,6 +274,7 @@ impl StateLock {
     pub fn acquire(state_file: &Path) -> Result<StateLock, StateError> {
         let path = StateLock::path_of(state_file);
         let err = |message: String| StateError {
+            kind: "state file",
             file: state_file.to_path_buf(),
             message,
         };
@@ -291,11 +283,21 @@ impl StateLock {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+            // A symbolic link planted where the lock goes is refused, never
+            // followed: its target would be truncated and get our pid.
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
         }
-        let mut file = options
-            .open(&path)
-            .map_err(|e| err(format!("lock file {}: {e}", path.display())))?;
+        let mut file = options.open(&path).map_err(|e| {
+            #[cfg(unix)]
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                return err(format!(
+                    "lock file {} is a symbolic link: refused (it is never followed); \
+                     remove it, or pass another --state",
+                    path.display()
+                ));
+            }
+            err(format!("lock file {}: {e}", path.display()))
+        })?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -401,6 +403,19 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("s.json")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_where_the_lock_goes_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.json");
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, StateLock::path_of(&file)).unwrap();
+        let e = StateLock::acquire(&file).unwrap_err();
+        assert!(e.message.contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     }
 
     #[test]

@@ -20,9 +20,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::catalogue::{ScopeForm, TokenKind};
 use crate::exchange::shell_quote;
-use crate::profile::{Account, Profile, Tokens};
+use crate::profile::{Account, Profile, Tokens, parse_algorithm};
+use crate::vocabulary::{ScopeForm, TokenKind};
 
 /// Why a token could not be had.
 #[derive(Debug, Clone)]
@@ -45,21 +45,6 @@ impl fmt::Display for TokenError {
 }
 
 impl std::error::Error for TokenError {}
-
-/// The algorithms the harness can sign with.
-pub fn parse_algorithm(name: &str) -> Option<Algorithm> {
-    match name {
-        "RS256" => Some(Algorithm::RS256),
-        "RS384" => Some(Algorithm::RS384),
-        "RS512" => Some(Algorithm::RS512),
-        "PS256" => Some(Algorithm::PS256),
-        "PS384" => Some(Algorithm::PS384),
-        "PS512" => Some(Algorithm::PS512),
-        "ES256" => Some(Algorithm::ES256),
-        "ES384" => Some(Algorithm::ES384),
-        _ => None,
-    }
-}
 
 fn load_key(path: &PathBuf, algorithm: Algorithm) -> Result<EncodingKey, TokenError> {
     let pem = std::fs::read(path)

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::catalogue::{Case, Tier};
 use crate::checks::{Check, Outcome, Weight};
 use crate::exchange::ExchangeRecord;
+use crate::vocabulary::{Case, Tier};
 
 /// Which tiers fail the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -202,7 +202,7 @@ impl RowCoverage {
 
     /// `S7 user frozen: 2 passed, 0 failed, 1 skipped`.
     pub fn line(&self) -> String {
-        let title = crate::catalogue::Row::ALL
+        let title = crate::vocabulary::Row::ALL
             .iter()
             .find(|r| r.id() == self.row)
             .map_or("", |r| r.title());
@@ -224,7 +224,7 @@ impl RowCoverage {
 
     /// One entry per seed row, counting the results whose group is it.
     pub fn of(results: &[CaseResult]) -> Vec<RowCoverage> {
-        crate::catalogue::Row::ALL
+        crate::vocabulary::Row::ALL
             .iter()
             .map(|row| {
                 let mut c = RowCoverage {
@@ -308,7 +308,7 @@ mod tests {
     }
 
     fn verdict(case_tier: Tier, checks: Vec<Check>, enforcement: Enforcement) -> Verdict {
-        let mut r = CaseResult::new(crate::catalogue::CATALOGUE.first().unwrap());
+        let mut r = CaseResult::new(crate::cases::CATALOGUE.first().unwrap());
         r.tier = case_tier;
         r.checks = checks;
         judge(&mut r, enforcement);
@@ -365,7 +365,7 @@ mod tests {
     #[test]
     fn row_coverage_counts_by_group_and_flags_uncovered_rows() {
         let case = |id: &str, verdict: Verdict| {
-            let mut r = CaseResult::new(crate::catalogue::find(id).unwrap());
+            let mut r = CaseResult::new(crate::cases::find(id).unwrap());
             r.verdict = verdict;
             r
         };

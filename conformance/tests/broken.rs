@@ -3,11 +3,11 @@
 //! naming the check; the cases that expect a 200 still pass; the runner
 //! follows the password it (wrongly) changed and restores the original.
 
-use conformance::catalogue;
 use conformance::embedded::REFERENCE_PROFILE;
 use conformance::profile::Profile;
 use conformance::runner;
 use conformance::verdict::{Enforcement, Verdict};
+use conformance::{cases, vocabulary};
 use http_body_util::Full;
 use hyper::body::Bytes;
 
@@ -42,7 +42,7 @@ async fn a_target_that_accepts_everything_fails_every_refusal() {
     let cases: Vec<_> = must_fail
         .iter()
         .chain(must_pass.iter())
-        .map(|id| catalogue::find(id).unwrap())
+        .map(|id| cases::find(id).unwrap())
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
@@ -107,7 +107,7 @@ async fn run_against(addr: std::net::SocketAddr, ids: &[&str]) -> runner::RunOut
 }
 
 async fn run_profile(profile: Profile, ids: &[&str]) -> runner::RunOutcome {
-    let cases: Vec<_> = ids.iter().map(|id| catalogue::find(id).unwrap()).collect();
+    let cases: Vec<_> = ids.iter().map(|id| cases::find(id).unwrap()).collect();
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
     runner::run(&profile, &cases, &options).await.unwrap()
@@ -118,7 +118,7 @@ async fn a_server_error_fails_even_a_reference_case() {
     let addr = serve(|_| (500, vec![], "")).await;
     let outcome = run_against(addr, &["body.malformed-json"]).await;
     let result = &outcome.cases[0];
-    assert_eq!(result.tier, catalogue::Tier::Reference);
+    assert_eq!(result.tier, vocabulary::Tier::Reference);
     assert_eq!(result.verdict, Verdict::Fail, "{:#?}", result.checks);
     let check = result
         .checks
@@ -127,7 +127,7 @@ async fn a_server_error_fails_even_a_reference_case() {
         .expect("the 5xx check");
     assert_eq!(
         (check.tier, check.observed.as_str()),
-        (catalogue::Tier::Seed, "500")
+        (vocabulary::Tier::Seed, "500")
     );
 }
 
@@ -267,7 +267,7 @@ async fn a_change_behind_a_rejection_fails_the_case_that_made_it() {
         .iter()
         .find(|c| c.what == conformance::checks::PASSWORD_UNCHANGED)
         .expect("the effect check");
-    assert_eq!(check.tier, catalogue::Tier::Seed);
+    assert_eq!(check.tier, vocabulary::Tier::Seed);
     assert!(outcome.effects.iter().any(|e| !e.ok));
     // The runner found the password and restored the original.
     assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
@@ -360,7 +360,7 @@ async fn a_200_that_does_not_take_fails_at_seed_tier_and_the_run_goes_on() {
                 .map(|c| (r, c))
         })
         .unwrap_or_else(|| panic!("no S1 effect check: {summary:#?}"));
-    assert_eq!(check.tier, catalogue::Tier::Seed);
+    assert_eq!(check.tier, vocabulary::Tier::Seed);
     assert_eq!(check.outcome, conformance::checks::Outcome::Fail);
     assert!(
         check.observed.contains("of policy.min-length-accepted"),

@@ -78,17 +78,33 @@ fn embedded_run_of_a_selection_passes_and_redacts() {
     assert_eq!(v["restore"]["ok"], true);
 }
 
+/// `--show-secrets` shows them; a report file that does is readable by its
+/// owner only (issue 21).
 #[test]
-fn show_secrets_shows_them() {
+fn show_secrets_shows_them_in_a_0600_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.json");
     let o = conformance(&[
         "--case",
         "password.change",
         "--format",
         "json",
         "--show-secrets",
+        "--output",
+        file.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(stdout(&o).contains("Alice-Passw0rd"));
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("Alice-Passw0rd")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
 }
 
 #[test]

@@ -10,12 +10,13 @@ use conformance::cli::{self, Cli};
 use std::process::Command;
 use std::time::Duration;
 
-use conformance::catalogue::{CATALOGUE, Tier};
+use conformance::cases::CATALOGUE;
 use conformance::diff::{self, SequenceOptions, Side};
 use conformance::embedded::{Embedded, Hashing, REFERENCE_PROFILE};
 use conformance::exchange::ExchangeRecord;
 use conformance::profile::Profile;
 use conformance::properties::driver::Tok;
+use conformance::vocabulary::Tier;
 
 use crate::fakes::{Fake, Quirk};
 use conformance::properties::model::{Model, New, Old, Step};

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use conformance::catalogue;
+use conformance::cases;
 use conformance::embedded::{Embedded, Hashing};
 use conformance::exchange::ExchangeRecord;
 use conformance::profile::Counting;
@@ -49,7 +49,7 @@ async fn a_declared_window_is_waited_out_instead_of_reset() {
     profile.lockout.max_failures = Some(5);
     profile.lockout.counting = Some(Counting::Window);
     profile.lockout.window_secs = Some(1);
-    let case = catalogue::find("precedence.old-password-before-duplicate").unwrap();
+    let case = cases::find("precedence.old-password-before-duplicate").unwrap();
     let cases = vec![case; 5];
     let started = Instant::now();
     let outcome = runner::run(&profile, &cases, &crate::support::strict_options(&server))
@@ -86,7 +86,7 @@ async fn without_declared_counting_the_strictest_rule_is_assumed() {
     let rule = profile.lockout.rule();
     assert!(!rule.declared);
     assert!(rule.describe().contains("assumed"), "{}", rule.describe());
-    let case = catalogue::find("precedence.old-password-before-duplicate").unwrap();
+    let case = cases::find("precedence.old-password-before-duplicate").unwrap();
     let cases = vec![case; 5];
     let outcome = runner::run(&profile, &cases, &crate::support::strict_options(&server))
         .await
@@ -133,10 +133,10 @@ async fn without_declared_counting_the_strictest_rule_is_assumed() {
 /// the fake counts them (it never locks, so nothing else stops the run).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalogue_and_properties_spend_one_budget() {
-    use conformance::catalogue::Property;
     use conformance::properties::PropertyOptions;
     use conformance::properties::driver::Bounds;
     use conformance::verdict::Enforcement;
+    use conformance::vocabulary::Property;
 
     use crate::fakes::{Fake, Tenant};
 
@@ -173,7 +173,7 @@ async fn catalogue_and_properties_spend_one_budget() {
         max_requests: 3_000,
         timeout: Duration::from_secs(5),
     };
-    let cases: Vec<_> = catalogue::CATALOGUE.iter().collect();
+    let cases: Vec<_> = cases::CATALOGUE.iter().collect();
     let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
         .await
         .unwrap();

@@ -15,7 +15,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use conformance::catalogue::{self, Property};
+use conformance::cases;
 use conformance::checks::Weight;
 use conformance::embedded::REFERENCE_PROFILE;
 use conformance::profile::{Normalization, Profile};
@@ -23,12 +23,13 @@ use conformance::properties::PropertyOptions;
 use conformance::properties::driver::Bounds;
 use conformance::runner::{self, RunOptions};
 use conformance::verdict::{CaseResult, Enforcement, Verdict};
+use conformance::vocabulary::Property;
 
 use crate::fakes::{Fake, Quirk};
 
 /// What a fake is, and what the suite must make of it.
 #[derive(Debug, Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     /// The conformant fake: nothing fails.
     Control,
     /// Breaks the document: these seed-tier cases must fail.
@@ -37,11 +38,13 @@ enum Kind {
     Decision(&'static str),
 }
 
-struct Row {
-    name: &'static str,
-    quirk: Option<Quirk>,
-    what: &'static str,
-    kind: Kind,
+/// One fake of the table (also measured with Schemathesis,
+/// [`crate::schemathesis_vendor`]).
+pub(crate) struct Row {
+    pub(crate) name: &'static str,
+    pub(crate) quirk: Option<Quirk>,
+    pub(crate) what: &'static str,
+    pub(crate) kind: Kind,
     /// Declares the fake's decisions in its profile.
     profile: fn(&mut Profile),
 }
@@ -101,7 +104,7 @@ const fn decision(
     }
 }
 
-fn rows() -> Vec<Row> {
+pub(crate) fn rows() -> Vec<Row> {
     use Quirk::*;
     vec![
         Row {
@@ -448,6 +451,13 @@ fn rows() -> Vec<Row> {
             same,
         ),
         decision(
+            "challenge-reordered",
+            ChallengeReordered,
+            "challenge parameters as error_uri, error, error_description",
+            "challenge parameters: RFC 7235 gives their order no meaning",
+            same,
+        ),
+        decision(
             "lenient-node",
             LenientNode,
             "any Content-Type, lossy UTF-8, 400 text on bad JSON",
@@ -503,7 +513,7 @@ async fn run_one(row: &Row) -> Observed {
         max_requests: 3_000,
         timeout: Duration::from_secs(10),
     };
-    let cases: Vec<_> = catalogue::CATALOGUE.iter().collect();
+    let cases: Vec<_> = cases::CATALOGUE.iter().collect();
     let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
         .await
         .expect("the run starts");
@@ -531,7 +541,7 @@ async fn run_one(row: &Row) -> Observed {
     }
 }
 
-fn list(ids: &[&str]) -> String {
+pub(crate) fn list(ids: &[&str]) -> String {
     if ids.is_empty() {
         "none".to_string()
     } else {
@@ -652,7 +662,7 @@ async fn measured_power() {
             Kind::Defect(ids) => {
                 for id in ids {
                     assert!(
-                        catalogue::find(id).is_some() || id.starts_with("property."),
+                        cases::find(id).is_some() || id.starts_with("property."),
                         "{}: no case {id}",
                         row.name
                     );

@@ -583,7 +583,7 @@ async fn fixed_headers_come_from_the_environment_and_are_redacted() {
         profile.accounts.active.token.as_deref(),
         Some("static.token.value")
     );
-    let endpoint = Endpoint::for_profile(&profile).unwrap();
+    let endpoint = profile.endpoint().unwrap();
     let outcome = exchange::send(&endpoint, &change(), TIMEOUT).await;
     assert_eq!(outcome.as_ref().unwrap().status, 400);
     let seen = fake.last();
@@ -700,9 +700,9 @@ async fn command_tokens_are_cached_per_subject_and_scope_until_shortly_before_ex
     assert_eq!(tokens.standard(&alice).await.unwrap(), first);
     assert_eq!(lines(&calls), ["alice openid"]);
     // Another scope is another token.
-    let kind = conformance::catalogue::TokenKind::Scope(
+    let kind = conformance::vocabulary::TokenKind::Scope(
         &["profile"],
-        conformance::catalogue::ScopeForm::Array,
+        conformance::vocabulary::ScopeForm::Array,
     );
     tokens.variant(&alice, kind).await.unwrap();
     tokens.variant(&alice, kind).await.unwrap();

@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use conformance::catalogue;
+use conformance::cases;
 use conformance::embedded::REFERENCE_PROFILE;
 use conformance::profile::Profile;
 use conformance::runner;
@@ -97,7 +97,7 @@ async fn a_rate_limited_change_is_not_judged_and_is_resolved_before_the_restore(
     profile.base_url = format!("http://{addr}");
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
-    let case = catalogue::find("password.change").unwrap();
+    let case = cases::find("password.change").unwrap();
     let outcome = runner::run(&profile, &[case], &options).await.unwrap();
     let result = &outcome.cases[0];
     assert_eq!(result.verdict, Verdict::Skip, "{:#?}", result.checks);
@@ -150,7 +150,7 @@ async fn a_frozen_account_changed_by_a_target_that_ignores_status_is_recorded_an
     profile.base_url = format!("http://{addr}");
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
-    let case = catalogue::find("user.frozen").unwrap();
+    let case = cases::find("user.frozen").unwrap();
     let outcome = runner::run(&profile, &[case], &options).await.unwrap();
     // The fake applied the change: the case fails, and the account is set
     // back from what the state file recorded.
@@ -184,7 +184,7 @@ async fn a_frozen_account_change_whose_answer_is_cut_is_resolved_and_set_back() 
     profile.base_url = format!("http://{}", fake.addr);
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
-    let case = catalogue::find("user.frozen").unwrap();
+    let case = cases::find("user.frozen").unwrap();
     let outcome = runner::run(&profile, &[case], &options).await.unwrap();
     assert_eq!(fake.traffic().cut, 1);
     assert!(outcome.restore.ok, "{}", outcome.restore.outcome);

@@ -3,11 +3,12 @@
 //! against the in-process reference server with tokens minted up front
 //! and the profile's signing key removed.
 
-use conformance::catalogue::{self, TokenKind};
+use conformance::cases;
 use conformance::embedded::{Embedded, Hashing};
 use conformance::runner;
 use conformance::tokens::TokenFactory;
 use conformance::verdict::Verdict;
+use conformance::vocabulary::TokenKind;
 
 #[tokio::test]
 async fn static_tokens_cover_expired_and_without_openid() {
@@ -32,7 +33,7 @@ async fn static_tokens_cover_expired_and_without_openid() {
         "auth.insufficient-scope.profile-token",
         "auth.insufficient-scope.no-scope-claim",
     ];
-    let cases: Vec<_> = ids.iter().map(|id| catalogue::find(id).unwrap()).collect();
+    let cases: Vec<_> = ids.iter().map(|id| cases::find(id).unwrap()).collect();
     let options = crate::support::strict_options(&server);
     // Without the static tokens: skipped, naming the keys.
     let outcome = runner::run(&profile, &cases, &options).await.unwrap();

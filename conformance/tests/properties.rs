@@ -7,12 +7,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use conformance::catalogue::Property;
 use conformance::embedded::{Embedded, Hashing};
 use conformance::properties::PropertyOptions;
 use conformance::properties::driver::Bounds;
 use conformance::runner::{self, RunOptions};
 use conformance::verdict::{Enforcement, Verdict};
+use conformance::vocabulary::Property;
 
 fn seed() -> u64 {
     std::env::var("PROPERTY_SEED")

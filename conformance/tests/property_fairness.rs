@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use conformance::catalogue::{Property, Tier};
 use conformance::checks::{Outcome, Weight};
 use conformance::embedded::REFERENCE_PROFILE;
 use conformance::profile::Profile;
@@ -15,6 +14,7 @@ use conformance::properties::PropertyOptions;
 use conformance::properties::driver::Bounds;
 use conformance::runner::{self, RunOptions};
 use conformance::verdict::{CaseResult, Enforcement, Verdict};
+use conformance::vocabulary::{Property, Tier};
 
 use crate::fakes::{Fake, Quirk};
 

@@ -1,6 +1,6 @@
 //! How a run ends: the restore line says what was checked, never more.
 
-use conformance::catalogue;
+use conformance::cases;
 use conformance::embedded::{Embedded, Hashing};
 use conformance::runner;
 
@@ -8,7 +8,7 @@ use conformance::runner;
 async fn a_run_that_never_touched_the_account_does_not_claim_a_checked_password() {
     let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
     // Only the frozen account is sent a request: nothing can change alice's.
-    let case = catalogue::find("user.frozen").unwrap();
+    let case = cases::find("user.frozen").unwrap();
     let outcome = runner::run(
         &server.profile,
         &[case],
@@ -27,7 +27,7 @@ async fn a_run_that_never_touched_the_account_does_not_claim_a_checked_password(
     assert!(!said.contains("has its original password"), "{said}");
     assert!(said.contains("not checked"), "{said}");
     // A run that changed it and set it back says so from the answers.
-    let case = catalogue::find("password.change").unwrap();
+    let case = cases::find("password.change").unwrap();
     let outcome = runner::run(
         &server.profile,
         &[case],

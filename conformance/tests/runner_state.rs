@@ -2,7 +2,7 @@
 //! the lockout guard, resuming an interrupted run, and refusing a state
 //! file that belongs to another target.
 
-use conformance::catalogue;
+use conformance::cases;
 use conformance::embedded::{Embedded, Hashing};
 use conformance::exchange::Endpoint;
 use conformance::runner::{self, RunError};
@@ -13,7 +13,7 @@ use conformance::verdict::Verdict;
 async fn consecutive_wrong_passwords_stay_below_the_lockout() {
     let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
     // Six wrong old passwords in a row would lock alice (max_failures = 5).
-    let case = catalogue::find("precedence.old-password-before-duplicate").unwrap();
+    let case = cases::find("precedence.old-password-before-duplicate").unwrap();
     let cases = vec![case; 6];
     let outcome = runner::run(
         &server.profile,
@@ -62,7 +62,7 @@ async fn an_interrupted_change_is_resolved_on_resume() {
     .save(&options.state_file)
     .unwrap();
 
-    let case = catalogue::find("password.change").unwrap();
+    let case = cases::find("password.change").unwrap();
     let outcome = runner::run(profile, &[case], &options).await.unwrap();
     let resumed = outcome.resumed.expect("the state file was picked up");
     assert!(
@@ -93,7 +93,7 @@ async fn a_state_file_of_another_target_is_refused() {
     }
     .save(&options.state_file)
     .unwrap();
-    let case = catalogue::find("user.frozen").unwrap();
+    let case = cases::find("user.frozen").unwrap();
     let e = runner::run(&server.profile, &[case], &options)
         .await
         .unwrap_err();

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use conformance::catalogue::CATALOGUE;
+use conformance::cases::CATALOGUE;
 
 use crate::support;
 

@@ -17,13 +17,14 @@
 
 use std::time::Duration;
 
-use conformance::catalogue::{self, Property};
+use conformance::cases;
 use conformance::embedded::REFERENCE_PROFILE;
 use conformance::profile::{Counting, Profile};
 use conformance::properties::PropertyOptions;
 use conformance::properties::driver::Bounds;
 use conformance::runner::{self, RunOutcome};
 use conformance::verdict::Enforcement;
+use conformance::vocabulary::Property;
 
 use crate::fakes::{ACCOUNTS, Fake, Quirk, Tenant};
 
@@ -71,7 +72,7 @@ async fn whole_suite(max_failures: u32, tenant: Tenant) -> (Fake, RunOutcome, te
         max_requests: 3_000,
         timeout: Duration::from_secs(5),
     };
-    let cases: Vec<_> = catalogue::CATALOGUE.iter().collect();
+    let cases: Vec<_> = cases::CATALOGUE.iter().collect();
     let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
         .await
         .expect("the run starts");
@@ -204,7 +205,7 @@ async fn catalogue_against(fake: &Fake) -> (RunOutcome, tempfile::TempDir) {
     profile.base_url = format!("http://{}", fake.addr);
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
-    let cases: Vec<_> = catalogue::CATALOGUE.iter().collect();
+    let cases: Vec<_> = cases::CATALOGUE.iter().collect();
     let outcome = runner::run(&profile, &cases, &options)
         .await
         .expect("the run starts");
@@ -434,7 +435,7 @@ async fn unwritable_state_run(with_cases: bool) -> (Fake, RunOutcome) {
         timeout: Duration::from_secs(5),
     };
     let cases: Vec<_> = if with_cases {
-        catalogue::CATALOGUE.iter().collect()
+        cases::CATALOGUE.iter().collect()
     } else {
         Vec::new()
     };
@@ -620,4 +621,114 @@ async fn resolving_another_accounts_lost_change_spends_its_lockout_budget() {
     assert!(!bob.locked_here, "bob was locked; {said}");
     assert!(!outcome.ok(), "{said}");
     assert!(said.contains("bob"), "{said}");
+}
+
+/// Another account's recorded candidates are tried while its lockout
+/// budget stays two below the threshold, as the active account's does
+/// (the restore review's finding: they stopped at max − 1). bob has 1
+/// failure counted and a password none of its candidates is: the recorded
+/// password and one candidate are tried (3 failures with max 5), never a
+/// second candidate (4, one short of locking).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_accounts_candidates_stop_two_below_its_lockout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let fake = Fake::tenant(Tenant::default()).await;
+    fake.set_password("bob", "Bob-Stored-9x");
+    fake.set_failures("bob", 1);
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    profile.lockout.max_failures = Some(5);
+    let options = crate::support::external_options(dir.path());
+    let account = |subject: &str, password: &str, failures: u32, candidates: &[&str]| {
+        conformance::state::AccountState {
+            subject: subject.into(),
+            original: password.into(),
+            current: password.into(),
+            pending: None,
+            previous: Vec::new(),
+            failures,
+            before_last_change: None,
+            candidates: candidates.iter().map(|c| c.to_string()).collect(),
+        }
+    };
+    conformance::state::StateFile {
+        version: conformance::state::FORMAT,
+        endpoint: format!("http://{}/change_user_password", fake.addr),
+        accounts: vec![
+            account("alice", "Alice-Passw0rd", 0, &[]),
+            account(
+                "bob",
+                "Bob-Passw0rd",
+                1,
+                &["Bob-Cand-1x", "Bob-Cand-2x", "Bob-Cand-3x", "Bob-Cand-4x"],
+            ),
+        ],
+    }
+    .save(&file)
+    .unwrap();
+    let outcome = runner::restore_from_state(&profile, &options)
+        .await
+        .expect("the restore starts");
+    let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
+    let bob = fake.account("bob");
+    assert!(!bob.locked_here, "bob was locked; {said}");
+    assert_eq!(
+        1 + bob.wrong_old,
+        3,
+        "bob's failures must stay at max - 2 = 3; {said}"
+    );
+    assert!(!outcome.ok(), "{said}");
+    assert!(said.contains("bob"), "{said}");
+}
+
+/// `conformance restore` that cannot restore every account names what the
+/// state file says after the restore, not before it (the restore review's
+/// finding): alice, set back to her original, is not said to still have
+/// the password the file recorded before the restore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_names_the_accounts_as_the_restore_left_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let fake = Fake::tenant(Tenant::default()).await;
+    fake.set_password("alice", "Alice-Moved-1x");
+    fake.set_password("bob", "Bob-Stored-9x");
+    let account = |subject: &str, original: &str, current: &str, candidates: &[&str]| {
+        conformance::state::AccountState {
+            subject: subject.into(),
+            original: original.into(),
+            current: current.into(),
+            pending: None,
+            previous: Vec::new(),
+            failures: 0,
+            before_last_change: None,
+            candidates: candidates.iter().map(|c| c.to_string()).collect(),
+        }
+    };
+    conformance::state::StateFile {
+        version: conformance::state::FORMAT,
+        endpoint: format!("http://{}/change_user_password", fake.addr),
+        accounts: vec![
+            account("alice", "Alice-Passw0rd", "Alice-Moved-1x", &[]),
+            account("bob", "Bob-Passw0rd", "Bob-Passw0rd", &["Bob-Cand-1x"]),
+        ],
+    }
+    .save(&file)
+    .unwrap();
+    let base_url = format!("http://{}", fake.addr);
+    let state = file.to_str().unwrap().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+            .args(["restore", "--base-url", &base_url, "--state", &state])
+            .arg("--show-secrets")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(fake.account("alice").password, "Alice-Passw0rd", "{stdout}");
+    assert!(stdout.contains("restore: bob has"), "{stdout}");
+    assert!(!stdout.contains("alice has \"Alice-Moved-1x\""), "{stdout}");
 }

@@ -28,7 +28,8 @@ pub struct Config {
     pub jwks: PathBuf,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub leeway_secs: u64,
-    /// If set, tokens must carry `iat` and `exp − iat` may not exceed this.
+    /// Tokens must carry `iat` and `exp − iat` may not exceed this
+    /// [default: 3600, one hour; `None` (only in code) leaves it unbounded].
     pub max_token_lifetime_secs: Option<u64>,
     /// Verified tokens remembered until their `exp` (0 disables the cache).
     pub token_cache_entries: usize,
@@ -157,6 +158,9 @@ pub struct LimitsConfig {
     pub body_read_timeout_ms: u64,
     /// Connections served at once; further ones wait in the accept queue.
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 /64) may hold at once; a
+    /// further one is closed unserved.
+    pub max_connections_per_address: usize,
     /// Time a response may take to be written out (counted from its first
     /// byte until everything is handed to the socket); longer closes the connection.
     pub write_timeout_ms: u64,
@@ -184,7 +188,7 @@ impl Default for Config {
             audience: "reference-app".into(),
             jwks: PathBuf::from("keys/jwks.json"),
             leeway_secs: 30,
-            max_token_lifetime_secs: None,
+            max_token_lifetime_secs: Some(DEFAULT_MAX_TOKEN_LIFETIME_SECS),
             token_cache_entries: 1_024,
             signing_key: Vec::new(),
             policy: PolicyConfig::default(),
@@ -239,12 +243,17 @@ impl Default for LimitsConfig {
             header_read_timeout_ms: 5_000,
             body_read_timeout_ms: 5_000,
             max_connections: 1_024,
+            max_connections_per_address: 256,
             write_timeout_ms: 10_000,
             max_connection_age_ms: 60_000,
             shutdown_grace_ms: 30_000,
         }
     }
 }
+
+/// The default bound on `exp − iat`: one hour, twelve times the vendor's
+/// 300 s tokens, `mint-token`'s and the suite's default lifetime.
+pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: u64 = 3_600;
 
 /// Largest `max_length` the policy may declare; the body limit must hold two of these.
 pub const MAX_PASSWORD_LENGTH: usize = 1_024;
@@ -377,6 +386,12 @@ impl Config {
         if self.limits.max_connections == 0 {
             return bad("limits.max_connections", "must be at least 1".into());
         }
+        if self.limits.max_connections_per_address == 0 {
+            return bad(
+                "limits.max_connections_per_address",
+                "must be at least 1".into(),
+            );
+        }
         if self.limits.header_read_timeout_ms == 0 || self.limits.body_read_timeout_ms == 0 {
             return bad(
                 "limits.header_read_timeout_ms",
@@ -418,7 +433,7 @@ impl Config {
         if self.max_token_lifetime_secs == Some(0) {
             return bad(
                 "max_token_lifetime_secs",
-                "must be at least 1 (or left out)",
+                "must be at least 1 (left out: 3600)",
             );
         }
         if self.token_cache_entries > 1_000_000 {

@@ -11,6 +11,7 @@
 //! → `policy` / `hashing` / `store`, and back as a [`Rejection`] or success.
 //!
 //! - [`server`]: accept loop, connection limits, graceful shutdown.
+//! - [`per_address`]: connections counted per client address.
 //! - [`write_deadline`]: the socket wrapper that bounds how long a response may take to write.
 //! - [`http`]: routing, body limits, CORS, rendering of every response.
 //! - [`bearer`]: the `Authorization` header → a bearer token.
@@ -40,6 +41,7 @@ pub mod hashing;
 pub mod http;
 pub mod jwt_crypto;
 pub mod keys;
+pub mod per_address;
 pub mod policy;
 pub mod rejection;
 pub mod secret;

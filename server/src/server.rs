@@ -15,6 +15,10 @@
 //! - in all: after `max_connection_age_ms` a connection finishes the request
 //!   in flight and closes, so a client that reads just fast enough to beat
 //!   the write deadline still gives its slot back.
+//!
+//! Every connection holds one of `max_connections` slots, and one address
+//! at most `max_connections_per_address` of them ([`PerAddress`]): a
+//! connection over its address's limit is closed unserved.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,6 +34,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::http;
+use crate::per_address::PerAddress;
 use crate::write_deadline::WriteDeadline;
 
 /// Largest request head (request line + headers) accepted; larger gets 431.
@@ -53,6 +58,7 @@ fn bound_socket_buffers(stream: &tokio::net::TcpStream) {
 pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
     let limits = app.limits().clone();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = PerAddress::new(limits.max_connections_per_address);
     let write_timeout = Duration::from_millis(limits.write_timeout_ms);
     let max_age = Duration::from_millis(limits.max_connection_age_ms);
     let (stop, stopping) = watch::channel(false);
@@ -67,9 +73,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
             slot = slots.clone().acquire_owned() => slot.expect("semaphore never closes"),
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Usually EMFILE: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -78,6 +84,11 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
                 }
             },
             () = &mut shutdown => break,
+        };
+        let Some(ticket) = per_address.enter(peer.ip()) else {
+            // Closed unserved; its global slot is free again at once.
+            tracing::debug!(peer = %peer.ip(), "connection limit of the address reached");
+            continue;
         };
         let _ = stream.set_nodelay(true);
         bound_socket_buffers(&stream);
@@ -88,6 +99,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         let stopping = stopping.clone();
         tokio::spawn(async move {
             serve_connection(conn, max_age, stopping).await;
+            drop(ticket);
             drop(slot);
         });
     }

@@ -328,6 +328,25 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError
     Ok(conn)
 }
 
+/// Creates the database file empty (a valid empty database) with mode
+/// 0600 when it does not exist yet: it holds the password hashes and the
+/// history digests. SQLite gives its `-wal` and `-shm` files the mode of
+/// the database file. An existing file keeps its mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 fn guard(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock cannot leave a half-done transaction:
     // rusqlite rolls back on drop. The connection stays usable.
@@ -343,6 +362,9 @@ impl Store {
                 StoreError::Sqlite(rusqlite::Error::InvalidPath(dir.join(e.to_string())))
             })?;
         }
+        create_private(path).map_err(|e| {
+            StoreError::Sqlite(rusqlite::Error::InvalidPath(path.join(e.to_string())))
+        })?;
         let mut conn = connect(path, busy_timeout)?;
         migrate(&mut conn)?;
         let read = connect(path, busy_timeout)?;

@@ -502,6 +502,8 @@ mod tests {
             issuer: "https://iss.example".into(),
             audience: "app".into(),
             leeway_secs: 0,
+            // The claims of these tests carry no `iat`.
+            max_token_lifetime_secs: None,
             ..Config::default()
         };
         let keys = KeySet::load(&keys_dir().join("jwks.json")).unwrap();

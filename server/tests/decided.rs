@@ -1,5 +1,5 @@
 //! What the vendor document leaves open, as this project decided it (see the
-//! README's decisions table), and the precedence order.
+//! decisions table in docs/behaviour.md), and the precedence order.
 
 use std::time::Duration;
 

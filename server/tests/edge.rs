@@ -113,11 +113,34 @@ async fn claim_checks_iss_iat_and_lifetime() {
         }
     }
     // Without the bound, a long-lived token with no iat is fine.
-    let s = TestServer::start().await;
+    let s = TestServer::with(|c| c.max_token_lifetime_secs = None).await;
     let mut c = claims(&s.config, "alice");
     c.as_object_mut().unwrap().remove("iat");
     c["exp"] = json!(now + 86_400);
     answer(&s, &token_with(|_| {}, &c))
+        .await
+        .assert_error(400, "duplicate_password", None);
+}
+
+/// Issue 21: the default configuration bounds the token lifetime (one
+/// hour): a ten-year `exp` and a token without `iat` are S10, an hour is
+/// accepted.
+#[tokio::test]
+async fn the_default_config_bounds_the_token_lifetime() {
+    let s = TestServer::start().await;
+    let base = claims(&s.config, "alice");
+    let iat = base["iat"].as_i64().unwrap();
+    let with = |edit: &dyn Fn(&mut Value)| {
+        let mut c = base.clone();
+        edit(&mut c);
+        token_with(|_| {}, &c)
+    };
+    let ten_years = with(&|c| c["exp"] = json!(iat + 10 * 365 * 86_400));
+    answer(&s, &ten_years).await.assert_challenge(401, S10);
+    let no_iat = with(&|c| drop(c.as_object_mut().unwrap().remove("iat")));
+    answer(&s, &no_iat).await.assert_challenge(401, S10);
+    let an_hour = with(&|c| c["exp"] = json!(iat + 3_600));
+    answer(&s, &an_hour)
         .await
         .assert_error(400, "duplicate_password", None);
 }

@@ -1,6 +1,6 @@
 //! The `server` binary as a separate process: `serve` on a real port,
-//! `mint-token`, bad configuration, graceful shutdown, and a restart (also
-//! after `kill -9`) that keeps a change.
+//! `mint-token`, bad configuration, graceful shutdown, a restart (also
+//! after `kill -9`) that keeps a change, and database files mode 0600.
 
 use std::path::Path;
 use std::process::Command;
@@ -38,6 +38,17 @@ async fn a_change_survives_a_restart_and_a_kill_9() {
             .status,
         200
     );
+    // The database and its WAL files hold hashes and history digests:
+    // readable by the server's user only.
+    #[cfg(unix)]
+    for name in ["db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} is {:o}", mode & 0o777);
+    }
     p.signal("-TERM");
     let (status, log) = p.wait();
     assert!(status.success(), "graceful exit: {status:?}");

@@ -3,7 +3,8 @@
 //! every connection slot; the write deadline and the connection age limit
 //! free the slots, and a normal request waiting behind them is answered
 //! soon after. Idle keep-alive
-//! connections close after the header read timeout.
+//! connections close after the header read timeout. One address cannot
+//! hold more than its share of the slots (issue 21).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -213,4 +214,51 @@ async fn idle_keep_alive_connections_close_after_the_header_timeout() {
     assert_eq!(status, "HTTP/1.1 400 Bad Request");
     let after_free = (at - answered_first).saturating_sub(closed);
     assert!(after_free < Duration::from_secs(1), "{after_free:?}");
+}
+
+/// Issue 21: one address that holds connections cannot take every slot.
+/// Eight connections from 127.0.0.1, each holding half a request line,
+/// against 8 slots and 4 per address: the four over the address's limit
+/// are closed unserved, and a request from 127.0.0.2 is answered at once
+/// (not after the 30 s header timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[limits]\nmax_connections = 8\nmax_connections_per_address = 4\n\
+         header_read_timeout_ms = 30000\n",
+    );
+    let server = Proc::start(&config);
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let mut c = TcpStream::connect(server.addr).await.unwrap();
+        c.write_all(b"POST /change_user_pass").await.unwrap();
+        held.push(c);
+    }
+    let mut closed = 0;
+    for c in &mut held {
+        let mut buf = [0u8; 64];
+        match tokio::time::timeout(Duration::from_millis(500), c.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => closed += 1,
+            Ok(Ok(n)) => panic!("an answer to half a request line: {:?}", &buf[..n]),
+            Err(_) => {}
+        }
+    }
+    assert_eq!(closed, 4, "connections over the address's limit closed");
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut other = socket.connect(server.addr).await.unwrap();
+    other.write_all(S9_REQUEST).await.unwrap();
+    let mut buf = vec![0; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), other.read(&mut buf))
+        .await
+        .expect("127.0.0.2 kept waiting behind 127.0.0.1's connections")
+        .unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    drop(held);
 }

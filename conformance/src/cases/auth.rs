@@ -5,34 +5,13 @@
 
 use http::{HeaderName, HeaderValue};
 
-use crate::catalogue::{Case, Challenge, Expect, Row, ScopeForm, Spec, Tier, TokenKind};
-use crate::runner::{Ctx, Effect, Stop, change, header};
+use crate::session::{Ctx, Effect, Stop, change, header};
+use crate::vocabulary::{Case, Challenge, Expect, Row, ScopeForm, Spec, Tier, TokenKind};
 
 use Plan as P;
 use Spec::Row as R;
 
-/// The `Authorization` header(s) of an auth case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Auth {
-    /// No header at all.
-    None,
-    /// This exact header value (not a secret).
-    Literal(&'static str),
-    /// Two headers, each `Bearer <valid token>`.
-    Twice,
-    /// `bearer <valid token>`.
-    LowerCaseScheme,
-    /// `Bearer <token of this kind>`.
-    Token(TokenKind),
-}
-
-/// The auth family's plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    /// A valid change of the active account (old = current, new = fresh),
-    /// sent with these credentials.
-    Auth(Auth, Expect),
-}
+pub use crate::vocabulary::plans::auth::{Auth, Plan};
 
 const OPENID: &[&str] = &["openid"];
 const OPENID_PROFILE: &[&str] = &["openid", "profile"];

@@ -2,39 +2,13 @@
 //! previous password are refused, the N+1-th is accepted. Last in a run:
 //! it needs the most changes.
 
-use crate::catalogue::{Case, Expect, Row, Spec};
-use crate::runner::{Ctx, Stop};
+use crate::session::{Ctx, Stop};
+use crate::vocabulary::{Case, Expect, Row, Spec};
 
 use Plan as P;
 use Spec::Row as R;
 
-/// Which previous password a history case reuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HistoryProbe {
-    /// The most recent previous password: refused.
-    MostRecent,
-    /// The N-th previous password: refused.
-    Nth,
-    /// The N+1-th previous password: accepted.
-    Beyond,
-}
-
-/// The history family's plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    /// S4: reuse this previous password.
-    History(HistoryProbe),
-}
-
-impl Plan {
-    /// Whether the plan sends old passwords known to be wrong.
-    pub fn sends_wrong_passwords(self) -> bool {
-        matches!(
-            self,
-            Plan::History(HistoryProbe::MostRecent | HistoryProbe::Nth)
-        )
-    }
-}
+pub use crate::vocabulary::plans::history::{HistoryProbe, Plan};
 
 /// The `history.*` cases.
 pub fn cases() -> Vec<Case> {

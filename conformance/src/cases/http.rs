@@ -5,73 +5,14 @@
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::catalogue::{Case, Expect, OpenPoint, Spec};
 use crate::exchange::{ENDPOINT_PATH, Request};
-use crate::runner::{Ctx, Effect, Stop, header, object};
+use crate::session::{Ctx, Effect, Stop, header, object};
+use crate::vocabulary::{Case, Expect, OpenPoint, Spec};
 
 use super::user::Role;
 use Plan as P;
 
-/// A member of a hand-made JSON body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Member {
-    /// Left out.
-    Absent,
-    /// `null`.
-    Null,
-    /// A JSON number.
-    Number,
-    /// The active account's current password.
-    Current,
-    /// A fresh password that satisfies the declared policy.
-    Fresh,
-}
-
-/// The body of a hand-made request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Body {
-    /// No body.
-    Empty,
-    /// These bytes.
-    Text(&'static str),
-    /// `{"old_password": …, "new_password": …}` built from members.
-    Members(Member, Member),
-    /// A valid change padded with an extra member past the declared body limit.
-    Oversized,
-}
-
-/// Whose token a hand-made request carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RawAuth {
-    /// None.
-    None,
-    /// The active account's valid token.
-    Active,
-    /// A valid token for the missing subject.
-    Missing,
-}
-
-/// A hand-made request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Raw {
-    /// The method.
-    pub method: &'static str,
-    /// Path after the base URL; `None` means the endpoint.
-    pub path: Option<&'static str>,
-    /// `Content-Type`, if any.
-    pub content_type: Option<&'static str>,
-    /// The body.
-    pub body: Body,
-    /// The token.
-    pub auth: RawAuth,
-}
-
-/// The http family's plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    /// A hand-made request.
-    Raw(Raw, Expect),
-}
+pub use crate::vocabulary::plans::http::{Body, Member, Plan, Raw, RawAuth};
 
 pub(crate) const fn post_endpoint(
     content_type: Option<&'static str>,

@@ -1,21 +1,23 @@
 //! The case families: each module holds its cases (stable ID, tier, spec
 //! reference, title, plan) and the code that carries out its plans, on top
-//! of the steps the runner shares (`runner::Ctx`).
+//! of the steps the session shares (`session::Ctx`).
 //!
 //! [`all`] is the explicit list, in the order a run carries the cases out:
 //! the bearer token first (S9, the scheme, S10, S11), then hand-made
 //! requests, other accounts, the active account's password, the policy, the
 //! precedence cases, and the history last (it needs the most changes).
 
-use crate::catalogue::{Case, Plan};
-use crate::runner::{Ctx, Stop};
+use std::sync::LazyLock;
+
+use crate::session::{Ctx, Stop};
+use crate::vocabulary::{Case, PROPERTIES, Plan};
 
 /// Builds a [`Case`]; the plan is any family's plan (`.into()`).
 macro_rules! case {
     ($id:literal, $tier:ident, $spec:expr, $title:literal, $plan:expr) => {
-        $crate::catalogue::Case {
+        $crate::vocabulary::Case {
             id: $id,
-            tier: $crate::catalogue::Tier::$tier,
+            tier: $crate::vocabulary::Tier::$tier,
             title: $title,
             spec: $spec,
             decision: None,
@@ -23,12 +25,12 @@ macro_rules! case {
         }
     };
     ($id:literal, $tier:ident, $spec:expr, $title:literal, $plan:expr, $point:ident: $decision:literal) => {
-        $crate::catalogue::Case {
+        $crate::vocabulary::Case {
             id: $id,
-            tier: $crate::catalogue::Tier::$tier,
+            tier: $crate::vocabulary::Tier::$tier,
             title: $title,
             spec: $spec,
-            decision: Some(($crate::catalogue::OpenPoint::$point, $decision)),
+            decision: Some(($crate::vocabulary::OpenPoint::$point, $decision)),
             plan: ($plan).into(),
         }
     };
@@ -59,6 +61,18 @@ pub fn all() -> Vec<Case> {
     .concat()
 }
 
+/// Every case of the catalogue, in the order the runner carries them out
+/// (the explicit list is [`all`]).
+pub static CATALOGUE: LazyLock<Vec<Case>> = LazyLock::new(all);
+
+/// The case (or property) with this ID.
+pub fn find(id: &str) -> Option<&'static Case> {
+    CATALOGUE
+        .iter()
+        .chain(PROPERTIES.iter())
+        .find(|c| c.id == id)
+}
+
 /// Carries out one case's plan with the family that owns it.
 pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
     match plan {
@@ -80,7 +94,15 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::catalogue::{PROPERTIES, Row, Spec, Tier};
+    use crate::vocabulary::{PROPERTIES, Row, Spec, Tier};
+
+    #[test]
+    fn every_case_can_be_found() {
+        for case in CATALOGUE.iter().chain(PROPERTIES.iter()) {
+            assert_eq!(find(case.id).map(|c| c.id), Some(case.id));
+        }
+        assert!(find("no.such-case").is_none());
+    }
 
     #[test]
     fn ids_are_unique_and_well_formed() {

@@ -5,59 +5,14 @@
 //! whitespace added or removed, the first 72 bytes) are each a wrong old
 //! password, and P itself still works.
 
-use crate::catalogue::{Case, Expect, PolicyBreak, Row, Spec};
 use crate::password;
-use crate::runner::{Ctx, Effect, Stop, change};
+use crate::session::{Ctx, Effect, Stop, change};
+use crate::vocabulary::{Case, Expect, PolicyBreak, Row, Spec};
 
 use Plan as P;
 use Spec::Row as R;
 
-/// What the new password is when the old one is wrong (precedence cases).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WrongOldNew {
-    /// The same wrong password (a duplicate, were the old one right).
-    Same,
-    /// Too short for the policy.
-    TooShort,
-}
-
-/// The password family's plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    /// S1 and its effects.
-    Success,
-    /// S2 and its effects.
-    WrongOld,
-    /// S3 and its effects.
-    Duplicate,
-    /// A wrong old password with a new one that has its own problem.
-    WrongOldFirst(WrongOldNew),
-    /// After a change to P, this near miss of P is a wrong old password.
-    Exact(NearMiss),
-}
-
-/// A near miss of the password P just set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NearMiss {
-    /// Every letter's case changed.
-    CaseChanged,
-    /// P with spaces and a tab around it.
-    SurroundingWhitespace,
-    /// P without its spaces (P has spaces inside and at the ends).
-    WhitespaceRemoved,
-    /// The first 72 bytes of a longer P.
-    First72Bytes,
-}
-
-impl Plan {
-    /// Whether the plan sends old passwords known to be wrong.
-    pub fn sends_wrong_passwords(self) -> bool {
-        matches!(
-            self,
-            Plan::Success | Plan::WrongOld | Plan::WrongOldFirst(_)
-        )
-    }
-}
+pub use crate::vocabulary::plans::password::{NearMiss, Plan, WrongOldNew};
 
 /// The `password.*` cases.
 pub fn cases() -> Vec<Case> {

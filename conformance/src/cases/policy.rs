@@ -2,31 +2,14 @@
 //! rule are refused and change nothing; passwords on its edges are
 //! accepted.
 
-use crate::catalogue::{Case, Expect, PolicyBreak, PolicyEdge, Row, Spec};
 use crate::password;
-use crate::runner::{Ctx, Stop};
+use crate::session::{Ctx, Stop};
+use crate::vocabulary::{Case, Expect, PolicyBreak, PolicyEdge, Row, Spec};
 
 use Plan as P;
 use Spec::Row as R;
 
-/// The policy family's plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    /// S5: a new password that breaks the policy this way.
-    Break(PolicyBreak),
-    /// A password on the edge of the policy is accepted.
-    Edge(PolicyEdge),
-    /// S5: a new password far over `max_length`, the body still within
-    /// the declared limit.
-    FarTooLong,
-}
-
-impl Plan {
-    /// Whether the plan sends old passwords known to be wrong.
-    pub fn sends_wrong_passwords(self) -> bool {
-        matches!(self, Plan::Break(_) | Plan::FarTooLong)
-    }
-}
+pub use crate::vocabulary::plans::policy::Plan;
 
 /// The `policy.*` cases.
 pub fn cases() -> Vec<Case> {

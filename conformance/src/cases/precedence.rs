@@ -2,7 +2,7 @@
 //! order token → body → user → status → old password → duplicate → policy
 //! → history, checked with the plans of the families involved.
 
-use crate::catalogue::{Case, Challenge, Expect, OpenPoint, Spec};
+use crate::vocabulary::{Case, Challenge, Expect, OpenPoint, Spec};
 
 use super::http::{self, Body, JSON, RawAuth, post_endpoint};
 use super::password::{self, WrongOldNew};

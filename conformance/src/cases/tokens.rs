@@ -10,12 +10,14 @@ use http::{HeaderName, HeaderValue};
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
-use crate::catalogue::{Case, Challenge, Expect, Row, Spec, TokenKind};
 use crate::forge;
-use crate::runner::{Ctx, Stop, header};
+use crate::session::{Ctx, Stop, header};
+use crate::vocabulary::{Case, Challenge, Expect, Row, Spec, TokenKind};
 
 use super::auth::{self, Auth, Plan as P};
 use Spec::Row as R;
+
+pub use crate::vocabulary::plans::tokens::{Claims, Forgery, KeyBytes, KeyHint, Plan};
 
 const RFC9068_ISS: Spec = Spec::Rfc {
     section: "RFC 9068 §4",
@@ -41,66 +43,6 @@ const RFC9068_EXP: Spec = Spec::Rfc {
     section: "RFC 9068 §2.2",
     quote: "exp REQUIRED - as defined in Section 4.1.4 of [RFC7519]",
 };
-
-/// The target's public key as HMAC secret: which bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyBytes {
-    /// The PEM text (`tokens.public_key`, or derived from the JWK).
-    Pem,
-    /// The JWK's JSON as the JWKS serves it.
-    Jwk,
-}
-
-/// Where a header of a token signed by the harness's own key says its key is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyHint {
-    /// The key itself, embedded as `jwk`.
-    Jwk,
-    /// `jku`: a JWKS URL the target cannot trust.
-    Jku,
-    /// `x5u`: a certificate URL the target cannot trust.
-    X5u,
-}
-
-/// A claim or header RFC 9068 / RFC 7515 rule on, minted with the
-/// profile's key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claims {
-    /// No `exp` claim.
-    NoExp,
-    /// `crit` naming an extension no one understands.
-    UnknownCrit,
-    /// `iss` as a one-element array.
-    IssArray,
-}
-
-/// A forged or unusable token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forgery {
-    /// The valid token's claims, HMAC-signed with the target's public key.
-    Hmac(Algorithm, KeyBytes),
-    /// The valid token under this `alg` spelling of none, with or without
-    /// its original signature.
-    AlgNone(&'static str, bool),
-    /// `header.payload.`
-    SignatureStripped,
-    /// Signed with the harness's own key, which the header names this way.
-    HarnessKey(KeyHint),
-    /// HS256 with this `kid` and this secret (what an injected `kid` would
-    /// make a naive key lookup return).
-    Kid(&'static str, &'static [u8]),
-    /// ES256/ES384 with r = s = 0, naming the target's EC key.
-    ZeroEcdsa,
-    /// Minted with the profile's key, this claim or header broken.
-    Claims(Claims),
-}
-
-/// The tokens family's plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    /// A valid change sent with this forged token.
-    Forge(Forgery),
-}
 
 /// A URL the target has no reason to trust (and cannot reach).
 const UNTRUSTED_URL: &str = "https://attacker.invalid/conformance/jwks.json";
@@ -518,13 +460,13 @@ mod tests {
     #[test]
     fn every_token_attack_expects_bearer_token_wrong() {
         for case in cases() {
-            if let crate::catalogue::Plan::Tokens(_) = case.plan {
+            if let crate::vocabulary::Plan::Tokens(_) = case.plan {
                 assert!(case.id.starts_with("auth.invalid-token."), "{}", case.id);
             }
         }
         let attacks = cases()
             .iter()
-            .filter(|c| matches!(c.plan, crate::catalogue::Plan::Tokens(_)))
+            .filter(|c| matches!(c.plan, crate::vocabulary::Plan::Tokens(_)))
             .count();
         assert!(attacks >= 20, "{attacks} token attacks");
     }

@@ -2,54 +2,14 @@
 //! profile (missing, frozen, locked, both), and locking an account with
 //! wrong old passwords.
 
-use crate::catalogue::{Case, Expect, Row, Spec};
 use crate::profile::Account;
-use crate::runner::{Ctx, Effect, Stop, change, is_error};
+use crate::session::{Ctx, Effect, Stop, change, is_error};
+use crate::vocabulary::{Case, Expect, Row, Spec};
 
 use Plan as P;
 use Spec::Row as R;
 
-/// An account of the profile other than the active one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// `[accounts.frozen]`.
-    Frozen,
-    /// `[accounts.locked]`.
-    Locked,
-    /// `[accounts.frozen_and_locked]`.
-    FrozenAndLocked,
-    /// `[accounts.missing]`.
-    Missing,
-}
-
-impl Role {
-    /// The profile table's name.
-    pub fn table(self) -> &'static str {
-        match self {
-            Role::Frozen => "accounts.frozen",
-            Role::Locked => "accounts.locked",
-            Role::FrozenAndLocked => "accounts.frozen_and_locked",
-            Role::Missing => "accounts.missing",
-        }
-    }
-}
-
-/// The user family's plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    /// Another account's token; the old password is its own (from the
-    /// profile) unless `wrong_old`, or when the profile has none.
-    Account {
-        /// Which account.
-        role: Role,
-        /// Send a made-up old password on purpose.
-        wrong_old: bool,
-        /// The expected answer.
-        expect: Expect,
-    },
-    /// Lock `[accounts.lockable]` with wrong old passwords.
-    Lockout,
-}
+pub use crate::vocabulary::plans::user::{Plan, Role};
 
 /// The `user.*` cases.
 pub fn cases() -> Vec<Case> {

@@ -4,13 +4,13 @@
 //! exchange completed, the step's purpose, a case run on one side and
 //! skipped on the other, and the runner's effect confirmations.
 
-use crate::catalogue::{self, Tier};
 use crate::checks;
 use crate::exchange::{BodyRecord, ExchangeRecord};
 use crate::report::RunReport;
 use crate::verdict::{CaseResult, Verdict};
+use crate::vocabulary::{self, Tier};
 
-use super::{ALLOWLISTED_HEADERS, Aspect, DiffReport, Difference};
+use super::report::{ALLOWLISTED_HEADERS, Aspect, DiffReport, Difference};
 
 /// Compares two runs of the same catalogue.
 pub fn compare(a: &RunReport, b: &RunReport) -> DiffReport {
@@ -37,7 +37,7 @@ pub fn compare(a: &RunReport, b: &RunReport) -> DiffReport {
     let mut compared = 0;
     for ca in &a.cases {
         // The generated properties are compared as sequences.
-        if catalogue::PROPERTIES.iter().any(|p| p.id == ca.id) {
+        if vocabulary::PROPERTIES.iter().any(|p| p.id == ca.id) {
             continue;
         }
         let Some(cb) = b.cases.iter().find(|c| c.id == ca.id) else {

@@ -17,14 +17,14 @@
 //! filters rely on `data-filter` (`seed`, `rfc`, `open-points`) and
 //! `data-search`.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 
-use crate::catalogue::Tier;
 use crate::exchange::ExchangeRecord;
-use crate::report::html::{CSP, CSS, JS, curl_block, request_text, response_text, tile};
+use crate::report::html::{curl_block, page, request_text, response_text, tile};
 use crate::report::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
+use crate::vocabulary::Tier;
 
-use super::{DiffReport, Difference};
+use super::report::{DiffReport, Difference};
 
 /// Styles of the diff page on top of the run report's.
 const DIFF_CSS: &str = "
@@ -60,93 +60,82 @@ pub fn render(report: &DiffReport) -> String {
     let code = report.exit_code();
     let tiers = report.per_tier();
     let secrets = report.secrets_shown;
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta http-equiv="Content-Security-Policy" content=(CSP);
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Differential run: " (report.a) " against " (report.b) }
-                style { (PreEscaped(CSS)) (PreEscaped(DIFF_CSS)) }
-            }
-            body {
-                main {
-                    header {
-                        h1 { "Differential run" }
-                        p.meta { strong { "A: " } (report.a) }
-                        p.meta { strong { "B: " } (report.b) }
-                        p.meta {
-                            (report.summary_line()) " · " (report.elapsed_ms) " ms"
-                        }
-                        p.meta {
-                            "Verdict: "
-                            @if code == EXIT_PASS {
-                                span.run-verdict.ok data-testid="exit-code" data-count=(code) { "alike (exit 0)" }
-                            } @else if code == EXIT_FAIL {
-                                span.run-verdict.bad data-testid="exit-code" data-count=(code) { "they differ (exit 1)" }
-                            } @else {
-                                span.run-verdict.bad data-testid="exit-code" data-count=(code) { "error (exit " (code) ")" }
-                            }
-                        }
-                        ul.exits.meta {
-                            li class=[(code == EXIT_PASS).then_some("current")] { "exit 0: the targets behave alike" }
-                            li class=[(code == EXIT_FAIL).then_some("current")] { "exit 1: they differ (every difference below)" }
-                            li class=[(code == EXIT_ERROR).then_some("current")] { "exit 2: a configuration or connection error (an exchange or a restore did not complete)" }
-                        }
-                        @if secrets {
-                            p.notice.secrets { "This report shows passwords and tokens (--show-secrets). Do not share it." }
-                        } @else {
-                            p.notice {
-                                "Passwords and tokens are redacted (" code { "<password:…>" } ", "
-                                code { "<token:…>" } "); " code { "--show-secrets" } " shows them. "
-                                "In generated sequences, " code { "<password:start-i>" } " is the i-th password of the account when the sequence started (0 the current one) and "
-                                code { "<password:new-n>" } " the n-th fresh one: the same symbol on both targets."
-                            }
-                        }
-                        @for e in &report.errors {
-                            p.notice.secrets data-testid="error" { "Error: " (e) }
-                        }
-                    }
-                    section aria-label="Summary" {
-                        div.tiles {
-                            @for (tier, n) in tiers {
-                                (tile(filter_of(tier), heading(tier), n))
-                            }
-                            (tile("total", "differences", report.differences.len()))
-                            (tile("cases", "cases differing", report.cases_differing().len()))
-                            (tile("compared", "cases compared", report.cases))
-                            (tile("sequences", "sequences compared", report.sequences))
-                            (tile("errors", "errors", report.errors.len()))
-                        }
-                    }
-                    div.toolbar role="toolbar" aria-label="Filter differences" {
-                        button type="button" data-set-filter="all" aria-pressed="true" { "All" }
-                        @for (tier, n) in tiers {
-                            button type="button" data-set-filter=(filter_of(tier)) aria-pressed="false" { (heading(tier)) " (" (n) ")" }
-                        }
-                        input #search type="search" placeholder="Search case, step, what differs…" aria-label="Search differences";
-                        span.shown { span #shown data-testid="shown" { (report.differences.len()) } " shown" }
-                    }
-                    p #empty hidden { "No difference matches." }
-                    @if report.differences.is_empty() {
-                        p data-testid="alike" { "No difference: the targets behave alike on every case and step compared." }
-                    }
-                    @for (tier, _) in tiers {
-                        @let list: Vec<(usize, &Difference)> = report.differences.iter().enumerate().filter(|(_, d)| d.tier == tier).collect();
-                        @if !list.is_empty() {
-                            section.group {
-                                h2 { (heading(tier)) }
-                                @for (i, d) in list { (difference(i, d)) }
-                            }
-                        }
-                    }
-                }
-                script { (PreEscaped(JS)) }
+    let content = html! {
+    header {
+        h1 { "Differential run" }
+        p.meta { strong { "A: " } (report.a) }
+        p.meta { strong { "B: " } (report.b) }
+        p.meta {
+            (report.summary_line()) " · " (report.elapsed_ms) " ms"
+        }
+        p.meta {
+            "Verdict: "
+            @if code == EXIT_PASS {
+                span.run-verdict.ok data-testid="exit-code" data-count=(code) { "alike (exit 0)" }
+            } @else if code == EXIT_FAIL {
+                span.run-verdict.bad data-testid="exit-code" data-count=(code) { "they differ (exit 1)" }
+            } @else {
+                span.run-verdict.bad data-testid="exit-code" data-count=(code) { "error (exit " (code) ")" }
             }
         }
+        ul.exits.meta {
+            li class=[(code == EXIT_PASS).then_some("current")] { "exit 0: the targets behave alike" }
+            li class=[(code == EXIT_FAIL).then_some("current")] { "exit 1: they differ (every difference below)" }
+            li class=[(code == EXIT_ERROR).then_some("current")] { "exit 2: a configuration or connection error (an exchange or a restore did not complete)" }
+        }
+        @if secrets {
+            p.notice.secrets { "This report shows passwords and tokens (--show-secrets). Do not share it." }
+        } @else {
+            p.notice {
+                "Passwords and tokens are redacted (" code { "<password:…>" } ", "
+                code { "<token:…>" } "); " code { "--show-secrets" } " shows them. "
+                "In generated sequences, " code { "<password:start-i>" } " is the i-th password of the account when the sequence started (0 the current one) and "
+                code { "<password:new-n>" } " the n-th fresh one: the same symbol on both targets."
+            }
+        }
+        @for e in &report.errors {
+            p.notice.secrets data-testid="error" { "Error: " (e) }
+        }
+    }
+    section aria-label="Summary" {
+        div.tiles {
+            @for (tier, n) in tiers {
+                (tile(filter_of(tier), heading(tier), n))
+            }
+            (tile("total", "differences", report.differences.len()))
+            (tile("cases", "cases differing", report.cases_differing().len()))
+            (tile("compared", "cases compared", report.cases))
+            (tile("sequences", "sequences compared", report.sequences))
+            (tile("errors", "errors", report.errors.len()))
+        }
+    }
+    div.toolbar role="toolbar" aria-label="Filter differences" {
+        button type="button" data-set-filter="all" aria-pressed="true" { "All" }
+        @for (tier, n) in tiers {
+            button type="button" data-set-filter=(filter_of(tier)) aria-pressed="false" { (heading(tier)) " (" (n) ")" }
+        }
+        input #search type="search" placeholder="Search case, step, what differs…" aria-label="Search differences";
+        span.shown { span #shown data-testid="shown" { (report.differences.len()) } " shown" }
+    }
+    p #empty hidden { "No difference matches." }
+    @if report.differences.is_empty() {
+        p data-testid="alike" { "No difference: the targets behave alike on every case and step compared." }
+    }
+    @for (tier, _) in tiers {
+        @let list: Vec<(usize, &Difference)> = report.differences.iter().enumerate().filter(|(_, d)| d.tier == tier).collect();
+        @if !list.is_empty() {
+            section.group {
+                h2 { (heading(tier)) }
+                @for (i, d) in list { (difference(i, d)) }
+            }
+        }
+    }
     };
-    page.into_string()
+    page(
+        &format!("Differential run: {} against {}", report.a, report.b),
+        DIFF_CSS,
+        content,
+    )
 }
 
 fn difference(i: usize, d: &Difference) -> Markup {

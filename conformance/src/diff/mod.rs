@@ -40,11 +40,12 @@
 
 mod compare;
 pub mod html;
+mod report;
 pub mod sequences;
 mod text;
 
 pub use compare::compare;
-pub(crate) use compare::compare_exchange;
+pub use report::{ALLOWLISTED_HEADERS, Aspect, DiffReport, Difference};
 pub use text::render_text;
 
 use std::path::PathBuf;
@@ -52,26 +53,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 
-use crate::catalogue::{self, Tier};
-use crate::cli::{CliError, select};
+use crate::command::{CliError, Exposure, select};
 use crate::embedded::{Embedded, Hashing};
-use crate::exchange::{Endpoint, ExchangeRecord};
+use crate::exchange::Endpoint;
 use crate::profile::{Counting, DEFAULT_TIMEOUT_SECS, Lockout, Profile};
 use crate::properties::PropertyOptions;
 use crate::properties::driver::Bounds;
 use crate::properties::replay::{self, Played, Replay, Sequence};
-use crate::report::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS, RunReport};
+use crate::report::RunReport;
 use crate::runner::{self, RunOptions};
 use crate::state::StateLock;
+use crate::terminal;
 use crate::verdict::Enforcement;
-
-/// Response headers compared besides `WWW-Authenticate` (whose challenges
-/// are compared parsed). Others (`date`, `content-length`, …) vary by
-/// design.
-pub const ALLOWLISTED_HEADERS: &[&str] =
-    &["content-type", "cache-control", "pragma", "allow", "vary"];
+use crate::vocabulary::{self};
 
 /// Options of `diff`.
 #[derive(Debug, Clone, Args)]
@@ -100,9 +95,9 @@ pub struct DiffArgs {
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Print passwords and tokens (otherwise redacted everywhere).
-    #[arg(long)]
-    pub show_secrets: bool,
+    /// Secrets in the report, clear-text http.
+    #[command(flatten)]
+    pub exposure: Exposure,
     /// State file of A's active account [default: ./conformance.state.json].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -153,144 +148,6 @@ pub enum DiffFormat {
     Html,
 }
 
-/// What differs in one step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Aspect {
-    /// `status`, `error`, `error_description`, `challenge`, `header x`,
-    /// `exchange`, `purpose`, `steps`, `verdict`, `effect`.
-    pub what: String,
-    /// On A.
-    pub a: String,
-    /// On B.
-    pub b: String,
-}
-
-/// One behavioural difference: a case and step, what differs, and both
-/// exchanges (redacted) with a curl each.
-#[derive(Debug, Clone, Serialize)]
-pub struct Difference {
-    /// The case.
-    pub case: &'static str,
-    /// Its tier.
-    pub tier: Tier,
-    /// Its group key (`S4`, `RFC 6750 §3.1`, `open-3`).
-    pub group: String,
-    /// The generated sequence (1-based), for `property.account-model`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sequence: Option<usize>,
-    /// The step (1-based); 0 for the case (or sequence) as a whole.
-    pub step: usize,
-    /// What the step does (A's, else B's).
-    pub purpose: String,
-    /// What differs.
-    pub aspects: Vec<Aspect>,
-    /// A's exchange of the step.
-    pub a: Option<ExchangeRecord>,
-    /// B's exchange of the step.
-    pub b: Option<ExchangeRecord>,
-}
-
-impl Difference {
-    /// `step 2`, or `sequence 3 step 2` for a generated sequence.
-    pub fn place(&self) -> String {
-        match self.sequence {
-            Some(s) => format!("sequence {s} step {}", self.step),
-            None => format!("step {}", self.step),
-        }
-    }
-}
-
-/// The result of a differential run.
-#[derive(Debug, Clone, Serialize)]
-pub struct DiffReport {
-    /// Target A.
-    pub a: String,
-    /// Target B.
-    pub b: String,
-    /// Cases compared.
-    pub cases: usize,
-    /// Generated sequences compared.
-    pub sequences: usize,
-    /// Their seed.
-    pub seed: Option<u64>,
-    /// Every difference, seed rows first, then RFC, then open points.
-    pub differences: Vec<Difference>,
-    /// Exchanges that did not complete (A's and B's): these make the diff
-    /// an error (exit 2).
-    pub errors: Vec<String>,
-    /// Wall time.
-    pub elapsed_ms: u64,
-    /// Passwords and tokens are shown (`--show-secrets`).
-    pub secrets_shown: bool,
-}
-
-impl DiffReport {
-    /// 0 alike, 1 differ, 2 an exchange did not complete.
-    pub fn exit_code(&self) -> u8 {
-        if !self.errors.is_empty() {
-            EXIT_ERROR
-        } else if !self.differences.is_empty() {
-            EXIT_FAIL
-        } else {
-            EXIT_PASS
-        }
-    }
-
-    /// `(sequence, step)` of every difference in a generated sequence.
-    pub fn sequence_steps(&self) -> Vec<(usize, usize)> {
-        self.differences
-            .iter()
-            .filter_map(|d| d.sequence.map(|s| (s, d.step)))
-            .collect()
-    }
-
-    /// Differences per tier: seed, RFC, open points.
-    pub fn per_tier(&self) -> [(Tier, usize); 3] {
-        [Tier::Seed, Tier::Rfc, Tier::Reference]
-            .map(|t| (t, self.differences.iter().filter(|d| d.tier == t).count()))
-    }
-
-    /// Orders the differences: seed rows first, then RFC, then open
-    /// points; within a tier by group, case, sequence and step.
-    pub fn sort(&mut self) {
-        self.differences.sort_by_key(|d| {
-            (
-                tier_rank(d.tier),
-                catalogue::find(d.case).map(|c| c.group()),
-                d.case,
-                d.sequence,
-                d.step,
-            )
-        });
-    }
-
-    /// `86 cases and 8 generated sequences (seed 7) compared, 3
-    /// differences in 2 cases`.
-    pub fn summary_line(&self) -> String {
-        let seqs = match self.seed {
-            Some(seed) => format!(" and {} generated sequences (seed {seed})", self.sequences),
-            None => String::new(),
-        };
-        format!(
-            "{} cases{seqs} compared, {} differences in {} cases",
-            self.cases,
-            self.differences.len(),
-            self.cases_differing().len()
-        )
-    }
-
-    /// Case IDs with a difference, in report order, once each.
-    pub fn cases_differing(&self) -> Vec<&'static str> {
-        let mut ids: Vec<&'static str> = Vec::new();
-        for d in &self.differences {
-            if !ids.contains(&d.case) {
-                ids.push(d.case);
-            }
-        }
-        ids
-    }
-}
-
 /// Options of one side's run.
 #[derive(Debug, Clone)]
 pub struct Side {
@@ -306,7 +163,7 @@ pub struct Side {
 /// every case's exchanges.
 pub async fn run_side(
     side: &Side,
-    cases: &[&'static catalogue::Case],
+    cases: &[&'static vocabulary::Case],
     timeout: Option<Duration>,
     show_secrets: bool,
     sequences: Option<Arc<Vec<Sequence>>>,
@@ -324,7 +181,7 @@ pub async fn run_side(
     });
     // As `run`: an unreachable target fails before the state file is
     // touched; one run per state file.
-    let target = Endpoint::for_profile(&side.profile).map_err(|e| fail(&e))?;
+    let target = side.profile.endpoint().map_err(|e| fail(&e))?;
     crate::exchange::probe(&target, timeout)
         .await
         .map_err(|e| fail(&e))?;
@@ -382,7 +239,7 @@ fn play_options(replay: Replay, enforcement: Enforcement) -> PropertyOptions {
         sequences: replay.sequences.len() as u32,
         max_steps: 0,
         seed: 0,
-        only: vec![catalogue::Property::AccountModel],
+        only: vec![vocabulary::Property::AccountModel],
         regressions: None,
         enforcement,
         progress: false,
@@ -396,7 +253,7 @@ fn play_bounds(target: &Endpoint, timeout: Duration) -> Bounds {
     let remote = !target.is_loopback();
     Bounds {
         max_requests: if remote {
-            crate::cli::REMOTE_MAX_REQUESTS
+            crate::command::REMOTE_MAX_REQUESTS
         } else {
             u64::MAX
         },
@@ -443,7 +300,7 @@ pub fn stricter_lockout(a: &Lockout, b: &Lockout) -> Lockout {
 pub async fn run_pair(
     a: &Side,
     b: &Side,
-    cases: &[&'static catalogue::Case],
+    cases: &[&'static vocabulary::Case],
     timeout: Option<Duration>,
     show_secrets: bool,
     sequences: Option<SequenceOptions>,
@@ -511,13 +368,13 @@ fn stricter(a: Option<u32>, b: Option<u32>) -> Option<u32> {
 /// The sequence options `args` ask for: none with `--sequences 0`, or
 /// when `--case` leaves out `property.account-model`.
 fn sequence_options(args: &DiffArgs) -> Option<SequenceOptions> {
-    let selected =
-        crate::cli::select_properties(&args.cases).contains(&catalogue::Property::AccountModel);
+    let selected = crate::command::select_properties(&args.cases)
+        .contains(&vocabulary::Property::AccountModel);
     if args.sequences == 0 || !selected {
         return None;
     }
     let seed = args.seed.unwrap_or_else(|| {
-        let seed = crate::cli::random_seed();
+        let seed = crate::command::random_seed();
         eprintln!("sequences: seed {seed} (replay with --seed {seed})");
         seed
     });
@@ -536,7 +393,16 @@ pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
     }
     let sequences = sequence_options(args);
     let timeout = args.timeout.map(|s| Duration::from_secs(s.max(1)));
-    let load = |file: &PathBuf| Profile::load(file).map_err(|e| CliError(e.to_string()));
+    // Both profiles are loaded, and clear-text http refused, before either
+    // target is touched.
+    let load = |file: &PathBuf| {
+        let mut profile = Profile::load(file).map_err(|e| CliError(e.to_string()))?;
+        profile.http.allow_insecure_http |= args.exposure.allow_insecure_http;
+        profile
+            .endpoint()
+            .map_err(|e| CliError(format!("profile {}: {e}", file.display())))?;
+        Ok::<Profile, CliError>(profile)
+    };
     let pa = load(&args.profile)?;
     let a = Side {
         profile: pa.clone(),
@@ -561,7 +427,15 @@ pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
                 .clone()
                 .unwrap_or_else(|| server.state_file()),
         };
-        let report = run_pair(&a, &b, &cases, timeout, args.show_secrets, sequences).await;
+        let report = run_pair(
+            &a,
+            &b,
+            &cases,
+            timeout,
+            args.exposure.show_secrets,
+            sequences,
+        )
+        .await;
         server.stop().await;
         report
     } else {
@@ -574,25 +448,29 @@ pub async fn diff(args: &DiffArgs) -> Result<DiffReport, CliError> {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("conformance.against.state.json")),
         };
-        run_pair(&a, &b, &cases, timeout, args.show_secrets, sequences).await
+        run_pair(
+            &a,
+            &b,
+            &cases,
+            timeout,
+            args.exposure.show_secrets,
+            sequences,
+        )
+        .await
     }
 }
 
-fn tier_rank(tier: Tier) -> u8 {
-    match tier {
-        Tier::Seed => 0,
-        Tier::Rfc => 1,
-        Tier::Reference => 2,
-    }
-}
-
-/// Renders the diff in `format`.
+/// Renders the diff in `format`, what the targets sent escaped
+/// ([`crate::terminal`]).
 pub fn render(report: &DiffReport, format: DiffFormat) -> String {
     match format {
-        DiffFormat::Text => render_text(report),
-        DiffFormat::Json => serde_json::to_string_pretty(report)
-            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
-        DiffFormat::Html => html::render(report),
+        DiffFormat::Text => terminal::text(&render_text(report)).into_owned(),
+        DiffFormat::Json => terminal::json(
+            &serde_json::to_string_pretty(report)
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
+        )
+        .into_owned(),
+        DiffFormat::Html => terminal::text(&html::render(report)).into_owned(),
     }
 }
 
@@ -604,12 +482,10 @@ pub fn run_command(args: &DiffArgs) -> Result<u8, CliError> {
         .map_err(|e| CliError(e.to_string()))?;
     let report = runtime.block_on(diff(args))?;
     let text = render(&report, args.format);
-    match &args.output {
-        Some(file) => {
-            std::fs::write(file, text).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
-            eprintln!("{}: {}", file.display(), report.summary_line());
-        }
-        None => print!("{text}"),
+    crate::output::deliver(&text, args.output.as_deref(), args.exposure.show_secrets)
+        .map_err(CliError)?;
+    if let Some(file) = &args.output {
+        eprintln!("{}: {}", file.display(), report.summary_line());
     }
     Ok(report.exit_code())
 }
@@ -619,7 +495,9 @@ mod tests {
     use super::*;
     use crate::exchange::BodyRecord;
     use crate::report::fixture;
+    use crate::report::{EXIT_FAIL, EXIT_PASS};
     use crate::verdict::Verdict;
+    use crate::vocabulary::Tier;
 
     #[test]
     fn same_report_is_alike_and_each_aspect_differs_alone() {
@@ -731,7 +609,7 @@ mod tests {
             for step in &q.steps {
                 let success = state.predict(step)
                     == crate::properties::answers::Answers::one(
-                        crate::properties::oracle::Prediction::Success,
+                        crate::properties::answers::Prediction::Success,
                     );
                 if success {
                     run = 0;

@@ -15,10 +15,12 @@
 //! targets gave, the same password working afterwards (open point 7); any
 //! other is at seed tier, grouped by the seed row of the model's answer.
 
-use crate::catalogue::{self, Property, Tier};
+use crate::cases;
 use crate::properties::replay::{Played, PlayedSequence, PlayedStep};
+use crate::vocabulary::{Property, Tier};
 
-use super::{Aspect, DiffReport, Difference, compare_exchange};
+use super::compare::compare_exchange;
+use super::report::{Aspect, DiffReport, Difference};
 
 /// The ID differences of sequences carry.
 pub fn case_id() -> &'static str {
@@ -89,7 +91,7 @@ fn whole(what: &str, a: String, b: String) -> Difference {
     Difference {
         case,
         tier: Tier::Seed,
-        group: catalogue::find(case).map_or_else(String::new, |c| c.group().key()),
+        group: cases::find(case).map_or_else(String::new, |c| c.group().key()),
         sequence: None,
         step: 0,
         purpose: "the generated sequences as a whole".into(),

@@ -4,10 +4,10 @@
 
 use std::fmt::Write as _;
 
-use crate::catalogue::Tier;
 use crate::exchange::{BodyRecord, ExchangeRecord};
+use crate::vocabulary::Tier;
 
-use super::{DiffReport, Difference};
+use super::report::{DiffReport, Difference};
 
 /// The text report: differences grouped by tier, each with both exchanges
 /// side by side and a curl for each.

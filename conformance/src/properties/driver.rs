@@ -16,11 +16,13 @@ use http::{HeaderName, HeaderValue, Method};
 use serde_json::Value;
 
 use crate::budget::{Budget, Room};
-use crate::catalogue::TokenKind;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, Request, Response};
 use crate::profile::{Account, Profile};
 use crate::state::{State, StateFile};
 use crate::tokens::TokenFactory;
+
+pub(crate) use crate::session::is_error;
+use crate::vocabulary::TokenKind;
 
 /// The active account as the properties know it.
 #[derive(Debug, Clone)]
@@ -131,15 +133,6 @@ fn header(name: HeaderName, value: &str) -> Option<(HeaderName, HeaderValue)> {
     HeaderValue::from_str(value).ok().map(|v| (name, v))
 }
 
-/// Whether `r` is a 400 JSON error with this `error` member.
-pub fn is_error(r: &Response, error: &str) -> bool {
-    r.status == 400
-        && serde_json::from_slice::<Value>(&r.body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(Value::as_str).map(|e| e == error))
-            .unwrap_or(false)
-}
-
 /// A short description of a response for failure reports (bodies of
 /// error answers hold no secrets).
 pub fn describe(r: &Response) -> String {
@@ -148,8 +141,8 @@ pub fn describe(r: &Response) -> String {
         s.push_str(&format!(" WWW-Authenticate: {c}"));
     }
     if !r.body.is_empty() {
-        let body = String::from_utf8_lossy(&r.body[..r.body.len().min(200)]).into_owned();
-        s.push_str(&format!(" {body}"));
+        let body = String::from_utf8_lossy(&r.body[..r.body.len().min(200)]);
+        s.push_str(&format!(" {}", crate::terminal::line(&body)));
     }
     s
 }
@@ -164,7 +157,7 @@ impl Driver {
         bounds: Bounds,
         state_file: Option<PathBuf>,
     ) -> Result<Driver, String> {
-        let endpoint = Endpoint::for_profile(profile)?;
+        let endpoint = profile.endpoint()?;
         let tokens = TokenFactory::new(profile).map_err(|e| e.to_string())?;
         Ok(Driver {
             handle,
@@ -290,7 +283,10 @@ impl Driver {
                 }
                 recorded.save(&file)
             }
-            _ => mine.save(&file),
+            Ok(None) => mine.save(&file),
+            // Unreadable: replacing it would drop the other accounts'
+            // entries; nothing is sent instead.
+            Err(e) => Err(e),
         };
         match saved {
             Ok(()) => true,

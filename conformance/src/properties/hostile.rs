@@ -20,10 +20,10 @@ use http::{HeaderName, HeaderValue, Method};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::catalogue::{Challenge, Description, Expect, Tier};
 use crate::checks::{self, Outcome};
 use crate::exchange::{ENDPOINT_PATH, Request, Response};
 use crate::redact::Redactor;
+use crate::vocabulary::{Challenge, Description, Expect, Tier};
 
 use super::answers::Deviation;
 use super::driver::{Driver, Tok, is_error};

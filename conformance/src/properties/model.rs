@@ -30,11 +30,11 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest_state_machine::ReferenceStateMachine;
 
-use crate::catalogue::PolicyBreak;
+use crate::vocabulary::PolicyBreak;
 
 use super::answers::Answers;
+use super::answers::Prediction;
 use super::driver::Tok;
-use super::oracle::Prediction;
 
 /// A password, symbolically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

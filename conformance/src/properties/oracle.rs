@@ -15,61 +15,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::catalogue::{Challenge, Expect};
-
-use super::answers::Answers;
+use super::answers::{Answers, Prediction};
 use crate::profile::{Normalization, Policy};
-
-/// The answer the oracle predicts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prediction {
-    /// S1: 200, the password changes.
-    Success,
-    /// S2 `wrong_old_password`.
-    WrongOld,
-    /// S3 `duplicate_password`.
-    Duplicate,
-    /// S4 `recurrent_password`.
-    Recurrent,
-    /// S5 `invalid_new_password`.
-    Invalid,
-    /// S8 `abnormal_user_status` / `User is locked.`
-    Locked,
-    /// S10: the token is expired.
-    InvalidToken,
-    /// S11: the token has no `openid` scope.
-    InsufficientScope,
-}
-
-impl Prediction {
-    /// The catalogue's expectation for this answer.
-    pub fn expect(self) -> Expect {
-        match self {
-            Prediction::Success => Expect::Success,
-            Prediction::WrongOld => Expect::WRONG_OLD,
-            Prediction::Duplicate => Expect::DUPLICATE,
-            Prediction::Recurrent => Expect::RECURRENT,
-            Prediction::Invalid => Expect::INVALID_NEW,
-            Prediction::Locked => Expect::LOCKED,
-            Prediction::InvalidToken => Expect::Challenge(Challenge::InvalidToken),
-            Prediction::InsufficientScope => Expect::Challenge(Challenge::InsufficientScope),
-        }
-    }
-
-    /// How failure reports name it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Prediction::Success => "200 (S1)",
-            Prediction::WrongOld => "400 wrong_old_password (S2)",
-            Prediction::Duplicate => "400 duplicate_password (S3)",
-            Prediction::Recurrent => "400 recurrent_password (S4)",
-            Prediction::Invalid => "400 invalid_new_password (S5)",
-            Prediction::Locked => "400 abnormal_user_status \"User is locked.\" (S8)",
-            Prediction::InvalidToken => "401 invalid_token (S10)",
-            Prediction::InsufficientScope => "403 insufficient_scope (S11)",
-        }
-    }
-}
 
 /// The password as the policy's rules see it.
 pub fn normalize(policy: &Policy, s: &str) -> String {

@@ -30,16 +30,16 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use proptest_state_machine::ReferenceStateMachine;
 use serde::Serialize;
 
-use crate::catalogue::TokenKind;
 use crate::exchange::{Endpoint, ExchangeRecord, Response, TransportError};
 use crate::profile::Profile;
 use crate::redact::Redactor;
 use crate::tokens::TokenFactory;
+use crate::vocabulary::TokenKind;
 
 use super::answers::Answers;
+use super::answers::Prediction;
 use super::driver::{DriveError, Driver, Tok, is_error};
 use super::model::{self, Model, New, Old, Pw, Setup, Step, may_count};
-use super::oracle::Prediction;
 
 /// One generated sequence: the model's state at its start and its steps.
 #[derive(Debug, Clone)]
@@ -241,7 +241,7 @@ impl Passwords {
 
 /// Plays every sequence against the driver's target (already primed).
 pub fn play(d: &mut Driver, replay: &Replay) -> Played {
-    let endpoint = match Endpoint::for_profile(&d.profile) {
+    let endpoint = match d.profile.endpoint() {
         Ok(e) => e,
         Err(e) => {
             return Played {
@@ -468,7 +468,7 @@ fn try_current(
             format!(
                 "{label} tried (old = new): {} {}",
                 r.status,
-                String::from_utf8_lossy(&r.body[..r.body.len().min(120)])
+                crate::terminal::line(&String::from_utf8_lossy(&r.body[..r.body.len().min(120)]))
             ),
             Ok(r),
         ),
@@ -588,6 +588,42 @@ mod tests {
         let entry = &saved.accounts[0];
         assert_eq!(entry.current, "Fresh-Password-1");
         assert_eq!(entry.before_last_change.as_deref(), Some(original.as_str()));
+    }
+
+    /// A state file the properties cannot read (another run's, or damaged)
+    /// is not replaced by one holding the active account only (the other
+    /// accounts' entries would be lost): the change is not sent (the restore
+    /// review's finding: `Driver::save` wrote the active entry alone).
+    #[test]
+    fn an_unreadable_state_file_is_kept_and_the_change_not_sent() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state.json");
+        std::fs::write(&file, "{ not a state file").unwrap();
+        let mut p =
+            Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
+        let d = driver_at(&mut p, always_200(), 10, &runtime);
+        let bounds = super::super::driver::Bounds {
+            max_requests: 10,
+            timeout: std::time::Duration::from_secs(5),
+        };
+        let mut d = Driver::new(
+            runtime.handle().clone(),
+            &p,
+            d.account.clone(),
+            bounds,
+            Some(file.clone()),
+        )
+        .unwrap();
+        let original = d.account.current.clone();
+        let token = d.token(Tok::Standard).unwrap();
+        let sent = d.change(&token, &original, "Fresh-Password-1");
+        assert!(sent.is_err(), "the change was sent: {sent:?}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "{ not a state file"
+        );
+        assert_eq!(d.account.current, original);
     }
 
     /// A driver of the reference profile's active account at `addr`.

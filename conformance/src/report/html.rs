@@ -16,10 +16,10 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::catalogue::Row;
 use crate::checks::Weight;
 use crate::exchange::{BodyRecord, ExchangeRecord};
 use crate::verdict::{CaseResult, Verdict};
+use crate::vocabulary::Row;
 
 use super::RunReport;
 
@@ -71,88 +71,96 @@ pub fn render(report: &RunReport) -> String {
     let e = report.enforcement;
     let (rfc, reference) = super::tier_weights(e);
     let code = report.exit_code();
-    let page = html! {
+    let content = html! {
+    header {
+        h1 { "Conformance of " code { "POST " (report.endpoint) } }
+        p.meta { "Target: " (report.target) }
+        p.meta {
+            "Tiers: seed fail; rfc " (rfc) "; reference " (reference)
+            @if e.strict { " (--strict)" }
+            " · " (report.summary.line())
+            " · " (report.elapsed_ms) " ms"
+        }
+        p.meta {
+            "Run verdict: "
+            @if code == super::EXIT_PASS {
+                span.run-verdict.ok data-testid="exit-code" data-count=(code) { "passed (exit 0)" }
+            } @else {
+                span.run-verdict.bad data-testid="exit-code" data-count=(code) {
+                    "failed (exit " (code) ")"
+                }
+            }
+        }
+        @if report.secrets_shown {
+            p.notice.secrets { "This report shows passwords and tokens (--show-secrets). Do not share it." }
+        } @else {
+            p.notice {
+                "Passwords and tokens are redacted (" code { "<password:…>" } ", "
+                code { "<token:…>" } "); " code { "--show-secrets" } " shows them."
+            }
+        }
+        @if let Some(resumed) = &report.resumed {
+            p.meta { "Resumed an interrupted run: " (resumed.outcome) }
+        }
+    }
+    section aria-label="Summary" {
+        div.tiles {
+            (tile("passed", "passed", s.passed))
+            (tile("failed", "failed", s.failed))
+            (tile("skipped", "skipped", s.skipped))
+            (tile("warnings", "warnings", s.warnings))
+            (tile("expected-failures", "expected failures", s.expected_failures))
+            (tile("partial", "partial (cut short)", s.partial))
+            (tile("errors", "errors (of the failed)", s.errors))
+            (tile("total", "cases", report.cases.len()))
+        }
+    }
+    (coverage(report))
+    div.toolbar role="toolbar" aria-label="Filter cases" {
+        button type="button" data-set-filter="all" aria-pressed="true" { "All" }
+        button type="button" data-set-filter="failed" aria-pressed="false" { "Failed (" (s.failed) ")" }
+        button type="button" data-set-filter="warnings" aria-pressed="false" { "Warnings (" (s.warnings) ")" }
+        button type="button" data-set-filter="skipped" aria-pressed="false" { "Skipped (" (s.skipped) ")" }
+        button type="button" data-set-filter="partial" aria-pressed="false" { "Partial (" (s.partial) ")" }
+        input #search type="search" placeholder="Search ID, title, spec, reason…" aria-label="Search cases";
+        span.shown { span #shown data-testid="shown" { (report.cases.len()) } " shown" }
+    }
+    p #empty hidden { "No case matches." }
+    @for (group, cases) in report.groups() {
+        section.group {
+            h2 { (group.heading()) }
+            @for case in cases { (case_block(case)) }
+        }
+    }
+    footer {
+        p { "Restore: " @if !report.restore.ok { strong { "FAILED: " } } (report.restore.outcome) }
+        p { "State file: " code { (report.state_file) } }
+    }
+    };
+    page(&format!("Conformance: {}", report.endpoint), "", content)
+}
+
+/// The page layout the run and diff reports share: the head (charset, the
+/// CSP, viewport, `title`, the styles plus `extra_css`), `content` in
+/// `main`, and the script.
+pub(crate) fn page(title: &str, extra_css: &str, content: Markup) -> String {
+    html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta http-equiv="Content-Security-Policy" content=(CSP);
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Conformance: " (report.endpoint) }
-                style { (PreEscaped(CSS)) }
+                title { (title) }
+                style { (PreEscaped(CSS)) (PreEscaped(extra_css)) }
             }
             body {
-                main {
-                    header {
-                        h1 { "Conformance of " code { "POST " (report.endpoint) } }
-                        p.meta { "Target: " (report.target) }
-                        p.meta {
-                            "Tiers: seed fail; rfc " (rfc) "; reference " (reference)
-                            @if e.strict { " (--strict)" }
-                            " · " (report.summary.line())
-                            " · " (report.elapsed_ms) " ms"
-                        }
-                        p.meta {
-                            "Run verdict: "
-                            @if code == super::EXIT_PASS {
-                                span.run-verdict.ok data-testid="exit-code" data-count=(code) { "passed (exit 0)" }
-                            } @else {
-                                span.run-verdict.bad data-testid="exit-code" data-count=(code) {
-                                    "failed (exit " (code) ")"
-                                }
-                            }
-                        }
-                        @if report.secrets_shown {
-                            p.notice.secrets { "This report shows passwords and tokens (--show-secrets). Do not share it." }
-                        } @else {
-                            p.notice {
-                                "Passwords and tokens are redacted (" code { "<password:…>" } ", "
-                                code { "<token:…>" } "); " code { "--show-secrets" } " shows them."
-                            }
-                        }
-                        @if let Some(resumed) = &report.resumed {
-                            p.meta { "Resumed an interrupted run: " (resumed.outcome) }
-                        }
-                    }
-                    section aria-label="Summary" {
-                        div.tiles {
-                            (tile("passed", "passed", s.passed))
-                            (tile("failed", "failed", s.failed))
-                            (tile("skipped", "skipped", s.skipped))
-                            (tile("warnings", "warnings", s.warnings))
-                            (tile("expected-failures", "expected failures", s.expected_failures))
-                            (tile("partial", "partial (cut short)", s.partial))
-                            (tile("errors", "errors (of the failed)", s.errors))
-                            (tile("total", "cases", report.cases.len()))
-                        }
-                    }
-                    (coverage(report))
-                    div.toolbar role="toolbar" aria-label="Filter cases" {
-                        button type="button" data-set-filter="all" aria-pressed="true" { "All" }
-                        button type="button" data-set-filter="failed" aria-pressed="false" { "Failed (" (s.failed) ")" }
-                        button type="button" data-set-filter="warnings" aria-pressed="false" { "Warnings (" (s.warnings) ")" }
-                        button type="button" data-set-filter="skipped" aria-pressed="false" { "Skipped (" (s.skipped) ")" }
-                        button type="button" data-set-filter="partial" aria-pressed="false" { "Partial (" (s.partial) ")" }
-                        input #search type="search" placeholder="Search ID, title, spec, reason…" aria-label="Search cases";
-                        span.shown { span #shown data-testid="shown" { (report.cases.len()) } " shown" }
-                    }
-                    p #empty hidden { "No case matches." }
-                    @for (group, cases) in report.groups() {
-                        section.group {
-                            h2 { (group.heading()) }
-                            @for case in cases { (case_block(case)) }
-                        }
-                    }
-                    footer {
-                        p { "Restore: " @if !report.restore.ok { strong { "FAILED: " } } (report.restore.outcome) }
-                        p { "State file: " code { (report.state_file) } }
-                    }
-                }
+                main { (content) }
                 script { (PreEscaped(JS)) }
             }
         }
-    };
-    page.into_string()
+    }
+    .into_string()
 }
 
 /// A count tile (`data-testid="count-KEY"`, the count also in
@@ -379,7 +387,7 @@ mod tests {
         let mut report = fixture::report();
         // A case cut short (not in the shared fixture, whose counts the
         // other reporters' tests pin).
-        let mut partial = CaseResult::new(crate::catalogue::find("password.wrong-old").unwrap());
+        let mut partial = CaseResult::new(crate::cases::find("password.wrong-old").unwrap());
         partial.verdict = Verdict::Partial;
         partial.reason = Some("the account ran out midway".into());
         let partial_row = partial.group.clone();

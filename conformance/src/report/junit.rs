@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn an_uncovered_required_row_is_a_failing_test_case() {
         let mut report = fixture::report();
-        report.require_rows(&[crate::catalogue::Row::S6]);
+        report.require_rows(&[crate::vocabulary::Row::S6]);
         let parsed = Report::deserialize_from_str(&render(&report)).unwrap();
         assert_eq!(parsed.failures, 2);
         let coverage = parsed.test_suites.last().unwrap();

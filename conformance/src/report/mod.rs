@@ -9,10 +9,12 @@ pub mod tree;
 
 use serde::Serialize;
 
-use crate::catalogue::Row;
-use crate::catalogue::{self, Group};
-use crate::runner::{Housekeeping, RunOutcome};
+use crate::cases;
+use crate::runner::RunOutcome;
+use crate::session::Housekeeping;
 use crate::verdict::{CaseResult, Enforcement, RowCoverage, Summary};
+use crate::vocabulary::Group;
+use crate::vocabulary::Row;
 
 /// Everything a run produced, redacted.
 #[derive(Debug, Clone, Serialize)]
@@ -113,7 +115,7 @@ impl RunReport {
     pub fn groups(&self) -> Vec<(Group, Vec<&CaseResult>)> {
         let mut groups: Vec<(Group, Vec<&CaseResult>)> = Vec::new();
         for result in &self.cases {
-            let Some(case) = catalogue::find(result.id) else {
+            let Some(case) = cases::find(result.id) else {
                 continue;
             };
             let group = case.group();
@@ -147,9 +149,10 @@ pub(crate) mod fixture {
     use crate::checks::{Check, Outcome, Weight};
     use crate::exchange::{BodyRecord, ExchangeRecord, RequestRecord, ResponseRecord};
     use crate::verdict::Verdict;
+    use crate::vocabulary;
 
     fn result(id: &str, verdict: Verdict) -> CaseResult {
-        let mut r = CaseResult::new(catalogue::find(id).unwrap());
+        let mut r = CaseResult::new(cases::find(id).unwrap());
         r.verdict = verdict;
         r
     }
@@ -178,7 +181,7 @@ pub(crate) mod fixture {
         });
         fail.checks.push(Check {
             step: 1,
-            tier: catalogue::Tier::Seed,
+            tier: vocabulary::Tier::Seed,
             what: "error member".into(),
             expected: "\"abnormal_user_status\"".into(),
             observed: "\"wrong_old_password\"".into(),
@@ -188,7 +191,7 @@ pub(crate) mod fixture {
         let mut warn = result("auth.scheme.lower-case", Verdict::Warn);
         warn.checks.push(Check {
             step: 1,
-            tier: catalogue::Tier::Rfc,
+            tier: vocabulary::Tier::Rfc,
             what: "status".into(),
             expected: "200".into(),
             observed: "400".into(),

@@ -143,6 +143,9 @@ pub enum Quirk {
     CharsetSpelledOtherwise,
     /// Challenges start with `realm="ciam"`.
     ChallengeWithRealm,
+    /// Challenge parameters in another order: `error_uri`, `error`,
+    /// `error_description` (RFC 7235: the order carries no meaning).
+    ChallengeReordered,
     /// Open point 6, as a Node stack does it: any `Content-Type`, invalid
     /// UTF-8 decoded with U+FFFD, malformed JSON answered 400 in plain
     /// text, non-string members coerced to strings.
@@ -380,12 +383,17 @@ fn challenge(s: &Shared, status: u16, error: &str, description: &str, uri: bool)
     if has(s, Quirk::ChallengeWithRealm) {
         v.push_str("realm=\"ciam\", ");
     }
-    v.push_str(&format!(
-        "error=\"{error}\", error_description=\"{description}\""
-    ));
+    let mut params = vec![
+        format!("error=\"{error}\""),
+        format!("error_description=\"{description}\""),
+    ];
     if uri {
-        v.push_str(&format!(", error_uri=\"{ERROR_URI}\""));
+        params.push(format!("error_uri=\"{ERROR_URI}\""));
     }
+    if has(s, Quirk::ChallengeReordered) {
+        params.rotate_right(1);
+    }
+    v.push_str(&params.join(", "));
     let mut b = Response::builder()
         .status(status)
         .header("www-authenticate", v);
@@ -1018,7 +1026,7 @@ mod selftest {
     use jsonwebtoken::{EncodingKey, Header};
     use serde_json::json;
 
-    use super::{AUDIENCE, Fake, ISSUER, Quirk, fixtures, public_key_forms};
+    use super::{AUDIENCE, ERROR_URI, Fake, ISSUER, Quirk, Tenant, fixtures, public_key_forms};
 
     fn claims() -> serde_json::Value {
         let now = std::time::SystemTime::now()
@@ -1093,6 +1101,40 @@ mod selftest {
         assert!(pkcs1.starts_with(
             "-----BEGIN RSA PUBLIC KEY-----\nMIIBCgKCAQEAqEp3JpR6RPbBdrqHQarMfqViedupsfA1jN1lI/Eb4Sx/uLnQaoGc\n"
         ));
+    }
+
+    #[tokio::test]
+    async fn reordered_challenges_and_closed_connections_are_what_they_say() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let fake = Fake::tenant(Tenant {
+            quirks: vec![Quirk::ChallengeReordered],
+            close_connections: true,
+            ..Tenant::default()
+        })
+        .await;
+        let mut stream = tokio::net::TcpStream::connect(fake.addr).await.unwrap();
+        stream
+            .write_all(
+                b"POST /change_user_password HTTP/1.1\r\nhost: fake\r\ncontent-length: 0\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        // The fake closes the connection after its answer: reading to the
+        // end finishes.
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+            .await
+            .expect("the connection is closed after the answer")
+            .unwrap();
+        let answer = String::from_utf8(answer).unwrap().to_ascii_lowercase();
+        assert!(answer.starts_with("http/1.1 400 "), "{answer}");
+        assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+        let challenge = format!(
+            "\r\nwww-authenticate: bearer error_uri=\"{ERROR_URI}\", error=\"invalid_request\", \
+             error_description=\"bearer token not found in the request\"\r\n"
+        )
+        .to_ascii_lowercase();
+        assert!(answer.contains(&challenge), "{answer}");
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! What a fake tenant does on a real network, in front of the fake's
 //! [`super::handle`]: a rate limiter's 429 with `Retry-After`, answers cut
 //! off mid-body, an applied change whose answer is held (a request in
-//! flight to interrupt), and what it did, counted for the tests.
+//! flight to interrupt), connections closed after every answer, and what it
+//! did, counted for the tests.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -38,6 +39,9 @@ pub struct Tenant {
     /// A file (a run's state file) whose presence is noted at each request
     /// to the endpoint ([`super::Fake::file_seen`]).
     pub watch_file: Option<std::path::PathBuf>,
+    /// Every answer says `Connection: close`, and the connection is closed
+    /// after it (a proxy that does not keep connections alive).
+    pub close_connections: bool,
 }
 
 /// What a fake tenant did on the network.
@@ -77,7 +81,13 @@ pub(super) async fn network(
     if endpoint && let Some(file) = &s.tenant.watch_file {
         s.seen.lock().unwrap().push(file.exists());
     }
-    let answer = handle(s, req).await;
+    let mut answer = handle(s, req).await;
+    if s.tenant.close_connections {
+        answer.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+    }
     if endpoint && answer.status() == 200 {
         let hold = {
             let mut t = s.traffic.lock().unwrap();

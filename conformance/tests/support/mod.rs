@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use conformance::catalogue::{self, Case};
+use conformance::cases;
 use conformance::embedded::{Embedded, Hashing};
 use conformance::exchange::{self, ENDPOINT_PATH, Endpoint, Request};
 use conformance::profile::Profile;
@@ -13,6 +13,7 @@ use conformance::report::RunReport;
 use conformance::runner::{self, RunOptions};
 use conformance::tokens::TokenFactory;
 use conformance::verdict::Enforcement;
+use conformance::vocabulary::Case;
 
 /// The top-level `snapshots/` folder.
 pub fn snapshot_dir() -> PathBuf {
@@ -99,7 +100,7 @@ pub async fn run_case(case: &'static Case) -> RunReport {
 
 /// The catalogue case with this ID (panics on a typo).
 pub fn case(id: &str) -> &'static Case {
-    catalogue::find(id).unwrap_or_else(|| panic!("no case {id} in the catalogue"))
+    cases::find(id).unwrap_or_else(|| panic!("no case {id} in the catalogue"))
 }
 
 /// Run options for the embedded reference server: everything is enforced.

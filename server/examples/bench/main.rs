@@ -87,6 +87,9 @@ fn child_reference(args: &[String]) -> Res<()> {
     }
     config.lockout.max_failures = 0;
     config.cors.allowed_origins.clear();
+    // Every benchmark client connects from 127.0.0.1 (1,000 at once for
+    // the peak RSS): the per-address limit would cut them off.
+    config.limits.max_connections_per_address = config.limits.max_connections;
     let _ = tracing_subscriber::fmt()
         .with_env_filter("info")
         .with_writer(std::io::stderr)

@@ -1,18 +1,13 @@
-//! The catalogue's vocabulary: tiers, seed rows, open points, spec
-//! references, expected answers, the [`Case`] record with its [`Plan`], and
-//! the lookup by ID. The cases themselves live with their family in
-//! [`crate::cases`], together with the code that carries out their plans.
+//! The terms of the spec: tiers, seed rows, open points, spec references,
+//! expected answers (challenges, descriptions), token kinds, and the ways
+//! a password can break or sit on the edge of the policy.
 //!
 //! Expectations are written here from the vendor document
 //! (`shared/spec/change_user_password.seed.txt` and its English rendering),
 //! never taken from the reference server. IDs are stable: a case is renamed
 //! only together with its snapshot and every baseline that names it.
 
-use std::sync::LazyLock;
-
 use serde::Serialize;
-
-use crate::cases;
 
 /// How much weight a failing expectation carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -534,158 +529,6 @@ pub enum PolicyEdge {
     MaxLengthCodePoints,
 }
 
-/// What the runner does for a case: a plan of the case's family, carried
-/// out by that family's module in [`crate::cases`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    /// A valid change sent with some credentials ([`cases::auth`]).
-    Auth(cases::auth::Plan),
-    /// A forged token ([`cases::tokens`]).
-    Tokens(cases::tokens::Plan),
-    /// A hand-made request ([`cases::http`]).
-    Http(cases::http::Plan),
-    /// Another account of the profile ([`cases::user`]).
-    User(cases::user::Plan),
-    /// The old and new password of the active account ([`cases::password`]).
-    Password(cases::password::Plan),
-    /// The declared policy ([`cases::policy`]).
-    Policy(cases::policy::Plan),
-    /// The password history ([`cases::history`]).
-    History(cases::history::Plan),
-    /// A generated property (`conformance run --properties`), run by
-    /// [`crate::properties`], never by the catalogue runner.
-    Property(Property),
-}
-
-impl Plan {
-    /// Whether the runner confirms, after the case, that its refused
-    /// requests left the active account's password unchanged, batched with
-    /// the next such cases: plans that send requests the target should
-    /// refuse without verifying the password themselves (auth, tokens,
-    /// http). The other families check their effects within the case.
-    pub fn defers_confirmation(self) -> bool {
-        matches!(self, Plan::Auth(_) | Plan::Tokens(_) | Plan::Http(_))
-    }
-
-    /// Whether the case sends old passwords it knows to be wrong for the
-    /// active account (and so needs room below the lockout threshold).
-    pub fn sends_wrong_passwords(self) -> bool {
-        match self {
-            Plan::Password(p) => p.sends_wrong_passwords(),
-            Plan::Policy(p) => p.sends_wrong_passwords(),
-            Plan::History(p) => p.sends_wrong_passwords(),
-            Plan::Auth(_) | Plan::Tokens(_) | Plan::Http(_) | Plan::User(_) | Plan::Property(_) => {
-                false
-            }
-        }
-    }
-}
-
-macro_rules! family_plan {
-    ($($variant:ident => $family:ident),*) => {$(
-        impl From<cases::$family::Plan> for Plan {
-            fn from(p: cases::$family::Plan) -> Plan {
-                Plan::$variant(p)
-            }
-        }
-    )*};
-}
-
-family_plan!(
-    Auth => auth,
-    Tokens => tokens,
-    Http => http,
-    User => user,
-    Password => password,
-    Policy => policy,
-    History => history
-);
-
-/// The generated properties of [`crate::properties`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Property {
-    /// Generated new passwords against the declared policy's oracle.
-    PolicyOracle,
-    /// Sequences of steps against a model of the account.
-    AccountModel,
-    /// Hostile but harmless requests.
-    HostileInputs,
-}
-
-/// One case of the catalogue.
-#[derive(Debug, Clone, Copy)]
-pub struct Case {
-    /// Stable ID, like `auth.missing-token.no-header`.
-    pub id: &'static str,
-    /// The tier of the case; its checks never weigh more.
-    pub tier: Tier,
-    /// One line: what is being checked.
-    pub title: &'static str,
-    /// The seed row, RFC section or open point it checks.
-    pub spec: Spec,
-    /// For reference cases that extend a row: the open point and the
-    /// reference server's decision; for open-point cases, the decision.
-    pub decision: Option<(OpenPoint, &'static str)>,
-    /// What the runner does.
-    pub plan: Plan,
-}
-
-impl Case {
-    /// The report group.
-    pub fn group(&self) -> Group {
-        self.spec.group()
-    }
-}
-
-/// The generated properties, run only with `--properties` (see
-/// `conformance/PROPERTIES.md`). They are cases for the reports (stable
-/// IDs, tier, spec), but not part of [`CATALOGUE`].
-pub static PROPERTIES: [Case; 3] = [
-    Case {
-        id: "property.policy-oracle",
-        tier: Tier::Seed,
-        title: "generated new passwords (valid, one rule broken, reused) get the answer the \
-                declared policy predicts",
-        spec: Spec::Row(Row::S5),
-        decision: None,
-        plan: Plan::Property(Property::PolicyOracle),
-    },
-    Case {
-        id: "property.account-model",
-        tier: Tier::Seed,
-        title: "generated sequences of changes, wrong old passwords and token variants match a \
-                model of the account (password, history, failures, status)",
-        spec: Spec::Row(Row::S4),
-        decision: None,
-        plan: Plan::Property(Property::AccountModel),
-    },
-    Case {
-        id: "property.hostile-inputs",
-        tier: Tier::Seed,
-        title: "generated hostile Authorization values, bodies and Content-Types get a \
-                documented answer, never a 5xx, and never change the password",
-        spec: Spec::Open(OpenPoint::Malformed),
-        decision: Some((
-            OpenPoint::Malformed,
-            "malformed input gets a documented 4xx shape (seed rows, invalid_request, 413, \
-             415) or 503; never another 5xx; the password never changes",
-        )),
-        plan: Plan::Property(Property::HostileInputs),
-    },
-];
-
-/// Every case of the catalogue, in the order the runner carries them out
-/// (the explicit list is [`cases::all`]).
-pub static CATALOGUE: LazyLock<Vec<Case>> = LazyLock::new(cases::all);
-
-/// The case (or property) with this ID.
-pub fn find(id: &str) -> Option<&'static Case> {
-    CATALOGUE
-        .iter()
-        .chain(PROPERTIES.iter())
-        .find(|c| c.id == id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -696,13 +539,5 @@ mod tests {
             Challenge::InvalidRequest.header(),
             "Bearer error=\"invalid_request\", error_description=\"Bearer token not found in the request\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""
         );
-    }
-
-    #[test]
-    fn every_case_can_be_found() {
-        for case in CATALOGUE.iter().chain(PROPERTIES.iter()) {
-            assert_eq!(find(case.id).map(|c| c.id), Some(case.id));
-        }
-        assert!(find("no.such-case").is_none());
     }
 }

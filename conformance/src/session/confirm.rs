@@ -1,0 +1,252 @@
+//! The batched confirmation of effects: after cases whose requests the
+//! target refused, one successful change shows the tracked password still
+//! works; if it does not, the cases' candidate passwords are tried to find
+//! which case changed it.
+
+use crate::checks;
+use crate::exchange::ExchangeRecord;
+use crate::verdict::{self, CaseResult, Enforcement, Verdict};
+use crate::vocabulary::Tier;
+
+use super::account::{Effect, Housekeeping, Session};
+use super::requests::{change, is_error};
+use super::steps::Ctx;
+
+impl Session {
+    /// Confirms, with one successful change, that the tracked password is
+    /// unchanged after the unconfirmed cases. If it was changed, narrows
+    /// down: tries each case's candidate passwords, newest first, within
+    /// the lockout's room; the case whose candidate works changed it and
+    /// fails at seed tier. A change that cannot be narrowed down makes
+    /// every unconfirmed case an error (which one did it is not
+    /// determined) and stops changes of the account.
+    pub(crate) async fn confirm(&mut self, results: &mut [CaseResult]) -> Housekeeping {
+        let batch = std::mem::take(&mut self.unconfirmed);
+        let ids: Vec<&str> = batch.iter().map(|(i, _)| results[*i].id).collect();
+        let enforcement = self.options.enforcement;
+        // A change without a usable answer: resolved first.
+        let resolved = self
+            .resolve_during_run("before the confirmation")
+            .await
+            .map(|h| h.exchanges)
+            .unwrap_or_default();
+        if let Some(why) = self.active.poisoned.clone() {
+            return Housekeeping {
+                ok: false,
+                outcome: format!("not confirmed after {}: {why}", ids.join(", ")),
+                exchanges: resolved,
+            };
+        }
+        let mut log = Ctx::housekeeping(self);
+        log.result.exchanges = resolved;
+        for (_, candidates) in &batch {
+            log.redact_candidates(candidates, "candidate");
+        }
+        let token = log.token_or_empty().await;
+        let current = log.current();
+        let new = log.fresh();
+        let r = log
+            .exchange(
+                &format!(
+                    "effects: the tracked password still works after {}",
+                    ids.join(", ")
+                ),
+                change(Some(&token), &current, &new, None),
+                Effect::Change {
+                    old: current.clone(),
+                    new: new.clone(),
+                },
+            )
+            .await;
+        match r {
+            Some(r) if r.status == 200 => {
+                return Housekeeping {
+                    ok: true,
+                    outcome: format!("unchanged after {}", ids.join(", ")),
+                    exchanges: log.result.exchanges,
+                };
+            }
+            Some(r) if is_error(&r, "wrong_old_password") => {
+                if let Some(id) = log.recheck_last_change().await {
+                    // The password before the last 200 still works: the
+                    // batch left it alone; that 200 did not take.
+                    let check = log.result.checks.pop();
+                    let exchanges = log.result.exchanges;
+                    let last = batch.last().map(|(i, _)| *i);
+                    if let Some(i) = results.iter().rposition(|r| r.id == id).or(last) {
+                        let result = &mut results[i];
+                        let refused = result.exchanges.len() + 1;
+                        for x in &exchanges {
+                            let mut x = x.clone();
+                            x.step = result.exchanges.len() + 1;
+                            result.exchanges.push(x);
+                        }
+                        result.checks.extend(check.map(|mut c| {
+                            c.step = refused;
+                            c.observed = format!("found after {}: {}", ids.join(", "), c.observed);
+                            c
+                        }));
+                        verdict::judge(result, enforcement);
+                    }
+                    return Housekeeping {
+                        ok: false,
+                        outcome: format!(
+                            "unchanged after {}, but a 200 did not take",
+                            ids.join(", ")
+                        ),
+                        exchanges,
+                    };
+                }
+            }
+            _ => {
+                let exchanges = log.result.exchanges;
+                return Housekeeping {
+                    ok: false,
+                    outcome: format!("could not confirm after {}", ids.join(", ")),
+                    exchanges,
+                };
+            }
+        }
+        // Changed: which case's new password is it?
+        log.runner.stores_refused = true;
+        let found = narrow_down(&mut log, &batch, results, &token).await;
+        let exchanges = log.result.exchanges;
+        match found {
+            Some(index) => {
+                let id = results[index].id;
+                changed_by(
+                    &mut results[index],
+                    &exchanges,
+                    "the password was changed to a new password this case sent",
+                    enforcement,
+                );
+                Housekeeping {
+                    ok: false,
+                    outcome: format!("changed by {id}; the account was recovered"),
+                    exchanges,
+                }
+            }
+            None if batch.len() == 1 => {
+                // One case only: it changed the password, to something the
+                // harness does not know.
+                let index = batch[0].0;
+                let id = results[index].id;
+                changed_by(
+                    &mut results[index],
+                    &exchanges,
+                    "the password was changed (to a password the harness cannot tell)",
+                    enforcement,
+                );
+                Housekeeping {
+                    ok: false,
+                    outcome: format!(
+                        "changed by {id}; the new password is unknown, the account is left alone"
+                    ),
+                    exchanges,
+                }
+            }
+            None => {
+                for (index, _) in &batch {
+                    let result = &mut results[*index];
+                    result.verdict = Verdict::Error;
+                    result.reason = Some(format!(
+                        "the tracked password changed during {}: not determined which case \
+                         changed it (the lockout leaves no room to try more candidates)",
+                        ids.join(", ")
+                    ));
+                }
+                Housekeeping {
+                    ok: false,
+                    outcome: format!(
+                        "changed during {}; not narrowed down, the account is left alone",
+                        ids.join(", ")
+                    ),
+                    exchanges,
+                }
+            }
+        }
+    }
+}
+
+/// Narrows a changed password down: tries each case's candidate passwords,
+/// newest first, within the lockout's room. Returns the index of the case
+/// whose candidate works (the account is then recovered: its new password
+/// is tracked).
+async fn narrow_down(
+    log: &mut Ctx<'_>,
+    batch: &[(usize, Vec<String>)],
+    results: &[CaseResult],
+    token: &str,
+) -> Option<usize> {
+    let mut found = None;
+    'narrow: for (index, candidates) in batch.iter().rev() {
+        for candidate in candidates.iter().rev() {
+            if log.runner.active.budget.left() == Some(0) {
+                break 'narrow;
+            }
+            let next = log.fresh();
+            // Refused, it may be stored all the same: recorded first.
+            log.runner.active.candidates.push(next.clone());
+            log.runner.save_state();
+            let r = log
+                .exchange(
+                    &format!(
+                        "effects: narrowing down: is it the new password of {}?",
+                        results[*index].id
+                    ),
+                    change(Some(token), candidate, &next, None),
+                    Effect::None,
+                )
+                .await;
+            match r {
+                Some(r) if r.status == 200 => {
+                    found = Some(*index);
+                    let a = &mut log.runner.active;
+                    a.previous.push(a.current.clone());
+                    a.previous.push(candidate.clone());
+                    a.current = next;
+                    a.poisoned = None;
+                    a.candidates.clear();
+                    log.runner.note_success();
+                    log.runner.save_state();
+                    break 'narrow;
+                }
+                Some(r) if is_error(&r, "wrong_old_password") => {
+                    log.runner.note_failure();
+                    log.runner.save_state();
+                }
+                _ => break 'narrow,
+            }
+        }
+    }
+    found
+}
+
+/// Fails `result` with the seed-tier effect check: its refused requests
+/// changed the tracked password (`exchanges`: the confirmation and the
+/// narrowing, appended to its record).
+fn changed_by(
+    result: &mut CaseResult,
+    exchanges: &[ExchangeRecord],
+    observed: &str,
+    enforcement: Enforcement,
+) {
+    for x in exchanges {
+        let mut x = x.clone();
+        x.step = result.exchanges.len() + 1;
+        result.exchanges.push(x);
+    }
+    result.checks.push(checks::Check {
+        step: result.exchanges.len(),
+        tier: Tier::Seed,
+        what: checks::PASSWORD_UNCHANGED.to_string(),
+        expected: "the tracked password still works after the refused requests".to_string(),
+        observed: observed.to_string(),
+        outcome: checks::Outcome::Fail,
+        weight: checks::Weight::Pass,
+    });
+    if matches!(result.verdict, Verdict::Skip | Verdict::Error) {
+        result.verdict = Verdict::Pass;
+    }
+    verdict::judge(result, enforcement);
+}

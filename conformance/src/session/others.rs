@@ -1,0 +1,431 @@
+//! Setting the other accounts back: the accounts other than the active one
+//! that this run changed (or sent refused changes to) are resolved and set
+//! back to their original password at the end, each through as many
+//! generated passwords as the history needs.
+
+use super::account::{Effect, Session, upsert_other};
+use super::requests::{change, is_error};
+use super::resume::confirms;
+use super::steps::Ctx;
+use crate::exchange::{ExchangeRecord, Response};
+use crate::state::AccountState;
+
+impl Session {
+    /// Sets every other account this run changed back to its original
+    /// password (one change with its own token); names what each has when
+    /// it cannot.
+    pub(crate) async fn restore_others(&mut self) -> (bool, String, Vec<ExchangeRecord>) {
+        let mut ok = true;
+        let mut said = Vec::new();
+        let others = self.others.clone();
+        let mut log = Ctx::housekeeping(self);
+        for o in others {
+            // Candidates are checked only when this run (or the run that
+            // left the state file) saw the target store a refused change:
+            // a conformant target's run sends nothing more.
+            let check_candidates = !o.candidates.is_empty() && log.runner.stores_refused;
+            if o.pending.is_none() && o.current == o.original && !check_candidates {
+                if !o.candidates.is_empty() {
+                    said.push(format!(
+                        "{}: {} refused change(s) were sent to it and not checked (the active \
+                         account's refused changes were not stored, so neither are taken to be)",
+                        o.subject,
+                        o.candidates.len()
+                    ));
+                    upsert_other(
+                        &mut log.runner.others,
+                        AccountState {
+                            candidates: Vec::new(),
+                            ..o.clone()
+                        },
+                    );
+                }
+                continue;
+            }
+            let mut unconfirmed = None;
+            let a = &log.runner.profile.accounts;
+            let account = [
+                a.frozen.as_ref(),
+                a.locked.as_ref(),
+                a.frozen_and_locked.as_ref(),
+                a.lockable.as_ref(),
+                a.missing.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|a| a.subject == o.subject)
+            .cloned();
+            let resolved = match account {
+                Some(account) => {
+                    let label = format!("token:{}", o.subject);
+                    log.redactor
+                        .add(&o.current, &format!("password:{}-current", o.subject));
+                    // A `token_command` logs in with the password it has now.
+                    log.runner.tokens.set_password(&o.subject, &o.current);
+                    let mut o = o.clone();
+                    let mut token = log.token_for(&account, &label).await.ok();
+                    if let (Some(t), Some(pending)) = (token.clone(), o.pending.clone()) {
+                        log.redactor
+                            .add(&pending, &format!("password:{}-pending", o.subject));
+                        match resolve_other(&mut log, &t, &mut o).await {
+                            Some(now) => {
+                                if now != o.current {
+                                    o.previous.push(std::mem::replace(&mut o.current, now));
+                                    log.runner.tokens.set_password(&o.subject, &o.current);
+                                    token = log.token_for(&account, &label).await.ok();
+                                }
+                                o.pending = None;
+                                upsert_other(&mut log.runner.others, o.clone());
+                                log.runner.save_state();
+                            }
+                            None => token = None,
+                        }
+                    }
+                    match token {
+                        Some(t) if check_candidates => {
+                            match try_candidates(&mut log, &t, &mut o).await {
+                                Ok(()) if o.current == o.original => true,
+                                Ok(()) => set_back(&mut log, &t, &o).await,
+                                Err(why) => {
+                                    unconfirmed = Some(why);
+                                    false
+                                }
+                            }
+                        }
+                        Some(_) if o.current == o.original => true,
+                        Some(t) => set_back(&mut log, &t, &o).await,
+                        None => false,
+                    }
+                }
+                None => false,
+            };
+            if resolved {
+                upsert_other(
+                    &mut log.runner.others,
+                    AccountState {
+                        current: o.original.clone(),
+                        pending: None,
+                        candidates: Vec::new(),
+                        ..o.clone()
+                    },
+                );
+                said.push(format!("{} has its original password again", o.subject));
+            } else {
+                ok = false;
+                let now = log
+                    .runner
+                    .others
+                    .iter()
+                    .find(|x| x.subject == o.subject)
+                    .cloned()
+                    .unwrap_or_else(|| o.clone());
+                if !now.candidates.is_empty() {
+                    said.push(format!(
+                        "{} has the `current` password or one of the {} `candidates` recorded \
+                         for it in the state file (new passwords of refused changes, which this \
+                         target may have stored): {}",
+                        o.subject,
+                        now.candidates.len(),
+                        unconfirmed.unwrap_or_else(|| "they could not be tried".into())
+                    ));
+                    continue;
+                }
+                said.push(match &o.pending {
+                    Some(_) => format!(
+                        "{} has the `current` or the `pending` password recorded in the state file \
+                         (a change to it got no usable answer)",
+                        o.subject
+                    ),
+                    None => format!(
+                        "{} has the `current` password recorded in the state file, not its original",
+                        o.subject
+                    ),
+                });
+            }
+        }
+        let exchanges = log.result.exchanges;
+        if said.is_empty() {
+            said.push("the other accounts kept their passwords".into());
+        }
+        (ok, said.join("; "), exchanges)
+    }
+}
+
+/// Changes another account back to its original password with its own
+/// token. When the original is still in the target's history
+/// (`recurrent_password`), first changes through fresh passwords until it
+/// has left it (as many as [`cycles_needed`] says, one more on each
+/// refusal, at most the declared depth, else 128, plus one), each recorded
+/// in the state file before it is sent and resolved after
+/// ([`change_other`]).
+async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
+    let depth = log.runner.profile.policy.depth();
+    let most = depth.unwrap_or(128);
+    let mut needed = cycles_needed(depth, &o.previous, &o.original);
+    let mut current = o.current.clone();
+    for cycled in 0..=most + 2 {
+        if needed > 0 {
+            let next = log.fresh();
+            let purpose = format!(
+                "restore: the original of {} is still in its history: a change to a generated \
+                 password ({} of at most {})",
+                o.subject,
+                cycled + 1,
+                most + 1
+            );
+            match change_other(log, token, o, &purpose, &current, &next).await {
+                Some(Ok(())) => current = next,
+                _ => return false,
+            }
+            needed -= 1;
+            continue;
+        }
+        let purpose = format!("restore: set the original password of {}", o.subject);
+        match change_other(log, token, o, &purpose, &current, &o.original).await {
+            Some(Ok(())) => return true,
+            Some(Err(r)) if is_error(&r, "recurrent_password") => needed = 1,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Which of its recorded passwords another account (`o`) has, when
+/// refused changes sent to it may have been stored (its `candidates`):
+/// a change of `current` to itself first (`duplicate_password` confirms
+/// it); if that is refused as wrong, each candidate, newest first, as the
+/// old password of a change back to the original, while the account's
+/// count stays two below its lockout threshold after the try (as the
+/// active account's does).
+/// `Ok` with `o` updated (candidates cleared, `current` confirmed or the
+/// original set); `Err` with why not, the candidates kept.
+async fn try_candidates(
+    log: &mut Ctx<'_>,
+    token: &str,
+    o: &mut AccountState,
+) -> Result<(), String> {
+    log.redact_candidates(&o.candidates, &format!("{}-candidate", o.subject));
+    let includes_current = log.runner.profile.policy.history_includes_current;
+    let confirmed = |log: &mut Ctx<'_>, o: &mut AccountState| {
+        o.candidates.clear();
+        upsert_other(&mut log.runner.others, o.clone());
+        log.runner.save_state();
+    };
+    let current = o.current.clone();
+    let r = log
+        .probe(
+            &format!(
+                "restore: {}: does the recorded password still work?",
+                o.subject
+            ),
+            change(Some(token), &current, &current, None),
+        )
+        .await
+        .ok_or("the recorded password could not be tried")?;
+    if confirms(&r, includes_current) {
+        confirmed(log, o);
+        return Ok(());
+    }
+    if !is_error(&r, "wrong_old_password") {
+        return Err(format!(
+            "the target answered {} to its recorded password (a status it checks before the \
+             old password, as for a frozen or locked account): nothing can be confirmed",
+            r.status
+        ));
+    }
+    o.failures += 1;
+    upsert_other(&mut log.runner.others, o.clone());
+    log.runner.save_state();
+    let max = log.runner.max_failures();
+    for candidate in o.candidates.clone().iter().rev() {
+        // Two below the threshold after the try, as for the active account.
+        if max.is_some_and(|m| o.failures + 2 >= m) {
+            return Err(format!(
+                "its lockout budget ({} wrong old passwords) leaves no room to try the rest",
+                max.unwrap_or_default()
+            ));
+        }
+        let original = o.original.clone();
+        o.pending = Some(original.clone());
+        upsert_other(&mut log.runner.others, o.clone());
+        log.runner.save_state();
+        if !log.runner.state_saved() {
+            // Not recorded, so not sent.
+            o.pending = None;
+            upsert_other(&mut log.runner.others, o.clone());
+            return Err("the state file cannot be written".into());
+        }
+        let r = log
+            .exchange(
+                &format!(
+                    "restore: {}: is it a refused change's new password? (set the original)",
+                    o.subject
+                ),
+                change(Some(token), candidate, &original, None),
+                Effect::None,
+            )
+            .await;
+        o.pending = None;
+        match r {
+            Some(r) if r.status == 200 => {
+                o.previous.push(candidate.clone());
+                o.current = original;
+                confirmed(log, o);
+                return Ok(());
+            }
+            Some(r) if is_error(&r, "recurrent_password") => {
+                o.previous
+                    .push(std::mem::replace(&mut o.current, candidate.clone()));
+                confirmed(log, o);
+                return Ok(());
+            }
+            Some(r) if is_error(&r, "wrong_old_password") => {
+                o.failures += 1;
+                upsert_other(&mut log.runner.others, o.clone());
+                log.runner.save_state();
+            }
+            _ => {
+                upsert_other(&mut log.runner.others, o.clone());
+                log.runner.save_state();
+                return Err("a candidate could not be tried".into());
+            }
+        }
+    }
+    Err("neither the recorded password nor any candidate works".into())
+}
+
+/// Which password another account (`o`) has when a change to its
+/// `pending` one got no usable answer: asked with changes that change
+/// nothing (the recorded password to itself, then the pending one to
+/// itself), as [`Session::resolve_pending`] does for the active account.
+async fn resolve_other(log: &mut Ctx<'_>, token: &str, o: &mut AccountState) -> Option<String> {
+    let pending = o.pending.clone()?;
+    let max = log.runner.max_failures();
+    let includes_current = log.runner.profile.policy.history_includes_current;
+    let current = o.current.clone();
+    for (candidate, question) in [
+        (&current, "does the recorded password still work?"),
+        (&pending, "was the change without an answer applied?"),
+    ] {
+        if *candidate == pending && max.is_some_and(|m| o.failures + 1 >= m) {
+            // The recorded password was refused: the pending one would be
+            // a wrong old password past the account's spare.
+            return None;
+        }
+        let r = log
+            .probe(
+                &format!("restore: {}: {question}", o.subject),
+                change(Some(token), candidate, candidate, None),
+            )
+            .await?;
+        if confirms(&r, includes_current) {
+            return Some(candidate.clone());
+        }
+        if !is_error(&r, "wrong_old_password") {
+            return None;
+        }
+        o.failures += 1;
+        upsert_other(&mut log.runner.others, o.clone());
+        log.runner.save_state();
+    }
+    None
+}
+
+/// Changes to fresh passwords needed before `original` can be set again
+/// (the restore of the active account and of the others): until it is
+/// older than the history `depth`, given the `previous` passwords known
+/// (oldest first); unknown depth: none (try, and add one on refusal).
+pub(crate) fn cycles_needed(depth: Option<usize>, previous: &[String], original: &str) -> usize {
+    let position = previous
+        .iter()
+        .rev()
+        .position(|p| p == original)
+        .map(|i| i + 1);
+    match (depth, position) {
+        (Some(d), Some(p)) => (d + 1).saturating_sub(p),
+        (Some(d), None) => d + 1,
+        (None, _) => 0,
+    }
+}
+
+/// One change of another account (`o`) from `old` to `new`, recorded in
+/// the state file as pending before it is sent and resolved after:
+/// `Ok` when it was applied, `Err` with the refusal, `None` when that
+/// cannot be told. An answer lost on the way (a connection cut) is
+/// resolved by sending the same change once more: a 200 or a refusal other
+/// than `wrong_old_password` shows `old` still worked; `wrong_old_password`
+/// shows the lost change was applied if `new` then works (a change from
+/// `new` to itself answered `duplicate_password`, which changes nothing).
+async fn change_other(
+    log: &mut Ctx<'_>,
+    token: &str,
+    o: &AccountState,
+    purpose: &str,
+    old: &str,
+    new: &str,
+) -> Option<Result<(), Response>> {
+    let record = |current: &str, pending: Option<&str>| AccountState {
+        current: current.to_string(),
+        pending: pending.map(str::to_string),
+        ..o.clone()
+    };
+    upsert_other(&mut log.runner.others, record(old, Some(new)));
+    log.runner.save_state();
+    if !log.runner.state_saved() {
+        // Not recorded, so not sent.
+        upsert_other(&mut log.runner.others, record(old, None));
+        return None;
+    }
+    let mut r = log
+        .exchange(purpose, change(Some(token), old, new, None), Effect::None)
+        .await;
+    if r.is_none() {
+        let again = format!("{purpose} (again: the answer was lost)");
+        r = log
+            .exchange(&again, change(Some(token), old, new, None), Effect::None)
+            .await;
+        if r.as_ref()
+            .is_some_and(|r| is_error(r, "wrong_old_password"))
+        {
+            let probe = log
+                .exchange(
+                    &format!("{purpose}: was the lost change applied?"),
+                    change(Some(token), new, new, None),
+                    Effect::None,
+                )
+                .await;
+            if probe
+                .as_ref()
+                .is_some_and(|p| is_error(p, "duplicate_password"))
+            {
+                upsert_other(&mut log.runner.others, record(new, None));
+                log.runner.save_state();
+                return Some(Ok(()));
+            }
+            return None;
+        }
+    }
+    let r = r?;
+    let now = if r.status == 200 { new } else { old };
+    upsert_other(&mut log.runner.others, record(now, None));
+    log.runner.save_state();
+    Some(if r.status == 200 { Ok(()) } else { Err(r) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cycles_needed;
+
+    #[test]
+    fn cycles_take_the_original_out_of_the_history() {
+        let previous: Vec<String> = ["orig", "a", "b"].iter().map(|s| s.to_string()).collect();
+        // Depth 5, the original third from the end: 6 - 3 = 3 more.
+        assert_eq!(cycles_needed(Some(5), &previous, "orig"), 3);
+        // Already older than the depth: none.
+        assert_eq!(cycles_needed(Some(2), &previous, "orig"), 0);
+        // Not among the known: the whole depth and one.
+        assert_eq!(cycles_needed(Some(5), &previous, "other"), 6);
+        // Unknown depth: try first.
+        assert_eq!(cycles_needed(None, &previous, "orig"), 0);
+    }
+}

@@ -1,0 +1,372 @@
+//! Restoring at the end: the active account's original password set back
+//! (after its recorded candidates are tried when a target stored a refused
+//! change), cycling through enough generated passwords that the original
+//! is out of the history; then the other accounts ([`super::others`]).
+
+use super::account::{Effect, Housekeeping, Session};
+use super::others::cycles_needed;
+use super::requests::{change, is_error};
+use super::resume::confirms;
+use super::steps::Ctx;
+use crate::exchange::ExchangeRecord;
+use crate::state::State;
+
+impl Session {
+    /// Restores the original password of the active account.
+    pub(crate) async fn restore(&mut self) -> Housekeeping {
+        let mut h = self.restore_active().await;
+        if self.others.is_empty() {
+            return h;
+        }
+        let (ok, said, mut exchanges) = self.restore_others().await;
+        h.exchanges.append(&mut exchanges);
+        h.outcome = format!("{}; {said}", h.outcome);
+        if !ok {
+            h.ok = false;
+        }
+        if h.ok {
+            let _ = State::remove(&self.options.state_file);
+        } else {
+            self.save_state();
+        }
+        h
+    }
+
+    /// The active account has its original password: the state file goes
+    /// when no other account needs it; otherwise it is rewritten (the
+    /// others' entries kept until [`Session::restore`] has set them back).
+    pub(crate) fn active_restored(&mut self) {
+        if self.others.is_empty() {
+            let _ = State::remove(&self.options.state_file);
+        } else {
+            self.save_state();
+        }
+    }
+
+    /// Restores the active account (resolving a pending change first,
+    /// and again when a change of the restore gets no usable answer).
+    pub(crate) async fn restore_active(&mut self) -> Housekeeping {
+        let mut exchanges = Vec::new();
+        let mut last = None;
+        let mut tried_candidates = false;
+        for _ in 0..4 {
+            let refused = self.active.poisoned.is_some() && self.active.pending.is_none();
+            if refused
+                && !tried_candidates
+                && self.stores_refused
+                && !self.active.candidates.is_empty()
+            {
+                // The recorded password was refused (during the run, or by
+                // the restore's first change) and the target stores refused
+                // changes: which of their new passwords is it?
+                tried_candidates = true;
+                let mut h = self.try_active_candidates().await;
+                exchanges.append(&mut h.exchanges);
+            }
+            if self.active.pending.is_some() {
+                // A change whose answer was not read: resolved first.
+                let resolved = self.resolve_pending("before the restore").await;
+                exchanges.extend(resolved.exchanges);
+                if !resolved.ok {
+                    return Housekeeping {
+                        ok: false,
+                        outcome: format!(
+                            "the original password of {} was not restored: a change got no \
+                             usable answer and {}; the recorded and pending passwords are in {}",
+                            self.active.account.subject,
+                            resolved.outcome,
+                            self.options.state_file.display()
+                        ),
+                        exchanges,
+                    };
+                }
+            }
+            let mut rest = self.restore_original().await;
+            exchanges.append(&mut rest.exchanges);
+            let lost = !rest.ok && self.active.pending.is_some();
+            let candidates_left = !rest.ok
+                && !tried_candidates
+                && self.stores_refused
+                && self.active.poisoned.is_some()
+                && !self.active.candidates.is_empty();
+            last = Some(rest);
+            if !lost && !candidates_left {
+                break;
+            }
+        }
+        let mut h = last.expect("the restore ran");
+        h.exchanges = exchanges;
+        h
+    }
+
+    /// The active account's recorded password was refused: tries the new
+    /// passwords of its refused changes (`candidates`), newest first, each
+    /// with a change to itself (`duplicate_password` confirms it, changing
+    /// nothing), while the lockout budget has room (waiting for a window,
+    /// never locking). The one that works becomes the tracked password.
+    pub(crate) async fn try_active_candidates(&mut self) -> Housekeeping {
+        let includes_current = self.profile.policy.history_includes_current;
+        let candidates = self.active.candidates.clone();
+        let mut log = Ctx::housekeeping(self);
+        log.redact_candidates(&candidates, "candidate");
+        let token = log.token_or_empty().await;
+        let mut outcome = "no candidate was tried".to_string();
+        let mut ok = false;
+        for c in candidates.iter().rev() {
+            if !log.room_for_one_more().await {
+                outcome = "the lockout budget leaves no room to try more candidates".into();
+                break;
+            }
+            let r = log
+                .probe(
+                    "restore: the recorded password was refused: is it a refused change's new \
+                     password?",
+                    change(Some(&token), c, c, None),
+                )
+                .await;
+            match r {
+                Some(r) if confirms(&r, includes_current) => {
+                    let a = &mut log.runner.active;
+                    a.previous
+                        .push(std::mem::replace(&mut a.current, c.clone()));
+                    a.poisoned = None;
+                    a.candidates.clear();
+                    log.runner.track_password();
+                    log.runner.save_state();
+                    outcome = "a refused change's new password works".into();
+                    ok = true;
+                    break;
+                }
+                Some(r) if is_error(&r, "wrong_old_password") => {
+                    log.runner.note_failure();
+                    log.runner.save_state();
+                    outcome = "no candidate works".into();
+                }
+                _ => {
+                    outcome = "a candidate could not be tried".into();
+                    break;
+                }
+            }
+        }
+        let exchanges = log.result.exchanges;
+        Housekeeping {
+            ok,
+            outcome,
+            exchanges,
+        }
+    }
+
+    /// Changes to fresh passwords needed before the original can be set
+    /// again: until it is older than the history depth; unknown depth:
+    /// none (try, and add one on refusal).
+    pub(crate) fn cycles_needed(&self) -> usize {
+        let a = &self.active;
+        cycles_needed(self.profile.policy.depth(), &a.previous, &a.original)
+    }
+
+    /// Refused changes were sent since the password was last confirmed (a
+    /// run stopped before its confirmation): a target that stored one gave
+    /// the account its new password. Checked with a change that changes
+    /// nothing before claiming anything: `Ok` with the exchanges when the
+    /// original still works, `Err` with the restore's outcome otherwise.
+    async fn check_original_against_candidates(
+        &mut self,
+    ) -> Result<Vec<ExchangeRecord>, Housekeeping> {
+        let subject = self.active.account.subject.clone();
+        let includes_current = self.profile.policy.history_includes_current;
+        let candidates = self.active.candidates.clone();
+        let mut log = Ctx::housekeeping(self);
+        log.redact_candidates(&candidates, "candidate");
+        let token = log.token_or_empty().await;
+        let current = log.current();
+        let r = log
+            .probe(
+                "restore: refused changes were sent since the password was last confirmed: \
+                 does the original still work?",
+                change(Some(&token), &current, &current, None),
+            )
+            .await;
+        let failed = match r {
+            Some(r) if confirms(&r, includes_current) => {
+                let a = &mut log.runner.active;
+                a.candidates.clear();
+                a.touched = true;
+                log.runner.save_state();
+                None
+            }
+            Some(r) if is_error(&r, "wrong_old_password") => {
+                log.runner.note_failure();
+                log.runner.stores_refused = true;
+                log.runner.active.poisoned = Some(
+                    "the recorded (original) password was refused (wrong_old_password): the \
+                     target may have stored a refused change"
+                        .into(),
+                );
+                log.runner.save_state();
+                Some("the recorded (original) password was refused")
+            }
+            _ => Some("the recorded (original) password could not be checked"),
+        };
+        let checked = log.result.exchanges;
+        if let Some(why) = failed {
+            let n = self.active.candidates.len();
+            return Err(Housekeeping {
+                ok: false,
+                outcome: format!(
+                    "the original password of {subject} was not restored: {why}; it has the \
+                     `current` password or one of the {n} `candidates` recorded in {} (new \
+                     passwords of refused changes, which this target may have stored)",
+                    self.options.state_file.display()
+                ),
+                exchanges: checked,
+            });
+        }
+        Ok(checked)
+    }
+
+    /// Sets the original password back (no change pending).
+    pub(crate) async fn restore_original(&mut self) -> Housekeeping {
+        let done = |ok: bool, outcome: String, exchanges| Housekeeping {
+            ok,
+            outcome,
+            exchanges,
+        };
+        let subject = self.active.account.subject.clone();
+        if let Some(why) = self.active.poisoned.clone() {
+            let candidates = match self.active.candidates.len() {
+                0 => String::new(),
+                n => format!(
+                    " ({subject} has the `current` password or one of the {n} `candidates` \
+                     recorded there: new passwords of refused changes, which this target may \
+                     have stored)"
+                ),
+            };
+            return done(
+                false,
+                format!(
+                    "the original password of {subject} was not restored: {why}; the last known \
+                     state is in {}{candidates}",
+                    self.options.state_file.display()
+                ),
+                Vec::new(),
+            );
+        }
+        let mut checked = Vec::new();
+        if self.active.current == self.active.original && !self.active.candidates.is_empty() {
+            match self.check_original_against_candidates().await {
+                Ok(exchanges) => checked = exchanges,
+                Err(not_restored) => return not_restored,
+            }
+        }
+        if self.active.current == self.active.original {
+            self.active_restored();
+            // Said only when a successful change showed it; otherwise what
+            // is known, and that it was not checked.
+            let outcome = if self.active.touched {
+                format!("{subject} has its original password, as the target's answers show")
+            } else {
+                format!(
+                    "{subject}: no request of this run could change its password; its original \
+                     password is not checked"
+                )
+            };
+            return done(true, outcome, checked);
+        }
+        let mut needed = self.cycles_needed();
+        // A refused tracked password is rechecked against the password
+        // before the last 200 (this run's, or the interrupted one's).
+        let mut rechecks = 0;
+        let state_file = self.options.state_file.clone();
+        let mut log = Ctx::housekeeping(self);
+        let mut changes = 0usize;
+        let original = log.runner.active.original.clone();
+        for _ in 0..=129 {
+            while needed > 0 {
+                let current = log.runner.active.current.clone();
+                let new = log.fresh();
+                let token = log.token_or_empty().await;
+                let req = change(Some(&token), &current, &new, None);
+                let r = log
+                    .exchange(
+                        "restore: cycle through a generated password",
+                        req,
+                        Effect::Change {
+                            old: current,
+                            new: new.clone(),
+                        },
+                    )
+                    .await;
+                if r.as_ref().is_none_or(|r| r.status != 200) {
+                    if r.as_ref()
+                        .is_some_and(|r| is_error(r, "wrong_old_password"))
+                        && rechecks < 3
+                        && log.recheck_last_change().await.is_some()
+                    {
+                        rechecks += 1;
+                        needed = log.runner.cycles_needed();
+                        continue;
+                    }
+                    let exchanges = log.result.exchanges;
+                    return done(
+                        false,
+                        format!(
+                            "the original password of {subject} was not restored: a change to a \
+                             generated password was refused; the current one is in {}",
+                            state_file.display()
+                        ),
+                        exchanges,
+                    );
+                }
+                changes += 1;
+                needed -= 1;
+            }
+            let current = log.runner.active.current.clone();
+            let token = log.token_or_empty().await;
+            let req = change(Some(&token), &current, &original, None);
+            let r = log
+                .exchange(
+                    "restore: set the original password",
+                    req,
+                    Effect::Change {
+                        old: current,
+                        new: original.clone(),
+                    },
+                )
+                .await;
+            match r {
+                Some(r) if r.status == 200 => {
+                    changes += 1;
+                    let exchanges = log.result.exchanges;
+                    log.runner.active_restored();
+                    return done(
+                        true,
+                        format!(
+                            "the original password of {subject} is restored ({changes} changes)"
+                        ),
+                        exchanges,
+                    );
+                }
+                Some(r) if is_error(&r, "recurrent_password") => needed = 1,
+                Some(r)
+                    if is_error(&r, "wrong_old_password")
+                        && rechecks < 3
+                        && log.recheck_last_change().await.is_some() =>
+                {
+                    rechecks += 1;
+                    needed = log.runner.cycles_needed();
+                }
+                _ => break,
+            }
+        }
+        let exchanges = log.result.exchanges;
+        done(
+            false,
+            format!(
+                "the original password of {subject} was not restored: the target refused it; \
+                 the current one is in {}",
+                state_file.display()
+            ),
+            exchanges,
+        )
+    }
+}

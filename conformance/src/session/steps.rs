@@ -1,0 +1,632 @@
+//! One case in progress (`Ctx`): the steps every case family shares
+//! (fresh and wrong passwords, tokens, one checked exchange per step, its
+//! effect on the accounts, the lockout guard, the recheck of a 200 that
+//! did not take).
+//!
+//! If the tracked password is ever refused the session stops touching the
+//! account, unless the password before the last 200 still works (that 200
+//! did not take: a seed-tier failure, S1, and the run goes on from it).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::budget::Room;
+use crate::checks;
+use crate::exchange::{self, ExchangeRecord, Request, Response};
+use crate::forge::HarnessKey;
+use crate::jwks::{self, KeysError, TargetKeys};
+use crate::password;
+use crate::profile::Account;
+use crate::redact::Redactor;
+use crate::verdict::{CaseResult, Verdict};
+use crate::vocabulary::{Case, Expect, Plan, Property, Row, Spec, Tier};
+
+use super::account::{Effect, Session, Stop};
+use super::requests::{change, is_error};
+
+/// One case in progress: the steps every case family shares (fresh and
+/// wrong passwords, tokens, a checked exchange, effects, the lockout guard).
+pub(crate) struct Ctx<'r> {
+    /// The runner: profile, token factory, active account.
+    pub(crate) runner: &'r mut Session,
+    /// The case's result so far (exchanges, checks, notes).
+    pub(crate) result: CaseResult,
+    /// Labels of every secret the case has seen.
+    pub(crate) redactor: Redactor,
+    pub(crate) fresh: usize,
+    pub(crate) wrong: usize,
+    /// A request with the active account's token was refused (or could
+    /// not set a password) and no later step showed the password unchanged.
+    pub(crate) unverified: bool,
+    /// New passwords the refused requests sent: what the password is if
+    /// the target set one of them anyway.
+    pub(crate) candidates: Vec<String>,
+}
+
+/// The "case" of work outside the cases (resume, restore, confirmation):
+/// only its exchange list and labels are used.
+static HOUSEKEEPING: Case = Case {
+    id: "the runner's housekeeping",
+    tier: Tier::Seed,
+    title: "the runner's housekeeping",
+    spec: Spec::Row(Row::S1),
+    decision: None,
+    plan: Plan::Property(Property::AccountModel),
+};
+
+impl<'r> Ctx<'r> {
+    pub(crate) fn new(runner: &'r mut Session, case: &'static Case) -> Ctx<'r> {
+        let redactor = Ctx::labels(runner);
+        Ctx {
+            runner,
+            result: CaseResult::new(case),
+            redactor,
+            fresh: 0,
+            wrong: 0,
+            unverified: false,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// A context for work outside the cases (resume, restore): only its
+    /// exchange list and labels are used.
+    pub(crate) fn housekeeping(runner: &'r mut Session) -> Ctx<'r> {
+        let mut ctx = Ctx::new(runner, &HOUSEKEEPING);
+        ctx.result.id = "the runner's housekeeping";
+        ctx
+    }
+
+    /// A request that changes nothing (a change of a password to itself),
+    /// sent once more if its answer is lost: re-sending it is safe.
+    pub(crate) async fn probe(&mut self, purpose: &str, request: Request) -> Option<Response> {
+        match self.exchange(purpose, request.clone(), Effect::None).await {
+            Some(r) => Some(r),
+            None => {
+                let again = format!("{purpose} (again: the answer was lost)");
+                self.exchange(&again, request, Effect::None).await
+            }
+        }
+    }
+
+    /// Whether one more wrong old password fits the lockout budget now,
+    /// after waiting for the window if the target counts within one (the
+    /// password being unknown, no success can reset a count in a row).
+    pub(crate) async fn room_for_one_more(&mut self) -> bool {
+        match self.runner.active.budget.room() {
+            Room::Now => true,
+            Room::After(wait) => {
+                self.result.notes.push(format!(
+                    "waited {:.1} s for the lockout window to make room for a probe",
+                    wait.as_secs_f64()
+                ));
+                tokio::time::sleep(wait).await;
+                self.runner.active.budget.room() == Room::Now
+            }
+            Room::AfterSuccess | Room::Never => false,
+        }
+    }
+
+    /// Labels of the passwords known when the case starts.
+    pub(crate) fn labels(runner: &Session) -> Redactor {
+        let mut r = runner.base.clone();
+        let a = &runner.active;
+        if a.current == a.original {
+            r.add(&a.current, "password:original");
+        } else {
+            r.add(&a.current, "password:current");
+            r.add(&a.original, "password:original");
+        }
+        for (i, p) in a.previous.iter().rev().enumerate() {
+            r.add(p, &format!("password:previous-{}", i + 1));
+        }
+        r
+    }
+
+    pub(crate) fn fresh(&mut self) -> String {
+        self.fresh += 1;
+        let p = password::fresh(&self.runner.profile.policy);
+        self.redactor
+            .add(&p, &format!("password:new-{}", self.fresh));
+        p
+    }
+
+    pub(crate) fn wrong(&mut self) -> String {
+        self.wrong += 1;
+        let p = password::wrong(&self.runner.profile.policy);
+        self.redactor
+            .add(&p, &format!("password:wrong-{}", self.wrong));
+        p
+    }
+
+    pub(crate) fn current(&self) -> String {
+        self.runner.active.current.clone()
+    }
+
+    /// Another account's password as the run knows it: the one it
+    /// recorded after a change the target applied (labelled), else the
+    /// profile's.
+    pub(crate) fn password_of(&mut self, account: &Account) -> Option<String> {
+        let recorded = self
+            .runner
+            .others
+            .iter()
+            .find(|o| o.subject == account.subject && o.current != o.original)
+            .map(|o| o.current.clone());
+        if let Some(p) = &recorded {
+            self.redactor
+                .add(p, &format!("password:{}-current", account.subject));
+        }
+        recorded.or_else(|| account.password.clone())
+    }
+
+    pub(crate) async fn token_for(
+        &mut self,
+        account: &Account,
+        label: &str,
+    ) -> Result<String, Stop> {
+        let token = self.runner.tokens.standard(account).await?;
+        self.redactor.add(&token, label);
+        Ok(token)
+    }
+
+    pub(crate) async fn active_token(&mut self) -> Result<String, Stop> {
+        let account = self.runner.active.account.clone();
+        let label = format!("token:{}", account.subject);
+        self.token_for(&account, &label).await
+    }
+
+    /// The target's public keys (looked up once per run); a skip naming
+    /// the profile keys when there are none.
+    pub(crate) async fn target_keys(&mut self) -> Result<TargetKeys, Stop> {
+        if self.runner.target_keys.is_none() {
+            let r = &self.runner;
+            let keys = jwks::load(&r.profile, &r.endpoint, r.options.timeout).await;
+            self.runner.target_keys = Some(keys);
+        }
+        match self.runner.target_keys.as_ref() {
+            Some(Ok(keys)) => Ok(keys.clone()),
+            Some(Err(KeysError::Failed(why))) => Err(Stop::Error(why.clone())),
+            Some(Err(e)) => Err(Stop::Skip(e.to_string())),
+            None => Err(Stop::Skip("no target keys".into())),
+        }
+    }
+
+    /// The harness's own key (made once per run).
+    pub(crate) fn harness_key(&mut self) -> Result<Arc<HarnessKey>, Stop> {
+        let key = self
+            .runner
+            .harness_key
+            .get_or_insert_with(|| HarnessKey::generate().map(Arc::new));
+        key.clone().map_err(Stop::Error)
+    }
+
+    /// Redacts recorded candidate passwords as `<password:{label}-N>`.
+    pub(crate) fn redact_candidates(&mut self, candidates: &[String], label: &str) {
+        for (i, c) in candidates.iter().enumerate() {
+            self.redactor.add(c, &format!("password:{label}-{}", i + 1));
+        }
+    }
+
+    pub(crate) async fn token_or_empty(&mut self) -> String {
+        self.active_token().await.unwrap_or_default()
+    }
+
+    /// Sends one request, records it, and updates the account state.
+    pub(crate) async fn exchange(
+        &mut self,
+        purpose: &str,
+        request: Request,
+        effect: Effect,
+    ) -> Option<Response> {
+        let sent_current = self.current();
+        if matches!(effect, Effect::Change { .. } | Effect::Harmless) {
+            self.runner.active.touched = true;
+        }
+        if !self.record_before_send(purpose, &effect) {
+            return None;
+        }
+        // The client waits out 429s and 503s with Retry-After itself
+        // (bounded by `[http] max_retries` / `max_retry_wait_secs`); the
+        // record's purpose lists them. They are never judged.
+        let started = Instant::now();
+        let outcome =
+            exchange::send(&self.runner.endpoint, &request, self.runner.options.timeout).await;
+        let step = self.result.exchanges.len() + 1;
+        self.result.exchanges.push(ExchangeRecord::new(
+            step,
+            purpose,
+            &self.runner.endpoint,
+            &request,
+            &outcome,
+            started,
+            &self.redactor,
+        ));
+        if let Ok(r) = &outcome
+            && r.retry_budget_exhausted
+        {
+            // A 429/503 the retry bound did not wait out determines
+            // nothing: no verdict, and a change may or may not have been
+            // applied: it stays pending (resolved before the restore).
+            self.result.verdict = Verdict::Skip;
+            self.result.reason = Some(format!(
+                "not determined: step {step} got {} after the retry bound was spent ([http] \
+                 max_retries, max_retry_wait_secs: the target was rate limiting or \
+                 overloaded); rerun when it is not",
+                r.status
+            ));
+            if matches!(effect, Effect::Change { .. }) {
+                self.runner.active.poisoned = Some(format!(
+                    "a change got {} after the retry bound was spent: possibly applied; the \
+                     state file keeps both candidates",
+                    r.status
+                ));
+            }
+            return None;
+        }
+        if let Ok(r) = &outcome
+            && r.status >= 500
+        {
+            self.result.checks.push(checks::Check {
+                step,
+                tier: Tier::Seed,
+                what: checks::NO_SERVER_ERROR.to_string(),
+                expected: "no 5xx: the document's error table has none (a 503 with Retry-After \
+                           is waited out and sent again)"
+                    .to_string(),
+                observed: format!("{}", r.status),
+                outcome: checks::Outcome::Fail,
+                weight: checks::Weight::Pass,
+            });
+        }
+        let response = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                self.lost_answer(step, &effect, &sent_current, &e);
+                return None;
+            }
+        };
+        self.apply_answer(step, purpose, &effect, &sent_current, &response);
+        Some(response)
+    }
+
+    /// One step of a case: guards the lockout, sends, checks.
+    pub(crate) async fn step(
+        &mut self,
+        purpose: &str,
+        request: Request,
+        effect: Effect,
+        expect: Expect,
+    ) -> Result<Response, Stop> {
+        let tracked = self.sends_tracked(&effect);
+        let response = self.send_step(purpose, request, effect).await?;
+        self.check(&expect, &response);
+        self.after_answer(tracked, &response).await;
+        Ok(response)
+    }
+
+    /// A step without its checks: guards the lockout and sends.
+    pub(crate) async fn send_step(
+        &mut self,
+        purpose: &str,
+        request: Request,
+        effect: Effect,
+    ) -> Result<Response, Stop> {
+        if let Some(signal) = crate::interrupt::requested() {
+            return Err(Stop::Skip(format!(
+                "interrupted by {}",
+                crate::interrupt::name(signal)
+            )));
+        }
+        if matches!(effect, Effect::Change { .. } | Effect::Harmless) {
+            self.resolve_lost_answer().await;
+        }
+        if matches!(effect, Effect::Change { .. } | Effect::Harmless)
+            && let Some(why) = &self.runner.active.poisoned
+        {
+            return Err(Stop::Skip(format!(
+                "the active account is not usable: {why}"
+            )));
+        }
+        if let Effect::Change { old, .. } = &effect
+            && *old != self.current()
+        {
+            self.guard().await?;
+        }
+        if let Effect::Other { subject, .. } = &effect
+            && self
+                .runner
+                .others
+                .iter()
+                .any(|o| o.subject == *subject && o.pending.is_some())
+        {
+            // Its password is one of two the state file holds: resolved
+            // at the end, not overwritten by another change now.
+            return Err(Stop::Skip(format!(
+                "an earlier change of {subject} got no usable answer; it is resolved at the end"
+            )));
+        }
+        self.exchange(purpose, request, effect)
+            .await
+            .ok_or(Stop::Abort)
+    }
+
+    /// A change got no answer (a connection cut mid-answer, a 429 past the
+    /// retry bound): before the account is touched again, resolves it as
+    /// a resumed run would ([`Session::resolve_pending`]); its exchanges
+    /// join this case's record. If it cannot, the account stays untouched.
+    pub(crate) async fn resolve_lost_answer(&mut self) {
+        let Some(h) = self
+            .runner
+            .resolve_during_run("after a change without an answer")
+            .await
+        else {
+            return;
+        };
+        for x in h.exchanges {
+            let mut x = x;
+            x.step = self.result.exchanges.len() + 1;
+            self.result.exchanges.push(x);
+        }
+        self.result.notes.push(format!(
+            "an earlier change got no usable answer; resolving it: {}",
+            h.outcome
+        ));
+    }
+
+    /// [`Ctx::step`] where the document allows several answers (open
+    /// points): the expectation whose `error` the answer names is checked,
+    /// else the first; a note says which one was taken.
+    pub(crate) async fn step_one_of(
+        &mut self,
+        purpose: &str,
+        request: Request,
+        effect: Effect,
+        expects: &[Expect],
+    ) -> Result<Response, Stop> {
+        let first = expects[0];
+        let tracked = self.sends_tracked(&effect);
+        let response = self.send_step(purpose, request, effect).await?;
+        let step = self.result.exchanges.len();
+        let chosen = expects
+            .iter()
+            .copied()
+            .find(|e| matches!(e, Expect::JsonError { error, .. } if is_error(&response, error)))
+            .unwrap_or(first);
+        if chosen != first {
+            self.result.notes.push(format!(
+                "step {step}: judged as {chosen:?}, an answer the document also allows here"
+            ));
+        }
+        self.check(&chosen, &response);
+        self.after_answer(tracked, &response).await;
+        Ok(response)
+    }
+
+    /// Whether `effect` sends the tracked password as the old one.
+    pub(crate) fn sends_tracked(&self, effect: &Effect) -> bool {
+        matches!(effect, Effect::Change { old, .. } if *old == self.current())
+    }
+
+    /// After a step's checks: a refused tracked password is looked into
+    /// ([`Ctx::recheck_last_change`]).
+    pub(crate) async fn after_answer(&mut self, tracked: bool, response: &Response) {
+        if tracked && is_error(response, "wrong_old_password") {
+            let _ = self.recheck_last_change().await;
+        }
+    }
+
+    pub(crate) fn check(&mut self, expect: &Expect, response: &Response) {
+        let step = self.result.exchanges.len();
+        for mut c in checks::evaluate(expect, response, &self.redactor) {
+            c.step = step;
+            self.result.checks.push(c);
+        }
+    }
+
+    /// The tracked password was just refused (wrong_old_password). If a
+    /// 200 in this run set it, either that 200 did not take or something
+    /// changed the password since: tries the password before the 200
+    /// (within the lockout's room). If it works, the 200 did not take: a
+    /// seed-tier failure (S1) in this case, and the run goes on from it.
+    /// Returns the case of that 200 when it did not take.
+    pub(crate) async fn recheck_last_change(&mut self) -> Option<&'static str> {
+        let refused = self.result.exchanges.len();
+        let (by, id, before, set) = self.runner.active.last_change.clone()?;
+        if set != self.current() || before == set || self.runner.active.poisoned.is_none() {
+            return None;
+        }
+        let decide = format!(
+            "not determined whether the 200 of {by} did not take or the password changed since \
+             (a change from the password before that 200 would decide it)"
+        );
+        let token = match self.active_token().await {
+            Ok(t) if self.runner.active.budget.left().is_none_or(|n| n > 0) => t,
+            _ => {
+                let why = self.runner.active.poisoned.take().unwrap_or_default();
+                self.runner.active.poisoned = Some(format!("{why}; {decide}"));
+                return None;
+            }
+        };
+        let next = self.fresh();
+        let r = self
+            .exchange(
+                "effect: does the password before the last 200 still work?",
+                change(Some(&token), &before, &next, None),
+                Effect::Change {
+                    old: before.clone(),
+                    new: next.clone(),
+                },
+            )
+            .await;
+        let a = &mut self.runner.active;
+        if r.is_none_or(|r| r.status != 200) {
+            if a.current == set {
+                let why = a.poisoned.take().unwrap_or_default();
+                a.poisoned = Some(format!(
+                    "{why}; neither it nor the one before it works: {decide}"
+                ));
+            }
+            return None;
+        }
+        // The target kept `before`: `set` was never its password.
+        if let Some(i) = a.previous.iter().rposition(|p| *p == set) {
+            a.previous.remove(i);
+        }
+        a.poisoned = None;
+        a.candidates.clear();
+        self.unverified = false;
+        self.candidates.clear();
+        self.runner.save_state();
+        self.result.checks.push(checks::Check {
+            step: refused,
+            tier: Tier::Seed,
+            what: checks::SUCCESS_TOOK_EFFECT.to_string(),
+            expected: "S1: 200 OK means the password was changed".to_string(),
+            observed: format!(
+                "{by} got 200, but its new password was refused (wrong_old_password) here and \
+                 the password before it still works (the next step): that 200 did not take; \
+                 the run goes on from the password that works"
+            ),
+            outcome: checks::Outcome::Fail,
+            weight: checks::Weight::Pass,
+        });
+        Some(id)
+    }
+
+    /// Makes room for one more wrong old password below the lockout
+    /// threshold: at most `max_failures - 1 - SPARE` counted wrong
+    /// attempts. In a row (a success resets): a successful change when
+    /// needed. Within a window: waits until the oldest counted attempt
+    /// leaves it. Never expiring (the strictest reading, or a window
+    /// counting without `window_secs`): no room once spent: the step is
+    /// skipped.
+    pub(crate) async fn guard(&mut self) -> Result<(), Stop> {
+        let rule = self.runner.lockout_rule();
+        match self.runner.active.budget.room() {
+            Room::Now => Ok(()),
+            Room::Never if rule.allowance() == Some(0) => Err(Stop::Skip(format!(
+                "lockout.max_failures = {} leaves no room for wrong passwords",
+                rule.max_failures.unwrap_or_default()
+            ))),
+            Room::Never => Err(Stop::Skip(format!(
+                "the lockout budget is spent: {} wrong old passwords sent, at most {} \
+                 under the rule ({}); declare [lockout] counting (and window_secs) to allow more",
+                self.runner.failures(),
+                rule.allowance().unwrap_or_default(),
+                rule.describe()
+            ))),
+            Room::After(wait) => {
+                self.result.notes.push(format!(
+                    "waited {:.1} s for the lockout window ({} s) to make room for a wrong \
+                     password",
+                    wait.as_secs_f64(),
+                    rule.window.unwrap_or_default().as_secs()
+                ));
+                tokio::time::sleep(wait).await;
+                match self.runner.active.budget.room() {
+                    Room::Now => Ok(()),
+                    _ => Err(Stop::Skip("no room in the lockout window".into())),
+                }
+            }
+            Room::AfterSuccess => {
+                let token = self.active_token().await?;
+                let current = self.current();
+                let new = self.fresh();
+                let request = change(Some(&token), &current, &new, None);
+                let response = self
+                    .exchange(
+                        "lockout guard: a successful change resets the failure count",
+                        request,
+                        Effect::Change {
+                            old: current,
+                            new: new.clone(),
+                        },
+                    )
+                    .await
+                    .ok_or(Stop::Abort)?;
+                self.check(&Expect::Success, &response);
+                if is_error(&response, "wrong_old_password") {
+                    let _ = self.recheck_last_change().await;
+                }
+                if response.status == 200 {
+                    Ok(())
+                } else {
+                    Err(Stop::Abort)
+                }
+            }
+        }
+    }
+
+    /// A change of the active account with its valid token.
+    pub(crate) async fn change_step(
+        &mut self,
+        purpose: &str,
+        old: &str,
+        new: &str,
+        expect: Expect,
+    ) -> Result<Response, Stop> {
+        let token = self.active_token().await?;
+        let request = change(Some(&token), old, new, None);
+        self.step(
+            purpose,
+            request,
+            Effect::Change {
+                old: old.to_string(),
+                new: new.to_string(),
+            },
+            expect,
+        )
+        .await
+    }
+
+    /// After a refused change: the refused new password does not work, the
+    /// old one still does.
+    pub(crate) async fn unchanged(&mut self, refused: Option<String>) -> Result<(), Stop> {
+        if let Some(refused) = refused
+            && refused != self.current()
+        {
+            let new = self.fresh();
+            self.change_step(
+                "effect: the refused new password does not work",
+                &refused,
+                &new,
+                Expect::WRONG_OLD,
+            )
+            .await?;
+        }
+        let current = self.current();
+        let new = self.fresh();
+        self.change_step(
+            "effect: the old password still works",
+            &current,
+            &new,
+            Expect::Success,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Changes to fresh passwords until `k` previous passwords are known.
+    pub(crate) async fn ensure_previous(&mut self, k: usize) -> Result<(), Stop> {
+        while self.runner.active.previous.len() < k {
+            let have = self.runner.active.previous.len();
+            let current = self.current();
+            let new = self.fresh();
+            let r = self
+                .change_step(
+                    &format!(
+                        "setup: a change to a generated password ({}/{k} previous passwords known)",
+                        have + 1
+                    ),
+                    &current,
+                    &new,
+                    Expect::Success,
+                )
+                .await?;
+            if r.status != 200 {
+                return Err(Stop::Abort);
+            }
+        }
+        Ok(())
+    }
+}
