@@ -657,6 +657,7 @@ mod tests {
             &Config {
                 issuer: "https://iss.example".into(),
                 audience: "app".into(),
+                max_token_lifetime_secs: None,
                 ..Config::default()
             },
         );
