@@ -102,7 +102,7 @@ pub enum Format {
 /// Options of `run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Target profile (TOML, see fixtures/README.md); without it the
+    /// Target profile (TOML, see docs/profile.md); without it the
     /// embedded reference server is started.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,

@@ -384,7 +384,7 @@ pub fn template(
     );
     let _ = writeln!(
         w,
-        "# Every key is documented in fixtures/README.md. Lines marked REQUIRED must be\n\
+        "# Every key is documented in docs/profile.md. Lines marked REQUIRED must be\n\
          # filled (uncomment them) before the profile loads; every other commented key\n\
          # is optional, and the cases it names are reported skipped while it is left out."
     );

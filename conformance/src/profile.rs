@@ -1,6 +1,6 @@
 //! The target profile: a TOML file that says where the target is, what it
 //! enforces for the test accounts, how to get tokens, and which accounts to
-//! use. `fixtures/README.md` documents every key; `fixtures/reference.toml`
+//! use. `docs/profile.md` documents every key; `fixtures/reference.toml`
 //! is the profile of the embedded reference server.
 
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 //! A logged-in user sends a bearer access token (a JWT with the `openid`
 //! scope) and `{"old_password", "new_password"}`; the server answers 200 or
 //! one of the errors of the vendor document (rows S1–S11), plus the answers
-//! this project decided where the document is silent (see the README).
+//! this project decided where the document is silent (docs/behaviour.md).
 //!
 //! # Layout
 //!

@@ -1,5 +1,5 @@
 //! The oracle: what a change request must get, predicted from the target
-//! profile alone (`fixtures/README.md`), never from the reference server.
+//! profile alone (`docs/profile.md`), never from the reference server.
 //!
 //! Semantics, as the profile documents them: the new password is
 //! normalised as `policy.normalization` says (NFC, NFKC or not at all);
