@@ -567,19 +567,7 @@ mod tests {
         let file = dir.path().join("state.json");
         let mut p =
             Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
-        let d = driver_at(&mut p, always_200(), 10, &runtime);
-        let bounds = super::super::driver::Bounds {
-            max_requests: 10,
-            timeout: std::time::Duration::from_secs(5),
-        };
-        let mut d = Driver::new(
-            runtime.handle().clone(),
-            &p,
-            d.account.clone(),
-            bounds,
-            Some(file.clone()),
-        )
-        .unwrap();
+        let mut d = driver_at(&mut p, always_200(), 10, &runtime, Some(file.clone()));
         let original = d.account.current.clone();
         let token = d.token(Tok::Standard).unwrap();
         let r = d.change(&token, &original, "Fresh-Password-1").unwrap();
@@ -602,19 +590,7 @@ mod tests {
         std::fs::write(&file, "{ not a state file").unwrap();
         let mut p =
             Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
-        let d = driver_at(&mut p, always_200(), 10, &runtime);
-        let bounds = super::super::driver::Bounds {
-            max_requests: 10,
-            timeout: std::time::Duration::from_secs(5),
-        };
-        let mut d = Driver::new(
-            runtime.handle().clone(),
-            &p,
-            d.account.clone(),
-            bounds,
-            Some(file.clone()),
-        )
-        .unwrap();
+        let mut d = driver_at(&mut p, always_200(), 10, &runtime, Some(file.clone()));
         let original = d.account.current.clone();
         let token = d.token(Tok::Standard).unwrap();
         let sent = d.change(&token, &original, "Fresh-Password-1");
@@ -626,12 +602,14 @@ mod tests {
         assert_eq!(d.account.current, original);
     }
 
-    /// A driver of the reference profile's active account at `addr`.
+    /// A driver of the reference profile's active account at `addr`,
+    /// saving to `state` when given.
     fn driver_at(
         p: &mut Profile,
         addr: std::net::SocketAddr,
         max_requests: u64,
         runtime: &tokio::runtime::Runtime,
+        state: Option<std::path::PathBuf>,
     ) -> Driver {
         p.base_url = format!("http://{addr}");
         let current = p.accounts.active.password.clone().unwrap();
@@ -649,7 +627,7 @@ mod tests {
             max_requests,
             timeout: std::time::Duration::from_secs(5),
         };
-        Driver::new(runtime.handle().clone(), p, account, bounds, None).unwrap()
+        Driver::new(runtime.handle().clone(), p, account, bounds, state).unwrap()
     }
 
     /// One sequence of one step with an expired token (refused, S10).
@@ -671,7 +649,7 @@ mod tests {
     fn a_sequence_the_budget_cannot_hold_is_not_started() {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let mut p = profile();
-        let mut d = driver_at(&mut p, answers_once_then_drops(), 3, &runtime);
+        let mut d = driver_at(&mut p, answers_once_then_drops(), 3, &runtime, None);
         let played = play(&mut d, &expired_once(&p));
         assert_eq!(d.requests, 0);
         let s = &played.sequences[0];
@@ -683,7 +661,7 @@ mod tests {
     fn a_probe_without_an_answer_stops_the_sequence_as_a_connection_error() {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let mut p = profile();
-        let mut d = driver_at(&mut p, answers_once_then_drops(), 20, &runtime);
+        let mut d = driver_at(&mut p, answers_once_then_drops(), 20, &runtime, None);
         // One step with an expired token: refused (S10), so the tracked
         // password is tried after it, and that probe gets no answer.
         let replay = expired_once(&p);
