@@ -23,7 +23,7 @@ pub struct Budget {
 
 /// What to do before one more wrong old password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Room {
+pub enum NextWrongAttempt {
     /// Send it.
     Now,
     /// A successful change first (the target counts in a row).
@@ -99,26 +99,26 @@ impl Budget {
     }
 
     /// What it takes to send one more wrong old password.
-    pub fn room(&self) -> Room {
+    pub fn next_wrong_attempt(&self) -> NextWrongAttempt {
         let Some(allowance) = self.rule.allowance() else {
-            return Room::Now;
+            return NextWrongAttempt::Now;
         };
         if allowance == 0 {
-            return Room::Never;
+            return NextWrongAttempt::Never;
         }
         if self.count() < allowance {
-            return Room::Now;
+            return NextWrongAttempt::Now;
         }
         match (self.rule.counting, self.rule.window) {
-            (Counting::Consecutive, _) => Room::AfterSuccess,
+            (Counting::Consecutive, _) => NextWrongAttempt::AfterSuccess,
             (Counting::Window, Some(window)) => {
                 let oldest = self.live().next().copied().unwrap_or_else(Instant::now);
-                Room::After(
+                NextWrongAttempt::After(
                     (oldest + window).saturating_duration_since(Instant::now())
                         + Duration::from_millis(100),
                 )
             }
-            (Counting::Window, None) => Room::Never,
+            (Counting::Window, None) => NextWrongAttempt::Never,
         }
     }
 }
@@ -156,22 +156,24 @@ mod tests {
     fn room_follows_the_rule() {
         let mut b = Budget::new(rule(Counting::Consecutive, None));
         for _ in 0..3 {
-            assert_eq!(b.room(), Room::Now);
+            assert_eq!(b.next_wrong_attempt(), NextWrongAttempt::Now);
             b.note_failure();
         }
         assert_eq!(b.left(), Some(0));
-        assert_eq!(b.room(), Room::AfterSuccess);
+        assert_eq!(b.next_wrong_attempt(), NextWrongAttempt::AfterSuccess);
         b.note_success();
-        assert_eq!(b.room(), Room::Now);
+        assert_eq!(b.next_wrong_attempt(), NextWrongAttempt::Now);
 
         let mut b = Budget::new(rule(Counting::Window, Some(60)));
         b.set(3);
         b.note_success();
-        assert!(matches!(b.room(), Room::After(d) if d > Duration::from_secs(59)));
+        assert!(
+            matches!(b.next_wrong_attempt(), NextWrongAttempt::After(d) if d > Duration::from_secs(59))
+        );
 
         let mut b = Budget::new(rule(Counting::Window, None));
         b.set(3);
         b.note_success();
-        assert_eq!(b.room(), Room::Never);
+        assert_eq!(b.next_wrong_attempt(), NextWrongAttempt::Never);
     }
 }

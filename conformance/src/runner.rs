@@ -1,6 +1,6 @@
 //! The runner: chooses and orders what a run does. It runs the selected
 //! cases in catalogue order (each family in [`crate::cases`] carries out
-//! its own plans on a `Ctx` of the [`Session`]), batches the
+//! its own plans on a `CaseContext` of the [`Session`]), batches the
 //! confirmation that refused requests changed nothing, hands the session's
 //! active account and lockout budget to the generated properties and takes
 //! them back, turns each case's checks into a verdict, and ends with the
@@ -19,7 +19,7 @@ use crate::properties::{
     self, PropertyOptions,
     driver::{Bounds, Driver, Tracked},
 };
-use crate::session::{Ctx, Session, Stop};
+use crate::session::{CaseContext, Session, Stop};
 pub use crate::session::{Housekeeping, RunError, RunOptions};
 use crate::state::StateFile;
 use crate::verdict::{self, CaseResult, Verdict};
@@ -197,7 +197,7 @@ fn tracked(session: &Session) -> Tracked {
 
 /// Takes the active account back from the properties driver.
 fn take_back(session: &mut Session, t: &Tracked) {
-    session.active.touched = true;
+    session.active.change_sent = true;
     session.active.current = t.current.clone();
     session.active.previous = t.previous.clone();
     session.active.budget = t.budget.clone();
@@ -308,7 +308,7 @@ async fn run_properties(
 async fn run_case(session: &mut Session, case: &'static Case) -> (CaseResult, Option<Vec<String>>) {
     let started = Instant::now();
     let enforcement = session.options.enforcement;
-    let mut ctx = Ctx::new(session, case);
+    let mut ctx = CaseContext::new(session, case);
     let stop = plan(&mut ctx, case.plan).await;
     let unconfirmed = ctx.unverified.then(|| std::mem::take(&mut ctx.candidates));
     // Reasons may quote a token command's stderr or a target's words:
@@ -362,7 +362,7 @@ async fn run_case(session: &mut Session, case: &'static Case) -> (CaseResult, Op
 
 /// Carries out `plan` with the family that owns it, unless the lockout
 /// leaves no room for the wrong passwords it sends.
-async fn plan(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+async fn plan(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
     if plan.sends_wrong_passwords()
         && let Some(max) = ctx.runner.max_failures()
         && max < 3

@@ -15,7 +15,7 @@ use conformance::diff::{self, SequenceOptions, Side};
 use conformance::embedded::{Embedded, Hashing, REFERENCE_PROFILE};
 use conformance::exchange::ExchangeRecord;
 use conformance::profile::Profile;
-use conformance::properties::driver::Tok;
+use conformance::properties::driver::StepToken;
 use conformance::vocabulary::Tier;
 
 use crate::fakes::{Fake, Quirk};
@@ -389,7 +389,7 @@ async fn two_builds_differ_exactly_where_the_one_changed_behaviour_shows() {
             s.steps
                 .iter()
                 .enumerate()
-                .filter(|(_, step)| step.token == Tok::Expired)
+                .filter(|(_, step)| step.token == StepToken::Expired)
                 .map(move |(k, _)| (i + 1, k + 1))
         })
         .collect();
@@ -510,7 +510,7 @@ async fn against_reference_is_alike_for_the_reference_and_names_an_open_point_de
         for (k, step) in seq.steps.iter().enumerate() {
             if step.old == Old::Wrong
                 && matches!(step.new, New::Breaking(_))
-                && matches!(step.token, Tok::Standard | Tok::Renewed)
+                && matches!(step.token, StepToken::Standard | StepToken::Renewed)
             {
                 expected.insert((
                     "property.account-model".into(),

@@ -5,7 +5,7 @@
 
 use http::{HeaderName, HeaderValue};
 
-use crate::session::{Ctx, Effect, Stop, change, header};
+use crate::session::{CaseContext, Effect, Stop, change, header};
 use crate::vocabulary::{Case, Challenge, Expect, Row, ScopeForm, Spec, Tier, TokenKind};
 
 use Plan as P;
@@ -154,7 +154,7 @@ pub fn scope() -> Vec<Case> {
 }
 
 /// Carries out an auth plan.
-pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
     let Plan::Auth(auth, expect) = plan;
     let bearer =
         |t: &str, scheme: &str| header(http::header::AUTHORIZATION, &format!("{scheme} {t}"));
@@ -207,7 +207,7 @@ pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
 /// Sends a valid change of the active account (old = current, new =
 /// fresh) with these `Authorization` headers, and follows its effect.
 pub(crate) async fn send_change(
-    ctx: &mut Ctx<'_>,
+    ctx: &mut CaseContext<'_>,
     headers: Vec<(HeaderName, HeaderValue)>,
     expect: Expect,
 ) -> Result<(), Stop> {

@@ -2,7 +2,7 @@
 //! previous password are refused, the N+1-th is accepted. Last in a run:
 //! it needs the most changes.
 
-use crate::session::{Ctx, Stop};
+use crate::session::{CaseContext, Stop};
 use crate::vocabulary::{Case, Expect, Row, Spec};
 
 use Plan as P;
@@ -40,12 +40,12 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// Carries out a history plan.
-pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
     let Plan::History(probe) = plan;
     history(ctx, probe).await
 }
 
-async fn history(ctx: &mut Ctx<'_>, probe: HistoryProbe) -> Result<(), Stop> {
+async fn history(ctx: &mut CaseContext<'_>, probe: HistoryProbe) -> Result<(), Stop> {
     let policy = &ctx.runner.profile.policy;
     let Some(depth) = policy.depth() else {
         return Err(Stop::Skip("policy.history is not declared".into()));

@@ -6,7 +6,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::exchange::{ENDPOINT_PATH, Request};
-use crate::session::{Ctx, Effect, Stop, header, object};
+use crate::session::{CaseContext, Effect, Stop, header, object};
 use crate::vocabulary::{Case, Expect, OpenPoint, Spec};
 
 use super::user::Role;
@@ -188,7 +188,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// Carries out a hand-made request.
-pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
     let Plan::Raw(raw, expect) = plan;
     let mut headers = Vec::new();
     let token = match raw.auth {

@@ -1,6 +1,6 @@
 //! The case families: each module holds its cases (stable ID, tier, spec
 //! reference, title, plan) and the code that carries out its plans, on top
-//! of the steps the session shares (`session::Ctx`).
+//! of the steps the session shares (`session::CaseContext`).
 //!
 //! [`all`] is the explicit list, in the order a run carries the cases out:
 //! the bearer token first (S9, the scheme, S10, S11), then hand-made
@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use crate::session::{Ctx, Stop};
+use crate::session::{CaseContext, Stop};
 use crate::vocabulary::{Case, PROPERTIES, Plan};
 
 /// Builds a [`Case`]; the plan is any family's plan (`.into()`).
@@ -74,7 +74,7 @@ pub fn find(id: &str) -> Option<&'static Case> {
 }
 
 /// Carries out one case's plan with the family that owns it.
-pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
     match plan {
         Plan::Property(_) => Err(Stop::Skip(
             "a generated property: run with --properties".to_string(),

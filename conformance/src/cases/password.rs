@@ -6,7 +6,7 @@
 //! password, and P itself still works.
 
 use crate::password;
-use crate::session::{Ctx, Effect, Stop, change};
+use crate::session::{CaseContext, Effect, Stop, change};
 use crate::vocabulary::{Case, Expect, PolicyBreak, Row, Spec};
 
 use Plan as P;
@@ -72,7 +72,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// Carries out a password plan.
-pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
     match plan {
         Plan::Success => success(ctx).await,
         Plan::WrongOld => {
@@ -141,7 +141,7 @@ pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
     }
 }
 
-async fn success(ctx: &mut Ctx<'_>) -> Result<(), Stop> {
+async fn success(ctx: &mut CaseContext<'_>) -> Result<(), Stop> {
     let old = ctx.current();
     let new = ctx.fresh();
     let r = ctx
@@ -175,7 +175,7 @@ async fn success(ctx: &mut Ctx<'_>) -> Result<(), Stop> {
 
 /// Sets P, sends a near miss of P as the old password (S2 expected), and
 /// checks that P still works.
-async fn exact(ctx: &mut Ctx<'_>, miss: NearMiss) -> Result<(), Stop> {
+async fn exact(ctx: &mut CaseContext<'_>, miss: NearMiss) -> Result<(), Stop> {
     let policy = ctx.runner.profile.policy.clone();
     let p = match miss {
         NearMiss::First72Bytes => password::long(&policy).map_err(Stop::Skip)?,

@@ -3,7 +3,7 @@
 //! accepted.
 
 use crate::password;
-use crate::session::{Ctx, Stop};
+use crate::session::{CaseContext, Stop};
 use crate::vocabulary::{Case, Expect, PolicyBreak, PolicyEdge, Row, Spec};
 
 use Plan as P;
@@ -106,7 +106,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// Carries out a policy plan.
-pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
     match plan {
         Plan::Break(kind) => {
             let p = password::breaking(&ctx.runner.profile.policy, kind).map_err(Stop::Skip)?;
@@ -158,7 +158,7 @@ fn break_label(kind: PolicyBreak) -> &'static str {
 /// The body limit assumed when the profile declares none.
 const ASSUMED_BODY_LIMIT: usize = 1024;
 
-async fn far_too_long(ctx: &mut Ctx<'_>) -> Result<(), Stop> {
+async fn far_too_long(ctx: &mut CaseContext<'_>) -> Result<(), Stop> {
     let policy = ctx.runner.profile.policy.clone();
     let Some(max) = policy.max_length else {
         return Err(Stop::Skip("policy.max_length is not declared".into()));

@@ -11,7 +11,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
 use crate::forge;
-use crate::session::{Ctx, Stop, header};
+use crate::session::{CaseContext, Stop, header};
 use crate::vocabulary::{Case, Challenge, Expect, Row, Spec, TokenKind};
 
 use super::auth::{self, Auth, Plan as P};
@@ -337,7 +337,7 @@ fn label(f: Forgery) -> String {
 }
 
 /// Builds the forged token and sends a valid change with it: S10.
-pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
     let Plan::Forge(forgery) = plan;
     let token = forge_token(ctx, forgery).await?;
     let subject = ctx.runner.active.account.subject.clone();
@@ -350,7 +350,7 @@ pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
     auth::send_change(ctx, headers, Expect::Challenge(Challenge::InvalidToken)).await
 }
 
-async fn forge_token(ctx: &mut Ctx<'_>, forgery: Forgery) -> Result<String, Stop> {
+async fn forge_token(ctx: &mut CaseContext<'_>, forgery: Forgery) -> Result<String, Stop> {
     let not_jwt = || Stop::Skip("the account's token is not a JWT".to_string());
     let tokens = ctx.runner.profile.tokens.clone();
     match forgery {

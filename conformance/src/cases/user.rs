@@ -3,7 +3,7 @@
 //! wrong old passwords.
 
 use crate::profile::Account;
-use crate::session::{Ctx, Effect, Stop, change, is_error};
+use crate::session::{CaseContext, Effect, Stop, change, is_error};
 use crate::vocabulary::{Case, Expect, Row, Spec};
 
 use Plan as P;
@@ -72,7 +72,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// Carries out a user plan.
-pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
+pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
     match plan {
         Plan::Account {
             role,
@@ -84,7 +84,7 @@ pub(crate) async fn run(ctx: &mut Ctx<'_>, plan: Plan) -> Result<(), Stop> {
 }
 
 /// The profile's account for `role`, or a skip naming the missing table.
-pub(crate) fn account(ctx: &Ctx<'_>, role: Role) -> Result<Account, Stop> {
+pub(crate) fn account(ctx: &CaseContext<'_>, role: Role) -> Result<Account, Stop> {
     let a = &ctx.runner.profile.accounts;
     let account = match role {
         Role::Frozen => &a.frozen,
@@ -98,7 +98,7 @@ pub(crate) fn account(ctx: &Ctx<'_>, role: Role) -> Result<Account, Stop> {
 }
 
 async fn other_account(
-    ctx: &mut Ctx<'_>,
+    ctx: &mut CaseContext<'_>,
     role: Role,
     wrong_old: bool,
     expect: Expect,
@@ -166,7 +166,7 @@ async fn other_account(
     Ok(())
 }
 
-async fn lockout(ctx: &mut Ctx<'_>) -> Result<(), Stop> {
+async fn lockout(ctx: &mut CaseContext<'_>) -> Result<(), Stop> {
     let account = ctx
         .runner
         .profile

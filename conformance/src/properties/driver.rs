@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use http::{HeaderName, HeaderValue, Method};
 use serde_json::Value;
 
-use crate::budget::{Budget, Room};
+use crate::budget::{Budget, NextWrongAttempt};
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, Request, Response};
 use crate::profile::{Account, Profile};
 use crate::state::{State, StateFile};
@@ -79,7 +79,7 @@ impl std::fmt::Display for DriveError {
 
 /// Which token a request carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tok {
+pub enum StepToken {
     /// The account's usual valid token.
     Standard,
     /// A newly minted valid token.
@@ -117,7 +117,7 @@ pub struct Driver {
     pub account: Tracked,
     state_file: Option<PathBuf>,
     /// Tokens minted so far, by kind, with when.
-    variants: Vec<(Tok, (String, Instant))>,
+    variants: Vec<(StepToken, (String, Instant))>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -204,7 +204,7 @@ impl Driver {
     /// Variants are minted once and reused while they are fresh (half the
     /// profile's `ttl_secs`): minting RS256 in a debug build costs tens of
     /// milliseconds.
-    pub fn token(&mut self, kind: Tok) -> Result<String, DriveError> {
+    pub fn token(&mut self, kind: StepToken) -> Result<String, DriveError> {
         let fresh_for = Duration::from_secs(self.profile.tokens.ttl_secs / 2);
         if let Some((token, at)) = self
             .variants
@@ -221,24 +221,24 @@ impl Driver {
         Ok(token)
     }
 
-    fn mint(&mut self, kind: Tok) -> Result<String, DriveError> {
+    fn mint(&mut self, kind: StepToken) -> Result<String, DriveError> {
         let account = self.account.account.clone();
         let form = self.profile.tokens.scope_format;
         let tokens = &mut self.tokens;
         // A `token_command` logs in with the password the account has now.
         tokens.set_password(&account.subject, &self.account.current);
         let result = match kind {
-            Tok::Standard => self.handle.block_on(tokens.standard(&account)),
-            Tok::Renewed => self
+            StepToken::Standard => self.handle.block_on(tokens.standard(&account)),
+            StepToken::Renewed => self
                 .handle
                 .block_on(tokens.variant(&account, TokenKind::Scope(&["openid"], form))),
-            Tok::Expired => self
+            StepToken::Expired => self
                 .handle
                 .block_on(tokens.variant(&account, TokenKind::Expired)),
-            Tok::NoOpenid => self
+            StepToken::NoOpenid => self
                 .handle
                 .block_on(tokens.variant(&account, TokenKind::Scope(&["profile"], form))),
-            Tok::Missing => match self.profile.accounts.missing.clone() {
+            StepToken::Missing => match self.profile.accounts.missing.clone() {
                 Some(missing) => self.handle.block_on(tokens.standard(&missing)),
                 None => return Err(DriveError::Token("no [accounts.missing]".into())),
             },
@@ -247,7 +247,7 @@ impl Driver {
     }
 
     /// Whether tokens of `kind` can be made for this profile.
-    pub fn can_make(&mut self, kind: Tok) -> bool {
+    pub fn can_make(&mut self, kind: StepToken) -> bool {
         self.token(kind).is_ok()
     }
 
@@ -430,7 +430,7 @@ impl Driver {
     /// from it to itself must be `duplicate_password` (S3 comes after the
     /// old-password check).
     pub fn probe_current(&mut self) -> Result<Response, DriveError> {
-        let token = self.token(Tok::Standard)?;
+        let token = self.token(StepToken::Standard)?;
         let current = self.account.current.clone();
         self.change(&token, &current, &current)
     }
@@ -450,14 +450,14 @@ impl Driver {
     /// the target counts in a row, a wait for the window where it counts
     /// within one; `false` when the rule leaves no room in this run.
     pub fn make_room(&mut self) -> Result<bool, DriveError> {
-        match self.account.budget.room() {
-            Room::Now => Ok(true),
-            Room::AfterSuccess => self.reset_failures().map(|()| true),
-            Room::After(wait) => {
+        match self.account.budget.next_wrong_attempt() {
+            NextWrongAttempt::Now => Ok(true),
+            NextWrongAttempt::AfterSuccess => self.reset_failures().map(|()| true),
+            NextWrongAttempt::After(wait) => {
                 std::thread::sleep(wait);
-                Ok(self.account.budget.room() == Room::Now)
+                Ok(self.account.budget.next_wrong_attempt() == NextWrongAttempt::Now)
             }
-            Room::Never => Ok(false),
+            NextWrongAttempt::Never => Ok(false),
         }
     }
 
@@ -468,7 +468,7 @@ impl Driver {
         if !self.account.budget.success_resets() || self.account.budget.count() == 0 {
             return Ok(());
         }
-        let token = self.token(Tok::Standard)?;
+        let token = self.token(StepToken::Standard)?;
         let current = self.account.current.clone();
         let new = crate::password::fresh(&self.profile.policy);
         let r = self.change(&token, &current, &new)?;

@@ -26,7 +26,7 @@ use crate::redact::Redactor;
 use crate::vocabulary::{Challenge, Description, Expect, Tier};
 
 use super::answers::Deviation;
-use super::driver::{Driver, Tok, is_error};
+use super::driver::{Driver, StepToken, is_error};
 
 /// The `Authorization` header(s).
 #[derive(Debug, Clone)]
@@ -190,20 +190,20 @@ impl Hostile {
     pub fn request(&self, driver: &mut Driver) -> Result<Request, String> {
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         let auth = http::header::AUTHORIZATION;
-        let mut bearer = |scheme: &str, tok: Tok| -> Result<HeaderValue, String> {
+        let mut bearer = |scheme: &str, tok: StepToken| -> Result<HeaderValue, String> {
             let t = driver.token(tok).map_err(|e| e.to_string())?;
             HeaderValue::from_str(&format!("{scheme} {t}")).map_err(|e| e.to_string())
         };
         match &self.auth {
             AuthGen::None => {}
-            AuthGen::Active => headers.push((auth, bearer("Bearer", Tok::Standard)?)),
-            AuthGen::ActiveLower => headers.push((auth, bearer("bearer", Tok::Standard)?)),
+            AuthGen::Active => headers.push((auth, bearer("Bearer", StepToken::Standard)?)),
+            AuthGen::ActiveLower => headers.push((auth, bearer("bearer", StepToken::Standard)?)),
             AuthGen::Twice => {
-                let v = bearer("Bearer", Tok::Standard)?;
+                let v = bearer("Bearer", StepToken::Standard)?;
                 headers.push((auth.clone(), v.clone()));
                 headers.push((auth, v));
             }
-            AuthGen::Missing => headers.push((auth, bearer("Bearer", Tok::Missing)?)),
+            AuthGen::Missing => headers.push((auth, bearer("Bearer", StepToken::Missing)?)),
             AuthGen::BearerJunk(s) => {
                 if let Ok(v) = HeaderValue::from_str(&format!("Bearer {s}")) {
                     headers.push((auth, v));

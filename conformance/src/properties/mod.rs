@@ -43,9 +43,9 @@ use harness::{Progress, Tally, check, conclude, fail_on, play, runner, stopped};
 pub use harness::{PropertyOptions, case};
 
 use answers::{Answers, Deviations};
-use driver::{DriveError, Driver, Tok, describe, is_error};
+use driver::{DriveError, Driver, StepToken, describe, is_error};
 use generate::Candidate;
-use model::{Model, New, Old, Pw, Setup, may_count};
+use model::{Model, New, Old, PasswordRef, Setup, may_count};
 use oracle::AccountView;
 
 /// Changes to `depth + 1` fresh passwords, so that every password in the
@@ -56,7 +56,7 @@ fn prime_history(driver: &mut Driver) -> Result<(), DriveError> {
         return Ok(());
     };
     for _ in 0..=depth {
-        let token = driver.token(Tok::Standard)?;
+        let token = driver.token(StepToken::Standard)?;
         let current = driver.account.current.clone();
         let new = crate::password::fresh(&driver.profile.policy);
         let r = driver.change(&token, &current, &new)?;
@@ -203,7 +203,7 @@ fn policy_oracle(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut 
             max_failures,
         };
         let predicted = oracle::predict(&policy, view, &current, &new);
-        let token = d.token(Tok::Standard).map_err(fail_on)?;
+        let token = d.token(StepToken::Standard).map_err(fail_on)?;
         let r = d.change(&token, &current, &new).map_err(fail_on)?;
         let breaks = oracle::violations(&policy, &new);
         let request = format!(
@@ -243,7 +243,7 @@ fn policy_oracle(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut 
     );
 }
 
-fn model_setup(driver: &mut Driver, tokens: &[Tok]) -> Setup {
+fn model_setup(driver: &mut Driver, tokens: &[StepToken]) -> Setup {
     let policy = driver.profile.policy.clone();
     let depth = policy.depth();
     let mut known = vec![driver.account.current.clone()];
@@ -283,13 +283,13 @@ fn run_sequence(
     known.extend(d.account.previous.iter().rev().cloned());
     let policy = d.profile.policy.clone();
     let mut fresh: std::collections::HashMap<u32, String> = Default::default();
-    let mut resolve = |pw: Pw| -> Result<String, String> {
+    let mut resolve = |pw: PasswordRef| -> Result<String, String> {
         match pw {
-            Pw::Start(i) => known
+            PasswordRef::Start(i) => known
                 .get(i)
                 .cloned()
                 .ok_or_else(|| format!("start entry {i} is not known")),
-            Pw::New(n) => Ok(fresh
+            PasswordRef::New(n) => Ok(fresh
                 .entry(n)
                 .or_insert_with(|| crate::password::fresh(&policy))
                 .clone()),
@@ -398,7 +398,7 @@ fn account_model(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut 
     // is then.
     let strategy = Model::sequential_strategy(1..=opts.max_steps.max(1));
     let mut test_runner = runner(opts, Property::AccountModel, opts.sequences);
-    let tokens: Vec<Tok> = [Tok::Renewed, Tok::Expired, Tok::NoOpenid]
+    let tokens: Vec<StepToken> = [StepToken::Renewed, StepToken::Expired, StepToken::NoOpenid]
         .into_iter()
         .filter(|t| driver.borrow_mut().can_make(*t))
         .collect();

@@ -34,11 +34,11 @@ use crate::vocabulary::PolicyBreak;
 
 use super::answers::Answers;
 use super::answers::Prediction;
-use super::driver::Tok;
+use super::driver::StepToken;
 
 /// A password, symbolically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pw {
+pub enum PasswordRef {
     /// The i-th entry of the account when the sequence started.
     Start(usize),
     /// The n-th fresh password of the sequence.
@@ -64,7 +64,7 @@ pub struct Setup {
     /// Policy breaks the profile allows to make.
     pub breaks: Vec<PolicyBreak>,
     /// Which token variants can be made.
-    pub tokens: Vec<Tok>,
+    pub tokens: Vec<StepToken>,
 }
 
 thread_local! {
@@ -76,9 +76,9 @@ thread_local! {
 #[derive(Debug, Clone)]
 pub struct Account {
     /// The current password.
-    pub current: Pw,
+    pub current: PasswordRef,
     /// Previous passwords, oldest first.
-    pub history: Vec<Pw>,
+    pub history: Vec<PasswordRef>,
     /// Consecutive wrong old passwords since the last success (bound).
     pub failures: u32,
     /// Whether the account is locked.
@@ -102,7 +102,7 @@ pub struct Account {
     /// Breaks available.
     pub breaks: Vec<PolicyBreak>,
     /// Tokens available.
-    pub tokens: Vec<Tok>,
+    pub tokens: Vec<StepToken>,
 }
 
 /// The old password of a step.
@@ -131,7 +131,7 @@ pub enum New {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
     /// The token it carries.
-    pub token: Tok,
+    pub token: StepToken,
     /// The old password.
     pub old: Old,
     /// The new password.
@@ -141,11 +141,11 @@ pub struct Step {
 impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let token = match self.token {
-            Tok::Standard => "a valid token",
-            Tok::Renewed => "a newly minted token",
-            Tok::Expired => "an expired token",
-            Tok::NoOpenid => "a token without openid",
-            Tok::Missing => "a token of the missing user",
+            StepToken::Standard => "a valid token",
+            StepToken::Renewed => "a newly minted token",
+            StepToken::Expired => "an expired token",
+            StepToken::NoOpenid => "a token without openid",
+            StepToken::Missing => "a token of the missing user",
         };
         let old = match self.old {
             Old::Right => "right old password",
@@ -167,11 +167,11 @@ pub struct Model;
 
 impl Account {
     /// The password the step sends as new, before the step.
-    pub fn new_password(&self, new: New) -> Option<Pw> {
+    pub fn new_password(&self, new: New) -> Option<PasswordRef> {
         match new {
             New::Current => Some(self.current),
             New::Previous(k) => self.history.len().checked_sub(k).map(|i| self.history[i]),
-            New::Fresh => Some(Pw::New(self.next_new)),
+            New::Fresh => Some(PasswordRef::New(self.next_new)),
             New::Breaking(_) => None,
         }
     }
@@ -181,8 +181,8 @@ impl Account {
     /// choice first; a success when none applies.
     pub fn predict(&self, step: &Step) -> Answers {
         match step.token {
-            Tok::Expired => return Answers::one(Prediction::InvalidToken),
-            Tok::NoOpenid => return Answers::one(Prediction::InsufficientScope),
+            StepToken::Expired => return Answers::one(Prediction::InvalidToken),
+            StepToken::NoOpenid => return Answers::one(Prediction::InsufficientScope),
             _ => {}
         }
         let mut applicable = Vec::new();
@@ -232,7 +232,7 @@ pub fn breaks(policy: &crate::profile::Policy) -> Vec<PolicyBreak> {
 /// Whether the step reaches the account with a wrong old password (a
 /// target may count it toward the lockout, whatever it answers).
 pub fn may_count(step: &Step) -> bool {
-    step.old == Old::Wrong && matches!(step.token, Tok::Standard | Tok::Renewed)
+    step.old == Old::Wrong && matches!(step.token, StepToken::Standard | StepToken::Renewed)
 }
 
 impl ReferenceStateMachine for Model {
@@ -244,11 +244,11 @@ impl ReferenceStateMachine for Model {
         // The same string twice in the known entries is one symbol.
         let id = |i: usize| {
             let first = setup.known.iter().position(|p| *p == setup.known[i]);
-            Pw::Start(first.unwrap_or(i))
+            PasswordRef::Start(first.unwrap_or(i))
         };
         let history = (1..setup.known.len()).rev().map(id).collect();
         Just(Account {
-            current: Pw::Start(0),
+            current: PasswordRef::Start(0),
             history,
             failures: 0,
             locked: false,
@@ -282,7 +282,8 @@ impl ReferenceStateMachine for Model {
                 select(state.breaks.clone()).prop_map(New::Breaking).boxed(),
             ));
         }
-        let mut tokens: Vec<(u32, BoxedStrategy<Tok>)> = vec![(10, Just(Tok::Standard).boxed())];
+        let mut tokens: Vec<(u32, BoxedStrategy<StepToken>)> =
+            vec![(10, Just(StepToken::Standard).boxed())];
         for t in &state.tokens {
             tokens.push((1, Just(*t).boxed()));
         }
@@ -306,10 +307,10 @@ impl ReferenceStateMachine for Model {
         {
             return false;
         }
-        if step.token != Tok::Standard && !state.tokens.contains(&step.token) {
+        if step.token != StepToken::Standard && !state.tokens.contains(&step.token) {
             return false;
         }
-        let counts = matches!(step.token, Tok::Standard | Tok::Renewed);
+        let counts = matches!(step.token, StepToken::Standard | StepToken::Renewed);
         if counts
             && step.old == Old::Wrong
             && (state.max_failures.is_some_and(|m| state.failures + 1 >= m)
@@ -351,7 +352,7 @@ mod tests {
 
     fn account() -> Account {
         Account {
-            current: Pw::Start(0),
+            current: PasswordRef::Start(0),
             history: vec![],
             failures: 0,
             locked: false,
@@ -363,13 +364,13 @@ mod tests {
             room: None,
             resets: true,
             breaks: vec![PolicyBreak::TooShort],
-            tokens: vec![Tok::Expired],
+            tokens: vec![StepToken::Expired],
         }
     }
 
     fn step(old: Old, new: New) -> Step {
         Step {
-            token: Tok::Standard,
+            token: StepToken::Standard,
             old,
             new,
         }

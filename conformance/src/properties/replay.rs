@@ -38,8 +38,8 @@ use crate::vocabulary::TokenKind;
 
 use super::answers::Answers;
 use super::answers::Prediction;
-use super::driver::{DriveError, Driver, Tok, is_error};
-use super::model::{self, Model, New, Old, Pw, Setup, Step, may_count};
+use super::driver::{DriveError, Driver, StepToken, is_error};
+use super::model::{self, Model, New, Old, PasswordRef, Setup, Step, may_count};
 
 /// One generated sequence: the model's state at its start and its steps.
 #[derive(Debug, Clone)]
@@ -107,7 +107,7 @@ pub struct Played {
 }
 
 /// The token variants `profile` can make for its active account.
-pub async fn variants(profile: &Profile) -> Vec<Tok> {
+pub async fn variants(profile: &Profile) -> Vec<StepToken> {
     let Ok(mut factory) = TokenFactory::new(profile) else {
         return Vec::new();
     };
@@ -117,10 +117,10 @@ pub async fn variants(profile: &Profile) -> Vec<Tok> {
     }
     let form = profile.tokens.scope_format;
     let mut out = Vec::new();
-    for tok in [Tok::Renewed, Tok::Expired, Tok::NoOpenid] {
+    for tok in [StepToken::Renewed, StepToken::Expired, StepToken::NoOpenid] {
         let kind = match tok {
-            Tok::Renewed => TokenKind::Scope(&["openid"], form),
-            Tok::Expired => TokenKind::Expired,
+            StepToken::Renewed => TokenKind::Scope(&["openid"], form),
+            StepToken::Expired => TokenKind::Expired,
             _ => TokenKind::Scope(&["profile"], form),
         };
         if factory.variant(&account, kind).await.is_ok() {
@@ -135,7 +135,7 @@ pub async fn variants(profile: &Profile) -> Vec<Tok> {
 /// The start entries are placeholders: the current password and the
 /// `depth + 1` most recent previous ones, which priming makes known on
 /// every target.
-pub fn setup(profile: &Profile, tokens: &[Tok]) -> Setup {
+pub fn setup(profile: &Profile, tokens: &[StepToken]) -> Setup {
     let policy = &profile.policy;
     let depth = policy.depth();
     let entries = 1 + depth.map_or(0, |d| d + 1);
@@ -193,13 +193,13 @@ fn row_of(p: Prediction) -> &'static str {
     }
 }
 
-fn token_label(tok: Tok) -> &'static str {
+fn token_label(tok: StepToken) -> &'static str {
     match tok {
-        Tok::Standard => "token:standard",
-        Tok::Renewed => "token:renewed",
-        Tok::Expired => "token:expired",
-        Tok::NoOpenid => "token:no-openid",
-        Tok::Missing => "token:missing",
+        StepToken::Standard => "token:standard",
+        StepToken::Renewed => "token:renewed",
+        StepToken::Expired => "token:expired",
+        StepToken::NoOpenid => "token:no-openid",
+        StepToken::Missing => "token:missing",
     }
 }
 
@@ -212,14 +212,18 @@ struct Passwords {
 }
 
 impl Passwords {
-    fn resolve(&mut self, pw: Pw, policy: &crate::profile::Policy) -> Result<String, String> {
+    fn resolve(
+        &mut self,
+        pw: PasswordRef,
+        policy: &crate::profile::Policy,
+    ) -> Result<String, String> {
         match pw {
-            Pw::Start(i) => self
+            PasswordRef::Start(i) => self
                 .known
                 .get(i)
                 .cloned()
                 .ok_or_else(|| format!("start entry {i} is not known")),
-            Pw::New(n) => {
+            PasswordRef::New(n) => {
                 let value = self
                     .fresh
                     .entry(n)
@@ -453,11 +457,11 @@ fn try_current(
 ) -> (String, Option<ExchangeRecord>, Option<DriveError>) {
     let current = d.account.current.clone();
     let label = pws.label(&current);
-    let token = match d.token(Tok::Standard) {
+    let token = match d.token(StepToken::Standard) {
         Ok(t) => t,
         Err(e) => return (format!("not tried: {e}"), None, None),
     };
-    pws.redactor.add(&token, token_label(Tok::Standard));
+    pws.redactor.add(&token, token_label(StepToken::Standard));
     let request = Driver::change_request(&token, &current, &current);
     let started = Instant::now();
     let result = d.probe_current();
@@ -569,7 +573,7 @@ mod tests {
             Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
         let mut d = driver_at(&mut p, always_200(), 10, &runtime, Some(file.clone()));
         let original = d.account.current.clone();
-        let token = d.token(Tok::Standard).unwrap();
+        let token = d.token(StepToken::Standard).unwrap();
         let r = d.change(&token, &original, "Fresh-Password-1").unwrap();
         assert_eq!(r.status, 200);
         let saved = crate::state::StateFile::load(&file).unwrap().unwrap();
@@ -592,7 +596,7 @@ mod tests {
             Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
         let mut d = driver_at(&mut p, always_200(), 10, &runtime, Some(file.clone()));
         let original = d.account.current.clone();
-        let token = d.token(Tok::Standard).unwrap();
+        let token = d.token(StepToken::Standard).unwrap();
         let sent = d.change(&token, &original, "Fresh-Password-1");
         assert!(sent.is_err(), "the change was sent: {sent:?}");
         assert_eq!(
@@ -632,9 +636,9 @@ mod tests {
 
     /// One sequence of one step with an expired token (refused, S10).
     fn expired_once(p: &Profile) -> Replay {
-        let mut seq = generate(setup(p, &[Tok::Expired]), 1, 1, 3).remove(0);
+        let mut seq = generate(setup(p, &[StepToken::Expired]), 1, 1, 3).remove(0);
         seq.steps = vec![Step {
-            token: Tok::Expired,
+            token: StepToken::Expired,
             old: Old::Right,
             new: New::Fresh,
         }];
@@ -684,7 +688,7 @@ mod tests {
     #[test]
     fn the_same_seed_draws_the_same_sequences_from_the_profile_alone() {
         let p = profile();
-        let s = setup(&p, &[Tok::Expired]);
+        let s = setup(&p, &[StepToken::Expired]);
         // The current password and depth + 1 previous ones (history 5).
         assert_eq!(s.known.len(), 7);
         assert_eq!(s.max_failures, Some(5));
@@ -704,7 +708,7 @@ mod tests {
             first
                 .iter()
                 .flatten()
-                .all(|st| matches!(st.token, Tok::Standard | Tok::Expired))
+                .all(|st| matches!(st.token, StepToken::Standard | StepToken::Expired))
         );
     }
 }

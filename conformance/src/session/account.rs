@@ -82,7 +82,7 @@ pub struct Housekeeping {
 
 /// The active account as the runner knows it.
 #[derive(Debug)]
-pub(crate) struct Active {
+pub(crate) struct ActiveAccount {
     /// The profile's `[accounts.active]`.
     pub(crate) account: Account,
     pub(crate) original: String,
@@ -99,11 +99,11 @@ pub(crate) struct Active {
     /// password before it, the password it set.
     pub(crate) last_change: Option<(String, &'static str, String, String)>,
     /// A request that could change the password was sent this run.
-    pub(crate) touched: bool,
+    pub(crate) change_sent: bool,
     /// The pending password the run last tried to resolve during the run
     /// (each lost answer is tried once before the restore; a refused
     /// probe counts toward the lockout).
-    pub(crate) tried: Option<String>,
+    pub(crate) pending_tried: Option<String>,
     /// New passwords of refused changes since the tracked password last
     /// worked (the state file's `candidates`): a target that stores
     /// refused changes gives the account one of them.
@@ -173,9 +173,9 @@ pub struct Session {
     pub(crate) profile: Profile,
     pub(crate) tokens: TokenFactory,
     pub(crate) options: RunOptions,
-    pub(crate) active: Active,
+    pub(crate) active: ActiveAccount,
     /// Secrets of the profile (other accounts' passwords, static tokens).
-    pub(crate) base: Redactor,
+    pub(crate) profile_secrets: Redactor,
     /// The target's public keys, once looked up.
     pub(crate) target_keys: Option<Result<TargetKeys, KeysError>>,
     /// The harness's own key, once made.
@@ -221,13 +221,13 @@ impl Session {
             .password
             .clone()
             .ok_or_else(|| RunError::Profile("accounts.active.password is required".to_string()))?;
-        let mut base = Redactor::new(options.show_secrets);
+        let mut profile_secrets = Redactor::new(options.show_secrets);
         let subject = &profile.accounts.active.subject;
         if let Some(t) = &profile.tokens.expired_token {
-            base.add(t, &format!("token:{subject}-expired"));
+            profile_secrets.add(t, &format!("token:{subject}-expired"));
         }
         if let Some(t) = &profile.tokens.no_openid_token {
-            base.add(t, &format!("token:{subject}-no-openid"));
+            profile_secrets.add(t, &format!("token:{subject}-no-openid"));
         }
         let a = &profile.accounts;
         for (role, acc) in [
@@ -242,10 +242,10 @@ impl Session {
                 if role != "active"
                     && let Some(p) = &acc.password
                 {
-                    base.add(p, &format!("password:{role}"));
+                    profile_secrets.add(p, &format!("password:{role}"));
                 }
                 if let Some(t) = &acc.token {
-                    base.add(t, &format!("token:{}", acc.subject));
+                    profile_secrets.add(t, &format!("token:{}", acc.subject));
                 }
             }
         }
@@ -254,7 +254,7 @@ impl Session {
             profile: profile.clone(),
             tokens,
             options: options.clone(),
-            active: Active {
+            active: ActiveAccount {
                 account,
                 current: original.clone(),
                 original,
@@ -263,11 +263,11 @@ impl Session {
                 pending: None,
                 poisoned: None,
                 last_change: None,
-                touched: false,
-                tried: None,
+                change_sent: false,
+                pending_tried: None,
                 candidates: Vec::new(),
             },
-            base,
+            profile_secrets,
             target_keys: None,
             harness_key: None,
             unconfirmed: Vec::new(),

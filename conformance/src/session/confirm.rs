@@ -10,7 +10,7 @@ use crate::vocabulary::Tier;
 
 use super::account::{Effect, Housekeeping, Session};
 use super::requests::{change, is_error};
-use super::steps::Ctx;
+use super::steps::CaseContext;
 
 impl Session {
     /// Confirms, with one successful change, that the tracked password is
@@ -37,7 +37,7 @@ impl Session {
                 exchanges: resolved,
             };
         }
-        let mut log = Ctx::housekeeping(self);
+        let mut log = CaseContext::housekeeping(self);
         log.result.exchanges = resolved;
         for (_, candidates) in &batch {
             log.redact_candidates(candidates, "candidate");
@@ -173,7 +173,7 @@ impl Session {
 /// whose candidate works (the account is then recovered: its new password
 /// is tracked).
 async fn narrow_down(
-    log: &mut Ctx<'_>,
+    log: &mut CaseContext<'_>,
     batch: &[(usize, Vec<String>)],
     results: &[CaseResult],
     token: &str,

@@ -11,9 +11,9 @@ use crate::vocabulary::Tier;
 
 use super::account::{Effect, upsert_other};
 use super::requests::is_error;
-use super::steps::Ctx;
+use super::steps::CaseContext;
 
-impl Ctx<'_> {
+impl CaseContext<'_> {
     /// Records `effect` in the state file before its request is sent.
     /// `false`: the state file could not be written, so the request is not
     /// sent (the case is skipped with why).

@@ -2,16 +2,16 @@
 //! target. The run's state ([`Session`]: the profile, the token factory,
 //! the active account and the other accounts, the lockout budget, the
 //! state file written before every request that may change a password),
-//! the steps of a case (`Ctx`: fresh and wrong passwords, tokens, one
+//! the steps of a case (`CaseContext`: fresh and wrong passwords, tokens, one
 //! checked exchange per step, effects, the lockout guard), the batched
 //! confirmation that refused requests changed nothing, and resuming and
 //! restoring the accounts. It never imports the families or the runner.
 //!
 //! Layout, bottom up:
 //! - [`requests`]: request builders and answer tests.
-//! - [`account`]: [`Session`], `Active`, `Effect`, `Stop`, the run's
+//! - [`account`]: [`Session`], `ActiveAccount`, `Effect`, `Stop`, the run's
 //!   options and errors, saving the state.
-//! - [`steps`]: `Ctx`, one case in progress.
+//! - [`steps`]: `CaseContext`, one case in progress.
 //! - [`effects`]: a request's effect recorded before it is sent, applied
 //!   from its answer.
 //! - [`confirm`]: the batched confirmation of effects.
@@ -32,4 +32,4 @@ pub mod steps;
 pub(crate) use account::{Effect, Stop};
 pub use account::{Housekeeping, RunError, RunOptions, Session};
 pub(crate) use requests::{change, header, is_error, object};
-pub(crate) use steps::Ctx;
+pub(crate) use steps::CaseContext;

@@ -6,7 +6,7 @@
 use super::account::{Effect, Session, upsert_other};
 use super::requests::{change, is_error};
 use super::resume::confirms;
-use super::steps::Ctx;
+use super::steps::CaseContext;
 use crate::exchange::{ExchangeRecord, Response};
 use crate::state::AccountState;
 
@@ -18,7 +18,7 @@ impl Session {
         let mut ok = true;
         let mut said = Vec::new();
         let others = self.others.clone();
-        let mut log = Ctx::housekeeping(self);
+        let mut log = CaseContext::housekeeping(self);
         for o in others {
             // Candidates are checked only when this run (or the run that
             // left the state file) saw the target store a refused change:
@@ -158,7 +158,7 @@ impl Session {
 /// refusal, at most the declared depth, else 128, plus one), each recorded
 /// in the state file before it is sent and resolved after
 /// ([`change_other`]).
-async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
+async fn set_back(log: &mut CaseContext<'_>, token: &str, o: &AccountState) -> bool {
     let depth = log.runner.profile.policy.depth();
     let most = depth.unwrap_or(128);
     let mut needed = cycles_needed(depth, &o.previous, &o.original);
@@ -200,13 +200,13 @@ async fn set_back(log: &mut Ctx<'_>, token: &str, o: &AccountState) -> bool {
 /// `Ok` with `o` updated (candidates cleared, `current` confirmed or the
 /// original set); `Err` with why not, the candidates kept.
 async fn try_candidates(
-    log: &mut Ctx<'_>,
+    log: &mut CaseContext<'_>,
     token: &str,
     o: &mut AccountState,
 ) -> Result<(), String> {
     log.redact_candidates(&o.candidates, &format!("{}-candidate", o.subject));
     let includes_current = log.runner.profile.policy.history_includes_current;
-    let confirmed = |log: &mut Ctx<'_>, o: &mut AccountState| {
+    let confirmed = |log: &mut CaseContext<'_>, o: &mut AccountState| {
         o.candidates.clear();
         upsert_other(&mut log.runner.others, o.clone());
         log.runner.save_state();
@@ -298,7 +298,11 @@ async fn try_candidates(
 /// `pending` one got no usable answer: asked with changes that change
 /// nothing (the recorded password to itself, then the pending one to
 /// itself), as [`Session::resolve_pending`] does for the active account.
-async fn resolve_other(log: &mut Ctx<'_>, token: &str, o: &mut AccountState) -> Option<String> {
+async fn resolve_other(
+    log: &mut CaseContext<'_>,
+    token: &str,
+    o: &mut AccountState,
+) -> Option<String> {
     let pending = o.pending.clone()?;
     let max = log.runner.max_failures();
     let includes_current = log.runner.profile.policy.history_includes_current;
@@ -357,7 +361,7 @@ pub(crate) fn cycles_needed(depth: Option<usize>, previous: &[String], original:
 /// shows the lost change was applied if `new` then works (a change from
 /// `new` to itself answered `duplicate_password`, which changes nothing).
 async fn change_other(
-    log: &mut Ctx<'_>,
+    log: &mut CaseContext<'_>,
     token: &str,
     o: &AccountState,
     purpose: &str,

@@ -7,7 +7,7 @@ use super::account::{Effect, Housekeeping, Session};
 use super::others::cycles_needed;
 use super::requests::{change, is_error};
 use super::resume::confirms;
-use super::steps::Ctx;
+use super::steps::CaseContext;
 use crate::exchange::ExchangeRecord;
 use crate::state::State;
 
@@ -107,7 +107,7 @@ impl Session {
     pub(crate) async fn try_active_candidates(&mut self) -> Housekeeping {
         let includes_current = self.profile.policy.history_includes_current;
         let candidates = self.active.candidates.clone();
-        let mut log = Ctx::housekeeping(self);
+        let mut log = CaseContext::housekeeping(self);
         log.redact_candidates(&candidates, "candidate");
         let token = log.token_or_empty().await;
         let mut outcome = "no candidate was tried".to_string();
@@ -175,7 +175,7 @@ impl Session {
         let subject = self.active.account.subject.clone();
         let includes_current = self.profile.policy.history_includes_current;
         let candidates = self.active.candidates.clone();
-        let mut log = Ctx::housekeeping(self);
+        let mut log = CaseContext::housekeeping(self);
         log.redact_candidates(&candidates, "candidate");
         let token = log.token_or_empty().await;
         let current = log.current();
@@ -190,7 +190,7 @@ impl Session {
             Some(r) if confirms(&r, includes_current) => {
                 let a = &mut log.runner.active;
                 a.candidates.clear();
-                a.touched = true;
+                a.change_sent = true;
                 log.runner.save_state();
                 None
             }
@@ -262,7 +262,7 @@ impl Session {
             self.active_restored();
             // Said only when a successful change showed it; otherwise what
             // is known, and that it was not checked.
-            let outcome = if self.active.touched {
+            let outcome = if self.active.change_sent {
                 format!("{subject} has its original password, as the target's answers show")
             } else {
                 format!(
@@ -277,7 +277,7 @@ impl Session {
         // before the last 200 (this run's, or the interrupted one's).
         let mut rechecks = 0;
         let state_file = self.options.state_file.clone();
-        let mut log = Ctx::housekeeping(self);
+        let mut log = CaseContext::housekeeping(self);
         let mut changes = 0usize;
         let original = log.runner.active.original.clone();
         for _ in 0..=129 {

@@ -4,7 +4,7 @@
 
 use super::account::{Housekeeping, RESUMED, RunError, Session};
 use super::requests::{change, is_error};
-use super::steps::Ctx;
+use super::steps::CaseContext;
 use crate::exchange::Response;
 use crate::state::{StateError, StateFile};
 
@@ -93,10 +93,10 @@ impl Session {
     /// was nothing to try.
     pub(crate) async fn resolve_during_run(&mut self, context: &str) -> Option<Housekeeping> {
         let pending = self.active.pending.clone()?;
-        if self.active.poisoned.is_none() || self.active.tried.as_ref() == Some(&pending) {
+        if self.active.poisoned.is_none() || self.active.pending_tried.as_ref() == Some(&pending) {
             return None;
         }
-        self.active.tried = Some(pending);
+        self.active.pending_tried = Some(pending);
         Some(self.resolve_pending(context).await)
     }
 
@@ -119,7 +119,7 @@ impl Session {
             };
         };
         let includes_current = self.profile.policy.history_includes_current;
-        let mut log = Ctx::housekeeping(self);
+        let mut log = CaseContext::housekeeping(self);
         let ok;
         let outcome: String;
         log.redactor.add(&pending, "password:pending");

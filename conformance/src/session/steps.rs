@@ -1,4 +1,4 @@
-//! One case in progress (`Ctx`): the steps every case family shares
+//! One case in progress (`CaseContext`): the steps every case family shares
 //! (fresh and wrong passwords, tokens, one checked exchange per step, its
 //! effect on the accounts, the lockout guard, the recheck of a 200 that
 //! did not take).
@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::budget::Room;
+use crate::budget::NextWrongAttempt;
 use crate::checks;
 use crate::exchange::{self, ExchangeRecord, Request, Response};
 use crate::forge::HarnessKey;
@@ -26,7 +26,7 @@ use super::requests::{change, is_error};
 
 /// One case in progress: the steps every case family shares (fresh and
 /// wrong passwords, tokens, a checked exchange, effects, the lockout guard).
-pub(crate) struct Ctx<'r> {
+pub(crate) struct CaseContext<'r> {
     /// The runner: profile, token factory, active account.
     pub(crate) runner: &'r mut Session,
     /// The case's result so far (exchanges, checks, notes).
@@ -54,10 +54,10 @@ static HOUSEKEEPING: Case = Case {
     plan: Plan::Property(Property::AccountModel),
 };
 
-impl<'r> Ctx<'r> {
-    pub(crate) fn new(runner: &'r mut Session, case: &'static Case) -> Ctx<'r> {
-        let redactor = Ctx::labels(runner);
-        Ctx {
+impl<'r> CaseContext<'r> {
+    pub(crate) fn new(runner: &'r mut Session, case: &'static Case) -> CaseContext<'r> {
+        let redactor = CaseContext::labels(runner);
+        CaseContext {
             runner,
             result: CaseResult::new(case),
             redactor,
@@ -70,8 +70,8 @@ impl<'r> Ctx<'r> {
 
     /// A context for work outside the cases (resume, restore): only its
     /// exchange list and labels are used.
-    pub(crate) fn housekeeping(runner: &'r mut Session) -> Ctx<'r> {
-        let mut ctx = Ctx::new(runner, &HOUSEKEEPING);
+    pub(crate) fn housekeeping(runner: &'r mut Session) -> CaseContext<'r> {
+        let mut ctx = CaseContext::new(runner, &HOUSEKEEPING);
         ctx.result.id = "the runner's housekeeping";
         ctx
     }
@@ -92,23 +92,23 @@ impl<'r> Ctx<'r> {
     /// after waiting for the window if the target counts within one (the
     /// password being unknown, no success can reset a count in a row).
     pub(crate) async fn room_for_one_more(&mut self) -> bool {
-        match self.runner.active.budget.room() {
-            Room::Now => true,
-            Room::After(wait) => {
+        match self.runner.active.budget.next_wrong_attempt() {
+            NextWrongAttempt::Now => true,
+            NextWrongAttempt::After(wait) => {
                 self.result.notes.push(format!(
                     "waited {:.1} s for the lockout window to make room for a probe",
                     wait.as_secs_f64()
                 ));
                 tokio::time::sleep(wait).await;
-                self.runner.active.budget.room() == Room::Now
+                self.runner.active.budget.next_wrong_attempt() == NextWrongAttempt::Now
             }
-            Room::AfterSuccess | Room::Never => false,
+            NextWrongAttempt::AfterSuccess | NextWrongAttempt::Never => false,
         }
     }
 
     /// Labels of the passwords known when the case starts.
     pub(crate) fn labels(runner: &Session) -> Redactor {
-        let mut r = runner.base.clone();
+        let mut r = runner.profile_secrets.clone();
         let a = &runner.active;
         if a.current == a.original {
             r.add(&a.current, "password:original");
@@ -220,7 +220,7 @@ impl<'r> Ctx<'r> {
     ) -> Option<Response> {
         let sent_current = self.current();
         if matches!(effect, Effect::Change { .. } | Effect::Harmless) {
-            self.runner.active.touched = true;
+            self.runner.active.change_sent = true;
         }
         if !self.record_before_send(purpose, &effect) {
             return None;
@@ -373,7 +373,7 @@ impl<'r> Ctx<'r> {
         ));
     }
 
-    /// [`Ctx::step`] where the document allows several answers (open
+    /// [`CaseContext::step`] where the document allows several answers (open
     /// points): the expectation whose `error` the answer names is checked,
     /// else the first; a note says which one was taken.
     pub(crate) async fn step_one_of(
@@ -408,7 +408,7 @@ impl<'r> Ctx<'r> {
     }
 
     /// After a step's checks: a refused tracked password is looked into
-    /// ([`Ctx::recheck_last_change`]).
+    /// ([`CaseContext::recheck_last_change`]).
     pub(crate) async fn after_answer(&mut self, tracked: bool, response: &Response) {
         if tracked && is_error(response, "wrong_old_password") {
             let _ = self.recheck_last_change().await;
@@ -502,20 +502,20 @@ impl<'r> Ctx<'r> {
     /// skipped.
     pub(crate) async fn guard(&mut self) -> Result<(), Stop> {
         let rule = self.runner.lockout_rule();
-        match self.runner.active.budget.room() {
-            Room::Now => Ok(()),
-            Room::Never if rule.allowance() == Some(0) => Err(Stop::Skip(format!(
+        match self.runner.active.budget.next_wrong_attempt() {
+            NextWrongAttempt::Now => Ok(()),
+            NextWrongAttempt::Never if rule.allowance() == Some(0) => Err(Stop::Skip(format!(
                 "lockout.max_failures = {} leaves no room for wrong passwords",
                 rule.max_failures.unwrap_or_default()
             ))),
-            Room::Never => Err(Stop::Skip(format!(
+            NextWrongAttempt::Never => Err(Stop::Skip(format!(
                 "the lockout budget is spent: {} wrong old passwords sent, at most {} \
                  under the rule ({}); declare [lockout] counting (and window_secs) to allow more",
                 self.runner.failures(),
                 rule.allowance().unwrap_or_default(),
                 rule.describe()
             ))),
-            Room::After(wait) => {
+            NextWrongAttempt::After(wait) => {
                 self.result.notes.push(format!(
                     "waited {:.1} s for the lockout window ({} s) to make room for a wrong \
                      password",
@@ -523,12 +523,12 @@ impl<'r> Ctx<'r> {
                     rule.window.unwrap_or_default().as_secs()
                 ));
                 tokio::time::sleep(wait).await;
-                match self.runner.active.budget.room() {
-                    Room::Now => Ok(()),
+                match self.runner.active.budget.next_wrong_attempt() {
+                    NextWrongAttempt::Now => Ok(()),
                     _ => Err(Stop::Skip("no room in the lockout window".into())),
                 }
             }
-            Room::AfterSuccess => {
+            NextWrongAttempt::AfterSuccess => {
                 let token = self.active_token().await?;
                 let current = self.current();
                 let new = self.fresh();
