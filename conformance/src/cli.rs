@@ -283,53 +283,7 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         Some(file) => Some(Baseline::load(file).map_err(err)?),
         None => None,
     };
-    let mut embedded = None;
-    let (mut profile, target, state_file) = match (&args.profile, &args.base_url) {
-        (Some(file), base_url) => {
-            let mut profile = Profile::load(file).map_err(err)?;
-            if let Some(url) = base_url {
-                profile.base_url = url.clone();
-            }
-            let state = args
-                .state
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("conformance.state.json"));
-            (profile, format!("profile {}", file.display()), state)
-        }
-        (None, Some(url)) => {
-            let mut profile =
-                Profile::load(std::path::Path::new(embedded::REFERENCE_PROFILE)).map_err(err)?;
-            profile.base_url = url.clone();
-            let state = args
-                .state
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("conformance.state.json"));
-            (
-                profile,
-                "reference profile (fixtures/reference.toml)".to_string(),
-                state,
-            )
-        }
-        (None, None) => {
-            let server = Embedded::start(args.embedded_hashing).await.map_err(err)?;
-            let profile = server.profile.clone();
-            let state = match &args.state {
-                Some(file) => file.clone(),
-                None => {
-                    // A throwaway file beside the server's temporary
-                    // database: atomic writes without fsyncs.
-                    crate::state::set_durable_writes(false);
-                    server.state_file()
-                }
-            };
-            embedded = Some(server);
-            (
-                profile,
-                "embedded reference server (fixtures/reference.toml)".to_string(),
-                state,
-            )
-        }
-    };
+    let (mut profile, target, state_file, embedded) = target_of(args).await?;
     profile.http.allow_insecure_http |= args.exposure.allow_insecure_http;
     if let Some(rate) = args.rate {
         if !rate.is_finite() || rate < 0.0 {
@@ -377,45 +331,13 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
     let endpoint = crate::exchange::Endpoint::parse(&profile.base_url)
         .map_err(err)?
         .endpoint_url();
-    let properties = if args.properties {
-        let only = select_properties(&args.cases);
-        if only.is_empty() {
-            None
-        } else {
-            let remote = embedded.is_none();
-            let n = args.property_cases.unwrap_or(if remote { 64 } else { 256 });
-            let seed = args.seed.unwrap_or_else(random_seed);
-            eprintln!("properties: seed {seed} (replay with --seed {seed})");
-            let opts = PropertyOptions {
-                cases: n,
-                sequences: (n / 4).max(1),
-                max_steps: 30,
-                seed,
-                only,
-                regressions: None,
-                enforcement,
-                progress: true,
-                max_shrink_iters: if remote { 200 } else { 2_000 },
-                replay: None,
-            };
-            let bounds = Bounds {
-                max_requests: if remote {
-                    REMOTE_MAX_REQUESTS
-                } else {
-                    u64::MAX
-                },
-                timeout: options.timeout,
-            };
-            Some((opts, bounds))
-        }
-    } else {
-        if !args.cases.is_empty() && cases.is_empty() {
-            return Err(CliError(
-                "the selected cases are generated properties: add --properties".into(),
-            ));
-        }
-        None
-    };
+    let properties = property_run(
+        args,
+        &cases,
+        embedded.is_none(),
+        enforcement,
+        options.timeout,
+    )?;
     let rule = profile.lockout.rule();
     if !rule.declared {
         eprintln!("lockout: {}", rule.describe());
@@ -442,6 +364,111 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         report.require_rows(rows);
     }
     Ok(report)
+}
+
+/// The profile, a description of the target, the state file and the
+/// embedded server when `run` starts one (neither --profile nor --base-url).
+async fn target_of(
+    args: &RunArgs,
+) -> Result<(Profile, String, PathBuf, Option<Embedded>), CliError> {
+    let (profile, target, state_file) = match (&args.profile, &args.base_url) {
+        (Some(file), base_url) => {
+            let mut profile = Profile::load(file).map_err(err)?;
+            if let Some(url) = base_url {
+                profile.base_url = url.clone();
+            }
+            let state = args
+                .state
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("conformance.state.json"));
+            (profile, format!("profile {}", file.display()), state)
+        }
+        (None, Some(url)) => {
+            let mut profile =
+                Profile::load(std::path::Path::new(embedded::REFERENCE_PROFILE)).map_err(err)?;
+            profile.base_url = url.clone();
+            let state = args
+                .state
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("conformance.state.json"));
+            (
+                profile,
+                "reference profile (fixtures/reference.toml)".to_string(),
+                state,
+            )
+        }
+        (None, None) => {
+            let server = Embedded::start(args.embedded_hashing).await.map_err(err)?;
+            let profile = server.profile.clone();
+            let state = match &args.state {
+                Some(file) => file.clone(),
+                None => {
+                    // A throwaway file beside the server's temporary
+                    // database: atomic writes without fsyncs.
+                    crate::state::set_durable_writes(false);
+                    server.state_file()
+                }
+            };
+            return Ok((
+                profile,
+                "embedded reference server (fixtures/reference.toml)".to_string(),
+                state,
+                Some(server),
+            ));
+        }
+    };
+    Ok((profile, target, state_file, None))
+}
+
+/// The property run `--properties` asks for (`None` without it or when
+/// the selection holds no property); `remote`: a target other than the
+/// embedded server.
+fn property_run(
+    args: &RunArgs,
+    cases: &[&'static crate::vocabulary::Case],
+    remote: bool,
+    enforcement: Enforcement,
+    timeout: Duration,
+) -> Result<Option<(PropertyOptions, Bounds)>, CliError> {
+    let properties = if args.properties {
+        let only = select_properties(&args.cases);
+        if only.is_empty() {
+            None
+        } else {
+            let n = args.property_cases.unwrap_or(if remote { 64 } else { 256 });
+            let seed = args.seed.unwrap_or_else(random_seed);
+            eprintln!("properties: seed {seed} (replay with --seed {seed})");
+            let opts = PropertyOptions {
+                cases: n,
+                sequences: (n / 4).max(1),
+                max_steps: 30,
+                seed,
+                only,
+                regressions: None,
+                enforcement,
+                progress: true,
+                max_shrink_iters: if remote { 200 } else { 2_000 },
+                replay: None,
+            };
+            let bounds = Bounds {
+                max_requests: if remote {
+                    REMOTE_MAX_REQUESTS
+                } else {
+                    u64::MAX
+                },
+                timeout,
+            };
+            Some((opts, bounds))
+        }
+    } else {
+        if !args.cases.is_empty() && cases.is_empty() {
+            return Err(CliError(
+                "the selected cases are generated properties: add --properties".into(),
+            ));
+        }
+        None
+    };
+    Ok(properties)
 }
 
 /// Renders a report in `format`, what the target sent escaped
