@@ -72,30 +72,15 @@ impl Session {
                     // batch left it alone; that 200 did not take.
                     let check = log.result.checks.pop();
                     let exchanges = log.result.exchanges;
-                    let last = batch.last().map(|(i, _)| *i);
-                    if let Some(i) = results.iter().rposition(|r| r.id == id).or(last) {
-                        let result = &mut results[i];
-                        let refused = result.exchanges.len() + 1;
-                        for x in &exchanges {
-                            let mut x = x.clone();
-                            x.step = result.exchanges.len() + 1;
-                            result.exchanges.push(x);
-                        }
-                        result.checks.extend(check.map(|mut c| {
-                            c.step = refused;
-                            c.observed = format!("found after {}: {}", ids.join(", "), c.observed);
-                            c
-                        }));
-                        verdict::judge(result, enforcement);
-                    }
-                    return Housekeeping {
-                        ok: false,
-                        outcome: format!(
-                            "unchanged after {}, but a 200 did not take",
-                            ids.join(", ")
-                        ),
+                    return a_change_did_not_take(
+                        results,
+                        &batch,
+                        &ids,
+                        id,
+                        check,
                         exchanges,
-                    };
+                        enforcement,
+                    );
                 }
             }
             _ => {
@@ -111,58 +96,107 @@ impl Session {
         log.runner.stores_refused = true;
         let found = narrow_down(&mut log, &batch, results, &token).await;
         let exchanges = log.result.exchanges;
-        match found {
-            Some(index) => {
-                let id = results[index].id;
-                changed_by(
-                    &mut results[index],
-                    &exchanges,
-                    "the password was changed to a new password this case sent",
-                    enforcement,
-                );
-                Housekeeping {
-                    ok: false,
-                    outcome: format!("changed by {id}; the account was recovered"),
-                    exchanges,
-                }
+        blame(results, &batch, found, &ids, exchanges, enforcement)
+    }
+}
+
+/// The password before the last 200 still works (found by the recheck
+/// of case `id`): the batch left it alone and that 200 did not take. The
+/// recheck's exchanges and check go to case `id` (or the batch's last).
+fn a_change_did_not_take(
+    results: &mut [CaseResult],
+    batch: &[(usize, Vec<String>)],
+    ids: &[&str],
+    id: &str,
+    check: Option<checks::Check>,
+    exchanges: Vec<ExchangeRecord>,
+    enforcement: Enforcement,
+) -> Housekeeping {
+    let last = batch.last().map(|(i, _)| *i);
+    if let Some(i) = results.iter().rposition(|r| r.id == id).or(last) {
+        let result = &mut results[i];
+        let refused = result.exchanges.len() + 1;
+        for x in &exchanges {
+            let mut x = x.clone();
+            x.step = result.exchanges.len() + 1;
+            result.exchanges.push(x);
+        }
+        result.checks.extend(check.map(|mut c| {
+            c.step = refused;
+            c.observed = format!("found after {}: {}", ids.join(", "), c.observed);
+            c
+        }));
+        verdict::judge(result, enforcement);
+    }
+    Housekeeping {
+        ok: false,
+        outcome: format!("unchanged after {}, but a 200 did not take", ids.join(", ")),
+        exchanges,
+    }
+}
+
+/// The verdicts once the password is known to have changed during the
+/// batch: the case whose candidate worked (`found`), the batch's only
+/// case, or, not narrowed down, every case of the batch an error.
+fn blame(
+    results: &mut [CaseResult],
+    batch: &[(usize, Vec<String>)],
+    found: Option<usize>,
+    ids: &[&str],
+    exchanges: Vec<ExchangeRecord>,
+    enforcement: Enforcement,
+) -> Housekeeping {
+    match found {
+        Some(index) => {
+            let id = results[index].id;
+            changed_by(
+                &mut results[index],
+                &exchanges,
+                "the password was changed to a new password this case sent",
+                enforcement,
+            );
+            Housekeeping {
+                ok: false,
+                outcome: format!("changed by {id}; the account was recovered"),
+                exchanges,
             }
-            None if batch.len() == 1 => {
-                // One case only: it changed the password, to something the
-                // harness does not know.
-                let index = batch[0].0;
-                let id = results[index].id;
-                changed_by(
-                    &mut results[index],
-                    &exchanges,
-                    "the password was changed (to a password the harness cannot tell)",
-                    enforcement,
-                );
-                Housekeeping {
-                    ok: false,
-                    outcome: format!(
-                        "changed by {id}; the new password is unknown, the account is left alone"
-                    ),
-                    exchanges,
-                }
+        }
+        None if batch.len() == 1 => {
+            // One case only: it changed the password, to something the
+            // harness does not know.
+            let index = batch[0].0;
+            let id = results[index].id;
+            changed_by(
+                &mut results[index],
+                &exchanges,
+                "the password was changed (to a password the harness cannot tell)",
+                enforcement,
+            );
+            Housekeeping {
+                ok: false,
+                outcome: format!(
+                    "changed by {id}; the new password is unknown, the account is left alone"
+                ),
+                exchanges,
             }
-            None => {
-                for (index, _) in &batch {
-                    let result = &mut results[*index];
-                    result.verdict = Verdict::Error;
-                    result.reason = Some(format!(
-                        "the tracked password changed during {}: not determined which case \
-                         changed it (the lockout leaves no room to try more candidates)",
-                        ids.join(", ")
-                    ));
-                }
-                Housekeeping {
-                    ok: false,
-                    outcome: format!(
-                        "changed during {}; not narrowed down, the account is left alone",
-                        ids.join(", ")
-                    ),
-                    exchanges,
-                }
+        }
+        None => {
+            for (index, _) in batch {
+                let result = &mut results[*index];
+                result.verdict = Verdict::Error;
+                result.reason = Some(format!(
+                    "the tracked password changed during {}: not determined which case \
+                     changed it (the lockout leaves no room to try more candidates)",
+                    ids.join(", ")
+                ));
+            }
+            Housekeeping {
+                ok: false,
+                outcome: format!(
+                    "changed during {}; not narrowed down, the account is left alone",
+                    ids.join(", ")
+                ),
+                exchanges,
             }
         }
     }
