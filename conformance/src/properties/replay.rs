@@ -299,73 +299,25 @@ fn play_one(
         stopped: None,
         transport: false,
     };
-    let stop = |out: &mut PlayedSequence, e: &DriveError| {
-        out.transport = matches!(e, DriveError::Transport(_));
-        out.stopped = Some(e.to_string());
-    };
     if let Err(e) = d.reset_failures() {
         stop(&mut out, &e);
         return out;
     }
     let policy = d.profile.policy.clone();
-    let mut pws = Passwords {
-        known: std::iter::once(d.account.current.clone())
-            .chain(d.account.previous.iter().rev().cloned())
-            .collect(),
-        fresh: HashMap::new(),
-        redactor: Redactor::new(show_secrets),
-    };
-    for (i, value) in pws.known.clone().iter().enumerate() {
-        pws.redactor.add(value, &format!("password:start-{i}"));
-    }
+    let mut pws = start_passwords(d, show_secrets);
     let mut state = seq.init.clone();
     for (i, step) in seq.steps.iter().enumerate() {
         let n = i + 1;
         let predicted = state.predict(step);
-        let old = match step.old {
-            Old::Right => pws.resolve(state.current, &policy),
-            Old::Wrong => {
-                let w = crate::password::wrong(&policy);
-                pws.redactor.add(&w, "password:wrong");
-                Ok(w)
-            }
-        };
-        let new = match step.new {
-            New::Breaking(b) => crate::password::breaking(&policy, b).inspect(|v| {
-                pws.redactor.add(
-                    v,
-                    &format!("password:breaking-{}", format!("{b:?}").to_lowercase()),
-                )
-            }),
-            other => state
-                .new_password(other)
-                .ok_or_else(|| "no such password".to_string())
-                .and_then(|pw| pws.resolve(pw, &policy)),
-        };
-        let (old, new) = match (old, new) {
-            (Ok(o), Ok(n)) => (o, n),
-            (Err(e), _) | (_, Err(e)) => {
+        let (old, new) = match step_passwords(step, &state, &mut pws, &policy) {
+            Ok(pair) => pair,
+            Err(e) => {
                 out.stopped = Some(format!("step {n}: {e}"));
                 return out;
             }
         };
-        // The run's lockout budget (catalogue included) is guarded before
-        // each wrong old password, as the catalogue's are: a success or a
-        // wait for the window where needed, or the sequence stops here.
-        if may_count(step) {
-            match d.make_room() {
-                Ok(true) => {}
-                Ok(false) => {
-                    out.stopped = Some(format!(
-                        "step {n}: the lockout budget leaves no room for a wrong old password"
-                    ));
-                    return out;
-                }
-                Err(e) => {
-                    stop(&mut out, &e);
-                    return out;
-                }
-            }
+        if !room_for(d, step, n, &mut out) {
+            return out;
         }
         let token = match d.token(step.token) {
             Ok(t) => t,
@@ -445,6 +397,80 @@ fn play_one(
         }
     }
     out
+}
+
+/// Stops a sequence on a driver error (a transport error stops the run).
+fn stop(out: &mut PlayedSequence, e: &DriveError) {
+    out.transport = matches!(e, DriveError::Transport(_));
+    out.stopped = Some(e.to_string());
+}
+
+/// The passwords a sequence starts from: the account's current one and
+/// its previous ones, newest first, labelled for the redactor.
+fn start_passwords(d: &Driver, show_secrets: bool) -> Passwords {
+    let mut pws = Passwords {
+        known: std::iter::once(d.account.current.clone())
+            .chain(d.account.previous.iter().rev().cloned())
+            .collect(),
+        fresh: HashMap::new(),
+        redactor: Redactor::new(show_secrets),
+    };
+    for (i, value) in pws.known.clone().iter().enumerate() {
+        pws.redactor.add(value, &format!("password:start-{i}"));
+    }
+    pws
+}
+
+/// The old and new passwords of `step` in model state `state`.
+fn step_passwords(
+    step: &Step,
+    state: &model::Account,
+    pws: &mut Passwords,
+    policy: &crate::profile::Policy,
+) -> Result<(String, String), String> {
+    let old = match step.old {
+        Old::Right => pws.resolve(state.current, policy),
+        Old::Wrong => {
+            let w = crate::password::wrong(policy);
+            pws.redactor.add(&w, "password:wrong");
+            Ok(w)
+        }
+    };
+    let new = match step.new {
+        New::Breaking(b) => crate::password::breaking(policy, b).inspect(|v| {
+            pws.redactor.add(
+                v,
+                &format!("password:breaking-{}", format!("{b:?}").to_lowercase()),
+            )
+        }),
+        other => state
+            .new_password(other)
+            .ok_or_else(|| "no such password".to_string())
+            .and_then(|pw| pws.resolve(pw, policy)),
+    };
+    Ok((old?, new?))
+}
+
+/// The run's lockout budget (catalogue included) is guarded before each
+/// wrong old password, as the catalogue's are: a success or a wait for the
+/// window where needed, or the sequence stops here (`false`).
+fn room_for(d: &mut Driver, step: &Step, n: usize, out: &mut PlayedSequence) -> bool {
+    if !may_count(step) {
+        return true;
+    }
+    match d.make_room() {
+        Ok(true) => true,
+        Ok(false) => {
+            out.stopped = Some(format!(
+                "step {n}: the lockout budget leaves no room for a wrong old password"
+            ));
+            false
+        }
+        Err(e) => {
+            stop(out, &e);
+            false
+        }
+    }
 }
 
 /// Tries the tracked password (a change from it to itself) and says
