@@ -377,6 +377,18 @@ pub fn template(
 ) -> String {
     let mut t = String::new();
     let w = &mut t;
+    header(w, issuer, discovered);
+    w.push('\n');
+    base_url_line(w, issuer, base_url);
+    policy_table(w);
+    lockout_and_limits_tables(w);
+    tokens_table(w, issuer, discovered);
+    accounts_tables(w);
+    t
+}
+
+/// The header: how the profile was written and what discovery found.
+fn header(w: &mut String, issuer: &str, discovered: &Result<Discovered, String>) {
     let _ = writeln!(
         w,
         "# Target profile written by `conformance init --issuer {}`.",
@@ -425,7 +437,10 @@ pub fn template(
             );
         }
     }
-    w.push('\n');
+}
+
+/// `base_url`: from --base-url, or the issuer's origin as a guess.
+fn base_url_line(w: &mut String, issuer: &str, base_url: Option<&str>) {
     match base_url {
         Some(url) => {
             let _ = writeln!(
@@ -444,7 +459,10 @@ pub fn template(
             );
         }
     }
+}
 
+/// The `[policy]` table, every key a TODO.
+fn policy_table(w: &mut String) {
     w.push_str(
         "\n# What the target enforces for the test accounts. Lengths are Unicode code points.\n[policy]\n",
     );
@@ -489,7 +507,10 @@ pub fn template(
     w.push_str(
         "# history_includes_current = false    # TODO: true when N counts the current password too\n",
     );
+}
 
+/// The `[lockout]` and `[limits]` tables, every key a TODO.
+fn lockout_and_limits_tables(w: &mut String) {
     w.push_str("\n[lockout]\n");
     w.push_str(
         "# max_failures = 5    # TODO: wrong old passwords that lock an account; 0 = no lockout.\n\
@@ -502,7 +523,10 @@ pub fn template(
 
     w.push_str("\n[limits]\n# max_body_bytes = 4096    # TODO: largest request body accepted\n");
     w.push_str(&skipped_line("limits.max_body_bytes"));
+}
 
+/// The `[tokens]` table, filled from discovery where it could be read.
+fn tokens_table(w: &mut String, issuer: &str, discovered: &Result<Discovered, String>) {
     w.push_str(
         "\n# How the harness gets access tokens: minting with a private key the target trusts\n\
          # (every token case), or token_command, or a static accounts.active.token.\n[tokens]\n",
@@ -571,7 +595,10 @@ pub fn template(
     w.push_str(
         "# token_command = \"./get-token.sh {subject} {scope}\"    # instead of private_key: prints a token\n",
     );
+}
 
+/// The `[accounts.*]` tables: the active account and the optional ones.
+fn accounts_tables(w: &mut String) {
     w.push_str(
         "\n# The account whose password the run changes many times and restores at the end.\n\
          [accounts.active]\n\
@@ -595,7 +622,6 @@ pub fn template(
         );
         w.push_str(&skipped_line(&format!("accounts.{table}")));
     }
-    t
 }
 
 /// A one-line summary of what discovery found, for stderr.
