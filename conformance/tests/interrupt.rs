@@ -226,6 +226,15 @@ fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
     text
 }
 
+/// Everything the exited child wrote to stderr: waits for the reader
+/// thread of [`collect_stderr`] to reach the end of the pipe (it drops its
+/// handle then), so the last lines, written just before the exit, are not
+/// missed by a test that reads as soon as the child is gone.
+async fn all_of(err: &Arc<Mutex<String>>) -> String {
+    wait_until("stderr read to its end", || Arc::strong_count(err) == 1).await;
+    err.lock().unwrap().clone()
+}
+
 async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !condition() {
@@ -303,7 +312,7 @@ async fn a_second_sigint_mid_change_exits_and_restore_resolves_the_change() {
     .await;
     kill("-INT", &child);
     let status = wait_for_exit(&mut child).await;
-    let said = err.lock().unwrap().clone();
+    let said = all_of(&err).await;
     assert_eq!(status.code(), Some(130), "{said}");
     assert!(fake.traffic().holding, "the change was still in flight");
     // It was applied, and the state file has it as pending.
@@ -350,7 +359,7 @@ async fn sigint_during_the_properties_finishes_the_change_restores_and_exits_130
     let at_signal = fake.traffic().handled;
     kill("-INT", &child);
     let status = wait_for_exit(&mut child).await;
-    let said = err.lock().unwrap().clone();
+    let said = all_of(&err).await;
     assert_eq!(status.code(), Some(130), "{said}");
     assert!(said.contains("interrupted by SIGINT"), "{said}");
     // The held change was answered, followed and undone; no generated
