@@ -494,28 +494,14 @@ async fn the_state_file_outlives_the_active_restore_while_others_are_checked() {
     let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
     profile.base_url = format!("http://{}", fake.addr);
     let options = crate::support::external_options(dir.path());
-    let endpoint = format!("http://{}/change_user_password", fake.addr);
-    let entry =
-        |subject: &str, password: &str, candidates: Vec<String>| conformance::state::AccountState {
-            subject: subject.into(),
-            original: password.into(),
-            current: password.into(),
-            pending: None,
-            previous: Vec::new(),
-            failures: 0,
-            before_last_change: None,
-            candidates,
-        };
-    conformance::state::StateFile {
-        version: conformance::state::FORMAT,
-        endpoint,
-        accounts: vec![
-            entry("alice", "Alice-Passw0rd", Vec::new()),
-            entry("bob", "Bob-Passw0rd", vec!["Bob-Candidate-9x".into()]),
+    save_state(
+        &file,
+        &fake,
+        vec![
+            entry("alice", "Alice-Passw0rd", "Alice-Passw0rd", &[]),
+            entry("bob", "Bob-Passw0rd", "Bob-Passw0rd", &["Bob-Candidate-9x"]),
         ],
-    }
-    .save(&file)
-    .unwrap();
+    );
     let outcome = runner::restore_from_state(&profile, &options)
         .await
         .expect("the restore starts");
@@ -543,22 +529,16 @@ async fn restore_checks_the_original_when_candidates_are_recorded() {
     let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
     profile.base_url = format!("http://{}", fake.addr);
     let options = crate::support::external_options(dir.path());
-    conformance::state::StateFile {
-        version: conformance::state::FORMAT,
-        endpoint: format!("http://{}/change_user_password", fake.addr),
-        accounts: vec![conformance::state::AccountState {
-            subject: "alice".into(),
-            original: "Alice-Passw0rd".into(),
-            current: "Alice-Passw0rd".into(),
-            pending: None,
-            previous: Vec::new(),
-            failures: 0,
-            before_last_change: None,
-            candidates: vec!["Alice-Cand-7x".into()],
-        }],
-    }
-    .save(&file)
-    .unwrap();
+    save_state(
+        &file,
+        &fake,
+        vec![entry(
+            "alice",
+            "Alice-Passw0rd",
+            "Alice-Passw0rd",
+            &["Alice-Cand-7x"],
+        )],
+    );
     let outcome = runner::restore_from_state(&profile, &options)
         .await
         .expect("the restore starts");
@@ -588,31 +568,18 @@ async fn resolving_another_accounts_lost_change_spends_its_lockout_budget() {
     profile.base_url = format!("http://{}", fake.addr);
     profile.lockout.max_failures = Some(5);
     let options = crate::support::external_options(dir.path());
-    let account = |subject: &str, original: &str, current: &str, pending: Option<&str>| {
-        conformance::state::AccountState {
-            subject: subject.into(),
-            original: original.into(),
-            current: current.into(),
-            pending: pending.map(str::to_string),
-            previous: Vec::new(),
-            failures: 3,
-            before_last_change: None,
-            candidates: Vec::new(),
-        }
-    };
-    conformance::state::StateFile {
-        version: conformance::state::FORMAT,
-        endpoint: format!("http://{}/change_user_password", fake.addr),
-        accounts: vec![
+    save_state(
+        &file,
+        &fake,
+        vec![
+            entry("alice", "Alice-Passw0rd", "Alice-Passw0rd", &[]),
             conformance::state::AccountState {
-                failures: 0,
-                ..account("alice", "Alice-Passw0rd", "Alice-Passw0rd", None)
+                pending: Some("Bob-Guess-2x".into()),
+                failures: 3,
+                ..entry("bob", "Bob-Passw0rd", "Bob-Guess-1x", &[])
             },
-            account("bob", "Bob-Passw0rd", "Bob-Guess-1x", Some("Bob-Guess-2x")),
         ],
-    }
-    .save(&file)
-    .unwrap();
+    );
     let outcome = runner::restore_from_state(&profile, &options)
         .await
         .expect("the restore starts");
@@ -640,33 +607,22 @@ async fn another_accounts_candidates_stop_two_below_its_lockout() {
     profile.base_url = format!("http://{}", fake.addr);
     profile.lockout.max_failures = Some(5);
     let options = crate::support::external_options(dir.path());
-    let account = |subject: &str, password: &str, failures: u32, candidates: &[&str]| {
-        conformance::state::AccountState {
-            subject: subject.into(),
-            original: password.into(),
-            current: password.into(),
-            pending: None,
-            previous: Vec::new(),
-            failures,
-            before_last_change: None,
-            candidates: candidates.iter().map(|c| c.to_string()).collect(),
-        }
-    };
-    conformance::state::StateFile {
-        version: conformance::state::FORMAT,
-        endpoint: format!("http://{}/change_user_password", fake.addr),
-        accounts: vec![
-            account("alice", "Alice-Passw0rd", 0, &[]),
-            account(
-                "bob",
-                "Bob-Passw0rd",
-                1,
-                &["Bob-Cand-1x", "Bob-Cand-2x", "Bob-Cand-3x", "Bob-Cand-4x"],
-            ),
+    save_state(
+        &file,
+        &fake,
+        vec![
+            entry("alice", "Alice-Passw0rd", "Alice-Passw0rd", &[]),
+            conformance::state::AccountState {
+                failures: 1,
+                ..entry(
+                    "bob",
+                    "Bob-Passw0rd",
+                    "Bob-Passw0rd",
+                    &["Bob-Cand-1x", "Bob-Cand-2x", "Bob-Cand-3x", "Bob-Cand-4x"],
+                )
+            },
         ],
-    }
-    .save(&file)
-    .unwrap();
+    );
     let outcome = runner::restore_from_state(&profile, &options)
         .await
         .expect("the restore starts");
@@ -693,28 +649,14 @@ async fn restore_names_the_accounts_as_the_restore_left_them() {
     let fake = Fake::tenant(Tenant::default()).await;
     fake.set_password("alice", "Alice-Moved-1x");
     fake.set_password("bob", "Bob-Stored-9x");
-    let account = |subject: &str, original: &str, current: &str, candidates: &[&str]| {
-        conformance::state::AccountState {
-            subject: subject.into(),
-            original: original.into(),
-            current: current.into(),
-            pending: None,
-            previous: Vec::new(),
-            failures: 0,
-            before_last_change: None,
-            candidates: candidates.iter().map(|c| c.to_string()).collect(),
-        }
-    };
-    conformance::state::StateFile {
-        version: conformance::state::FORMAT,
-        endpoint: format!("http://{}/change_user_password", fake.addr),
-        accounts: vec![
-            account("alice", "Alice-Passw0rd", "Alice-Moved-1x", &[]),
-            account("bob", "Bob-Passw0rd", "Bob-Passw0rd", &["Bob-Cand-1x"]),
+    save_state(
+        &file,
+        &fake,
+        vec![
+            entry("alice", "Alice-Passw0rd", "Alice-Moved-1x", &[]),
+            entry("bob", "Bob-Passw0rd", "Bob-Passw0rd", &["Bob-Cand-1x"]),
         ],
-    }
-    .save(&file)
-    .unwrap();
+    );
     let base_url = format!("http://{}", fake.addr);
     let state = file.to_str().unwrap().to_string();
     let out = tokio::task::spawn_blocking(move || {
@@ -731,4 +673,39 @@ async fn restore_names_the_accounts_as_the_restore_left_them() {
     assert_eq!(fake.account("alice").password, "Alice-Passw0rd", "{stdout}");
     assert!(stdout.contains("restore: bob has"), "{stdout}");
     assert!(!stdout.contains("alice has \"Alice-Moved-1x\""), "{stdout}");
+}
+
+/// A state-file entry: `subject` recorded at `current` (its original
+/// `original`), nothing pending, no failures counted, `candidates` recorded.
+fn entry(
+    subject: &str,
+    original: &str,
+    current: &str,
+    candidates: &[&str],
+) -> conformance::state::AccountState {
+    conformance::state::AccountState {
+        subject: subject.into(),
+        original: original.into(),
+        current: current.into(),
+        pending: None,
+        previous: Vec::new(),
+        failures: 0,
+        before_last_change: None,
+        candidates: candidates.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+/// Writes to `file` the state file of a run against `fake` holding `accounts`.
+fn save_state(
+    file: &std::path::Path,
+    fake: &Fake,
+    accounts: Vec<conformance::state::AccountState>,
+) {
+    conformance::state::StateFile {
+        version: conformance::state::FORMAT,
+        endpoint: format!("http://{}/change_user_password", fake.addr),
+        accounts,
+    }
+    .save(file)
+    .unwrap();
 }
