@@ -182,7 +182,7 @@ pub async fn restore_from_state(
 
 /// The active account as the properties driver tracks it.
 fn tracked(session: &Session) -> Tracked {
-    let a = &session.active;
+    let a = &session.ledger.active;
     Tracked {
         account: a.account.clone(),
         original: a.original.clone(),
@@ -197,17 +197,17 @@ fn tracked(session: &Session) -> Tracked {
 
 /// Takes the active account back from the properties driver.
 fn take_back(session: &mut Session, t: &Tracked) {
-    session.active.change_sent = true;
-    session.active.current = t.current.clone();
-    session.active.previous = t.previous.clone();
-    session.active.budget = t.budget.clone();
-    session.active.pending = t.pending.clone();
-    session.active.candidates = t.candidates.clone();
+    session.ledger.active.change_sent = true;
+    session.ledger.active.current = t.current.clone();
+    session.ledger.active.previous = t.previous.clone();
+    session.ledger.active.budget = t.budget.clone();
+    session.ledger.active.pending = t.pending.clone();
+    session.ledger.active.candidates = t.candidates.clone();
     if t.poisoned.is_some() {
-        session.active.poisoned = t.poisoned.clone();
+        session.ledger.active.poisoned = t.poisoned.clone();
     }
     session.track_password();
-    session.save_state();
+    session.ledger.save();
 }
 
 /// Hands the active account, and the run's lockout budget, to the
@@ -253,7 +253,7 @@ async fn run_properties(
         let (mut ran, d) = match joined {
             Ok(done) => done,
             Err(e) => {
-                session.active.poisoned = Some(format!("the properties stopped: {e}"));
+                session.ledger.active.poisoned = Some(format!("the properties stopped: {e}"));
                 stopped = Some(format!("the properties stopped: {e}"));
                 break;
             }
@@ -273,7 +273,7 @@ async fn run_properties(
             .resolve_during_run("after a property's change without an answer")
             .await
         else {
-            stopped = session.active.poisoned.clone();
+            stopped = session.ledger.active.poisoned.clone();
             break;
         };
         if let Some(r) = results.last_mut() {

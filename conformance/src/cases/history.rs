@@ -61,7 +61,7 @@ async fn history(ctx: &mut CaseContext<'_>, probe: HistoryProbe) -> Result<(), S
         HistoryProbe::Beyond => depth + 1,
     };
     ctx.ensure_previous(k).await?;
-    let previous = &ctx.runner.active.previous;
+    let previous = &ctx.runner.ledger.active.previous;
     let reused = previous[previous.len() - k].clone();
     let current = ctx.current();
     let (purpose, expect) = match probe {

@@ -5,11 +5,10 @@
 
 use crate::checks;
 use crate::exchange::{Response, TransportError};
-use crate::state::AccountState;
 use crate::verdict::Verdict;
 use crate::vocabulary::Tier;
 
-use super::account::{Effect, upsert_other};
+use super::account::Effect;
 use super::requests::is_error;
 use super::steps::CaseContext;
 
@@ -18,76 +17,14 @@ impl CaseContext<'_> {
     /// `false`: the state file could not be written, so the request is not
     /// sent (the case is skipped with why).
     pub(crate) fn record_before_send(&mut self, purpose: &str, effect: &Effect) -> bool {
-        if let Effect::Other { subject, old, new } = &effect {
-            let entry = match self.runner.others.iter().find(|o| o.subject == *subject) {
-                Some(o) => AccountState {
-                    pending: Some(new.clone()),
-                    ..o.clone()
-                },
-                None => AccountState {
-                    subject: subject.clone(),
-                    original: old.clone(),
-                    current: old.clone(),
-                    pending: Some(new.clone()),
-                    previous: Vec::new(),
-                    failures: 0,
-                    before_last_change: None,
-                    candidates: Vec::new(),
-                },
-            };
-            upsert_other(&mut self.runner.others, entry);
-            self.runner.save_state();
-        }
-        if let Effect::Candidate {
-            subject,
-            original,
-            known,
-            new,
-        } = &effect
-        {
-            let mut entry = match self.runner.others.iter().find(|o| o.subject == *subject) {
-                Some(o) => o.clone(),
-                None => AccountState {
-                    subject: subject.clone(),
-                    original: original.clone(),
-                    current: known.clone(),
-                    pending: None,
-                    previous: Vec::new(),
-                    failures: 0,
-                    before_last_change: None,
-                    candidates: Vec::new(),
-                },
-            };
-            if !entry.candidates.contains(new) {
-                entry.candidates.push(new.clone());
+        match self.runner.ledger.before_change(effect) {
+            Ok(()) => true,
+            Err(why) => {
+                self.result.verdict = Verdict::Skip;
+                self.result.reason = Some(format!("not sent ({purpose}): {why}"));
+                false
             }
-            upsert_other(&mut self.runner.others, entry);
-            self.runner.save_state();
         }
-        if let Effect::Change { new, .. } = &effect {
-            self.runner.active.pending = Some(new.clone());
-            self.runner.save_state();
-        }
-        if matches!(
-            effect,
-            Effect::Change { .. } | Effect::Other { .. } | Effect::Candidate { .. }
-        ) && let Some(why) = self.runner.unsaved.clone()
-        {
-            // Not recorded, so not sent: nothing is pending.
-            match &effect {
-                Effect::Change { .. } => self.runner.active.pending = None,
-                Effect::Other { subject, .. } => {
-                    if let Some(o) = self.runner.other_mut(subject) {
-                        o.pending = None;
-                    }
-                }
-                _ => {}
-            }
-            self.result.verdict = Verdict::Skip;
-            self.result.reason = Some(format!("not sent ({purpose}): {why}"));
-            return false;
-        }
-        true
     }
 
     /// A request whose answer was lost: a change stops further changes
@@ -111,7 +48,7 @@ impl CaseContext<'_> {
             weight: checks::Weight::Pass,
         });
         if matches!(effect, Effect::Change { .. }) {
-            self.runner.active.poisoned = Some(format!(
+            self.runner.ledger.active.poisoned = Some(format!(
                 "a change got no answer ({e}); the state file keeps both candidates"
             ));
         }
@@ -120,11 +57,14 @@ impl CaseContext<'_> {
         let wrong_old = match &effect {
             Effect::Change { old, .. } => *old != sent_current,
             Effect::Harmless => true,
-            Effect::None | Effect::Other { .. } | Effect::Candidate { .. } => false,
+            Effect::None
+            | Effect::Other { .. }
+            | Effect::Candidate { .. }
+            | Effect::ActiveCandidate { .. } => false,
         };
         if wrong_old {
-            self.runner.note_failure();
-            self.runner.save_state();
+            self.runner.ledger.note_failure();
+            self.runner.ledger.save();
         }
     }
 
@@ -139,32 +79,33 @@ impl CaseContext<'_> {
         response: &Response,
     ) {
         match &effect {
-            Effect::None => {}
+            Effect::None | Effect::ActiveCandidate { .. } => {}
             Effect::Change { old, new } => {
-                self.runner.active.pending = None;
+                self.runner.ledger.active.pending = None;
                 if response.status == 200 {
                     if *old == sent_current {
                         // The tracked password worked: nothing before this
                         // step changed it.
                         self.unverified = false;
                         self.candidates.clear();
-                        self.runner.active.candidates.clear();
+                        self.runner.ledger.active.candidates.clear();
                     } else {
                         // An old password other than the tracked one
                         // worked: a refused change was stored (or the old
                         // password is not checked).
-                        self.runner.stores_refused = true;
+                        self.runner.ledger.stores_refused = true;
                     }
                     self.runner.apply_change(new);
                     let by = format!("step {step} of {} ({purpose})", self.result.id);
                     let id = self.result.id;
-                    self.runner.active.last_change = Some((by, id, old.clone(), new.clone()));
+                    self.runner.ledger.active.last_change =
+                        Some((by, id, old.clone(), new.clone()));
                 } else {
                     self.unverified = true;
                     self.candidates.push(new.clone());
                     // Recorded (it was `pending` while in flight): what the
                     // password is if the target stored it anyway.
-                    let c = &mut self.runner.active.candidates;
+                    let c = &mut self.runner.ledger.active.candidates;
                     if !c.contains(new) {
                         c.push(new.clone());
                     }
@@ -174,31 +115,31 @@ impl CaseContext<'_> {
                     // A wrong old password refused for another reason (a
                     // target that checks the policy or the history first)
                     // may still have counted: counted (an upper bound).
-                    self.runner.note_failure();
+                    self.runner.ledger.note_failure();
                 }
                 if wrong_old {
-                    self.runner.note_failure();
+                    self.runner.ledger.note_failure();
                     if *old == sent_current {
                         // Refused changes may have been stored.
-                        self.runner.stores_refused = true;
-                        self.runner.active.poisoned = Some(
+                        self.runner.ledger.stores_refused = true;
+                        self.runner.ledger.active.poisoned = Some(
                             "the tracked password was refused (wrong_old_password); changes of \
                              the active account stopped to avoid a lockout"
                                 .to_string(),
                         );
                     }
                 }
-                self.runner.save_state();
+                self.runner.ledger.save();
             }
             Effect::Harmless => {
                 self.unverified = true;
                 if is_error(response, "wrong_old_password") {
-                    self.runner.note_failure();
-                    self.runner.save_state();
+                    self.runner.ledger.note_failure();
+                    self.runner.ledger.save();
                 }
             }
             Effect::Other { subject, new, .. } => {
-                if let Some(o) = self.runner.other_mut(subject) {
+                if let Some(o) = self.runner.ledger.other_mut(subject) {
                     o.pending = None;
                     if response.status == 200 {
                         let old = std::mem::replace(&mut o.current, new.clone());
@@ -208,10 +149,10 @@ impl CaseContext<'_> {
                         o.candidates.clear();
                     }
                 }
-                self.runner.save_state();
+                self.runner.ledger.save();
             }
             Effect::Candidate { subject, new, .. } => {
-                if let Some(o) = self.runner.other_mut(subject) {
+                if let Some(o) = self.runner.ledger.other_mut(subject) {
                     if response.status == 200 {
                         // Applied despite a wrong old password: it has `new`.
                         let old = std::mem::replace(&mut o.current, new.clone());
@@ -221,7 +162,7 @@ impl CaseContext<'_> {
                         o.failures += 1;
                     }
                 }
-                self.runner.save_state();
+                self.runner.ledger.save();
             }
         }
     }

@@ -9,8 +9,11 @@
 //!
 //! Layout, bottom up:
 //! - [`requests`]: request builders and answer tests.
-//! - [`account`]: [`Session`], `ActiveAccount`, `Effect`, `Stop`, the run's
-//!   options and errors, saving the state.
+//! - [`ledger`]: the one record of every account the run may change:
+//!   `ActiveAccount`, `Effect`, the save-before-send rule, candidates,
+//!   budgets, the state file.
+//! - [`account`]: [`Session`] (the run's context and its ledger), `Stop`,
+//!   the run's options and errors.
 //! - [`steps`]: `CaseContext`, one case in progress.
 //! - [`effects`]: a request's effect recorded before it is sent, applied
 //!   from its answer.
@@ -23,6 +26,7 @@
 pub mod account;
 pub mod confirm;
 pub mod effects;
+pub mod ledger;
 pub mod others;
 pub mod requests;
 pub mod restore;

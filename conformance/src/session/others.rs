@@ -3,7 +3,7 @@
 //! back to their original password at the end, each through as many
 //! generated passwords as the history needs.
 
-use super::account::{Effect, Session, upsert_other};
+use super::account::{Effect, Session};
 use super::requests::{change, is_error};
 use super::resume::confirms;
 use super::steps::CaseContext;
@@ -17,13 +17,13 @@ impl Session {
     pub(crate) async fn restore_others(&mut self) -> (bool, String, Vec<ExchangeRecord>) {
         let mut ok = true;
         let mut said = Vec::new();
-        let others = self.others.clone();
+        let others = self.ledger.others.clone();
         let mut log = CaseContext::housekeeping(self);
         for o in others {
             // Candidates are checked only when this run (or the run that
             // left the state file) saw the target store a refused change:
             // a conformant target's run sends nothing more.
-            let check_candidates = !o.candidates.is_empty() && log.runner.stores_refused;
+            let check_candidates = !o.candidates.is_empty() && log.runner.ledger.stores_refused;
             if o.pending.is_none() && o.current == o.original && !check_candidates {
                 if !o.candidates.is_empty() {
                     said.push(format!(
@@ -32,13 +32,10 @@ impl Session {
                         o.subject,
                         o.candidates.len()
                     ));
-                    upsert_other(
-                        &mut log.runner.others,
-                        AccountState {
-                            candidates: Vec::new(),
-                            ..o.clone()
-                        },
-                    );
+                    log.runner.ledger.upsert_other(AccountState {
+                        candidates: Vec::new(),
+                        ..o.clone()
+                    });
                 }
                 continue;
             }
@@ -75,8 +72,8 @@ impl Session {
                                     token = log.token_for(&account, &label).await.ok();
                                 }
                                 o.pending = None;
-                                upsert_other(&mut log.runner.others, o.clone());
-                                log.runner.save_state();
+                                log.runner.ledger.upsert_other(o.clone());
+                                log.runner.ledger.save();
                             }
                             None => token = None,
                         }
@@ -100,20 +97,18 @@ impl Session {
                 None => false,
             };
             if resolved {
-                upsert_other(
-                    &mut log.runner.others,
-                    AccountState {
-                        current: o.original.clone(),
-                        pending: None,
-                        candidates: Vec::new(),
-                        ..o.clone()
-                    },
-                );
+                log.runner.ledger.upsert_other(AccountState {
+                    current: o.original.clone(),
+                    pending: None,
+                    candidates: Vec::new(),
+                    ..o.clone()
+                });
                 said.push(format!("{} has its original password again", o.subject));
             } else {
                 ok = false;
                 let now = log
                     .runner
+                    .ledger
                     .others
                     .iter()
                     .find(|x| x.subject == o.subject)
@@ -208,8 +203,8 @@ async fn try_candidates(
     let includes_current = log.runner.profile.policy.history_includes_current;
     let confirmed = |log: &mut CaseContext<'_>, o: &mut AccountState| {
         o.candidates.clear();
-        upsert_other(&mut log.runner.others, o.clone());
-        log.runner.save_state();
+        log.runner.ledger.upsert_other(o.clone());
+        log.runner.ledger.save();
     };
     let current = o.current.clone();
     let r = log
@@ -234,8 +229,8 @@ async fn try_candidates(
         ));
     }
     o.failures += 1;
-    upsert_other(&mut log.runner.others, o.clone());
-    log.runner.save_state();
+    log.runner.ledger.upsert_other(o.clone());
+    log.runner.ledger.save();
     let max = log.runner.max_failures();
     for candidate in o.candidates.clone().iter().rev() {
         // Two below the threshold after the try, as for the active account.
@@ -247,12 +242,12 @@ async fn try_candidates(
         }
         let original = o.original.clone();
         o.pending = Some(original.clone());
-        upsert_other(&mut log.runner.others, o.clone());
-        log.runner.save_state();
-        if !log.runner.state_saved() {
+        log.runner.ledger.upsert_other(o.clone());
+        log.runner.ledger.save();
+        if !log.runner.ledger.saved() {
             // Not recorded, so not sent.
             o.pending = None;
-            upsert_other(&mut log.runner.others, o.clone());
+            log.runner.ledger.upsert_other(o.clone());
             return Err("the state file cannot be written".into());
         }
         let r = log
@@ -281,12 +276,12 @@ async fn try_candidates(
             }
             Some(r) if is_error(&r, "wrong_old_password") => {
                 o.failures += 1;
-                upsert_other(&mut log.runner.others, o.clone());
-                log.runner.save_state();
+                log.runner.ledger.upsert_other(o.clone());
+                log.runner.ledger.save();
             }
             _ => {
-                upsert_other(&mut log.runner.others, o.clone());
-                log.runner.save_state();
+                log.runner.ledger.upsert_other(o.clone());
+                log.runner.ledger.save();
                 return Err("a candidate could not be tried".into());
             }
         }
@@ -329,8 +324,8 @@ async fn resolve_other(
             return None;
         }
         o.failures += 1;
-        upsert_other(&mut log.runner.others, o.clone());
-        log.runner.save_state();
+        log.runner.ledger.upsert_other(o.clone());
+        log.runner.ledger.save();
     }
     None
 }
@@ -373,11 +368,11 @@ async fn change_other(
         pending: pending.map(str::to_string),
         ..o.clone()
     };
-    upsert_other(&mut log.runner.others, record(old, Some(new)));
-    log.runner.save_state();
-    if !log.runner.state_saved() {
+    log.runner.ledger.upsert_other(record(old, Some(new)));
+    log.runner.ledger.save();
+    if !log.runner.ledger.saved() {
         // Not recorded, so not sent.
-        upsert_other(&mut log.runner.others, record(old, None));
+        log.runner.ledger.upsert_other(record(old, None));
         return None;
     }
     let mut r = log
@@ -402,8 +397,8 @@ async fn change_other(
                 .as_ref()
                 .is_some_and(|p| is_error(p, "duplicate_password"))
             {
-                upsert_other(&mut log.runner.others, record(new, None));
-                log.runner.save_state();
+                log.runner.ledger.upsert_other(record(new, None));
+                log.runner.ledger.save();
                 return Some(Ok(()));
             }
             return None;
@@ -411,8 +406,8 @@ async fn change_other(
     }
     let r = r?;
     let now = if r.status == 200 { new } else { old };
-    upsert_other(&mut log.runner.others, record(now, None));
-    log.runner.save_state();
+    log.runner.ledger.upsert_other(record(now, None));
+    log.runner.ledger.save();
     Some(if r.status == 200 { Ok(()) } else { Err(r) })
 }
 

@@ -26,7 +26,7 @@ impl Session {
         let Some(recorded) = StateFile::load(&file).map_err(RunError::State)? else {
             return Ok(None);
         };
-        let subject = self.active.account.subject.clone();
+        let subject = self.ledger.active.account.subject.clone();
         let state = recorded.account(&subject).cloned();
         if recorded.endpoint != self.endpoint.endpoint_url() || state.is_none() {
             let subjects: Vec<&str> = recorded
@@ -48,27 +48,27 @@ impl Session {
             return Ok(None);
         };
         // The other accounts an interrupted run changed: set back at the end.
-        self.others = recorded
+        self.ledger.others = recorded
             .accounts
             .into_iter()
             .filter(|a| a.subject != subject)
             .collect();
         // Candidates recorded by the interrupted run are checked at the end.
-        self.stores_refused |= self.others.iter().any(|o| !o.candidates.is_empty());
+        self.ledger.stores_refused |= self.ledger.others.iter().any(|o| !o.candidates.is_empty());
         if let Some(before) = state.before_last_change {
-            self.active.last_change = Some((
+            self.ledger.active.last_change = Some((
                 "the last change of the interrupted run".into(),
                 RESUMED,
                 before,
                 state.current.clone(),
             ));
         }
-        self.active.original = state.original;
-        self.active.current = state.current;
-        self.active.previous = state.previous;
-        self.stores_refused |= !state.candidates.is_empty();
-        self.active.candidates = state.candidates;
-        self.active.budget.set(state.failures);
+        self.ledger.active.original = state.original;
+        self.ledger.active.current = state.current;
+        self.ledger.active.previous = state.previous;
+        self.ledger.stores_refused |= !state.candidates.is_empty();
+        self.ledger.active.candidates = state.candidates;
+        self.ledger.active.budget.set(state.failures);
         self.track_password();
         let Some(pending) = state.pending else {
             return Ok(Some(Housekeeping {
@@ -77,7 +77,7 @@ impl Session {
                 exchanges: Vec::new(),
             }));
         };
-        self.active.pending = Some(pending);
+        self.ledger.active.pending = Some(pending);
         let mut h = self.resolve_pending("resume").await;
         h.outcome = if h.ok {
             format!("resumed; {}", h.outcome)
@@ -92,11 +92,13 @@ impl Session {
     /// only when a lost answer left the account unusable; `None` when there
     /// was nothing to try.
     pub(crate) async fn resolve_during_run(&mut self, context: &str) -> Option<Housekeeping> {
-        let pending = self.active.pending.clone()?;
-        if self.active.poisoned.is_none() || self.active.pending_tried.as_ref() == Some(&pending) {
+        let pending = self.ledger.active.pending.clone()?;
+        if self.ledger.active.poisoned.is_none()
+            || self.ledger.active.pending_tried.as_ref() == Some(&pending)
+        {
             return None;
         }
-        self.active.pending_tried = Some(pending);
+        self.ledger.active.pending_tried = Some(pending);
         Some(self.resolve_pending(context).await)
     }
 
@@ -111,7 +113,7 @@ impl Session {
     /// account is usable again; otherwise it stays untouched and the state
     /// file keeps both candidates.
     pub(crate) async fn resolve_pending(&mut self, context: &str) -> Housekeeping {
-        let Some(pending) = self.active.pending.clone() else {
+        let Some(pending) = self.ledger.active.pending.clone() else {
             return Housekeeping {
                 ok: true,
                 outcome: "nothing pending".into(),
@@ -124,7 +126,7 @@ impl Session {
         let outcome: String;
         log.redactor.add(&pending, "password:pending");
         let token = log.token_or_empty().await;
-        let current = log.runner.active.current.clone();
+        let current = log.runner.ledger.active.current.clone();
         let r = log
             .probe(
                 &format!("{context}: does the recorded password still work?"),
@@ -137,7 +139,7 @@ impl Session {
                 outcome = "the interrupted change had not been applied".into();
             }
             Some(r) if is_error(&r, "wrong_old_password") && log.room_for_one_more().await => {
-                log.runner.note_failure();
+                log.runner.ledger.note_failure();
                 let r = log
                     .probe(
                         &format!("{context}: was the interrupted change applied?"),
@@ -146,17 +148,17 @@ impl Session {
                     .await;
                 match r {
                     Some(r) if confirms(&r, includes_current) => {
-                        let a = &mut log.runner.active;
+                        let a = &mut log.runner.ledger.active;
                         a.previous
                             .push(std::mem::replace(&mut a.current, pending.clone()));
-                        log.runner.note_success();
+                        log.runner.ledger.note_success();
                         log.runner.track_password();
                         ok = true;
                         outcome = "the interrupted change had been applied".into();
                     }
                     Some(r) if is_error(&r, "wrong_old_password") => {
                         // Neither works: the file keeps the two candidates.
-                        log.runner.note_failure();
+                        log.runner.ledger.note_failure();
                         ok = false;
                         outcome = "neither the recorded nor the pending password works".into();
                     }
@@ -167,7 +169,7 @@ impl Session {
                 }
             }
             Some(r) if is_error(&r, "wrong_old_password") => {
-                log.runner.note_failure();
+                log.runner.ledger.note_failure();
                 ok = false;
                 outcome = "the recorded password was refused and the lockout budget leaves no \
                            room to try the pending one"
@@ -180,12 +182,12 @@ impl Session {
         }
         let exchanges = log.result.exchanges;
         if ok {
-            self.active.pending = None;
-            self.active.poisoned = None;
+            self.ledger.active.pending = None;
+            self.ledger.active.poisoned = None;
         } else {
-            self.active.poisoned = Some(outcome.clone());
+            self.ledger.active.poisoned = Some(outcome.clone());
         }
-        self.save_state();
+        self.ledger.save();
         Housekeeping {
             ok,
             outcome,
