@@ -2,9 +2,8 @@
 //! cases in catalogue order (each family in [`crate::cases`] carries out
 //! its own plans on a `CaseContext` of the [`Session`]), batches the
 //! confirmation that refused requests changed nothing, hands the session's
-//! active account and lockout budget to the generated properties and takes
-//! them back, turns each case's checks into a verdict, and ends with the
-//! restore. `conformance restore` ([`restore_from_state`]) restores from
+//! account ledger to the generated properties and takes it back, turns
+//! each case's checks into a verdict, and ends with the restore. `conformance restore` ([`restore_from_state`]) restores from
 //! the state file alone.
 
 use std::io::IsTerminal;
@@ -17,7 +16,7 @@ use crate::exchange::{self, Endpoint};
 use crate::profile::Profile;
 use crate::properties::{
     self, PropertyOptions,
-    driver::{Bounds, Driver, Tracked},
+    driver::{Bounds, Driver},
 };
 use crate::session::{CaseContext, Session, Stop};
 pub use crate::session::{Housekeeping, RunError, RunOptions};
@@ -180,39 +179,9 @@ pub async fn restore_from_state(
     })
 }
 
-/// The active account as the properties driver tracks it.
-fn tracked(session: &Session) -> Tracked {
-    let a = &session.ledger.active;
-    Tracked {
-        account: a.account.clone(),
-        original: a.original.clone(),
-        current: a.current.clone(),
-        previous: a.previous.clone(),
-        budget: a.budget.clone(),
-        pending: a.pending.clone(),
-        poisoned: a.poisoned.clone(),
-        candidates: a.candidates.clone(),
-    }
-}
-
-/// Takes the active account back from the properties driver.
-fn take_back(session: &mut Session, t: &Tracked) {
-    session.ledger.active.change_sent = true;
-    session.ledger.active.current = t.current.clone();
-    session.ledger.active.previous = t.previous.clone();
-    session.ledger.active.budget = t.budget.clone();
-    session.ledger.active.pending = t.pending.clone();
-    session.ledger.active.candidates = t.candidates.clone();
-    if t.poisoned.is_some() {
-        session.ledger.active.poisoned = t.poisoned.clone();
-    }
-    session.track_password();
-    session.ledger.save();
-}
-
-/// Hands the active account, and the run's lockout budget, to the
-/// properties (on a blocking thread: proptest is synchronous) and takes
-/// them back. A change the properties sent without a usable answer
+/// Hands the session's account ledger (the active account, the other
+/// accounts, the lockout budget, the state file) to the properties (on a
+/// blocking thread: proptest is synchronous) and takes it back. A change the properties sent without a usable answer
 /// stops them; it is resolved here as in the catalogue
 /// ([`Session::resolve_pending`]) and the remaining properties go on.
 async fn run_properties(
@@ -222,15 +191,10 @@ async fn run_properties(
 ) -> Vec<CaseResult> {
     let enforcement = session.options.enforcement;
     let handle = tokio::runtime::Handle::current();
-    let mut driver = match Driver::new(
-        handle,
-        &session.profile,
-        tracked(session),
-        bounds,
-        Some(session.options.state_file.clone()),
-    ) {
+    let mut driver = match Driver::new(handle, &session.profile, session.ledger.lend(), bounds) {
         Ok(d) => d,
-        Err(e) => {
+        Err((e, ledger)) => {
+            session.ledger = ledger;
             return opts
                 .selected()
                 .into_iter()
@@ -253,13 +217,16 @@ async fn run_properties(
         let (mut ran, d) = match joined {
             Ok(done) => done,
             Err(e) => {
+                // The ledger went down with them: the stand-in stays (it
+                // changes nothing); the state file keeps what they saved.
                 session.ledger.active.poisoned = Some(format!("the properties stopped: {e}"));
                 stopped = Some(format!("the properties stopped: {e}"));
                 break;
             }
         };
         driver = d;
-        take_back(session, &driver.account);
+        session.ledger = driver.ledger.lend();
+        session.track_password();
         left.drain(..ran.len().min(left.len()));
         results.append(&mut ran);
         if left.is_empty() {
@@ -291,7 +258,7 @@ async fn run_properties(
             stopped = Some(format!("the active account is not usable: {}", h.outcome));
             break;
         }
-        driver.account = tracked(session);
+        driver.ledger = session.ledger.lend();
     }
     for p in left {
         let mut r = CaseResult::new(properties::case(p));

@@ -149,9 +149,23 @@ impl Ledger {
         }
     }
 
-    /// The state file, if the ledger is saved to one.
-    pub(crate) fn state_file(&self) -> Option<&std::path::Path> {
-        self.state_file.as_deref()
+    /// Hands the ledger over by value (to the properties, which run on a
+    /// blocking thread; they hand it back the same way). What stays behind
+    /// is a stand-in that saves nowhere and whose active account is not
+    /// usable, so nothing can change an account through it meanwhile.
+    pub(crate) fn lend(&mut self) -> Ledger {
+        let a = &self.active;
+        let mut stand_in = Ledger::new(
+            self.endpoint.clone(),
+            None,
+            a.account.clone(),
+            a.original.clone(),
+            a.budget.rule(),
+        );
+        let why = "the account ledger is lent to the properties".to_string();
+        stand_in.active.poisoned = Some(why.clone());
+        stand_in.unsaved = Some(why);
+        std::mem::replace(self, stand_in)
     }
 
     /// The active account in the single-account form of the file.
