@@ -5,8 +5,8 @@
 
 use super::account::{Effect, Session};
 use super::requests::{change, is_error};
-use super::resume::confirms;
 use super::steps::CaseContext;
+use super::steps::pending::confirms;
 use crate::exchange::{ExchangeRecord, Response};
 use crate::state::AccountState;
 

@@ -6,8 +6,8 @@
 use super::account::{Effect, Housekeeping, Session};
 use super::others::cycles_needed;
 use super::requests::{change, is_error};
-use super::resume::confirms;
 use super::steps::CaseContext;
+use super::steps::pending::confirms;
 use crate::exchange::ExchangeRecord;
 use crate::state::State;
 

@@ -3,6 +3,10 @@
 //! effect on the accounts, the lockout guard, the recheck of a 200 that
 //! did not take).
 //!
+//! Its children: `effects` (a request's effect recorded in the ledger
+//! before it is sent, applied from its answer) and [`pending`] (resolving
+//! a change without a usable answer before the account is touched again).
+//!
 //! If the tracked password is ever refused the session stops touching the
 //! account, unless the password before the last 200 still works (that 200
 //! did not take: a seed-tier failure, S1, and the run goes on from it).
@@ -23,6 +27,9 @@ use crate::vocabulary::{Case, Expect, Plan, Property, Row, Spec, Tier};
 
 use super::account::{Effect, Session, Stop};
 use super::requests::{change, is_error};
+
+mod effects;
+pub(crate) mod pending;
 
 /// One case in progress: the steps every case family shares (fresh and
 /// wrong passwords, tokens, a checked exchange, effects, the lockout guard).

@@ -1,16 +1,19 @@
 //! The effect of a request on the accounts (the ledger side of a step):
-//! recorded in the state file before the request is sent (a change goes
-//! out recorded or not at all), then applied from the answer, or counted
-//! against the lockout budget when the answer is lost.
+//! recorded in the ledger's state file before the request is sent
+//! ([`Ledger::before_change`]: a change goes out recorded or not at all),
+//! then applied from the answer, or counted against the lockout budget
+//! when the answer is lost.
+//!
+//! [`Ledger::before_change`]: crate::session::ledger::Ledger::before_change
 
 use crate::checks;
 use crate::exchange::{Response, TransportError};
 use crate::verdict::Verdict;
 use crate::vocabulary::Tier;
 
-use super::account::Effect;
-use super::requests::is_error;
-use super::steps::CaseContext;
+use super::super::account::Effect;
+use super::super::requests::is_error;
+use super::CaseContext;
 
 impl CaseContext<'_> {
     /// Records `effect` in the state file before its request is sent.
