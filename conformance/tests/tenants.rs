@@ -709,3 +709,50 @@ fn save_state(
     .save(file)
     .unwrap();
 }
+
+/// Another account's change whose answer is lost is sent again only while
+/// its lockout count stays two below the threshold after it (the restore
+/// review's finding: the resend, a wrong old password if the lost change
+/// was applied, was sent without counting). bob has 3 failures counted
+/// (max 5) and the first change to set him back is applied and its
+/// answer cut: the resend would be his 4th, one short of locking, so it
+/// is not sent; bob is named, his change left pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_accounts_lost_change_is_resent_only_within_its_lockout_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let fake = Fake::tenant(Tenant {
+        cut_only: Some(1),
+        ..Tenant::default()
+    })
+    .await;
+    fake.set_password("bob", "Bob-Moved-1x");
+    fake.set_failures("bob", 3);
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    profile.lockout.max_failures = Some(5);
+    let options = crate::support::external_options(dir.path());
+    save_state(
+        &file,
+        &fake,
+        vec![
+            entry("alice", "Alice-Passw0rd", "Alice-Passw0rd", &[]),
+            conformance::state::AccountState {
+                failures: 3,
+                ..entry("bob", "Bob-Passw0rd", "Bob-Moved-1x", &[])
+            },
+        ],
+    );
+    let outcome = runner::restore_from_state(&profile, &options)
+        .await
+        .expect("the restore starts");
+    let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
+    let bob = fake.account("bob");
+    assert_eq!(fake.traffic().cut, 1, "{said}");
+    assert_eq!(bob.wrong_old, 0, "the resend went out; {said}");
+    assert!(!bob.locked_here, "{said}");
+    assert!(!outcome.ok(), "{said}");
+    let left = conformance::state::StateFile::load(&file).unwrap().unwrap();
+    let entry = left.account("bob").unwrap();
+    assert!(entry.pending.is_some(), "{left:?}");
+}

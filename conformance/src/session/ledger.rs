@@ -328,6 +328,39 @@ impl Ledger {
         self.others.iter_mut().find(|o| o.subject == subject)
     }
 
+    /// Whether one more wrong old password may be sent to another account:
+    /// its count stays two below the lockout threshold after it, as the
+    /// active account's does.
+    pub(crate) fn other_has_room(&self, subject: &str) -> bool {
+        let failures = self.other(subject).map_or(0, |o| o.failures);
+        self.active
+            .budget
+            .rule()
+            .max_failures
+            .is_none_or(|m| failures + 2 < m)
+    }
+
+    /// One more wrong old password was sent to another account (saved).
+    pub(crate) fn note_other_failure(&mut self, subject: &str) {
+        if let Some(o) = self.other_mut(subject) {
+            o.failures += 1;
+        }
+        self.save();
+    }
+
+    /// Another account's pending change is settled: `applied` is the
+    /// password it set (`None`: not applied, the recorded one stays).
+    pub(crate) fn settle_other(&mut self, subject: &str, applied: Option<&str>) {
+        if let Some(o) = self.other_mut(subject) {
+            o.pending = None;
+            if let Some(new) = applied {
+                let old = std::mem::replace(&mut o.current, new.to_string());
+                o.previous.push(old);
+            }
+        }
+        self.save();
+    }
+
     /// Adds or replaces `entry` among the other accounts.
     pub(crate) fn upsert_other(&mut self, entry: AccountState) {
         match self.other_mut(&entry.subject) {

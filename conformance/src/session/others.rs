@@ -97,11 +97,14 @@ impl Session {
                 None => false,
             };
             if resolved {
+                // Its entry as the ledger has it now (failures counted on
+                // the way kept), back at its original.
+                let now = log.runner.ledger.other(&o.subject).cloned();
                 log.runner.ledger.upsert_other(AccountState {
                     current: o.original.clone(),
                     pending: None,
                     candidates: Vec::new(),
-                    ..o.clone()
+                    ..now.unwrap_or_else(|| o.clone())
                 });
                 said.push(format!("{} has its original password again", o.subject));
             } else {
@@ -168,7 +171,7 @@ async fn set_back(log: &mut CaseContext<'_>, token: &str, o: &AccountState) -> b
                 cycled + 1,
                 most + 1
             );
-            match change_other(log, token, o, &purpose, &current, &next).await {
+            match change_other(log, token, &o.subject, &purpose, &current, &next).await {
                 Some(Ok(())) => current = next,
                 _ => return false,
             }
@@ -176,7 +179,7 @@ async fn set_back(log: &mut CaseContext<'_>, token: &str, o: &AccountState) -> b
             continue;
         }
         let purpose = format!("restore: set the original password of {}", o.subject);
-        match change_other(log, token, o, &purpose, &current, &o.original).await {
+        match change_other(log, token, &o.subject, &purpose, &current, &o.original).await {
             Some(Ok(())) => return true,
             Some(Err(r)) if is_error(&r, "recurrent_password") => needed = 1,
             _ => return false,
@@ -347,38 +350,43 @@ pub(crate) fn cycles_needed(depth: Option<usize>, previous: &[String], original:
     }
 }
 
-/// One change of another account (`o`) from `old` to `new`, recorded in
-/// the state file as pending before it is sent and resolved after:
-/// `Ok` when it was applied, `Err` with the refusal, `None` when that
-/// cannot be told. An answer lost on the way (a connection cut) is
-/// resolved by sending the same change once more: a 200 or a refusal other
-/// than `wrong_old_password` shows `old` still worked; `wrong_old_password`
-/// shows the lost change was applied if `new` then works (a change from
-/// `new` to itself answered `duplicate_password`, which changes nothing).
+/// One change of another account (`subject`) from `old` to `new`,
+/// recorded in the ledger as pending before it is sent
+/// ([`Ledger::before_change`](super::ledger::Ledger::before_change)) and
+/// settled after: `Ok` when it was applied, `Err` with the refusal, `None`
+/// when that cannot be told (it stays pending). An answer lost on the way
+/// (a connection cut) is resolved by sending the same change once more: a
+/// 200 or a refusal other than `wrong_old_password` shows `old` still
+/// worked; `wrong_old_password` shows the lost change was applied if `new`
+/// then works (a change from `new` to itself answered
+/// `duplicate_password`, which changes nothing). Sent again, `old` is a
+/// wrong old password if the lost change was applied: the resend (and the
+/// probe after it) is sent only while the account's count stays two below
+/// its lockout threshold after it, and each `wrong_old_password` counts.
 async fn change_other(
     log: &mut CaseContext<'_>,
     token: &str,
-    o: &AccountState,
+    subject: &str,
     purpose: &str,
     old: &str,
     new: &str,
 ) -> Option<Result<(), Response>> {
-    let record = |current: &str, pending: Option<&str>| AccountState {
-        current: current.to_string(),
-        pending: pending.map(str::to_string),
-        ..o.clone()
+    let effect = Effect::Other {
+        subject: subject.to_string(),
+        old: old.to_string(),
+        new: new.to_string(),
     };
-    log.runner.ledger.upsert_other(record(old, Some(new)));
-    log.runner.ledger.save();
-    if !log.runner.ledger.saved() {
+    if log.runner.ledger.before_change(&effect).is_err() {
         // Not recorded, so not sent.
-        log.runner.ledger.upsert_other(record(old, None));
         return None;
     }
     let mut r = log
         .exchange(purpose, change(Some(token), old, new, None), Effect::None)
         .await;
     if r.is_none() {
+        if !log.runner.ledger.other_has_room(subject) {
+            return None;
+        }
         let again = format!("{purpose} (again: the answer was lost)");
         r = log
             .exchange(&again, change(Some(token), old, new, None), Effect::None)
@@ -386,6 +394,10 @@ async fn change_other(
         if r.as_ref()
             .is_some_and(|r| is_error(r, "wrong_old_password"))
         {
+            log.runner.ledger.note_other_failure(subject);
+            if !log.runner.ledger.other_has_room(subject) {
+                return None;
+            }
             let probe = log
                 .exchange(
                     &format!("{purpose}: was the lost change applied?"),
@@ -397,18 +409,24 @@ async fn change_other(
                 .as_ref()
                 .is_some_and(|p| is_error(p, "duplicate_password"))
             {
-                log.runner.ledger.upsert_other(record(new, None));
-                log.runner.ledger.save();
+                log.runner.ledger.settle_other(subject, Some(new));
                 return Some(Ok(()));
+            }
+            if probe
+                .as_ref()
+                .is_some_and(|p| is_error(p, "wrong_old_password"))
+            {
+                log.runner.ledger.note_other_failure(subject);
             }
             return None;
         }
     }
     let r = r?;
-    let now = if r.status == 200 { new } else { old };
-    log.runner.ledger.upsert_other(record(now, None));
-    log.runner.ledger.save();
-    Some(if r.status == 200 { Ok(()) } else { Err(r) })
+    let applied = r.status == 200;
+    log.runner
+        .ledger
+        .settle_other(subject, applied.then_some(new));
+    Some(if applied { Ok(()) } else { Err(r) })
 }
 
 #[cfg(test)]
