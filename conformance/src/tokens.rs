@@ -209,6 +209,12 @@ impl TokenFactory {
             .insert(subject.to_string(), password.to_string());
     }
 
+    /// The password recorded for `subject` by [`TokenFactory::set_password`].
+    #[cfg(test)]
+    pub(crate) fn password_for(&self, subject: &str) -> Option<&str> {
+        self.passwords.get(subject).map(String::as_str)
+    }
+
     /// The password the command gets for `account`: the tracked one, else
     /// the profile's.
     fn password_of(&self, account: &Account) -> Option<String> {

@@ -152,6 +152,10 @@ impl CaseContext<'_> {
                         o.candidates.clear();
                     }
                 }
+                if response.status == 200 {
+                    // A `token_command` logs in with it from now on.
+                    self.runner.tokens.set_password(subject, new);
+                }
                 self.runner.ledger.save();
             }
             Effect::Candidate { subject, new, .. } => {
@@ -165,8 +169,78 @@ impl CaseContext<'_> {
                         o.failures += 1;
                     }
                 }
+                if response.status == 200 {
+                    self.runner.tokens.set_password(subject, new);
+                }
                 self.runner.ledger.save();
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+    use crate::session::{RunOptions, Session};
+    use crate::vocabulary::{Case, Plan, Property, Row, Spec};
+
+    static CASE: Case = Case {
+        id: "a test case",
+        tier: Tier::Seed,
+        title: "a test case",
+        spec: Spec::Row(Row::S1),
+        decision: None,
+        plan: Plan::Property(Property::AccountModel),
+    };
+
+    /// The token source learns another account's new password at the
+    /// change the target applied, not only at the restore (the restore
+    /// review's finding): a later `token_command` logs in with it.
+    #[test]
+    fn another_accounts_applied_change_reaches_the_token_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile =
+            Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
+        let options = RunOptions {
+            enforcement: crate::verdict::Enforcement {
+                strict: false,
+                reference: false,
+            },
+            show_secrets: false,
+            state_file: dir.path().join("state.json"),
+            timeout: std::time::Duration::from_secs(1),
+        };
+        let mut session = Session::new(&profile, &options).unwrap();
+        let mut ctx = CaseContext::new(&mut session, &CASE);
+        for (effect, new) in [
+            (
+                Effect::Other {
+                    subject: "frank".into(),
+                    old: "Frank-Passw0rd".into(),
+                    new: "Frank-New-1x".into(),
+                },
+                "Frank-New-1x",
+            ),
+            (
+                Effect::Candidate {
+                    subject: "lucy".into(),
+                    original: "Lucy-Passw0rd".into(),
+                    known: "Lucy-Passw0rd".into(),
+                    new: "Lucy-New-1x".into(),
+                },
+                "Lucy-New-1x",
+            ),
+        ] {
+            assert!(ctx.record_before_send("a change", &effect));
+            let current = ctx.current();
+            let ok = Response::for_tests(200, &[], "");
+            ctx.apply_answer(1, "a change", &effect, &current, &ok);
+            let subject = match &effect {
+                Effect::Other { subject, .. } | Effect::Candidate { subject, .. } => subject,
+                _ => unreachable!(),
+            };
+            assert_eq!(ctx.runner.tokens.password_for(subject), Some(new));
         }
     }
 }
