@@ -64,6 +64,14 @@ pub struct StateFile {
     pub endpoint: String,
     /// One entry per account, in the order the run met them.
     pub accounts: Vec<AccountState>,
+    /// Whether the run was seen to store a change the target refused
+    /// (the active account's password found changed after refused
+    /// requests, or its tracked password refused): the other accounts'
+    /// candidates are checked by the restore only then. Absent in files
+    /// written before it: inferred from recorded candidates (any means
+    /// "maybe", as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stores_refused: Option<bool>,
 }
 
 /// One account's passwords.
@@ -98,6 +106,10 @@ pub struct AccountState {
     /// confirmed. Absent in files written before it (still format 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<String>,
+    /// The candidates whose request was answered (its refusal read), of
+    /// the other accounts; the rest were in flight when the run stopped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answered: Vec<String>,
 }
 
 impl From<State> for StateFile {
@@ -114,7 +126,9 @@ impl From<State> for StateFile {
                 failures: s.failures,
                 before_last_change: None,
                 candidates: Vec::new(),
+                answered: Vec::new(),
             }],
+            stores_refused: None,
         }
     }
 }
@@ -377,6 +391,7 @@ mod tests {
             version: FORMAT,
             endpoint: "http://x/change_user_password".into(),
             accounts: vec![],
+            stores_refused: Some(false),
         };
         for subject in ["alice", "lou"] {
             f.upsert(AccountState {
@@ -388,6 +403,7 @@ mod tests {
                 failures: 0,
                 before_last_change: None,
                 candidates: vec![format!("{subject}-3")],
+                answered: vec![format!("{subject}-3")],
             });
         }
         f.save(&file).unwrap();

@@ -692,19 +692,33 @@ fn entry(
         failures: 0,
         before_last_change: None,
         candidates: candidates.iter().map(|c| c.to_string()).collect(),
+        answered: Vec::new(),
     }
 }
 
-/// Writes to `file` the state file of a run against `fake` holding `accounts`.
+/// Writes to `file` the state file of a run against `fake` holding
+/// `accounts`, as written before the file recorded whether the target was
+/// seen to store a refused change.
 fn save_state(
     file: &std::path::Path,
     fake: &Fake,
     accounts: Vec<conformance::state::AccountState>,
 ) {
+    save_state_seen(file, fake, accounts, None);
+}
+
+/// [`save_state`] with `stores_refused` recorded.
+fn save_state_seen(
+    file: &std::path::Path,
+    fake: &Fake,
+    accounts: Vec<conformance::state::AccountState>,
+    stores_refused: Option<bool>,
+) {
     conformance::state::StateFile {
         version: conformance::state::FORMAT,
         endpoint: format!("http://{}/change_user_password", fake.addr),
         accounts,
+        stores_refused,
     }
     .save(file)
     .unwrap();
@@ -755,4 +769,49 @@ async fn another_accounts_lost_change_is_resent_only_within_its_lockout_budget()
     let left = conformance::state::StateFile::load(&file).unwrap().unwrap();
     let entry = left.account("bob").unwrap();
     assert!(entry.pending.is_some(), "{left:?}");
+}
+
+/// After a run stopped with SIGKILL against a correct target, the state
+/// file says the target was never seen to store a refused change, and
+/// which candidates were answered: `restore` then sends nothing for the
+/// other accounts' answered candidates and succeeds (issue 20 point 2; it
+/// used to take any candidate as a sign of storing, probe the locked
+/// account, which answers `account_locked` whatever its password, and
+/// exit 1 naming an account never at risk). A file of the same run that
+/// saw the target store a refused change has them checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_checks_other_accounts_candidates_only_when_storing_was_seen() {
+    for seen in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state.json");
+        let fake = Fake::tenant(Tenant::default()).await;
+        let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+        profile.base_url = format!("http://{}", fake.addr);
+        let options = crate::support::external_options(dir.path());
+        let lucy = conformance::state::AccountState {
+            answered: vec!["Lucy-Cand-1x".into()],
+            ..entry("lucy", "Lucy-Passw0rd", "Lucy-Passw0rd", &["Lucy-Cand-1x"])
+        };
+        save_state_seen(
+            &file,
+            &fake,
+            vec![
+                entry("alice", "Alice-Passw0rd", "Alice-Passw0rd", &[]),
+                lucy,
+            ],
+            Some(seen),
+        );
+        let outcome = runner::restore_from_state(&profile, &options)
+            .await
+            .expect("the restore starts");
+        let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
+        let handled = fake.traffic().handled;
+        if seen {
+            assert!(handled > 0, "{said}");
+        } else {
+            assert_eq!(handled, 0, "{said}");
+            assert!(outcome.ok(), "{said}");
+            assert!(!file.exists(), "{said}");
+        }
+    }
 }

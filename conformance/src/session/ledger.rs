@@ -7,8 +7,9 @@
 //!   request's pending change (or candidate) in the state file before the
 //!   request goes out, and refuses (nothing is sent) when the file cannot
 //!   be written;
-//! - the candidates (new passwords of refused changes, per account) and
-//!   whether the target was ever seen to store a refused change;
+//! - the candidates (new passwords of refused changes, per account, and
+//!   which of them were answered) and whether the target was ever seen to
+//!   store a refused change (both in the state file);
 //! - each account's lockout budget (the active account's [`Budget`], the
 //!   other accounts' counted failures);
 //! - the one [`Ledger::save`] of the state file.
@@ -199,6 +200,7 @@ impl Ledger {
         for o in &self.others {
             file.upsert(o.clone());
         }
+        file.stores_refused = Some(self.stores_refused);
         file
     }
 
@@ -361,6 +363,16 @@ impl Ledger {
         self.save();
     }
 
+    /// Another account's candidate `new` was answered (its refusal read).
+    pub(crate) fn candidate_answered(&mut self, subject: &str, new: &str) {
+        if let Some(o) = self.other_mut(subject)
+            && o.candidates.iter().any(|c| c == new)
+            && !o.answered.iter().any(|c| c == new)
+        {
+            o.answered.push(new.to_string());
+        }
+    }
+
     /// Adds or replaces `entry` among the other accounts.
     pub(crate) fn upsert_other(&mut self, entry: AccountState) {
         match self.other_mut(&entry.subject) {
@@ -382,5 +394,6 @@ fn new_entry(subject: &str, original: &str, current: &str) -> AccountState {
         failures: 0,
         before_last_change: None,
         candidates: Vec::new(),
+        answered: Vec::new(),
     }
 }

@@ -34,6 +34,7 @@ impl Session {
                     ));
                     log.runner.ledger.upsert_other(AccountState {
                         candidates: Vec::new(),
+                        answered: Vec::new(),
                         ..o.clone()
                     });
                 }
@@ -104,6 +105,7 @@ impl Session {
                     current: o.original.clone(),
                     pending: None,
                     candidates: Vec::new(),
+                    answered: Vec::new(),
                     ..now.unwrap_or_else(|| o.clone())
                 });
                 said.push(format!("{} has its original password again", o.subject));
@@ -206,6 +208,7 @@ async fn try_candidates(
     let includes_current = log.runner.profile.policy.history_includes_current;
     let confirmed = |log: &mut CaseContext<'_>, o: &mut AccountState| {
         o.candidates.clear();
+        o.answered.clear();
         log.runner.ledger.upsert_other(o.clone());
         log.runner.ledger.save();
     };

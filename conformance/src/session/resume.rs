@@ -38,8 +38,12 @@ impl Session {
             .into_iter()
             .filter(|a| a.subject != subject)
             .collect();
-        // Candidates recorded by the interrupted run are checked at the end.
-        self.ledger.stores_refused |= self.ledger.others.iter().any(|o| !o.candidates.is_empty());
+        // Whether the target was seen to store a refused change: as the
+        // file records it; a file written before that was recorded: any
+        // recorded candidate means "maybe" (checked at the end).
+        let inferred = self.ledger.others.iter().any(|o| !o.candidates.is_empty())
+            || !state.candidates.is_empty();
+        self.ledger.stores_refused |= recorded.stores_refused.unwrap_or(inferred);
         if let Some(before) = state.before_last_change {
             self.ledger.active.last_change = Some((
                 "the last change of the interrupted run".into(),
@@ -51,7 +55,6 @@ impl Session {
         self.ledger.active.original = state.original;
         self.ledger.active.current = state.current;
         self.ledger.active.previous = state.previous;
-        self.ledger.stores_refused |= !state.candidates.is_empty();
         self.ledger.active.candidates = state.candidates;
         self.ledger.active.budget.set(state.failures);
         self.track_password();

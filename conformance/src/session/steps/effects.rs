@@ -150,6 +150,7 @@ impl CaseContext<'_> {
                         // A known password confirmed: the refused changes
                         // before it did not take.
                         o.candidates.clear();
+                        o.answered.clear();
                     }
                 }
                 if response.status == 200 {
@@ -165,9 +166,13 @@ impl CaseContext<'_> {
                         let old = std::mem::replace(&mut o.current, new.clone());
                         o.previous.push(old);
                         o.candidates.clear();
+                        o.answered.clear();
                     } else if is_error(response, "wrong_old_password") {
                         o.failures += 1;
                     }
+                }
+                if response.status != 200 {
+                    self.runner.ledger.candidate_answered(subject, new);
                 }
                 if response.status == 200 {
                     self.runner.tokens.set_password(subject, new);
@@ -242,5 +247,48 @@ mod tests {
             };
             assert_eq!(ctx.runner.tokens.password_for(subject), Some(new));
         }
+    }
+
+    /// The state file records which of another account's candidates were
+    /// answered (a refusal read), and whether the target was seen to store
+    /// a refused change; a candidate whose answer was lost stays unanswered.
+    #[test]
+    fn answered_candidates_and_storing_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile =
+            Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
+        let options = RunOptions {
+            enforcement: crate::verdict::Enforcement {
+                strict: false,
+                reference: false,
+            },
+            show_secrets: false,
+            state_file: dir.path().join("state.json"),
+            timeout: std::time::Duration::from_secs(1),
+        };
+        let mut session = Session::new(&profile, &options).unwrap();
+        let mut ctx = CaseContext::new(&mut session, &CASE);
+        let candidate = |new: &str| Effect::Candidate {
+            subject: "lucy".into(),
+            original: "Lucy-Passw0rd".into(),
+            known: "Lucy-Passw0rd".into(),
+            new: new.into(),
+        };
+        let current = ctx.current();
+        assert!(ctx.record_before_send("a change", &candidate("Lucy-1x")));
+        let refused = Response::for_tests(
+            400,
+            &[("content-type", "application/json")],
+            r#"{"error":"wrong_old_password"}"#,
+        );
+        ctx.apply_answer(1, "a change", &candidate("Lucy-1x"), &current, &refused);
+        assert!(ctx.record_before_send("a change", &candidate("Lucy-2x")));
+        let file = crate::state::StateFile::load(&options.state_file)
+            .unwrap()
+            .unwrap();
+        let lucy = file.account("lucy").unwrap();
+        assert_eq!(lucy.candidates, vec!["Lucy-1x", "Lucy-2x"]);
+        assert_eq!(lucy.answered, vec!["Lucy-1x"]);
+        assert_eq!(file.stores_refused, Some(false));
     }
 }
