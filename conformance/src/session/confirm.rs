@@ -219,9 +219,12 @@ async fn narrow_down(
                 break 'narrow;
             }
             let next = log.fresh();
-            // Refused, it may be stored all the same: recorded first.
-            log.runner.ledger.active.candidates.push(next.clone());
-            log.runner.ledger.save();
+            // Refused, it may be stored all the same: recorded first (and
+            // not sent if it cannot be).
+            let recorded = Effect::ActiveCandidate { new: next.clone() };
+            if log.runner.ledger.before_change(&recorded).is_err() {
+                break 'narrow;
+            }
             let r = log
                 .exchange(
                     &format!(

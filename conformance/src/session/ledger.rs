@@ -206,7 +206,7 @@ impl Ledger {
 
     /// Writes every account to the state file. A file that cannot be
     /// written makes the active account unusable and stops every request
-    /// that could change a password ([`Ledger::saved`]).
+    /// that could change a password ([`Ledger::before_change`] refuses).
     pub(crate) fn save(&mut self) {
         let Some(path) = self.state_file.clone() else {
             self.unsaved = None;
@@ -220,12 +220,6 @@ impl Ledger {
                 self.unsaved = Some(why);
             }
         }
-    }
-
-    /// Whether the last write of the state file succeeded (a request that
-    /// could change a password is sent only then).
-    pub(crate) fn saved(&self) -> bool {
-        self.unsaved.is_none()
     }
 
     /// The save-before-send rule: records what a request with `effect`

@@ -247,15 +247,17 @@ async fn try_candidates(
             ));
         }
         let original = o.original.clone();
-        o.pending = Some(original.clone());
         log.runner.ledger.upsert_other(o.clone());
-        log.runner.ledger.save();
-        if !log.runner.ledger.saved() {
+        let effect = Effect::Other {
+            subject: o.subject.clone(),
+            old: candidate.clone(),
+            new: original.clone(),
+        };
+        if log.runner.ledger.before_change(&effect).is_err() {
             // Not recorded, so not sent.
-            o.pending = None;
-            log.runner.ledger.upsert_other(o.clone());
             return Err("the state file cannot be written".into());
         }
+        o.pending = Some(original.clone());
         let r = log
             .exchange(
                 &format!(
