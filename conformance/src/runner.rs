@@ -191,10 +191,9 @@ async fn run_properties(
 ) -> Vec<CaseResult> {
     let enforcement = session.options.enforcement;
     let handle = tokio::runtime::Handle::current();
-    let mut driver = match Driver::new(handle, &session.profile, session.ledger.lend(), bounds) {
+    let mut driver = match Driver::new(handle, &session.profile, &mut session.ledger, bounds) {
         Ok(d) => d,
-        Err((e, ledger)) => {
-            session.ledger = ledger;
+        Err(e) => {
             return opts
                 .selected()
                 .into_iter()

@@ -128,22 +128,17 @@ pub fn describe(r: &Response) -> String {
 impl Driver {
     /// A driver for `profile`'s target; `handle` is the runtime requests
     /// are sent on (the caller must not be inside it).
-    /// The driver takes the run's `ledger` by value; it gives it back with
-    /// why when it cannot be made.
+    /// The driver takes the run's ledger over ([`Ledger::lend`]) once it
+    /// can be made; `ledger` keeps it when it cannot.
     pub fn new(
         handle: tokio::runtime::Handle,
         profile: &Profile,
-        ledger: Ledger,
+        ledger: &mut Ledger,
         bounds: Bounds,
-    ) -> Result<Driver, (String, Ledger)> {
-        let endpoint = match profile.endpoint() {
-            Ok(e) => e,
-            Err(e) => return Err((e, ledger)),
-        };
-        let tokens = match TokenFactory::new(profile) {
-            Ok(t) => t,
-            Err(e) => return Err((e.to_string(), ledger)),
-        };
+    ) -> Result<Driver, String> {
+        let endpoint = profile.endpoint()?;
+        let tokens = TokenFactory::new(profile).map_err(|e| e.to_string())?;
+        let ledger = ledger.lend();
         Ok(Driver {
             handle,
             endpoint,

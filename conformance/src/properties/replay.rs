@@ -666,7 +666,7 @@ mod tests {
         state: Option<std::path::PathBuf>,
     ) -> Driver {
         p.base_url = format!("http://{addr}");
-        let ledger = crate::session::ledger::Ledger::new(
+        let mut ledger = crate::session::ledger::Ledger::new(
             p.endpoint().unwrap().endpoint_url(),
             state,
             p.accounts.active.clone(),
@@ -677,9 +677,7 @@ mod tests {
             max_requests,
             timeout: std::time::Duration::from_secs(5),
         };
-        Driver::new(runtime.handle().clone(), p, ledger, bounds)
-            .map_err(|(e, _)| e)
-            .unwrap()
+        Driver::new(runtime.handle().clone(), p, &mut ledger, bounds).unwrap()
     }
 
     /// One sequence of one step with an expired token (refused, S10).

@@ -154,7 +154,7 @@ impl Ledger {
     /// blocking thread; they hand it back the same way). What stays behind
     /// is a stand-in that saves nowhere and whose active account is not
     /// usable, so nothing can change an account through it meanwhile.
-    pub(crate) fn lend(&mut self) -> Ledger {
+    pub fn lend(&mut self) -> Ledger {
         let a = &self.active;
         let mut stand_in = Ledger::new(
             self.endpoint.clone(),
