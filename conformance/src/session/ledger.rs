@@ -15,9 +15,14 @@
 //! - the one [`Ledger::save`] of the state file.
 //!
 //! It sends nothing and knows no token source: callers send, then apply
-//! the answer here. Accounts are found by subject; the active account is
-//! one of them (issue 20's pool of active accounts adds entries, each
-//! with its own budget, rather than another global slot).
+//! the answer here. Today it holds one active account (`active`, with its
+//! own [`Budget`]) and the other accounts by subject (each with its own
+//! count of failures, [`Ledger::other_has_room`]). A pool of active
+//! accounts (issue 20) makes `active` a list keyed by subject, each entry
+//! with its own budget, and the methods that act on the active account
+//! ([`Ledger::apply_change`], [`Ledger::note_failure`],
+//! [`Ledger::add_candidate`], [`Effect::Change`]) name the subject; a
+//! budget planned before the run (issue 18) is set per entry here.
 
 use std::path::PathBuf;
 
