@@ -72,6 +72,22 @@ pub struct StateFile {
     /// "maybe", as before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stores_refused: Option<bool>,
+    /// Accounts without a password in the profile that were sent changes
+    /// a conformant target refuses (a made-up or wrong old password): the
+    /// new passwords sent, recorded before each request. Nothing can set
+    /// them back (there is no original); the restore names them when the
+    /// target was seen to store a refused change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub without_password: Vec<WithoutPassword>,
+}
+
+/// The new passwords sent to an account the profile gives no password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithoutPassword {
+    /// Its subject.
+    pub subject: String,
+    /// The new passwords of the refused changes sent to it.
+    pub candidates: Vec<String>,
 }
 
 /// One account's passwords.
@@ -129,6 +145,7 @@ impl From<State> for StateFile {
                 answered: Vec::new(),
             }],
             stores_refused: None,
+            without_password: Vec::new(),
         }
     }
 }
@@ -392,6 +409,7 @@ mod tests {
             endpoint: "http://x/change_user_password".into(),
             accounts: vec![],
             stores_refused: Some(false),
+            without_password: Vec::new(),
         };
         for subject in ["alice", "lou"] {
             f.upsert(AccountState {

@@ -719,6 +719,7 @@ fn save_state_seen(
         endpoint: format!("http://{}/change_user_password", fake.addr),
         accounts,
         stores_refused,
+        without_password: Vec::new(),
     }
     .save(file)
     .unwrap();
@@ -813,5 +814,44 @@ async fn restore_checks_other_accounts_candidates_only_when_storing_was_seen() {
             assert!(outcome.ok(), "{said}");
             assert!(!file.exists(), "{said}");
         }
+    }
+}
+
+/// An account without a password in the profile that was sent refused
+/// changes (recorded under `without_password`) is named by `restore`, and
+/// the file kept, when the target was seen to store a refused change;
+/// otherwise nothing is sent or said for it and the file goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_names_an_account_without_a_password_only_when_storing_was_seen() {
+    for seen in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state.json");
+        let fake = Fake::tenant(Tenant::default()).await;
+        let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+        profile.base_url = format!("http://{}", fake.addr);
+        let options = crate::support::external_options(dir.path());
+        conformance::state::StateFile {
+            version: conformance::state::FORMAT,
+            endpoint: format!("http://{}/change_user_password", fake.addr),
+            accounts: vec![entry("alice", "Alice-Passw0rd", "Alice-Passw0rd", &[])],
+            stores_refused: Some(seen),
+            without_password: vec![conformance::state::WithoutPassword {
+                subject: "frank".into(),
+                candidates: vec!["Frank-Cand-1x".into()],
+            }],
+        }
+        .save(&file)
+        .unwrap();
+        let outcome = runner::restore_from_state(&profile, &options)
+            .await
+            .expect("the restore starts");
+        let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
+        assert_eq!(outcome.ok(), !seen, "{said}");
+        assert_eq!(file.exists(), seen, "{said}");
+        assert_eq!(
+            said.contains("frank (no password in the profile)"),
+            seen,
+            "{said}"
+        );
     }
 }

@@ -139,6 +139,10 @@ async fn other_account(
             known: p.clone(),
             new: new.clone(),
         },
+        (None, _) if role != Role::Missing => Effect::WithoutPassword {
+            subject: account.subject.clone(),
+            new: new.clone(),
+        },
         _ => Effect::None,
     };
     let response = ctx
@@ -194,7 +198,10 @@ async fn lockout(ctx: &mut CaseContext<'_>) -> Result<(), Stop> {
                     known: password.clone(),
                     new: new.clone(),
                 },
-                None => Effect::None,
+                None => Effect::WithoutPassword {
+                    subject: account.subject.clone(),
+                    new: new.clone(),
+                },
             },
             Expect::WRONG_OLD,
         )

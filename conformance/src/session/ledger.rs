@@ -28,7 +28,7 @@ use std::path::PathBuf;
 
 use crate::budget::Budget;
 use crate::profile::{Account, LockoutRule};
-use crate::state::{AccountState, State, StateFile};
+use crate::state::{AccountState, State, StateFile, WithoutPassword};
 
 /// The active account as the ledger knows it.
 #[derive(Debug)]
@@ -94,6 +94,11 @@ pub(crate) enum Effect {
         known: String,
         new: String,
     },
+    /// A change of an account the profile gives no password, with a
+    /// made-up or wrong old password (a conformant target refuses it):
+    /// `new` is recorded before it is sent, so that the restore can name
+    /// it should the target be seen to store refused changes.
+    WithoutPassword { subject: String, new: String },
     /// A request with the active account's token that a conformant target
     /// refuses but that carries a string `new_password` (a hostile input):
     /// `new` is recorded as a candidate of the active account before it is
@@ -117,6 +122,9 @@ pub struct Ledger {
     /// state file with candidates: the other accounts' candidates are
     /// then checked at the end.
     pub(crate) stores_refused: bool,
+    /// Accounts without a password in the profile that were sent refused
+    /// changes, with their new passwords.
+    pub(crate) without_password: Vec<WithoutPassword>,
     /// Why the last write of the state file failed (`None`: it was
     /// written). No request that could change a password is sent while it
     /// is set: a change goes out recorded or not at all.
@@ -151,6 +159,7 @@ impl Ledger {
             },
             others: Vec::new(),
             stores_refused: false,
+            without_password: Vec::new(),
             unsaved: None,
         }
     }
@@ -206,6 +215,7 @@ impl Ledger {
             file.upsert(o.clone());
         }
         file.stores_refused = Some(self.stores_refused);
+        file.without_password = self.without_password.clone();
         file
     }
 
@@ -237,6 +247,20 @@ impl Ledger {
             Effect::None | Effect::Harmless => return Ok(()),
             Effect::Change { new, .. } => self.active.pending = Some(new.clone()),
             Effect::ActiveCandidate { new } => self.add_candidate(new),
+            Effect::WithoutPassword { subject, new } => {
+                match self
+                    .without_password
+                    .iter_mut()
+                    .find(|w| w.subject == *subject)
+                {
+                    Some(w) if w.candidates.contains(new) => {}
+                    Some(w) => w.candidates.push(new.clone()),
+                    None => self.without_password.push(WithoutPassword {
+                        subject: subject.clone(),
+                        candidates: vec![new.clone()],
+                    }),
+                }
+            }
             Effect::Other { subject, old, new } => {
                 let entry = match self.other(subject) {
                     Some(o) => AccountState {
@@ -370,6 +394,30 @@ impl Ledger {
         {
             o.answered.push(new.to_string());
         }
+    }
+
+    /// What the restore says of the accounts without a password that were
+    /// sent refused changes, when the target was seen to store one (they
+    /// may have one of the new passwords; nothing can set them back);
+    /// `None` otherwise (a conformant target's refusals changed nothing).
+    pub(crate) fn unsettled_without_password(&self) -> Option<String> {
+        if !self.stores_refused || self.without_password.is_empty() {
+            return None;
+        }
+        let named: Vec<String> = self
+            .without_password
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} (no password in the profile) may have one of the {} `candidates` \
+                     recorded for it under `without_password` in the state file (new \
+                     passwords of refused changes, which this target may have stored)",
+                    w.subject,
+                    w.candidates.len()
+                )
+            })
+            .collect();
+        Some(named.join("; "))
     }
 
     /// Adds or replaces `entry` among the other accounts.

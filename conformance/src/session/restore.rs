@@ -15,13 +15,20 @@ impl Session {
     /// Restores the original password of the active account.
     pub(crate) async fn restore(&mut self) -> Housekeeping {
         let mut h = self.restore_active().await;
-        if self.ledger.others.is_empty() {
+        let unsettled = self.ledger.unsettled_without_password();
+        if self.ledger.others.is_empty() && unsettled.is_none() {
             return h;
         }
-        let (ok, said, mut exchanges) = self.restore_others().await;
-        h.exchanges.append(&mut exchanges);
-        h.outcome = format!("{}; {said}", h.outcome);
-        if !ok {
+        if !self.ledger.others.is_empty() {
+            let (ok, said, mut exchanges) = self.restore_others().await;
+            h.exchanges.append(&mut exchanges);
+            h.outcome = format!("{}; {said}", h.outcome);
+            if !ok {
+                h.ok = false;
+            }
+        }
+        if let Some(said) = unsettled {
+            h.outcome = format!("{}; {said}", h.outcome);
             h.ok = false;
         }
         if h.ok {
@@ -36,7 +43,7 @@ impl Session {
     /// when no other account needs it; otherwise it is rewritten (the
     /// others' entries kept until [`Session::restore`] has set them back).
     pub(crate) fn active_restored(&mut self) {
-        if self.ledger.others.is_empty() {
+        if self.ledger.others.is_empty() && self.ledger.unsettled_without_password().is_none() {
             let _ = State::remove(&self.options.state_file);
         } else {
             self.ledger.save();

@@ -41,6 +41,7 @@ impl Session {
         // Whether the target was seen to store a refused change: as the
         // file records it; a file written before that was recorded: any
         // recorded candidate means "maybe" (checked at the end).
+        self.ledger.without_password = recorded.without_password.clone();
         let inferred = self.ledger.others.iter().any(|o| !o.candidates.is_empty())
             || !state.candidates.is_empty();
         self.ledger.stores_refused |= recorded.stores_refused.unwrap_or(inferred);

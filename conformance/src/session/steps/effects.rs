@@ -63,7 +63,8 @@ impl CaseContext<'_> {
             Effect::None
             | Effect::Other { .. }
             | Effect::Candidate { .. }
-            | Effect::ActiveCandidate { .. } => false,
+            | Effect::ActiveCandidate { .. }
+            | Effect::WithoutPassword { .. } => false,
         };
         if wrong_old {
             self.runner.ledger.note_failure();
@@ -82,7 +83,7 @@ impl CaseContext<'_> {
         response: &Response,
     ) {
         match &effect {
-            Effect::None | Effect::ActiveCandidate { .. } => {}
+            Effect::None | Effect::ActiveCandidate { .. } | Effect::WithoutPassword { .. } => {}
             Effect::Change { old, new } => {
                 self.runner.ledger.active.pending = None;
                 if response.status == 200 {
@@ -290,5 +291,46 @@ mod tests {
         assert_eq!(lucy.candidates, vec!["Lucy-1x", "Lucy-2x"]);
         assert_eq!(lucy.answered, vec!["Lucy-1x"]);
         assert_eq!(file.stores_refused, Some(false));
+    }
+
+    /// A refused change sent to an account without a password in the
+    /// profile is recorded before it is sent (the restore review's
+    /// finding: it was not recorded at all).
+    #[test]
+    fn a_change_of_an_account_without_a_password_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile =
+            Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
+        let options = RunOptions {
+            enforcement: crate::verdict::Enforcement {
+                strict: false,
+                reference: false,
+            },
+            show_secrets: false,
+            state_file: dir.path().join("state.json"),
+            timeout: std::time::Duration::from_secs(1),
+        };
+        let mut session = Session::new(&profile, &options).unwrap();
+        let mut ctx = CaseContext::new(&mut session, &CASE);
+        let effect = Effect::WithoutPassword {
+            subject: "frank".into(),
+            new: "Frank-New-1x".into(),
+        };
+        assert!(ctx.record_before_send("a change", &effect));
+        let file = crate::state::StateFile::load(&options.state_file)
+            .unwrap()
+            .unwrap();
+        assert_eq!(file.without_password.len(), 1);
+        assert_eq!(file.without_password[0].subject, "frank");
+        assert_eq!(file.without_password[0].candidates, vec!["Frank-New-1x"]);
+        // Nothing is said of it unless the target was seen to store a
+        // refused change.
+        assert_eq!(ctx.runner.ledger.unsettled_without_password(), None);
+        ctx.runner.ledger.stores_refused = true;
+        let said = ctx.runner.ledger.unsettled_without_password().unwrap();
+        assert!(
+            said.contains("frank (no password in the profile)"),
+            "{said}"
+        );
     }
 }
