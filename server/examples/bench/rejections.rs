@@ -4,8 +4,9 @@
 //! bare hyper and against its verification ceiling: the server's own
 //! token check ([`Verifier::verify`]: cache lookup, header decoding, key
 //! lookup, signature verification; no HTTP), run in this process on as many
-//! threads as the server's runtime has workers, over the same kind of
-//! forged tokens. Every forged token carries a signature never sent before,
+//! threads as the server's runtime has workers (pinned mode: one, on the
+//! server's CPU), over the same kind of forged tokens. Servers and load
+//! generator are placed as [`Mode`] says. Every forged token carries a signature never sent before,
 //! and the server's count of signature verifications is read before and
 //! after, so a row cannot be bought with a cache of refusals.
 
@@ -17,19 +18,17 @@ use server::keys::KeySet;
 use server::token::{TokenError, Verifier};
 
 use crate::load::{Forger, Load, Template, drive, interleaved};
+use crate::pin::{Mode, pin_current_thread};
 use crate::{Res, Row, ServerProc, row, token};
 
-/// Worker threads of the reference server's runtime (`Runtime::new`: one per core).
-fn server_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// How many forged tokens `verifier` refuses in `duration` on `threads`
-/// threads; an error if one is answered otherwise than "bad signature".
+/// threads (each pinned to `cpu` if given); an error if one is answered
+/// otherwise than "bad signature".
 fn ceiling(
     verifier: &Verifier,
     forger: &Forger,
     threads: usize,
+    cpu: Option<usize>,
     duration: Duration,
 ) -> Res<(u64, Duration)> {
     let started = Instant::now();
@@ -37,7 +36,10 @@ fn ceiling(
     let counts = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                s.spawn(|| {
+                s.spawn(move || {
+                    if let Some(cpu) = cpu {
+                        pin_current_thread(cpu).map_err(|e| e.to_string())?;
+                    }
                     let mut refused = 0u64;
                     while Instant::now() < deadline {
                         match verifier.verify(&forger.next()) {
@@ -59,15 +61,16 @@ fn ceiling(
 
 /// The rows of this section, from one baseline and one reference server.
 pub fn rows(
-    runtime: &tokio::runtime::Runtime,
+    mode: Mode,
     dir: &Path,
     config: &Config,
     users: &Path,
     phase: Duration,
 ) -> Res<Vec<Row>> {
     let mut rows = Vec::new();
-    let baseline = ServerProc::start(&["--child-baseline"])?;
-    let mut reference = ServerProc::reference(dir, "rejections", 5, users)?;
+    let runtime = &mode.load_runtime()?;
+    let baseline = ServerProc::start_in(mode, &["--child-baseline"])?;
+    let mut reference = ServerProc::reference_in(mode, dir, "rejections", 5, users)?;
     let garbage = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImRldi1yczI1NiJ9.e30.c2lnbmF0dXJl";
     let no_openid = token(config, "alice", "profile")?;
     let scenarios = [
@@ -94,7 +97,7 @@ pub fn rows(
     let openid = token(config, "alice", "openid")?;
     let other = token(config, "bob", "openid")?;
     let verifier = Verifier::from_config(KeySet::load(&config.jwks)?, config);
-    let threads = server_workers();
+    let threads = mode.server_workers();
     let http = Template::forged(Forger::new(&openid, &other), "a", "b");
     let in_process = Forger::new(&openid, &other);
     let round = phase / 3;
@@ -102,7 +105,7 @@ pub fn rows(
     let (mut refused, mut spent) = (0u64, Duration::ZERO);
     let before = reference.verifications()?;
     for _ in 0..3 {
-        let (n, took) = ceiling(&verifier, &in_process, threads, round)?;
+        let (n, took) = ceiling(&verifier, &in_process, threads, mode.ceiling_cpu(), round)?;
         refused += n;
         spent += took;
         base.merge(runtime.block_on(drive(baseline.addr, &http, 32, round)));
@@ -141,7 +144,7 @@ pub fn rows(
 /// signature) against a reference child for `secs`, after printing the
 /// child's pid and waiting 3 s so that `perf record -p PID` can attach.
 pub fn hold(
-    runtime: &tokio::runtime::Runtime,
+    mode: Mode,
     dir: &Path,
     config: &Config,
     users: &Path,
@@ -161,7 +164,8 @@ pub fn hold(
         ),
         other => return Err(format!("--profile {other}: one of s9, s10, s11").into()),
     };
-    let reference = ServerProc::reference(dir, "profile", 5, users)?;
+    let runtime = mode.load_runtime()?;
+    let reference = ServerProc::reference_in(mode, dir, "profile", 5, users)?;
     println!("reference pid {}", reference.pid());
     std::thread::sleep(Duration::from_secs(3));
     let load = runtime.block_on(drive(
