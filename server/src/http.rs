@@ -36,7 +36,20 @@ pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 /// The vendor's media type for JSON errors, byte for byte.
 const JSON_UTF8: &str = "application/json;charset=UTF-8";
-const ERROR_URI: &str = "https://tools.ietf.org/html/rfc6750#section-3.1";
+
+/// A bearer challenge (`WWW-Authenticate`) as the vendor sends it: built
+/// at compile time, so answering S9/S10/S11 formats nothing.
+macro_rules! bearer_challenge {
+    ($code:literal, $description:literal) => {
+        concat!(
+            "Bearer error=\"",
+            $code,
+            "\", error_description=\"",
+            $description,
+            "\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""
+        )
+    };
+}
 
 type Body = Full<Bytes>;
 
@@ -48,7 +61,8 @@ where
 {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    // A clone of the parsed URI shares its bytes: no copy of the path.
+    let uri = req.uri().clone();
     let origin = req.headers().get(header::ORIGIN).cloned();
     let mut note = Note::default();
     let (mut response, outcome) = route(&app, req, &mut note).await;
@@ -63,7 +77,7 @@ where
     }
     access_log::request(
         &method,
-        truncate(&path, 128),
+        truncate(uri.path(), 128),
         response.status().as_u16(),
         outcome,
         &note,
@@ -252,18 +266,18 @@ pub fn render(rejection: &Rejection) -> Response<Body> {
         UserLocked => error(bad, "abnormal_user_status", Some("User is locked.")),
         MissingToken => challenge(
             bad,
-            "invalid_request",
-            "Bearer token not found in the request",
+            bearer_challenge!("invalid_request", "Bearer token not found in the request"),
         ),
         InvalidToken => challenge(
             StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "Error decoding JWT",
+            bearer_challenge!("invalid_token", "Error decoding JWT"),
         ),
         InsufficientScope => challenge(
             StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            "The request requires higher privileges than provided by the access token.",
+            bearer_challenge!(
+                "insufficient_scope",
+                "The request requires higher privileges than provided by the access token."
+            ),
         ),
         InvalidBody(why) => error(bad, "invalid_request", Some(why)),
         UnsupportedMediaType => error(
@@ -312,15 +326,10 @@ fn error(status: StatusCode, code: &str, description: Option<&str>) -> Response<
     json(status, JSON_UTF8, bytes.into())
 }
 
-fn challenge(status: StatusCode, code: &str, description: &str) -> Response<Body> {
-    let value = format!(
-        "Bearer error=\"{code}\", error_description=\"{description}\", error_uri=\"{ERROR_URI}\""
-    );
+fn challenge(status: StatusCode, value: &'static str) -> Response<Body> {
     let mut r = empty(status);
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_str(&value).expect("challenge is ASCII"),
-    );
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
     r
 }
 
@@ -381,5 +390,17 @@ mod tests {
             "Bearer error=\"invalid_request\", error_description=\"Bearer token not found in the request\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""
         );
         assert!(r.headers().get(header::CONTENT_TYPE).is_none());
+        let r = render(&Rejection::InvalidToken);
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            r.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\", error_description=\"Error decoding JWT\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""
+        );
+        let r = render(&Rejection::InsufficientScope);
+        assert_eq!(r.status(), 403);
+        assert_eq!(
+            r.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"insufficient_scope\", error_description=\"The request requires higher privileges than provided by the access token.\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""
+        );
     }
 }
