@@ -9,6 +9,8 @@
 //! cargo run --release -p server --example bench -- --only flood  # one section
 //! cargo run --release -p server --example bench -- --only rejections  # S9/S10/S11 rows only
 //! cargo run --release -p server --example bench -- --profile s10 20  # one scenario, for perf
+//! cargo run --release -p server --example bench -- --only rejections --mode shared  # unpinned
+//! cargo run --release -p server --example bench -- --help
 //! ```
 //!
 //! The servers run as child processes (this same executable with
@@ -17,6 +19,10 @@
 //! /dev/null) and uses the OWASP argon2id profile. A child answers `evals` on
 //! its stdin with its argon2 evaluation count, `verifications` with the
 //! number of signatures it has checked.
+//!
+//! Where the servers under test and the load generator run for the
+//! rejection rows and `--profile` (pinned to separate CPUs by default, or
+//! sharing every core): `pin`. The other sections run unpinned.
 //!
 //! Sections: `load` (the load generator and the forged-token template),
 //! `rejections` (S9/S10/S11 against bare hyper, forged signatures against
@@ -254,6 +260,20 @@ impl ServerProc {
         let mut line = String::new();
         self.stdout.read_line(&mut line)?;
         Ok(line.trim().parse()?)
+    }
+
+    /// CPU time the child has used so far (user + system, all threads,
+    /// from `/proc/PID/stat`, in clock ticks of 10 ms).
+    fn cpu(&self) -> Res<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the command name (which is in parentheses).
+        let rest = stat.rsplit_once(')').ok_or("no comm in stat")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15, i.e. 12 and 13 after comm and state.
+        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Ok(Duration::from_nanos(ticks * 1_000_000_000 / hz))
     }
 
     /// Peak resident set size (VmHWM), KiB.
