@@ -9,8 +9,10 @@
 //! token, a password or a body.
 //!
 //! The handlers fill a [`Note`] along the way; [`request`] writes the line.
-//! A password change whose client hung up before the answer still gets its
-//! line, from the task that ran the change ([`abandoned`]).
+//! A password change runs in a task of its own: if hyper dropped the
+//! handler (the client hung up) before that task ended, the task writes
+//! the line ([`abandoned`]). A request whose handler hyper drops before
+//! the change was handed to its task gets no line (as before this module).
 
 use std::time::Duration;
 
