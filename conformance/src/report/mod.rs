@@ -370,3 +370,64 @@ pub(crate) mod fixture {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Verdict;
+
+    fn only(report: &mut RunReport, ids: &[&str]) {
+        report.cases.retain(|c| ids.contains(&c.id));
+        report.recount();
+    }
+
+    #[test]
+    fn the_exit_says_why_for_every_code() {
+        let mut r = fixture::report();
+        only(&mut r, &["password.change"]);
+        assert_eq!(
+            r.exit().line(),
+            "exit 0: no case failed and every seed row that ran was verified"
+        );
+        // Nothing failed, yet exit 1: the closing line says why.
+        r.restore.ok = false;
+        assert_eq!(
+            r.exit().line(),
+            "exit 1: the original password was not restored (see restore)"
+        );
+        r.restore.ok = true;
+        // A selected row that nothing verified: 3, unless accepted.
+        let mut r = fixture::report();
+        only(&mut r, &["password.change", "policy.no-symbol"]);
+        assert_eq!(r.exit().code, EXIT_UNVERIFIED);
+        assert!(r.exit().why.starts_with("seed rows not verified: S5 "));
+        r.allow_unverified(&[Row::S5]);
+        assert_eq!(
+            r.exit().line(),
+            "exit 0: no case failed and every seed row that ran was verified; \
+             accepted unverified (--allow-unverified): S5"
+        );
+        // A required row fails the run even when none of its cases ran;
+        // it is not reported twice.
+        r.require_rows(&[Row::S7]);
+        assert_eq!(r.rows_missing, ["S7"]);
+        assert_eq!(
+            r.exit().line(),
+            "exit 1: --require-rows: not verified: S7; accepted unverified (--allow-unverified): S5"
+        );
+        // A signal's code comes first.
+        r.interrupted = Some((130, "SIGINT"));
+        assert_eq!(r.exit().code, 130);
+        assert!(r.exit().why.starts_with("interrupted by SIGINT"));
+    }
+
+    #[test]
+    fn a_partial_case_does_not_verify_its_row() {
+        let mut r = fixture::report();
+        only(&mut r, &["password.change"]);
+        r.cases[0].verdict = Verdict::Partial;
+        r.recount();
+        assert_eq!(r.exit().code, EXIT_UNVERIFIED);
+        assert_eq!(r.unverified[0].row, "S1");
+    }
+}
