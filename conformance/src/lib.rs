@@ -118,3 +118,4 @@ pub mod verdict;
 pub mod verified;
 pub mod vocabulary;
 pub mod wire;
+pub mod wrong_old_plan;

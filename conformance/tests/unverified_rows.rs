@@ -4,7 +4,8 @@
 //! declared, so the suite assumes the strictest one). A target that
 //! answers 401 to a wrong old password is not green; a correct target
 //! exits 3 naming the rows the profile gives no account for, and 0 once
-//! `--allow-unverified` accepts exactly those.
+//! `--allow-unverified` accepts exactly those; under the strictest assumed
+//! lockout rule S1 and S2 are still verified (point 2).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -86,16 +87,38 @@ async fn a_401_to_a_wrong_old_password_is_not_green_with_a_minimal_profile() {
     assert!(rows.contains(&"S2".to_string()), "{rows:?}\n{out}");
     let last = out.lines().last().unwrap();
     assert!(last.contains("S2"), "{last}");
-    // What made it non-green is the rule: with every row accepted, no
-    // case fails (the run was green before it).
-    let o = conformance(
-        &profile,
-        &dir.path().join("state.json"),
-        &["--allow-unverified", "all"],
-    )
-    .await;
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(rows.contains(&"S1".to_string()), "{rows:?}\n{out}");
+    // S1's check "the old password is refused after a change" runs first
+    // (the strictest rule leaves one wrong old password) and meets the 401.
+    assert!(out.contains("  FAIL   password.change "), "{out}");
+    assert_eq!(o.status.code(), Some(1), "{out}");
     assert_eq!(fake.account("alice").password, "Alice-Passw0rd");
+}
+
+/// Issue 18, point 2: under the strictest assumed lockout rule (one wrong
+/// old password in the whole run) the seed rows' checks get it first: S1's
+/// "the old password is refused after a change" is S2's wrong old password
+/// too, so every row the profile has accounts for is verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_strictest_assumed_lockout_rule_still_verifies_s1_and_s2() {
+    let fake = Fake::start(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let profile = minimal_profile(
+        dir.path(),
+        fake.addr,
+        "[accounts.missing]\nsubject = \"nobody\"\n\
+         [policy]\nmin_length = 8\nmax_length = 64\nrequire_lowercase = true\n\
+         require_uppercase = true\nrequire_digit = true\nhistory = 5\n",
+    );
+    let o = conformance(&profile, &dir.path().join("state.json"), &[]).await;
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}");
+    assert_eq!(unverified_rows(&out), ["S7", "S8"], "{out}");
+    assert!(out.contains("  pass   password.wrong-old "), "{out}");
+    // One wrong old password reached the account, no more.
+    let alice = fake.account("alice");
+    assert_eq!(alice.wrong_old, 1);
+    assert_eq!(alice.password, "Alice-Passw0rd");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
