@@ -115,6 +115,14 @@ async fn the_strictest_assumed_lockout_rule_still_verifies_s1_and_s2() {
     assert_eq!(o.status.code(), Some(3), "{out}");
     assert_eq!(unverified_rows(&out), ["S7", "S8"], "{out}");
     assert!(out.contains("  pass   password.wrong-old "), "{out}");
+    // After a refused change the tracked password alone confirms the
+    // effect: no policy or history case is cut short by the budget.
+    let cut: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("  partial  "))
+        .filter(|l| !l.contains("password.exact."))
+        .collect();
+    assert!(cut.is_empty(), "{cut:#?}\n{out}");
     // One wrong old password reached the account, no more.
     let alice = fake.account("alice");
     assert_eq!(alice.wrong_old, 1);
