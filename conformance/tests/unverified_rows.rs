@@ -194,3 +194,24 @@ async fn a_correct_target_with_a_minimal_profile_exits_3_naming_s7_and_s8() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert_eq!(fake.account("alice").password, "Alice-Passw0rd");
 }
+
+/// Confirming a refused change with the tracked password alone still
+/// catches a target that stores it: the tracked password is then refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_policy_break_is_caught_under_the_strictest_assumed_rule() {
+    let fake = Fake::start(Some(Quirk::StoresDespitePolicyError)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let profile = minimal_profile(
+        dir.path(),
+        fake.addr,
+        "[policy]\nmin_length = 8\nmax_length = 64\nrequire_lowercase = true\n\
+         require_uppercase = true\nrequire_digit = true\nhistory = 5\n",
+    );
+    let o = conformance(&profile, &dir.path().join("state.json"), &[]).await;
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("  FAIL   policy.")),
+        "{out}"
+    );
+}

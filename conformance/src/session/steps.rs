@@ -592,7 +592,8 @@ impl<'r> CaseContext<'r> {
         {
             self.result.notes.push(
                 "the refused new password was not tried as old password (the lockout budget \
-                 is spent): the tracked password still working shows it was not stored"
+                 is spent); the next step tries the tracked password: if it still works, the \
+                 refused change was not stored"
                     .to_string(),
             );
         }
