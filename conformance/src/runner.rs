@@ -1,5 +1,7 @@
 //! The runner: chooses and orders what a run does. It runs the selected
-//! cases in catalogue order (each family in [`crate::cases`] carries out
+//! cases in catalogue order, or as [`crate::wrong_old_plan`] orders them
+//! under a lockout budget that cannot grow back (results in catalogue
+//! order either way; each family in [`crate::cases`] carries out
 //! its own plans on a `CaseContext` of the [`Session`]), batches the
 //! confirmation that refused requests changed nothing, hands the session's
 //! account ledger to the generated properties and takes it back, turns
@@ -23,6 +25,7 @@ pub use crate::session::{Housekeeping, RunError, RunOptions};
 use crate::state::StateFile;
 use crate::verdict::{self, CaseResult, Verdict};
 use crate::vocabulary::{Case, Plan, Property};
+use crate::wrong_old_plan;
 
 /// What a run produced.
 #[derive(Debug, Clone, Serialize)]
@@ -76,7 +79,10 @@ pub async fn run_with_properties(
     let mut results = Vec::new();
     let mut effects = Vec::new();
     let progress = shows_progress(std::io::stderr().is_terminal(), &runner.endpoint);
-    for case in cases {
+    // Under a lockout budget that cannot grow back, the seed rows'
+    // wrong old passwords come first.
+    let ordered = wrong_old_plan::order(cases, &runner.lockout_rule());
+    for case in ordered {
         if crate::interrupt::requested().is_some() {
             break;
         }
@@ -99,6 +105,8 @@ pub async fn run_with_properties(
     if !runner.unconfirmed.is_empty() {
         effects.push(runner.confirm(&mut results).await);
     }
+    wrong_old_plan::catalogue_order(&mut results, cases);
+    wrong_old_plan::share_with_wrong_old(&mut results);
     if let Some((props, bounds)) = properties
         && crate::interrupt::requested().is_none()
     {

@@ -605,10 +605,26 @@ impl<'r> CaseContext<'r> {
     }
 
     /// After a refused change: the refused new password does not work, the
-    /// old one still does.
+    /// old one still does. Trying the refused password costs a wrong old
+    /// password on a conformant target: when the lockout budget can never
+    /// afford one more, only the tracked password is tried (a target that
+    /// stored the refused change refuses it, which fails the case too).
     pub(crate) async fn unchanged(&mut self, refused: Option<String>) -> Result<(), Stop> {
+        let affordable = self.runner.active.budget.next_wrong_attempt() != NextWrongAttempt::Never;
+        if let Some(refused) = &refused
+            && *refused != self.current()
+            && !affordable
+        {
+            self.result.notes.push(
+                "the refused new password was not tried as old password (the lockout budget \
+                 is spent); the next step tries the tracked password: if it still works, the \
+                 refused change was not stored"
+                    .to_string(),
+            );
+        }
         if let Some(refused) = refused
             && refused != self.current()
+            && affordable
         {
             let new = self.fresh();
             self.change_step(

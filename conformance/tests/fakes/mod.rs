@@ -114,6 +114,9 @@ pub enum Quirk {
     PasswordsTrimmed,
     /// 500 to a new password over 200 bytes.
     Status500OnLongNewPassword,
+    /// S2 answered 401 (same body), as if a wrong old password were a
+    /// failed authentication.
+    WrongOld401,
     // ---- legitimate decisions on open points ----
     /// Open point 1: policy before the old password.
     PolicyBeforeOldPassword,
@@ -924,6 +927,9 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                                 br#"{"error":"wrong_old_password"}"#,
                             )))
                             .unwrap();
+                    }
+                    if has(s, Quirk::WrongOld401) {
+                        return json_error(s, 401, json!({ "error": "wrong_old_password" }));
                     }
                     return error(
                         s,
