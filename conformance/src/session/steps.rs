@@ -610,7 +610,8 @@ impl<'r> CaseContext<'r> {
     /// afford one more, only the tracked password is tried (a target that
     /// stored the refused change refuses it, which fails the case too).
     pub(crate) async fn unchanged(&mut self, refused: Option<String>) -> Result<(), Stop> {
-        let affordable = self.runner.active.budget.next_wrong_attempt() != NextWrongAttempt::Never;
+        let affordable =
+            self.runner.ledger.active.budget.next_wrong_attempt() != NextWrongAttempt::Never;
         if let Some(refused) = &refused
             && *refused != self.current()
             && !affordable
