@@ -37,6 +37,7 @@
 //! - [`envref`]: `${NAME}` in profile values, read from the environment.
 //! - [`profile`]: the target profile (TOML): base URL, declared policy,
 //!   lockout, token source, accounts, and its own validation.
+//! - [`schema`]: the profile's JSON Schema, derived from its types.
 //! - [`tokens`]: minted, static or command tokens, and broken variants.
 //! - [`jwks`]: the target's public keys (profile PEM, JWKS URL, discovery).
 //! - [`forge`]: forged tokens for the token attacks.
@@ -109,6 +110,7 @@ pub mod redact;
 pub mod report;
 pub mod retry;
 pub mod runner;
+pub mod schema;
 pub mod session;
 pub mod state;
 pub mod terminal;

@@ -20,6 +20,7 @@ mod properties;
 mod property_fairness;
 mod run_end;
 mod runner_state;
+mod schema;
 mod schemathesis_vendor;
 mod snapshots_dir;
 mod support;
