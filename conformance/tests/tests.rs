@@ -25,3 +25,4 @@ mod schemathesis_vendor;
 mod snapshots_dir;
 mod support;
 mod tenants;
+mod token_waits;
