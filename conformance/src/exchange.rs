@@ -225,7 +225,14 @@ pub async fn send_hooked(
     let mut sent = std::borrow::Cow::Borrowed(&*request);
     let outcome = endpoint
         .client
-        .send_hooked(&uri, &endpoint.host, &mut sent, timeout, false, Some(before))
+        .send_hooked(
+            &uri,
+            &endpoint.host,
+            &mut sent,
+            timeout,
+            false,
+            Some(before),
+        )
         .await;
     if let std::borrow::Cow::Owned(sent) = sent {
         *request = sent;

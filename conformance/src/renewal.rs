@@ -208,7 +208,11 @@ mod tests {
         );
         // Through the hook: the error is kept, the request left as it was.
         r.before_attempt(&mut request).await;
-        assert!(r.error.as_deref().is_some_and(|e| e.contains("no_openid_token")));
+        assert!(
+            r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("no_openid_token"))
+        );
         assert_eq!(sent(&request), format!("Bearer {soon}"));
     }
 }

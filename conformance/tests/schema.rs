@@ -74,7 +74,10 @@ fn the_schema_accepts_exactly_the_fixtures_the_loader_loads() {
     }
     // reference.toml and reference-wrong-history.toml; server.toml,
     // users.toml and the Schemathesis files are not profiles.
-    assert!(profiles >= 2 && others >= 2, "{profiles} profiles, {others} others");
+    assert!(
+        profiles >= 2 && others >= 2,
+        "{profiles} profiles, {others} others"
+    );
 }
 
 /// Uncomments the first `# {key} = …` line and gives it `value`.
@@ -94,9 +97,9 @@ fn uncomment_all(text: &str) -> String {
         .map(|l| match l.strip_prefix("# ") {
             Some(rest)
                 if rest.starts_with("[accounts.")
-                    || rest
-                        .split_once(" = ")
-                        .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) =>
+                    || rest.split_once(" = ").is_some_and(|(k, _)| {
+                        k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    }) =>
             {
                 rest.to_string()
             }
@@ -217,7 +220,9 @@ fn missing_from_schema(schema: &Value, keys: &ProfileKeys) -> Vec<String> {
                 continue;
             };
             if key["description"].as_str().is_none_or(str::is_empty)
-                && object(schema, key)["description"].as_str().is_none_or(str::is_empty)
+                && object(schema, key)["description"]
+                    .as_str()
+                    .is_none_or(str::is_empty)
             {
                 missing.push(format!("{shown}: `{name}` has no description"));
             }

@@ -7,12 +7,18 @@
 //! 401), and a static token that has expired is a configuration error
 //! naming its key (exit 2), not a failure of a case.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use conformance::cases;
+use conformance::client::BeforeAttempt;
 use conformance::embedded::REFERENCE_PROFILE;
+use conformance::exchange::{self, Endpoint, Request};
 use conformance::profile::{Counting, Profile};
 use conformance::runner;
 use conformance::verdict::Verdict;
@@ -127,4 +133,69 @@ async fn an_expired_static_token_is_a_configuration_error_naming_its_key() {
     );
     // Nothing reached the tenant: no case ran with the token.
     assert_eq!(fake.traffic().handled, 0);
+}
+
+/// Stamps each attempt (`x-attempt: N`) and notes when it ran.
+struct Stamp(Vec<Instant>);
+
+impl BeforeAttempt for Stamp {
+    fn before_attempt<'a>(
+        &'a mut self,
+        request: &'a mut Request,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            self.0.push(Instant::now());
+            let value = http::HeaderValue::from(self.0.len());
+            request.headers.retain(|(n, _)| n != "x-attempt");
+            request
+                .headers
+                .push((http::HeaderName::from_static("x-attempt"), value));
+        })
+    }
+}
+
+/// The client calls the hook after the `Retry-After` wait, before the
+/// attempt that follows it: what the session takes the token again with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_runs_the_hook_after_a_retry_after_wait() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let (addr, task) = crate::support::serve_fn(move |req: hyper::Request<_>| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        let attempt = req
+            .headers()
+            .get("x-attempt")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        async move {
+            let answer = hyper::Response::builder();
+            let answer = if n == 0 {
+                answer.status(429).header("retry-after", "1")
+            } else {
+                answer.status(200)
+            };
+            answer
+                .body(http_body_util::Full::new(hyper::body::Bytes::from(attempt)))
+                .unwrap()
+        }
+    })
+    .await;
+    let endpoint = Endpoint::parse(&format!("http://{addr}")).unwrap();
+    let mut request = Request {
+        method: http::Method::GET,
+        path: "/".into(),
+        headers: Vec::new(),
+        body: Vec::new(),
+    };
+    let mut stamp = Stamp(Vec::new());
+    let r = exchange::send_hooked(&endpoint, &mut request, Duration::from_secs(5), &mut stamp)
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"2"[..]));
+    assert_eq!(r.retries.len(), 1);
+    assert_eq!(stamp.0.len(), 2);
+    assert!(stamp.0[1] - stamp.0[0] >= Duration::from_secs(1));
+    // The request is left as the last attempt sent it.
+    assert_eq!(request.headers[0].1, "2");
+    task.abort();
 }

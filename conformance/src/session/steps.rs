@@ -240,8 +240,7 @@ impl<'r> CaseContext<'r> {
         let started = Instant::now();
         let mut renewal = Renewal::new(&mut self.runner.tokens, timeout);
         let outcome =
-            exchange::send_hooked(&self.runner.endpoint, &mut request, timeout, &mut renewal)
-                .await;
+            exchange::send_hooked(&self.runner.endpoint, &mut request, timeout, &mut renewal).await;
         let (renewed, token_error) = (renewal.renewed, renewal.error);
         self.label_renewed(renewed);
         let step = self.result.exchanges.len() + 1;
