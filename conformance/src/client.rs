@@ -354,7 +354,7 @@ impl Client {
 
 /// What runs after every wait of [`Client::send_hooked`] and just before
 /// each attempt goes out: the session takes the request's token again
-/// there, so that no wait spends it ([`crate::tokens::Renewal`]).
+/// there, so that no wait spends it (the `renewal` module, above this one).
 pub trait BeforeAttempt: Send {
     /// Edits `request` before it is sent.
     fn before_attempt<'a>(

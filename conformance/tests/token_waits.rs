@@ -68,6 +68,20 @@ async fn short_lived_tokens_survive_the_lockout_window_waits() {
         .sum();
     assert!(waits > 15.0, "waited {waits} s for the window in all");
     assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+    // Every token taken again is shown by the label of the one it
+    // replaced: in the cases that waited, no JWT in a request's record.
+    let shown: Vec<&(String, String)> = outcome
+        .cases
+        .iter()
+        .filter(|r| r.notes.iter().any(|n| n.contains("for the lockout window")))
+        .flat_map(|r| &r.exchanges)
+        .flat_map(|x| &x.request.headers)
+        .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        .collect();
+    assert!(!shown.is_empty());
+    for (_, value) in shown {
+        assert!(value.starts_with("Bearer <token:"), "{value}");
+    }
     for (subject, original) in ACCOUNTS {
         let a = fake.account(subject);
         assert_eq!(a.password, *original, "{subject}");

@@ -223,9 +223,11 @@ impl<'r> CaseContext<'r> {
         // guard's, and in the client after pacing and Retry-After.
         let timeout = self.runner.options.timeout;
         let mut renewal = Renewal::new(&mut self.runner.tokens, timeout);
-        if let Err(why) = renewal.take_again(&mut request).await {
-            let renewed = std::mem::take(&mut renewal.renewed);
-            return self.token_error(renewed, why);
+        let taken = renewal.take_again(&mut request).await;
+        let renewed = renewal.renewed;
+        self.label_renewed(renewed);
+        if let Err(why) = taken {
+            return self.token_error(why);
         }
         let sent_current = self.current();
         if matches!(effect, Effect::Change { .. } | Effect::Harmless) {
@@ -299,7 +301,7 @@ impl<'r> CaseContext<'r> {
         };
         self.apply_answer(step, purpose, &effect, &sent_current, &response);
         if let Some(why) = token_error {
-            return self.token_error(Vec::new(), why);
+            return self.token_error(why);
         }
         Some(response)
     }
@@ -307,7 +309,12 @@ impl<'r> CaseContext<'r> {
     /// Tokens taken again carry the label of the ones they replace.
     fn label_renewed(&mut self, renewed: Vec<(String, String)>) {
         for (old, new) in renewed {
-            if let Some(label) = self.redactor.label_of(&old).map(str::to_string) {
+            // `label_of` gives the replacement, `<label>`.
+            let label = self.redactor.label_of(&old).map(|l| {
+                let l = l.strip_prefix('<').unwrap_or(l);
+                l.strip_suffix('>').unwrap_or(l).to_string()
+            });
+            if let Some(label) = label {
                 self.redactor.add(&new, &label);
             }
         }
@@ -316,8 +323,7 @@ impl<'r> CaseContext<'r> {
     /// A token could not be made valid for the request (a static token
     /// expiring, a token command failing): a configuration error, the
     /// case's verdict, not a failure of the target.
-    fn token_error(&mut self, renewed: Vec<(String, String)>, why: String) -> Option<Response> {
-        self.label_renewed(renewed);
+    fn token_error(&mut self, why: String) -> Option<Response> {
         self.result.verdict = Verdict::Error;
         self.result.reason = Some(self.redactor.apply(&why));
         None
