@@ -52,6 +52,9 @@ pub enum Command {
     List(ListArgs),
     /// Write a starter profile from the issuer's OpenID discovery document.
     Init(crate::init::InitArgs),
+    /// Print the JSON Schema of the profile (every key, its type, default
+    /// and meaning) for editors that read a `#:schema` line.
+    Schema,
     /// Run the catalogue against two targets and report every behavioural
     /// difference (exit 0 alike, 1 differ, 2 configuration/connection).
     Diff(crate::diff::DiffArgs),
@@ -651,6 +654,10 @@ pub fn main(cli: Cli) -> ExitCode {
         }),
         Some(Command::Run(args)) => run_command(args),
         Some(Command::Init(args)) => crate::init::run_command(args).map_err(err),
+        Some(Command::Schema) => {
+            print!("{}", crate::schema::render());
+            Ok(0)
+        }
         Some(Command::Diff(args)) => crate::diff::run_command(args),
         Some(Command::Restore(args)) => restore_command(args),
         None => run_command(&cli.run),

@@ -241,11 +241,32 @@ impl Client {
         timeout: Duration,
         fresh_connection: bool,
     ) -> Result<Response, TransportError> {
+        let mut request = std::borrow::Cow::Borrowed(request);
+        self.send_hooked(uri, host, &mut request, timeout, fresh_connection, None)
+            .await
+    }
+
+    /// [`Client::send`] with `before` called after every wait (the pacing
+    /// slot, a `Retry-After`) and just before each attempt goes out: it may
+    /// edit the request (a token taken again); `request` is then what the
+    /// last attempt sent.
+    pub async fn send_hooked(
+        &self,
+        uri: &Uri,
+        host: &str,
+        request: &mut std::borrow::Cow<'_, Request>,
+        timeout: Duration,
+        fresh_connection: bool,
+        mut before: Option<&mut (dyn BeforeAttempt + '_)>,
+    ) -> Result<Response, TransportError> {
         let mut retries: Vec<Retry> = Vec::new();
         let mut waited = Duration::ZERO;
         loop {
             if let Some(pacer) = &self.pacer {
                 pacer.wait().await;
+            }
+            if let Some(hook) = before.as_deref_mut() {
+                hook.before_attempt(request.to_mut()).await;
             }
             let attempt = self.attempt(uri, host, request, fresh_connection);
             let mut response = match tokio::time::timeout(timeout, attempt).await {
@@ -329,6 +350,17 @@ impl Client {
             retry_budget_exhausted: false,
         })
     }
+}
+
+/// What runs after every wait of [`Client::send_hooked`] and just before
+/// each attempt goes out: the session takes the request's token again
+/// there, so that no wait spends it (the `renewal` module, above this one).
+pub trait BeforeAttempt: Send {
+    /// Edits `request` before it is sent.
+    fn before_attempt<'a>(
+        &'a mut self,
+        request: &'a mut Request,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 }
 
 /// An error and its sources, joined with `: `.

@@ -209,6 +209,37 @@ pub async fn send_with(
         .await
 }
 
+/// [`send`] with `before` called after every wait and just before each
+/// attempt ([`crate::client::Client::send_hooked`]); `request` is left as
+/// the last attempt sent it.
+pub async fn send_hooked(
+    endpoint: &Endpoint,
+    request: &mut Request,
+    timeout: Duration,
+    before: &mut (dyn crate::client::BeforeAttempt + '_),
+) -> Result<Response, TransportError> {
+    let uri: http::Uri = endpoint
+        .url(&request.path)
+        .parse()
+        .map_err(|e| TransportError::Http(format!("{:?}: {e}", request.path)))?;
+    let mut sent = std::borrow::Cow::Borrowed(&*request);
+    let outcome = endpoint
+        .client
+        .send_hooked(
+            &uri,
+            &endpoint.host,
+            &mut sent,
+            timeout,
+            false,
+            Some(before),
+        )
+        .await;
+    if let std::borrow::Cow::Owned(sent) = sent {
+        *request = sent;
+    }
+    outcome
+}
+
 /// A body as reports show it: nothing, parsed JSON, or text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]

@@ -10,6 +10,9 @@
 //! names the cases its absence leaves skipped. Without network access to
 //! the issuer it says so and writes the template anyway.
 //!
+//! Its first line is taplo's `#:schema ./profile.schema.json`; with
+//! `--output`, the schema ([`crate::schema`]) is written beside the profile.
+//!
 //! The placeholders that the profile loader insists on are marked
 //! `REQUIRED`: until they are filled, loading the file fails with an error
 //! naming the missing key (`subject`, `password`, a token source).
@@ -27,6 +30,7 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Deserialize;
 
 use crate::exchange::{self, Endpoint, Request};
+use crate::schema::{SCHEMA_DIRECTIVE, SCHEMA_FILE};
 use crate::terminal;
 
 /// Where OpenID Connect Discovery 1.0 §4 puts the document, below the issuer.
@@ -387,8 +391,16 @@ pub fn template(
     t
 }
 
-/// The header: how the profile was written and what discovery found.
+/// The header: the `#:schema` line, how the profile was written and what
+/// discovery found.
 fn header(w: &mut String, issuer: &str, discovered: &Result<Discovered, String>) {
+    let _ = writeln!(
+        w,
+        "{SCHEMA_DIRECTIVE}\n\
+         # The line above points editors that read it (taplo, Even Better TOML) at the\n\
+         # profile's JSON Schema beside this file: `init --output` writes it there, and\n\
+         # `conformance schema > {SCHEMA_FILE}` writes it again (docs/profile.md)."
+    );
     let _ = writeln!(
         w,
         "# Target profile written by `conformance init --issuer {}`.",
@@ -656,9 +668,34 @@ pub fn summary(issuer: &str, discovered: &Result<Discovered, String>) -> String 
     }
 }
 
-/// Runs `init`: discovery, then the template to `--output` or stdout, the
-/// summary to stderr. Returns the exit code (0: a profile was written,
-/// with or without discovery).
+/// Writes the profile's JSON Schema beside `profile` (where the template's
+/// `#:schema` line points), unless a file of that name is there already;
+/// returns the line that says which.
+fn write_schema_beside(profile: &std::path::Path) -> Result<String, InitError> {
+    let file = profile
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(SCHEMA_FILE);
+    if file.exists() {
+        return Ok(format!(
+            "init: {} exists, left as it is (`conformance schema > {}` refreshes it)",
+            file.display(),
+            file.display()
+        ));
+    }
+    std::fs::write(&file, crate::schema::render()).map_err(|error| InitError::Write {
+        file: file.clone(),
+        error,
+    })?;
+    Ok(format!(
+        "init: wrote {}, the profile's JSON Schema its #:schema line names",
+        file.display()
+    ))
+}
+
+/// Runs `init`: discovery, then the template to `--output` (and the
+/// schema beside it) or stdout, the summary to stderr. Returns the exit
+/// code (0: a profile was written, with or without discovery).
 pub fn run_command(args: &InitArgs) -> Result<u8, InitError> {
     split_url(&args.issuer)
         .and_then(|(issuer, _)| issuer.refuse_clear_text(args.allow_insecure_http))
@@ -698,6 +735,7 @@ pub fn run_command(args: &InitArgs) -> Result<u8, InitError> {
                 file.display(),
                 file.display()
             );
+            eprintln!("{}", write_schema_beside(file)?);
         }
         None => print!("{text}"),
     }

@@ -37,7 +37,10 @@
 //! - [`envref`]: `${NAME}` in profile values, read from the environment.
 //! - [`profile`]: the target profile (TOML): base URL, declared policy,
 //!   lockout, token source, accounts, and its own validation.
+//! - [`schema`]: the profile's JSON Schema, derived from its types.
 //! - [`tokens`]: minted, static or command tokens, and broken variants.
+//! - [`renewal`]: a request's token taken again after every wait, just
+//!   before it goes out.
 //! - [`jwks`]: the target's public keys (profile PEM, JWKS URL, discovery).
 //! - [`forge`]: forged tokens for the token attacks.
 //! - [`password`]: fresh passwords, policy breakers, policy edges.
@@ -106,9 +109,11 @@ pub mod password;
 pub mod profile;
 pub mod properties;
 pub mod redact;
+pub mod renewal;
 pub mod report;
 pub mod retry;
 pub mod runner;
+pub mod schema;
 pub mod session;
 pub mod state;
 pub mod terminal;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client::{ClientIdentity, DEFAULT_CONNECT_TIMEOUT, HttpOptions};
@@ -17,7 +18,7 @@ use crate::retry::RetryPolicy;
 use crate::vocabulary::ScopeForm;
 
 /// A loaded and validated target profile.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// The endpoint is `{base_url}/change_user_password`.
@@ -49,7 +50,7 @@ pub struct Profile {
 }
 
 /// The password policy, as declared; an absent rule skips its cases.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Fewest code points accepted.
@@ -114,7 +115,7 @@ impl Policy {
 }
 
 /// Unicode normalisation forms a target may declare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Normalization {
     /// Canonical composition.
@@ -126,7 +127,7 @@ pub enum Normalization {
 }
 
 /// Lockout after wrong old passwords.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lockout {
     /// Wrong old passwords that lock the account; 0 means no lockout;
@@ -141,7 +142,7 @@ pub struct Lockout {
 }
 
 /// How a target counts wrong old passwords toward its lockout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Counting {
     /// In a row: a successful change resets the count.
@@ -227,7 +228,7 @@ impl Lockout {
 }
 
 /// Request limits.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Largest body accepted, in bytes.
@@ -235,7 +236,7 @@ pub struct Limits {
 }
 
 /// How the harness talks to the target. Every key is optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Http {
     /// Requests per second at most (0: unpaced) [default: 10 for a target
@@ -243,13 +244,17 @@ pub struct Http {
     pub rate: Option<f64>,
     /// Timeout of one request attempt, in seconds [default: 10];
     /// `--timeout` overrides it.
+    #[schemars(extend("default" = DEFAULT_TIMEOUT_SECS))]
     pub timeout_secs: Option<u64>,
     /// Connection setup (TCP, proxy tunnel, TLS) at most, in seconds
     /// [default: 5].
+    #[schemars(extend("default" = DEFAULT_CONNECT_TIMEOUT.as_secs()))]
     pub connect_timeout_secs: Option<u64>,
     /// 429/503 answers waited out per request at most [default: 5].
+    #[schemars(extend("default" = RetryPolicy::default().max_retries))]
     pub max_retries: Option<u32>,
     /// Total wait per request at most, in seconds [default: 60].
+    #[schemars(extend("default" = RetryPolicy::default().max_wait.as_secs()))]
     pub max_retry_wait_secs: Option<u64>,
     /// Headers sent with every request (values may use `${NAME}`).
     #[serde(default)]
@@ -319,7 +324,7 @@ impl Http {
 
 /// How the harness gets access tokens: minting with a private key, static
 /// tokens per account, or a command.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tokens {
     /// PEM private key the target trusts (relative to the profile).
@@ -403,7 +408,7 @@ impl Tokens {
 }
 
 /// The accounts of the run.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Accounts {
     /// The account whose password the run changes (password required).
@@ -421,7 +426,7 @@ pub struct Accounts {
 }
 
 /// One account.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     /// The `sub` of its tokens.

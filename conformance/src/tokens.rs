@@ -94,6 +94,21 @@ pub struct TokenFactory {
     cache: HashMap<(String, String), (String, Instant)>,
     /// Tracked current passwords by subject (see [`TokenFactory::set_password`]).
     passwords: HashMap<String, String>,
+    /// Every valid token handed out, and how to take it again
+    /// ([`TokenFactory::take_again`]).
+    issued: HashMap<String, Recipe>,
+    /// The profile's static tokens and the keys that give them.
+    statics: Vec<(String, String)>,
+}
+
+/// How a token handed out is taken again, once it would expire before a
+/// request can arrive.
+#[derive(Debug, Clone)]
+enum Recipe {
+    /// [`TokenFactory::standard`] for this account.
+    Standard(Account),
+    /// [`TokenFactory::variant`] of this kind for this account.
+    Variant(Account, TokenKind),
 }
 
 impl fmt::Debug for TokenFactory {
@@ -127,6 +142,10 @@ impl TokenFactory {
             Some(p) => Some(load_key(&profile.resolve(p), algorithm)?),
             None => None,
         };
+        let statics = static_tokens(profile);
+        if let Some(expired) = expired_static(&statics, now()) {
+            return Err(TokenError::Failed(expired));
+        }
         Ok(TokenFactory {
             config,
             algorithm,
@@ -135,7 +154,43 @@ impl TokenFactory {
             command_dir: profile.dir.clone(),
             cache: HashMap::new(),
             passwords: HashMap::new(),
+            issued: HashMap::new(),
+            statics,
         })
+    }
+
+    /// The profile key of a static token (`accounts.active.token`,
+    /// `tokens.no_openid_token`), if `token` is one.
+    pub fn static_key(&self, token: &str) -> Option<&str> {
+        self.statics
+            .iter()
+            .find(|(_, t)| t == token)
+            .map(|(k, _)| k.as_str())
+    }
+
+    /// Whether `token` is a valid one this factory handed out (minted, a
+    /// command's, or its variants other than the expired one) and so can
+    /// be taken again.
+    pub fn can_take_again(&self, token: &str) -> bool {
+        self.issued.contains_key(token)
+    }
+
+    /// `token` taken again the way it was made (minted anew, the command
+    /// run again: never the cached one). `None` when it was not handed
+    /// out here, or the new one is the same.
+    pub async fn take_again(&mut self, token: &str) -> Result<Option<String>, TokenError> {
+        let Some(recipe) = self.issued.get(token).cloned() else {
+            return Ok(None);
+        };
+        let subject = match &recipe {
+            Recipe::Standard(a) | Recipe::Variant(a, _) => a.subject.clone(),
+        };
+        self.cache.retain(|(s, _), _| *s != subject);
+        let new = match recipe {
+            Recipe::Standard(account) => self.standard(&account).await?,
+            Recipe::Variant(account, kind) => self.variant(&account, kind).await?,
+        };
+        Ok((new != token).then_some(new))
     }
 
     fn claims(&self, subject: &str, scope: Option<(&[&str], ScopeForm)>) -> Value {
@@ -329,6 +384,18 @@ impl TokenFactory {
         account: &Account,
         password: Option<&str>,
     ) -> Result<String, TokenError> {
+        let token = self.standard_untracked(account, password).await?;
+        if account.token.is_none() {
+            self.track(&token, Recipe::Standard(account.clone()));
+        }
+        Ok(token)
+    }
+
+    async fn standard_untracked(
+        &mut self,
+        account: &Account,
+        password: Option<&str>,
+    ) -> Result<String, TokenError> {
         if let Some(token) = &account.token {
             return Ok(token.clone());
         }
@@ -349,6 +416,31 @@ impl TokenFactory {
 
     /// A token of `kind` for `account`.
     pub async fn variant(
+        &mut self,
+        account: &Account,
+        kind: TokenKind,
+    ) -> Result<String, TokenError> {
+        let token = self.variant_untracked(account, kind).await?;
+        // The expired token is meant to be expired; a static one cannot be
+        // made again.
+        if kind != TokenKind::Expired && self.static_key(&token).is_none() {
+            self.track(&token, Recipe::Variant(account.clone(), kind));
+        }
+        Ok(token)
+    }
+
+    /// Remembers how `token` was made; forgets the expired ones now and
+    /// then (a short `ttl_secs` mints one per request).
+    fn track(&mut self, token: &str, recipe: Recipe) {
+        if self.issued.len() >= 1024 {
+            let now = now();
+            self.issued
+                .retain(|t, _| jwt_expiry(t).is_none_or(|exp| exp > now));
+        }
+        self.issued.insert(token.to_string(), recipe);
+    }
+
+    async fn variant_untracked(
         &mut self,
         account: &Account,
         kind: TokenKind,
@@ -516,6 +608,62 @@ fn bounded_stderr(stderr: &[u8], password: &str) -> String {
     }
     let tail: String = text.chars().skip(count - MAX_STDERR_CHARS).collect();
     format!("…{tail}")
+}
+
+/// The profile's static valid tokens with the keys that give them:
+/// `accounts.<name>.token` and `tokens.no_openid_token` (not
+/// `tokens.expired_token`, expired on purpose).
+fn static_tokens(profile: &Profile) -> Vec<(String, String)> {
+    let a = &profile.accounts;
+    let mut out: Vec<(String, String)> = [
+        ("active", Some(&a.active)),
+        ("frozen", a.frozen.as_ref()),
+        ("locked", a.locked.as_ref()),
+        ("frozen_and_locked", a.frozen_and_locked.as_ref()),
+        ("lockable", a.lockable.as_ref()),
+        ("missing", a.missing.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(name, account)| {
+        let token = account?.token.clone()?;
+        Some((format!("accounts.{name}.token"), token))
+    })
+    .collect();
+    if let Some(token) = &profile.tokens.no_openid_token {
+        out.push(("tokens.no_openid_token".into(), token.clone()));
+    }
+    out
+}
+
+/// The first static token whose `exp` is not after `now`, as a
+/// configuration error naming its key.
+fn expired_static(statics: &[(String, String)], now: i64) -> Option<String> {
+    statics.iter().find_map(|(key, token)| {
+        let exp = jwt_expiry(token)?;
+        (exp <= now).then(|| static_expired_message(key, exp, now))
+    })
+}
+
+/// Why a static token cannot be used: it expired (or expires before a
+/// request can arrive).
+pub fn static_expired_message(key: &str, exp: i64, now: i64) -> String {
+    let when = if exp <= now {
+        format!("expired {} s ago (its exp)", now - exp)
+    } else {
+        format!(
+            "expires in {} s (its exp), before a request can arrive",
+            exp - now
+        )
+    };
+    format!(
+        "{key} {when}: a static token must outlast the run; give a fresh one, or let the \
+         suite take tokens itself (tokens.private_key or tokens.token_command)"
+    )
+}
+
+/// Seconds since the Unix epoch, as `exp` counts them.
+pub fn unix_now() -> i64 {
+    now()
 }
 
 /// The `exp` claim of a JWT, read without verifying anything.

@@ -219,6 +219,31 @@ fn init_without_network_says_so_and_writes_the_template() {
     let profile = load(dir.path(), &text).expect("the filled template loads");
     assert_eq!(profile.tokens.token_command.as_deref(), Some("echo t"));
     assert!(!profile.tokens.can_mint());
+    // Beside it, the schema its `#:schema` line names, as `conformance
+    // schema` prints it; a second profile there leaves it alone.
+    assert!(
+        text.starts_with("#:schema ./profile.schema.json\n"),
+        "{text}"
+    );
+    let schema = std::fs::read_to_string(dir.path().join("profile.schema.json")).unwrap();
+    let printed = conformance(vec!["schema".into()]);
+    assert_eq!(schema.as_bytes(), printed.stdout.as_slice());
+    std::fs::write(dir.path().join("profile.schema.json"), "{}").unwrap();
+    let again = conformance(vec![
+        "init".into(),
+        "--issuer".into(),
+        issuer,
+        "--output".into(),
+        dir.path().join("second.toml").display().to_string(),
+        "--timeout".into(),
+        "2".into(),
+    ]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(stderr(&again).contains("exists, left as it is"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("profile.schema.json")).unwrap(),
+        "{}"
+    );
 }
 
 #[test]

@@ -22,6 +22,7 @@ use crate::jwks::{self, KeysError, TargetKeys};
 use crate::password;
 use crate::profile::Account;
 use crate::redact::Redactor;
+use crate::renewal::Renewal;
 use crate::verdict::{CaseResult, Verdict};
 use crate::vocabulary::{Case, Expect, Plan, Property, Row, Spec, Tier};
 
@@ -223,9 +224,19 @@ impl<'r> CaseContext<'r> {
     pub(crate) async fn exchange(
         &mut self,
         purpose: &str,
-        request: Request,
+        mut request: Request,
         effect: Effect,
     ) -> Option<Response> {
+        // The token is taken after every wait: here, after the lockout
+        // guard's, and in the client after pacing and Retry-After.
+        let timeout = self.runner.options.timeout;
+        let mut renewal = Renewal::new(&mut self.runner.tokens, timeout);
+        let taken = renewal.take_again(&mut request).await;
+        let renewed = renewal.renewed;
+        self.label_renewed(renewed);
+        if let Err(why) = taken {
+            return self.token_error(why);
+        }
         let sent_current = self.current();
         if matches!(effect, Effect::Change { .. } | Effect::Harmless) {
             self.runner.ledger.active.change_sent = true;
@@ -237,8 +248,11 @@ impl<'r> CaseContext<'r> {
         // (bounded by `[http] max_retries` / `max_retry_wait_secs`); the
         // record's purpose lists them. They are never judged.
         let started = Instant::now();
+        let mut renewal = Renewal::new(&mut self.runner.tokens, timeout);
         let outcome =
-            exchange::send(&self.runner.endpoint, &request, self.runner.options.timeout).await;
+            exchange::send_hooked(&self.runner.endpoint, &mut request, timeout, &mut renewal).await;
+        let (renewed, token_error) = (renewal.renewed, renewal.error);
+        self.label_renewed(renewed);
         let step = self.result.exchanges.len() + 1;
         self.result.exchanges.push(ExchangeRecord::new(
             step,
@@ -294,7 +308,33 @@ impl<'r> CaseContext<'r> {
             }
         };
         self.apply_answer(step, purpose, &effect, &sent_current, &response);
+        if let Some(why) = token_error {
+            return self.token_error(why);
+        }
         Some(response)
+    }
+
+    /// Tokens taken again carry the label of the ones they replace.
+    fn label_renewed(&mut self, renewed: Vec<(String, String)>) {
+        for (old, new) in renewed {
+            // `label_of` gives the replacement, `<label>`.
+            let label = self.redactor.label_of(&old).map(|l| {
+                let l = l.strip_prefix('<').unwrap_or(l);
+                l.strip_suffix('>').unwrap_or(l).to_string()
+            });
+            if let Some(label) = label {
+                self.redactor.add(&new, &label);
+            }
+        }
+    }
+
+    /// A token could not be made valid for the request (a static token
+    /// expiring, a token command failing): a configuration error, the
+    /// case's verdict, not a failure of the target.
+    fn token_error(&mut self, why: String) -> Option<Response> {
+        self.result.verdict = Verdict::Error;
+        self.result.reason = Some(self.redactor.apply(&why));
+        None
     }
 
     /// One step of a case: guards the lockout, sends, checks.

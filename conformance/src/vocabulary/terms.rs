@@ -457,7 +457,9 @@ impl Expect {
 }
 
 /// How the `scope` claim of a minted token is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ScopeForm {
     /// `["openid", "profile"]`, as the vendor issues it.

@@ -19,7 +19,8 @@
 //! way.
 
 mod markdown;
-mod serde_items;
+// Also read by the schema test (every loader key is in the schema).
+pub mod serde_items;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -560,6 +560,9 @@ fn verify(s: &Shared, token: &str) -> Option<Value> {
             v.set_audience(&[AUDIENCE]);
         }
         v.validate_nbf = true;
+        if let Some(leeway) = s.tenant.exp_leeway {
+            v.leeway = leeway;
+        }
         v.set_required_spec_claims(&["exp", "sub"]);
         if has(s, Quirk::ExpiredAccepted) {
             v.validate_exp = false;

@@ -42,6 +42,9 @@ pub struct Tenant {
     /// Every answer says `Connection: close`, and the connection is closed
     /// after it (a proxy that does not keep connections alive).
     pub close_connections: bool,
+    /// Seconds past a token's `exp` it is still accepted [default: 60,
+    /// jsonwebtoken's]; 0: a tenant that allows no clock skew.
+    pub exp_leeway: Option<u64>,
 }
 
 /// What a fake tenant did on the network.
