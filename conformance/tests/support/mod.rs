@@ -142,6 +142,22 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    serve_fn_idle(handle, None).await
+}
+
+/// [`serve_fn`], closing a keep-alive connection that waits longer than
+/// `idle` for its next request (as a proxy with a short idle timeout does).
+pub async fn serve_fn_idle<F, Fut, B>(
+    handle: F,
+    idle: Option<std::time::Duration>,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>)
+where
+    F: Fn(hyper::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = hyper::Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
@@ -152,7 +168,13 @@ where
                     let answer = handle(req);
                     async move { Ok::<_, std::convert::Infallible>(answer.await) }
                 });
-                let _ = hyper::server::conn::http1::Builder::new()
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                if let Some(idle) = idle {
+                    builder
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(idle);
+                }
+                let _ = builder
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                     .await;
             });
