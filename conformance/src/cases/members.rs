@@ -108,7 +108,11 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
         .send_step(&purpose, request, Effect::Change { old: current, new })
         .await?;
     judge(ctx, member, &other.subject, &r);
-    ctx.after_answer(tracked, &r).await;
+    if tracked && is_error(&r, "wrong_old_password") {
+        back_to_work(ctx, member).await?;
+    } else {
+        ctx.after_answer(tracked, &r).await;
+    }
     let Some(lockable) = confirm else {
         ctx.result.notes.push(format!(
             "{}'s password was not confirmed: [accounts.lockable] with a password would allow it",
@@ -135,6 +139,33 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
         &[Expect::DUPLICATE, Expect::RECURRENT],
     )
     .await?;
+    Ok(())
+}
+
+/// The tracked password was refused because the member redirected the
+/// change (already failed at seed tier): the account is usable again if
+/// the same change without the member, sent at once (one more wrong old
+/// password if the lockout budget has room for it), succeeds.
+async fn back_to_work(ctx: &mut CaseContext<'_>, member: &str) -> Result<(), Stop> {
+    if ctx.runner.active.budget.left() == Some(0) {
+        // No room to try: the account stays untouched for the rest of the
+        // run (the session's rule after a refused tracked password).
+        return Ok(());
+    }
+    let why = ctx.runner.active.poisoned.take();
+    let current = ctx.current();
+    let next = ctx.fresh();
+    let r = ctx
+        .change_step(
+            &format!("effect: without `{member}`, the active account's password still works"),
+            &current,
+            &next,
+            Expect::Success,
+        )
+        .await?;
+    if r.status != 200 && ctx.runner.active.poisoned.is_none() {
+        ctx.runner.active.poisoned = why;
+    }
     Ok(())
 }
 

@@ -135,3 +135,4 @@ pub(super) fn rows() -> Vec<Row> {
         ),
     ]
 }
+
