@@ -135,4 +135,3 @@ pub(super) fn rows() -> Vec<Row> {
         ),
     ]
 }
-
