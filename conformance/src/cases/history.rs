@@ -79,7 +79,8 @@ async fn history(ctx: &mut CaseContext<'_>, probe: HistoryProbe) -> Result<(), S
                 "the most recent previous password has no letters".into(),
             ));
         }
-        ctx.redactor.add(&swapped, "password:previous-1-case-changed");
+        ctx.redactor
+            .add(&swapped, "password:previous-1-case-changed");
         reused = swapped;
     }
     let current = ctx.current();

@@ -653,9 +653,9 @@ mod tests {
             // Only the well-formed ones parse as a change of two strings
             // (serde_json, like the reference, refuses lone surrogates, a
             // BOM, invalid UTF-8; it takes the last of duplicate members).
-            let change = parsed.as_ref().is_ok_and(|v| {
-                v["old_password"].is_string() && v["new_password"].is_string()
-            });
+            let change = parsed
+                .as_ref()
+                .is_ok_and(|v| v["old_password"].is_string() && v["new_password"].is_string());
             assert_eq!(
                 change,
                 c.well_formed() || c == Corner::DuplicateMembers,
@@ -663,10 +663,15 @@ mod tests {
                 String::from_utf8_lossy(&body)
             );
             let text = String::from_utf8_lossy(&body);
-            assert!(text.contains("Wr0ng-Passw0rd") || c == Corner::NumberOld, "{c:?}");
+            assert!(
+                text.contains("Wr0ng-Passw0rd") || c == Corner::NumberOld,
+                "{c:?}"
+            );
         }
-        assert!(String::from_utf8_lossy(&Corner::LoneHigh { old: true }.body(&wrong))
-            .contains(r#""Wr0ng-Passw0rd\ud800""#));
+        assert!(
+            String::from_utf8_lossy(&Corner::LoneHigh { old: true }.body(&wrong))
+                .contains(r#""Wr0ng-Passw0rd\ud800""#)
+        );
         assert!(Corner::Bom.body(&wrong).starts_with(b"\xef\xbb\xbf{"));
     }
 

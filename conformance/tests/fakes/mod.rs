@@ -1037,12 +1037,10 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                 let current_counts = has(s, Quirk::HistoryCountsCurrentFirst)
                     && normalize(s, &user.password) == new_n;
                 if current_counts
-                    || user.previous[start..]
-                        .iter()
-                        .any(|p| {
-                            let p = normalize(s, p);
-                            p == new_n || near_miss::recurrent(s, &new_n, &p)
-                        })
+                    || user.previous[start..].iter().any(|p| {
+                        let p = normalize(s, p);
+                        p == new_n || near_miss::recurrent(s, &new_n, &p)
+                    })
                 {
                     return error(
                         s,

@@ -21,8 +21,7 @@ use super::{Quirk, Shared, has};
 pub(super) fn old_accepted(s: &Shared, old: &str, current: &str) -> bool {
     let skip_first = |x: &str| x.chars().skip(1).collect::<String>();
     let no_spaces = |x: &str| x.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    (has(s, Quirk::OldPasswordFirst4)
-        && old.chars().take(4).eq(current.chars().take(4)))
+    (has(s, Quirk::OldPasswordFirst4) && old.chars().take(4).eq(current.chars().take(4)))
         || (has(s, Quirk::OldPasswordPrefixAccepted) && current.starts_with(old))
         || (has(s, Quirk::OldPasswordExtensionAccepted) && old.starts_with(current))
         || (has(s, Quirk::OldPasswordNulTerminated) && old.split('\0').next() == Some(current))
