@@ -316,9 +316,9 @@ impl Client {
             &self.pooled
         };
         let response = match client.request(http_request()).await {
-            // A kept-alive connection the target closed while the request
+            // A kept-alive connection the target reset while the request
             // went out (a target that closes idle connections quickly):
-            // the target read no request from it; sent once more on a new
+            // it read no request from it; sent once more on a new
             // connection.
             Err(e) if !fresh_connection && closed_under_us(&e) => {
                 self.fresh.request(http_request()).await
@@ -348,21 +348,18 @@ impl Client {
     }
 }
 
-/// Whether a request on a kept-alive connection failed because the
-/// target had closed it (closed before any answer, reset, broken pipe):
-/// what a race with a target's idle timeout looks like. Not a connect
-/// error, not an error in an answer that had begun.
+/// Whether a request on a kept-alive connection was reset by the target
+/// (connection reset, broken pipe): the target closed the connection with
+/// the request unread (a target or proxy that closes idle connections,
+/// racing the request), so it cannot have acted on it. A connection merely
+/// closed before an answer is not enough: the target may have read and
+/// applied the request and then died (a change must not be sent twice).
 fn closed_under_us(e: &legacy::Error) -> bool {
     if e.is_connect() {
         return false;
     }
     let mut next = e.source();
     while let Some(s) = next {
-        if let Some(h) = s.downcast_ref::<hyper::Error>()
-            && h.is_incomplete_message()
-        {
-            return true;
-        }
         if let Some(io) = s.downcast_ref::<std::io::Error>()
             && matches!(
                 io.kind(),

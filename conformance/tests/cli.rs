@@ -64,7 +64,7 @@ fn embedded_run_of_a_selection_passes_and_redacts() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert_eq!(
         out.lines().last(),
-        Some("8 passed, 0 failed, 0 skipped, 0 warnings")
+        Some("17 passed, 0 failed, 0 skipped, 0 warnings")
     );
     assert!(!out.contains("Alice-Passw0rd"), "{out}");
     // JSON: every case, redacted requests.
