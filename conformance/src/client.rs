@@ -300,32 +300,15 @@ impl Client {
         for (name, value) in self.headers.iter().chain(&request.headers) {
             builder = builder.header(name, value);
         }
-        let head = builder
-            .body(())
+        let http_request = builder
+            .body(Full::new(Bytes::from(request.body.clone())))
             .map_err(|e| TransportError::Http(e.to_string()))?;
-        let http_request = || {
-            let mut r = http::Request::new(Full::new(Bytes::from(request.body.clone())));
-            *r.method_mut() = head.method().clone();
-            *r.uri_mut() = head.uri().clone();
-            *r.headers_mut() = head.headers().clone();
-            r
-        };
         let client = if fresh_connection {
             &self.fresh
         } else {
             &self.pooled
         };
-        let response = match client.request(http_request()).await {
-            // A kept-alive connection the target reset while the request
-            // went out (a target that closes idle connections quickly):
-            // it read no request from it; sent once more on a new
-            // connection.
-            Err(e) if !fresh_connection && closed_under_us(&e) => {
-                self.fresh.request(http_request()).await
-            }
-            other => other,
-        };
-        let response = response.map_err(|e| {
+        let response = client.request(http_request).await.map_err(|e| {
             if e.is_connect() {
                 TransportError::Connect(e.source().map_or_else(|| e.to_string(), chain))
             } else {
@@ -346,31 +329,6 @@ impl Client {
             retry_budget_exhausted: false,
         })
     }
-}
-
-/// Whether a request on a kept-alive connection was reset by the target
-/// (connection reset, broken pipe): the target closed the connection with
-/// the request unread (a target or proxy that closes idle connections,
-/// racing the request), so it cannot have acted on it. A connection merely
-/// closed before an answer is not enough: the target may have read and
-/// applied the request and then died (a change must not be sent twice).
-fn closed_under_us(e: &legacy::Error) -> bool {
-    if e.is_connect() {
-        return false;
-    }
-    let mut next = e.source();
-    while let Some(s) = next {
-        if let Some(io) = s.downcast_ref::<std::io::Error>()
-            && matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-            )
-        {
-            return true;
-        }
-        next = s.source();
-    }
-    false
 }
 
 /// An error and its sources, joined with `: `.
