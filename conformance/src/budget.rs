@@ -1,8 +1,8 @@
 //! The lockout budget: the wrong old passwords a run has sent to the
 //! active account, spent against the profile's lockout rule
-//! ([`LockoutRule`]) with one spare. One object for the whole run: the
-//! catalogue runner owns it and hands it to the properties driver and back,
-//! so catalogue and properties spend from the same count.
+//! ([`LockoutRule`]) with one spare. One object per account for the whole
+//! run, held by the account ledger (`session::ledger`), which the
+//! catalogue and the properties share: they spend from the same count.
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,8 @@
 //! The command line: `run` (the default), `list`, `init` and `restore`.
-//! Exit codes: 0 every required case passed, 1 a case failed (or the
-//! password was not restored), 2 a configuration or connection error,
+//! Exit codes: 0 every required case passed and every seed row that ran
+//! was verified, 1 a case failed (or the password was not restored, or a
+//! `--require-rows` row was not verified), 2 a configuration or connection
+//! error, 3 a seed row was not verified (see [`crate::verified`]),
 //! 130/143 the run was interrupted by SIGINT/SIGTERM (and restored what it
 //! could; see [`crate::interrupt`]).
 
@@ -127,10 +129,16 @@ pub struct RunArgs {
     /// stale and fails the run.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Fail the run when one of these seed rows has no executed case:
-    /// `all`, or a list like `S1,S2,S10`.
+    /// Fail the run (exit 1) when one of these seed rows is not verified
+    /// (no passing seed-tier case), selected or not: `all`, or a list
+    /// like `S1,S2,S10`.
     #[arg(long, value_name = "ROWS", value_parser = parse_rows)]
     pub require_rows: Option<Rows>,
+    /// Accept these seed rows left unverified (no exit 3 for them; still
+    /// reported): `all`, or a list like `S7,S8`. Not with a row of
+    /// --require-rows.
+    #[arg(long, value_name = "ROWS", value_parser = parse_rows)]
+    pub allow_unverified: Option<Rows>,
     /// Secrets in the report, clear-text http.
     #[command(flatten)]
     pub exposure: Exposure,
@@ -275,9 +283,32 @@ pub fn list(args: &ListArgs) -> Result<String, CliError> {
     }
 }
 
+/// A row both `--require-rows` and `--allow-unverified` name is a
+/// contradiction (exit 2).
+fn check_rows(args: &RunArgs) -> Result<(), CliError> {
+    let (Some(Rows(required)), Some(Rows(allowed))) = (&args.require_rows, &args.allow_unverified)
+    else {
+        return Ok(());
+    };
+    let both: Vec<&str> = required
+        .iter()
+        .filter(|r| allowed.contains(r))
+        .map(|r| r.id())
+        .collect();
+    if both.is_empty() {
+        return Ok(());
+    }
+    Err(CliError(format!(
+        "--require-rows and --allow-unverified both name {}: a row is either required or \
+         accepted unverified",
+        both.join(", ")
+    )))
+}
+
 /// Runs the selected cases and returns the report (baseline applied).
 pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
     let started = Instant::now();
+    check_rows(args)?;
     let cases = select(&args.cases)?;
     let baseline = match &args.baseline {
         Some(file) => Some(Baseline::load(file).map_err(err)?),
@@ -362,6 +393,14 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
     }
     if let Some(Rows(rows)) = &args.require_rows {
         report.require_rows(rows);
+    }
+    if let Some(Rows(rows)) = &args.allow_unverified {
+        report.allow_unverified(rows);
+    }
+    if let (Some(code), Some(signal)) =
+        (crate::interrupt::exit_code(), crate::interrupt::requested())
+    {
+        report.interrupted = Some((code, crate::interrupt::name(signal)));
     }
     Ok(report)
 }
@@ -505,10 +544,12 @@ fn run_command(args: &RunArgs) -> Result<u8, CliError> {
     }
     let text = render(&report, args.format);
     output::deliver(&text, args.output.as_deref(), args.exposure.show_secrets).map_err(CliError)?;
+    let exit = report.exit();
     if args.output.is_some() {
         eprintln!("{}", report.summary.line());
+        eprintln!("{}", terminal::line(&exit.line()));
     }
-    Ok(report.exit_code())
+    Ok(exit.code)
 }
 
 /// `conformance restore`: exit 0 restored (or no state file), 1 not
@@ -637,6 +678,33 @@ mod tests {
             Rows(vec![Row::S1, Row::S10])
         );
         assert!(parse_rows("S12").unwrap_err().contains("S12"));
+    }
+
+    #[test]
+    fn allow_unverified_parses_and_contradicts_require_rows() {
+        let cli = Cli::try_parse_from(["conformance", "--allow-unverified", "S7,s8"]).unwrap();
+        assert_eq!(cli.run.allow_unverified, Some(Rows(vec![Row::S7, Row::S8])));
+        let e = Cli::try_parse_from(["conformance", "--allow-unverified", "S7,S13"]).unwrap_err();
+        assert!(e.to_string().contains("\"S13\" is not a seed row"), "{e}");
+        let cli = Cli::try_parse_from([
+            "conformance",
+            "--require-rows",
+            "all",
+            "--allow-unverified",
+            "S8",
+        ])
+        .unwrap();
+        let e = check_rows(&cli.run).unwrap_err();
+        assert!(e.0.contains("both name S8"), "{e}");
+        let cli = Cli::try_parse_from([
+            "conformance",
+            "--require-rows",
+            "S1",
+            "--allow-unverified",
+            "S8",
+        ])
+        .unwrap();
+        assert!(check_rows(&cli.run).is_ok());
     }
 
     #[test]

@@ -115,5 +115,7 @@ pub mod terminal;
 pub mod tokens;
 pub mod toml_error;
 pub mod verdict;
+pub mod verified;
 pub mod vocabulary;
 pub mod wire;
+pub mod wrong_old_plan;

@@ -89,6 +89,62 @@ impl Redactor {
     }
 }
 
+/// The forms in which a program may print `secret` besides verbatim (a
+/// token command's stderr): JSON-escaped, percent-encoded (upper- and
+/// lower-case hex, `+` or `%20` for a space), and base64 (standard and
+/// URL-safe) of any text that contains it, at each of the three byte
+/// alignments, as the characters that only the secret's bytes decide
+/// (an HTTP Basic header of `subject:secret` included). Longest first;
+/// forms under 8 characters are left out (too likely to occur by chance).
+pub fn encoded_forms(secret: &str) -> Vec<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut forms = Vec::new();
+    let json = serde_json::Value::String(secret.to_string()).to_string();
+    forms.push(json[1..json.len() - 1].to_string());
+    for upper in [true, false] {
+        for plus in [true, false] {
+            forms.push(percent_encoded(secret, upper, plus));
+        }
+    }
+    let bytes = secret.as_bytes();
+    for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
+        for k in 0..3usize {
+            let mut shifted = vec![0u8; k];
+            shifted.extend_from_slice(bytes);
+            let encoded = engine.encode(&shifted);
+            // Whole groups of three bytes only; the first group is mixed
+            // with what precedes the secret unless it starts it.
+            let start = if k == 0 { 0 } else { 4 };
+            let end = 4 * (shifted.len() / 3);
+            if end > start {
+                forms.push(encoded[start..end].to_string());
+            }
+        }
+    }
+    forms.retain(|f| f.len() >= 8 && f != secret);
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms.dedup();
+    forms
+}
+
+/// `secret` percent-encoded: every byte but the unreserved ones (RFC
+/// 3986), with upper- or lower-case hex, a space as `+` or `%20`.
+fn percent_encoded(secret: &str, upper: bool, plus: bool) -> String {
+    let mut out = String::new();
+    for b in secret.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' if plus => out.push('+'),
+            _ if upper => out.push_str(&format!("%{b:02X}")),
+            _ => out.push_str(&format!("%{b:02x}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,11 @@
 //! The runner: chooses and orders what a run does. It runs the selected
-//! cases in catalogue order (each family in [`crate::cases`] carries out
+//! cases in catalogue order, or as [`crate::wrong_old_plan`] orders them
+//! under a lockout budget that cannot grow back (results in catalogue
+//! order either way; each family in [`crate::cases`] carries out
 //! its own plans on a `CaseContext` of the [`Session`]), batches the
 //! confirmation that refused requests changed nothing, hands the session's
-//! active account and lockout budget to the generated properties and takes
-//! them back, turns each case's checks into a verdict, and ends with the
-//! restore. `conformance restore` ([`restore_from_state`]) restores from
+//! account ledger to the generated properties and takes it back, turns
+//! each case's checks into a verdict, and ends with the restore. `conformance restore` ([`restore_from_state`]) restores from
 //! the state file alone.
 
 use std::io::IsTerminal;
@@ -17,13 +18,14 @@ use crate::exchange::{self, Endpoint};
 use crate::profile::Profile;
 use crate::properties::{
     self, PropertyOptions,
-    driver::{Bounds, Driver, Tracked},
+    driver::{Bounds, Driver},
 };
 use crate::session::{CaseContext, Session, Stop};
 pub use crate::session::{Housekeeping, RunError, RunOptions};
 use crate::state::StateFile;
 use crate::verdict::{self, CaseResult, Verdict};
 use crate::vocabulary::{Case, Plan, Property};
+use crate::wrong_old_plan;
 
 /// What a run produced.
 #[derive(Debug, Clone, Serialize)]
@@ -77,7 +79,10 @@ pub async fn run_with_properties(
     let mut results = Vec::new();
     let mut effects = Vec::new();
     let progress = shows_progress(std::io::stderr().is_terminal(), &runner.endpoint);
-    for case in cases {
+    // Under a lockout budget that cannot grow back, the seed rows'
+    // wrong old passwords come first.
+    let ordered = wrong_old_plan::order(cases, &runner.lockout_rule());
+    for case in ordered {
         if crate::interrupt::requested().is_some() {
             break;
         }
@@ -100,6 +105,8 @@ pub async fn run_with_properties(
     if !runner.unconfirmed.is_empty() {
         effects.push(runner.confirm(&mut results).await);
     }
+    wrong_old_plan::catalogue_order(&mut results, cases);
+    wrong_old_plan::share_with_wrong_old(&mut results);
     if let Some((props, bounds)) = properties
         && crate::interrupt::requested().is_none()
     {
@@ -180,39 +187,9 @@ pub async fn restore_from_state(
     })
 }
 
-/// The active account as the properties driver tracks it.
-fn tracked(session: &Session) -> Tracked {
-    let a = &session.active;
-    Tracked {
-        account: a.account.clone(),
-        original: a.original.clone(),
-        current: a.current.clone(),
-        previous: a.previous.clone(),
-        budget: a.budget.clone(),
-        pending: a.pending.clone(),
-        poisoned: a.poisoned.clone(),
-        candidates: a.candidates.clone(),
-    }
-}
-
-/// Takes the active account back from the properties driver.
-fn take_back(session: &mut Session, t: &Tracked) {
-    session.active.change_sent = true;
-    session.active.current = t.current.clone();
-    session.active.previous = t.previous.clone();
-    session.active.budget = t.budget.clone();
-    session.active.pending = t.pending.clone();
-    session.active.candidates = t.candidates.clone();
-    if t.poisoned.is_some() {
-        session.active.poisoned = t.poisoned.clone();
-    }
-    session.track_password();
-    session.save_state();
-}
-
-/// Hands the active account, and the run's lockout budget, to the
-/// properties (on a blocking thread: proptest is synchronous) and takes
-/// them back. A change the properties sent without a usable answer
+/// Hands the session's account ledger (the active account, the other
+/// accounts, the lockout budget, the state file) to the properties (on a
+/// blocking thread: proptest is synchronous) and takes it back. A change the properties sent without a usable answer
 /// stops them; it is resolved here as in the catalogue
 /// ([`Session::resolve_pending`]) and the remaining properties go on.
 async fn run_properties(
@@ -222,13 +199,7 @@ async fn run_properties(
 ) -> Vec<CaseResult> {
     let enforcement = session.options.enforcement;
     let handle = tokio::runtime::Handle::current();
-    let mut driver = match Driver::new(
-        handle,
-        &session.profile,
-        tracked(session),
-        bounds,
-        Some(session.options.state_file.clone()),
-    ) {
+    let mut driver = match Driver::new(handle, &session.profile, &mut session.ledger, bounds) {
         Ok(d) => d,
         Err(e) => {
             return opts
@@ -253,13 +224,16 @@ async fn run_properties(
         let (mut ran, d) = match joined {
             Ok(done) => done,
             Err(e) => {
-                session.active.poisoned = Some(format!("the properties stopped: {e}"));
+                // The ledger went down with them: the stand-in stays (it
+                // changes nothing); the state file keeps what they saved.
+                session.ledger.active.poisoned = Some(format!("the properties stopped: {e}"));
                 stopped = Some(format!("the properties stopped: {e}"));
                 break;
             }
         };
         driver = d;
-        take_back(session, &driver.account);
+        session.ledger = driver.ledger.lend();
+        session.track_password();
         left.drain(..ran.len().min(left.len()));
         results.append(&mut ran);
         if left.is_empty() {
@@ -273,7 +247,7 @@ async fn run_properties(
             .resolve_during_run("after a property's change without an answer")
             .await
         else {
-            stopped = session.active.poisoned.clone();
+            stopped = session.ledger.active.poisoned.clone();
             break;
         };
         if let Some(r) = results.last_mut() {
@@ -291,7 +265,7 @@ async fn run_properties(
             stopped = Some(format!("the active account is not usable: {}", h.outcome));
             break;
         }
-        driver.account = tracked(session);
+        driver.ledger = session.ledger.lend();
     }
     for p in left {
         let mut r = CaseResult::new(properties::case(p));

@@ -64,6 +64,30 @@ pub struct StateFile {
     pub endpoint: String,
     /// One entry per account, in the order the run met them.
     pub accounts: Vec<AccountState>,
+    /// Whether the run was seen to store a change the target refused
+    /// (the active account's password found changed after refused
+    /// requests, or its tracked password refused): the other accounts'
+    /// candidates are checked by the restore only then. Absent in files
+    /// written before it: inferred from recorded candidates (any means
+    /// "maybe", as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stores_refused: Option<bool>,
+    /// Accounts without a password in the profile that were sent changes
+    /// a conformant target refuses (a made-up or wrong old password): the
+    /// new passwords sent, recorded before each request. Nothing can set
+    /// them back (there is no original); the restore names them when the
+    /// target was seen to store a refused change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub without_password: Vec<WithoutPassword>,
+}
+
+/// The new passwords sent to an account the profile gives no password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithoutPassword {
+    /// Its subject.
+    pub subject: String,
+    /// The new passwords of the refused changes sent to it.
+    pub candidates: Vec<String>,
 }
 
 /// One account's passwords.
@@ -98,6 +122,10 @@ pub struct AccountState {
     /// confirmed. Absent in files written before it (still format 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<String>,
+    /// The candidates whose request was answered (its refusal read), of
+    /// the other accounts; the rest were in flight when the run stopped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answered: Vec<String>,
 }
 
 impl From<State> for StateFile {
@@ -114,7 +142,10 @@ impl From<State> for StateFile {
                 failures: s.failures,
                 before_last_change: None,
                 candidates: Vec::new(),
+                answered: Vec::new(),
             }],
+            stores_refused: None,
+            without_password: Vec::new(),
         }
     }
 }
@@ -377,6 +408,8 @@ mod tests {
             version: FORMAT,
             endpoint: "http://x/change_user_password".into(),
             accounts: vec![],
+            stores_refused: Some(false),
+            without_password: Vec::new(),
         };
         for subject in ["alice", "lou"] {
             f.upsert(AccountState {
@@ -388,6 +421,7 @@ mod tests {
                 failures: 0,
                 before_last_change: None,
                 candidates: vec![format!("{subject}-3")],
+                answered: vec![format!("{subject}-3")],
             });
         }
         f.save(&file).unwrap();

@@ -209,6 +209,12 @@ impl TokenFactory {
             .insert(subject.to_string(), password.to_string());
     }
 
+    /// The password recorded for `subject` by [`TokenFactory::set_password`].
+    #[cfg(test)]
+    pub(crate) fn password_for(&self, subject: &str) -> Option<&str> {
+        self.passwords.get(subject).map(String::as_str)
+    }
+
     /// The password the command gets for `account`: the tracked one, else
     /// the profile's.
     fn password_of(&self, account: &Account) -> Option<String> {
@@ -490,10 +496,14 @@ pub fn expand_command(template: &str, subject: &str, scope: &str, password: &str
 fn bounded_stderr(stderr: &[u8], password: &str) -> String {
     let mut text = String::from_utf8_lossy(stderr).into_owned();
     if !password.is_empty() {
-        // Quoted first (as `sh -x` echoes it), then bare.
+        // Quoted first (as `sh -x` echoes it), then bare, then encoded
+        // (JSON, percent-encoding, base64 of any text holding it).
         text = text
             .replace(&shell_quote(password), "<password>")
             .replace(password, "<password>");
+        for form in crate::redact::encoded_forms(password) {
+            text = text.replace(&form, "<password>");
+        }
     }
     let text: String = text
         .trim()
@@ -578,6 +588,21 @@ mod tests {
     fn stderr_is_redacted_and_bounded() {
         let s = bounded_stderr(b"login failed for Secret-Pw1\n", "Secret-Pw1");
         assert_eq!(s, "login failed for <password>");
+        // Encoded as a command may print it: JSON-escaped, URL-encoded,
+        // in an HTTP Basic header (base64 of `subject:password`).
+        let pw = "Se\"cret Pw/1";
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("alice:{pw}"));
+        let stderr = format!(
+            "body {{\"password\":{}}} url p={} auth Basic {basic}\n",
+            serde_json::Value::String(pw.into()),
+            "Se%22cret+Pw%2F1"
+        );
+        let s = bounded_stderr(stderr.as_bytes(), pw);
+        assert!(!s.contains("Se\\\"cret"), "{s}");
+        assert!(!s.contains("Se%22cret"), "{s}");
+        let inner = base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("ce:{pw}"));
+        assert!(!s.contains(&inner[4..12]), "{s}");
+        assert_eq!(s.matches("<password>").count(), 3, "{s}");
         let long = "x".repeat(2 * MAX_STDERR_CHARS);
         let s = bounded_stderr(long.as_bytes(), "");
         assert_eq!(s.chars().count(), MAX_STDERR_CHARS + 1);

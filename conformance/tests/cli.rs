@@ -62,9 +62,13 @@ fn embedded_run_of_a_selection_passes_and_redacts() {
     ]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
-        out.lines().last(),
-        Some("17 passed, 0 failed, 0 skipped, 0 warnings")
+        lines[lines.len() - 2..],
+        [
+            "17 passed, 0 failed, 0 skipped, 0 warnings",
+            "exit 0: no case failed and every seed row that ran was verified"
+        ]
     );
     assert!(!out.contains("Alice-Passw0rd"), "{out}");
     // JSON: every case, redacted requests.
@@ -176,7 +180,12 @@ fn coverage_ends_the_report_and_required_rows_fail_the_run() {
     );
     assert!(out.contains("  S7 user frozen: 0 passed, 0 failed, 0 skipped (NOT COVERED)"));
     assert!(
-        out.contains("FAILED: --require-rows: no executed case for S7"),
+        out.contains("FAILED: --require-rows: not verified: S7"),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().last(),
+        Some("exit 1: --require-rows: not verified: S7"),
         "{out}"
     );
     let o = conformance(&[

@@ -692,20 +692,166 @@ fn entry(
         failures: 0,
         before_last_change: None,
         candidates: candidates.iter().map(|c| c.to_string()).collect(),
+        answered: Vec::new(),
     }
 }
 
-/// Writes to `file` the state file of a run against `fake` holding `accounts`.
+/// Writes to `file` the state file of a run against `fake` holding
+/// `accounts`, as written before the file recorded whether the target was
+/// seen to store a refused change.
 fn save_state(
     file: &std::path::Path,
     fake: &Fake,
     accounts: Vec<conformance::state::AccountState>,
 ) {
+    save_state_seen(file, fake, accounts, None);
+}
+
+/// [`save_state`] with `stores_refused` recorded.
+fn save_state_seen(
+    file: &std::path::Path,
+    fake: &Fake,
+    accounts: Vec<conformance::state::AccountState>,
+    stores_refused: Option<bool>,
+) {
     conformance::state::StateFile {
         version: conformance::state::FORMAT,
         endpoint: format!("http://{}/change_user_password", fake.addr),
         accounts,
+        stores_refused,
+        without_password: Vec::new(),
     }
     .save(file)
     .unwrap();
+}
+
+/// Another account's change whose answer is lost is sent again only while
+/// its lockout count stays two below the threshold after it (the restore
+/// review's finding: the resend, a wrong old password if the lost change
+/// was applied, was sent without counting). bob has 3 failures counted
+/// (max 5) and the first change to set him back is applied and its
+/// answer cut: the resend would be his 4th, one short of locking, so it
+/// is not sent; bob is named, his change left pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_accounts_lost_change_is_resent_only_within_its_lockout_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let fake = Fake::tenant(Tenant {
+        cut_only: Some(1),
+        ..Tenant::default()
+    })
+    .await;
+    fake.set_password("bob", "Bob-Moved-1x");
+    fake.set_failures("bob", 3);
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    profile.lockout.max_failures = Some(5);
+    let options = crate::support::external_options(dir.path());
+    save_state(
+        &file,
+        &fake,
+        vec![
+            entry("alice", "Alice-Passw0rd", "Alice-Passw0rd", &[]),
+            conformance::state::AccountState {
+                failures: 3,
+                ..entry("bob", "Bob-Passw0rd", "Bob-Moved-1x", &[])
+            },
+        ],
+    );
+    let outcome = runner::restore_from_state(&profile, &options)
+        .await
+        .expect("the restore starts");
+    let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
+    let bob = fake.account("bob");
+    assert_eq!(fake.traffic().cut, 1, "{said}");
+    assert_eq!(bob.wrong_old, 0, "the resend went out; {said}");
+    assert!(!bob.locked_here, "{said}");
+    assert!(!outcome.ok(), "{said}");
+    let left = conformance::state::StateFile::load(&file).unwrap().unwrap();
+    let entry = left.account("bob").unwrap();
+    assert!(entry.pending.is_some(), "{left:?}");
+}
+
+/// After a run stopped with SIGKILL against a correct target, the state
+/// file says the target was never seen to store a refused change, and
+/// which candidates were answered: `restore` then sends nothing for the
+/// other accounts' answered candidates and succeeds (issue 20 point 2; it
+/// used to take any candidate as a sign of storing, probe the locked
+/// account, which answers `account_locked` whatever its password, and
+/// exit 1 naming an account never at risk). A file of the same run that
+/// saw the target store a refused change has them checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_checks_other_accounts_candidates_only_when_storing_was_seen() {
+    for seen in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state.json");
+        let fake = Fake::tenant(Tenant::default()).await;
+        let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+        profile.base_url = format!("http://{}", fake.addr);
+        let options = crate::support::external_options(dir.path());
+        let lucy = conformance::state::AccountState {
+            answered: vec!["Lucy-Cand-1x".into()],
+            ..entry("lucy", "Lucy-Passw0rd", "Lucy-Passw0rd", &["Lucy-Cand-1x"])
+        };
+        save_state_seen(
+            &file,
+            &fake,
+            vec![
+                entry("alice", "Alice-Passw0rd", "Alice-Passw0rd", &[]),
+                lucy,
+            ],
+            Some(seen),
+        );
+        let outcome = runner::restore_from_state(&profile, &options)
+            .await
+            .expect("the restore starts");
+        let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
+        let handled = fake.traffic().handled;
+        if seen {
+            assert!(handled > 0, "{said}");
+        } else {
+            assert_eq!(handled, 0, "{said}");
+            assert!(outcome.ok(), "{said}");
+            assert!(!file.exists(), "{said}");
+        }
+    }
+}
+
+/// An account without a password in the profile that was sent refused
+/// changes (recorded under `without_password`) is named by `restore`, and
+/// the file kept, when the target was seen to store a refused change;
+/// otherwise nothing is sent or said for it and the file goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_names_an_account_without_a_password_only_when_storing_was_seen() {
+    for seen in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state.json");
+        let fake = Fake::tenant(Tenant::default()).await;
+        let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+        profile.base_url = format!("http://{}", fake.addr);
+        let options = crate::support::external_options(dir.path());
+        conformance::state::StateFile {
+            version: conformance::state::FORMAT,
+            endpoint: format!("http://{}/change_user_password", fake.addr),
+            accounts: vec![entry("alice", "Alice-Passw0rd", "Alice-Passw0rd", &[])],
+            stores_refused: Some(seen),
+            without_password: vec![conformance::state::WithoutPassword {
+                subject: "frank".into(),
+                candidates: vec!["Frank-Cand-1x".into()],
+            }],
+        }
+        .save(&file)
+        .unwrap();
+        let outcome = runner::restore_from_state(&profile, &options)
+            .await
+            .expect("the restore starts");
+        let said = format!("{:?}", outcome.restore.as_ref().map(|h| &h.outcome));
+        assert_eq!(outcome.ok(), !seen, "{said}");
+        assert_eq!(file.exists(), seen, "{said}");
+        assert_eq!(
+            said.contains("frank (no password in the profile)"),
+            seen,
+            "{said}"
+        );
+    }
 }

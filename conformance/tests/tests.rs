@@ -24,3 +24,4 @@ mod schemathesis_vendor;
 mod snapshots_dir;
 mod support;
 mod tenants;
+mod unverified_rows;

@@ -19,6 +19,7 @@
 //! costs 2 + that number of evaluations (3 in the steady state), all under one
 //! slot of the bounded hashing pool.
 
+use crate::access_log::Note;
 use crate::config::{LockoutConfig, Normalization};
 use crate::hashing::{Cost, DIGEST_LEN, HashError, HashSession, Hasher};
 use crate::now_ms;
@@ -87,8 +88,15 @@ impl ChangePassword {
         (self.lockout.lock_seconds * 1000.0) as i64
     }
 
-    /// Runs the checks for `subject` and commits the new password.
-    pub async fn execute(&self, subject: &str, request: ChangeRequest) -> Result<(), Rejection> {
+    /// Runs the checks for `subject` and commits the new password; what
+    /// the request's log line should say beyond its outcome goes to `note`
+    /// (the argon2 evaluations are counted as they are submitted).
+    pub async fn execute(
+        &self,
+        subject: &str,
+        request: ChangeRequest,
+        note: &mut Note,
+    ) -> Result<(), Rejection> {
         let user = {
             let (store, subject) = (self.store.clone(), subject.to_string());
             blocking(move || store.find(&subject)).await?
@@ -114,6 +122,7 @@ impl ChangePassword {
         // The old password in the form its credential was made under.
         let form = user.normalization.unwrap_or(self.policy.normalization());
         let old = normalize_as(form, &request.old_password);
+        note.argon2 += 1;
         let verified = session
             .verify(user.password_hash.clone(), old.clone())
             .await;
@@ -130,12 +139,7 @@ impl ChangePassword {
         let attempts =
             blocking(move || store.settle_attempt(id, correct, k, lock_ms, now_ms())).await?;
         if !correct {
-            tracing::info!(
-                subject,
-                attempts,
-                locked = attempts == 0,
-                "wrong old password"
-            );
+            note.attempts = Some(attempts);
             return Err(Rejection::WrongOldPassword);
         }
 
@@ -144,7 +148,7 @@ impl ChangePassword {
         }
         let new = self.policy.normalize(&request.new_password);
         if let Err(violation) = self.policy.check(&new) {
-            tracing::info!(subject, ?violation, "new password breaks the policy");
+            note.reason = Some(violation.name());
             return Err(Rejection::InvalidNewPassword);
         }
 
@@ -158,12 +162,14 @@ impl ChangePassword {
                 &user.history_salt,
                 &history,
                 &request.new_password,
+                note,
             )
             .await?;
         if reused {
             return Err(Rejection::RecurrentPassword);
         }
 
+        note.argon2 += 1;
         let password_hash = session.hash(new).await?;
         drop(session);
         let credential = NewCredential {
@@ -177,11 +183,11 @@ impl ChangePassword {
         let store = self.store.clone();
         let outcome = blocking(move || store.commit_change(&credential, now_ms())).await?;
         match outcome {
-            Commit::Committed => {
-                tracing::info!(subject, "password changed");
-                Ok(())
+            Commit::Committed => Ok(()),
+            Commit::Conflict => {
+                note.reason = Some("lost a concurrent change");
+                self.conflict(subject).await
             }
-            Commit::Conflict => self.conflict(subject).await,
         }
     }
 
@@ -196,6 +202,7 @@ impl ChangePassword {
         salt: &[u8],
         history: &[HistoryEntry],
         candidate: &Password,
+        note: &mut Note,
     ) -> Result<(bool, [u8; DIGEST_LEN]), Rejection> {
         let configured = (self.hasher.cost(), self.policy.normalization());
         let mut pairs: Vec<(Cost, Normalization)> = vec![configured];
@@ -207,6 +214,7 @@ impl ChangePassword {
         }
         let (mut reused, mut new_digest) = (false, [0u8; DIGEST_LEN]);
         for (i, &(cost, form)) in pairs.iter().enumerate() {
+            note.argon2 += 1;
             let digest = session
                 .digest(cost, salt.to_vec(), normalize_as(form, candidate))
                 .await?;
@@ -230,7 +238,6 @@ impl ChangePassword {
     async fn conflict(&self, subject: &str) -> Result<(), Rejection> {
         let (store, s) = (self.store.clone(), subject.to_string());
         let user = blocking(move || store.find(&s)).await?;
-        tracing::info!(subject, "lost a concurrent change");
         Err(match user.map(|u| u.status(now_ms())) {
             None => Rejection::UserNotFound,
             Some(Status::Frozen) => Rejection::UserFrozen,
@@ -308,7 +315,10 @@ mod tests {
                 old_password: password.clone(),
                 new_password: Password::new("Bcdefgh2"),
             };
-            assert_eq!(use_case.execute(subject, request).await, Err(expected));
+            let mut note = Note::default();
+            let result = use_case.execute(subject, request, &mut note).await;
+            assert_eq!(result, Err(expected));
+            assert_eq!(note.argon2, 0, "no evaluation for a {subject} user");
             drop(held);
         }
     }

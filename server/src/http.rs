@@ -20,6 +20,7 @@ use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 
+use crate::access_log::{self, Note};
 use crate::app::App;
 use crate::bearer::{self, BearerError};
 pub use crate::body::parse_body;
@@ -35,7 +36,20 @@ pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 /// The vendor's media type for JSON errors, byte for byte.
 const JSON_UTF8: &str = "application/json;charset=UTF-8";
-const ERROR_URI: &str = "https://tools.ietf.org/html/rfc6750#section-3.1";
+
+/// A bearer challenge (`WWW-Authenticate`) as the vendor sends it: built
+/// at compile time, so answering S9/S10/S11 formats nothing.
+macro_rules! bearer_challenge {
+    ($code:literal, $description:literal) => {
+        concat!(
+            "Bearer error=\"",
+            $code,
+            "\", error_description=\"",
+            $description,
+            "\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""
+        )
+    };
+}
 
 type Body = Full<Bytes>;
 
@@ -47,9 +61,11 @@ where
 {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    // A clone of the parsed URI shares its bytes: no copy of the path.
+    let uri = req.uri().clone();
     let origin = req.headers().get(header::ORIGIN).cloned();
-    let mut response = route(&app, req).await;
+    let mut note = Note::default();
+    let (mut response, outcome) = route(&app, req, &mut note).await;
     if let Some(origin) = origin.filter(|o| app.cors_allows(o)) {
         let h = response.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
@@ -59,17 +75,23 @@ where
         );
         h.append(header::VARY, HeaderValue::from_static("Origin"));
     }
-    tracing::info!(
-        %method,
-        path = %truncate(&path, 128),
-        status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "request"
+    access_log::request(
+        &method,
+        truncate(uri.path(), 128),
+        response.status().as_u16(),
+        outcome,
+        &note,
+        started.elapsed(),
     );
     Ok(response)
 }
 
-async fn route<B>(app: &Arc<App>, req: Request<B>) -> Response<Body>
+/// The response and its outcome code for the log.
+async fn route<B>(
+    app: &Arc<App>,
+    req: Request<B>,
+    note: &mut Note,
+) -> (Response<Body>, &'static str)
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -77,13 +99,19 @@ where
     let method = req.method();
     match req.uri().path() {
         CHANGE_PASSWORD_PATH => match *method {
-            Method::POST => match change_password(app, req).await {
-                Ok(()) => empty(StatusCode::OK),
-                Err(rejection) => render(&rejection),
-            },
-            Method::OPTIONS if is_allowed_preflight(app, req.headers()) => preflight(),
-            _ if app.serves_preflight() => render(&Rejection::MethodNotAllowed("POST, OPTIONS")),
-            _ => render(&Rejection::MethodNotAllowed("POST")),
+            Method::POST => {
+                let result = change_password(app, req, note).await;
+                let outcome = access_log::outcome(&result, "changed");
+                match result {
+                    Ok(()) => (empty(StatusCode::OK), outcome),
+                    Err(rejection) => (render(&rejection), outcome),
+                }
+            }
+            Method::OPTIONS if is_allowed_preflight(app, req.headers()) => {
+                (preflight(), "preflight")
+            }
+            _ if app.serves_preflight() => answer(Rejection::MethodNotAllowed("POST, OPTIONS")),
+            _ => answer(Rejection::MethodNotAllowed("POST")),
         },
         JWKS_PATH | DISCOVERY_PATH => match *method {
             Method::GET | Method::HEAD => {
@@ -92,31 +120,43 @@ where
                 } else {
                     app.discovery_document()
                 };
-                json(StatusCode::OK, "application/json", body)
+                (json(StatusCode::OK, "application/json", body), "ok")
             }
-            _ => render(&Rejection::MethodNotAllowed("GET, HEAD")),
+            _ => answer(Rejection::MethodNotAllowed("GET, HEAD")),
         },
-        _ => render(&Rejection::NotFound),
+        _ => answer(Rejection::NotFound),
     }
 }
 
+fn answer(rejection: Rejection) -> (Response<Body>, &'static str) {
+    (render(&rejection), rejection.code())
+}
+
 /// Token → body → use case. The token is checked before the body is read.
-async fn change_password<B>(app: &Arc<App>, req: Request<B>) -> Result<(), Rejection>
+async fn change_password<B>(
+    app: &Arc<App>,
+    req: Request<B>,
+    note: &mut Note,
+) -> Result<(), Rejection>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let token = bearer::extract(req.headers()).map_err(|e| match e {
         BearerError::Missing => Rejection::MissingToken,
-        BearerError::Malformed => Rejection::InvalidToken,
+        BearerError::Malformed => {
+            note.reason = Some("not b64token syntax");
+            Rejection::InvalidToken
+        }
     })?;
     let principal = app.verifier().verify(token).map_err(|e| match e {
         TokenError::Invalid(reason) => {
-            tracing::info!(reason, "invalid token");
+            note.reason = Some(reason);
             Rejection::InvalidToken
         }
         _ => Rejection::InsufficientScope,
     })?;
+    note.subject = Some(principal.subject.clone());
     if !is_json(req.headers()) {
         return Err(Rejection::UnsupportedMediaType);
     }
@@ -144,12 +184,26 @@ where
     };
     let request = parse_body(&bytes)?;
     // The change runs in its own task: a client that hangs up mid-request
-    // cannot cancel it between the hashing and the commit.
+    // cannot cancel it between the hashing and the commit. If this handler
+    // is gone when the change ends, the task writes the request's line.
     let use_case = app.use_case().clone();
     let subject = principal.subject;
-    tokio::spawn(async move { use_case.execute(&subject, request).await })
-        .await
-        .unwrap_or(Err(Rejection::Internal))
+    let mut task_note = std::mem::take(note);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let result = use_case.execute(&subject, request, &mut task_note).await;
+        if let Err((result, task_note)) = tx.send((result, task_note)) {
+            access_log::abandoned(&result, &task_note);
+        }
+    });
+    match rx.await {
+        Ok((result, task_note)) => {
+            *note = task_note;
+            result
+        }
+        // The task panicked.
+        Err(_) => Err(Rejection::Internal),
+    }
 }
 
 /// `application/json`, any case, optional parameters; a charset, if given, must be UTF-8.
@@ -212,18 +266,18 @@ pub fn render(rejection: &Rejection) -> Response<Body> {
         UserLocked => error(bad, "abnormal_user_status", Some("User is locked.")),
         MissingToken => challenge(
             bad,
-            "invalid_request",
-            "Bearer token not found in the request",
+            bearer_challenge!("invalid_request", "Bearer token not found in the request"),
         ),
         InvalidToken => challenge(
             StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "Error decoding JWT",
+            bearer_challenge!("invalid_token", "Error decoding JWT"),
         ),
         InsufficientScope => challenge(
             StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            "The request requires higher privileges than provided by the access token.",
+            bearer_challenge!(
+                "insufficient_scope",
+                "The request requires higher privileges than provided by the access token."
+            ),
         ),
         InvalidBody(why) => error(bad, "invalid_request", Some(why)),
         UnsupportedMediaType => error(
@@ -272,15 +326,10 @@ fn error(status: StatusCode, code: &str, description: Option<&str>) -> Response<
     json(status, JSON_UTF8, bytes.into())
 }
 
-fn challenge(status: StatusCode, code: &str, description: &str) -> Response<Body> {
-    let value = format!(
-        "Bearer error=\"{code}\", error_description=\"{description}\", error_uri=\"{ERROR_URI}\""
-    );
+fn challenge(status: StatusCode, value: &'static str) -> Response<Body> {
     let mut r = empty(status);
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_str(&value).expect("challenge is ASCII"),
-    );
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
     r
 }
 
@@ -341,5 +390,17 @@ mod tests {
             "Bearer error=\"invalid_request\", error_description=\"Bearer token not found in the request\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""
         );
         assert!(r.headers().get(header::CONTENT_TYPE).is_none());
+        let r = render(&Rejection::InvalidToken);
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            r.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\", error_description=\"Error decoding JWT\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""
+        );
+        let r = render(&Rejection::InsufficientScope);
+        assert_eq!(r.status(), 403);
+        assert_eq!(
+            r.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"insufficient_scope\", error_description=\"The request requires higher privileges than provided by the access token.\", error_uri=\"https://tools.ietf.org/html/rfc6750#section-3.1\""
+        );
     }
 }

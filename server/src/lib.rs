@@ -14,6 +14,7 @@
 //! - [`per_address`]: connections counted per client address.
 //! - [`write_deadline`]: the socket wrapper that bounds how long a response may take to write.
 //! - [`http`]: routing, body limits, CORS, rendering of every response.
+//! - [`access_log`]: the one log line per request.
 //! - [`bearer`]: the `Authorization` header → a bearer token.
 //! - [`body`]: the JSON body → the change request (duplicates refused).
 //! - [`token`]: JWT validation → [`token::Principal`].
@@ -31,6 +32,7 @@
 //! - [`app`]: configuration → the assembled application.
 //! - [`cli`]: the `serve` and `mint-token` commands.
 
+pub mod access_log;
 pub mod app;
 pub mod bearer;
 pub mod body;

@@ -32,6 +32,21 @@ pub enum Violation {
     ControlCharacter,
 }
 
+impl Violation {
+    /// The rule's name, for the log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Violation::TooShort => "too_short",
+            Violation::TooLong => "too_long",
+            Violation::MissingLowercase => "missing_lowercase",
+            Violation::MissingUppercase => "missing_uppercase",
+            Violation::MissingDigit => "missing_digit",
+            Violation::MissingSymbol => "missing_symbol",
+            Violation::ControlCharacter => "control_character",
+        }
+    }
+}
+
 /// The configured policy.
 #[derive(Debug, Clone)]
 pub struct Policy {

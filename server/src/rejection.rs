@@ -44,3 +44,32 @@ pub enum Rejection {
     /// A fault of the server (corrupt store, I/O): 500 `server_error`.
     Internal,
 }
+
+impl Rejection {
+    /// A stable name for logs: the vendor's error code where it names the
+    /// case alone, a more precise name where one code covers several (S7
+    /// and S8, S9's `invalid_request` and the decided `invalid_request`s).
+    pub fn code(&self) -> &'static str {
+        use Rejection::*;
+        match self {
+            WrongOldPassword => "wrong_old_password",
+            DuplicatePassword => "duplicate_password",
+            RecurrentPassword => "recurrent_password",
+            InvalidNewPassword => "invalid_new_password",
+            UserNotFound => "user_not_found",
+            UserFrozen => "user_frozen",
+            UserLocked => "user_locked",
+            MissingToken => "missing_token",
+            InvalidToken => "invalid_token",
+            InsufficientScope => "insufficient_scope",
+            InvalidBody(_) => "invalid_body",
+            UnsupportedMediaType => "unsupported_media_type",
+            PayloadTooLarge => "payload_too_large",
+            BodyTimeout => "body_timeout",
+            NotFound => "not_found",
+            MethodNotAllowed(_) => "method_not_allowed",
+            Overloaded => "overloaded",
+            Internal => "server_error",
+        }
+    }
+}

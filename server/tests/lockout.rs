@@ -2,7 +2,7 @@
 //! (S8) until the configured time has passed; a correct old password resets
 //! the count; a burst of concurrent guesses gets no more verifications than
 //! sequential ones (against the `server` binary, evaluations counted from its
-//! debug log).
+//! debug log and from its access log's `argon2` field).
 
 use std::time::Duration;
 
@@ -90,11 +90,31 @@ async fn burst(slots: usize) {
     }
     assert!(answers.windows(2).all(|w| w[0] == w[1]));
     // Every verification shows in an answer: none was hidden behind an S8 or a 503.
-    let verified = server.stop_and_count("verify");
+    let log = server.stop();
+    let verified = evaluations(&log, "verify");
     eprintln!(
         "burst, {slots} slot(s): {wrong_verified} wrong verified, right verified: {right_verified}, verify evaluations: {verified}"
     );
     assert_eq!(verified, wrong_verified as u64 + u64::from(right_verified));
+    // And in the access log: one line per request, each verification on
+    // the line of the request that caused it.
+    let lines = access_lines(&log);
+    assert_eq!(lines.len(), BURST + answers.len(), "{log}");
+    let on_lines: u64 = lines
+        .iter()
+        .map(|l| {
+            field(l, "argon2")
+                .expect("argon2 field")
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(on_lines, verified);
+    let wrong_lines = lines
+        .iter()
+        .filter(|l| field(l, "outcome") == Some("wrong_old_password"))
+        .count();
+    assert_eq!(wrong_lines, wrong_verified);
 }
 
 #[tokio::test]

@@ -25,6 +25,81 @@ fn mint_cli(config: &Path, args: &[&str]) -> String {
     text.trim_end().to_string()
 }
 
+/// One log line per request, whatever the outcome: what happened, why,
+/// the argon2 evaluations it caused; never the token or a password.
+#[tokio::test]
+async fn every_request_logs_exactly_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let token = mint_cli(&config, &["--sub", "alice"]);
+    // The same header and claims with another signature: a forged token.
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let flipped = if signature.as_bytes()[20] == b'A' {
+        "B"
+    } else {
+        "A"
+    };
+    let forged = format!("{signed}.{}{flipped}{}", &signature[..20], &signature[21..]);
+    let p = Proc::start(&config);
+    let s9 = post(p.addr, &[("content-type", "application/json")], "{}").await;
+    assert_eq!(s9.status, 400);
+    assert_eq!(change_with(p.addr, &forged, ALICE, "x").await.status, 401);
+    change_with(p.addr, &token, "Wrong-Passw0rd", "Alice-Second1")
+        .await
+        .assert_error(400, "wrong_old_password", None);
+    change_with(p.addr, &token, ALICE, "short")
+        .await
+        .assert_error(400, "invalid_new_password", None);
+    let changed = change_with(p.addr, &token, ALICE, "Alice-Second1").await;
+    assert_eq!(changed.status, 200);
+    let log = p.stop();
+    let lines = access_lines(&log);
+    // Each request's line: outcome, status, argon2, and what else it says.
+    let expected: [(&str, &str, &str, &[&str]); 5] = [
+        ("missing_token", "400", "0", &[]),
+        ("invalid_token", "401", "0", &["reason=\"bad signature\""]),
+        (
+            "wrong_old_password",
+            "400",
+            "1",
+            &["subject=\"alice\"", "attempts=1"],
+        ),
+        (
+            "invalid_new_password",
+            "400",
+            "1",
+            &["reason=\"too_short\""],
+        ),
+        ("changed", "200", "3", &["subject=\"alice\""]),
+    ];
+    assert_eq!(lines.len(), expected.len(), "{log}");
+    for (line, (outcome, status, argon2, more)) in lines.iter().zip(expected) {
+        assert_eq!(field(line, "outcome"), Some(outcome), "{line}");
+        assert_eq!(field(line, "status"), Some(status), "{line}");
+        assert_eq!(field(line, "argon2"), Some(argon2), "{line}");
+        assert!(field(line, "elapsed_us").is_some(), "{line}");
+        for m in more {
+            assert!(line.contains(m), "{line} lacks {m}");
+        }
+    }
+    // Nothing else was logged between start and shutdown.
+    let others: Vec<&str> = log
+        .lines()
+        .filter(|l| !l.contains("server::access_log:") && !l.contains("shutdown"))
+        .filter(|l| !l.contains("all connections closed"))
+        .collect();
+    assert!(others.is_empty(), "{others:?}");
+    for secret in [
+        ALICE,
+        "Alice-Second1",
+        "Wrong-Passw0rd",
+        token.as_str(),
+        forged.as_str(),
+    ] {
+        assert!(!log.contains(secret), "log leaks a secret");
+    }
+}
+
 #[tokio::test]
 async fn a_change_survives_a_restart_and_a_kill_9() {
     let dir = tempfile::tempdir().unwrap();
@@ -56,7 +131,12 @@ async fn a_change_survives_a_restart_and_a_kill_9() {
     for secret in [ALICE, "Alice-Second1", token.as_str()] {
         assert!(!log.contains(secret), "log leaks a secret");
     }
-    assert!(log.contains("password changed"));
+    assert!(
+        access_lines(&log)
+            .iter()
+            .any(|l| field(l, "outcome") == Some("changed")),
+        "{log}"
+    );
 
     let p = Proc::start(&config);
     change_with(p.addr, &token, "Alice-Second1", "Alice-Second1")

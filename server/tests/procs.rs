@@ -119,13 +119,15 @@ impl Proc {
     /// Stops the server (SIGTERM) and returns how many argon2 evaluations
     /// of `kind` it logged (needs `server::hashing=debug` in the filter).
     pub fn stop_and_count(self, kind: &str) -> u64 {
+        evaluations(&self.stop(), kind)
+    }
+
+    /// Stops the server (SIGTERM), checks it exited cleanly, returns its log.
+    pub fn stop(self) -> String {
         self.signal("-TERM");
         let (status, log) = self.wait();
         assert!(status.success(), "{status:?}\n{log}");
-        let needle = format!("kind=\"{kind}\"");
-        log.lines()
-            .filter(|l| l.contains("argon2 evaluation") && l.contains(&needle))
-            .count() as u64
+        log
     }
 
     pub fn wait(mut self) -> (std::process::ExitStatus, String) {
@@ -134,6 +136,27 @@ impl Proc {
         let log = self.log.lock().unwrap().clone();
         (status, log)
     }
+}
+
+/// argon2 evaluations of `kind` in `log` (the hasher's `debug` lines).
+pub fn evaluations(log: &str, kind: &str) -> u64 {
+    let needle = format!("kind=\"{kind}\"");
+    log.lines()
+        .filter(|l| l.contains("argon2 evaluation") && l.contains(&needle))
+        .count() as u64
+}
+
+/// The access log's lines in `log` (one per request).
+pub fn access_lines(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.contains("server::access_log:"))
+        .collect()
+}
+
+/// The value of `field` on an access line (`field=value`, up to the next space).
+pub fn field<'a>(line: &'a str, field: &str) -> Option<&'a str> {
+    let at = line.find(&format!(" {field}="))? + field.len() + 2;
+    line[at..].split(' ').next()
 }
 
 impl Drop for Proc {

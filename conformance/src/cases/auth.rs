@@ -240,7 +240,7 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
                     ));
                 }
             }
-            let account = ctx.runner.active.account.clone();
+            let account = ctx.runner.ledger.active.account.clone();
             let t = ctx.runner.tokens.variant(&account, kind).await?;
             ctx.redactor.add(
                 &t,

@@ -70,7 +70,7 @@ async fn history(ctx: &mut CaseContext<'_>, probe: HistoryProbe) -> Result<(), S
         HistoryProbe::Beyond => depth + 1,
     };
     ctx.ensure_previous(k).await?;
-    let previous = &ctx.runner.active.previous;
+    let previous = &ctx.runner.ledger.active.previous;
     let mut reused = previous[previous.len() - k].clone();
     if probe == HistoryProbe::MostRecentCaseChanged {
         let swapped = crate::password::swap_case(&reused);

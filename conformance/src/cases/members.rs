@@ -151,12 +151,12 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
 /// the same change without the member, sent at once (one more wrong old
 /// password if the lockout budget has room for it), succeeds.
 async fn back_to_work(ctx: &mut CaseContext<'_>, member: &str) -> Result<(), Stop> {
-    if ctx.runner.active.budget.left() == Some(0) {
+    if ctx.runner.ledger.active.budget.left() == Some(0) {
         // No room to try: the account stays untouched for the rest of the
         // run (the session's rule after a refused tracked password).
         return Ok(());
     }
-    let why = ctx.runner.active.poisoned.take();
+    let why = ctx.runner.ledger.active.poisoned.take();
     let current = ctx.current();
     let next = ctx.fresh();
     let r = ctx
@@ -167,8 +167,8 @@ async fn back_to_work(ctx: &mut CaseContext<'_>, member: &str) -> Result<(), Sto
             Expect::Success,
         )
         .await?;
-    if r.status != 200 && ctx.runner.active.poisoned.is_none() {
-        ctx.runner.active.poisoned = why;
+    if r.status != 200 && ctx.runner.ledger.active.poisoned.is_none() {
+        ctx.runner.ledger.active.poisoned = why;
     }
     Ok(())
 }

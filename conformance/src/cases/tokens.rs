@@ -340,7 +340,7 @@ fn label(f: Forgery) -> String {
 pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
     let Plan::Forge(forgery) = plan;
     let token = forge_token(ctx, forgery).await?;
-    let subject = ctx.runner.active.account.subject.clone();
+    let subject = ctx.runner.ledger.active.account.subject.clone();
     ctx.redactor
         .add(&token, &format!("token:{subject}-{}", label(forgery)));
     let headers: Vec<(HeaderName, HeaderValue)> =
@@ -429,7 +429,7 @@ async fn forge_token(ctx: &mut CaseContext<'_>, forgery: Forgery) -> Result<Stri
             forge::zero_ecdsa(&valid, &alg, kid.as_deref(), len).ok_or_else(not_jwt)
         }
         Forgery::Claims(claims) => {
-            let subject = ctx.runner.active.account.subject.clone();
+            let subject = ctx.runner.ledger.active.account.subject.clone();
             let token = ctx
                 .runner
                 .tokens

@@ -83,15 +83,29 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
     }
 }
 
+/// A subject no tenant has: the missing account when the profile names
+/// none but the run mints its tokens.
+pub(crate) const MADE_UP_SUBJECT: &str = "conformance-no-such-user-7f3c9a";
+
 /// The profile's account for `role`, or a skip naming the missing table.
+/// Without `[accounts.missing]`, a run that mints its tokens
+/// (`tokens.private_key`) uses a made-up subject for it.
 pub(crate) fn account(ctx: &CaseContext<'_>, role: Role) -> Result<Account, Stop> {
-    let a = &ctx.runner.profile.accounts;
+    let profile = &ctx.runner.profile;
+    let a = &profile.accounts;
     let account = match role {
         Role::Frozen => &a.frozen,
         Role::Locked => &a.locked,
         Role::FrozenAndLocked => &a.frozen_and_locked,
         Role::Missing => &a.missing,
     };
+    if account.is_none() && role == Role::Missing && profile.tokens.private_key.is_some() {
+        return Ok(Account {
+            subject: MADE_UP_SUBJECT.to_string(),
+            password: None,
+            token: None,
+        });
+    }
     account
         .clone()
         .ok_or_else(|| Stop::Skip(format!("no [{}] in the profile", role.table())))
@@ -137,6 +151,10 @@ async fn other_account(
             subject: account.subject.clone(),
             original: original.clone(),
             known: p.clone(),
+            new: new.clone(),
+        },
+        (None, _) if role != Role::Missing => Effect::WithoutPassword {
+            subject: account.subject.clone(),
             new: new.clone(),
         },
         _ => Effect::None,
@@ -194,7 +212,10 @@ async fn lockout(ctx: &mut CaseContext<'_>) -> Result<(), Stop> {
                     known: password.clone(),
                     new: new.clone(),
                 },
-                None => Effect::None,
+                None => Effect::WithoutPassword {
+                    subject: account.subject.clone(),
+                    new: new.clone(),
+                },
             },
             Expect::WRONG_OLD,
         )

@@ -1,52 +1,29 @@
 //! The properties' connection to the target: synchronous (proptest calls
 //! the test closures synchronously, so each request is `block_on` on the
 //! run's tokio runtime), bounded in request count (the rate is the
-//! client's: `--rate` / `[http] rate` paces every request), and tracking
-//! the active account (current password, the previous ones it set, the
-//! run's lockout [`Budget`], handed over by the runner and back) from the
-//! answers it gets, as the catalogue runner does, including the state
-//! file. A SIGINT/SIGTERM stops it before the next request
-//! ([`DriveError::Interrupted`]); a change without a usable answer stays
-//! pending (the runner resolves it).
+//! client's: `--rate` / `[http] rate` paces every request), and following
+//! the effect of each answer on the run's account [`Ledger`] (handed over
+//! by the runner and back), which records each change in the state file
+//! before it is sent, as the catalogue's steps do. A SIGINT/SIGTERM stops
+//! it before the next request ([`DriveError::Interrupted`]); a change
+//! without a usable answer stays pending (the runner resolves it).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue, Method};
 use serde_json::Value;
 
-use crate::budget::{Budget, NextWrongAttempt};
+use crate::budget::NextWrongAttempt;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, Request, Response};
-use crate::profile::{Account, Profile};
-use crate::state::{State, StateFile};
+use crate::profile::Profile;
+use crate::session::ledger::{Effect, Ledger};
 use crate::tokens::TokenFactory;
 
 pub(crate) use crate::session::is_error;
-use crate::vocabulary::TokenKind;
 
-/// The active account as the properties know it.
-#[derive(Debug, Clone)]
-pub struct Tracked {
-    /// The account.
-    pub account: Account,
-    /// Its password when the run started (restored by the runner).
-    pub original: String,
-    /// Its current password.
-    pub current: String,
-    /// Previous passwords set during the run, oldest first.
-    pub previous: Vec<String>,
-    /// The run's wrong old passwords, spent against the lockout rule
-    /// (an upper bound: a request that may count is counted).
-    pub budget: Budget,
-    /// A change sent without a usable answer: the password it set, if it
-    /// was applied (the state file has it as pending).
-    pub pending: Option<String>,
-    /// Why the account must not be touched any more.
-    pub poisoned: Option<String>,
-    /// New passwords of refused changes since the tracked password last
-    /// worked (the state file's `candidates`, recorded before each is sent).
-    pub candidates: Vec<String>,
-}
+/// The "case" of a 200 the properties got (the ledger's last change).
+pub(crate) const PROPERTIES: &str = "the generated properties";
+use crate::vocabulary::TokenKind;
 
 /// Why a request was not sent or got no answer.
 #[derive(Debug, Clone)]
@@ -113,9 +90,10 @@ pub struct Driver {
     pub requests: u64,
     /// The history window was primed (once per run).
     pub primed: bool,
-    /// The active account.
-    pub account: Tracked,
-    state_file: Option<PathBuf>,
+    /// The run's account ledger, handed over by the runner (and back):
+    /// the active account the properties change, the other accounts'
+    /// entries, the lockout budget, the state file.
+    pub ledger: Ledger,
     /// Tokens minted so far, by kind, with when.
     variants: Vec<(StepToken, (String, Instant))>,
 }
@@ -150,15 +128,17 @@ pub fn describe(r: &Response) -> String {
 impl Driver {
     /// A driver for `profile`'s target; `handle` is the runtime requests
     /// are sent on (the caller must not be inside it).
+    /// The driver takes the run's ledger over ([`Ledger::lend`]) once it
+    /// can be made; `ledger` keeps it when it cannot.
     pub fn new(
         handle: tokio::runtime::Handle,
         profile: &Profile,
-        account: Tracked,
+        ledger: &mut Ledger,
         bounds: Bounds,
-        state_file: Option<PathBuf>,
     ) -> Result<Driver, String> {
         let endpoint = profile.endpoint()?;
         let tokens = TokenFactory::new(profile).map_err(|e| e.to_string())?;
+        let ledger = ledger.lend();
         Ok(Driver {
             handle,
             endpoint,
@@ -167,8 +147,7 @@ impl Driver {
             bounds,
             requests: 0,
             primed: false,
-            account,
-            state_file,
+            ledger,
             variants: Vec::new(),
         })
     }
@@ -187,6 +166,9 @@ impl Driver {
             return Err(DriveError::Budget(self.bounds.max_requests));
         }
         self.requests += 1;
+        // Any request of the properties may carry the active account's
+        // token (a change, a hostile input).
+        self.ledger.active.change_sent = true;
         // A fresh connection per request: hostile requests make servers
         // close connections (hyper's own 400s, unread bodies), and a
         // kept-alive connection closed under a request is a transport error
@@ -222,11 +204,11 @@ impl Driver {
     }
 
     fn mint(&mut self, kind: StepToken) -> Result<String, DriveError> {
-        let account = self.account.account.clone();
+        let account = self.ledger.active.account.clone();
         let form = self.profile.tokens.scope_format;
         let tokens = &mut self.tokens;
         // A `token_command` logs in with the password the account has now.
-        tokens.set_password(&account.subject, &self.account.current);
+        tokens.set_password(&account.subject, &self.ledger.active.current);
         let result = match kind {
             StepToken::Standard => self.handle.block_on(tokens.standard(&account)),
             StepToken::Renewed => self
@@ -251,52 +233,6 @@ impl Driver {
         self.token(kind).is_ok()
     }
 
-    /// Records the active account in the state file, keeping the entries
-    /// of the other accounts the run recorded there. A file that cannot be
-    /// written makes the account unusable (no change goes out unrecorded).
-    /// Returns whether the file was written (or there is none).
-    fn save(&mut self, pending: Option<&str>) -> bool {
-        let Some(file) = self.state_file.clone() else {
-            return true;
-        };
-        let a = &self.account;
-        let state = State {
-            endpoint: self.endpoint.endpoint_url(),
-            subject: a.account.subject.clone(),
-            original: a.original.clone(),
-            current: a.current.clone(),
-            pending: pending.map(str::to_string),
-            previous: a.previous.clone(),
-            failures: a.budget.count(),
-        };
-        let mut mine = StateFile::from(state);
-        if let Some(entry) = mine.accounts.first_mut() {
-            entry.candidates = a.candidates.clone();
-            // The password before the latest 200, should that 200 not have
-            // taken: a restore tries it when `current` is refused.
-            entry.before_last_change = a.previous.last().filter(|p| **p != a.current).cloned();
-        }
-        let saved = match StateFile::load(&file) {
-            Ok(Some(mut recorded)) => {
-                for entry in mine.accounts {
-                    recorded.upsert(entry);
-                }
-                recorded.save(&file)
-            }
-            Ok(None) => mine.save(&file),
-            // Unreadable: replacing it would drop the other accounts'
-            // entries; nothing is sent instead.
-            Err(e) => Err(e),
-        };
-        match saved {
-            Ok(()) => true,
-            Err(e) => {
-                self.account.poisoned = Some(format!("cannot write the state file: {e}"));
-                false
-            }
-        }
-    }
-
     /// A POST of `{"old_password": old, "new_password": new}`.
     pub fn change_request(token: &str, old: &str, new: &str) -> Request {
         let mut headers: Vec<(HeaderName, HeaderValue)> =
@@ -318,61 +254,59 @@ impl Driver {
     }
 
     /// Sends a change of the active account with `token`, and follows its
-    /// effect: a 200 sets the password, a `wrong_old_password` counts.
+    /// effect: a 200 sets the password, a `wrong_old_password` counts. The
+    /// change is recorded in the ledger's state file before it is sent
+    /// ([`Ledger::before_change`]), and not sent if it cannot be.
     pub fn change(&mut self, token: &str, old: &str, new: &str) -> Result<Response, DriveError> {
-        if let Some(why) = &self.account.poisoned {
+        if let Some(why) = &self.ledger.active.poisoned {
             return Err(DriveError::Poisoned(why.clone()));
         }
-        if !self.save(Some(new)) {
+        let effect = Effect::Change {
+            old: old.to_string(),
+            new: new.to_string(),
+        };
+        if let Err(why) = self.ledger.before_change(&effect) {
             // Not recorded, so not sent.
-            let why = self.account.poisoned.clone().unwrap_or_default();
             return Err(DriveError::Poisoned(why));
         }
         let result = self.send(&Driver::change_request(token, old, new));
         let response = match result {
             Ok(r) if r.retry_budget_exhausted => {
-                // A 429/503 past the retry bound: possibly applied.
-                self.account.pending = Some(new.to_string());
+                // A 429/503 past the retry bound: possibly applied (it
+                // stays pending).
                 let why = format!(
                     "a change got {} after the retry bound was spent: possibly applied; the \
                      state file keeps both candidates",
                     r.status
                 );
-                self.account.poisoned = Some(why.clone());
+                self.ledger.active.poisoned = Some(why.clone());
                 return Err(DriveError::Poisoned(why));
             }
             Ok(r) => r,
             Err(e) => {
                 if matches!(e, DriveError::Transport(_)) {
-                    self.account.pending = Some(new.to_string());
-                    self.account.poisoned = Some(format!(
+                    // It stays pending.
+                    self.ledger.active.poisoned = Some(format!(
                         "a change got no answer ({e}); the state file keeps both"
                     ));
                 } else {
                     // Not sent: nothing pending.
-                    self.save(None);
+                    self.ledger.active.pending = None;
+                    self.ledger.save();
                 }
                 return Err(e);
             }
         };
-        let tracked_old = old == self.account.current;
+        self.ledger.active.pending = None;
+        let tracked_old = old == self.ledger.active.current;
         self.observe(&response, Some((old, new)));
         if response.status != 200 {
-            self.add_candidate(new);
+            self.ledger.add_candidate(new);
         } else if tracked_old {
-            self.account.candidates.clear();
+            self.ledger.active.candidates.clear();
         }
-        self.save(None);
+        self.ledger.save();
         Ok(response)
-    }
-
-    /// Records `new`, a new password sent in a request the target should
-    /// refuse, as a candidate of the account (in memory; written by the
-    /// next save).
-    fn add_candidate(&mut self, new: &str) {
-        if !self.account.candidates.iter().any(|c| c == new) {
-            self.account.candidates.push(new.to_string());
-        }
     }
 
     /// Records the string `new_password` of `body` (if it has one) as a
@@ -385,8 +319,8 @@ impl Driver {
                 .map(str::to_string)
         });
         if let Some(new) = new {
-            self.add_candidate(&new);
-            self.save(None);
+            // A failed write is caught by `may_send_with_token`.
+            let _ = self.ledger.before_change(&Effect::ActiveCandidate { new });
         }
     }
 
@@ -394,7 +328,7 @@ impl Driver {
     /// write of the state file failed (the account is then poisoned with
     /// why), since what it sets could not be recorded.
     pub fn may_send_with_token(&self) -> Result<(), DriveError> {
-        match &self.account.poisoned {
+        match &self.ledger.active.poisoned {
             Some(why) if why.starts_with("cannot write the state file") => {
                 Err(DriveError::Poisoned(why.clone()))
             }
@@ -406,18 +340,22 @@ impl Driver {
     /// token; `change` is the `(old, new)` of a well-formed change.
     pub fn observe(&mut self, response: &Response, change: Option<(&str, &str)>) {
         if response.status == 200 {
-            if let Some((_, new)) = change {
-                let old = std::mem::replace(&mut self.account.current, new.to_string());
-                self.account.previous.push(old);
-                self.account.budget.note_success();
+            if let Some((old, new)) = change {
+                self.ledger.apply_change(new);
+                self.ledger.active.last_change = Some((
+                    "a change of the generated properties".into(),
+                    PROPERTIES,
+                    old.to_string(),
+                    new.to_string(),
+                ));
             } else {
-                self.account.poisoned =
+                self.ledger.active.poisoned =
                     Some("a request that was not a change got 200; the password is unknown".into());
             }
         } else if is_error(response, "wrong_old_password") {
-            self.account.budget.note_failure();
-            if change.is_some_and(|(old, _)| old == self.account.current) {
-                self.account.poisoned = Some(
+            self.ledger.note_failure();
+            if change.is_some_and(|(old, _)| old == self.ledger.active.current) {
+                self.ledger.active.poisoned = Some(
                     "the tracked password was refused (wrong_old_password); changes stopped to \
                      avoid a lockout"
                         .into(),
@@ -431,7 +369,7 @@ impl Driver {
     /// old-password check).
     pub fn probe_current(&mut self) -> Result<Response, DriveError> {
         let token = self.token(StepToken::Standard)?;
-        let current = self.account.current.clone();
+        let current = self.ledger.active.current.clone();
         self.change(&token, &current, &current)
     }
 
@@ -450,12 +388,12 @@ impl Driver {
     /// the target counts in a row, a wait for the window where it counts
     /// within one; `false` when the rule leaves no room in this run.
     pub fn make_room(&mut self) -> Result<bool, DriveError> {
-        match self.account.budget.next_wrong_attempt() {
+        match self.ledger.active.budget.next_wrong_attempt() {
             NextWrongAttempt::Now => Ok(true),
             NextWrongAttempt::AfterSuccess => self.reset_failures().map(|()| true),
             NextWrongAttempt::After(wait) => {
                 std::thread::sleep(wait);
-                Ok(self.account.budget.next_wrong_attempt() == NextWrongAttempt::Now)
+                Ok(self.ledger.active.budget.next_wrong_attempt() == NextWrongAttempt::Now)
             }
             NextWrongAttempt::Never => Ok(false),
         }
@@ -465,11 +403,11 @@ impl Driver {
     /// change to a fresh password when wrong old passwords were counted,
     /// so the next sequence starts with none. Otherwise nothing.
     pub fn reset_failures(&mut self) -> Result<(), DriveError> {
-        if !self.account.budget.success_resets() || self.account.budget.count() == 0 {
+        if !self.ledger.active.budget.success_resets() || self.ledger.active.budget.count() == 0 {
             return Ok(());
         }
         let token = self.token(StepToken::Standard)?;
-        let current = self.account.current.clone();
+        let current = self.ledger.active.current.clone();
         let new = crate::password::fresh(&self.profile.policy);
         let r = self.change(&token, &current, &new)?;
         if r.status != 200 {

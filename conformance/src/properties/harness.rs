@@ -282,7 +282,7 @@ pub(crate) fn conclude<V: std::fmt::Debug>(
 /// Whether the generated cases must send nothing more: a SIGINT/SIGTERM,
 /// or a change without a usable answer (the runner resolves it first).
 pub(crate) fn stopped(d: &Driver) -> bool {
-    crate::interrupt::requested().is_some() || d.account.pending.is_some()
+    crate::interrupt::requested().is_some() || d.ledger.active.pending.is_some()
 }
 
 pub(crate) fn fail_on(e: DriveError) -> TestCaseError {

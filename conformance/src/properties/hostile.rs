@@ -351,7 +351,7 @@ impl Hostile {
             .into_bytes(),
             BodyGen::InvalidUtf8(bytes) => {
                 let mut wrong = crate::password::wrong(&driver.profile.policy);
-                while wrong == driver.account.current {
+                while wrong == driver.ledger.active.current {
                     wrong = crate::password::wrong(&driver.profile.policy);
                 }
                 let mut b = format!(
@@ -365,7 +365,7 @@ impl Hostile {
             }
             BodyGen::Corner(corner) => {
                 let mut wrong = crate::password::wrong(&driver.profile.policy);
-                while wrong == driver.account.current {
+                while wrong == driver.ledger.active.current {
                     wrong = crate::password::wrong(&driver.profile.policy);
                 }
                 corner.body(&Value::String(wrong).to_string())

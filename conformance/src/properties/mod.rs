@@ -57,7 +57,7 @@ fn prime_history(driver: &mut Driver) -> Result<(), DriveError> {
     };
     for _ in 0..=depth {
         let token = driver.token(StepToken::Standard)?;
-        let current = driver.account.current.clone();
+        let current = driver.ledger.active.current.clone();
         let new = crate::password::fresh(&driver.profile.policy);
         let r = driver.change(&token, &current, &new)?;
         if r.status != 200 {
@@ -99,7 +99,7 @@ pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driv
             continue;
         }
         if let Err(e) = &primed {
-            let lost = driver.borrow().account.pending.is_some();
+            let lost = driver.borrow().ledger.active.pending.is_some();
             result.verdict = if lost { Verdict::Skip } else { Verdict::Error };
             result.reason = Some(if lost {
                 format!("not determined: before the properties: {e}")
@@ -107,7 +107,7 @@ pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driv
                 format!("before the properties: {e}")
             });
             results.push(result);
-            if driver.borrow().account.pending.is_some() {
+            if driver.borrow().ledger.active.pending.is_some() {
                 break;
             }
             continue;
@@ -124,7 +124,7 @@ pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driv
             opts.seed, opts.seed, result.id
         ));
         result.elapsed_ms = started.elapsed().as_millis() as u64;
-        let lost = driver.borrow().account.pending.is_some();
+        let lost = driver.borrow().ledger.active.pending.is_some();
         let interrupted = crate::interrupt::requested();
         if lost || interrupted.is_some() {
             // What failed may be the cut itself: the checks become notes.
@@ -140,7 +140,13 @@ pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driv
                 Some(signal) => format!("interrupted by {}", crate::interrupt::name(signal)),
                 None => format!(
                     "not determined: {}",
-                    driver.borrow().account.poisoned.clone().unwrap_or_default()
+                    driver
+                        .borrow()
+                        .ledger
+                        .active
+                        .poisoned
+                        .clone()
+                        .unwrap_or_default()
                 ),
             });
         }
@@ -170,8 +176,8 @@ fn policy_oracle(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut 
             return Ok(());
         }
         d.reset_failures().map_err(fail_on)?;
-        let current = d.account.current.clone();
-        let previous = d.account.previous.clone();
+        let current = d.ledger.active.current.clone();
+        let previous = d.ledger.active.previous.clone();
         let (new, shown) = match &cand {
             Candidate::Generated { aim, password } => (
                 password.clone(),
@@ -199,7 +205,7 @@ fn policy_oracle(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut 
         let view = AccountView {
             current: &current,
             previous: &previous,
-            failures: d.account.budget.count(),
+            failures: d.ledger.active.budget.count(),
             max_failures,
         };
         let predicted = oracle::predict(&policy, view, &current, &new);
@@ -246,9 +252,18 @@ fn policy_oracle(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut 
 fn model_setup(driver: &mut Driver, tokens: &[StepToken]) -> Setup {
     let policy = driver.profile.policy.clone();
     let depth = policy.depth();
-    let mut known = vec![driver.account.current.clone()];
+    let mut known = vec![driver.ledger.active.current.clone()];
     let keep = depth.map_or(0, |d| d + 1);
-    known.extend(driver.account.previous.iter().rev().take(keep).cloned());
+    known.extend(
+        driver
+            .ledger
+            .active
+            .previous
+            .iter()
+            .rev()
+            .take(keep)
+            .cloned(),
+    );
     let breaks = model::breaks(&policy);
     let tokens = tokens.to_vec();
     Setup {
@@ -257,12 +272,12 @@ fn model_setup(driver: &mut Driver, tokens: &[StepToken]) -> Setup {
         max_failures: driver.profile.lockout.effective(),
         // A sequence starts with a reset where a success resets the count
         // ([`Driver::reset_failures`]).
-        room: if driver.account.budget.success_resets() {
-            driver.account.budget.rule().allowance()
+        room: if driver.ledger.active.budget.success_resets() {
+            driver.ledger.active.budget.rule().allowance()
         } else {
-            driver.account.budget.left()
+            driver.ledger.active.budget.left()
         },
-        resets: driver.account.budget.success_resets(),
+        resets: driver.ledger.active.budget.success_resets(),
         known,
         breaks,
         tokens,
@@ -279,8 +294,8 @@ fn run_sequence(
     deviations: &Deviations,
 ) -> Result<(), TestCaseError> {
     d.reset_failures().map_err(fail_on)?;
-    let mut known = vec![d.account.current.clone()];
-    known.extend(d.account.previous.iter().rev().cloned());
+    let mut known = vec![d.ledger.active.current.clone()];
+    known.extend(d.ledger.active.previous.iter().rev().cloned());
     let policy = d.profile.policy.clone();
     let mut fresh: std::collections::HashMap<u32, String> = Default::default();
     let mut resolve = |pw: PasswordRef| -> Result<String, String> {
@@ -357,12 +372,12 @@ fn run_sequence(
         // A wrong old password may count toward the lockout whatever the
         // answer; a `wrong_old_password` answer was counted already.
         if may_count(step) && !is_error(&r, "wrong_old_password") {
-            d.account.budget.note_failure();
+            d.ledger.active.budget.note_failure();
         }
         state = Model::apply(state, step);
         // The model's current password must be the one that works.
         let current = resolve(state.current).map_err(TestCaseError::fail)?;
-        if current != d.account.current {
+        if current != d.ledger.active.current {
             log.push("   the tracked password differs from the model's".into());
             return Err(fail(&log));
         }
@@ -490,7 +505,7 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
                 // A target may close the connection on an oversized body.
                 let _ = e;
                 if counts {
-                    d.account.budget.note_failure();
+                    d.ledger.active.budget.note_failure();
                 }
                 return Ok(());
             }
@@ -499,7 +514,7 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
         if h.active_token() {
             d.observe(&r, None);
             if counts && !is_error(&r, "wrong_old_password") {
-                d.account.budget.note_failure();
+                d.ledger.active.budget.note_failure();
             }
         }
         match hostile::judge(&h, &r) {
@@ -537,7 +552,7 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
     let probe = d.probe_current();
     let (ok, observed) = match &probe {
         Ok(r) => (
-            d.account.poisoned.is_none() && d.confirms_current(r),
+            d.ledger.active.poisoned.is_none() && d.confirms_current(r),
             format!(
                 "a change from the tracked password to itself got {}",
                 describe(r)

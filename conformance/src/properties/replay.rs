@@ -273,7 +273,7 @@ pub fn play(d: &mut Driver, replay: &Replay) -> Played {
             break;
         }
         let p = play_one(d, &endpoint, seq, i + 1, replay.show_secrets);
-        let stop_all = d.account.poisoned.is_some() || p.transport;
+        let stop_all = d.ledger.active.poisoned.is_some() || p.transport;
         played.sequences.push(p);
         if stop_all {
             break;
@@ -363,11 +363,11 @@ fn play_one(
         };
         record.met = predicted.judge(&r).ok().map(|(p, _)| p.label().to_string());
         if may_count(step) && !is_error(&r, "wrong_old_password") {
-            d.account.budget.note_failure();
+            d.ledger.active.budget.note_failure();
         }
         state = Model::apply(state, step);
         let model_current = pws.resolve(state.current, &policy).unwrap_or_default();
-        let diverged = model_current != d.account.current;
+        let diverged = model_current != d.ledger.active.current;
         let refused = predicted != Answers::one(Prediction::Success);
         if !state.locked && (refused || n == seq.steps.len() || diverged) {
             let (effect, probe, transport) = try_current(d, endpoint, &mut pws);
@@ -386,13 +386,13 @@ fn play_one(
             out.stopped = Some(format!(
                 "after step {n} the target's password is {}, the model's (A's profile) {}: the \
                  rest of the sequence was not sent",
-                pws.label(&d.account.current),
+                pws.label(&d.ledger.active.current),
                 pws.label(&model_current)
             ));
             return out;
         }
-        if d.account.poisoned.is_some() {
-            out.stopped = d.account.poisoned.clone();
+        if d.ledger.active.poisoned.is_some() {
+            out.stopped = d.ledger.active.poisoned.clone();
             return out;
         }
     }
@@ -409,8 +409,8 @@ fn stop(out: &mut PlayedSequence, e: &DriveError) {
 /// its previous ones, newest first, labelled for the redactor.
 fn start_passwords(d: &Driver, show_secrets: bool) -> Passwords {
     let mut pws = Passwords {
-        known: std::iter::once(d.account.current.clone())
-            .chain(d.account.previous.iter().rev().cloned())
+        known: std::iter::once(d.ledger.active.current.clone())
+            .chain(d.ledger.active.previous.iter().rev().cloned())
             .collect(),
         fresh: HashMap::new(),
         redactor: Redactor::new(show_secrets),
@@ -481,7 +481,7 @@ fn try_current(
     endpoint: &Endpoint,
     pws: &mut Passwords,
 ) -> (String, Option<ExchangeRecord>, Option<DriveError>) {
-    let current = d.account.current.clone();
+    let current = d.ledger.active.current.clone();
     let label = pws.label(&current);
     let token = match d.token(StepToken::Standard) {
         Ok(t) => t,
@@ -598,7 +598,7 @@ mod tests {
         let mut p =
             Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
         let mut d = driver_at(&mut p, always_200(), 10, &runtime, Some(file.clone()));
-        let original = d.account.current.clone();
+        let original = d.ledger.active.current.clone();
         let token = d.token(StepToken::Standard).unwrap();
         let r = d.change(&token, &original, "Fresh-Password-1").unwrap();
         assert_eq!(r.status, 200);
@@ -608,28 +608,52 @@ mod tests {
         assert_eq!(entry.before_last_change.as_deref(), Some(original.as_str()));
     }
 
-    /// A state file the properties cannot read (another run's, or damaged)
-    /// is not replaced by one holding the active account only (the other
-    /// accounts' entries would be lost): the change is not sent (the restore
-    /// review's finding: `Driver::save` wrote the active entry alone).
+    /// The properties write the run's one ledger: another account's entry
+    /// the catalogue recorded stays in the state file when they change the
+    /// active account (the restore review's finding was that they wrote
+    /// the active entry alone; they now hold the same ledger).
     #[test]
-    fn an_unreadable_state_file_is_kept_and_the_change_not_sent() {
+    fn a_property_change_keeps_the_other_accounts_entries() {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("state.json");
-        std::fs::write(&file, "{ not a state file").unwrap();
         let mut p =
             Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
         let mut d = driver_at(&mut p, always_200(), 10, &runtime, Some(file.clone()));
-        let original = d.account.current.clone();
+        let other = crate::session::ledger::Effect::Candidate {
+            subject: "lou".into(),
+            original: "Lou-Original-1".into(),
+            known: "Lou-Original-1".into(),
+            new: "Lou-Candidate-1".into(),
+        };
+        d.ledger.before_change(&other).unwrap();
+        let original = d.ledger.active.current.clone();
+        let token = d.token(StepToken::Standard).unwrap();
+        let r = d.change(&token, &original, "Fresh-Password-1").unwrap();
+        assert_eq!(r.status, 200);
+        let saved = crate::state::StateFile::load(&file).unwrap().unwrap();
+        assert_eq!(saved.accounts.len(), 2, "{saved:?}");
+        assert_eq!(saved.accounts[0].current, "Fresh-Password-1");
+        let lou = saved.account("lou").unwrap();
+        assert_eq!(lou.candidates, vec!["Lou-Candidate-1"]);
+    }
+
+    /// A state file that cannot be written keeps the change unsent.
+    #[test]
+    fn an_unwritable_state_file_keeps_the_change_unsent() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("missing-folder").join("state.json");
+        let mut p =
+            Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
+        let mut d = driver_at(&mut p, always_200(), 10, &runtime, Some(file.clone()));
+        let original = d.ledger.active.current.clone();
         let token = d.token(StepToken::Standard).unwrap();
         let sent = d.change(&token, &original, "Fresh-Password-1");
         assert!(sent.is_err(), "the change was sent: {sent:?}");
-        assert_eq!(
-            std::fs::read_to_string(&file).unwrap(),
-            "{ not a state file"
-        );
-        assert_eq!(d.account.current, original);
+        assert_eq!(d.requests, 0);
+        assert_eq!(d.ledger.active.current, original);
+        assert_eq!(d.ledger.active.pending, None);
     }
 
     /// A driver of the reference profile's active account at `addr`,
@@ -642,22 +666,18 @@ mod tests {
         state: Option<std::path::PathBuf>,
     ) -> Driver {
         p.base_url = format!("http://{addr}");
-        let current = p.accounts.active.password.clone().unwrap();
-        let account = super::super::driver::Tracked {
-            account: p.accounts.active.clone(),
-            original: current.clone(),
-            current,
-            previous: Vec::new(),
-            budget: crate::budget::Budget::new(p.lockout.rule()),
-            pending: None,
-            candidates: Vec::new(),
-            poisoned: None,
-        };
+        let mut ledger = crate::session::ledger::Ledger::new(
+            p.endpoint().unwrap().endpoint_url(),
+            state,
+            p.accounts.active.clone(),
+            p.accounts.active.password.clone().unwrap(),
+            p.lockout.rule(),
+        );
         let bounds = super::super::driver::Bounds {
             max_requests,
             timeout: std::time::Duration::from_secs(5),
         };
-        Driver::new(runtime.handle().clone(), p, account, bounds, state).unwrap()
+        Driver::new(runtime.handle().clone(), p, &mut ledger, bounds).unwrap()
     }
 
     /// One sequence of one step with an expired token (refused, S10).

@@ -3,8 +3,9 @@
 //! Built from the same [`RunReport`] as the JSON report. Styles and script
 //! are inlined (`html/report.css`, `html/report.js`) and a
 //! Content-Security-Policy forbids any other resource, so the page makes no
-//! network access when opened. It shows the summary counts, the per-row
-//! coverage of S1–S11, and the case tree grouped like the text tree, with
+//! network access when opened. It shows the summary counts, the exit code
+//! and why, the per-row coverage of S1–S11, the seed rows left unverified,
+//! and the case tree grouped like the text tree, with
 //! filters (all, failed, warnings, skipped, partial: see [`filter_of`]), a search box, and each case
 //! expandable to its requirement (quoted), its checks (expected against
 //! observed), its exchanges (redacted unless `--show-secrets`) and the curl
@@ -70,7 +71,8 @@ pub fn render(report: &RunReport) -> String {
     let s = report.summary;
     let e = report.enforcement;
     let (rfc, reference) = super::tier_weights(e);
-    let code = report.exit_code();
+    let exit = report.exit();
+    let code = exit.code;
     let content = html! {
     header {
         h1 { "Conformance of " code { "POST " (report.endpoint) } }
@@ -85,11 +87,16 @@ pub fn render(report: &RunReport) -> String {
             "Run verdict: "
             @if code == super::EXIT_PASS {
                 span.run-verdict.ok data-testid="exit-code" data-count=(code) { "passed (exit 0)" }
+            } @else if code == super::EXIT_UNVERIFIED {
+                span.run-verdict.bad data-testid="exit-code" data-count=(code) {
+                    "not verified (exit " (code) ")"
+                }
             } @else {
                 span.run-verdict.bad data-testid="exit-code" data-count=(code) {
                     "failed (exit " (code) ")"
                 }
             }
+            " · " span data-testid="exit-why" { (exit.why) }
         }
         @if report.secrets_shown {
             p.notice.secrets { "This report shows passwords and tokens (--show-secrets). Do not share it." }
@@ -116,6 +123,7 @@ pub fn render(report: &RunReport) -> String {
         }
     }
     (coverage(report))
+    (unverified(report))
     div.toolbar role="toolbar" aria-label="Filter cases" {
         button type="button" data-set-filter="all" aria-pressed="true" { "All" }
         button type="button" data-set-filter="failed" aria-pressed="false" { "Failed (" (s.failed) ")" }
@@ -193,9 +201,11 @@ fn coverage(report: &RunReport) -> Markup {
                         @let all = c.executed() + c.skipped;
                         @let total = all.max(1);
                         @let missing = report.rows_missing.contains(&c.row);
+                        @let unverified = report.unverified.iter().any(|u| u.row == c.row);
                         tr data-row=(c.row)
                             class=[(c.executed() == 0).then_some("uncovered")]
-                            data-required-missing=[missing.then_some("true")] {
+                            data-required-missing=[missing.then_some("true")]
+                            data-unverified=[unverified.then_some("true")] {
                             td { strong { (c.row) } }
                             td {
                                 (title)
@@ -212,6 +222,39 @@ fn coverage(report: &RunReport) -> Markup {
                                 span.h style={ "width:" (pct(c.partial, total)) "%" } {}
                                 span.s style={ "width:" (pct(c.skipped, total)) "%" } {}
                             } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The seed rows left unverified (`report.unverified`, the JSON report's
+/// `unverified` field): why, and what would verify each; nothing when
+/// every row that ran was verified.
+fn unverified(report: &RunReport) -> Markup {
+    html! {
+        @if !report.unverified.is_empty() {
+            section aria-label="Seed rows not verified" data-testid="unverified" {
+                h2 { "Seed rows not verified" }
+                p.meta {
+                    "No passing seed-tier case: a skipped, partial or failed case verifies nothing. "
+                    "Rows left unverified make the exit code 3 unless "
+                    code { "--allow-unverified" } " accepts them."
+                }
+                ul {
+                    @for u in &report.unverified {
+                        li data-row=(u.row) data-accepted=(u.accepted) {
+                            strong { (u.row) } " " (u.title) ": " (u.why)
+                            @if !u.verify_with.is_empty() {
+                                "; verify with "
+                                @for (i, key) in u.verify_with.iter().enumerate() {
+                                    @if i > 0 { " or " }
+                                    code { (key) }
+                                }
+                            }
+                            @if u.accepted { " (accepted: --allow-unverified)" }
                         }
                     }
                 }
@@ -443,5 +486,21 @@ mod tests {
             .find(|c| c.row == partial_row)
             .unwrap();
         assert_eq!(row.partial, 1);
+        // The rows left unverified: marked in the table, listed with why,
+        // and the exit says why it is 1.
+        let start = page.find(r#"data-row="S7""#).unwrap();
+        let tag = &page[start..start + page[start..].find('>').unwrap()];
+        assert!(tag.contains(r#"data-unverified="true""#), "{tag}");
+        let list = &page[page.find(r#"data-testid="unverified""#).unwrap()..];
+        assert!(
+            list.contains(r#"data-row="S5" data-accepted="false""#),
+            "{list}"
+        );
+        assert!(
+            list.contains("<code>policy.require_symbol</code>"),
+            "{list}"
+        );
+        assert!(page.contains(r#"data-testid="exit-code" data-count="1""#));
+        assert!(page.contains(r#"<span data-testid="exit-why">1 failed; "#));
     }
 }

@@ -13,6 +13,7 @@ use crate::cases;
 use crate::runner::RunOutcome;
 use crate::session::Housekeeping;
 use crate::verdict::{CaseResult, Enforcement, RowCoverage, Summary};
+use crate::verified::{self, Unverified};
 use crate::vocabulary::Group;
 use crate::vocabulary::Row;
 
@@ -42,8 +43,22 @@ pub struct RunReport {
     pub summary: Summary,
     /// What ran for each seed row (S1–S11).
     pub coverage: Vec<RowCoverage>,
-    /// Rows `--require-rows` asked for that have no executed case.
+    /// Rows `--require-rows` asked for that no case verified (see
+    /// [`crate::verified`]): they fail the run.
     pub rows_missing: Vec<&'static str>,
+    /// Seed rows whose selected seed-tier cases verified nothing, each
+    /// with why and what would verify it; those `--allow-unverified`
+    /// named are marked `accepted`. Any other makes the exit code 3.
+    pub unverified: Vec<Unverified>,
+    /// The rows `--require-rows` named.
+    #[serde(skip)]
+    pub required: Vec<Row>,
+    /// The rows `--allow-unverified` named.
+    #[serde(skip)]
+    pub accepted: Vec<Row>,
+    /// Set when a signal stopped the run: its exit code and name.
+    #[serde(skip)]
+    pub interrupted: Option<(u8, &'static str)>,
     /// Wall time of the run.
     pub elapsed_ms: u64,
 }
@@ -54,6 +69,26 @@ pub const EXIT_PASS: u8 = 0;
 pub const EXIT_FAIL: u8 = 1;
 /// Exit code: configuration or connection error.
 pub const EXIT_ERROR: u8 = 2;
+/// Exit code: no case failed, but a seed row was not verified (and
+/// `--allow-unverified` did not accept it).
+pub const EXIT_UNVERIFIED: u8 = 3;
+
+/// The exit code of a run and why it is that one (every reason that
+/// applies, the one that decides the code first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exit {
+    /// The process exit code.
+    pub code: u8,
+    /// Why: `2 failed`, `seed rows not verified: S7, S8 (…)`.
+    pub why: String,
+}
+
+impl Exit {
+    /// The closing line: `exit 3: seed rows not verified: S7, S8 (…)`.
+    pub fn line(&self) -> String {
+        format!("exit {}: {}", self.code, self.why)
+    }
+}
 
 impl RunReport {
     /// Assembles the report of a run.
@@ -76,6 +111,10 @@ impl RunReport {
             summary: Summary::of(&outcome.cases),
             coverage: RowCoverage::of(&outcome.cases),
             rows_missing: Vec::new(),
+            unverified: verified::unverified(&outcome.cases, &[]),
+            required: Vec::new(),
+            accepted: Vec::new(),
+            interrupted: None,
             cases: outcome.cases,
             effects: outcome.effects,
             restore: outcome.restore,
@@ -83,32 +122,127 @@ impl RunReport {
         }
     }
 
-    /// Recounts after the verdicts changed (baseline).
+    /// Recounts after the verdicts changed (baseline), and weighs the
+    /// rows again.
     pub fn recount(&mut self) {
         self.summary = Summary::of(&self.cases);
         self.coverage = RowCoverage::of(&self.cases);
-    }
-
-    /// Notes which of `rows` have no executed case (they fail the run).
-    pub fn require_rows(&mut self, rows: &[Row]) {
+        self.unverified = verified::unverified(&self.cases, &self.accepted);
         self.rows_missing = self
             .coverage
             .iter()
-            .filter(|c| c.executed() == 0 && rows.iter().any(|r| r.id() == c.row))
+            .filter(|c| self.required.iter().any(|r| r.id() == c.row))
+            .filter(|c| {
+                !self
+                    .cases
+                    .iter()
+                    .any(|r| r.group == c.row && verified::verifies(r))
+            })
             .map(|c| c.row)
             .collect();
     }
 
-    /// 0 when every required case passed, 1 when one failed (or the
-    /// password could not be restored), 2 when an exchange did not complete.
-    pub fn exit_code(&self) -> u8 {
-        if self.summary.errors > 0 || self.resumed.as_ref().is_some_and(|r| !r.ok) {
-            EXIT_ERROR
-        } else if self.summary.failed > 0 || !self.restore.ok || !self.rows_missing.is_empty() {
-            EXIT_FAIL
-        } else {
-            EXIT_PASS
+    /// `--require-rows`: notes which of `rows` no case verified (they fail
+    /// the run, whether their cases were selected or not).
+    pub fn require_rows(&mut self, rows: &[Row]) {
+        self.required = rows.to_vec();
+        self.recount();
+    }
+
+    /// `--allow-unverified`: `rows` left unverified do not make the exit
+    /// code 3 (they are still reported, marked accepted).
+    pub fn allow_unverified(&mut self, rows: &[Row]) {
+        self.accepted = rows.to_vec();
+        self.recount();
+    }
+
+    /// The exit code and why: 2 when an exchange did not complete or an
+    /// interrupted run's change could not be resolved; 1 when a case
+    /// failed, the password was not restored, or a `--require-rows` row
+    /// was not verified; 3 when a seed row in the selection was not
+    /// verified and `--allow-unverified` did not accept it; 0 otherwise.
+    /// A signal's code (130/143) comes before all of them.
+    pub fn exit(&self) -> Exit {
+        let mut reasons: Vec<(u8, String)> = Vec::new();
+        if let Some((code, signal)) = self.interrupted {
+            reasons.push((
+                code,
+                format!("interrupted by {signal}: the run stopped early"),
+            ));
         }
+        if self.summary.errors > 0 {
+            reasons.push((
+                EXIT_ERROR,
+                format!("{} exchanges did not complete", self.summary.errors),
+            ));
+        }
+        if self.resumed.as_ref().is_some_and(|r| !r.ok) {
+            reasons.push((
+                EXIT_ERROR,
+                "the interrupted run's change could not be resolved".into(),
+            ));
+        }
+        let failed = self.summary.failed - self.summary.errors;
+        if failed > 0 {
+            reasons.push((EXIT_FAIL, format!("{failed} failed")));
+        }
+        if !self.restore.ok {
+            reasons.push((
+                EXIT_FAIL,
+                "the original password was not restored (see restore)".into(),
+            ));
+        }
+        if !self.rows_missing.is_empty() {
+            reasons.push((
+                EXIT_FAIL,
+                format!(
+                    "--require-rows: not verified: {}",
+                    self.rows_missing.join(", ")
+                ),
+            ));
+        }
+        let open: Vec<&str> = self
+            .unverified
+            .iter()
+            .filter(|u| !u.accepted && !self.rows_missing.contains(&u.row))
+            .map(|u| u.row)
+            .collect();
+        if !open.is_empty() {
+            reasons.push((
+                EXIT_UNVERIFIED,
+                format!(
+                    "seed rows not verified: {} (see above; --allow-unverified {} accepts them)",
+                    open.join(", "),
+                    open.join(",")
+                ),
+            ));
+        }
+        let code = reasons.first().map_or(EXIT_PASS, |(c, _)| *c);
+        let mut why: Vec<String> = reasons.into_iter().map(|(_, w)| w).collect();
+        if code == EXIT_PASS {
+            why.push("no case failed and every seed row that ran was verified".into());
+        }
+        let accepted: Vec<&str> = self
+            .unverified
+            .iter()
+            .filter(|u| u.accepted)
+            .map(|u| u.row)
+            .collect();
+        if !accepted.is_empty() {
+            why.push(format!(
+                "accepted unverified (--allow-unverified): {}",
+                accepted.join(", ")
+            ));
+        }
+        Exit {
+            code,
+            why: why.join("; "),
+        }
+    }
+
+    /// The exit code of [`RunReport::exit`].
+    pub fn exit_code(&self) -> u8 {
+        self.exit().code
     }
 
     /// Cases grouped by seed row / RFC section / open point, in that order.
@@ -202,13 +336,17 @@ pub(crate) mod fixture {
         skip.reason = Some("policy.require_symbol is not set".into());
         let mut xfail = result("user.locked", Verdict::ExpectedFailure);
         xfail.reason = Some("<known> & \"tracked\"".into());
-        let cases = vec![
-            result("password.change", Verdict::Pass),
-            fail,
-            warn,
-            skip,
-            xfail,
-        ];
+        let mut pass = result("password.change", Verdict::Pass);
+        pass.checks.push(Check {
+            step: 1,
+            tier: vocabulary::Tier::Seed,
+            what: "status".into(),
+            expected: "200".into(),
+            observed: "200".into(),
+            outcome: Outcome::Pass,
+            weight: Weight::Pass,
+        });
+        let cases = vec![pass, fail, warn, skip, xfail];
         RunReport::new(
             "http://127.0.0.1:1/change_user_password".into(),
             "profile test.toml".into(),
@@ -230,5 +368,66 @@ pub(crate) mod fixture {
             },
             5,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Verdict;
+
+    fn only(report: &mut RunReport, ids: &[&str]) {
+        report.cases.retain(|c| ids.contains(&c.id));
+        report.recount();
+    }
+
+    #[test]
+    fn the_exit_says_why_for_every_code() {
+        let mut r = fixture::report();
+        only(&mut r, &["password.change"]);
+        assert_eq!(
+            r.exit().line(),
+            "exit 0: no case failed and every seed row that ran was verified"
+        );
+        // Nothing failed, yet exit 1: the closing line says why.
+        r.restore.ok = false;
+        assert_eq!(
+            r.exit().line(),
+            "exit 1: the original password was not restored (see restore)"
+        );
+        r.restore.ok = true;
+        // A selected row that nothing verified: 3, unless accepted.
+        let mut r = fixture::report();
+        only(&mut r, &["password.change", "policy.no-symbol"]);
+        assert_eq!(r.exit().code, EXIT_UNVERIFIED);
+        assert!(r.exit().why.starts_with("seed rows not verified: S5 "));
+        r.allow_unverified(&[Row::S5]);
+        assert_eq!(
+            r.exit().line(),
+            "exit 0: no case failed and every seed row that ran was verified; \
+             accepted unverified (--allow-unverified): S5"
+        );
+        // A required row fails the run even when none of its cases ran;
+        // it is not reported twice.
+        r.require_rows(&[Row::S7]);
+        assert_eq!(r.rows_missing, ["S7"]);
+        assert_eq!(
+            r.exit().line(),
+            "exit 1: --require-rows: not verified: S7; accepted unverified (--allow-unverified): S5"
+        );
+        // A signal's code comes first.
+        r.interrupted = Some((130, "SIGINT"));
+        assert_eq!(r.exit().code, 130);
+        assert!(r.exit().why.starts_with("interrupted by SIGINT"));
+    }
+
+    #[test]
+    fn a_partial_case_does_not_verify_its_row() {
+        let mut r = fixture::report();
+        only(&mut r, &["password.change"]);
+        r.cases[0].verdict = Verdict::Partial;
+        r.recount();
+        assert_eq!(r.exit().code, EXIT_UNVERIFIED);
+        assert_eq!(r.unverified[0].row, "S1");
     }
 }

@@ -1,6 +1,8 @@
 //! The tree: cases grouped by seed row / RFC section / open point, one line
 //! each, with expected against observed and a curl command under every
-//! failure, ending with `N passed, N failed, N skipped, N warnings`.
+//! failure, then the seed rows left unverified (why, and what would
+//! verify each), `N passed, N failed, N skipped, N warnings`, and a closing
+//! line saying why the exit code is what it is.
 
 use std::fmt::Write;
 
@@ -61,11 +63,22 @@ pub fn render(report: &RunReport) -> String {
     if !report.rows_missing.is_empty() {
         let _ = writeln!(
             out,
-            "FAILED: --require-rows: no executed case for {}",
+            "FAILED: --require-rows: not verified: {}",
             report.rows_missing.join(", ")
         );
     }
+    if !report.unverified.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nseed rows not verified (no passing seed-tier case; a skipped, partial or \
+             failed case verifies nothing):"
+        );
+        for u in &report.unverified {
+            let _ = writeln!(out, "  {}", u.line());
+        }
+    }
     let _ = writeln!(out, "{}", report.summary.line());
+    let _ = writeln!(out, "{}", report.exit().line());
     out
 }
 
@@ -166,8 +179,31 @@ mod tests {
         let text = render(&fixture::report());
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
-            *lines.last().unwrap(),
+            lines[lines.len() - 2],
             "2 passed, 1 failed, 1 skipped, 1 warnings, 1 expected failures"
+        );
+        // The closing line says why the exit code is 1, and that rows
+        // stayed unverified as well (S5 skipped, S7 failed, S8 is a known
+        // failure; S1 passed; the other rows did not run).
+        assert_eq!(
+            *lines.last().unwrap(),
+            "exit 1: 1 failed; seed rows not verified: S5, S7, S8 (see above; \
+             --allow-unverified S5,S7,S8 accepts them)"
+        );
+        assert!(
+            text.contains("\n  S7 user frozen: a case failed\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\n  S5 new password breaks the policy: policy.require_symbol is not set; \
+                 verify with policy.require_symbol\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  S8 user locked: a known failure (baseline)\n"),
+            "{text}"
         );
         // Groups in document order: S1 before S5 before S7, RFC after rows.
         let pos = |needle: &str| {

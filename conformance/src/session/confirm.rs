@@ -30,7 +30,7 @@ impl Session {
             .await
             .map(|h| h.exchanges)
             .unwrap_or_default();
-        if let Some(why) = self.active.poisoned.clone() {
+        if let Some(why) = self.ledger.active.poisoned.clone() {
             return Housekeeping {
                 ok: false,
                 outcome: format!("not confirmed after {}: {why}", ids.join(", ")),
@@ -93,7 +93,7 @@ impl Session {
             }
         }
         // Changed: which case's new password is it?
-        log.runner.stores_refused = true;
+        log.runner.ledger.stores_refused = true;
         let found = narrow_down(&mut log, &batch, results, &token).await;
         let exchanges = log.result.exchanges;
         blame(results, &batch, found, &ids, exchanges, enforcement)
@@ -215,13 +215,16 @@ async fn narrow_down(
     let mut found = None;
     'narrow: for (index, candidates) in batch.iter().rev() {
         for candidate in candidates.iter().rev() {
-            if log.runner.active.budget.left() == Some(0) {
+            if log.runner.ledger.active.budget.left() == Some(0) {
                 break 'narrow;
             }
             let next = log.fresh();
-            // Refused, it may be stored all the same: recorded first.
-            log.runner.active.candidates.push(next.clone());
-            log.runner.save_state();
+            // Refused, it may be stored all the same: recorded first (and
+            // not sent if it cannot be).
+            let recorded = Effect::ActiveCandidate { new: next.clone() };
+            if log.runner.ledger.before_change(&recorded).is_err() {
+                break 'narrow;
+            }
             let r = log
                 .exchange(
                     &format!(
@@ -235,19 +238,19 @@ async fn narrow_down(
             match r {
                 Some(r) if r.status == 200 => {
                     found = Some(*index);
-                    let a = &mut log.runner.active;
+                    let a = &mut log.runner.ledger.active;
                     a.previous.push(a.current.clone());
                     a.previous.push(candidate.clone());
                     a.current = next;
                     a.poisoned = None;
                     a.candidates.clear();
-                    log.runner.note_success();
-                    log.runner.save_state();
+                    log.runner.ledger.note_success();
+                    log.runner.ledger.save();
                     break 'narrow;
                 }
                 Some(r) if is_error(&r, "wrong_old_password") => {
-                    log.runner.note_failure();
-                    log.runner.save_state();
+                    log.runner.ledger.note_failure();
+                    log.runner.ledger.save();
                 }
                 _ => break 'narrow,
             }

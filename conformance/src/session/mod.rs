@@ -1,7 +1,8 @@
 //! The session: what every case family and property shares to act on one
-//! target. The run's state ([`Session`]: the profile, the token factory,
-//! the active account and the other accounts, the lockout budget, the
-//! state file written before every request that may change a password),
+//! target. The run's context ([`Session`]: the profile, the token factory,
+//! and the [`ledger`] of the active and the other accounts, their lockout
+//! budgets and candidates, saved to the state file before every request
+//! that may change a password),
 //! the steps of a case (`CaseContext`: fresh and wrong passwords, tokens, one
 //! checked exchange per step, effects, the lockout guard), the batched
 //! confirmation that refused requests changed nothing, and resuming and
@@ -9,20 +10,23 @@
 //!
 //! Layout, bottom up:
 //! - [`requests`]: request builders and answer tests.
-//! - [`account`]: [`Session`], `ActiveAccount`, `Effect`, `Stop`, the run's
-//!   options and errors, saving the state.
-//! - [`steps`]: `CaseContext`, one case in progress.
-//! - [`effects`]: a request's effect recorded before it is sent, applied
-//!   from its answer.
+//! - [`ledger`]: the one record of every account the run may change:
+//!   `ActiveAccount`, `Effect`, the save-before-send rule, candidates,
+//!   budgets, the state file.
+//! - [`account`]: [`Session`] (the run's context and its ledger), `Stop`,
+//!   the run's options and errors.
+//! - [`steps`]: `CaseContext`, one case in progress; its children record
+//!   a request's effect in the ledger before it is sent and apply the
+//!   answer (`steps::effects`), and resolve a change without an answer
+//!   ([`steps::pending`]).
 //! - [`confirm`]: the batched confirmation of effects.
-//! - [`resume`]: resuming an interrupted run, resolving a change without
-//!   an answer.
+//! - [`resume`]: resuming an interrupted run.
 //! - [`others`]: setting the other accounts back.
 //! - [`restore`]: restoring the active account at the end, then the others.
 
 pub mod account;
 pub mod confirm;
-pub mod effects;
+pub mod ledger;
 pub mod others;
 pub mod requests;
 pub mod restore;

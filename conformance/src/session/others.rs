@@ -3,10 +3,10 @@
 //! back to their original password at the end, each through as many
 //! generated passwords as the history needs.
 
-use super::account::{Effect, Session, upsert_other};
+use super::account::{Effect, Session};
 use super::requests::{change, is_error};
-use super::resume::confirms;
 use super::steps::CaseContext;
+use super::steps::pending::confirms;
 use crate::exchange::{ExchangeRecord, Response};
 use crate::state::AccountState;
 
@@ -17,13 +17,13 @@ impl Session {
     pub(crate) async fn restore_others(&mut self) -> (bool, String, Vec<ExchangeRecord>) {
         let mut ok = true;
         let mut said = Vec::new();
-        let others = self.others.clone();
+        let others = self.ledger.others.clone();
         let mut log = CaseContext::housekeeping(self);
         for o in others {
             // Candidates are checked only when this run (or the run that
             // left the state file) saw the target store a refused change:
             // a conformant target's run sends nothing more.
-            let check_candidates = !o.candidates.is_empty() && log.runner.stores_refused;
+            let check_candidates = !o.candidates.is_empty() && log.runner.ledger.stores_refused;
             if o.pending.is_none() && o.current == o.original && !check_candidates {
                 if !o.candidates.is_empty() {
                     said.push(format!(
@@ -32,13 +32,11 @@ impl Session {
                         o.subject,
                         o.candidates.len()
                     ));
-                    upsert_other(
-                        &mut log.runner.others,
-                        AccountState {
-                            candidates: Vec::new(),
-                            ..o.clone()
-                        },
-                    );
+                    log.runner.ledger.upsert_other(AccountState {
+                        candidates: Vec::new(),
+                        answered: Vec::new(),
+                        ..o.clone()
+                    });
                 }
                 continue;
             }
@@ -75,8 +73,8 @@ impl Session {
                                     token = log.token_for(&account, &label).await.ok();
                                 }
                                 o.pending = None;
-                                upsert_other(&mut log.runner.others, o.clone());
-                                log.runner.save_state();
+                                log.runner.ledger.upsert_other(o.clone());
+                                log.runner.ledger.save();
                             }
                             None => token = None,
                         }
@@ -100,20 +98,22 @@ impl Session {
                 None => false,
             };
             if resolved {
-                upsert_other(
-                    &mut log.runner.others,
-                    AccountState {
-                        current: o.original.clone(),
-                        pending: None,
-                        candidates: Vec::new(),
-                        ..o.clone()
-                    },
-                );
+                // Its entry as the ledger has it now (failures counted on
+                // the way kept), back at its original.
+                let now = log.runner.ledger.other(&o.subject).cloned();
+                log.runner.ledger.upsert_other(AccountState {
+                    current: o.original.clone(),
+                    pending: None,
+                    candidates: Vec::new(),
+                    answered: Vec::new(),
+                    ..now.unwrap_or_else(|| o.clone())
+                });
                 said.push(format!("{} has its original password again", o.subject));
             } else {
                 ok = false;
                 let now = log
                     .runner
+                    .ledger
                     .others
                     .iter()
                     .find(|x| x.subject == o.subject)
@@ -173,7 +173,7 @@ async fn set_back(log: &mut CaseContext<'_>, token: &str, o: &AccountState) -> b
                 cycled + 1,
                 most + 1
             );
-            match change_other(log, token, o, &purpose, &current, &next).await {
+            match change_other(log, token, &o.subject, &purpose, &current, &next).await {
                 Some(Ok(())) => current = next,
                 _ => return false,
             }
@@ -181,7 +181,7 @@ async fn set_back(log: &mut CaseContext<'_>, token: &str, o: &AccountState) -> b
             continue;
         }
         let purpose = format!("restore: set the original password of {}", o.subject);
-        match change_other(log, token, o, &purpose, &current, &o.original).await {
+        match change_other(log, token, &o.subject, &purpose, &current, &o.original).await {
             Some(Ok(())) => return true,
             Some(Err(r)) if is_error(&r, "recurrent_password") => needed = 1,
             _ => return false,
@@ -208,8 +208,9 @@ async fn try_candidates(
     let includes_current = log.runner.profile.policy.history_includes_current;
     let confirmed = |log: &mut CaseContext<'_>, o: &mut AccountState| {
         o.candidates.clear();
-        upsert_other(&mut log.runner.others, o.clone());
-        log.runner.save_state();
+        o.answered.clear();
+        log.runner.ledger.upsert_other(o.clone());
+        log.runner.ledger.save();
     };
     let current = o.current.clone();
     let r = log
@@ -234,8 +235,8 @@ async fn try_candidates(
         ));
     }
     o.failures += 1;
-    upsert_other(&mut log.runner.others, o.clone());
-    log.runner.save_state();
+    log.runner.ledger.upsert_other(o.clone());
+    log.runner.ledger.save();
     let max = log.runner.max_failures();
     for candidate in o.candidates.clone().iter().rev() {
         // Two below the threshold after the try, as for the active account.
@@ -246,15 +247,17 @@ async fn try_candidates(
             ));
         }
         let original = o.original.clone();
-        o.pending = Some(original.clone());
-        upsert_other(&mut log.runner.others, o.clone());
-        log.runner.save_state();
-        if !log.runner.state_saved() {
+        log.runner.ledger.upsert_other(o.clone());
+        let effect = Effect::Other {
+            subject: o.subject.clone(),
+            old: candidate.clone(),
+            new: original.clone(),
+        };
+        if log.runner.ledger.before_change(&effect).is_err() {
             // Not recorded, so not sent.
-            o.pending = None;
-            upsert_other(&mut log.runner.others, o.clone());
             return Err("the state file cannot be written".into());
         }
+        o.pending = Some(original.clone());
         let r = log
             .exchange(
                 &format!(
@@ -281,12 +284,12 @@ async fn try_candidates(
             }
             Some(r) if is_error(&r, "wrong_old_password") => {
                 o.failures += 1;
-                upsert_other(&mut log.runner.others, o.clone());
-                log.runner.save_state();
+                log.runner.ledger.upsert_other(o.clone());
+                log.runner.ledger.save();
             }
             _ => {
-                upsert_other(&mut log.runner.others, o.clone());
-                log.runner.save_state();
+                log.runner.ledger.upsert_other(o.clone());
+                log.runner.ledger.save();
                 return Err("a candidate could not be tried".into());
             }
         }
@@ -329,8 +332,8 @@ async fn resolve_other(
             return None;
         }
         o.failures += 1;
-        upsert_other(&mut log.runner.others, o.clone());
-        log.runner.save_state();
+        log.runner.ledger.upsert_other(o.clone());
+        log.runner.ledger.save();
     }
     None
 }
@@ -352,38 +355,43 @@ pub(crate) fn cycles_needed(depth: Option<usize>, previous: &[String], original:
     }
 }
 
-/// One change of another account (`o`) from `old` to `new`, recorded in
-/// the state file as pending before it is sent and resolved after:
-/// `Ok` when it was applied, `Err` with the refusal, `None` when that
-/// cannot be told. An answer lost on the way (a connection cut) is
-/// resolved by sending the same change once more: a 200 or a refusal other
-/// than `wrong_old_password` shows `old` still worked; `wrong_old_password`
-/// shows the lost change was applied if `new` then works (a change from
-/// `new` to itself answered `duplicate_password`, which changes nothing).
+/// One change of another account (`subject`) from `old` to `new`,
+/// recorded in the ledger as pending before it is sent
+/// ([`Ledger::before_change`](super::ledger::Ledger::before_change)) and
+/// settled after: `Ok` when it was applied, `Err` with the refusal, `None`
+/// when that cannot be told (it stays pending). An answer lost on the way
+/// (a connection cut) is resolved by sending the same change once more: a
+/// 200 or a refusal other than `wrong_old_password` shows `old` still
+/// worked; `wrong_old_password` shows the lost change was applied if `new`
+/// then works (a change from `new` to itself answered
+/// `duplicate_password`, which changes nothing). Sent again, `old` is a
+/// wrong old password if the lost change was applied: the resend (and the
+/// probe after it) is sent only while the account's count stays two below
+/// its lockout threshold after it, and each `wrong_old_password` counts.
 async fn change_other(
     log: &mut CaseContext<'_>,
     token: &str,
-    o: &AccountState,
+    subject: &str,
     purpose: &str,
     old: &str,
     new: &str,
 ) -> Option<Result<(), Response>> {
-    let record = |current: &str, pending: Option<&str>| AccountState {
-        current: current.to_string(),
-        pending: pending.map(str::to_string),
-        ..o.clone()
+    let effect = Effect::Other {
+        subject: subject.to_string(),
+        old: old.to_string(),
+        new: new.to_string(),
     };
-    upsert_other(&mut log.runner.others, record(old, Some(new)));
-    log.runner.save_state();
-    if !log.runner.state_saved() {
+    if log.runner.ledger.before_change(&effect).is_err() {
         // Not recorded, so not sent.
-        upsert_other(&mut log.runner.others, record(old, None));
         return None;
     }
     let mut r = log
         .exchange(purpose, change(Some(token), old, new, None), Effect::None)
         .await;
     if r.is_none() {
+        if !log.runner.ledger.other_has_room(subject) {
+            return None;
+        }
         let again = format!("{purpose} (again: the answer was lost)");
         r = log
             .exchange(&again, change(Some(token), old, new, None), Effect::None)
@@ -391,6 +399,10 @@ async fn change_other(
         if r.as_ref()
             .is_some_and(|r| is_error(r, "wrong_old_password"))
         {
+            log.runner.ledger.note_other_failure(subject);
+            if !log.runner.ledger.other_has_room(subject) {
+                return None;
+            }
             let probe = log
                 .exchange(
                     &format!("{purpose}: was the lost change applied?"),
@@ -402,18 +414,24 @@ async fn change_other(
                 .as_ref()
                 .is_some_and(|p| is_error(p, "duplicate_password"))
             {
-                upsert_other(&mut log.runner.others, record(new, None));
-                log.runner.save_state();
+                log.runner.ledger.settle_other(subject, Some(new));
                 return Some(Ok(()));
+            }
+            if probe
+                .as_ref()
+                .is_some_and(|p| is_error(p, "wrong_old_password"))
+            {
+                log.runner.ledger.note_other_failure(subject);
             }
             return None;
         }
     }
     let r = r?;
-    let now = if r.status == 200 { new } else { old };
-    upsert_other(&mut log.runner.others, record(now, None));
-    log.runner.save_state();
-    Some(if r.status == 200 { Ok(()) } else { Err(r) })
+    let applied = r.status == 200;
+    log.runner
+        .ledger
+        .settle_other(subject, applied.then_some(new));
+    Some(if applied { Ok(()) } else { Err(r) })
 }
 
 #[cfg(test)]

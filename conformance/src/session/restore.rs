@@ -6,8 +6,8 @@
 use super::account::{Effect, Housekeeping, Session};
 use super::others::cycles_needed;
 use super::requests::{change, is_error};
-use super::resume::confirms;
 use super::steps::CaseContext;
+use super::steps::pending::confirms;
 use crate::exchange::ExchangeRecord;
 use crate::state::State;
 
@@ -15,19 +15,26 @@ impl Session {
     /// Restores the original password of the active account.
     pub(crate) async fn restore(&mut self) -> Housekeeping {
         let mut h = self.restore_active().await;
-        if self.others.is_empty() {
+        let unsettled = self.ledger.unsettled_without_password();
+        if self.ledger.others.is_empty() && unsettled.is_none() {
             return h;
         }
-        let (ok, said, mut exchanges) = self.restore_others().await;
-        h.exchanges.append(&mut exchanges);
-        h.outcome = format!("{}; {said}", h.outcome);
-        if !ok {
+        if !self.ledger.others.is_empty() {
+            let (ok, said, mut exchanges) = self.restore_others().await;
+            h.exchanges.append(&mut exchanges);
+            h.outcome = format!("{}; {said}", h.outcome);
+            if !ok {
+                h.ok = false;
+            }
+        }
+        if let Some(said) = unsettled {
+            h.outcome = format!("{}; {said}", h.outcome);
             h.ok = false;
         }
         if h.ok {
             let _ = State::remove(&self.options.state_file);
         } else {
-            self.save_state();
+            self.ledger.save();
         }
         h
     }
@@ -36,10 +43,10 @@ impl Session {
     /// when no other account needs it; otherwise it is rewritten (the
     /// others' entries kept until [`Session::restore`] has set them back).
     pub(crate) fn active_restored(&mut self) {
-        if self.others.is_empty() {
+        if self.ledger.others.is_empty() && self.ledger.unsettled_without_password().is_none() {
             let _ = State::remove(&self.options.state_file);
         } else {
-            self.save_state();
+            self.ledger.save();
         }
     }
 
@@ -50,11 +57,12 @@ impl Session {
         let mut last = None;
         let mut tried_candidates = false;
         for _ in 0..4 {
-            let refused = self.active.poisoned.is_some() && self.active.pending.is_none();
+            let refused =
+                self.ledger.active.poisoned.is_some() && self.ledger.active.pending.is_none();
             if refused
                 && !tried_candidates
-                && self.stores_refused
-                && !self.active.candidates.is_empty()
+                && self.ledger.stores_refused
+                && !self.ledger.active.candidates.is_empty()
             {
                 // The recorded password was refused (during the run, or by
                 // the restore's first change) and the target stores refused
@@ -63,7 +71,7 @@ impl Session {
                 let mut h = self.try_active_candidates().await;
                 exchanges.append(&mut h.exchanges);
             }
-            if self.active.pending.is_some() {
+            if self.ledger.active.pending.is_some() {
                 // A change whose answer was not read: resolved first.
                 let resolved = self.resolve_pending("before the restore").await;
                 exchanges.extend(resolved.exchanges);
@@ -73,7 +81,7 @@ impl Session {
                         outcome: format!(
                             "the original password of {} was not restored: a change got no \
                              usable answer and {}; the recorded and pending passwords are in {}",
-                            self.active.account.subject,
+                            self.ledger.active.account.subject,
                             resolved.outcome,
                             self.options.state_file.display()
                         ),
@@ -83,12 +91,12 @@ impl Session {
             }
             let mut rest = self.restore_original().await;
             exchanges.append(&mut rest.exchanges);
-            let lost = !rest.ok && self.active.pending.is_some();
+            let lost = !rest.ok && self.ledger.active.pending.is_some();
             let candidates_left = !rest.ok
                 && !tried_candidates
-                && self.stores_refused
-                && self.active.poisoned.is_some()
-                && !self.active.candidates.is_empty();
+                && self.ledger.stores_refused
+                && self.ledger.active.poisoned.is_some()
+                && !self.ledger.active.candidates.is_empty();
             last = Some(rest);
             if !lost && !candidates_left {
                 break;
@@ -106,7 +114,7 @@ impl Session {
     /// never locking). The one that works becomes the tracked password.
     pub(crate) async fn try_active_candidates(&mut self) -> Housekeeping {
         let includes_current = self.profile.policy.history_includes_current;
-        let candidates = self.active.candidates.clone();
+        let candidates = self.ledger.active.candidates.clone();
         let mut log = CaseContext::housekeeping(self);
         log.redact_candidates(&candidates, "candidate");
         let token = log.token_or_empty().await;
@@ -126,20 +134,20 @@ impl Session {
                 .await;
             match r {
                 Some(r) if confirms(&r, includes_current) => {
-                    let a = &mut log.runner.active;
+                    let a = &mut log.runner.ledger.active;
                     a.previous
                         .push(std::mem::replace(&mut a.current, c.clone()));
                     a.poisoned = None;
                     a.candidates.clear();
                     log.runner.track_password();
-                    log.runner.save_state();
+                    log.runner.ledger.save();
                     outcome = "a refused change's new password works".into();
                     ok = true;
                     break;
                 }
                 Some(r) if is_error(&r, "wrong_old_password") => {
-                    log.runner.note_failure();
-                    log.runner.save_state();
+                    log.runner.ledger.note_failure();
+                    log.runner.ledger.save();
                     outcome = "no candidate works".into();
                 }
                 _ => {
@@ -160,7 +168,7 @@ impl Session {
     /// again: until it is older than the history depth; unknown depth:
     /// none (try, and add one on refusal).
     pub(crate) fn cycles_needed(&self) -> usize {
-        let a = &self.active;
+        let a = &self.ledger.active;
         cycles_needed(self.profile.policy.depth(), &a.previous, &a.original)
     }
 
@@ -172,9 +180,9 @@ impl Session {
     async fn check_original_against_candidates(
         &mut self,
     ) -> Result<Vec<ExchangeRecord>, Housekeeping> {
-        let subject = self.active.account.subject.clone();
+        let subject = self.ledger.active.account.subject.clone();
         let includes_current = self.profile.policy.history_includes_current;
-        let candidates = self.active.candidates.clone();
+        let candidates = self.ledger.active.candidates.clone();
         let mut log = CaseContext::housekeeping(self);
         log.redact_candidates(&candidates, "candidate");
         let token = log.token_or_empty().await;
@@ -188,28 +196,28 @@ impl Session {
             .await;
         let failed = match r {
             Some(r) if confirms(&r, includes_current) => {
-                let a = &mut log.runner.active;
+                let a = &mut log.runner.ledger.active;
                 a.candidates.clear();
                 a.change_sent = true;
-                log.runner.save_state();
+                log.runner.ledger.save();
                 None
             }
             Some(r) if is_error(&r, "wrong_old_password") => {
-                log.runner.note_failure();
-                log.runner.stores_refused = true;
-                log.runner.active.poisoned = Some(
+                log.runner.ledger.note_failure();
+                log.runner.ledger.stores_refused = true;
+                log.runner.ledger.active.poisoned = Some(
                     "the recorded (original) password was refused (wrong_old_password): the \
                      target may have stored a refused change"
                         .into(),
                 );
-                log.runner.save_state();
+                log.runner.ledger.save();
                 Some("the recorded (original) password was refused")
             }
             _ => Some("the recorded (original) password could not be checked"),
         };
         let checked = log.result.exchanges;
         if let Some(why) = failed {
-            let n = self.active.candidates.len();
+            let n = self.ledger.active.candidates.len();
             return Err(Housekeeping {
                 ok: false,
                 outcome: format!(
@@ -231,9 +239,9 @@ impl Session {
             outcome,
             exchanges,
         };
-        let subject = self.active.account.subject.clone();
-        if let Some(why) = self.active.poisoned.clone() {
-            let candidates = match self.active.candidates.len() {
+        let subject = self.ledger.active.account.subject.clone();
+        if let Some(why) = self.ledger.active.poisoned.clone() {
+            let candidates = match self.ledger.active.candidates.len() {
                 0 => String::new(),
                 n => format!(
                     " ({subject} has the `current` password or one of the {n} `candidates` \
@@ -252,17 +260,19 @@ impl Session {
             );
         }
         let mut checked = Vec::new();
-        if self.active.current == self.active.original && !self.active.candidates.is_empty() {
+        if self.ledger.active.current == self.ledger.active.original
+            && !self.ledger.active.candidates.is_empty()
+        {
             match self.check_original_against_candidates().await {
                 Ok(exchanges) => checked = exchanges,
                 Err(not_restored) => return not_restored,
             }
         }
-        if self.active.current == self.active.original {
+        if self.ledger.active.current == self.ledger.active.original {
             self.active_restored();
             // Said only when a successful change showed it; otherwise what
             // is known, and that it was not checked.
-            let outcome = if self.active.change_sent {
+            let outcome = if self.ledger.active.change_sent {
                 format!("{subject} has its original password, as the target's answers show")
             } else {
                 format!(
@@ -279,10 +289,10 @@ impl Session {
         let state_file = self.options.state_file.clone();
         let mut log = CaseContext::housekeeping(self);
         let mut changes = 0usize;
-        let original = log.runner.active.original.clone();
+        let original = log.runner.ledger.active.original.clone();
         for _ in 0..=129 {
             while needed > 0 {
-                let current = log.runner.active.current.clone();
+                let current = log.runner.ledger.active.current.clone();
                 let new = log.fresh();
                 let token = log.token_or_empty().await;
                 let req = change(Some(&token), &current, &new, None);
@@ -320,7 +330,7 @@ impl Session {
                 changes += 1;
                 needed -= 1;
             }
-            let current = log.runner.active.current.clone();
+            let current = log.runner.ledger.active.current.clone();
             let token = log.token_or_empty().await;
             let req = change(Some(&token), &current, &original, None);
             let r = log

@@ -3,6 +3,10 @@
 //! effect on the accounts, the lockout guard, the recheck of a 200 that
 //! did not take).
 //!
+//! Its children: `effects` (a request's effect recorded in the ledger
+//! before it is sent, applied from its answer) and [`pending`] (resolving
+//! a change without a usable answer before the account is touched again).
+//!
 //! If the tracked password is ever refused the session stops touching the
 //! account, unless the password before the last 200 still works (that 200
 //! did not take: a seed-tier failure, S1, and the run goes on from it).
@@ -23,6 +27,9 @@ use crate::vocabulary::{Case, Expect, Plan, Property, Row, Spec, Tier};
 
 use super::account::{Effect, Session, Stop};
 use super::requests::{change, is_error};
+
+mod effects;
+pub(crate) mod pending;
 
 /// One case in progress: the steps every case family shares (fresh and
 /// wrong passwords, tokens, a checked exchange, effects, the lockout guard).
@@ -92,7 +99,7 @@ impl<'r> CaseContext<'r> {
     /// after waiting for the window if the target counts within one (the
     /// password being unknown, no success can reset a count in a row).
     pub(crate) async fn room_for_one_more(&mut self) -> bool {
-        match self.runner.active.budget.next_wrong_attempt() {
+        match self.runner.ledger.active.budget.next_wrong_attempt() {
             NextWrongAttempt::Now => true,
             NextWrongAttempt::After(wait) => {
                 self.result.notes.push(format!(
@@ -100,7 +107,7 @@ impl<'r> CaseContext<'r> {
                     wait.as_secs_f64()
                 ));
                 tokio::time::sleep(wait).await;
-                self.runner.active.budget.next_wrong_attempt() == NextWrongAttempt::Now
+                self.runner.ledger.active.budget.next_wrong_attempt() == NextWrongAttempt::Now
             }
             NextWrongAttempt::AfterSuccess | NextWrongAttempt::Never => false,
         }
@@ -109,7 +116,7 @@ impl<'r> CaseContext<'r> {
     /// Labels of the passwords known when the case starts.
     pub(crate) fn labels(runner: &Session) -> Redactor {
         let mut r = runner.profile_secrets.clone();
-        let a = &runner.active;
+        let a = &runner.ledger.active;
         if a.current == a.original {
             r.add(&a.current, "password:original");
         } else {
@@ -139,7 +146,7 @@ impl<'r> CaseContext<'r> {
     }
 
     pub(crate) fn current(&self) -> String {
-        self.runner.active.current.clone()
+        self.runner.ledger.active.current.clone()
     }
 
     /// Another account's password as the run knows it: the one it
@@ -148,6 +155,7 @@ impl<'r> CaseContext<'r> {
     pub(crate) fn password_of(&mut self, account: &Account) -> Option<String> {
         let recorded = self
             .runner
+            .ledger
             .others
             .iter()
             .find(|o| o.subject == account.subject && o.current != o.original)
@@ -170,7 +178,7 @@ impl<'r> CaseContext<'r> {
     }
 
     pub(crate) async fn active_token(&mut self) -> Result<String, Stop> {
-        let account = self.runner.active.account.clone();
+        let account = self.runner.ledger.active.account.clone();
         let label = format!("token:{}", account.subject);
         self.token_for(&account, &label).await
     }
@@ -220,7 +228,7 @@ impl<'r> CaseContext<'r> {
     ) -> Option<Response> {
         let sent_current = self.current();
         if matches!(effect, Effect::Change { .. } | Effect::Harmless) {
-            self.runner.active.change_sent = true;
+            self.runner.ledger.active.change_sent = true;
         }
         if !self.record_before_send(purpose, &effect) {
             return None;
@@ -255,7 +263,7 @@ impl<'r> CaseContext<'r> {
                 r.status
             ));
             if matches!(effect, Effect::Change { .. }) {
-                self.runner.active.poisoned = Some(format!(
+                self.runner.ledger.active.poisoned = Some(format!(
                     "a change got {} after the retry bound was spent: possibly applied; the \
                      state file keeps both candidates",
                     r.status
@@ -321,7 +329,7 @@ impl<'r> CaseContext<'r> {
             self.resolve_lost_answer().await;
         }
         if matches!(effect, Effect::Change { .. } | Effect::Harmless)
-            && let Some(why) = &self.runner.active.poisoned
+            && let Some(why) = &self.runner.ledger.active.poisoned
         {
             return Err(Stop::Skip(format!(
                 "the active account is not usable: {why}"
@@ -335,6 +343,7 @@ impl<'r> CaseContext<'r> {
         if let Effect::Other { subject, .. } = &effect
             && self
                 .runner
+                .ledger
                 .others
                 .iter()
                 .any(|o| o.subject == *subject && o.pending.is_some())
@@ -431,8 +440,8 @@ impl<'r> CaseContext<'r> {
     /// Returns the case of that 200 when it did not take.
     pub(crate) async fn recheck_last_change(&mut self) -> Option<&'static str> {
         let refused = self.result.exchanges.len();
-        let (by, id, before, set) = self.runner.active.last_change.clone()?;
-        if set != self.current() || before == set || self.runner.active.poisoned.is_none() {
+        let (by, id, before, set) = self.runner.ledger.active.last_change.clone()?;
+        if set != self.current() || before == set || self.runner.ledger.active.poisoned.is_none() {
             return None;
         }
         let decide = format!(
@@ -440,10 +449,26 @@ impl<'r> CaseContext<'r> {
              (a change from the password before that 200 would decide it)"
         );
         let token = match self.active_token().await {
-            Ok(t) if self.runner.active.budget.left().is_none_or(|n| n > 0) => t,
+            Ok(t)
+                if self
+                    .runner
+                    .ledger
+                    .active
+                    .budget
+                    .left()
+                    .is_none_or(|n| n > 0) =>
+            {
+                t
+            }
             _ => {
-                let why = self.runner.active.poisoned.take().unwrap_or_default();
-                self.runner.active.poisoned = Some(format!("{why}; {decide}"));
+                let why = self
+                    .runner
+                    .ledger
+                    .active
+                    .poisoned
+                    .take()
+                    .unwrap_or_default();
+                self.runner.ledger.active.poisoned = Some(format!("{why}; {decide}"));
                 return None;
             }
         };
@@ -458,7 +483,7 @@ impl<'r> CaseContext<'r> {
                 },
             )
             .await;
-        let a = &mut self.runner.active;
+        let a = &mut self.runner.ledger.active;
         if r.is_none_or(|r| r.status != 200) {
             if a.current == set {
                 let why = a.poisoned.take().unwrap_or_default();
@@ -476,7 +501,7 @@ impl<'r> CaseContext<'r> {
         a.candidates.clear();
         self.unverified = false;
         self.candidates.clear();
-        self.runner.save_state();
+        self.runner.ledger.save();
         self.result.checks.push(checks::Check {
             step: refused,
             tier: Tier::Seed,
@@ -502,7 +527,7 @@ impl<'r> CaseContext<'r> {
     /// skipped.
     pub(crate) async fn guard(&mut self) -> Result<(), Stop> {
         let rule = self.runner.lockout_rule();
-        match self.runner.active.budget.next_wrong_attempt() {
+        match self.runner.ledger.active.budget.next_wrong_attempt() {
             NextWrongAttempt::Now => Ok(()),
             NextWrongAttempt::Never if rule.allowance() == Some(0) => Err(Stop::Skip(format!(
                 "lockout.max_failures = {} leaves no room for wrong passwords",
@@ -511,7 +536,7 @@ impl<'r> CaseContext<'r> {
             NextWrongAttempt::Never => Err(Stop::Skip(format!(
                 "the lockout budget is spent: {} wrong old passwords sent, at most {} \
                  under the rule ({}); declare [lockout] counting (and window_secs) to allow more",
-                self.runner.failures(),
+                self.runner.ledger.failures(),
                 rule.allowance().unwrap_or_default(),
                 rule.describe()
             ))),
@@ -523,7 +548,7 @@ impl<'r> CaseContext<'r> {
                     rule.window.unwrap_or_default().as_secs()
                 ));
                 tokio::time::sleep(wait).await;
-                match self.runner.active.budget.next_wrong_attempt() {
+                match self.runner.ledger.active.budget.next_wrong_attempt() {
                     NextWrongAttempt::Now => Ok(()),
                     _ => Err(Stop::Skip("no room in the lockout window".into())),
                 }
@@ -580,10 +605,27 @@ impl<'r> CaseContext<'r> {
     }
 
     /// After a refused change: the refused new password does not work, the
-    /// old one still does.
+    /// old one still does. Trying the refused password costs a wrong old
+    /// password on a conformant target: when the lockout budget can never
+    /// afford one more, only the tracked password is tried (a target that
+    /// stored the refused change refuses it, which fails the case too).
     pub(crate) async fn unchanged(&mut self, refused: Option<String>) -> Result<(), Stop> {
+        let affordable =
+            self.runner.ledger.active.budget.next_wrong_attempt() != NextWrongAttempt::Never;
+        if let Some(refused) = &refused
+            && *refused != self.current()
+            && !affordable
+        {
+            self.result.notes.push(
+                "the refused new password was not tried as old password (the lockout budget \
+                 is spent); the next step tries the tracked password: if it still works, the \
+                 refused change was not stored"
+                    .to_string(),
+            );
+        }
         if let Some(refused) = refused
             && refused != self.current()
+            && affordable
         {
             let new = self.fresh();
             self.change_step(
@@ -608,8 +650,8 @@ impl<'r> CaseContext<'r> {
 
     /// Changes to fresh passwords until `k` previous passwords are known.
     pub(crate) async fn ensure_previous(&mut self, k: usize) -> Result<(), Stop> {
-        while self.runner.active.previous.len() < k {
-            let have = self.runner.active.previous.len();
+        while self.runner.ledger.active.previous.len() < k {
+            let have = self.runner.ledger.active.previous.len();
             let current = self.current();
             let new = self.fresh();
             let r = self

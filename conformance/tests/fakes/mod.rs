@@ -114,6 +114,9 @@ pub enum Quirk {
     PasswordsTrimmed,
     /// 500 to a new password over 200 bytes.
     Status500OnLongNewPassword,
+    /// S2 answered 401 (same body), as if a wrong old password were a
+    /// failed authentication.
+    WrongOld401,
     // ---- near misses ([`near_miss`]) ----
     /// The old password compared on its first 4 characters only.
     OldPasswordFirst4,
@@ -980,6 +983,9 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                                 br#"{"error":"wrong_old_password"}"#,
                             )))
                             .unwrap();
+                    }
+                    if has(s, Quirk::WrongOld401) {
+                        return json_error(s, 401, json!({ "error": "wrong_old_password" }));
                     }
                     return error(
                         s,

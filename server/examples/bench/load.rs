@@ -102,6 +102,8 @@ impl Forger {
 pub struct Load {
     pub count: u64,
     pub elapsed: Duration,
+    /// CPU time the server under test used in the phase (when measured).
+    pub server_cpu: Duration,
     pub latency_us: Histogram<u64>,
     pub statuses: BTreeMap<u16, u64>,
 }
@@ -112,6 +114,10 @@ impl Load {
     }
     pub fn p(&self, q: f64) -> f64 {
         self.latency_us.value_at_quantile(q) as f64 / 1000.0
+    }
+    /// Server CPU time per request, µs.
+    pub fn cpu_us(&self) -> f64 {
+        self.server_cpu.as_secs_f64() * 1e6 / self.count.max(1) as f64
     }
 }
 
@@ -173,27 +179,10 @@ pub async fn drive(
     Load {
         count,
         elapsed: started.elapsed(),
+        server_cpu: Duration::ZERO,
         latency_us,
         statuses,
     }
-}
-
-/// Baseline and reference driven in turns (three rounds of a third of
-/// `phase` each), so that load from other processes drifting during the run
-/// falls on both alike; returns the merged measurements.
-pub async fn interleaved(
-    baseline: SocketAddr,
-    reference: SocketAddr,
-    template: &Template,
-    phase: Duration,
-) -> (Load, Load) {
-    let round = phase / 3;
-    let (mut base, mut refr) = (Load::empty(), Load::empty());
-    for _ in 0..3 {
-        base.merge(drive(baseline, template, 32, round).await);
-        refr.merge(drive(reference, template, 32, round).await);
-    }
-    (base, refr)
 }
 
 impl Load {
@@ -201,6 +190,7 @@ impl Load {
         Load {
             count: 0,
             elapsed: Duration::ZERO,
+            server_cpu: Duration::ZERO,
             latency_us: Histogram::new(3).expect("histogram"),
             statuses: BTreeMap::new(),
         }
@@ -209,6 +199,7 @@ impl Load {
     pub fn merge(&mut self, other: Load) {
         self.count += other.count;
         self.elapsed += other.elapsed;
+        self.server_cpu += other.server_cpu;
         self.latency_us.add(other.latency_us).expect("same bounds");
         for (k, v) in other.statuses {
             *self.statuses.entry(k).or_insert(0) += v;

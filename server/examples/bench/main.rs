@@ -9,6 +9,8 @@
 //! cargo run --release -p server --example bench -- --only flood  # one section
 //! cargo run --release -p server --example bench -- --only rejections  # S9/S10/S11 rows only
 //! cargo run --release -p server --example bench -- --profile s10 20  # one scenario, for perf
+//! cargo run --release -p server --example bench -- --only rejections --mode shared  # unpinned
+//! cargo run --release -p server --example bench -- --help
 //! ```
 //!
 //! The servers run as child processes (this same executable with
@@ -17,6 +19,10 @@
 //! /dev/null) and uses the OWASP argon2id profile. A child answers `evals` on
 //! its stdin with its argon2 evaluation count, `verifications` with the
 //! number of signatures it has checked.
+//!
+//! Where the servers under test and the load generator run for the
+//! rejection rows and `--profile` (pinned to separate CPUs by default, or
+//! sharing every core): `pin`. The other sections run unpinned.
 //!
 //! Sections: `load` (the load generator and the forged-token template),
 //! `rejections` (S9/S10/S11 against bare hyper, forged signatures against
@@ -40,21 +46,48 @@ use server::{App, Config, Running};
 use load::{Template, drive, once};
 
 mod load;
+mod pin;
 mod rejections;
+
+const HELP: &str = "\
+usage: bench [--quick] [--only rejections|flood] [--mode pinned|shared]
+       bench --profile s9|s10|s11 [SECS] [--mode pinned|shared]
+
+  --quick     1 s per throughput phase instead of 3
+  --only      one section: rejections (S9/S10/S11 against bare hyper, the
+              forged-signature row against its verification ceiling) or flood
+  --mode      where the rejection rows run (default pinned): pinned = each
+              server under test on CPU 0 with one runtime worker, the load
+              generator on CPU 1, the ceiling on one thread on CPU 0;
+              shared = nothing pinned, servers with one worker per core and
+              the load generator on the same cores (the bench before pinning)
+  --profile   drive one scenario against a reference server for SECS
+              (default 20) and print its pid, for perf record -p
+";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str)
+    };
     let result = match args.get(1).map(String::as_str) {
+        Some("--help" | "-h") => {
+            print!("{HELP}");
+            Ok(())
+        }
         Some("--child-reference") => child_reference(&args[2..]),
         Some("--child-baseline") => child_baseline(),
-        Some("--profile") => profile(args.get(2), args.get(3)),
-        _ => driver(
-            args.iter().any(|a| a == "--quick"),
-            args.iter()
-                .position(|a| a == "--only")
-                .and_then(|i| args.get(i + 1))
-                .map(String::as_str),
-        ),
+        _ => match pin::Mode::parse(flag("--mode").unwrap_or("pinned")) {
+            Err(e) => Err(e),
+            Ok(mode) if args.get(1).is_some_and(|a| a == "--profile") => {
+                let secs = args.get(3).filter(|a| !a.starts_with("--"));
+                profile(args.get(2), secs, mode)
+            }
+            Ok(mode) => driver(args.iter().any(|a| a == "--quick"), flag("--only"), mode),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,7 +128,7 @@ fn child_reference(args: &[String]) -> Res<()> {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .try_init();
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = pin::child_runtime()?;
     let app = App::build(&config)?;
     let running = runtime.block_on(Running::start(app, "127.0.0.1:0".parse()?))?;
     println!("addr {}", running.addr);
@@ -111,9 +144,10 @@ fn child_reference(args: &[String]) -> Res<()> {
     Ok(())
 }
 
-/// `--child-baseline`: hyper hello-world, same runtime and connection builder settings.
+/// `--child-baseline`: hyper hello-world, same runtime and connection
+/// builder settings (and the same pinning, see [`pin::child_runtime`]).
 fn child_baseline() -> Res<()> {
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = pin::child_runtime()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         println!("addr {}", listener.local_addr()?);
@@ -153,7 +187,16 @@ struct ServerProc {
 
 impl ServerProc {
     fn start(args: &[&str]) -> Res<ServerProc> {
-        let mut child = Command::new(std::env::current_exe()?)
+        ServerProc::start_in(pin::Mode::Shared, args)
+    }
+
+    /// A child placed as `mode` says (pinned: on the server's CPU, one worker).
+    fn start_in(mode: pin::Mode, args: &[&str]) -> Res<ServerProc> {
+        let mut command = Command::new(std::env::current_exe()?);
+        if let Some((key, value)) = mode.child_env() {
+            command.env(key, value);
+        }
+        let mut child = command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -177,13 +220,26 @@ impl ServerProc {
     }
 
     fn reference(dir: &Path, name: &str, history: usize, users: &Path) -> Res<ServerProc> {
+        ServerProc::reference_in(pin::Mode::Shared, dir, name, history, users)
+    }
+
+    fn reference_in(
+        mode: pin::Mode,
+        dir: &Path,
+        name: &str,
+        history: usize,
+        users: &Path,
+    ) -> Res<ServerProc> {
         let db = dir.join(format!("{name}.sqlite3"));
-        ServerProc::start(&[
-            "--child-reference",
-            db.to_str().ok_or("path")?,
-            &history.to_string(),
-            users.to_str().ok_or("path")?,
-        ])
+        ServerProc::start_in(
+            mode,
+            &[
+                "--child-reference",
+                db.to_str().ok_or("path")?,
+                &history.to_string(),
+                users.to_str().ok_or("path")?,
+            ],
+        )
     }
 
     fn pid(&self) -> u32 {
@@ -204,6 +260,20 @@ impl ServerProc {
         let mut line = String::new();
         self.stdout.read_line(&mut line)?;
         Ok(line.trim().parse()?)
+    }
+
+    /// CPU time the child has used so far (user + system, all threads,
+    /// from `/proc/PID/stat`, in clock ticks of 10 ms).
+    fn cpu(&self) -> Res<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the command name (which is in parentheses).
+        let rest = stat.rsplit_once(')').ok_or("no comm in stat")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15, i.e. 12 and 13 after comm and state.
+        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Ok(Duration::from_nanos(ticks * 1_000_000_000 / hz))
     }
 
     /// Peak resident set size (VmHWM), KiB.
@@ -297,17 +367,16 @@ fn row(figure: impl Into<String>, value: impl Into<String>, goal: &str, met: Opt
 }
 
 /// `--profile SCENARIO [SECS]`: see [`rejections::hold`].
-fn profile(scenario: Option<&String>, secs: Option<&String>) -> Res<()> {
+fn profile(scenario: Option<&String>, secs: Option<&String>, mode: pin::Mode) -> Res<()> {
     let scenario = scenario.ok_or("--profile s9|s10|s11 [SECS]")?;
     let secs = secs.map_or(Ok(20), |s| s.parse())?;
     let dir = tempfile::tempdir()?;
     let config = Config::load(Path::new(server::cli::DEFAULT_CONFIG))?;
     let users = Path::new(server::cli::DEFAULT_CONFIG).with_file_name("users.toml");
-    let runtime = load_runtime()?;
-    rejections::hold(&runtime, dir.path(), &config, &users, scenario, secs)
+    rejections::hold(mode, dir.path(), &config, &users, scenario, secs)
 }
 
-/// The load generator's runtime: two workers.
+/// The load generator's runtime outside the rejection rows: two workers.
 fn load_runtime() -> Res<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -315,7 +384,7 @@ fn load_runtime() -> Res<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn driver(quick: bool, only: Option<&str>) -> Res<()> {
+fn driver(quick: bool, only: Option<&str>, mode: pin::Mode) -> Res<()> {
     let phase = Duration::from_secs(if quick { 1 } else { 3 });
     let dir = tempfile::tempdir()?;
     let config = Config::load(Path::new(server::cli::DEFAULT_CONFIG))?;
@@ -327,6 +396,7 @@ fn driver(quick: bool, only: Option<&str>) -> Res<()> {
         "load: loopback, 32 keep-alive connections, {} s per throughput phase (baseline and reference in 3 alternating rounds); servers are child processes",
         phase.as_secs()
     );
+    println!("{}", mode.describe());
     println!(
         "tokens: RS256 (jsonwebtoken with the server's ring provider); S11 repeats one token, so after its first request it is answered from the verified-token cache\n"
     );
@@ -340,7 +410,7 @@ fn driver(quick: bool, only: Option<&str>) -> Res<()> {
     // 1. Cheap rejections against the baseline; forged signatures against
     //    the verification ceiling.
     rows.extend(rejections::rows(
-        &runtime,
+        mode,
         dir.path(),
         &config,
         &fixtures_users,

@@ -4,8 +4,9 @@
 //! bare hyper and against its verification ceiling: the server's own
 //! token check ([`Verifier::verify`]: cache lookup, header decoding, key
 //! lookup, signature verification; no HTTP), run in this process on as many
-//! threads as the server's runtime has workers, over the same kind of
-//! forged tokens. Every forged token carries a signature never sent before,
+//! threads as the server's runtime has workers (pinned mode: one, on the
+//! server's CPU), over the same kind of forged tokens. Servers and load
+//! generator are placed as [`Mode`] says. Every forged token carries a signature never sent before,
 //! and the server's count of signature verifications is read before and
 //! after, so a row cannot be bought with a cache of refusals.
 
@@ -16,58 +17,85 @@ use server::Config;
 use server::keys::KeySet;
 use server::token::{TokenError, Verifier};
 
-use crate::load::{Forger, Load, Template, drive, interleaved};
+use crate::load::{Forger, Load, Template, drive};
+use crate::pin::{Mode, pin_current_thread};
 use crate::{Res, Row, ServerProc, row, token};
 
-/// Worker threads of the reference server's runtime (`Runtime::new`: one per core).
-fn server_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// CPU time the calling thread has used.
+fn thread_cpu() -> Duration {
+    // SAFETY: clock_gettime writes the timespec it is given.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// How many forged tokens `verifier` refuses in `duration` on `threads`
-/// threads; an error if one is answered otherwise than "bad signature".
+/// threads (each pinned to `cpu` if given), the time it took and the CPU
+/// time the threads used; an error if one is answered otherwise than
+/// "bad signature".
 fn ceiling(
     verifier: &Verifier,
     forger: &Forger,
     threads: usize,
+    cpu: Option<usize>,
     duration: Duration,
-) -> Res<(u64, Duration)> {
+) -> Res<(u64, Duration, Duration)> {
     let started = Instant::now();
     let deadline = started + duration;
     let counts = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                s.spawn(|| {
+                s.spawn(move || {
+                    if let Some(cpu) = cpu {
+                        pin_current_thread(cpu).map_err(|e| e.to_string())?;
+                    }
                     let mut refused = 0u64;
+                    let cpu_before = thread_cpu();
                     while Instant::now() < deadline {
                         match verifier.verify(&forger.next()) {
                             Err(TokenError::Invalid("bad signature")) => refused += 1,
                             other => return Err(format!("a forged token gave {other:?}")),
                         }
                     }
-                    Ok(refused)
+                    Ok((refused, thread_cpu() - cpu_before))
                 })
             })
             .collect();
         workers
             .into_iter()
             .map(|w| w.join().expect("ceiling thread"))
-            .collect::<Result<Vec<u64>, String>>()
+            .collect::<Result<Vec<(u64, Duration)>, String>>()
     })?;
-    Ok((counts.iter().sum(), started.elapsed()))
+    let refused = counts.iter().map(|c| c.0).sum();
+    let cpu = counts.iter().map(|c| c.1).sum();
+    Ok((refused, started.elapsed(), cpu))
+}
+
+/// `server` driven with `template` for `round`, with the CPU time it used.
+fn measured(
+    runtime: &tokio::runtime::Runtime,
+    server: &ServerProc,
+    template: &Template,
+    round: Duration,
+) -> Res<Load> {
+    let before = server.cpu()?;
+    let mut load = runtime.block_on(drive(server.addr, template, 32, round));
+    load.server_cpu = server.cpu()? - before;
+    Ok(load)
 }
 
 /// The rows of this section, from one baseline and one reference server.
 pub fn rows(
-    runtime: &tokio::runtime::Runtime,
+    mode: Mode,
     dir: &Path,
     config: &Config,
     users: &Path,
     phase: Duration,
 ) -> Res<Vec<Row>> {
     let mut rows = Vec::new();
-    let baseline = ServerProc::start(&["--child-baseline"])?;
-    let mut reference = ServerProc::reference(dir, "rejections", 5, users)?;
+    let runtime = &mode.load_runtime()?;
+    let baseline = ServerProc::start_in(mode, &["--child-baseline"])?;
+    let mut reference = ServerProc::reference_in(mode, dir, "rejections", 5, users)?;
     let garbage = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImRldi1yczI1NiJ9.e30.c2lnbmF0dXJl";
     let no_openid = token(config, "alice", "profile")?;
     let scenarios = [
@@ -83,9 +111,15 @@ pub fn rows(
             0.8,
         ),
     ];
+    // Baseline and reference in turns (three rounds of a third of the
+    // phase), so that load drifting during the run falls on both alike.
+    let round = phase / 3;
     for (name, template, goal) in &scenarios {
-        let (base, refr) =
-            runtime.block_on(interleaved(baseline.addr, reference.addr, template, phase));
+        let (mut base, mut refr) = (Load::empty(), Load::empty());
+        for _ in 0..3 {
+            base.merge(measured(runtime, &baseline, template, round)?);
+            refr.merge(measured(runtime, &reference, template, round)?);
+        }
         rows.extend(versus_baseline(name, &base, &refr, *goal));
     }
 
@@ -94,19 +128,19 @@ pub fn rows(
     let openid = token(config, "alice", "openid")?;
     let other = token(config, "bob", "openid")?;
     let verifier = Verifier::from_config(KeySet::load(&config.jwks)?, config);
-    let threads = server_workers();
+    let threads = mode.server_workers();
     let http = Template::forged(Forger::new(&openid, &other), "a", "b");
     let in_process = Forger::new(&openid, &other);
-    let round = phase / 3;
     let (mut base, mut refr) = (Load::empty(), Load::empty());
-    let (mut refused, mut spent) = (0u64, Duration::ZERO);
+    let (mut refused, mut spent, mut ceiling_cpu) = (0u64, Duration::ZERO, Duration::ZERO);
     let before = reference.verifications()?;
     for _ in 0..3 {
-        let (n, took) = ceiling(&verifier, &in_process, threads, round)?;
+        let (n, took, cpu) = ceiling(&verifier, &in_process, threads, mode.ceiling_cpu(), round)?;
         refused += n;
         spent += took;
-        base.merge(runtime.block_on(drive(baseline.addr, &http, 32, round)));
-        refr.merge(runtime.block_on(drive(reference.addr, &http, 32, round)));
+        ceiling_cpu += cpu;
+        base.merge(measured(runtime, &baseline, &http, round)?);
+        refr.merge(measured(runtime, &reference, &http, round)?);
     }
     let verified = reference.verifications()? - before;
     let name = "S10 forged signature, fresh for every request";
@@ -127,6 +161,19 @@ pub fn rows(
         ">= 0.7",
         Some(ratio >= 0.7),
     ));
+    let per_verification = ceiling_cpu.as_secs_f64() * 1e6 / refused.max(1) as f64;
+    let cpu_ratio = per_verification / refr.cpu_us();
+    rows.push(row(
+        format!(
+            "{name}: CPU per verification in the ceiling / server CPU per request (the ratio above if the server's CPU were the bottleneck)"
+        ),
+        format!(
+            "{per_verification:.1} us / {:.1} us = {cpu_ratio:.2}",
+            refr.cpu_us()
+        ),
+        ">= 0.7",
+        Some(cpu_ratio >= 0.7),
+    ));
     let answered = refr.statuses.get(&401).copied().unwrap_or(0);
     rows.push(row(
         format!("{name}: signature verifications in the server / 401 answers"),
@@ -141,7 +188,7 @@ pub fn rows(
 /// signature) against a reference child for `secs`, after printing the
 /// child's pid and waiting 3 s so that `perf record -p PID` can attach.
 pub fn hold(
-    runtime: &tokio::runtime::Runtime,
+    mode: Mode,
     dir: &Path,
     config: &Config,
     users: &Path,
@@ -161,7 +208,8 @@ pub fn hold(
         ),
         other => return Err(format!("--profile {other}: one of s9, s10, s11").into()),
     };
-    let reference = ServerProc::reference(dir, "profile", 5, users)?;
+    let runtime = mode.load_runtime()?;
+    let reference = ServerProc::reference_in(mode, dir, "profile", 5, users)?;
     println!("reference pid {}", reference.pid());
     std::thread::sleep(Duration::from_secs(3));
     let load = runtime.block_on(drive(
@@ -174,15 +222,29 @@ pub fn hold(
     Ok(())
 }
 
-/// The throughput ratio row (with its goal) and the latency row of one scenario.
-fn versus_baseline(name: &str, base: &Load, refr: &Load, goal: f64) -> [Row; 2] {
+/// The throughput ratio row (with its goal), the same ratio from the
+/// servers' CPU time per request, and the latency row of one scenario.
+fn versus_baseline(name: &str, base: &Load, refr: &Load, goal: f64) -> [Row; 3] {
     let ratio = refr.rps() / base.rps();
+    let cpu_ratio = base.cpu_us() / refr.cpu_us();
     [
         row(
             format!("{name}: req/s reference / baseline"),
             format!("{:.0} / {:.0} = {ratio:.2}", refr.rps(), base.rps()),
             &format!(">= {goal}"),
             Some(ratio >= goal),
+        ),
+        row(
+            format!(
+                "{name}: server CPU per request, baseline / reference (the ratio above if the server's CPU were the bottleneck)"
+            ),
+            format!(
+                "{:.1} us / {:.1} us = {cpu_ratio:.2}",
+                base.cpu_us(),
+                refr.cpu_us()
+            ),
+            &format!(">= {goal}"),
+            Some(cpu_ratio >= goal),
         ),
         row(
             format!("{name}: p50 / p99 ms, reference (baseline)"),

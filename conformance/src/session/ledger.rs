@@ -1,0 +1,446 @@
+//! The account ledger: the one record of every account a run may change
+//! (the active account and the other accounts), which the catalogue's
+//! steps, the properties driver, the confirmation, the resume and the
+//! restore all read and write. It owns, in one place:
+//!
+//! - the save-before-send rule: [`Ledger::before_change`] records a
+//!   request's pending change (or candidate) in the state file before the
+//!   request goes out, and refuses (nothing is sent) when the file cannot
+//!   be written;
+//! - the candidates (new passwords of refused changes, per account, and
+//!   which of them were answered) and whether the target was ever seen to
+//!   store a refused change (both in the state file);
+//! - each account's lockout budget (the active account's [`Budget`], the
+//!   other accounts' counted failures);
+//! - the one [`Ledger::save`] of the state file.
+//!
+//! It sends nothing and knows no token source: callers send, then apply
+//! the answer here. Today it holds one active account (`active`, with its
+//! own [`Budget`]) and the other accounts by subject (each with its own
+//! count of failures, [`Ledger::other_has_room`]). A pool of active
+//! accounts (issue 20) makes `active` a list keyed by subject, each entry
+//! with its own budget, and the methods that act on the active account
+//! ([`Ledger::apply_change`], [`Ledger::note_failure`],
+//! [`Ledger::add_candidate`], [`Effect::Change`]) name the subject; a
+//! budget planned before the run (issue 18) is set per entry here.
+
+use std::path::PathBuf;
+
+use crate::budget::Budget;
+use crate::profile::{Account, LockoutRule};
+use crate::state::{AccountState, State, StateFile, WithoutPassword};
+
+/// The active account as the ledger knows it.
+#[derive(Debug)]
+pub(crate) struct ActiveAccount {
+    /// The profile's `[accounts.active]`.
+    pub(crate) account: Account,
+    pub(crate) original: String,
+    pub(crate) current: String,
+    /// Oldest first.
+    pub(crate) previous: Vec<String>,
+    /// Wrong old passwords spent against the lockout rule (one count for
+    /// the whole run: the catalogue and the properties spend from it).
+    pub(crate) budget: Budget,
+    /// A change was sent to this password and no answer was read (while a
+    /// change is in flight it is set too: the state file holds it).
+    pub(crate) pending: Option<String>,
+    /// Why the account must not be touched any more.
+    pub(crate) poisoned: Option<String>,
+    /// The last 200 to a change in this run: its step, its case, the
+    /// password before it, the password it set.
+    pub(crate) last_change: Option<(String, &'static str, String, String)>,
+    /// A request that could change the password was sent this run.
+    pub(crate) change_sent: bool,
+    /// The pending password the run last tried to resolve during the run
+    /// (each lost answer is tried once before the restore; a refused
+    /// probe counts toward the lockout).
+    pub(crate) pending_tried: Option<String>,
+    /// New passwords of refused changes since the tracked password last
+    /// worked (the state file's `candidates`): a target that stores
+    /// refused changes gives the account one of them.
+    pub(crate) candidates: Vec<String>,
+}
+
+/// What a request means for the accounts (recorded by
+/// [`Ledger::before_change`] before it is sent).
+#[derive(Debug, Clone)]
+pub(crate) enum Effect {
+    /// Nothing (no token of the active account).
+    None,
+    /// A change request from `old` to `new` with the active account's token.
+    Change { old: String, new: String },
+    /// A request with the active account's token that cannot set a
+    /// password (no string `new_password`): only wrong-password answers count.
+    Harmless,
+    /// A change of another account (`frozen`, `locked`, `lockable`, …)
+    /// with its own password: recorded in the state file as pending before
+    /// it is sent (a target that does not enforce the status answers 200),
+    /// and set back at the end.
+    Other {
+        subject: String,
+        old: String,
+        new: String,
+    },
+    /// A change of another account that a conformant target refuses
+    /// whatever its password (a wrong or made-up old password): `new` is
+    /// recorded in the state file as one of the account's candidates
+    /// before it is sent (a target that stores refused changes gives the
+    /// account one of them); `original` is the account's password from
+    /// the profile, `known` the one the run knows it has.
+    Candidate {
+        subject: String,
+        original: String,
+        known: String,
+        new: String,
+    },
+    /// A change of an account the profile gives no password, with a
+    /// made-up or wrong old password (a conformant target refuses it):
+    /// `new` is recorded before it is sent, so that the restore can name
+    /// it should the target be seen to store refused changes.
+    WithoutPassword { subject: String, new: String },
+    /// A request with the active account's token that a conformant target
+    /// refuses but that carries a string `new_password` (a hostile input):
+    /// `new` is recorded as a candidate of the active account before it is
+    /// sent.
+    ActiveCandidate { new: String },
+}
+
+/// Every account a run may change, and the state file they are kept in.
+#[derive(Debug)]
+pub struct Ledger {
+    /// `{base_url}/change_user_password` of the target.
+    endpoint: String,
+    /// Where the accounts are saved (`None`: nowhere, as in unit tests).
+    state_file: Option<PathBuf>,
+    /// The active account.
+    pub(crate) active: ActiveAccount,
+    /// The other accounts this run sent changes (or refused changes) to.
+    pub(crate) others: Vec<AccountState>,
+    /// This run saw the target store a change it refused (the active
+    /// account's confirmation found its password changed), or resumed a
+    /// state file with candidates: the other accounts' candidates are
+    /// then checked at the end.
+    pub(crate) stores_refused: bool,
+    /// Accounts without a password in the profile that were sent refused
+    /// changes, with their new passwords.
+    pub(crate) without_password: Vec<WithoutPassword>,
+    /// Why the last write of the state file failed (`None`: it was
+    /// written). No request that could change a password is sent while it
+    /// is set: a change goes out recorded or not at all.
+    pub(crate) unsaved: Option<String>,
+}
+
+impl Ledger {
+    /// A ledger of `account` (whose password is `original`) at `endpoint`,
+    /// saved to `state_file`, its lockout budget under `rule`.
+    pub(crate) fn new(
+        endpoint: String,
+        state_file: Option<PathBuf>,
+        account: Account,
+        original: String,
+        rule: LockoutRule,
+    ) -> Ledger {
+        Ledger {
+            endpoint,
+            state_file,
+            active: ActiveAccount {
+                account,
+                current: original.clone(),
+                original,
+                previous: Vec::new(),
+                budget: Budget::new(rule),
+                pending: None,
+                poisoned: None,
+                last_change: None,
+                change_sent: false,
+                pending_tried: None,
+                candidates: Vec::new(),
+            },
+            others: Vec::new(),
+            stores_refused: false,
+            without_password: Vec::new(),
+            unsaved: None,
+        }
+    }
+
+    /// Hands the ledger over by value (to the properties, which run on a
+    /// blocking thread; they hand it back the same way). What stays behind
+    /// is a stand-in that saves nowhere and whose active account is not
+    /// usable, so nothing can change an account through it meanwhile.
+    pub fn lend(&mut self) -> Ledger {
+        let a = &self.active;
+        let mut stand_in = Ledger::new(
+            self.endpoint.clone(),
+            None,
+            a.account.clone(),
+            a.original.clone(),
+            a.budget.rule(),
+        );
+        let why = "the account ledger is lent to the properties".to_string();
+        stand_in.active.poisoned = Some(why.clone());
+        stand_in.unsaved = Some(why);
+        std::mem::replace(self, stand_in)
+    }
+
+    /// The active account in the single-account form of the file.
+    pub(crate) fn state(&self) -> State {
+        let a = &self.active;
+        State {
+            endpoint: self.endpoint.clone(),
+            subject: a.account.subject.clone(),
+            original: a.original.clone(),
+            current: a.current.clone(),
+            pending: a.pending.clone(),
+            previous: a.previous.clone(),
+            failures: a.budget.count(),
+        }
+    }
+
+    /// Every account as the state file holds it: the active one first.
+    pub(crate) fn file(&self) -> StateFile {
+        let mut file = StateFile::from(self.state());
+        let a = &self.active;
+        if let Some(entry) = file.accounts.first_mut() {
+            // The password before the latest 200, should that 200 not
+            // have taken: a restore tries it when `current` is refused.
+            entry.before_last_change = a
+                .last_change
+                .as_ref()
+                .filter(|(_, _, before, set)| *set == a.current && before != set)
+                .map(|(_, _, before, _)| before.clone());
+            entry.candidates = a.candidates.clone();
+        }
+        for o in &self.others {
+            file.upsert(o.clone());
+        }
+        file.stores_refused = Some(self.stores_refused);
+        file.without_password = self.without_password.clone();
+        file
+    }
+
+    /// Writes every account to the state file. A file that cannot be
+    /// written makes the active account unusable and stops every request
+    /// that could change a password ([`Ledger::before_change`] refuses).
+    pub(crate) fn save(&mut self) {
+        let Some(path) = self.state_file.clone() else {
+            self.unsaved = None;
+            return;
+        };
+        match self.file().save(&path) {
+            Ok(()) => self.unsaved = None,
+            Err(e) => {
+                let why = format!("cannot write the state file: {e}");
+                self.active.poisoned = Some(why.clone());
+                self.unsaved = Some(why);
+            }
+        }
+    }
+
+    /// The save-before-send rule: records what a request with `effect`
+    /// may change (the active account's pending password, another
+    /// account's pending password or candidate, the active account's
+    /// candidate) and saves. `Err` with why when the file could not be
+    /// written: the request must not be sent (nothing is left pending).
+    pub(crate) fn before_change(&mut self, effect: &Effect) -> Result<(), String> {
+        match effect {
+            Effect::None | Effect::Harmless => return Ok(()),
+            Effect::Change { new, .. } => self.active.pending = Some(new.clone()),
+            Effect::ActiveCandidate { new } => self.add_candidate(new),
+            Effect::WithoutPassword { subject, new } => {
+                match self
+                    .without_password
+                    .iter_mut()
+                    .find(|w| w.subject == *subject)
+                {
+                    Some(w) if w.candidates.contains(new) => {}
+                    Some(w) => w.candidates.push(new.clone()),
+                    None => self.without_password.push(WithoutPassword {
+                        subject: subject.clone(),
+                        candidates: vec![new.clone()],
+                    }),
+                }
+            }
+            Effect::Other { subject, old, new } => {
+                let entry = match self.other(subject) {
+                    Some(o) => AccountState {
+                        pending: Some(new.clone()),
+                        ..o.clone()
+                    },
+                    None => AccountState {
+                        pending: Some(new.clone()),
+                        ..new_entry(subject, old, old)
+                    },
+                };
+                self.upsert_other(entry);
+            }
+            Effect::Candidate {
+                subject,
+                original,
+                known,
+                new,
+            } => {
+                let mut entry = match self.other(subject) {
+                    Some(o) => o.clone(),
+                    None => new_entry(subject, original, known),
+                };
+                if !entry.candidates.contains(new) {
+                    entry.candidates.push(new.clone());
+                }
+                self.upsert_other(entry);
+            }
+        }
+        self.save();
+        match self.unsaved.clone() {
+            None => Ok(()),
+            Some(why) => {
+                // Not recorded, so not sent: nothing is pending.
+                match effect {
+                    Effect::Change { .. } => self.active.pending = None,
+                    Effect::Other { subject, .. } => {
+                        if let Some(o) = self.other_mut(subject) {
+                            o.pending = None;
+                        }
+                    }
+                    _ => {}
+                }
+                Err(why)
+            }
+        }
+    }
+
+    /// Records `new`, a new password sent in a request the target should
+    /// refuse, as a candidate of the active account (in memory; written by
+    /// the next save).
+    pub(crate) fn add_candidate(&mut self, new: &str) {
+        if !self.active.candidates.iter().any(|c| c == new) {
+            self.active.candidates.push(new.to_string());
+        }
+    }
+
+    /// A change of the active account was applied (a 200): `new` is its
+    /// password, the one before it joins the previous ones, and the
+    /// lockout count is reset where a success resets it.
+    pub(crate) fn apply_change(&mut self, new: &str) {
+        let old = std::mem::replace(&mut self.active.current, new.to_string());
+        self.active.previous.push(old);
+        self.note_success();
+    }
+
+    /// One more wrong old password was sent to the active account.
+    pub(crate) fn note_failure(&mut self) {
+        self.active.budget.note_failure();
+    }
+
+    /// A successful change of the active account: resets the count if the
+    /// target counts in a row, and only then.
+    pub(crate) fn note_success(&mut self) {
+        self.active.budget.note_success();
+    }
+
+    /// Counted wrong attempts of the active account now.
+    pub(crate) fn failures(&self) -> u32 {
+        self.active.budget.count()
+    }
+
+    /// Another account's entry, by subject.
+    pub(crate) fn other(&self, subject: &str) -> Option<&AccountState> {
+        self.others.iter().find(|o| o.subject == subject)
+    }
+
+    /// Another account's entry, by subject.
+    pub(crate) fn other_mut(&mut self, subject: &str) -> Option<&mut AccountState> {
+        self.others.iter_mut().find(|o| o.subject == subject)
+    }
+
+    /// Whether one more wrong old password may be sent to another account:
+    /// its count stays two below the lockout threshold after it, as the
+    /// active account's does.
+    pub(crate) fn other_has_room(&self, subject: &str) -> bool {
+        let failures = self.other(subject).map_or(0, |o| o.failures);
+        self.active
+            .budget
+            .rule()
+            .max_failures
+            .is_none_or(|m| failures + 2 < m)
+    }
+
+    /// One more wrong old password was sent to another account (saved).
+    pub(crate) fn note_other_failure(&mut self, subject: &str) {
+        if let Some(o) = self.other_mut(subject) {
+            o.failures += 1;
+        }
+        self.save();
+    }
+
+    /// Another account's pending change is settled: `applied` is the
+    /// password it set (`None`: not applied, the recorded one stays).
+    pub(crate) fn settle_other(&mut self, subject: &str, applied: Option<&str>) {
+        if let Some(o) = self.other_mut(subject) {
+            o.pending = None;
+            if let Some(new) = applied {
+                let old = std::mem::replace(&mut o.current, new.to_string());
+                o.previous.push(old);
+            }
+        }
+        self.save();
+    }
+
+    /// Another account's candidate `new` was answered (its refusal read).
+    pub(crate) fn candidate_answered(&mut self, subject: &str, new: &str) {
+        if let Some(o) = self.other_mut(subject)
+            && o.candidates.iter().any(|c| c == new)
+            && !o.answered.iter().any(|c| c == new)
+        {
+            o.answered.push(new.to_string());
+        }
+    }
+
+    /// What the restore says of the accounts without a password that were
+    /// sent refused changes, when the target was seen to store one (they
+    /// may have one of the new passwords; nothing can set them back);
+    /// `None` otherwise (a conformant target's refusals changed nothing).
+    pub(crate) fn unsettled_without_password(&self) -> Option<String> {
+        if !self.stores_refused || self.without_password.is_empty() {
+            return None;
+        }
+        let named: Vec<String> = self
+            .without_password
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} (no password in the profile) may have one of the {} `candidates` \
+                     recorded for it under `without_password` in the state file (new \
+                     passwords of refused changes, which this target may have stored)",
+                    w.subject,
+                    w.candidates.len()
+                )
+            })
+            .collect();
+        Some(named.join("; "))
+    }
+
+    /// Adds or replaces `entry` among the other accounts.
+    pub(crate) fn upsert_other(&mut self, entry: AccountState) {
+        match self.other_mut(&entry.subject) {
+            Some(slot) => *slot = entry,
+            None => self.others.push(entry),
+        }
+    }
+}
+
+/// A first entry for another account: `original` to restore, `current`
+/// as the run knows it.
+fn new_entry(subject: &str, original: &str, current: &str) -> AccountState {
+    AccountState {
+        subject: subject.to_string(),
+        original: original.to_string(),
+        current: current.to_string(),
+        pending: None,
+        previous: Vec::new(),
+        failures: 0,
+        before_last_change: None,
+        candidates: Vec::new(),
+        answered: Vec::new(),
+    }
+}
