@@ -66,7 +66,7 @@ fn embedded_run_of_a_selection_passes_and_redacts() {
     assert_eq!(
         lines[lines.len() - 2..],
         [
-            "8 passed, 0 failed, 0 skipped, 0 warnings",
+            "17 passed, 0 failed, 0 skipped, 0 warnings",
             "exit 0: no case failed and every seed row that ran was verified"
         ]
     );

@@ -104,7 +104,7 @@ async fn init_fills_issuer_algorithm_and_kid_from_discovery_and_the_profile_runs
         format!("#   jwks_uri: {url}/oauth2/jwks"),
         format!("jwks_url = \"{url}/oauth2/jwks\"    # filled: the document's jwks_uri (the target's public keys: token attacks)"),
         "#     kid dev-es256: EC P-256, alg ES256, use sig".to_string(),
-        "#   left out, skips: history.most-recent, history.nth-previous, history.beyond-depth".to_string(),
+        "#   left out, skips: history.most-recent, history.nth-previous, history.beyond-depth, history.not-recurrent.case-changed".to_string(),
     ] {
         assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");
     }

@@ -27,6 +27,8 @@ use conformance::vocabulary::Property;
 
 use crate::fakes::{Fake, Quirk};
 
+mod near_misses;
+
 /// What a fake is, and what the suite must make of it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Kind {
@@ -465,6 +467,9 @@ pub(crate) fn rows() -> Vec<Row> {
             same,
         ),
     ]
+    .into_iter()
+    .chain(near_misses::rows())
+    .collect()
 }
 
 struct Observed {

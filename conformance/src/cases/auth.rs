@@ -17,6 +17,11 @@ const OPENID: &[&str] = &["openid"];
 const OPENID_PROFILE: &[&str] = &["openid", "profile"];
 const PROFILE_EMAIL: &[&str] = &["profile", "email"];
 const OPENIDX: &[&str] = &["openidx", "profile"];
+const OPENID_UPPER: &[&str] = &["OPENID", "profile"];
+const XOPENID: &[&str] = &["xopenid", "profile"];
+const OPEN_ID: &[&str] = &["open id", "profile"];
+const OPENID_MIDDLE: &[&str] = &["profile", "openid", "email"];
+const OPENID_LAST: &[&str] = &["profile", "email", "openid"];
 
 /// S9 and the scheme.
 pub fn missing_token() -> Vec<Case> {
@@ -119,6 +124,36 @@ pub fn scope() -> Vec<Case> {
             )
         ),
         case!(
+            "auth.insufficient-scope.openid-upper-case",
+            Seed,
+            R(Row::S11),
+            "`OPENID` is not the openid scope (scope values are case-sensitive, RFC 6749 §3.3)",
+            P::Auth(
+                Auth::Token(TokenKind::DeclaredScope(OPENID_UPPER)),
+                Expect::Challenge(Challenge::InsufficientScope)
+            )
+        ),
+        case!(
+            "auth.insufficient-scope.openid-suffix",
+            Seed,
+            R(Row::S11),
+            "`xopenid` is not the openid scope",
+            P::Auth(
+                Auth::Token(TokenKind::DeclaredScope(XOPENID)),
+                Expect::Challenge(Challenge::InsufficientScope)
+            )
+        ),
+        case!(
+            "auth.insufficient-scope.openid-inner-space",
+            Seed,
+            R(Row::S11),
+            "`open id` is not the openid scope",
+            P::Auth(
+                Auth::Token(TokenKind::DeclaredScope(OPEN_ID)),
+                Expect::Challenge(Challenge::InsufficientScope)
+            )
+        ),
+        case!(
             "auth.insufficient-scope.profile-token",
             Seed,
             R(Row::S11),
@@ -136,6 +171,26 @@ pub fn scope() -> Vec<Case> {
             "scope as a JSON array with openid (the vendor's form) is accepted",
             P::Auth(
                 Auth::Token(TokenKind::Scope(OPENID, ScopeForm::Array)),
+                Expect::Success
+            )
+        ),
+        case!(
+            "auth.scope.openid-middle",
+            Seed,
+            R(Row::S11),
+            "openid in the middle of several scope values is accepted",
+            P::Auth(
+                Auth::Token(TokenKind::DeclaredScope(OPENID_MIDDLE)),
+                Expect::Success
+            )
+        ),
+        case!(
+            "auth.scope.openid-last",
+            Seed,
+            R(Row::S11),
+            "openid last of several scope values is accepted",
+            P::Auth(
+                Auth::Token(TokenKind::DeclaredScope(OPENID_LAST)),
                 Expect::Success
             )
         ),

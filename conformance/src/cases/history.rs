@@ -1,6 +1,7 @@
 //! The password history (S4, open point 3): the most recent and the N-th
-//! previous password are refused, the N+1-th is accepted. Last in a run:
-//! it needs the most changes.
+//! previous password are refused, the N+1-th is accepted, and the most
+//! recent one with its letter case changed (not equal to it) is accepted.
+//! Last in a run: it needs the most changes.
 
 use crate::session::{CaseContext, Stop};
 use crate::vocabulary::{Case, Expect, Row, Spec};
@@ -36,6 +37,14 @@ pub fn cases() -> Vec<Case> {
             P::History(HistoryProbe::Beyond),
             HistoryCurrent: "N counts previous passwords; the current one is not among them"
         ),
+        case!(
+            "history.not-recurrent.case-changed",
+            Seed,
+            R(Row::S4),
+            "the most recent previous password with every letter's case changed is not equal to \
+             it: accepted",
+            P::History(HistoryProbe::MostRecentCaseChanged)
+        ),
     ]
 }
 
@@ -56,13 +65,24 @@ async fn history(ctx: &mut CaseContext<'_>, probe: HistoryProbe) -> Result<(), S
         ));
     }
     let k = match probe {
-        HistoryProbe::MostRecent => 1,
+        HistoryProbe::MostRecent | HistoryProbe::MostRecentCaseChanged => 1,
         HistoryProbe::Nth => depth,
         HistoryProbe::Beyond => depth + 1,
     };
     ctx.ensure_previous(k).await?;
     let previous = &ctx.runner.ledger.active.previous;
-    let reused = previous[previous.len() - k].clone();
+    let mut reused = previous[previous.len() - k].clone();
+    if probe == HistoryProbe::MostRecentCaseChanged {
+        let swapped = crate::password::swap_case(&reused);
+        if swapped == reused {
+            return Err(Stop::Skip(
+                "the most recent previous password has no letters".into(),
+            ));
+        }
+        ctx.redactor
+            .add(&swapped, "password:previous-1-case-changed");
+        reused = swapped;
+    }
     let current = ctx.current();
     let (purpose, expect) = match probe {
         HistoryProbe::MostRecent => (
@@ -77,9 +97,14 @@ async fn history(ctx: &mut CaseContext<'_>, probe: HistoryProbe) -> Result<(), S
             format!("a change back to the {k}th previous password (beyond the history)"),
             Expect::Success,
         ),
+        HistoryProbe::MostRecentCaseChanged => (
+            "a change to the most recent previous password with its letter case changed"
+                .to_string(),
+            Expect::Success,
+        ),
     };
     ctx.change_step(&purpose, &current, &reused, expect).await?;
-    if probe != HistoryProbe::Beyond {
+    if matches!(probe, HistoryProbe::MostRecent | HistoryProbe::Nth) {
         ctx.unchanged(Some(reused)).await?;
     }
     Ok(())

@@ -184,8 +184,48 @@ pub fn cases() -> Vec<Case> {
             ),
             Malformed: "a non-string member: 400 invalid_request"
         ),
+        case!(
+            "body.lone-surrogate.old-password",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "a lone surrogate escape (`\\ud800`) in old_password is a 4xx, never a 5xx",
+            P::Raw(
+                post_endpoint(
+                    JSON,
+                    Body::Text(LONE_SURROGATE_OLD),
+                    RawAuth::Active
+                ),
+                Expect::INVALID_REQUEST
+            ),
+            Malformed: "a string that is no Unicode text (a lone surrogate): 400 invalid_request"
+        ),
+        case!(
+            "body.lone-surrogate.new-password",
+            Reference,
+            Spec::Open(OpenPoint::Malformed),
+            "a lone surrogate escape (`\\udc00`) in new_password is a 4xx, never a 5xx",
+            P::Raw(
+                post_endpoint(
+                    JSON,
+                    Body::Text(LONE_SURROGATE_NEW),
+                    RawAuth::Active
+                ),
+                Expect::INVALID_REQUEST
+            ),
+            Malformed: "a string that is no Unicode text (a lone surrogate): 400 invalid_request"
+        ),
     ]
 }
+
+/// A change whose old password holds a lone high surrogate: whatever a
+/// target makes of it, it is not the active account's password.
+const LONE_SURROGATE_OLD: &str =
+    r#"{"old_password":"Wr0ng-\ud800-Passw0rd","new_password":"Fresh-Passw0rd-9x"}"#;
+
+/// A change with a wrong old password whose new password holds a lone low
+/// surrogate (a target that checks the policy first reads it).
+const LONE_SURROGATE_NEW: &str =
+    r#"{"old_password":"Wr0ng-Passw0rd-x9","new_password":"Fresh-\udc00-Passw0rd"}"#;
 
 /// Carries out a hand-made request.
 pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {

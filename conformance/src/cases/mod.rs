@@ -4,7 +4,7 @@
 //!
 //! [`all`] is the explicit list, in the order a run carries the cases out:
 //! the bearer token first (S9, the scheme, S10, S11), then hand-made
-//! requests, other accounts, the active account's password, the policy, the
+//! requests, body members naming another account, other accounts, the active account's password, the policy, the
 //! precedence cases, and the history last (it needs the most changes).
 
 use std::sync::LazyLock;
@@ -39,6 +39,7 @@ macro_rules! case {
 pub mod auth;
 pub mod history;
 pub mod http;
+pub mod members;
 pub mod password;
 pub mod policy;
 pub mod precedence;
@@ -52,6 +53,7 @@ pub fn all() -> Vec<Case> {
         tokens::cases(),
         auth::scope(),
         http::cases(),
+        members::cases(),
         user::cases(),
         password::cases(),
         policy::cases(),
@@ -82,6 +84,7 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
         Plan::Auth(p) => auth::run(ctx, p).await,
         Plan::Tokens(p) => tokens::run(ctx, p).await,
         Plan::Http(p) => http::run(ctx, p).await,
+        Plan::Members(p) => members::run(ctx, p).await,
         Plan::User(p) => user::run(ctx, p).await,
         Plan::Password(p) => password::run(ctx, p).await,
         Plan::Policy(p) => policy::run(ctx, p).await,

@@ -2,8 +2,11 @@
 //! wrong old password over the new password's own problems: changes with
 //! the right, a wrong or the same password, and their effects; and its
 //! exactness: after a change to P, near misses of P (case changed,
-//! whitespace added or removed, the first 72 bytes) are each a wrong old
-//! password, and P itself still works.
+//! whitespace added or removed, the first 72 bytes, one character more,
+//! fewer or changed, empty, a NUL after it) are each a wrong old password,
+//! and P itself still works; and the other way round, a new password that
+//! only nearly equals the current one is not a duplicate (S3 refuses only
+//! an equal one).
 
 use crate::password;
 use crate::session::{CaseContext, Effect, Stop, change};
@@ -12,7 +15,7 @@ use crate::vocabulary::{Case, Expect, PolicyBreak, Row, Spec};
 use Plan as P;
 use Spec::Row as R;
 
-pub use crate::vocabulary::plans::password::{NearMiss, Plan, WrongOldNew};
+pub use crate::vocabulary::plans::password::{NearMiss, NotEqual, Plan, WrongOldNew};
 
 /// The `password.*` cases.
 pub fn cases() -> Vec<Case> {
@@ -68,6 +71,69 @@ pub fn cases() -> Vec<Case> {
             "after a change to P (over 72 bytes), its first 72 bytes are a wrong old password",
             P::Exact(NearMiss::First72Bytes)
         ),
+        case!(
+            "password.exact.one-character-more",
+            Seed,
+            R(Row::S2),
+            "after a change to P, P with one more character at its end is a wrong old password",
+            P::Exact(NearMiss::OneMore)
+        ),
+        case!(
+            "password.exact.one-character-fewer",
+            Seed,
+            R(Row::S2),
+            "after a change to P, P without its last character is a wrong old password",
+            P::Exact(NearMiss::OneFewer)
+        ),
+        case!(
+            "password.exact.last-character-changed",
+            Seed,
+            R(Row::S2),
+            "after a change to P, P with its last character changed is a wrong old password",
+            P::Exact(NearMiss::LastChanged)
+        ),
+        case!(
+            "password.exact.first-character-changed",
+            Seed,
+            R(Row::S2),
+            "after a change to P, P with its first character changed is a wrong old password",
+            P::Exact(NearMiss::FirstChanged)
+        ),
+        case!(
+            "password.exact.inner-space",
+            Seed,
+            R(Row::S2),
+            "after a change to P, P with a space inserted in its middle is a wrong old password",
+            P::Exact(NearMiss::InnerSpace)
+        ),
+        case!(
+            "password.exact.empty",
+            Seed,
+            R(Row::S2),
+            "after a change to P, an empty old password is a wrong old password",
+            P::Exact(NearMiss::Empty)
+        ),
+        case!(
+            "password.exact.nul-suffix",
+            Seed,
+            R(Row::S2),
+            "after a change to P, P followed by a NUL character is a wrong old password",
+            P::Exact(NearMiss::NulSuffix)
+        ),
+        case!(
+            "password.not-duplicate.case-changed",
+            Seed,
+            R(Row::S3),
+            "the current password with every letter's case changed is not a duplicate: accepted",
+            P::NotDuplicate(NotEqual::CaseChanged)
+        ),
+        case!(
+            "password.not-duplicate.one-character-more",
+            Seed,
+            R(Row::S3),
+            "the current password with one more character is not a duplicate: accepted",
+            P::NotDuplicate(NotEqual::OneMore)
+        ),
     ]
 }
 
@@ -118,6 +184,7 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
             ctx.unchanged(None).await
         }
         Plan::Exact(miss) => exact(ctx, miss).await,
+        Plan::NotDuplicate(kind) => not_duplicate(ctx, kind).await,
         Plan::WrongOldFirst(kind) => {
             let wrong = ctx.wrong();
             let new = match kind {
@@ -186,12 +253,7 @@ async fn exact(ctx: &mut CaseContext<'_>, miss: NearMiss) -> Result<(), Stop> {
         }
         _ => ctx.fresh(),
     };
-    let near = match miss {
-        NearMiss::CaseChanged => password::swap_case(&p),
-        NearMiss::SurroundingWhitespace => format!(" \t{p} "),
-        NearMiss::WhitespaceRemoved => p.chars().filter(|c| !c.is_whitespace()).collect(),
-        NearMiss::First72Bytes => password::first_72_bytes(&p).to_string(),
-    };
+    let near = near_miss(&p, miss);
     if near == p {
         return Err(Stop::Skip("the near miss equals P".into()));
     }
@@ -213,4 +275,90 @@ async fn exact(ctx: &mut CaseContext<'_>, miss: NearMiss) -> Result<(), Stop> {
     )
     .await?;
     ctx.unchanged(None).await
+}
+
+/// The near miss `miss` of `p`.
+fn near_miss(p: &str, miss: NearMiss) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    let n = chars.len();
+    let replaced = |i: usize| -> String {
+        let mut c = chars.clone();
+        if let Some(x) = c.get_mut(i) {
+            *x = other_char(*x);
+        }
+        c.into_iter().collect()
+    };
+    match miss {
+        NearMiss::CaseChanged => password::swap_case(p),
+        NearMiss::SurroundingWhitespace => format!(" \t{p} "),
+        NearMiss::WhitespaceRemoved => p.chars().filter(|c| !c.is_whitespace()).collect(),
+        NearMiss::First72Bytes => password::first_72_bytes(p).to_string(),
+        NearMiss::OneMore => format!("{p}{}", other_char(chars.last().copied().unwrap_or('a'))),
+        NearMiss::OneFewer => chars[..n.saturating_sub(1)].iter().collect(),
+        NearMiss::LastChanged => replaced(n.saturating_sub(1)),
+        NearMiss::FirstChanged => replaced(0),
+        NearMiss::InnerSpace => {
+            let mut c = chars.clone();
+            c.insert(n / 2, ' ');
+            c.into_iter().collect()
+        }
+        NearMiss::Empty => String::new(),
+        NearMiss::NulSuffix => format!("{p}\0"),
+    }
+}
+
+/// A character of the same kind as `c` (a digit for a digit, a letter of
+/// the same case for a letter, else a letter), never `c`: a password with
+/// it in place of `c` keeps the policy's classes.
+fn other_char(c: char) -> char {
+    if c.is_ascii_digit() {
+        if c == '7' { '3' } else { '7' }
+    } else if c.is_uppercase() {
+        if c == 'Q' { 'R' } else { 'Q' }
+    } else if c == 'q' {
+        'r'
+    } else {
+        'q'
+    }
+}
+
+/// A new password that nearly equals the current one is not a duplicate:
+/// S3 refuses only an equal one, so the change is accepted and its
+/// effects are those of any 200.
+async fn not_duplicate(ctx: &mut CaseContext<'_>, kind: NotEqual) -> Result<(), Stop> {
+    let current = ctx.current();
+    let max = ctx.runner.profile.policy.max_length;
+    let new = match kind {
+        NotEqual::CaseChanged => password::swap_case(&current),
+        NotEqual::OneMore => format!("{current}q"),
+    };
+    if new == current {
+        return Err(Stop::Skip("the current password has no letters".into()));
+    }
+    if max.is_some_and(|m| new.chars().count() > m) {
+        return Err(Stop::Skip(
+            "the current password is at policy.max_length: no room for one more character".into(),
+        ));
+    }
+    ctx.redactor.add(&new, "password:near-current");
+    let r = ctx
+        .change_step(
+            "a change to a password that differs from the current one only a little",
+            &current,
+            &new,
+            Expect::Success,
+        )
+        .await?;
+    if r.status != 200 {
+        return Ok(());
+    }
+    let next = ctx.fresh();
+    ctx.change_step(
+        "effect: the new password works",
+        &new,
+        &next,
+        Expect::Success,
+    )
+    .await?;
+    Ok(())
 }

@@ -1,6 +1,8 @@
 //! Hostile but harmless requests: generated `Authorization` values, bodies
 //! (arbitrary bytes, arbitrary JSON, deep nesting, huge strings, invalid
-//! UTF-8) and `Content-Type`s, and how their answers are judged.
+//! UTF-8, the JSON grammar's corners: `\u0000`, lone and reversed
+//! surrogate escapes, a BOM, duplicate members, numbers where strings
+//! belong) and `Content-Type`s, and how their answers are judged.
 //!
 //! None of them carries the current password, so no target that checks
 //! the old password can change the password, however leniently it decodes
@@ -82,6 +84,106 @@ pub enum BodyGen {
     /// password's string contents (a lenient decoder sees a valid change
     /// with a wrong old password).
     InvalidUtf8(Vec<u8>),
+    /// A corner of the JSON grammar, around a wrong old password.
+    Corner(Corner),
+}
+
+/// A corner of the JSON grammar (RFC 8259). Every body built from one
+/// carries a wrong old password (never the current one), so however a
+/// target reads it, it cannot change the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corner {
+    /// `\u0000` inside both password strings: well-formed JSON.
+    NulEscape,
+    /// A lone high surrogate escape (`\ud800`) in the old or new password.
+    LoneHigh {
+        /// In `old_password` (else `new_password`).
+        old: bool,
+    },
+    /// A lone low surrogate escape (`\udc00`) in the old or new password.
+    LoneLow {
+        /// In `old_password` (else `new_password`).
+        old: bool,
+    },
+    /// A low surrogate escape before a high one (`\udc00\ud800`).
+    ReversedPair,
+    /// Invalid UTF-8 bytes in the old password's string.
+    InvalidUtf8Old,
+    /// A UTF-8 byte order mark before the object (RFC 8259 §8.1: MUST NOT
+    /// be added; a parser MAY ignore it).
+    Bom,
+    /// Each member twice (RFC 8259 §4: names SHOULD be unique).
+    DuplicateMembers,
+    /// A number where the old password's string belongs.
+    NumberOld,
+    /// A number where the new password's string belongs.
+    NumberNew,
+    /// A new password of 600 `\u00e9` escapes (3,600 bytes, within the
+    /// reference's body limit; 603 code points, far over any length limit).
+    LongEscapes,
+}
+
+impl Corner {
+    const ALL: [Corner; 12] = [
+        Corner::NulEscape,
+        Corner::LoneHigh { old: true },
+        Corner::LoneHigh { old: false },
+        Corner::LoneLow { old: true },
+        Corner::LoneLow { old: false },
+        Corner::ReversedPair,
+        Corner::InvalidUtf8Old,
+        Corner::Bom,
+        Corner::DuplicateMembers,
+        Corner::NumberOld,
+        Corner::NumberNew,
+        Corner::LongEscapes,
+    ];
+
+    /// Whether the body is a well-formed change (valid JSON, both members
+    /// strings): `wrong_old_password` is then the expected answer.
+    pub fn well_formed(self) -> bool {
+        matches!(self, Corner::NulEscape | Corner::LongEscapes)
+    }
+
+    /// The body around `wrong` (a JSON string literal of a wrong old
+    /// password, quotes included).
+    fn body(self, wrong: &str) -> Vec<u8> {
+        let inner = &wrong[1..wrong.len() - 1];
+        let change = |old: &str, new: &str| {
+            format!("{{\"old_password\":{old},\"new_password\":{new}}}").into_bytes()
+        };
+        let fresh = "\"Fresh-Passw0rd-9x\"";
+        match self {
+            Corner::NulEscape => change(
+                &format!("\"{inner}\\u0000\""),
+                "\"Fresh-\\u0000-Passw0rd9\"",
+            ),
+            Corner::LoneHigh { old: true } => change(&format!("\"{inner}\\ud800\""), fresh),
+            Corner::LoneHigh { old: false } => change(wrong, "\"Fresh-\\ud800-Passw0rd9\""),
+            Corner::LoneLow { old: true } => change(&format!("\"{inner}\\udc00\""), fresh),
+            Corner::LoneLow { old: false } => change(wrong, "\"Fresh-\\udc00-Passw0rd9\""),
+            Corner::ReversedPair => change(wrong, "\"Fresh-\\udc00\\ud800-Passw0rd9\""),
+            Corner::InvalidUtf8Old => {
+                let mut b = b"{\"old_password\":\"".to_vec();
+                b.extend_from_slice(inner.as_bytes());
+                b.extend_from_slice(b"\xc3\x28\xff\",\"new_password\":\"Fresh-Passw0rd-9x\"}");
+                b
+            }
+            Corner::Bom => {
+                let mut b = b"\xef\xbb\xbf".to_vec();
+                b.extend(change(wrong, fresh));
+                b
+            }
+            Corner::DuplicateMembers => format!(
+                "{{\"old_password\":{wrong},\"old_password\":\"{inner}-2\",\
+                 \"new_password\":{fresh},\"new_password\":\"Fresh-Passw0rd-8y\"}}"
+            )
+            .into_bytes(),
+            Corner::NumberOld => change("12345678", fresh),
+            Corner::NumberNew => change(wrong, "12345678"),
+            Corner::LongEscapes => change(wrong, &format!("\"Aa1{}\"", "\\u00e9".repeat(600))),
+        }
+    }
 }
 
 /// One hostile request.
@@ -167,6 +269,7 @@ pub fn requests() -> BoxedStrategy<Hostile> {
         1 => proptest::collection::vec(0x80u8..=0xff, 1..8)
             .prop_filter("invalid UTF-8", |b| std::str::from_utf8(b).is_err())
             .prop_map(BodyGen::InvalidUtf8),
+        2 => proptest::sample::select(&Corner::ALL[..]).prop_map(BodyGen::Corner),
     ];
     (auth, content_type, body)
         .prop_map(|(auth, content_type, body)| Hostile {
@@ -260,6 +363,13 @@ impl Hostile {
                 b.extend_from_slice(b"zzzzzz\"}");
                 b
             }
+            BodyGen::Corner(corner) => {
+                let mut wrong = crate::password::wrong(&driver.profile.policy);
+                while wrong == driver.ledger.active.current {
+                    wrong = crate::password::wrong(&driver.profile.policy);
+                }
+                corner.body(&Value::String(wrong).to_string())
+            }
         };
         Ok(Request {
             method: Method::POST,
@@ -277,6 +387,7 @@ impl Hostile {
                 b.iter().map(|x| format!("\\x{x:02x}")).collect::<String>()
             ),
             BodyGen::Huge(n) => format!("{{\"old_password\":<{n} × x>,\"new_password\":1}}"),
+            BodyGen::Corner(c) => format!("{c:?} around a wrong old password"),
             BodyGen::Deep { objects, depth } => {
                 format!(
                     "{} nested {depth} deep",
@@ -313,6 +424,7 @@ impl Hostile {
 pub fn carries_old_password(h: &Hostile, body: &[u8]) -> bool {
     match &h.body {
         BodyGen::Huge(_) | BodyGen::InvalidUtf8(_) => true,
+        BodyGen::Corner(_) => true,
         BodyGen::Deep { .. } => false,
         BodyGen::Json(_) | BodyGen::Bytes(_) => serde_json::from_slice::<Value>(body)
             .ok()
@@ -383,6 +495,10 @@ pub fn judge(h: &Hostile, r: &Response) -> Result<Vec<Deviation>, String> {
         detail,
     };
     if h.active_token() && is_error(r, "wrong_old_password") {
+        if matches!(h.body, BodyGen::Corner(c) if c.well_formed()) {
+            // A well-formed change with a wrong old password.
+            return Ok(found);
+        }
         found.push(why(
             "wrong_old_password to a request that is not a well-formed change (the reference \
              refuses the body before it compares passwords)"
@@ -526,6 +642,37 @@ mod tests {
             "",
         );
         assert!(judge(&h(AuthGen::None), &wrong).is_err());
+    }
+
+    #[test]
+    fn grammar_corners_are_what_they_say_and_never_carry_a_right_password() {
+        let wrong = Value::String("Wr0ng-Passw0rd".into()).to_string();
+        for c in Corner::ALL {
+            let body = c.body(&wrong);
+            let parsed = serde_json::from_slice::<Value>(&body);
+            // Only the well-formed ones parse as a change of two strings
+            // (serde_json, like the reference, refuses lone surrogates, a
+            // BOM, invalid UTF-8; it takes the last of duplicate members).
+            let change = parsed
+                .as_ref()
+                .is_ok_and(|v| v["old_password"].is_string() && v["new_password"].is_string());
+            assert_eq!(
+                change,
+                c.well_formed() || c == Corner::DuplicateMembers,
+                "{c:?}: {:?}",
+                String::from_utf8_lossy(&body)
+            );
+            let text = String::from_utf8_lossy(&body);
+            assert!(
+                text.contains("Wr0ng-Passw0rd") || c == Corner::NumberOld,
+                "{c:?}"
+            );
+        }
+        assert!(
+            String::from_utf8_lossy(&Corner::LoneHigh { old: true }.body(&wrong))
+                .contains(r#""Wr0ng-Passw0rd\ud800""#)
+        );
+        assert!(Corner::Bom.body(&wrong).starts_with(b"\xef\xbb\xbf{"));
     }
 
     #[test]

@@ -165,6 +165,17 @@ pub mod http {
     }
 }
 
+/// The plan of [`crate::cases::members`].
+pub mod members {
+    /// The members family's plan.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Plan {
+        /// A valid change of the active account whose body also carries
+        /// this member, naming another account of the profile.
+        OtherAccount(&'static str),
+    }
+}
+
 /// The plan of [`crate::cases::user`].
 pub mod user {
     #[allow(unused_imports)]
@@ -238,6 +249,8 @@ pub mod password {
         WrongOldFirst(WrongOldNew),
         /// After a change to P, this near miss of P is a wrong old password.
         Exact(NearMiss),
+        /// A near miss of the current password as the new one is accepted.
+        NotDuplicate(NotEqual),
     }
 
     /// A near miss of the password P just set.
@@ -251,6 +264,30 @@ pub mod password {
         WhitespaceRemoved,
         /// The first 72 bytes of a longer P.
         First72Bytes,
+        /// P with one more character at its end.
+        OneMore,
+        /// P without its last character.
+        OneFewer,
+        /// P with its last character changed.
+        LastChanged,
+        /// P with its first character changed.
+        FirstChanged,
+        /// P with a space inserted in its middle.
+        InnerSpace,
+        /// The empty string.
+        Empty,
+        /// P followed by a NUL character.
+        NulSuffix,
+    }
+
+    /// A new password that differs from one the target knows only a
+    /// little: it is not equal, so it must be accepted.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum NotEqual {
+        /// The current password with every letter's case changed.
+        CaseChanged,
+        /// The current password with one character more.
+        OneMore,
     }
 
     impl Plan {
@@ -258,7 +295,7 @@ pub mod password {
         pub fn sends_wrong_passwords(self) -> bool {
             matches!(
                 self,
-                Plan::Success | Plan::WrongOld | Plan::WrongOldFirst(_)
+                Plan::Success | Plan::WrongOld | Plan::WrongOldFirst(_) | Plan::Exact(_)
             )
         }
     }
@@ -301,6 +338,9 @@ pub mod history {
         Nth,
         /// The N+1-th previous password: accepted.
         Beyond,
+        /// The most recent previous password with every letter's case
+        /// changed: not equal to it, accepted.
+        MostRecentCaseChanged,
     }
 
     /// The history family's plan.
@@ -331,6 +371,8 @@ pub enum Plan {
     Tokens(tokens::Plan),
     /// A hand-made request ([`crate::cases::http`]).
     Http(http::Plan),
+    /// Body members naming another account ([`crate::cases::members`]).
+    Members(members::Plan),
     /// Another account of the profile ([`crate::cases::user`]).
     User(user::Plan),
     /// The old and new password of the active account ([`crate::cases::password`]).
@@ -351,7 +393,10 @@ impl Plan {
     /// refuse without verifying the password themselves (auth, tokens,
     /// http). The other families check their effects within the case.
     pub fn defers_confirmation(self) -> bool {
-        matches!(self, Plan::Auth(_) | Plan::Tokens(_) | Plan::Http(_))
+        matches!(
+            self,
+            Plan::Auth(_) | Plan::Tokens(_) | Plan::Http(_) | Plan::Members(_)
+        )
     }
 
     /// Whether the case sends old passwords it knows to be wrong for the
@@ -361,9 +406,12 @@ impl Plan {
             Plan::Password(p) => p.sends_wrong_passwords(),
             Plan::Policy(p) => p.sends_wrong_passwords(),
             Plan::History(p) => p.sends_wrong_passwords(),
-            Plan::Auth(_) | Plan::Tokens(_) | Plan::Http(_) | Plan::User(_) | Plan::Property(_) => {
-                false
-            }
+            Plan::Auth(_)
+            | Plan::Tokens(_)
+            | Plan::Http(_)
+            | Plan::Members(_)
+            | Plan::User(_)
+            | Plan::Property(_) => false,
         }
     }
 }
@@ -382,6 +430,7 @@ family_plan!(
     Auth => auth,
     Tokens => tokens,
     Http => http,
+    Members => members,
     User => user,
     Password => password,
     Policy => policy,

@@ -117,6 +117,41 @@ pub enum Quirk {
     /// S2 answered 401 (same body), as if a wrong old password were a
     /// failed authentication.
     WrongOld401,
+    // ---- near misses ([`near_miss`]) ----
+    /// The old password compared on its first 4 characters only.
+    OldPasswordFirst4,
+    /// A prefix of the current password (the empty one too) accepted as the old one.
+    OldPasswordPrefixAccepted,
+    /// An old password that starts with the current one accepted.
+    OldPasswordExtensionAccepted,
+    /// The old password read up to a NUL, as a C string.
+    OldPasswordNulTerminated,
+    /// The old password compared from its second character.
+    OldPasswordFirstCharSkipped,
+    /// The old password compared without its spaces.
+    OldPasswordSpacesIgnored,
+    /// An empty old password skips the check.
+    EmptyOldPasswordAccepted,
+    /// The duplicate check ignores letter case.
+    DuplicateCaseInsensitive,
+    /// A new password that starts with the current one is a duplicate.
+    DuplicateByPrefix,
+    /// The history check ignores letter case.
+    HistoryCaseInsensitive,
+    /// Scope values compared with `openid` ignoring case.
+    ScopeCaseInsensitive,
+    /// Any scope value containing `openid` counts.
+    ScopeSubstring,
+    /// Scope values compared without their spaces.
+    ScopeSpacesRemoved,
+    /// Only the first scope value is looked at.
+    ScopeFirstOnly,
+    /// Only the last scope value is looked at.
+    ScopeLastOnly,
+    /// `user_id`, `sub`, `username`, `uid` or `email` in the body picks the account.
+    ObeysBodyAccount,
+    /// 500 to a JSON string holding a lone surrogate escape.
+    Status500OnLoneSurrogate,
     // ---- legitimate decisions on open points ----
     /// Open point 1: policy before the old password.
     PolicyBeforeOldPassword,
@@ -153,6 +188,11 @@ pub enum Quirk {
     /// UTF-8 decoded with U+FFFD, malformed JSON answered 400 in plain
     /// text, non-string members coerced to strings.
     LenientNode,
+    /// Keep-alive connections idle for 50 ms are closed.
+    CloseIdleQuickly,
+    /// Every 97th request to the endpoint gets 503 with `Retry-After` as
+    /// an HTTP-date.
+    Busy503HttpDate,
 }
 
 const ERROR_URI: &str = "https://tools.ietf.org/html/rfc6750#section-3.1";
@@ -184,6 +224,7 @@ struct User {
     wrong_old: u32,
 }
 
+mod near_miss;
 mod tenant;
 
 use tenant::network;
@@ -213,6 +254,8 @@ struct Shared {
     /// Whether [`Tenant::watch_file`] existed at each request to the
     /// endpoint.
     seen: Mutex<Vec<bool>>,
+    /// Requests to the endpoint the busy fake counted.
+    busy: Mutex<usize>,
 }
 
 /// A fake on an ephemeral port; stops when dropped.
@@ -340,12 +383,17 @@ impl Fake {
             received: Mutex::new(0),
             traffic: Mutex::new(Traffic::default()),
             seen: Mutex::new(Vec::new()),
+            busy: Mutex::new(0),
         });
         let serving = shared.clone();
-        let (addr, task) = crate::support::serve_fn(move |req| {
-            let shared = serving.clone();
-            async move { network(&shared, req).await }
-        })
+        let idle = near_miss::idle_timeout(&shared.tenant.quirks);
+        let (addr, task) = crate::support::serve_fn_idle(
+            move |req| {
+                let shared = serving.clone();
+                async move { network(&shared, req).await }
+            },
+            idle,
+        )
         .await;
         Fake { addr, task, shared }
     }
@@ -627,9 +675,11 @@ fn has_openid(s: &Shared, claims: &Value) -> bool {
         Some(Value::String(st)) => st.split(' ').map(str::to_string).collect(),
         _ => return false,
     };
-    scopes
-        .iter()
-        .any(|sc| sc == "openid" || (has(s, Quirk::ScopePrefixMatch) && sc.starts_with("openid")))
+    near_miss::considered(s, scopes).iter().any(|sc| {
+        sc == "openid"
+            || (has(s, Quirk::ScopePrefixMatch) && sc.starts_with("openid"))
+            || near_miss::scope_accepted(s, sc)
+    })
 }
 
 fn json_content_type(value: Option<&str>) -> bool {
@@ -797,6 +847,9 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
             );
         }
     };
+    if has(s, Quirk::Status500OnLoneSurrogate) && near_miss::has_lone_surrogate(&text) {
+        return plain(500, "Internal Server Error");
+    }
     let parsed: Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(_) if has(s, Quirk::Status500OnMalformedJson) => {
@@ -830,6 +883,9 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
         return plain(500, "Internal Server Error");
     }
     let mut users = s.users.lock().unwrap();
+    let sub = near_miss::redirected(s, &parsed)
+        .filter(|named| users.contains_key(named))
+        .unwrap_or(sub);
     let Some(user) = users.get_mut(&sub) else {
         return if has(s, Quirk::UserNotFound404) {
             json_error(s, 404, json!({"error": "user_not_found"}))
@@ -876,7 +932,7 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
         if has(s, Quirk::OldPasswordCaseInsensitive) {
             a.to_lowercase() == b.to_lowercase()
         } else {
-            a == b
+            a == b || near_miss::old_accepted(s, &a, &b)
         }
     };
     for check in order {
@@ -948,7 +1004,10 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                 }
             }
             Check::Duplicate => {
-                if !has(s, Quirk::DuplicateNotDetected) && new_n == normalize(s, &user.password) {
+                let current_n = normalize(s, &user.password);
+                if !has(s, Quirk::DuplicateNotDetected)
+                    && (new_n == current_n || near_miss::duplicate(s, &new_n, &current_n))
+                {
                     return error(
                         s,
                         if has(s, Quirk::DuplicateAsRecurrent) {
@@ -987,9 +1046,10 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                 let current_counts = has(s, Quirk::HistoryCountsCurrentFirst)
                     && normalize(s, &user.password) == new_n;
                 if current_counts
-                    || user.previous[start..]
-                        .iter()
-                        .any(|p| normalize(s, p) == new_n)
+                    || user.previous[start..].iter().any(|p| {
+                        let p = normalize(s, p);
+                        p == new_n || near_miss::recurrent(s, &new_n, &p)
+                    })
                 {
                     return error(
                         s,

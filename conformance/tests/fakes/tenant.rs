@@ -81,6 +81,9 @@ pub(super) async fn network(
         }
     }
     let endpoint = req.uri().path() == "/change_user_password";
+    if endpoint && let Some(busy) = super::near_miss::busy(s) {
+        return busy.map(Either::Left);
+    }
     if endpoint && let Some(file) = &s.tenant.watch_file {
         s.seen.lock().unwrap().push(file.exists());
     }

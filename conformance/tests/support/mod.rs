@@ -142,6 +142,22 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    serve_fn_idle(handle, None).await
+}
+
+/// [`serve_fn`], closing a keep-alive connection that waits longer than
+/// `idle` for its next request (as a proxy with a short idle timeout does).
+pub async fn serve_fn_idle<F, Fut, B>(
+    handle: F,
+    idle: Option<std::time::Duration>,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>)
+where
+    F: Fn(hyper::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = hyper::Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
@@ -152,6 +168,12 @@ where
                     let answer = handle(req);
                     async move { Ok::<_, std::convert::Infallible>(answer.await) }
                 });
+                let stream = IdleClose {
+                    inner: stream,
+                    idle,
+                    answered: false,
+                    sleep: None,
+                };
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                     .await;
@@ -159,6 +181,80 @@ where
         }
     });
     (addr, task)
+}
+
+/// A server's side of a connection that ends (reads as closed) once it
+/// has waited `idle` for the next request after an answer: a kept-alive
+/// connection closed when idle, never one waiting for its first request.
+struct IdleClose {
+    inner: tokio::net::TcpStream,
+    idle: Option<std::time::Duration>,
+    /// Bytes were written since the last read: an answer went out.
+    answered: bool,
+    sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl tokio::io::AsyncRead for IdleClose {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let before = buf.filled().len();
+        match std::pin::Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                if buf.filled().len() > before {
+                    self.answered = false;
+                    self.sleep = None;
+                }
+                Poll::Ready(r)
+            }
+            Poll::Pending => {
+                let Some(idle) = self.idle.filter(|_| self.answered) else {
+                    return Poll::Pending;
+                };
+                let sleep = self
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                if sleep.as_mut().poll(cx).is_ready() {
+                    // Nothing read: the end of the stream.
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for IdleClose {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let r = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(r, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.answered = true;
+            self.sleep = None;
+        }
+        r
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// Whether `password` is alice's password now: a real change from it

@@ -1,0 +1,164 @@
+//! The rows of the near-miss fakes (issue 18): a defect for each
+//! comparison the catalogue probes both ways (`docs/catalogue.md`, "Near
+//! misses"), the lone-surrogate 500, and a legitimate transport choice (503
+//! with an HTTP-date `Retry-After`); and, ignored until the suite can
+//! pass it, a target that closes idle kept-alive connections after 50 ms.
+
+use super::{Row, decision, defect, same};
+use crate::fakes::Quirk::*;
+
+pub(super) fn rows() -> Vec<Row> {
+    vec![
+        defect(
+            "old-password-first-4",
+            OldPasswordFirst4,
+            "old password compared on its first 4 characters",
+            &["password.exact.last-character-changed"],
+        ),
+        defect(
+            "old-password-prefix",
+            OldPasswordPrefixAccepted,
+            "a prefix of the current password accepted as the old one",
+            &["password.exact.one-character-fewer", "password.exact.empty"],
+        ),
+        defect(
+            "old-password-extension",
+            OldPasswordExtensionAccepted,
+            "an old password that starts with the current one accepted",
+            &["password.exact.one-character-more"],
+        ),
+        defect(
+            "old-password-nul-terminated",
+            OldPasswordNulTerminated,
+            "old password read up to a NUL (a C string)",
+            &["password.exact.nul-suffix"],
+        ),
+        defect(
+            "old-password-first-char-skipped",
+            OldPasswordFirstCharSkipped,
+            "old password compared from its second character",
+            &["password.exact.first-character-changed"],
+        ),
+        defect(
+            "old-password-spaces-ignored",
+            OldPasswordSpacesIgnored,
+            "old password compared without its spaces",
+            &["password.exact.inner-space"],
+        ),
+        defect(
+            "empty-old-password-accepted",
+            EmptyOldPasswordAccepted,
+            "an empty old password skips the check",
+            &["password.exact.empty"],
+        ),
+        defect(
+            "duplicate-case-insensitive",
+            DuplicateCaseInsensitive,
+            "new = current compared case-insensitively (duplicate_password)",
+            &["password.not-duplicate.case-changed"],
+        ),
+        defect(
+            "duplicate-by-prefix",
+            DuplicateByPrefix,
+            "a new password starting with the current one is a duplicate",
+            &["password.not-duplicate.one-character-more"],
+        ),
+        defect(
+            "history-case-insensitive",
+            HistoryCaseInsensitive,
+            "history compared case-insensitively (recurrent_password)",
+            &["history.not-recurrent.case-changed"],
+        ),
+        defect(
+            "scope-case-insensitive",
+            ScopeCaseInsensitive,
+            "`OPENID` counts as openid",
+            &["auth.insufficient-scope.openid-upper-case"],
+        ),
+        defect(
+            "scope-substring",
+            ScopeSubstring,
+            "any scope value containing openid counts",
+            &["auth.insufficient-scope.openid-suffix"],
+        ),
+        defect(
+            "scope-spaces-removed",
+            ScopeSpacesRemoved,
+            "scope values compared without their spaces (`open id` counts)",
+            &["auth.insufficient-scope.openid-inner-space"],
+        ),
+        defect(
+            "scope-first-only",
+            ScopeFirstOnly,
+            "only the first scope value is looked at",
+            &["auth.scope.openid-middle", "auth.scope.openid-last"],
+        ),
+        defect(
+            "scope-last-only",
+            ScopeLastOnly,
+            "only the last scope value is looked at",
+            &["auth.scope.openid-middle"],
+        ),
+        defect(
+            "obeys-body-account",
+            ObeysBodyAccount,
+            "`user_id`, `sub`, `username`, `uid` or `email` in the body picks the account",
+            &[
+                "body.other-account.user-id",
+                "body.other-account.sub",
+                "body.other-account.username",
+                "body.other-account.uid",
+                "body.other-account.email",
+            ],
+        ),
+        defect(
+            "500-on-lone-surrogate",
+            Status500OnLoneSurrogate,
+            "500 to a lone surrogate escape (`\\ud800`) in a JSON string",
+            &[
+                "body.lone-surrogate.old-password",
+                "body.lone-surrogate.new-password",
+            ],
+        ),
+        decision(
+            "busy-503-http-date",
+            Busy503HttpDate,
+            "every 97th request answered 503 with `Retry-After` as an HTTP-date",
+            "overload: RFC 9110 §10.2.3 allows an HTTP-date",
+            same,
+        ),
+    ]
+}
+
+/// A target that closes kept-alive connections idle for 50 ms is a
+/// legitimate choice, but under load the suite's pooled client sends a
+/// change on a connection the target is closing at that moment: the
+/// answer is lost (closed before any answer, or reset), and the suite
+/// cannot tell that from a target that applied the change and died, so it
+/// must not resend it blindly; the case fails on the lost answer. Fixing
+/// it needs the session to resend a change once it has resolved the lost
+/// answer as not applied (or a profile key for the target's keep-alive
+/// timeout). Measured 10–40 cases failing at seed tier with 6 runs at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known failure: changes lost on connections the target closes when idle"]
+async fn idle_connections_closed_quickly_pass() {
+    let row = super::decision(
+        "close-idle-quickly",
+        CloseIdleQuickly,
+        "keep-alive connections idle for 50 ms are closed",
+        "connections: the document says nothing of them",
+        same,
+    );
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            tokio::spawn(async move {
+                let row = super::decision("close-idle-quickly", CloseIdleQuickly, "", "", same);
+                super::run_one(&row).await.failed
+            })
+        })
+        .collect();
+    for r in runs {
+        let failed = r.await.unwrap();
+        assert!(failed.is_empty(), "{}: {failed:?}", row.name);
+    }
+}
