@@ -322,9 +322,10 @@ impl<'r> CaseContext<'r> {
                 let l = l.strip_prefix('<').unwrap_or(l);
                 l.strip_suffix('>').unwrap_or(l).to_string()
             });
-            if let Some(label) = label {
-                self.redactor.add(&new, &label);
-            }
+            // A token nobody labelled before is still a secret: the
+            // renewed one never reaches a record raw.
+            let label = label.unwrap_or_else(|| "token:renewed".to_string());
+            self.redactor.add(&new, &label);
         }
     }
 
