@@ -200,11 +200,9 @@ mod tests {
         plan: Plan::Property(Property::AccountModel),
     };
 
-    /// The token source learns another account's new password at the
-    /// change the target applied, not only at the restore (the restore
-    /// review's finding): a later `token_command` logs in with it.
-    #[test]
-    fn another_accounts_applied_change_reaches_the_token_source() {
+    /// The reference profile and run options with a state file in a
+    /// fresh temporary directory (kept alive by the returned `TempDir`).
+    fn reference_run() -> (tempfile::TempDir, Profile, RunOptions) {
         let dir = tempfile::tempdir().unwrap();
         let profile =
             Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
@@ -217,6 +215,15 @@ mod tests {
             state_file: dir.path().join("state.json"),
             timeout: std::time::Duration::from_secs(1),
         };
+        (dir, profile, options)
+    }
+
+    /// The token source learns another account's new password at the
+    /// change the target applied, not only at the restore (the restore
+    /// review's finding): a later `token_command` logs in with it.
+    #[test]
+    fn another_accounts_applied_change_reaches_the_token_source() {
+        let (_dir, profile, options) = reference_run();
         let mut session = Session::new(&profile, &options).unwrap();
         let mut ctx = CaseContext::new(&mut session, &CASE);
         for (effect, new) in [
@@ -255,18 +262,7 @@ mod tests {
     /// a refused change; a candidate whose answer was lost stays unanswered.
     #[test]
     fn answered_candidates_and_storing_are_recorded() {
-        let dir = tempfile::tempdir().unwrap();
-        let profile =
-            Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
-        let options = RunOptions {
-            enforcement: crate::verdict::Enforcement {
-                strict: false,
-                reference: false,
-            },
-            show_secrets: false,
-            state_file: dir.path().join("state.json"),
-            timeout: std::time::Duration::from_secs(1),
-        };
+        let (_dir, profile, options) = reference_run();
         let mut session = Session::new(&profile, &options).unwrap();
         let mut ctx = CaseContext::new(&mut session, &CASE);
         let candidate = |new: &str| Effect::Candidate {
@@ -298,18 +294,7 @@ mod tests {
     /// finding: it was not recorded at all).
     #[test]
     fn a_change_of_an_account_without_a_password_is_recorded() {
-        let dir = tempfile::tempdir().unwrap();
-        let profile =
-            Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
-        let options = RunOptions {
-            enforcement: crate::verdict::Enforcement {
-                strict: false,
-                reference: false,
-            },
-            show_secrets: false,
-            state_file: dir.path().join("state.json"),
-            timeout: std::time::Duration::from_secs(1),
-        };
+        let (_dir, profile, options) = reference_run();
         let mut session = Session::new(&profile, &options).unwrap();
         let mut ctx = CaseContext::new(&mut session, &CASE);
         let effect = Effect::WithoutPassword {
