@@ -219,7 +219,9 @@ async fn the_client_runs_the_hook_after_a_retry_after_wait() {
 /// hostile inputs wait for the window between making a request with the
 /// account's token and sending it. No request goes out with a token that
 /// expired on the way (before, the driver sent the one it had made, and
-/// the tenant refused it: a 401 that judged nothing of the input).
+/// the tenant refused it: a 401 that judged nothing of the input). Only
+/// the hostile inputs run: the account model sends expired tokens on
+/// purpose (S10).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_properties_take_their_tokens_after_the_lockout_window_waits() {
     use conformance::properties::PropertyOptions;
@@ -249,10 +251,10 @@ async fn the_properties_take_their_tokens_after_the_lockout_window_waits() {
     };
     let props = PropertyOptions {
         cases: 16,
-        sequences: 4,
-        max_steps: 10,
+        sequences: 0,
+        max_steps: 1,
         seed: 7,
-        only: vec![Property::HostileInputs, Property::AccountModel],
+        only: vec![Property::HostileInputs],
         regressions: None,
         enforcement,
         progress: false,
@@ -268,7 +270,7 @@ async fn the_properties_take_their_tokens_after_the_lockout_window_waits() {
         .await
         .expect("the run starts");
     let took = started.elapsed();
-    assert_eq!(outcome.cases.len(), 2);
+    assert_eq!(outcome.cases.len(), 1);
     for result in &outcome.cases {
         assert_eq!(
             result.verdict,
