@@ -661,10 +661,7 @@ fn verify(s: &Shared, token: &str) -> Option<Value> {
     match jsonwebtoken::decode::<Value>(token, &key, &validation(key_alg)) {
         Ok(d) => Some(d.claims),
         Err(e) => {
-            if matches!(
-                e.kind(),
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature
-            ) {
+            if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) {
                 s.traffic.lock().unwrap().expired_refused += 1;
             }
             None
