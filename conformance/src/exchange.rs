@@ -218,6 +218,20 @@ pub async fn send_hooked(
     timeout: Duration,
     before: &mut (dyn crate::client::BeforeAttempt + '_),
 ) -> Result<Response, TransportError> {
+    let options = SendOptions {
+        timeout,
+        fresh_connection: false,
+    };
+    send_hooked_with(endpoint, request, options, before).await
+}
+
+/// [`send_hooked`] with per-request options.
+pub async fn send_hooked_with(
+    endpoint: &Endpoint,
+    request: &mut Request,
+    options: SendOptions,
+    before: &mut (dyn crate::client::BeforeAttempt + '_),
+) -> Result<Response, TransportError> {
     let uri: http::Uri = endpoint
         .url(&request.path)
         .parse()
@@ -229,8 +243,8 @@ pub async fn send_hooked(
             &uri,
             &endpoint.host,
             &mut sent,
-            timeout,
-            false,
+            options.timeout,
+            options.fresh_connection,
             Some(before),
         )
         .await;

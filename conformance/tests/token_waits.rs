@@ -213,3 +213,81 @@ async fn the_client_runs_the_hook_after_a_retry_after_wait() {
     assert_eq!(request.headers[0].1, "2");
     task.abort();
 }
+
+/// The properties take their tokens after every wait too: tokens live 8 s
+/// and the tenant locks after four wrong old passwords within 10 s, so the
+/// hostile inputs wait for the window between making a request with the
+/// account's token and sending it. No request goes out with a token that
+/// expired on the way (before, the driver sent the one it had made, and
+/// the tenant refused it: a 401 that judged nothing of the input). Only
+/// the hostile inputs run: the account model sends expired tokens on
+/// purpose (S10).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_properties_take_their_tokens_after_the_lockout_window_waits() {
+    use conformance::properties::PropertyOptions;
+    use conformance::properties::driver::Bounds;
+    use conformance::verdict::Enforcement;
+    use conformance::vocabulary::Property;
+
+    let window = Duration::from_secs(10);
+    let fake = Fake::tenant(Tenant {
+        lockout_window: Some(window),
+        max_failures: Some(4),
+        exp_leeway: Some(0),
+        ..Tenant::default()
+    })
+    .await;
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    profile.lockout.max_failures = Some(4);
+    profile.lockout.counting = Some(Counting::Window);
+    profile.lockout.window_secs = Some(window.as_secs());
+    profile.tokens.ttl_secs = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let options = crate::support::external_options(dir.path());
+    let enforcement = Enforcement {
+        strict: true,
+        reference: false,
+    };
+    let props = PropertyOptions {
+        cases: 16,
+        sequences: 0,
+        max_steps: 1,
+        seed: 7,
+        only: vec![Property::HostileInputs],
+        regressions: None,
+        enforcement,
+        progress: false,
+        max_shrink_iters: 0,
+        replay: None,
+    };
+    let bounds = Bounds {
+        max_requests: 500,
+        timeout: Duration::from_secs(3),
+    };
+    let started = Instant::now();
+    let outcome = runner::run_with_properties(&profile, &[], &options, Some((props, bounds)))
+        .await
+        .expect("the run starts");
+    let took = started.elapsed();
+    assert_eq!(outcome.cases.len(), 1);
+    for result in &outcome.cases {
+        assert_eq!(
+            result.verdict,
+            Verdict::Pass,
+            "{} after {took:?}: {:?}\n{:?}",
+            result.id,
+            result.reason,
+            result.notes
+        );
+    }
+    // It waited for the window longer than a token lives, and no token
+    // expired on the way.
+    assert!(took > Duration::from_secs(8), "took {took:?}");
+    assert_eq!(fake.traffic().expired_refused, 0, "after {took:?}");
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+    let alice = fake.account("alice");
+    assert_eq!(alice.password, "Alice-Passw0rd");
+    assert!(!alice.locked_here, "alice was locked");
+    eprintln!("the properties under a 4-per-10 s window with 8 s tokens took {took:?}");
+}

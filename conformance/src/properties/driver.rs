@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::budget::NextWrongAttempt;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, Request, Response};
 use crate::profile::Profile;
+use crate::renewal::Renewal;
 use crate::session::ledger::{Effect, Ledger};
 use crate::tokens::TokenFactory;
 
@@ -53,6 +54,10 @@ impl std::fmt::Display for DriveError {
         }
     }
 }
+
+/// A request that went out: its outcome, and why a token could not be
+/// taken again after a wait in the client.
+type Sent = (Result<Response, DriveError>, Option<String>);
 
 /// Which token a request carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,14 +162,50 @@ impl Driver {
         self.bounds.max_requests.saturating_sub(self.requests)
     }
 
-    /// Sends one request (bounded in count; paced by the client).
+    /// Sends one request (bounded in count; paced by the client). Its
+    /// tokens are taken again ([`Renewal`]) after every wait (the lockout
+    /// window of [`Driver::make_room`], the pacing slot, a `Retry-After`)
+    /// and just before it goes out, when they would expire on the way; a
+    /// token that cannot be (a static one expiring) is a
+    /// [`DriveError::Token`]: before the send, nothing is sent.
     pub fn send(&mut self, request: &Request) -> Result<Response, DriveError> {
+        let (outcome, token_error) = self.send_renewing(request)?;
+        let response = outcome?;
+        if let Some(why) = token_error {
+            if response.status == 200 {
+                self.ledger.active.poisoned = Some(
+                    "a request sent with a token that could not be taken again got 200; the \
+                     password is unknown"
+                        .into(),
+                );
+            }
+            return Err(DriveError::Token(why));
+        }
+        Ok(response)
+    }
+
+    /// The send of [`Driver::send`]: `Err` when nothing was sent; else the
+    /// outcome and why a token could not be taken again after a wait in
+    /// the client (the request then went out as it was).
+    fn send_renewing(&mut self, request: &Request) -> Result<Sent, DriveError> {
         if let Some(signal) = crate::interrupt::requested() {
             return Err(DriveError::Interrupted(signal));
         }
         if self.requests >= self.bounds.max_requests {
             return Err(DriveError::Budget(self.bounds.max_requests));
         }
+        // A `token_command` logs in with the password the account has now.
+        let subject = self.ledger.active.account.subject.clone();
+        self.tokens
+            .set_password(&subject, &self.ledger.active.current);
+        let mut request = request.clone();
+        let timeout = self.bounds.timeout;
+        // After the waits before the send (the lockout window).
+        let mut renewal = Renewal::new(&mut self.tokens, timeout);
+        let taken = self.handle.block_on(renewal.take_again(&mut request));
+        let renewed = renewal.renewed;
+        self.keep_renewed(renewed);
+        taken.map_err(DriveError::Token)?;
         self.requests += 1;
         // Any request of the properties may carry the active account's
         // token (a change, a hostile input).
@@ -174,18 +215,41 @@ impl Driver {
         // kept-alive connection closed under a request is a transport error
         // that proves nothing about the endpoint.
         let options = exchange::SendOptions {
-            timeout: self.bounds.timeout,
+            timeout,
             fresh_connection: true,
         };
-        self.handle
-            .block_on(exchange::send_with(&self.endpoint, request, options))
-            .map_err(|e| DriveError::Transport(e.to_string()))
+        // After the client's waits (pacing, Retry-After).
+        let mut renewal = Renewal::new(&mut self.tokens, timeout);
+        let outcome = self.handle.block_on(exchange::send_hooked_with(
+            &self.endpoint,
+            &mut request,
+            options,
+            &mut renewal,
+        ));
+        let (renewed, token_error) = (renewal.renewed, renewal.error);
+        self.keep_renewed(renewed);
+        let outcome = outcome.map_err(|e| DriveError::Transport(e.to_string()));
+        Ok((outcome, token_error))
+    }
+
+    /// Tokens taken again replace the ones they renew among the kept
+    /// variants, so that the next request starts from the new one.
+    fn keep_renewed(&mut self, renewed: Vec<(String, String)>) {
+        for (old, new) in renewed {
+            for (_, (token, at)) in self.variants.iter_mut() {
+                if *token == old {
+                    *token = new.clone();
+                    *at = Instant::now();
+                }
+            }
+        }
     }
 
     /// A token of the active account (or the missing one) of this kind.
     /// Variants are minted once and reused while they are fresh (half the
     /// profile's `ttl_secs`): minting RS256 in a debug build costs tens of
-    /// milliseconds.
+    /// milliseconds. Whatever its age, a token that would expire before
+    /// its request arrives is taken again at the send ([`Driver::send`]).
     pub fn token(&mut self, kind: StepToken) -> Result<String, DriveError> {
         let fresh_for = Duration::from_secs(self.profile.tokens.ttl_secs / 2);
         if let Some((token, at)) = self
@@ -269,7 +333,11 @@ impl Driver {
             // Not recorded, so not sent.
             return Err(DriveError::Poisoned(why));
         }
-        let result = self.send(&Driver::change_request(token, old, new));
+        let (result, token_error) =
+            match self.send_renewing(&Driver::change_request(token, old, new)) {
+                Ok(sent) => sent,
+                Err(e) => (Err(e), None),
+            };
         let response = match result {
             Ok(r) if r.retry_budget_exhausted => {
                 // A 429/503 past the retry bound: possibly applied (it
@@ -306,6 +374,10 @@ impl Driver {
             self.ledger.active.candidates.clear();
         }
         self.ledger.save();
+        if let Some(why) = token_error {
+            // Its answer is followed, but it judges nothing.
+            return Err(DriveError::Token(why));
+        }
         Ok(response)
     }
 

@@ -658,9 +658,15 @@ fn verify(s: &Shared, token: &str) -> Option<Value> {
         return None;
     }
     let key = DecodingKey::from_jwk(jwk).ok()?;
-    jsonwebtoken::decode::<Value>(token, &key, &validation(key_alg))
-        .ok()
-        .map(|d| d.claims)
+    match jsonwebtoken::decode::<Value>(token, &key, &validation(key_alg)) {
+        Ok(d) => Some(d.claims),
+        Err(e) => {
+            if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) {
+                s.traffic.lock().unwrap().expired_refused += 1;
+            }
+            None
+        }
+    }
 }
 
 fn has_openid(s: &Shared, claims: &Value) -> bool {

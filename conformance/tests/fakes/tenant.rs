@@ -60,6 +60,8 @@ pub struct Traffic {
     pub applied: usize,
     /// The held answer is being held (see [`Tenant::hold_applied`]).
     pub holding: bool,
+    /// Tokens of a trusted key refused for having expired.
+    pub expired_refused: usize,
 }
 
 /// The network in front of [`handle`]: the rate limit, and answers cut
