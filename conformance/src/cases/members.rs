@@ -12,7 +12,11 @@
 //! Then, when the profile gives `[accounts.lockable]` a password, a change
 //! of that account's password to itself (its token) must still be
 //! `duplicate_password`: its password did not change. On a conformant
-//! target the cases send no wrong old password.
+//! target the cases send no wrong old password. The change's new password
+//! is recorded as a candidate of the named account before it is sent (a
+//! target that obeys the member may give it that password), and the
+//! confirmation, a wrong old password should that account's password have
+//! changed, is sent within its lockout count and counted.
 
 use serde_json::Value;
 
