@@ -126,6 +126,38 @@ async fn without_declared_counting_the_strictest_rule_is_assumed() {
     server.stop().await;
 }
 
+/// The lone-surrogate bodies carry a wrong old password (review finding
+/// 1): once the budget is spent they are not sent, and their readable new
+/// password is recorded as a candidate before they are (they went out
+/// unguarded and unrecorded as requests that "cannot set a password").
+#[tokio::test]
+async fn lone_surrogate_bodies_spend_the_lockout_budget() {
+    let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
+    let mut profile = server.profile.clone();
+    profile.lockout.counting = None;
+    let spend = cases::find("precedence.old-password-before-duplicate").unwrap();
+    let old = cases::find("body.lone-surrogate.old-password").unwrap();
+    let new = cases::find("body.lone-surrogate.new-password").unwrap();
+    let cases = vec![spend, spend, spend, spend, old, new];
+    let outcome = runner::run(&profile, &cases, &crate::support::strict_options(&server))
+        .await
+        .unwrap();
+    for id in [old.id, new.id] {
+        let r = outcome.cases.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(r.verdict, Verdict::Skip, "{id}: {:?}", r.reason);
+        assert!(r.exchanges.is_empty(), "{id} was sent");
+        assert!(
+            r.reason
+                .as_deref()
+                .is_some_and(|why| why.contains("lockout budget is spent")),
+            "{id}: {:?}",
+            r.reason
+        );
+    }
+    assert!(outcome.restore.ok, "{}", outcome.restore.outcome);
+    server.stop().await;
+}
+
 /// The catalogue and the properties spend one budget: with the strictest
 /// rule (no `counting`: failures never expire, a success does not reset
 /// them) and `max_failures = 5`, the whole run, catalogue and generated

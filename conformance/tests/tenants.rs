@@ -290,6 +290,54 @@ fn restored_or_named(fake: &Fake, outcome: &RunOutcome, dir: &tempfile::TempDir)
     named
 }
 
+/// Review finding 7: a target that obeys a body member naming another
+/// account (and stores the change it refuses there) gives that account
+/// the change's new password. It is recorded as that account's candidate
+/// before the request is sent, and the confirmation finding its password
+/// changed makes the restore check that account. (This fake's
+/// confirmation, a change of the password to itself refused as wrong, is
+/// itself stored and sets the original back; the restore's check of the
+/// recorded candidate is what shows it was recorded.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_naming_another_account_records_its_candidate() {
+    let fake = Fake::tenant(Tenant {
+        quirks: vec![Quirk::ObeysBodyAccount, Quirk::StoresDespiteWrongOld],
+        ..Tenant::default()
+    })
+    .await;
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let options = crate::support::external_options(dir.path());
+    let lockable = profile.accounts.lockable.clone().unwrap();
+    let cases = vec![cases::find("body.other-account.user-id").unwrap()];
+    let outcome = runner::run(&profile, &cases, &options)
+        .await
+        .expect("the run starts");
+    let said = format!(
+        "restore: {}
+{}",
+        outcome.restore.outcome,
+        summary(&outcome)
+    );
+    assert_eq!(
+        fake.account(&lockable.subject).password,
+        lockable.password.clone().unwrap(),
+        "{said}"
+    );
+    assert_eq!(restored_or_named(&fake, &outcome, &dir), 0, "{said}");
+    let checked = format!("restore: {}", lockable.subject);
+    assert!(
+        outcome
+            .restore
+            .exchanges
+            .iter()
+            .any(|x| x.purpose.starts_with(&checked)),
+        "{} was not checked at the restore; {said}",
+        lockable.subject
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_despite_a_wrong_old_password_every_account_is_restored_or_named() {
     // bob (lockable) takes the new passwords of the lockout's wrong old

@@ -209,7 +209,7 @@ fn body_escapes() -> Vec<Case> {
             P::Raw(
                 post_endpoint(
                     JSON,
-                    Body::Text(LONE_SURROGATE_OLD),
+                    LONE_SURROGATE_OLD,
                     RawAuth::Active
                 ),
                 Expect::INVALID_REQUEST
@@ -224,7 +224,7 @@ fn body_escapes() -> Vec<Case> {
             P::Raw(
                 post_endpoint(
                     JSON,
-                    Body::Text(LONE_SURROGATE_NEW),
+                    LONE_SURROGATE_NEW,
                     RawAuth::Active
                 ),
                 Expect::INVALID_REQUEST
@@ -235,14 +235,23 @@ fn body_escapes() -> Vec<Case> {
 }
 
 /// A change whose old password holds a lone high surrogate: whatever a
-/// target makes of it, it is not the active account's password.
-const LONE_SURROGATE_OLD: &str =
-    r#"{"old_password":"Wr0ng-\ud800-Passw0rd","new_password":"Fresh-Passw0rd-9x"}"#;
+/// target makes of it, it is not the active account's password. Its new
+/// password is a valid string: a lenient target that stores refused
+/// changes gives the account it, so it is a guarded, recorded change.
+const LONE_SURROGATE_OLD: Body = Body::Escaped {
+    text: r#"{"old_password":"Wr0ng-\ud800-Passw0rd","new_password":"Fresh-Passw0rd-9x"}"#,
+    old: "Wr0ng-\u{FFFD}-Passw0rd",
+    new: "Fresh-Passw0rd-9x",
+};
 
 /// A change with a wrong old password whose new password holds a lone low
-/// surrogate (a target that checks the policy first reads it).
-const LONE_SURROGATE_NEW: &str =
-    r#"{"old_password":"Wr0ng-Passw0rd-x9","new_password":"Fresh-\udc00-Passw0rd"}"#;
+/// surrogate (a target that checks the policy first reads it); a lenient
+/// decoder reads U+FFFD for it.
+const LONE_SURROGATE_NEW: Body = Body::Escaped {
+    text: r#"{"old_password":"Wr0ng-Passw0rd-x9","new_password":"Fresh-\udc00-Passw0rd"}"#,
+    old: "Wr0ng-Passw0rd-x9",
+    new: "Fresh-\u{FFFD}-Passw0rd",
+};
 
 /// Carries out a hand-made request.
 pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
@@ -267,6 +276,12 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
     let body = match raw.body {
         Body::Empty => Vec::new(),
         Body::Text(t) => t.as_bytes().to_vec(),
+        Body::Escaped { text, old, new } => {
+            // A wrong old password carrying a string new one: guarded and
+            // recorded like any wrong-old change.
+            change_of = Some((old.to_string(), new.to_string()));
+            text.as_bytes().to_vec()
+        }
         Body::Members(old, new) => {
             let mut map: Vec<(&str, Value)> = Vec::new();
             let mut strings = (None, None);
@@ -334,4 +349,27 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
     ctx.step("a hand-made request", request, effect, expect)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The passwords an escaped body is recorded and guarded with are the
+    /// ones a lenient decoder (U+FFFD for a lone surrogate) reads from it.
+    #[test]
+    fn escaped_bodies_name_what_a_lenient_decoder_reads() {
+        for body in [LONE_SURROGATE_OLD, LONE_SURROGATE_NEW] {
+            let Body::Escaped { text, old, new } = body else {
+                panic!("not an escaped body: {body:?}");
+            };
+            let lenient = text
+                .replace("\\ud800", "\\ufffd")
+                .replace("\\udc00", "\\ufffd");
+            assert_ne!(lenient, text, "no lone surrogate in {text}");
+            let v: Value = serde_json::from_str(&lenient).unwrap();
+            assert_eq!(v["old_password"], old);
+            assert_eq!(v["new_password"], new);
+        }
+    }
 }

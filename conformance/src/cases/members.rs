@@ -12,12 +12,17 @@
 //! Then, when the profile gives `[accounts.lockable]` a password, a change
 //! of that account's password to itself (its token) must still be
 //! `duplicate_password`: its password did not change. On a conformant
-//! target the cases send no wrong old password.
+//! target the cases send no wrong old password. The change's new password
+//! is recorded as a candidate of the named account before it is sent (a
+//! target that obeys the member may give it that password), and the
+//! confirmation, a wrong old password should that account's password have
+//! changed, is sent within its lockout count and counted.
 
 use serde_json::Value;
 
 use crate::checks::{self, Check, Outcome, Weight};
 use crate::exchange::Response;
+use crate::profile::Account;
 use crate::session::{CaseContext, Effect, Stop, change, is_error, object};
 use crate::vocabulary::{Case, Expect, Row, Spec, Tier};
 
@@ -106,6 +111,14 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
         "a valid change of the active account with `{member}` naming {}",
         other.subject
     );
+    // A target that obeys the member changes the other account: `new` is
+    // recorded as its candidate before the request is sent (the restore
+    // tries it should that account's password be found changed).
+    if let Some(effect) = other_candidate(ctx, &other, &new)
+        && !ctx.record_before_send(&purpose, &effect)
+    {
+        return Ok(());
+    }
     let tracked = ctx.sends_tracked(&Effect::Change {
         old: current.clone(),
         new: new.clone(),
@@ -129,21 +142,80 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
     let Some(password) = ctx.password_of(&lockable) else {
         return Ok(());
     };
-    let label = format!("token:{}", lockable.subject);
-    let other_token = ctx.token_for(&lockable, &label).await?;
-    ctx.step_one_of(
-        &format!(
-            "effect: {}'s password still works (a change of it to itself is duplicate_password)",
-            lockable.subject
-        ),
-        change(Some(&other_token), &password, &password, None),
-        // A change of its password to itself: applied or not, its
-        // password stays what the run knows; nothing to record.
-        Effect::None,
-        &[Expect::DUPLICATE, Expect::RECURRENT],
-    )
-    .await?;
-    Ok(())
+    confirm_other(ctx, &lockable, &password).await
+}
+
+/// The candidate effect of a change of the active account that names
+/// `other` in a member: `None` for the missing account (nothing to change).
+fn other_candidate(ctx: &mut CaseContext<'_>, other: &Account, new: &str) -> Option<Effect> {
+    let missing = ctx.runner.profile.accounts.missing.as_ref();
+    if missing.is_some_and(|m| m.subject == other.subject) {
+        return None;
+    }
+    Some(match &other.password {
+        Some(original) => Effect::Candidate {
+            subject: other.subject.clone(),
+            original: original.clone(),
+            known: ctx.password_of(other).unwrap_or_else(|| original.clone()),
+            new: new.to_string(),
+        },
+        None => Effect::WithoutPassword {
+            subject: other.subject.clone(),
+            new: new.to_string(),
+        },
+    })
+}
+
+/// A change of `lockable`'s password to itself: `duplicate_password` (or
+/// `recurrent_password`) says it did not change. Should it have changed,
+/// that is a wrong old password sent to it: sent only while its lockout
+/// count has room, and counted (with a lost answer, as an upper bound);
+/// the target then applied a change it had to refuse, so the restore
+/// tries the recorded candidate.
+async fn confirm_other(
+    ctx: &mut CaseContext<'_>,
+    lockable: &Account,
+    password: &str,
+) -> Result<(), Stop> {
+    let subject = &lockable.subject;
+    if !ctx.runner.ledger.other_has_room(subject) {
+        ctx.result.notes.push(format!(
+            "{subject}'s password was not confirmed: its lockout count has no room for a \
+             possibly wrong old password"
+        ));
+        return Ok(());
+    }
+    let label = format!("token:{subject}");
+    let other_token = ctx.token_for(lockable, &label).await?;
+    let answer = ctx
+        .step_one_of(
+            &format!(
+                "effect: {subject}'s password still works (a change of it to itself is \
+                 duplicate_password)"
+            ),
+            change(Some(&other_token), password, password, None),
+            // A change of its password to itself: applied or not, its
+            // password stays what the run knows; nothing to record.
+            Effect::None,
+            &[Expect::DUPLICATE, Expect::RECURRENT],
+        )
+        .await;
+    let wrong = match &answer {
+        Ok(r) => is_error(r, "wrong_old_password"),
+        Err(Stop::Abort) => true,
+        Err(_) => false,
+    };
+    if wrong {
+        ctx.runner.ledger.note_other_failure(subject);
+    }
+    if answer
+        .as_ref()
+        .is_ok_and(|r| is_error(r, "wrong_old_password"))
+    {
+        ctx.runner.ledger.stores_refused = true;
+        ctx.runner.ledger.save();
+    }
+    answer.map(|_| ())
 }
 
 /// The tracked password was refused because the member redirected the

@@ -381,16 +381,18 @@ impl Driver {
         Ok(response)
     }
 
-    /// Records the string `new_password` of `body` (if it has one) as a
-    /// candidate of the account in the state file before a request with
+    /// Records the string `new_password` of `body` (if strict JSON reads
+    /// one) and every password of `also` (what a lenient decoder reads
+    /// from a body strict JSON refuses, each of duplicate members) as
+    /// candidates of the account in the state file before a request with
     /// the account's token that is not a well-formed change is sent.
-    pub fn record_candidate_of(&mut self, body: &[u8]) {
-        let new = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+    pub fn record_candidate_of(&mut self, body: &[u8], also: &[String]) {
+        let strict = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
             v.get("new_password")
                 .and_then(Value::as_str)
                 .map(str::to_string)
         });
-        if let Some(new) = new {
+        for new in strict.into_iter().chain(also.iter().cloned()) {
             // A failed write is caught by `may_send_with_token`.
             let _ = self.ledger.before_change(&Effect::ActiveCandidate { new });
         }

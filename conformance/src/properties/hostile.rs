@@ -145,6 +145,32 @@ impl Corner {
         matches!(self, Corner::NulEscape | Corner::LongEscapes)
     }
 
+    /// Every string new password a lenient decoder reads from
+    /// [`Corner::body`] (U+FFFD for a lone surrogate, the BOM skipped,
+    /// invalid UTF-8 replaced, each of duplicate members): a target that
+    /// stores refused changes may give the account any of them, so all
+    /// are recorded before the request is sent (strict JSON reads none of
+    /// several of these bodies).
+    pub fn new_passwords(self) -> Vec<String> {
+        let fresh = "Fresh-Passw0rd-9x";
+        let one = |p: &str| vec![p.to_string()];
+        match self {
+            Corner::NulEscape => one("Fresh-\u{0}-Passw0rd9"),
+            Corner::LoneHigh { old: true }
+            | Corner::LoneLow { old: true }
+            | Corner::InvalidUtf8Old
+            | Corner::Bom
+            | Corner::NumberOld => one(fresh),
+            Corner::LoneHigh { old: false } | Corner::LoneLow { old: false } => {
+                one("Fresh-\u{FFFD}-Passw0rd9")
+            }
+            Corner::ReversedPair => one("Fresh-\u{FFFD}\u{FFFD}-Passw0rd9"),
+            Corner::DuplicateMembers => vec![fresh.to_string(), "Fresh-Passw0rd-8y".to_string()],
+            Corner::NumberNew => Vec::new(),
+            Corner::LongEscapes => one(&format!("Aa1{}", "\u{e9}".repeat(600))),
+        }
+    }
+
     /// The body around `wrong` (a JSON string literal of a wrong old
     /// password, quotes included).
     fn body(self, wrong: &str) -> Vec<u8> {
@@ -281,6 +307,16 @@ pub fn requests() -> BoxedStrategy<Hostile> {
 }
 
 impl Hostile {
+    /// The string new passwords of a grammar corner's body as a lenient
+    /// decoder reads them ([`Corner::new_passwords`]); none for the other
+    /// bodies (their strict JSON is read when they are recorded).
+    pub fn new_passwords(&self) -> Vec<String> {
+        match self.body {
+            BodyGen::Corner(c) => c.new_passwords(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether the request carries a valid token of the active account.
     pub fn active_token(&self) -> bool {
         matches!(
@@ -673,6 +709,79 @@ mod tests {
                 .contains(r#""Wr0ng-Passw0rd\ud800""#)
         );
         assert!(Corner::Bom.body(&wrong).starts_with(b"\xef\xbb\xbf{"));
+    }
+
+    /// Every string `new_password` a lenient decoder reads from `body`:
+    /// the BOM skipped, invalid UTF-8 and lone surrogates read as U+FFFD,
+    /// each member of a duplicate read.
+    fn lenient_new_passwords(body: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(body)
+            .trim_start_matches('\u{feff}')
+            .replace("\\ud800", "\\ufffd")
+            .replace("\\udc00", "\\ufffd");
+        let key = "\"new_password\":";
+        text.match_indices(key)
+            .filter_map(|(i, _)| {
+                serde_json::Deserializer::from_str(&text[i + key.len()..])
+                    .into_iter::<Value>()
+                    .next()
+                    .and_then(Result::ok)
+                    .and_then(|v| v.as_str().map(str::to_string))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn corners_name_every_new_password_a_lenient_decoder_reads() {
+        let wrong = Value::String("Wr0ng-Passw0rd".into()).to_string();
+        for c in Corner::ALL {
+            assert_eq!(
+                c.new_passwords(),
+                lenient_new_passwords(&c.body(&wrong)),
+                "{c:?}"
+            );
+        }
+    }
+
+    /// Review finding 3: the BOM, lone-surrogate, invalid-UTF-8 and
+    /// duplicate-member bodies record every new password a lenient target
+    /// may store before they are sent (strict JSON read none of them, or
+    /// only the last duplicate).
+    #[test]
+    fn every_corner_new_password_is_recorded_before_sending() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mut p =
+            crate::profile::Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE))
+                .unwrap();
+        p.base_url = "http://127.0.0.1:9".into();
+        let mut ledger = crate::session::ledger::Ledger::new(
+            p.endpoint().unwrap().endpoint_url(),
+            None,
+            p.accounts.active.clone(),
+            p.accounts.active.password.clone().unwrap(),
+            p.lockout.rule(),
+        );
+        let bounds = crate::properties::driver::Bounds {
+            max_requests: 1,
+            timeout: std::time::Duration::from_secs(1),
+        };
+        let mut d = Driver::new(runtime.handle().clone(), &p, &mut ledger, bounds).unwrap();
+        for c in Corner::ALL {
+            let h = Hostile {
+                auth: AuthGen::Active,
+                content_type: TypeGen::Json,
+                body: BodyGen::Corner(c),
+            };
+            let request = h.request(&mut d).unwrap();
+            d.record_candidate_of(&request.body, &h.new_passwords());
+            for new in lenient_new_passwords(&request.body) {
+                assert!(
+                    d.ledger.active.candidates.contains(&new),
+                    "{c:?}: {new:?} not recorded"
+                );
+            }
+        }
+        assert_eq!(d.requests, 0, "nothing is sent");
     }
 
     #[test]

@@ -495,7 +495,7 @@ fn hostile_inputs(driver: &RefCell<Driver>, opts: &PropertyOptions, result: &mut
         if h.active_token() {
             // A target that stores a refused change gives the account
             // this new password: recorded before it is sent.
-            d.record_candidate_of(&request.body);
+            d.record_candidate_of(&request.body, &h.new_passwords());
             // Not recorded, so not sent.
             d.may_send_with_token().map_err(fail_on)?;
         }

@@ -129,6 +129,19 @@ pub mod http {
         Members(Member, Member),
         /// A valid change padded with an extra member past the declared body limit.
         Oversized,
+        /// These bytes (`text`), a change whose members hold escapes no
+        /// Rust string holds (a lone surrogate), with the `old` and `new`
+        /// passwords a lenient decoder reads from them (U+FFFD for the
+        /// escape): a wrong-old change, guarded by the lockout budget and
+        /// `new` recorded before it is sent.
+        Escaped {
+            /// The body sent.
+            text: &'static str,
+            /// The old password as a lenient decoder reads it.
+            old: &'static str,
+            /// The new password as a lenient decoder reads it.
+            new: &'static str,
+        },
     }
 
     /// Whose token a hand-made request carries.
