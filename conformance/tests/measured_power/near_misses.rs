@@ -69,11 +69,14 @@ pub(super) fn rows() -> Vec<Row> {
             "history compared case-insensitively (recurrent_password)",
             &["history.not-recurrent.case-changed"],
         ),
-        defect(
+        // RFC 6749 §3.3, not the document, makes scope values
+        // case-sensitive: caught at rfc tier (the findings column).
+        decision(
             "scope-case-insensitive",
             ScopeCaseInsensitive,
             "`OPENID` counts as openid",
-            &["auth.insufficient-scope.openid-upper-case"],
+            "scope case: RFC 6749 §3.3, an rfc-tier finding",
+            same,
         ),
         defect(
             "scope-substring",
