@@ -78,6 +78,21 @@ pub(super) fn rows() -> Vec<Row> {
             "scope case: RFC 6749 §3.3, an rfc-tier finding",
             same,
         ),
+        decision(
+            "similar-refused-by-policy",
+            SimilarRefusedByPolicy,
+            "a new password equal to the current or a previous one but for case: \
+             invalid_new_password",
+            "open point 5: a policy may refuse a too similar password",
+            same,
+        ),
+        decision(
+            "malformed-old-invalid-request",
+            MalformedOldInvalidRequest,
+            "an empty old password, or one with a NUL: invalid_request",
+            "open point 6: a malformed member",
+            same,
+        ),
         defect(
             "scope-substring",
             ScopeSubstring,
