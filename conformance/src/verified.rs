@@ -2,9 +2,10 @@
 //! what in the profile would verify it.
 //!
 //! A row is *verified* when at least one of its seed-tier cases passed
-//! (with or without RFC warnings) with at least one passing seed-tier
-//! check. A case cut short (partial), skipped, not determined, failed or
-//! expected to fail by the baseline never verifies its row. A row none of
+//! (with or without RFC warnings) with a passing seed-tier check of the
+//! row's own status (a 200-only case under a refusal row does not
+//! count). A case cut short (partial), skipped, not determined, failed
+//! or expected to fail by the baseline never verifies its row. A row none of
 //! whose seed-tier cases ran (`--case` selected none) is *out of scope*:
 //! neither verified nor unverified.
 //!
@@ -52,14 +53,32 @@ impl Unverified {
     }
 }
 
-/// Whether `result` verifies its row.
+/// Whether `result` verifies its row: a passing seed-tier check of the
+/// row's own answer, its status ([`row_status`]), is required, so a case
+/// that only checks a 200 (an acceptance case filed under a refusal row)
+/// never verifies that row.
 pub fn verifies(result: &CaseResult) -> bool {
+    let own = row_status(&result.group);
     result.tier == Tier::Seed
         && matches!(result.verdict, Verdict::Pass | Verdict::Warn)
-        && result
-            .checks
-            .iter()
-            .any(|c| c.tier == Tier::Seed && c.outcome == Outcome::Pass)
+        && result.checks.iter().any(|c| {
+            c.tier == Tier::Seed
+                && c.outcome == Outcome::Pass
+                && c.what == "status"
+                && Some(c.expected.as_str()) == own
+        })
+}
+
+/// The status of row `group`'s answer in the document's table (S1 200,
+/// S10 401, S11 403, the others 400); `None` for a group that is no row.
+fn row_status(group: &str) -> Option<&'static str> {
+    let row = Row::ALL.iter().find(|r| r.id() == group)?;
+    Some(match row {
+        Row::S1 => "200",
+        Row::S10 => "401",
+        Row::S11 => "403",
+        _ => "400",
+    })
 }
 
 /// The rows of `results` that are in scope and not verified, in document
@@ -260,12 +279,13 @@ mod tests {
         r.verdict = verdict;
         r.reason = reason.map(str::to_string);
         if seed_pass {
+            let status = row_status(&r.group).unwrap();
             r.checks.push(Check {
                 step: 1,
                 tier: Tier::Seed,
                 what: "status".into(),
-                expected: "400".into(),
-                observed: "400".into(),
+                expected: status.into(),
+                observed: status.into(),
                 outcome: Outcome::Pass,
                 weight: Weight::Pass,
             });
@@ -346,6 +366,20 @@ mod tests {
         ] {
             assert!(!verifies(&result("user.frozen", v, None, true)), "{v:?}");
         }
+        // A passing seed check of another answer (a 200 under a refusal
+        // row: an acceptance case) does not verify the row.
+        let mut accepted = result("auth.scope.openid-middle", Verdict::Pass, None, false);
+        accepted.checks.push(Check {
+            step: 1,
+            tier: Tier::Seed,
+            what: "status".into(),
+            expected: "200".into(),
+            observed: "200".into(),
+            outcome: Outcome::Pass,
+            weight: Weight::Pass,
+        });
+        assert_eq!(accepted.group, "S11");
+        assert!(!verifies(&accepted));
         // A reference case of the row never verifies it.
         assert!(!verifies(&result(
             "user.frozen-and-locked",

@@ -125,7 +125,7 @@ pub fn scope() -> Vec<Case> {
         ),
         case!(
             "auth.insufficient-scope.openid-upper-case",
-            Seed,
+            Rfc,
             R(Row::S11),
             "`OPENID` is not the openid scope (scope values are case-sensitive, RFC 6749 §3.3)",
             P::Auth(
@@ -242,6 +242,9 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
             }
             let account = ctx.runner.ledger.active.account.clone();
             let t = ctx.runner.tokens.variant(&account, kind).await?;
+            if let TokenKind::DeclaredScope(values) = kind {
+                near_miss_as_asked(values, &t)?;
+            }
             ctx.redactor.add(
                 &t,
                 &format!("token:{}-{}", account.subject, token_label(kind)),
@@ -279,6 +282,60 @@ pub(crate) async fn send_change(
     Ok(())
 }
 
+/// A scope without `openid` must reach the target as asked: the case is
+/// not determined when the issued token's scope holds an exact `openid`
+/// (the issuer normalised a near miss, `OPENID`, to it) or does not hold
+/// a requested value as one value (a space-separated scope, or a token
+/// command given the values joined with spaces, splits `open id`). A
+/// token whose payload does not decode is sent as it is.
+fn near_miss_as_asked(values: &[&str], t: &str) -> Result<(), Stop> {
+    if values.contains(&"openid") {
+        return Ok(());
+    }
+    let Some(issued) = issued_scope(t) else {
+        return Ok(());
+    };
+    if issued.iter().any(|v| v == "openid") {
+        return Err(Stop::Skip(
+            "not determined: the issued token's scope holds openid (the issuer normalised the \
+             requested values): the near miss cannot reach the target"
+                .into(),
+        ));
+    }
+    if let Some(missing) = values.iter().find(|v| !issued.iter().any(|i| i == *v)) {
+        return Err(Stop::Skip(format!(
+            "not determined: the issued token's scope does not hold {missing:?} as one value (a \
+             space-separated scope splits it)"
+        )));
+    }
+    Ok(())
+}
+
+/// The scope values of JWT `t` (a JSON array, or a space-separated
+/// string), when its payload decodes and has a scope.
+fn issued_scope(t: &str) -> Option<Vec<String>> {
+    use base64::Engine;
+    let payload = t.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    match claims.get("scope")? {
+        serde_json::Value::Array(a) => Some(
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        ),
+        serde_json::Value::String(s) => Some(
+            s.split(' ')
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 fn token_label(kind: TokenKind) -> &'static str {
     match kind {
         TokenKind::BadSignature => "bad-signature",
@@ -292,5 +349,32 @@ fn token_label(kind: TokenKind) -> &'static str {
         TokenKind::NoScope => "no-scope",
         TokenKind::Scope(..) | TokenKind::DeclaredScope(_) => "scope",
         TokenKind::ProfileNoOpenid => "no-openid",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn token(claims: serde_json::Value) -> String {
+        let b = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        format!("{}.{}.sig", b(b"{}"), b(claims.to_string().as_bytes()))
+    }
+
+    #[test]
+    fn a_near_miss_the_issuer_did_not_keep_is_not_determined() {
+        let normalised = token(serde_json::json!({"scope": ["openid", "profile"]}));
+        assert!(near_miss_as_asked(OPENID_UPPER, &normalised).is_err());
+        let split = token(serde_json::json!({"scope": "open id profile"}));
+        assert!(near_miss_as_asked(OPEN_ID, &split).is_err());
+        let kept = token(serde_json::json!({"scope": ["open id", "profile"]}));
+        assert!(near_miss_as_asked(OPEN_ID, &kept).is_ok());
+        let upper = token(serde_json::json!({"scope": "OPENID profile"}));
+        assert!(near_miss_as_asked(OPENID_UPPER, &upper).is_ok());
+        // Not a JWT: sent as it is.
+        assert!(near_miss_as_asked(OPENID_UPPER, "opaque").is_ok());
+        // Cases that ask for openid are not near misses.
+        assert!(near_miss_as_asked(OPENID_MIDDLE, &normalised).is_ok());
     }
 }

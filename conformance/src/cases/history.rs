@@ -103,6 +103,10 @@ async fn history(ctx: &mut CaseContext<'_>, probe: HistoryProbe) -> Result<(), S
             Expect::Success,
         ),
     };
+    if probe == HistoryProbe::MostRecentCaseChanged {
+        super::password::near_equal_step(ctx, &purpose, &reused, "recurrent_password").await?;
+        return Ok(());
+    }
     ctx.change_step(&purpose, &current, &reused, expect).await?;
     if matches!(probe, HistoryProbe::MostRecent | HistoryProbe::Nth) {
         ctx.unchanged(Some(reused)).await?;

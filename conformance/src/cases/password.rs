@@ -8,9 +8,11 @@
 //! only nearly equals the current one is not a duplicate (S3 refuses only
 //! an equal one).
 
+use crate::checks::{self, Check, Outcome, Weight};
+use crate::exchange::Response;
 use crate::password;
-use crate::session::{CaseContext, Effect, Stop, change};
-use crate::vocabulary::{Case, Expect, PolicyBreak, Row, Spec};
+use crate::session::{CaseContext, Effect, Stop, change, is_error};
+use crate::vocabulary::{Case, Expect, PolicyBreak, Row, Spec, Tier};
 
 use Plan as P;
 use Spec::Row as R;
@@ -267,14 +269,61 @@ async fn exact(ctx: &mut CaseContext<'_>, miss: NearMiss) -> Result<(), Stop> {
         return Err(Stop::Abort);
     }
     let new = ctx.fresh();
-    ctx.change_step(
-        "a change with a near miss of P as the old password",
-        &near,
-        &new,
-        Expect::WRONG_OLD,
-    )
-    .await?;
+    let purpose = "a change with a near miss of P as the old password";
+    if matches!(miss, NearMiss::Empty | NearMiss::NulSuffix) {
+        // An empty old password, or one with a control character, may
+        // also be refused as a malformed member (open point 6).
+        let token = ctx.active_token().await?;
+        let request = change(Some(&token), &near, &new, None);
+        let effect = Effect::Change {
+            old: near.clone(),
+            new: new.clone(),
+        };
+        let r = ctx.send_step(purpose, request, effect).await?;
+        judge_malformed_old(ctx, &r);
+        ctx.after_answer(false, &r).await;
+    } else {
+        ctx.change_step(purpose, &near, &new, Expect::WRONG_OLD)
+            .await?;
+    }
     ctx.unchanged(None).await
+}
+
+/// The answer to an empty old password or one ending in a NUL: at seed
+/// tier anything but a 200 (the current password is the only right one;
+/// the next step checks it still works); `wrong_old_password` (S2) is
+/// checked at reference tier, since a refusal of the malformed member
+/// (`invalid_request`, say) is open point 6.
+fn judge_malformed_old(ctx: &mut CaseContext<'_>, r: &Response) {
+    let step = ctx.result.exchanges.len();
+    ctx.result.checks.push(Check {
+        step,
+        tier: Tier::Seed,
+        what: "the near miss is refused (S2: only the current password is right)".to_string(),
+        expected: "not 200".to_string(),
+        observed: r.status.to_string(),
+        outcome: if r.status == 200 {
+            Outcome::Fail
+        } else {
+            Outcome::Pass
+        },
+        weight: Weight::Pass,
+    });
+    if r.status == 200 || r.status >= 500 {
+        return;
+    }
+    for mut c in checks::evaluate(&Expect::WRONG_OLD, r, &ctx.redactor) {
+        c.step = step;
+        c.tier = Tier::Reference;
+        ctx.result.checks.push(c);
+    }
+    if !is_error(r, "wrong_old_password") {
+        ctx.result.notes.push(format!(
+            "step {step}: the old password was refused other than as wrong_old_password: \
+             allowed (open point 6: a malformed member); S2's answer is checked at reference \
+             tier"
+        ));
+    }
 }
 
 /// The near miss `miss` of `p`.
@@ -341,14 +390,13 @@ async fn not_duplicate(ctx: &mut CaseContext<'_>, kind: NotEqual) -> Result<(), 
         ));
     }
     ctx.redactor.add(&new, "password:near-current");
-    let r = ctx
-        .change_step(
-            "a change to a password that differs from the current one only a little",
-            &current,
-            &new,
-            Expect::Success,
-        )
-        .await?;
+    let r = near_equal_step(
+        ctx,
+        "a change to a password that differs from the current one only a little",
+        &new,
+        "duplicate_password",
+    )
+    .await?;
     if r.status != 200 {
         return Ok(());
     }
@@ -361,4 +409,58 @@ async fn not_duplicate(ctx: &mut CaseContext<'_>, kind: NotEqual) -> Result<(), 
     )
     .await?;
     Ok(())
+}
+
+/// A change from the current password to `new`, which only nearly equals
+/// a password the target must not take again (`refusal`:
+/// `duplicate_password`, S3, or `recurrent_password`, S4). The document
+/// refuses only an equal password, so at seed tier only that refusal (or
+/// a 5xx) fails; any other refusal (a "too similar" rule,
+/// `invalid_new_password`) is the policy's own business (open point 5):
+/// the 200 is then checked at reference tier, with a note.
+pub(crate) async fn near_equal_step(
+    ctx: &mut CaseContext<'_>,
+    purpose: &str,
+    new: &str,
+    refusal: &'static str,
+) -> Result<Response, Stop> {
+    let current = ctx.current();
+    let token = ctx.active_token().await?;
+    let request = change(Some(&token), &current, new, None);
+    let effect = Effect::Change {
+        old: current.clone(),
+        new: new.to_string(),
+    };
+    let r = ctx.send_step(purpose, request, effect).await?;
+    let step = ctx.result.exchanges.len();
+    let equal = is_error(&r, refusal);
+    ctx.result.checks.push(Check {
+        step,
+        tier: Tier::Seed,
+        what: format!("not refused as equal ({refusal}: only an equal password is)"),
+        expected: format!("any answer but {refusal}"),
+        observed: if equal {
+            refusal.to_string()
+        } else {
+            r.status.to_string()
+        },
+        outcome: if equal { Outcome::Fail } else { Outcome::Pass },
+        weight: Weight::Pass,
+    });
+    if r.status == 200 {
+        ctx.check(&Expect::Success, &r);
+    } else if !equal && r.status < 500 {
+        for mut c in checks::evaluate(&Expect::Success, &r, &ctx.redactor) {
+            c.step = step;
+            c.tier = Tier::Reference;
+            ctx.result.checks.push(c);
+        }
+        ctx.result.notes.push(format!(
+            "step {step}: refused other than as {refusal}: allowed (open point 5: the policy may \
+             refuse a password too similar to an earlier one); the 200 is checked at reference \
+             tier"
+        ));
+    }
+    ctx.after_answer(true, &r).await;
+    Ok(r)
 }

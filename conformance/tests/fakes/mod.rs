@@ -138,6 +138,12 @@ pub enum Quirk {
     DuplicateByPrefix,
     /// The history check ignores letter case.
     HistoryCaseInsensitive,
+    /// A policy rule (open point 5): a new password equal to the current or
+    /// a previous one but for letter case is `invalid_new_password`.
+    SimilarRefusedByPolicy,
+    /// An empty old password, or one with a NUL, is `invalid_request`
+    /// (open point 6: a malformed member).
+    MalformedOldInvalidRequest,
     /// Scope values compared with `openid` ignoring case.
     ScopeCaseInsensitive,
     /// Any scope value containing `openid` counts.
@@ -932,6 +938,9 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
             Check::History,
         ]
     };
+    if has(s, Quirk::MalformedOldInvalidRequest) && (old.is_empty() || old.contains('\0')) {
+        return error(s, "invalid_request");
+    }
     let new_n = normalize(s, &new);
     let old_matches = {
         let (a, b) = (normalize(s, &old), normalize(s, &user.password));
@@ -1025,6 +1034,15 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                 }
             }
             Check::Policy => {
+                let similar = |p: &str| {
+                    let p = normalize(s, p);
+                    p != new_n && p.to_lowercase() == new_n.to_lowercase()
+                };
+                if has(s, Quirk::SimilarRefusedByPolicy)
+                    && (similar(&user.password) || user.previous.iter().any(|p| similar(p)))
+                {
+                    return error(s, "invalid_new_password");
+                }
                 if !policy_ok(s, &new_n) {
                     if has(s, Quirk::StoresDespitePolicyError) {
                         let old_pw = std::mem::replace(&mut user.password, new.clone());

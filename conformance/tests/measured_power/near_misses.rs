@@ -69,11 +69,29 @@ pub(super) fn rows() -> Vec<Row> {
             "history compared case-insensitively (recurrent_password)",
             &["history.not-recurrent.case-changed"],
         ),
-        defect(
+        // RFC 6749 §3.3, not the document, makes scope values
+        // case-sensitive: caught at rfc tier (the findings column).
+        decision(
             "scope-case-insensitive",
             ScopeCaseInsensitive,
             "`OPENID` counts as openid",
-            &["auth.insufficient-scope.openid-upper-case"],
+            "scope case: RFC 6749 §3.3, an rfc-tier finding",
+            same,
+        ),
+        decision(
+            "similar-refused-by-policy",
+            SimilarRefusedByPolicy,
+            "a new password equal to the current or a previous one but for case: \
+             invalid_new_password",
+            "open point 5: a policy may refuse a too similar password",
+            same,
+        ),
+        decision(
+            "malformed-old-invalid-request",
+            MalformedOldInvalidRequest,
+            "an empty old password, or one with a NUL: invalid_request",
+            "open point 6: a malformed member",
+            same,
         ),
         defect(
             "scope-substring",
