@@ -179,7 +179,12 @@ fn child_baseline() -> Res<()> {
                 };
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(|_req| async {
+                    // Reads the request body as the reference does: an
+                    // unread body still arriving when the answer is written
+                    // makes hyper close the connection, which a pipelined
+                    // client (`--pipeline`) would see as dropped batches.
+                    let service = hyper::service::service_fn(|req: http::Request<_>| async {
+                        let _ = http_body_util::BodyExt::collect(req.into_body()).await;
                         Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
                             Bytes::from_static(b"hello"),
                         )))
