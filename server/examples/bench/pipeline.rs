@@ -34,7 +34,12 @@ fn parse_answer(buf: &[u8]) -> Result<Option<(u16, usize)>, String> {
     for line in lines {
         let (name, value) = line.split_once(':').ok_or("header line without ':'")?;
         if name.eq_ignore_ascii_case("content-length") {
-            length = Some(value.trim().parse::<usize>().map_err(|_| "bad content-length")?);
+            length = Some(
+                value
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| "bad content-length")?,
+            );
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             return Err("chunked answer: not supported by the pipelined driver".into());
         }

@@ -19,8 +19,8 @@ use server::keys::KeySet;
 use server::token::{TokenError, Verifier};
 
 use crate::load::{Forger, Load, Template, drive};
-use crate::pipeline::drive_pipelined;
 use crate::pin::{Mode, pin_current_thread};
+use crate::pipeline::drive_pipelined;
 use crate::{Res, Row, ServerProc, row, token};
 
 /// CPU time the calling thread has used.
