@@ -10,6 +10,7 @@
 //! cargo run --release -p server --example bench -- --only rejections  # S9/S10/S11 rows only
 //! cargo run --release -p server --example bench -- --profile s10 20  # one scenario, for perf
 //! cargo run --release -p server --example bench -- --only rejections --mode shared  # unpinned
+//! cargo run --release -p server --example bench -- --only rejections --pipeline 16  # batches of 16
 //! cargo run --release -p server --example bench -- --help
 //! ```
 //!
@@ -47,11 +48,12 @@ use load::{Template, drive, once};
 
 mod load;
 mod pin;
+mod pipeline;
 mod rejections;
 
 const HELP: &str = "\
-usage: bench [--quick] [--only rejections|flood] [--mode pinned|shared]
-       bench --profile s9|s10|s11 [SECS] [--mode pinned|shared]
+usage: bench [--quick] [--only rejections|flood] [--mode pinned|shared] [--pipeline N]
+       bench --profile s9|s10|s11 [SECS] [--mode pinned|shared] [--pipeline N]
 
   --quick     1 s per throughput phase instead of 3
   --only      one section: rejections (S9/S10/S11 against bare hyper, the
@@ -61,6 +63,9 @@ usage: bench [--quick] [--only rejections|flood] [--mode pinned|shared]
               generator on CPU 1, the ceiling on one thread on CPU 0;
               shared = nothing pinned, servers with one worker per core and
               the load generator on the same cores (the bench before pinning)
+  --pipeline  for the rejection rows and --profile: each connection writes
+              N requests back to back, then reads the N answers (default 1:
+              one request at a time, through hyper's client)
   --profile   drive one scenario against a reference server for SECS
               (default 20) and print its pid, for perf record -p
 ";
@@ -80,13 +85,19 @@ fn main() -> ExitCode {
         }
         Some("--child-reference") => child_reference(&args[2..]),
         Some("--child-baseline") => child_baseline(),
-        _ => match pin::Mode::parse(flag("--mode").unwrap_or("pinned")) {
-            Err(e) => Err(e),
-            Ok(mode) if args.get(1).is_some_and(|a| a == "--profile") => {
+        _ => match (
+            pin::Mode::parse(flag("--mode").unwrap_or("pinned")),
+            pipeline_depth(flag("--pipeline")),
+        ) {
+            (Err(e), _) | (_, Err(e)) => Err(e),
+            (Ok(mode), Ok(depth)) if args.get(1).is_some_and(|a| a == "--profile") => {
                 let secs = args.get(3).filter(|a| !a.starts_with("--"));
-                profile(args.get(2), secs, mode)
+                profile(args.get(2), secs, mode, depth)
             }
-            Ok(mode) => driver(args.iter().any(|a| a == "--quick"), flag("--only"), mode),
+            (Ok(mode), Ok(depth)) => {
+                let quick = args.iter().any(|a| a == "--quick");
+                driver(quick, flag("--only"), mode, depth)
+            }
         },
     };
     match result {
@@ -99,6 +110,15 @@ fn main() -> ExitCode {
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// `--pipeline N`: requests per batch, 1 to 64 (default 1).
+fn pipeline_depth(flag: Option<&str>) -> Res<usize> {
+    match flag.map(str::parse::<usize>) {
+        None => Ok(1),
+        Some(Ok(n @ 1..=64)) => Ok(n),
+        Some(_) => Err("--pipeline N: a number from 1 to 64".into()),
+    }
+}
 
 // ---------------------------------------------------------------- children
 
@@ -159,7 +179,12 @@ fn child_baseline() -> Res<()> {
                 };
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(|_req| async {
+                    // Reads the request body as the reference does: an
+                    // unread body still arriving when the answer is written
+                    // makes hyper close the connection, which a pipelined
+                    // client (`--pipeline`) would see as dropped batches.
+                    let service = hyper::service::service_fn(|req: http::Request<_>| async {
+                        let _ = http_body_util::BodyExt::collect(req.into_body()).await;
                         Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
                             Bytes::from_static(b"hello"),
                         )))
@@ -367,13 +392,18 @@ fn row(figure: impl Into<String>, value: impl Into<String>, goal: &str, met: Opt
 }
 
 /// `--profile SCENARIO [SECS]`: see [`rejections::hold`].
-fn profile(scenario: Option<&String>, secs: Option<&String>, mode: pin::Mode) -> Res<()> {
+fn profile(
+    scenario: Option<&String>,
+    secs: Option<&String>,
+    mode: pin::Mode,
+    depth: usize,
+) -> Res<()> {
     let scenario = scenario.ok_or("--profile s9|s10|s11 [SECS]")?;
     let secs = secs.map_or(Ok(20), |s| s.parse())?;
     let dir = tempfile::tempdir()?;
     let config = Config::load(Path::new(server::cli::DEFAULT_CONFIG))?;
     let users = Path::new(server::cli::DEFAULT_CONFIG).with_file_name("users.toml");
-    rejections::hold(mode, dir.path(), &config, &users, scenario, secs)
+    rejections::hold(mode, dir.path(), &config, &users, scenario, secs, depth)
 }
 
 /// The load generator's runtime outside the rejection rows: two workers.
@@ -384,7 +414,7 @@ fn load_runtime() -> Res<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn driver(quick: bool, only: Option<&str>, mode: pin::Mode) -> Res<()> {
+fn driver(quick: bool, only: Option<&str>, mode: pin::Mode, depth: usize) -> Res<()> {
     let phase = Duration::from_secs(if quick { 1 } else { 3 });
     let dir = tempfile::tempdir()?;
     let config = Config::load(Path::new(server::cli::DEFAULT_CONFIG))?;
@@ -397,6 +427,12 @@ fn driver(quick: bool, only: Option<&str>, mode: pin::Mode) -> Res<()> {
         phase.as_secs()
     );
     println!("{}", mode.describe());
+    match depth {
+        1 => println!("rejection rows: one request at a time per connection (hyper's client)"),
+        n => println!(
+            "rejection rows: pipelined, each connection writes {n} requests back to back, then reads the {n} answers"
+        ),
+    }
     println!(
         "tokens: RS256 (jsonwebtoken with the server's ring provider); S11 repeats one token, so after its first request it is answered from the verified-token cache\n"
     );
@@ -415,6 +451,7 @@ fn driver(quick: bool, only: Option<&str>, mode: pin::Mode) -> Res<()> {
         &config,
         &fixtures_users,
         phase,
+        depth,
     )?);
     if only == Some("rejections") {
         print_rows(&rows);

@@ -10,6 +10,7 @@
 //! and the server's count of signature verifications is read before and
 //! after, so a row cannot be bought with a cache of refusals.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use server::token::{TokenError, Verifier};
 
 use crate::load::{Forger, Load, Template, drive};
 use crate::pin::{Mode, pin_current_thread};
+use crate::pipeline::drive_pipelined;
 use crate::{Res, Row, ServerProc, row, token};
 
 /// CPU time the calling thread has used.
@@ -71,15 +73,26 @@ fn ceiling(
     Ok((refused, started.elapsed(), cpu))
 }
 
+/// 32 connections driving `addr` with `template` for `round`, one request
+/// at a time (`depth` 1) or in pipelined batches of `depth`.
+async fn load(addr: SocketAddr, template: &Template, round: Duration, depth: usize) -> Load {
+    if depth > 1 {
+        drive_pipelined(addr, template, 32, round, depth).await
+    } else {
+        drive(addr, template, 32, round).await
+    }
+}
+
 /// `server` driven with `template` for `round`, with the CPU time it used.
 fn measured(
     runtime: &tokio::runtime::Runtime,
     server: &ServerProc,
     template: &Template,
     round: Duration,
+    depth: usize,
 ) -> Res<Load> {
     let before = server.cpu()?;
-    let mut load = runtime.block_on(drive(server.addr, template, 32, round));
+    let mut load = runtime.block_on(load(server.addr, template, round, depth));
     load.server_cpu = server.cpu()? - before;
     Ok(load)
 }
@@ -91,6 +104,7 @@ pub fn rows(
     config: &Config,
     users: &Path,
     phase: Duration,
+    depth: usize,
 ) -> Res<Vec<Row>> {
     let mut rows = Vec::new();
     let runtime = &mode.load_runtime()?;
@@ -117,8 +131,8 @@ pub fn rows(
     for (name, template, goal) in &scenarios {
         let (mut base, mut refr) = (Load::empty(), Load::empty());
         for _ in 0..3 {
-            base.merge(measured(runtime, &baseline, template, round)?);
-            refr.merge(measured(runtime, &reference, template, round)?);
+            base.merge(measured(runtime, &baseline, template, round, depth)?);
+            refr.merge(measured(runtime, &reference, template, round, depth)?);
         }
         rows.extend(versus_baseline(name, &base, &refr, *goal));
     }
@@ -139,8 +153,8 @@ pub fn rows(
         refused += n;
         spent += took;
         ceiling_cpu += cpu;
-        base.merge(measured(runtime, &baseline, &http, round)?);
-        refr.merge(measured(runtime, &reference, &http, round)?);
+        base.merge(measured(runtime, &baseline, &http, round, depth)?);
+        refr.merge(measured(runtime, &reference, &http, round, depth)?);
     }
     let verified = reference.verifications()? - before;
     let name = "S10 forged signature, fresh for every request";
@@ -194,6 +208,7 @@ pub fn hold(
     users: &Path,
     scenario: &str,
     secs: u64,
+    depth: usize,
 ) -> Res<()> {
     let template = match scenario {
         "s9" => Template::change(None, "a", "b"),
@@ -212,14 +227,22 @@ pub fn hold(
     let reference = ServerProc::reference_in(mode, dir, "profile", 5, users)?;
     println!("reference pid {}", reference.pid());
     std::thread::sleep(Duration::from_secs(3));
-    let load = runtime.block_on(drive(
+    let load = runtime.block_on(load(
         reference.addr,
         &template,
-        32,
         Duration::from_secs(secs),
+        depth,
     ));
     println!("{:.0} req/s, statuses {:?}", load.rps(), load.statuses);
     Ok(())
+}
+
+/// The pipelined driver's dropped connections, when there were any.
+fn dropped(base: &Load, refr: &Load) -> String {
+    match (refr.connection_errors, base.connection_errors) {
+        (0, 0) => String::new(),
+        (r, b) => format!("  dropped connections {r} ({b})"),
+    }
 }
 
 /// The throughput ratio row (with its goal), the same ratio from the
@@ -249,12 +272,13 @@ fn versus_baseline(name: &str, base: &Load, refr: &Load, goal: f64) -> [Row; 3] 
         row(
             format!("{name}: p50 / p99 ms, reference (baseline)"),
             format!(
-                "{:.2} / {:.2} ({:.2} / {:.2})  statuses {:?}",
+                "{:.2} / {:.2} ({:.2} / {:.2})  statuses {:?}{}",
                 refr.p(0.5),
                 refr.p(0.99),
                 base.p(0.5),
                 base.p(0.99),
-                refr.statuses
+                refr.statuses,
+                dropped(base, refr)
             ),
             "",
             None,
