@@ -41,8 +41,7 @@ async fn whole_suite(max_failures: u32, tenant: Tenant) -> (Fake, RunOutcome, te
         ..tenant
     })
     .await;
-    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    profile.base_url = format!("http://{}", fake.addr);
+    let mut profile = reference_profile_at(&fake);
     profile.lockout.max_failures = Some(max_failures);
     profile.lockout.counting = Some(Counting::Window);
     profile.lockout.window_secs = Some(WINDOW.as_secs());
@@ -201,8 +200,7 @@ async fn a_tight_sliding_window_is_never_filled() {
 /// Runs the catalogue against `fake` with the reference profile (lockout
 /// in a row, five wrong old passwords), the state file in a fresh folder.
 async fn catalogue_against(fake: &Fake) -> (RunOutcome, tempfile::TempDir) {
-    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    profile.base_url = format!("http://{}", fake.addr);
+    let profile = reference_profile_at(fake);
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
     let cases: Vec<_> = cases::CATALOGUE.iter().collect();
@@ -305,8 +303,7 @@ async fn a_member_naming_another_account_records_its_candidate() {
         ..Tenant::default()
     })
     .await;
-    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    profile.base_url = format!("http://{}", fake.addr);
+    let profile = reference_profile_at(&fake);
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
     let lockable = profile.accounts.lockable.clone().unwrap();
@@ -419,8 +416,7 @@ async fn restore_after_stored_refused_changes_locks_nobody_and_keeps_what_it_can
         .filter(|a| a.locked_here)
         .map(|a| a.subject)
         .collect();
-    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    profile.base_url = format!("http://{}", fake.addr);
+    let profile = reference_profile_at(&fake);
     let options = crate::support::external_options(dir.path());
     let restored = runner::restore_from_state(&profile, &options)
         .await
@@ -461,8 +457,7 @@ async fn restore_after_stored_refused_changes_locks_nobody_and_keeps_what_it_can
 /// and does not claim a restore.
 async fn unwritable_state_run(with_cases: bool) -> (Fake, RunOutcome) {
     let fake = Fake::tenant(Tenant::default()).await;
-    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    profile.base_url = format!("http://{}", fake.addr);
+    let profile = reference_profile_at(&fake);
     let dir = tempfile::tempdir().unwrap();
     let mut options = crate::support::external_options(dir.path());
     options.state_file = dir.path().join("no-such-folder").join("state.json");
@@ -539,8 +534,7 @@ async fn the_state_file_outlives_the_active_restore_while_others_are_checked() {
         ..Tenant::default()
     })
     .await;
-    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    profile.base_url = format!("http://{}", fake.addr);
+    let profile = reference_profile_at(&fake);
     let options = crate::support::external_options(dir.path());
     save_state(
         &file,
@@ -574,8 +568,7 @@ async fn restore_checks_the_original_when_candidates_are_recorded() {
     let file = dir.path().join("state.json");
     let fake = Fake::tenant(Tenant::default()).await;
     fake.set_password("alice", "Alice-Cand-7x");
-    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    profile.base_url = format!("http://{}", fake.addr);
+    let profile = reference_profile_at(&fake);
     let options = crate::support::external_options(dir.path());
     save_state(
         &file,
@@ -612,8 +605,7 @@ async fn resolving_another_accounts_lost_change_spends_its_lockout_budget() {
     // bob's last change was never applied and the run's first guess is
     // wrong too: the fake has counted the 3 failures the file records.
     fake.set_failures("bob", 3);
-    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    profile.base_url = format!("http://{}", fake.addr);
+    let mut profile = reference_profile_at(&fake);
     profile.lockout.max_failures = Some(5);
     let options = crate::support::external_options(dir.path());
     save_state(
@@ -651,8 +643,7 @@ async fn another_accounts_candidates_stop_two_below_its_lockout() {
     let fake = Fake::tenant(Tenant::default()).await;
     fake.set_password("bob", "Bob-Stored-9x");
     fake.set_failures("bob", 1);
-    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    profile.base_url = format!("http://{}", fake.addr);
+    let mut profile = reference_profile_at(&fake);
     profile.lockout.max_failures = Some(5);
     let options = crate::support::external_options(dir.path());
     save_state(
@@ -725,6 +716,13 @@ async fn restore_names_the_accounts_as_the_restore_left_them() {
 
 /// A state-file entry: `subject` recorded at `current` (its original
 /// `original`), nothing pending, no failures counted, `candidates` recorded.
+/// The reference profile pointed at the fake tenant.
+fn reference_profile_at(fake: &Fake) -> Profile {
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    profile
+}
+
 fn entry(
     subject: &str,
     original: &str,
@@ -791,8 +789,7 @@ async fn another_accounts_lost_change_is_resent_only_within_its_lockout_budget()
     .await;
     fake.set_password("bob", "Bob-Moved-1x");
     fake.set_failures("bob", 3);
-    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    profile.base_url = format!("http://{}", fake.addr);
+    let mut profile = reference_profile_at(&fake);
     profile.lockout.max_failures = Some(5);
     let options = crate::support::external_options(dir.path());
     save_state(
@@ -834,8 +831,7 @@ async fn restore_checks_other_accounts_candidates_only_when_storing_was_seen() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("state.json");
         let fake = Fake::tenant(Tenant::default()).await;
-        let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-        profile.base_url = format!("http://{}", fake.addr);
+        let profile = reference_profile_at(&fake);
         let options = crate::support::external_options(dir.path());
         let lucy = conformance::state::AccountState {
             answered: vec!["Lucy-Cand-1x".into()],
@@ -875,8 +871,7 @@ async fn restore_names_an_account_without_a_password_only_when_storing_was_seen(
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("state.json");
         let fake = Fake::tenant(Tenant::default()).await;
-        let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-        profile.base_url = format!("http://{}", fake.addr);
+        let profile = reference_profile_at(&fake);
         let options = crate::support::external_options(dir.path());
         conformance::state::StateFile {
             version: conformance::state::FORMAT,
