@@ -27,10 +27,12 @@ use crate::fakes::{ACCOUNTS, Fake, Tenant};
 
 const WINDOW: Duration = Duration::from_secs(20);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn short_lived_tokens_survive_the_lockout_window_waits() {
+/// A fake tenant that locks after 4 wrong old passwords within `window`
+/// and allows no clock skew, and the reference profile declaring that
+/// rule with tokens that live `ttl_secs`.
+async fn window_tenant(window: Duration, ttl_secs: u64) -> (Fake, Profile) {
     let fake = Fake::tenant(Tenant {
-        lockout_window: Some(WINDOW),
+        lockout_window: Some(window),
         max_failures: Some(4),
         exp_leeway: Some(0),
         ..Tenant::default()
@@ -40,8 +42,14 @@ async fn short_lived_tokens_survive_the_lockout_window_waits() {
     profile.base_url = format!("http://{}", fake.addr);
     profile.lockout.max_failures = Some(4);
     profile.lockout.counting = Some(Counting::Window);
-    profile.lockout.window_secs = Some(WINDOW.as_secs());
-    profile.tokens.ttl_secs = 15;
+    profile.lockout.window_secs = Some(window.as_secs());
+    profile.tokens.ttl_secs = ttl_secs;
+    (fake, profile)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_lived_tokens_survive_the_lockout_window_waits() {
+    let (fake, profile) = window_tenant(WINDOW, 15).await;
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
     let all: Vec<_> = cases::CATALOGUE.iter().collect();
@@ -230,19 +238,7 @@ async fn the_properties_take_their_tokens_after_the_lockout_window_waits() {
     use conformance::vocabulary::Property;
 
     let window = Duration::from_secs(10);
-    let fake = Fake::tenant(Tenant {
-        lockout_window: Some(window),
-        max_failures: Some(4),
-        exp_leeway: Some(0),
-        ..Tenant::default()
-    })
-    .await;
-    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    profile.base_url = format!("http://{}", fake.addr);
-    profile.lockout.max_failures = Some(4);
-    profile.lockout.counting = Some(Counting::Window);
-    profile.lockout.window_secs = Some(window.as_secs());
-    profile.tokens.ttl_secs = 8;
+    let (fake, profile) = window_tenant(window, 8).await;
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
     let enforcement = Enforcement {

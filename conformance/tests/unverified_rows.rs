@@ -71,6 +71,11 @@ fn unverified_rows(out: &str) -> Vec<String> {
         .collect()
 }
 
+/// The reference server's policy (fixtures/server.toml), declared so S4
+/// and S5 can be verified.
+const REFERENCE_POLICY: &str = "[policy]\nmin_length = 8\nmax_length = 64\nrequire_lowercase = true\n\
+     require_uppercase = true\nrequire_digit = true\nhistory = 5\n";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_401_to_a_wrong_old_password_is_not_green_with_a_minimal_profile() {
     let fake = Fake::start(Some(Quirk::WrongOld401)).await;
@@ -106,12 +111,7 @@ async fn the_strictest_assumed_rule_with_only_an_active_account_verifies_all_but
     let dir = tempfile::tempdir().unwrap();
     // Only the active account: S6 gets a made-up subject (the run mints
     // its tokens).
-    let profile = minimal_profile(
-        dir.path(),
-        fake.addr,
-        "[policy]\nmin_length = 8\nmax_length = 64\nrequire_lowercase = true\n\
-         require_uppercase = true\nrequire_digit = true\nhistory = 5\n",
-    );
+    let profile = minimal_profile(dir.path(), fake.addr, REFERENCE_POLICY);
     let o = conformance(&profile, &dir.path().join("state.json"), &[]).await;
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(3), "{out}");
@@ -203,12 +203,7 @@ async fn a_correct_target_with_a_minimal_profile_exits_3_naming_s7_and_s8() {
 async fn a_stored_policy_break_is_caught_under_the_strictest_assumed_rule() {
     let fake = Fake::start(Some(Quirk::StoresDespitePolicyError)).await;
     let dir = tempfile::tempdir().unwrap();
-    let profile = minimal_profile(
-        dir.path(),
-        fake.addr,
-        "[policy]\nmin_length = 8\nmax_length = 64\nrequire_lowercase = true\n\
-         require_uppercase = true\nrequire_digit = true\nhistory = 5\n",
-    );
+    let profile = minimal_profile(dir.path(), fake.addr, REFERENCE_POLICY);
     let o = conformance(&profile, &dir.path().join("state.json"), &[]).await;
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
