@@ -29,20 +29,17 @@ impl Redactor {
     }
 
     /// Registers a secret under `label` (like `password:new-1`). Also
-    /// registers its JSON-escaped form, as it appears in request bodies.
+    /// registers its JSON-escaped forms ([`json_escaped_forms`]), as they
+    /// appear in request bodies and in what a target echoes.
     /// The first label given to a value wins.
     pub fn add(&mut self, value: &str, label: &str) {
         if value.chars().count() < MIN_SECRET_LEN {
             return;
         }
         let replacement = format!("<{label}>");
-        let escaped = serde_json::to_string(value).unwrap_or_default();
-        let escaped = escaped
-            .strip_prefix('"')
-            .and_then(|s| s.strip_suffix('"'))
-            .unwrap_or(value)
-            .to_string();
-        for form in [value.to_string(), escaped] {
+        let mut forms = vec![value.to_string()];
+        forms.extend(json_escaped_forms(value));
+        for form in forms {
             if !self.entries.iter().any(|(v, _)| *v == form) {
                 self.entries.push((form, replacement.clone()));
             }
@@ -90,8 +87,9 @@ impl Redactor {
 }
 
 /// The forms in which a program may print `secret` besides verbatim (a
-/// token command's stderr): JSON-escaped, percent-encoded (upper- and
-/// lower-case hex, `+` or `%20` for a space), and base64 (standard and
+/// token command's stderr): JSON-escaped ([`json_escaped_forms`]),
+/// percent-encoded (upper- and lower-case hex, `+` or `%20` for a space,
+/// and JavaScript's `encodeURIComponent`), and base64 (standard and
 /// URL-safe) of any text that contains it, at each of the three byte
 /// alignments, as the characters that only the secret's bytes decide
 /// (an HTTP Basic header of `subject:secret` included). Longest first;
@@ -100,13 +98,14 @@ pub fn encoded_forms(secret: &str) -> Vec<String> {
     use base64::Engine;
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
     let mut forms = Vec::new();
-    let json = serde_json::Value::String(secret.to_string()).to_string();
-    forms.push(json[1..json.len() - 1].to_string());
+    forms.extend(json_escaped_forms(secret));
     for upper in [true, false] {
         for plus in [true, false] {
-            forms.push(percent_encoded(secret, upper, plus));
+            forms.push(percent_encoded(secret, upper, plus, false));
         }
     }
+    // JavaScript's encodeURIComponent: upper-case hex, `!'()*` left as is.
+    forms.push(percent_encoded(secret, true, false, true));
     let bytes = secret.as_bytes();
     for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
         for k in 0..3usize {
@@ -128,15 +127,53 @@ pub fn encoded_forms(secret: &str) -> Vec<String> {
     forms
 }
 
+/// The JSON string escapes of `secret` (without the quotes) that differ
+/// from it: serde_json's (control characters, `"` and `\\` only), the
+/// ASCII-only one of Python's `json.dumps` and most encoders' "ensure
+/// ASCII" options (every non-ASCII character as `\uXXXX`, surrogate pairs
+/// beyond the BMP, lower- and upper-case hex), and each of those with `/`
+/// escaped as `\/` (PHP's `json_encode`, some Java encoders).
+pub fn json_escaped_forms(secret: &str) -> Vec<String> {
+    let json = serde_json::Value::String(secret.to_string()).to_string();
+    let serde_form = json[1..json.len() - 1].to_string();
+    let mut forms = vec![serde_form.clone()];
+    for upper in [false, true] {
+        let mut ascii = String::new();
+        for c in serde_form.chars() {
+            if c.is_ascii() {
+                ascii.push(c);
+                continue;
+            }
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                if upper {
+                    ascii.push_str(&format!("\\u{unit:04X}"));
+                } else {
+                    ascii.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+        forms.push(ascii);
+    }
+    let slashed: Vec<String> = forms.iter().map(|f| f.replace('/', "\\/")).collect();
+    forms.extend(slashed);
+    forms.retain(|f| f != secret);
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
 /// `secret` percent-encoded: every byte but the unreserved ones (RFC
-/// 3986), with upper- or lower-case hex, a space as `+` or `%20`.
-fn percent_encoded(secret: &str, upper: bool, plus: bool) -> String {
+/// 3986), with upper- or lower-case hex, a space as `+` or `%20`; with
+/// `js_marks`, `!'()*` are also left as they are (`encodeURIComponent`).
+fn percent_encoded(secret: &str, upper: bool, plus: bool, js_marks: bool) -> String {
     let mut out = String::new();
     for b in secret.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 out.push(b as char)
             }
+            b'!' | b'\'' | b'(' | b')' | b'*' if js_marks => out.push(b as char),
             b' ' if plus => out.push('+'),
             _ if upper => out.push_str(&format!("%{b:02X}")),
             _ => out.push_str(&format!("%{b:02x}")),
@@ -175,5 +212,29 @@ mod tests {
         r.add("secret-value", "password:current");
         r.add("secret-value", "password:other");
         assert_eq!(r.apply("secret-value"), "<password:current>");
+    }
+
+    #[test]
+    fn ascii_escaped_and_slash_escaped_json_forms_are_redacted() {
+        let mut r = Redactor::new(false);
+        r.add("Pässwörd/𝄞-1", "password:new-1");
+        // Python's json.dumps (ensure_ascii) and PHP's json_encode.
+        for echoed in [
+            r#"{"p":"P\u00e4ssw\u00f6rd/\ud834\udd1e-1"}"#,
+            r#"{"p":"P\u00E4ssw\u00F6rd\/\uD834\uDD1E-1"}"#,
+            r#"{"p":"Pässwörd\/𝄞-1"}"#,
+        ] {
+            assert_eq!(r.apply(echoed), r#"{"p":"<password:new-1>"}"#, "{echoed}");
+        }
+    }
+
+    #[test]
+    fn encoded_forms_cover_encode_uri_component_and_ascii_json() {
+        let forms = encoded_forms("it's (a) secret!*ü");
+        // encodeURIComponent("it's (a) secret!*ü")
+        assert!(forms.contains(&"it's%20(a)%20secret!*%C3%BC".to_string()));
+        assert!(forms.contains(&"it's (a) secret!*\\u00fc".to_string()));
+        // The old forms stay.
+        assert!(forms.contains(&"it%27s%20%28a%29%20secret%21%2A%C3%BC".to_string()));
     }
 }
