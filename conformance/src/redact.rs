@@ -128,7 +128,7 @@ pub fn encoded_forms(secret: &str) -> Vec<String> {
 }
 
 /// The JSON string escapes of `secret` (without the quotes) that differ
-/// from it: serde_json's (control characters, `"` and `\\` only), the
+/// from it: serde_json's (control characters, `"` and `\` only), the
 /// ASCII-only one of Python's `json.dumps` and most encoders' "ensure
 /// ASCII" options (every non-ASCII character as `\uXXXX`, surrogate pairs
 /// beyond the BMP, lower- and upper-case hex), and each of those with `/`
