@@ -150,7 +150,7 @@ impl Corner {
     /// invalid UTF-8 replaced, each of duplicate members): a target that
     /// stores refused changes may give the account any of them, so all
     /// are recorded before the request is sent (strict JSON reads none of
-    /// several of these bodies).
+    /// several of these bodies; a number read as its digits counts).
     pub fn new_passwords(self) -> Vec<String> {
         let fresh = "Fresh-Passw0rd-9x";
         let one = |p: &str| vec![p.to_string()];
@@ -166,7 +166,9 @@ impl Corner {
             }
             Corner::ReversedPair => one("Fresh-\u{FFFD}\u{FFFD}-Passw0rd9"),
             Corner::DuplicateMembers => vec![fresh.to_string(), "Fresh-Passw0rd-8y".to_string()],
-            Corner::NumberNew => Vec::new(),
+            // A decoder that coerces a number to a string (JavaScript's
+            // `String(x)`, pydantic's lax mode) reads "12345678".
+            Corner::NumberNew => one("12345678"),
             Corner::LongEscapes => one(&format!("Aa1{}", "\u{e9}".repeat(600))),
         }
     }
@@ -726,7 +728,12 @@ mod tests {
                     .into_iter::<Value>()
                     .next()
                     .and_then(Result::ok)
-                    .and_then(|v| v.as_str().map(str::to_string))
+                    .and_then(|v| match v {
+                        Value::String(s) => Some(s),
+                        // A lax decoder coerces a number to its digits.
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })
             })
             .collect()
     }
