@@ -292,7 +292,12 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
                 let value = match member {
                     Member::Absent => continue,
                     Member::Null => Value::Null,
-                    Member::Number => json!(12_345_678),
+                    Member::Number => {
+                        // A lax decoder (JavaScript's `String(x)`, pydantic's
+                        // lax mode) reads the digits: recorded like a string.
+                        *slot = Some("12345678".to_string());
+                        json!(12_345_678)
+                    }
                     Member::Current => {
                         let c = ctx.current();
                         *slot = Some(c.clone());
