@@ -137,8 +137,9 @@ fn serve_command(config: &Config) -> ExitCode {
             }
         };
         let addr = listener.local_addr().map_or(config.addr, |a| a);
+        let shutdown = shutdown_signal();
         tracing::info!(%addr, "listening");
-        serve(listener, std::sync::Arc::new(app), shutdown_signal()).await;
+        serve(listener, std::sync::Arc::new(app), shutdown).await;
         ExitCode::SUCCESS
     })
 }

@@ -100,6 +100,40 @@ async fn every_request_logs_exactly_one_line() {
     }
 }
 
+/// The access lines obey `RUST_LOG` like every other line: off for their
+/// target, they are gone and the rest of the log stays; and each has the
+/// layout of the server's other lines (timestamp, level, target).
+#[tokio::test]
+async fn access_lines_follow_the_log_filter_and_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let quiet = Proc::start_logging(&config, "info,server::access_log=off");
+    let s9 = post(quiet.addr, &[("content-type", "application/json")], "{}").await;
+    assert_eq!(s9.status, 400);
+    let log = quiet.stop();
+    assert!(access_lines(&log).is_empty(), "{log}");
+    assert!(log.contains("shutdown signal received"), "{log}");
+
+    let p = Proc::start(&config);
+    let s9 = post(p.addr, &[("content-type", "application/json")], "{}").await;
+    assert_eq!(s9.status, 400);
+    let log = p.stop();
+    let lines = access_lines(&log);
+    assert_eq!(lines.len(), 1, "{log}");
+    let shutdown = log.lines().find(|l| l.contains("shutdown")).unwrap();
+    // `2026-12-07T15:52:56.452435Z  INFO server::…: …`, as tracing writes.
+    fn layout(l: &str) -> (u8, u8, u8, u8, u8, u8, u8, &str) {
+        let (time, rest) = l.split_at(27);
+        let b = time.as_bytes();
+        (b[4], b[7], b[10], b[13], b[16], b[19], b[26], &rest[..7])
+    }
+    assert_eq!(layout(lines[0]), layout(shutdown), "{log}");
+    assert!(
+        lines[0][27..].starts_with("  INFO server::access_log: request method=POST path=/change_user_password status=400 outcome=missing_token argon2=0 elapsed_us="),
+        "{log}"
+    );
+}
+
 #[tokio::test]
 async fn a_change_survives_a_restart_and_a_kill_9() {
     let dir = tempfile::tempdir().unwrap();
