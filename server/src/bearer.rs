@@ -47,19 +47,39 @@ pub fn extract(headers: &HeaderMap) -> Result<&str, BearerError> {
     if token.is_empty() {
         return Err(BearerError::Missing);
     }
-    match std::str::from_utf8(token) {
-        Ok(token) if is_b64token(token) => Ok(token),
-        _ => Err(BearerError::Malformed),
+    if !is_b64token(token) {
+        return Err(BearerError::Malformed);
     }
+    // ASCII only by now: the check cannot fail.
+    std::str::from_utf8(token).map_err(|_| BearerError::Malformed)
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
-fn is_b64token(s: &str) -> bool {
-    let body = s.trim_end_matches('=');
+///
+/// Every token of every request passes here (about 600 bytes for an
+/// RS256 access token): the bytes are checked 32 at a time without an
+/// early exit inside a chunk, which the compiler turns into vector
+/// instructions (about 4× faster than a byte-by-byte `all` with early
+/// exit, measured in BENCHMARKS.md, issue 19).
+fn is_b64token(token: &[u8]) -> bool {
+    let end = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    let body = &token[..end];
     !body.is_empty()
-        && body.bytes().all(|b| {
-            matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+        && body
+            .chunks(32)
+            .all(|chunk| chunk.iter().fold(true, |ok, &b| ok & is_b64token_char(b)))
+}
+
+/// One character of a b64token's body (branch-free, so it vectorises).
+#[inline]
+fn is_b64token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        | (b == b'-')
+        | (b == b'.')
+        | (b == b'_')
+        | (b == b'~')
+        | (b == b'+')
+        | (b == b'/')
 }
 
 #[cfg(test)]
@@ -144,5 +164,27 @@ mod tests {
                 "{value:?}"
             );
         }
+    }
+
+    /// Every byte value, alone and at every position of a 70-byte token
+    /// (inside the vectorised chunks, across their edge, in the tail),
+    /// against RFC 6750's grammar written out as a list.
+    #[test]
+    fn b64token_chars_are_exactly_the_grammars() {
+        const GRAMMAR: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/";
+        for b in 0..=255u8 {
+            assert_eq!(is_b64token_char(b), GRAMMAR.contains(&b), "byte {b}");
+            for at in [0, 5, 31, 32, 33, 63, 64, 69] {
+                let mut token = vec![b'a'; 70];
+                token[at] = b;
+                let expected = GRAMMAR.contains(&b) || (b == b'=' && at == 69);
+                assert_eq!(is_b64token(&token), expected, "byte {b} at {at}");
+            }
+        }
+        assert!(is_b64token(b"abc=="));
+        assert!(!is_b64token(b"=="));
+        assert!(!is_b64token(b"ab=c"));
+        assert!(!is_b64token(b""));
     }
 }

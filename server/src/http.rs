@@ -266,18 +266,25 @@ pub fn render(rejection: &Rejection) -> Response<Body> {
         UserLocked => error(bad, "abnormal_user_status", Some("User is locked.")),
         MissingToken => challenge(
             bad,
-            bearer_challenge!("invalid_request", "Bearer token not found in the request"),
+            const {
+                HeaderValue::from_static(bearer_challenge!(
+                    "invalid_request",
+                    "Bearer token not found in the request"
+                ))
+            },
         ),
         InvalidToken => challenge(
             StatusCode::UNAUTHORIZED,
-            bearer_challenge!("invalid_token", "Error decoding JWT"),
+            const { HeaderValue::from_static(bearer_challenge!("invalid_token", "Error decoding JWT")) },
         ),
         InsufficientScope => challenge(
             StatusCode::FORBIDDEN,
-            bearer_challenge!(
-                "insufficient_scope",
-                "The request requires higher privileges than provided by the access token."
-            ),
+            const {
+                HeaderValue::from_static(bearer_challenge!(
+                    "insufficient_scope",
+                    "The request requires higher privileges than provided by the access token."
+                ))
+            },
         ),
         InvalidBody(why) => error(bad, "invalid_request", Some(why)),
         UnsupportedMediaType => error(
@@ -326,10 +333,12 @@ fn error(status: StatusCode, code: &str, description: Option<&str>) -> Response<
     json(status, JSON_UTF8, bytes.into())
 }
 
-fn challenge(status: StatusCode, value: &'static str) -> Response<Body> {
+/// A challenge answer. `value` is a `HeaderValue` built at compile time
+/// (`from_static` in a const: its bytes are checked once, not on every
+/// refused request).
+fn challenge(status: StatusCode, value: HeaderValue) -> Response<Body> {
     let mut r = empty(status);
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     r
 }
 

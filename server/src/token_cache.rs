@@ -2,8 +2,10 @@
 //! again skips its signature check.
 //!
 //! - Keyed by the whole token string: entries are found by a 64-bit SipHash
-//!   of the token under keys drawn at random for each cache (std's
-//!   `RandomState`), and an entry answers only if its stored token equals
+//!   of the token's last [`HASHED_TAIL_BYTES`] bytes (inside its signature,
+//!   where two signed tokens differ; hashing the whole ~600-byte token cost
+//!   as much again on every request) under keys drawn at random for each
+//!   cache (std's `RandomState`), and an entry answers only if its stored token equals
 //!   the presented one, compared in constant time (a word-wise XOR/OR over
 //!   the whole length, no early exit). A lookup allocates nothing. Two
 //!   tokens with the same hash share one slot: the later one replaces the
@@ -25,6 +27,10 @@ use std::sync::Mutex;
 
 /// Longest token the cache stores, in bytes (typical access tokens: under 1 KiB).
 pub const MAX_CACHED_TOKEN_BYTES: usize = 4096;
+
+/// How many of a token's last bytes its slot is found by: 48 characters
+/// of base64url signature, 288 bits chosen by the signer.
+pub const HASHED_TAIL_BYTES: usize = 48;
 
 /// The cache of outcomes `V`; `capacity` 0 disables it.
 #[derive(Debug)]
@@ -77,7 +83,7 @@ impl<V: Clone> TokenCache<V> {
             return None;
         }
         let token = token.as_bytes();
-        let key = self.hasher.hash_one(token);
+        let key = self.key(token);
         let mut entries = self.lock();
         let entry = entries.get(&key)?;
         if !same(&entry.token, token) {
@@ -110,7 +116,16 @@ impl<V: Clone> TokenCache<V> {
             outcome,
             exp_ms,
         };
-        entries.insert(self.hasher.hash_one(token), entry);
+        entries.insert(self.key(token), entry);
+    }
+
+    /// The slot of `token`: the hash of its tail. Tokens that share a tail
+    /// share a slot; only a verified token is ever stored, so a forger
+    /// who copies a valid token's tail gets a miss (the whole token is
+    /// compared) and evicts nothing.
+    fn key(&self, token: &[u8]) -> u64 {
+        self.hasher
+            .hash_one(&token[token.len().saturating_sub(HASHED_TAIL_BYTES)..])
     }
 
     /// Entries held now (tests and diagnostics).
@@ -235,7 +250,7 @@ mod tests {
     #[test]
     fn a_hash_match_with_other_bytes_is_a_miss() {
         let c = TokenCache::new(4);
-        let key = c.hasher.hash_one(b"a.b.c".as_slice());
+        let key = c.key(b"a.b.c");
         c.lock().insert(
             key,
             Entry {
@@ -272,5 +287,21 @@ mod tests {
         let token = "t".repeat(MAX_CACHED_TOKEN_BYTES);
         c.insert(&token, alice(), 9_000, 0);
         assert_eq!(c.get(&token, 0), Some(alice()));
+    }
+
+    /// Tokens that differ only before their last `HASHED_TAIL_BYTES`
+    /// bytes share a slot: each is a hit only for itself, and the one
+    /// stored later replaces the other.
+    #[test]
+    fn tokens_sharing_a_tail_share_a_slot_and_never_an_answer() {
+        let c = TokenCache::new(4);
+        let tail = "s".repeat(HASHED_TAIL_BYTES);
+        let (a, b) = (format!("a.{tail}"), format!("b.{tail}"));
+        c.insert(&a, alice(), 10_000, 0);
+        assert_eq!(c.get(&a, 0), Some(alice()));
+        assert_eq!(c.get(&b, 0), None, "a forger's copy of the tail is a miss");
+        assert_eq!(c.get(&a, 0), Some(alice()), "and evicts nothing");
+        c.insert(&b, alice(), 10_000, 0);
+        assert_eq!((c.get(&a, 0), c.len()), (None, 1));
     }
 }
