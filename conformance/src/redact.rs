@@ -128,39 +128,63 @@ pub fn encoded_forms(secret: &str) -> Vec<String> {
 }
 
 /// The JSON string escapes of `secret` (without the quotes) that differ
-/// from it: serde_json's (control characters, `"` and `\` only), the
-/// ASCII-only one of Python's `json.dumps` and most encoders' "ensure
-/// ASCII" options (every non-ASCII character as `\uXXXX`, surrogate pairs
-/// beyond the BMP, lower- and upper-case hex), and each of those with `/`
+/// from it, as common encoders write them: serde_json's (control
+/// characters, `"` and `\` only); the ASCII-only one of Python's
+/// `json.dumps` and most encoders' "ensure ASCII" options (every non-ASCII
+/// character as `\uXXXX`, surrogate pairs beyond the BMP, lower- and
+/// upper-case hex); Go's `encoding/json` (`<`, `>`, `&`, U+2028 and U+2029
+/// escaped); Gson's (`<`, `>`, `&`, `=`, `'`); and each of those with `/`
 /// escaped as `\/` (PHP's `json_encode`, some Java encoders).
 pub fn json_escaped_forms(secret: &str) -> Vec<String> {
-    let json = serde_json::Value::String(secret.to_string()).to_string();
-    let serde_form = json[1..json.len() - 1].to_string();
-    let mut forms = vec![serde_form.clone()];
-    for upper in [false, true] {
-        let mut ascii = String::new();
-        for c in serde_form.chars() {
-            if c.is_ascii() {
-                ascii.push(c);
-                continue;
-            }
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                if upper {
-                    ascii.push_str(&format!("\\u{unit:04X}"));
-                } else {
-                    ascii.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-        forms.push(ascii);
-    }
+    const GO: &[char] = &['<', '>', '&', '\u{2028}', '\u{2029}'];
+    const GSON: &[char] = &['<', '>', '&', '=', '\''];
+    let mut forms = vec![
+        json_escaped(secret, false, false, &[]),
+        json_escaped(secret, false, true, &[]),
+        json_escaped(secret, true, true, &[]),
+        json_escaped(secret, false, false, GO),
+        json_escaped(secret, false, false, GSON),
+    ];
     let slashed: Vec<String> = forms.iter().map(|f| f.replace('/', "\\/")).collect();
     forms.extend(slashed);
     forms.retain(|f| f != secret);
     forms.sort();
     forms.dedup();
     forms
+}
+
+/// `secret` as the inside of a JSON string: `"` and `\` escaped, control
+/// characters as `\b \f \n \r \t` or `\u00XX`, the `extra` characters and,
+/// with `non_ascii`, every non-ASCII character as `\uXXXX` (UTF-16 units),
+/// in upper- or lower-case hex.
+fn json_escaped(secret: &str, upper: bool, non_ascii: bool, extra: &[char]) -> String {
+    let mut out = String::new();
+    let unit = |out: &mut String, u: u16| {
+        if upper {
+            out.push_str(&format!("\\u{u:04X}"));
+        } else {
+            out.push_str(&format!("\\u{u:04x}"));
+        }
+    };
+    for c in secret.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c < ' ' || extra.contains(&c) || (non_ascii && !c.is_ascii()) => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    unit(&mut out, *u);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `secret` percent-encoded: every byte but the unreserved ones (RFC
@@ -236,5 +260,31 @@ mod tests {
         assert!(forms.contains(&"it's (a) secret!*\\u00fc".to_string()));
         // The old forms stay.
         assert!(forms.contains(&"it%27s%20%28a%29%20secret%21%2A%C3%BC".to_string()));
+    }
+
+    /// serde_json's escaping is the first form: what the suite's own
+    /// request bodies hold.
+    #[test]
+    fn the_first_form_is_serde_jsons() {
+        for secret in ["Ab1\u{7}cd\"e\\f\n\u{8}\u{c}\r\t", "Pässwörd/𝄞<>&='-1"] {
+            let json = serde_json::Value::String(secret.to_string()).to_string();
+            assert_eq!(
+                json_escaped(secret, false, false, &[]),
+                json[1..json.len() - 1]
+            );
+        }
+    }
+
+    /// Go's `encoding/json` and Gson escape HTML-significant characters.
+    #[test]
+    fn html_safe_forms_of_go_and_gson_are_redacted() {
+        let mut r = Redactor::new(false);
+        r.add("it's<a>&b=1", "password:new-1");
+        for echoed in [
+            r#"{"p":"it's\u003ca\u003e\u0026b=1"}"#,
+            r#"{"p":"it\u0027s\u003ca\u003e\u0026b\u003d1"}"#,
+        ] {
+            assert_eq!(r.apply(echoed), r#"{"p":"<password:new-1>"}"#, "{echoed}");
+        }
     }
 }

@@ -18,7 +18,11 @@
 //! reused buffer per thread with one `write` to stderr, instead of through
 //! the formatter: on the cheapest answers (S9, a cached S11) the generic
 //! formatter's field visiting and timestamp formatting cost as much as a
-//! fifth of the server's CPU per request (BENCHMARKS.md, issue 19).
+//! fifth of the server's CPU per request (BENCHMARKS.md, issue 19). Two
+//! differences remain: access lines are never coloured (the formatter
+//! colours its lines on a terminal), and a `RUST_LOG` directive that
+//! names fields (`server[{status}]=info`) is asked without them, so it
+//! does not hold back a line that lacks the field.
 //! A password change runs in a task of its own: if hyper dropped the
 //! handler (the client hung up) before that task ended, the task writes
 //! the line ([`abandoned`]). A request whose handler hyper drops before
@@ -70,10 +74,8 @@ pub fn request(
     write_line(|line| {
         line.push_str("request method=");
         line.push_str(method.as_str());
-        // The path is visible ASCII (the URI parser admits nothing else),
-        // at most 128 bytes (`http::truncate`).
         line.push_str(" path=");
-        line.push_str(path);
+        push_path(line, path);
         let _ = write!(line, " status={status} outcome={outcome}");
         fields(line, note);
         let _ = write!(line, " elapsed_us={}", elapsed.as_micros() as u64);
@@ -91,6 +93,21 @@ pub fn abandoned(result: &Result<(), Rejection>, note: &Note) {
         line.push_str(outcome(result, "changed"));
         fields(line, note);
     });
+}
+
+/// Appends `path` (at most 128 characters, `http::truncate`) with every
+/// byte that is not visible ASCII, and `"` and `%`, percent-encoded: the
+/// URI parser admits any UTF-8 in a path, so a client could otherwise put
+/// U+0085, U+2028 or an 8-bit terminal control (U+009B) into the log. An
+/// ordinary ASCII path is written as it is.
+fn push_path(line: &mut String, path: &str) {
+    for b in path.bytes() {
+        if b.is_ascii_graphic() && b != b'"' && b != b'%' {
+            line.push(char::from(b));
+        } else {
+            let _ = write!(line, "%{b:02X}");
+        }
+    }
 }
 
 /// The target the lines are filtered and labelled by.
@@ -241,5 +258,23 @@ mod tests {
             r#" reason="bad signature" subject="eve\n2026-01-01T00:00:00Z  INFO forged=\"1\"" attempts=2 argon2=3"#
         );
         assert!(!line.contains('\n'));
+    }
+
+    /// A path is hostile input: anything but visible ASCII (and `"`, `%`)
+    /// is percent-encoded, so no path can end a line, forge a field or
+    /// reach a terminal as a control.
+    #[test]
+    fn paths_cannot_break_or_forge_a_line() {
+        for (path, expected) in [
+            ("/change_user_password", "/change_user_password"),
+            ("/a\u{85}b", "/a%C2%85b"),
+            ("/a\u{2028}b", "/a%E2%80%A8b"),
+            ("/x\u{9b}31m", "/x%C2%9B31m"),
+            ("/a b\"c%d\n", "/a%20b%22c%25d%0A"),
+        ] {
+            let mut line = String::new();
+            push_path(&mut line, path);
+            assert_eq!(line, expected);
+        }
     }
 }

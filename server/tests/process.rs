@@ -117,9 +117,30 @@ async fn access_lines_follow_the_log_filter_and_layout() {
     let p = Proc::start(&config);
     let s9 = post(p.addr, &[("content-type", "application/json")], "{}").await;
     assert_eq!(s9.status, 400);
+    // A path the URI parser admits, with a next-line, a line separator and
+    // an 8-bit terminal control in it: still one line, percent-encoded.
+    let mut raw = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    raw.write_all(
+        "POST /x\u{85}FORGED\u{2028}L2\u{9b}31m HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer).await.unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 404"), "{answer:?}");
     let log = p.stop();
     let lines = access_lines(&log);
-    assert_eq!(lines.len(), 1, "{log}");
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines[1].contains(" path=/x%C2%85FORGED%E2%80%A8L2%C2%9B31m status=404 "),
+        "{log}"
+    );
+    assert!(
+        log.split(['\u{85}', '\u{2028}', '\u{9b}']).count() == 1,
+        "{log}"
+    );
     let shutdown = log.lines().find(|l| l.contains("shutdown")).unwrap();
     // `2026-12-07T15:52:56.452435Z  INFO server::…: …`, as tracing writes.
     fn layout(l: &str) -> (u8, u8, u8, u8, u8, u8, u8, &str) {

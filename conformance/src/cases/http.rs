@@ -296,6 +296,7 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
                         // A lax decoder (JavaScript's `String(x)`, pydantic's
                         // lax mode) reads the digits: recorded like a string.
                         *slot = Some("12345678".to_string());
+                        ctx.redactor.add("12345678", "password:new-number");
                         json!(12_345_678)
                     }
                     Member::Current => {
