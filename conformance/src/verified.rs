@@ -196,6 +196,11 @@ const KNOWN: &[(&str, &str, Option<&str>)] = &[
         "the account's token cannot be altered",
         Some("tokens.private_key"),
     ),
+    (
+        "names no account besides the active one",
+        "no account besides the active one",
+        Some("another account ([accounts.lockable], [accounts.frozen], …)"),
+    ),
     ("interrupted by", "the run was interrupted", None),
     (
         "the active account is not usable",

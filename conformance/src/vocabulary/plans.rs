@@ -184,13 +184,14 @@ pub mod http {
         /// password) is guarded and counted as one.
         pub fn wrong_olds(self) -> crate::vocabulary::plans::WrongOlds {
             let Plan::Raw(raw, _) = self;
-            let wrong_old = match raw.body {
-                Body::Escaped { .. } => true,
-                Body::Members(Member::Absent | Member::Null | Member::Number, Member::Fresh) => {
-                    true
-                }
-                _ => false,
-            };
+            let wrong_old = matches!(
+                raw.body,
+                Body::Escaped { .. }
+                    | Body::Members(
+                        Member::Absent | Member::Null | Member::Number,
+                        Member::Fresh
+                    )
+            );
             if raw.auth == RawAuth::Active && wrong_old {
                 crate::vocabulary::plans::WrongOlds::OWN
             } else {
