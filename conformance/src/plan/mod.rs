@@ -205,6 +205,19 @@ fn row_of(case: &Case) -> Option<Row> {
     }
 }
 
+/// What the profile alone decides for `case`: skipped for a missing
+/// account or key, or for a lockout rule that leaves no room; else run.
+fn first_decision(profile: &Profile, case: &Case, rule: &LockoutRule) -> Decision {
+    match preconditions::skip_reason(profile, case) {
+        Some(why) => skip(why),
+        None if case.plan.sends_wrong_passwords() && rule.allowance() == Some(0) => skip(format!(
+            "lockout.max_failures = {} leaves no room for wrong passwords",
+            rule.max_failures.unwrap_or_default()
+        )),
+        None => Decision::Run,
+    }
+}
+
 /// Plans a run of `cases` (in the order given, repeats allowed) with
 /// `profile`; `counted` holds each active account's wrong attempts
 /// counted before the run (an interrupted run's), today one.
@@ -232,23 +245,13 @@ pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunP
     };
     let mut planned: Vec<PlannedCase> = cases
         .iter()
-        .map(|case| {
-            let decision = match preconditions::skip_reason(profile, case) {
-                Some(why) => skip(why),
-                None if case.plan.sends_wrong_passwords() && allowance == Some(0) => skip(format!(
-                    "lockout.max_failures = {} leaves no room for wrong passwords",
-                    rule.max_failures.unwrap_or_default()
-                )),
-                None => Decision::Run,
-            };
-            PlannedCase {
-                id: case.id,
-                tier: case.tier.as_str(),
-                row: row_of(case).map(Row::id),
-                decision,
-                wrong_olds: 0,
-                effect_wrong_olds: 0,
-            }
+        .map(|case| PlannedCase {
+            id: case.id,
+            tier: case.tier.as_str(),
+            row: row_of(case).map(Row::id),
+            decision: first_decision(profile, case, &rule),
+            wrong_olds: 0,
+            effect_wrong_olds: 0,
         })
         .collect();
     let own = |i: usize| cases[i].plan.wrong_olds().own;
