@@ -12,6 +12,13 @@ use crate::profile::{Counting, LockoutRule};
 /// any lockout threshold a target declares, small enough to hold.
 pub const MAX_KEPT: u32 = 100_000;
 
+/// Whether `rule` makes the run's wrong old passwords a fixed number:
+/// counted failures never expire and a success does not reset them (the
+/// strictest reading, or a window without `window_secs`).
+pub fn is_fixed(rule: &LockoutRule) -> bool {
+    rule.max_failures.is_some() && rule.counting == Counting::Window && rule.window.is_none()
+}
+
 /// Wrong old passwords counted against the lockout rule.
 #[derive(Debug, Clone)]
 pub struct Budget {

@@ -1,4 +1,5 @@
-//! The command line: `run` (the default), `list`, `init` and `restore`.
+//! The command line: `run` (the default), `list`, `plan`, `init` and
+//! `restore`.
 //! Exit codes: 0 every required case passed and every seed row that ran
 //! was verified, 1 a case failed (or the password was not restored, or a
 //! `--require-rows` row was not verified), 2 a configuration or connection
@@ -19,6 +20,7 @@ pub use crate::command::{
     CliError, Exposure, REMOTE_MAX_REQUESTS, random_seed, select, select_properties,
 };
 use crate::embedded::{self, Embedded, Hashing};
+use crate::plan::{self, estimate::PropertyLoad};
 use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
 use crate::properties::PropertyOptions;
 use crate::properties::driver::Bounds;
@@ -50,6 +52,10 @@ pub enum Command {
     Run(RunArgs),
     /// Print the catalogue: id, tier, spec reference.
     List(ListArgs),
+    /// Print what a run would do, contacting nothing: the cases that would
+    /// run or be skipped and why, the rows left unverified, the wrong old
+    /// passwords each account receives, the estimated length.
+    Plan(crate::plan::command::PlanArgs),
     /// Write a starter profile from the issuer's OpenID discovery document.
     Init(crate::init::InitArgs),
     /// Print the JSON Schema of the profile (every key, its type, default
@@ -376,6 +382,14 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
     if !rule.declared {
         eprintln!("lockout: {}", rule.describe());
     }
+    let load = properties.as_ref().map(|(opts, bounds)| PropertyLoad {
+        cases: opts.cases,
+        sequences: opts.sequences,
+        max_steps: u32::try_from(opts.max_steps).unwrap_or(u32::MAX),
+        max_requests: bounds.max_requests,
+    });
+    let planned = plan::command::report(&profile, &target, &cases, load);
+    eprintln!("{}", plan::command::summary(&planned));
     let outcome = runner::run_with_properties(&profile, &cases, &options, properties).await;
     if let Some(server) = embedded {
         server.stop().await;
@@ -653,6 +667,7 @@ pub fn main(cli: Cli) -> ExitCode {
             0
         }),
         Some(Command::Run(args)) => run_command(args),
+        Some(Command::Plan(args)) => crate::plan::command::run_command(args),
         Some(Command::Init(args)) => crate::init::run_command(args).map_err(err),
         Some(Command::Schema) => {
             print!("{}", crate::schema::render());

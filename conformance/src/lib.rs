@@ -70,7 +70,10 @@
 //!   plays account-model sequences generated once for a diff.
 //!
 //! Runner:
-//! - [`runner`]: runs the cases in order, batches confirmations, hands the
+//! - [`plan`]: the plan of a run, from the profile alone: which cases run
+//!   or are skipped and why, the lockout budget given to the seed rows
+//!   first, the estimate of the run's length; `conformance plan`.
+//! - [`runner`]: carries the plan out, batches confirmations, hands the
 //!   account to the properties and back, restores.
 //! - [`embedded`]: the reference server started in-process.
 //!
@@ -106,6 +109,7 @@ pub mod media_type;
 pub mod output;
 pub mod pacing;
 pub mod password;
+pub mod plan;
 pub mod profile;
 pub mod properties;
 pub mod redact;
@@ -123,4 +127,3 @@ pub mod verdict;
 pub mod verified;
 pub mod vocabulary;
 pub mod wire;
-pub mod wrong_old_plan;

@@ -1,8 +1,10 @@
-//! The runner: chooses and orders what a run does. It runs the selected
-//! cases in catalogue order, or as [`crate::wrong_old_plan`] orders them
-//! under a lockout budget that cannot grow back (results in catalogue
-//! order either way; each family in [`crate::cases`] carries out
-//! its own plans on a `CaseContext` of the [`Session`]), batches the
+//! The runner: carries out the run's plan ([`crate::plan`], made after
+//! resuming, before the first case): it runs the cases the plan runs, in
+//! the order given (`password.change` first under a lockout budget that
+//! cannot grow back, [`crate::plan::share`]), skips the others up front
+//! with the plan's reason, and reports in the order given (each family in
+//! [`crate::cases`] carries out its own plans on a `CaseContext` of the
+//! [`Session`]); it batches the
 //! confirmation that refused requests changed nothing, hands the session's
 //! account ledger to the generated properties and takes it back, turns
 //! each case's checks into a verdict, and ends with the restore. `conformance restore` ([`restore_from_state`]) restores from
@@ -15,6 +17,7 @@ use serde::Serialize;
 
 use crate::checks;
 use crate::exchange::{self, Endpoint};
+use crate::plan::{self, Decision, share};
 use crate::profile::Profile;
 use crate::properties::{
     self, PropertyOptions,
@@ -24,8 +27,7 @@ use crate::session::{CaseContext, Session, Stop};
 pub use crate::session::{Housekeeping, RunError, RunOptions};
 use crate::state::StateFile;
 use crate::verdict::{self, CaseResult, Verdict};
-use crate::vocabulary::{Case, Plan, Property};
-use crate::wrong_old_plan;
+use crate::vocabulary::{Case, Property};
 
 /// What a run produced.
 #[derive(Debug, Clone, Serialize)]
@@ -79,19 +81,31 @@ pub async fn run_with_properties(
     let mut results = Vec::new();
     let mut effects = Vec::new();
     let progress = shows_progress(std::io::stderr().is_terminal(), &runner.endpoint);
-    // Under a lockout budget that cannot grow back, the seed rows'
-    // wrong old passwords come first.
-    let ordered = wrong_old_plan::order(cases, &runner.lockout_rule());
-    for case in ordered {
+    // The plan: the lockout budget goes to the seed rows first; what it
+    // cannot hold, and what the profile cannot run, is skipped up front.
+    let planned = plan::make(profile, cases, &[runner.ledger.failures()]);
+    // `ran[k]`: the index in `cases` of `results[k]`.
+    let mut ran = Vec::new();
+    for i in share::order(cases, &runner.lockout_rule()) {
+        let case = cases[i];
         if crate::interrupt::requested().is_some() {
             break;
+        }
+        let this = &planned.cases[i];
+        if let Decision::Skip { reason, .. } | Decision::Shared { reason, .. } = &this.decision {
+            let mut result = CaseResult::new(case);
+            result.verdict = Verdict::Skip;
+            result.reason = Some(reason.clone());
+            ran.push(i);
+            results.push(result);
+            continue;
         }
         if !runner.unconfirmed.is_empty()
             && (!case.plan.defers_confirmation() || runner.batch_is_full())
         {
             effects.push(runner.confirm(&mut results).await);
         }
-        let (result, unconfirmed) = run_case(&mut runner, case).await;
+        let (result, unconfirmed) = run_case(&mut runner, case, this.refused_as_old()).await;
         if let Some(candidates) = unconfirmed
             && case.plan.defers_confirmation()
         {
@@ -100,13 +114,14 @@ pub async fn run_with_properties(
         if progress {
             eprintln!("{}", progress_line(results.len() + 1, cases.len(), case.id));
         }
+        ran.push(i);
         results.push(result);
     }
     if !runner.unconfirmed.is_empty() {
         effects.push(runner.confirm(&mut results).await);
     }
-    wrong_old_plan::catalogue_order(&mut results, cases);
-    wrong_old_plan::share_with_wrong_old(&mut results);
+    let mut results = share::given_order(results, &ran);
+    share::share_with_wrong_old(&mut results);
     if let Some((props, bounds)) = properties
         && crate::interrupt::requested().is_none()
     {
@@ -279,11 +294,18 @@ async fn run_properties(
     results
 }
 
-async fn run_case(session: &mut Session, case: &'static Case) -> (CaseResult, Option<Vec<String>>) {
+/// Runs one case; `refused_as_old`: whether the plan lets its effect
+/// checks try a refused new password as old password.
+async fn run_case(
+    session: &mut Session,
+    case: &'static Case,
+    refused_as_old: bool,
+) -> (CaseResult, Option<Vec<String>>) {
     let started = Instant::now();
     let enforcement = session.options.enforcement;
     let mut ctx = CaseContext::new(session, case);
-    let stop = plan(&mut ctx, case.plan).await;
+    ctx.refused_as_old = refused_as_old;
+    let stop = crate::cases::run(&mut ctx, case.plan).await;
     let unconfirmed = ctx.unverified.then(|| std::mem::take(&mut ctx.candidates));
     // Reasons may quote a token command's stderr or a target's words:
     // every secret the case knew is replaced by its label.
@@ -332,20 +354,6 @@ async fn run_case(session: &mut Session, case: &'static Case) -> (CaseResult, Op
     }
     result.elapsed_ms = started.elapsed().as_millis() as u64;
     (result, unconfirmed)
-}
-
-/// Carries out `plan` with the family that owns it, unless the lockout
-/// leaves no room for the wrong passwords it sends.
-async fn plan(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
-    if plan.sends_wrong_passwords()
-        && let Some(max) = ctx.runner.max_failures()
-        && max < 3
-    {
-        return Err(Stop::Skip(format!(
-            "lockout.max_failures = {max} leaves no room for wrong passwords"
-        )));
-    }
-    crate::cases::run(ctx, plan).await
 }
 
 #[cfg(test)]

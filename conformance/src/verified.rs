@@ -158,6 +158,13 @@ fn of_case(r: &CaseResult) -> (String, String, Option<String>) {
 /// the order they are tried: a piece of the reason, the why, the key.
 const KNOWN: &[(&str, &str, Option<&str>)] = &[
     (
+        "the lockout budget has no room for it",
+        "the lockout budget has no room for it",
+        Some(
+            "[lockout] counting and window_secs (a declared rule allows more wrong old passwords)",
+        ),
+    ),
+    (
         "the lockout budget is spent",
         "the lockout budget was spent",
         Some(
@@ -188,6 +195,11 @@ const KNOWN: &[(&str, &str, Option<&str>)] = &[
         "token is not a signed JWT",
         "the account's token cannot be altered",
         Some("tokens.private_key"),
+    ),
+    (
+        "names no account besides the active one",
+        "no account besides the active one",
+        Some("another account ([accounts.lockable], [accounts.frozen], …)"),
     ),
     ("interrupted by", "the run was interrupted", None),
     (

@@ -117,14 +117,31 @@ async fn the_strictest_assumed_rule_with_only_an_active_account_verifies_all_but
     assert_eq!(o.status.code(), Some(3), "{out}");
     assert_eq!(unverified_rows(&out), ["S7", "S8"], "{out}");
     assert!(out.contains("  pass   password.wrong-old "), "{out}");
-    // After a refused change the tracked password alone confirms the
-    // effect: no policy or history case is cut short by the budget.
-    let cut: Vec<&str> = out
-        .lines()
-        .filter(|l| l.starts_with("  partial  "))
-        .filter(|l| !l.contains("password.exact."))
-        .collect();
+    // The plan gave the one wrong old password to S1 and S2 before the
+    // run: nothing is cut short half-way, the exactness variants are
+    // skipped up front naming the key that allows more, and after a
+    // refused change the tracked password alone confirms the effect.
+    let cut: Vec<&str> = out.lines().filter(|l| l.starts_with("  partial")).collect();
     assert!(cut.is_empty(), "{cut:#?}\n{out}");
+    let exact: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(" password.exact."))
+        .collect();
+    assert!(!exact.is_empty(), "{out}");
+    for line in &exact {
+        assert!(line.starts_with("  skip "), "{line}\n{out}");
+    }
+    assert!(
+        out.contains("the lockout budget has no room for it"),
+        "{out}"
+    );
+    // The plan's line came before the run.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("plan: ") && l.contains("estimate ~")),
+        "{err}"
+    );
     // One wrong old password reached the account, no more.
     let alice = fake.account("alice");
     assert_eq!(alice.wrong_old, 1);

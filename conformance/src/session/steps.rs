@@ -49,6 +49,10 @@ pub(crate) struct CaseContext<'r> {
     /// New passwords the refused requests sent: what the password is if
     /// the target set one of them anyway.
     pub(crate) candidates: Vec<String>,
+    /// Whether the run's plan (`crate::plan`) gives this case's effect
+    /// checks a wrong old password: trying a refused new password as old
+    /// one ([`CaseContext::unchanged`]).
+    pub(crate) refused_as_old: bool,
 }
 
 /// The "case" of work outside the cases (resume, restore, confirmation):
@@ -73,6 +77,7 @@ impl<'r> CaseContext<'r> {
             wrong: 0,
             unverified: false,
             candidates: Vec::new(),
+            refused_as_old: true,
         }
     }
 
@@ -647,22 +652,26 @@ impl<'r> CaseContext<'r> {
 
     /// After a refused change: the refused new password does not work, the
     /// old one still does. Trying the refused password costs a wrong old
-    /// password on a conformant target: when the lockout budget can never
-    /// afford one more, only the tracked password is tried (a target that
-    /// stored the refused change refuses it, which fails the case too).
+    /// password on a conformant target: when the run's plan gives this
+    /// case none, or the lockout budget can never afford one more, only the
+    /// tracked password is tried (a target that stored the refused change
+    /// refuses it, which fails the case too).
     pub(crate) async fn unchanged(&mut self, refused: Option<String>) -> Result<(), Stop> {
-        let affordable =
-            self.runner.ledger.active.budget.next_wrong_attempt() != NextWrongAttempt::Never;
+        let affordable = self.refused_as_old
+            && self.runner.ledger.active.budget.next_wrong_attempt() != NextWrongAttempt::Never;
         if let Some(refused) = &refused
             && *refused != self.current()
             && !affordable
         {
-            self.result.notes.push(
-                "the refused new password was not tried as old password (the lockout budget \
-                 is spent); the next step tries the tracked password: if it still works, the \
-                 refused change was not stored"
-                    .to_string(),
-            );
+            let why = if self.refused_as_old {
+                "the lockout budget is spent"
+            } else {
+                "the lockout budget's plan keeps its wrong old passwords for the seed rows"
+            };
+            self.result.notes.push(format!(
+                "the refused new password was not tried as old password ({why}); the next step \
+                 tries the tracked password: if it still works, the refused change was not stored"
+            ));
         }
         if let Some(refused) = refused
             && refused != self.current()

@@ -13,5 +13,5 @@
 pub mod plans;
 pub mod terms;
 
-pub use plans::{Case, PROPERTIES, Plan, Property};
+pub use plans::{Case, PROPERTIES, Plan, Property, WrongOlds};
 pub use terms::*;

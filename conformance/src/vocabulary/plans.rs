@@ -176,6 +176,29 @@ pub mod http {
         /// A hand-made request.
         Raw(Raw, Expect),
     }
+
+    impl Plan {
+        /// The wrong old passwords the plan sends the active account: a
+        /// change with its token whose old password is not the current
+        /// one (an escaped wrong one, or none at all beside a string new
+        /// password) is guarded and counted as one.
+        pub fn wrong_olds(self) -> crate::vocabulary::plans::WrongOlds {
+            let Plan::Raw(raw, _) = self;
+            let wrong_old = matches!(
+                raw.body,
+                Body::Escaped { .. }
+                    | Body::Members(
+                        Member::Absent | Member::Null | Member::Number,
+                        Member::Fresh
+                    )
+            );
+            if raw.auth == RawAuth::Active && wrong_old {
+                crate::vocabulary::plans::WrongOlds::OWN
+            } else {
+                crate::vocabulary::plans::WrongOlds::NONE
+            }
+        }
+    }
 }
 
 /// The plan of [`crate::cases::members`].
@@ -304,12 +327,20 @@ pub mod password {
     }
 
     impl Plan {
-        /// Whether the plan sends old passwords known to be wrong.
-        pub fn sends_wrong_passwords(self) -> bool {
-            matches!(
-                self,
-                Plan::Success | Plan::WrongOld | Plan::WrongOldFirst(_) | Plan::Exact(_)
-            )
+        /// The wrong old passwords the plan sends the active account on a
+        /// conformant target: S1's old password after the change, S2's
+        /// wrong one (and its refused new password tried as old), the
+        /// near miss of P, the precedence cases' wrong one.
+        pub fn wrong_olds(self) -> crate::vocabulary::plans::WrongOlds {
+            match self {
+                Plan::Success | Plan::WrongOldFirst(_) | Plan::Exact(_) => {
+                    crate::vocabulary::plans::WrongOlds::OWN
+                }
+                Plan::WrongOld => crate::vocabulary::plans::WrongOlds { own: 1, effect: 1 },
+                Plan::Duplicate | Plan::NotDuplicate(_) => {
+                    crate::vocabulary::plans::WrongOlds::NONE
+                }
+            }
         }
     }
 }
@@ -331,9 +362,14 @@ pub mod policy {
     }
 
     impl Plan {
-        /// Whether the plan sends old passwords known to be wrong.
-        pub fn sends_wrong_passwords(self) -> bool {
-            matches!(self, Plan::Break(_) | Plan::FarTooLong)
+        /// The wrong old passwords the plan sends the active account on a
+        /// conformant target: the refused new password tried as old (an
+        /// effect check).
+        pub fn wrong_olds(self) -> crate::vocabulary::plans::WrongOlds {
+            match self {
+                Plan::Break(_) | Plan::FarTooLong => crate::vocabulary::plans::WrongOlds::EFFECT,
+                Plan::Edge(_) => crate::vocabulary::plans::WrongOlds::NONE,
+            }
         }
     }
 }
@@ -364,12 +400,16 @@ pub mod history {
     }
 
     impl Plan {
-        /// Whether the plan sends old passwords known to be wrong.
-        pub fn sends_wrong_passwords(self) -> bool {
-            matches!(
-                self,
-                Plan::History(HistoryProbe::MostRecent | HistoryProbe::Nth)
-            )
+        /// The wrong old passwords the plan sends the active account on a
+        /// conformant target: the refused previous password tried as old
+        /// (an effect check).
+        pub fn wrong_olds(self) -> crate::vocabulary::plans::WrongOlds {
+            match self {
+                Plan::History(HistoryProbe::MostRecent | HistoryProbe::Nth) => {
+                    crate::vocabulary::plans::WrongOlds::EFFECT
+                }
+                Plan::History(_) => crate::vocabulary::plans::WrongOlds::NONE,
+            }
         }
     }
 }
@@ -412,20 +452,53 @@ impl Plan {
         )
     }
 
-    /// Whether the case sends old passwords it knows to be wrong for the
-    /// active account (and so needs room below the lockout threshold).
-    pub fn sends_wrong_passwords(self) -> bool {
+    /// The wrong old passwords the case sends the active account on a
+    /// conformant target: the one place the run's budget plan
+    /// (`crate::plan`) reads them from.
+    pub fn wrong_olds(self) -> WrongOlds {
         match self {
-            Plan::Password(p) => p.sends_wrong_passwords(),
-            Plan::Policy(p) => p.sends_wrong_passwords(),
-            Plan::History(p) => p.sends_wrong_passwords(),
-            Plan::Auth(_)
-            | Plan::Tokens(_)
-            | Plan::Http(_)
-            | Plan::Members(_)
-            | Plan::User(_)
-            | Plan::Property(_) => false,
+            Plan::Password(p) => p.wrong_olds(),
+            Plan::Policy(p) => p.wrong_olds(),
+            Plan::History(p) => p.wrong_olds(),
+            Plan::Http(p) => p.wrong_olds(),
+            Plan::Auth(_) | Plan::Tokens(_) | Plan::Members(_) | Plan::User(_) => WrongOlds::NONE,
+            Plan::Property(_) => WrongOlds::NONE,
         }
+    }
+
+    /// Whether the case sends old passwords it knows to be wrong for the
+    /// active account, for its own checks or an effect check (and so needs
+    /// room below the lockout threshold). The hand-made requests' are
+    /// left to the lockout guard.
+    pub fn sends_wrong_passwords(self) -> bool {
+        !matches!(self, Plan::Http(_)) && self.wrong_olds().total() > 0
+    }
+}
+
+/// The wrong old passwords a case sends the active account on a
+/// conformant target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WrongOlds {
+    /// Sent by the case's own steps: without them it checks nothing of
+    /// what it is for.
+    pub own: u32,
+    /// The refused new password tried as old password after a refused
+    /// change: an effect check the tracked password stands in for (a
+    /// target that stored the refused change refuses the tracked one).
+    pub effect: u32,
+}
+
+impl WrongOlds {
+    /// None.
+    pub const NONE: WrongOlds = WrongOlds { own: 0, effect: 0 };
+    /// One, for the case's own check.
+    pub const OWN: WrongOlds = WrongOlds { own: 1, effect: 0 };
+    /// One, for an effect check.
+    pub const EFFECT: WrongOlds = WrongOlds { own: 0, effect: 1 };
+
+    /// Both.
+    pub fn total(self) -> u32 {
+        self.own + self.effect
     }
 }
 

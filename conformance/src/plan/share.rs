@@ -1,19 +1,15 @@
-//! The plan of a run's wrong old passwords when the lockout budget cannot
-//! grow back (failures never expire and a success does not reset them: the
-//! strictest rule the run assumes without a declared `[lockout] counting`,
-//! or `counting = "window"` without `window_secs`): the seed rows' checks
-//! get the budget first.
-//!
 //! S1's check "the old password is refused after a change" is itself a
-//! wrong old password refused, which is S2's check. So `password.change`
-//! runs before every other case ([`order`]), and when `password.wrong-old`
-//! then finds the budget spent, the same request verifies S2
-//! ([`share_with_wrong_old`]): its answer is checked against S2's row and
-//! the step after it (the tracked password still works) confirms that it
-//! changed nothing. Reports keep catalogue order ([`catalogue_order`]).
+//! wrong old password refused, which is S2's check: under a lockout
+//! budget that cannot grow back, the plan ([`crate::plan`]) may give the
+//! two rows one request. `password.change` then runs before every other
+//! case ([`order`]), `password.wrong-old` is not sent, and the same
+//! request verifies S2 ([`share_with_wrong_old`]): its answer is checked
+//! against S2's row and the step after it (the tracked password still
+//! works) confirms that it changed nothing. Reports keep the order the
+//! cases were given in ([`given_order`]).
 
 use crate::checks::{Outcome, Weight};
-use crate::profile::{Counting, LockoutRule};
+use crate::profile::LockoutRule;
 use crate::verdict::{CaseResult, Verdict};
 use crate::vocabulary::{Case, Tier};
 
@@ -27,33 +23,35 @@ pub const OLD_REFUSED: &str = "effect: the old password is refused";
 /// The purpose of the step after it (the tracked password works).
 pub const NEW_WORKS: &str = "effect: the new password works";
 
-/// Whether the run's wrong old passwords are a fixed number: counted
-/// failures never expire and a success does not reset them.
-pub fn budget_is_fixed(rule: &LockoutRule) -> bool {
-    rule.max_failures.is_some() && rule.counting == Counting::Window && rule.window.is_none()
-}
+/// The start of the reason of a case the plan gives another case's
+/// request: `password.wrong-old`'s, followed by the case it shares.
+pub const SHARED: &str = "one request with";
 
-/// The order cases run in: under a fixed budget, `password.change` first
-/// (its wrong old password is the run's first); otherwise as given.
-pub fn order(cases: &[&'static Case], rule: &LockoutRule) -> Vec<&'static Case> {
-    let mut ordered = cases.to_vec();
-    if budget_is_fixed(rule)
-        && let Some(i) = ordered.iter().position(|c| c.id == S1_CASE)
+/// The indices of `cases` in the order they run: under a fixed budget,
+/// `password.change` first (its wrong old password is the run's first);
+/// otherwise as given.
+pub fn order(cases: &[&'static Case], rule: &LockoutRule) -> Vec<usize> {
+    let mut ordered: Vec<usize> = (0..cases.len()).collect();
+    if crate::budget::is_fixed(rule)
+        && let Some(i) = cases.iter().position(|c| c.id == S1_CASE)
     {
-        let first = ordered.remove(i);
-        ordered.insert(0, first);
+        ordered.remove(i);
+        ordered.insert(0, i);
     }
     ordered
 }
 
-/// Puts `results` (one per case of `cases`, in any order) back in the
-/// order of `cases`.
-pub fn catalogue_order(results: &mut [CaseResult], cases: &[&'static Case]) {
-    results.sort_by_key(|r| cases.iter().position(|c| c.id == r.id));
+/// Puts `results` (result `k` being that of case `ran[k]`) back in the
+/// order the cases were given in.
+pub fn given_order(results: Vec<CaseResult>, ran: &[usize]) -> Vec<CaseResult> {
+    let mut paired: Vec<(usize, CaseResult)> = ran.iter().copied().zip(results).collect();
+    paired.sort_by_key(|(i, _)| *i);
+    paired.into_iter().map(|(_, r)| r).collect()
 }
 
-/// When `password.wrong-old` was skipped because the lockout budget was
-/// spent and `password.change` passed its [`OLD_REFUSED`] and [`NEW_WORKS`]
+/// When `password.wrong-old` was not sent (the plan gave it
+/// `password.change`'s request, or the lockout budget was spent) and
+/// `password.change` passed its [`OLD_REFUSED`] and [`NEW_WORKS`]
 /// steps, those two exchanges and their checks become
 /// `password.wrong-old`'s, with a note saying so. Returns whether it did.
 pub fn share_with_wrong_old(results: &mut [CaseResult]) -> bool {
@@ -95,9 +93,9 @@ pub fn share_with_wrong_old(results: &mut [CaseResult]) -> bool {
         r.id == S2_CASE
             && r.verdict == Verdict::Skip
             && r.exchanges.is_empty()
-            && r.reason
-                .as_deref()
-                .is_some_and(|why| why.contains("lockout budget is spent"))
+            && r.reason.as_deref().is_some_and(|why| {
+                why.starts_with(SHARED) || why.contains("lockout budget is spent")
+            })
     }) else {
         return false;
     };
@@ -122,6 +120,10 @@ pub fn share_with_wrong_old(results: &mut [CaseResult]) -> bool {
         Verdict::Pass
     };
     let budget = s2.reason.take().unwrap_or_default();
+    let budget = budget
+        .split_once(": ")
+        .filter(|_| budget.starts_with(SHARED))
+        .map_or(budget.as_str(), |(_, why)| why);
     s2.notes.push(format!(
         "one request for S1 and S2: {S1_CASE} step {refused} (the old password after a change \
          is a wrong old password, refused) and step {works} (the tracked password still works: \
@@ -133,8 +135,10 @@ pub fn share_with_wrong_old(results: &mut [CaseResult]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budget::is_fixed as budget_is_fixed;
     use crate::checks::Check;
     use crate::exchange::{BodyRecord, ExchangeRecord, RequestRecord};
+    use crate::profile::Counting;
 
     fn rule(counting: Counting, window: Option<u64>) -> LockoutRule {
         LockoutRule {
@@ -151,14 +155,14 @@ mod tests {
         let fixed = rule(Counting::Window, None);
         assert!(budget_is_fixed(&fixed));
         let ordered = order(&cases, &fixed);
-        assert_eq!(ordered[0].id, S1_CASE);
+        assert_eq!(cases[ordered[0]].id, S1_CASE);
         assert_eq!(ordered.len(), cases.len());
         for other in [
             rule(Counting::Consecutive, None),
             rule(Counting::Window, Some(60)),
         ] {
             assert!(!budget_is_fixed(&other));
-            assert_eq!(order(&cases, &other)[0].id, cases[0].id);
+            assert_eq!(order(&cases, &other), (0..cases.len()).collect::<Vec<_>>());
         }
     }
 
@@ -252,13 +256,25 @@ mod tests {
     }
 
     #[test]
-    fn results_go_back_to_catalogue_order() {
-        let cases: Vec<&'static Case> = crate::cases::CATALOGUE.iter().collect();
-        let mut r = results(Weight::Pass);
-        catalogue_order(&mut r, &cases);
+    fn results_go_back_to_the_order_given() {
+        // Run as [s2, s1], given as [s1, s2].
+        let r = results(Weight::Pass);
+        let r = given_order(r, &[1, 0]);
         let ids: Vec<_> = r.iter().map(|r| r.id).collect();
-        let wrong_old = cases.iter().position(|c| c.id == S2_CASE).unwrap();
-        let change = cases.iter().position(|c| c.id == S1_CASE).unwrap();
-        assert_eq!(wrong_old < change, ids == [S2_CASE, S1_CASE]);
+        assert_eq!(ids, [S1_CASE, S2_CASE]);
+    }
+
+    #[test]
+    fn the_plans_shared_reason_is_shared() {
+        let mut r = results(Weight::Pass);
+        r[0].reason = Some(format!(
+            "{SHARED} {S1_CASE}: the lockout budget has no room"
+        ));
+        assert!(share_with_wrong_old(&mut r));
+        assert!(
+            r[0].notes[0].ends_with("since the lockout budget has no room"),
+            "{}",
+            r[0].notes[0]
+        );
     }
 }
