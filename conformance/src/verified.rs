@@ -189,6 +189,11 @@ const KNOWN: &[(&str, &str, Option<&str>)] = &[
         "the account's token cannot be altered",
         Some("tokens.private_key"),
     ),
+    (
+        "a static token cannot be taken again",
+        "the target refused a static token after the run's change (open point 10)",
+        Some("tokens.private_key or tokens.token_command"),
+    ),
     ("interrupted by", "the run was interrupted", None),
     (
         "the active account is not usable",

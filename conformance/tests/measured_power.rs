@@ -404,6 +404,13 @@ pub(crate) fn rows() -> Vec<Row> {
             same,
         ),
         decision(
+            "revokes-on-change",
+            RevokesOnChange,
+            "a change revokes the account's tokens issued before it",
+            "open point 10",
+            same,
+        ),
+        decision(
             "success-with-body",
             SuccessWithBody,
             "the 200 carries a JSON body",

@@ -18,6 +18,7 @@ mod pending_changes;
 mod profile_tokens;
 mod properties;
 mod property_fairness;
+mod revocation;
 mod run_end;
 mod runner_state;
 mod schema;

@@ -1,0 +1,260 @@
+//! Tokens revoked by the run's own change (open point 10: the document
+//! leaves open whether a change revokes other tokens). When a request
+//! carrying an account's standard token handed out before the run last
+//! changed that account's password is refused with 401 `invalid_token`,
+//! this module decides what follows: the token is taken again (minted
+//! anew, or `token_command` run again with the account's new password)
+//! and the request is sent once more; a static token of the profile
+//! cannot be, so the answer determines nothing.
+//!
+//! It owns that decision and the edit of the request's headers; the
+//! resend, its record and its judgement are the callers' (a case's step,
+//! the properties' driver). Tokens broken or made on purpose (expired,
+//! other keys, other scopes) are never [`TokenFactory::stale`] and are
+//! never replaced here.
+
+use http::HeaderValue;
+
+use crate::challenge;
+use crate::tokens::{Stale, TokenFactory};
+use crate::wire::{Request, Response};
+
+/// The profile keys that let the suite take a token again.
+pub const TOKEN_SOURCES: &str = "tokens.private_key or tokens.token_command";
+
+/// What follows a refusal.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Not a refusal of a token the run's change may have revoked: the
+    /// answer is judged as it is.
+    Judge,
+    /// The stale tokens were taken again in the request: send it once
+    /// more.
+    Resend {
+        /// (old, new) for every token replaced.
+        renewed: Vec<(String, String)>,
+        /// Whose tokens they were.
+        subjects: Vec<String>,
+    },
+    /// A static token of the profile: whether the target revokes tokens
+    /// on a change or the change broke the account is not determined.
+    Static {
+        /// Whose token it is.
+        subject: String,
+        /// The profile key that gives it.
+        key: String,
+    },
+    /// Taking a token again failed (a token command refusing): why.
+    Failed(String),
+}
+
+impl Refusal {
+    /// Why a refusal of a static token determines nothing, naming the
+    /// profile keys that would decide it.
+    pub fn static_reason(subject: &str, key: &str) -> String {
+        format!(
+            "not determined: the target refused {key} (401 invalid_token) after this run \
+             changed the password of {subject}: it may revoke tokens issued before a password \
+             change (open point 10), or the change broke the account; a static token cannot \
+             be taken again to tell which: set {TOKEN_SOURCES} in the profile"
+        )
+    }
+}
+
+/// Whether `response` refuses the request's token: 401 with a Bearer
+/// challenge whose `error` is `invalid_token`.
+pub fn refuses_token(response: &Response) -> bool {
+    response.status == 401
+        && challenge::parse(&response.header_values("www-authenticate")).is_ok_and(|all| {
+            all.iter()
+                .any(|c| c.is_bearer() && c.param("error") == Some("invalid_token"))
+        })
+}
+
+/// After `response` to `request`: when it refuses a token the run's change
+/// may have revoked, takes every such token of the request again (in
+/// every header, as [`crate::renewal`] does).
+pub async fn after_answer(
+    tokens: &mut TokenFactory,
+    request: &mut Request,
+    response: &Response,
+) -> Refusal {
+    if !refuses_token(response) {
+        return Refusal::Judge;
+    }
+    let mut renewed = Vec::new();
+    let mut subjects: Vec<String> = Vec::new();
+    for (_, value) in request.headers.iter_mut() {
+        let Ok(text) = value.to_str() else { continue };
+        let mut edited = text.to_string();
+        for word in text.split([' ', ',', '\t']).filter(|w| !w.is_empty()) {
+            match tokens.stale(word) {
+                None => {}
+                Some(Stale::Static { subject, key }) => return Refusal::Static { subject, key },
+                Some(Stale::Renewable { subject }) => match tokens.take_again(word).await {
+                    Ok(Some(new)) => {
+                        edited = edited.replace(word, &new);
+                        renewed.push((word.to_string(), new));
+                        if !subjects.contains(&subject) {
+                            subjects.push(subject);
+                        }
+                    }
+                    // The source gave the same token: nothing to resend.
+                    Ok(None) => {}
+                    Err(e) => return Refusal::Failed(e.to_string()),
+                },
+            }
+        }
+        if edited != text
+            && let Ok(mut new) = HeaderValue::from_str(&edited)
+        {
+            // A token: never shown by a Debug of the request.
+            new.set_sensitive(true);
+            *value = new;
+        }
+    }
+    if renewed.is_empty() {
+        Refusal::Judge
+    } else {
+        Refusal::Resend { renewed, subjects }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+    use crate::vocabulary::TokenKind;
+
+    fn profile(extra: &str, active_token: Option<&str>) -> Profile {
+        let token = active_token.map_or(String::new(), |t| format!("token = \"{t}\"\n"));
+        let text = format!(
+            "base_url = \"http://127.0.0.1:1\"\n\
+             [tokens]\nprivate_key = \"keys/dev-rs256.pem\"\nissuer = \"i\"\naudience = \"a\"\n\
+             {extra}\
+             [accounts.active]\nsubject = \"alice\"\npassword = \"p\"\n{token}"
+        );
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        Profile::parse(&text, &dir).unwrap()
+    }
+
+    fn bearer(token: &str) -> Request {
+        Request {
+            method: http::Method::POST,
+            path: "/change_user_password".into(),
+            headers: vec![(
+                http::header::AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+            )],
+            body: Vec::new(),
+        }
+    }
+
+    fn invalid_token() -> Response {
+        Response::for_tests(
+            401,
+            &[(
+                "www-authenticate",
+                "Bearer error=\"invalid_token\", error_description=\"Error decoding JWT\"",
+            )],
+            "",
+        )
+    }
+
+    #[tokio::test]
+    async fn a_token_handed_out_before_the_runs_change_is_taken_again() {
+        let p = profile("", None);
+        let mut f = TokenFactory::new(&p).unwrap();
+        let old = f.standard(&p.accounts.active).await.unwrap();
+        // Refused before any change: judged as it is.
+        let mut request = bearer(&old);
+        let r = after_answer(&mut f, &mut request, &invalid_token()).await;
+        assert!(matches!(r, Refusal::Judge), "{r:?}");
+        // The same password again is no change.
+        f.set_password("alice", "p");
+        assert_eq!(f.stale(&old), None);
+        f.set_password("alice", "p2");
+        assert_eq!(
+            f.stale(&old),
+            Some(Stale::Renewable {
+                subject: "alice".into()
+            })
+        );
+        // Another refusal than invalid_token is judged as it is.
+        let forbidden = Response::for_tests(
+            403,
+            &[("www-authenticate", "Bearer error=\"insufficient_scope\"")],
+            "",
+        );
+        assert!(matches!(
+            after_answer(&mut f, &mut request, &forbidden).await,
+            Refusal::Judge
+        ));
+        let r = after_answer(&mut f, &mut request, &invalid_token()).await;
+        let Refusal::Resend { renewed, subjects } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(subjects, vec!["alice".to_string()]);
+        let new = &renewed[0].1;
+        assert_ne!(*new, old);
+        let sent = request.headers[0].1.to_str().unwrap();
+        assert_eq!(sent, format!("Bearer {new}"));
+        assert!(request.headers[0].1.is_sensitive());
+        // The new one is not stale, and is what the account gets from now on.
+        assert_eq!(f.stale(new), None);
+        assert_eq!(f.standard(&p.accounts.active).await.unwrap(), *new);
+    }
+
+    #[tokio::test]
+    async fn tokens_made_on_purpose_are_never_taken_again() {
+        let p = profile("", None);
+        let mut f = TokenFactory::new(&p).unwrap();
+        let a = p.accounts.active.clone();
+        let _ = f.standard(&a).await.unwrap();
+        let mut made = Vec::new();
+        for kind in [
+            TokenKind::Expired,
+            TokenKind::BadSignature,
+            TokenKind::WrongIssuer,
+            TokenKind::NoScope,
+            TokenKind::DeclaredScope(&["profile"]),
+        ] {
+            made.push(f.variant(&a, kind).await.unwrap());
+        }
+        f.set_password("alice", "p2");
+        for token in made {
+            assert_eq!(f.stale(&token), None);
+            let mut request = bearer(&token);
+            assert!(matches!(
+                after_answer(&mut f, &mut request, &invalid_token()).await,
+                Refusal::Judge
+            ));
+            assert_eq!(
+                request.headers[0].1.to_str().unwrap(),
+                format!("Bearer {token}")
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_static_token_is_not_determined_naming_the_keys() {
+        let p = profile("", Some("static-alice-token"));
+        let mut f = TokenFactory::new(&p).unwrap();
+        let mut request = bearer("static-alice-token");
+        assert!(matches!(
+            after_answer(&mut f, &mut request, &invalid_token()).await,
+            Refusal::Judge
+        ));
+        f.set_password("alice", "p2");
+        let r = after_answer(&mut f, &mut request, &invalid_token()).await;
+        let Refusal::Static { subject, key } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!((subject.as_str(), key.as_str()), ("alice", "accounts.active.token"));
+        let why = Refusal::static_reason(&subject, &key);
+        assert!(
+            why.contains("tokens.private_key or tokens.token_command") && why.contains("open point 10"),
+            "{why}"
+        );
+    }
+}
