@@ -9,9 +9,11 @@
 //!
 //! It owns that decision and the edit of the request's headers; the
 //! resend, its record and its judgement are the callers' (a case's step,
-//! the properties' driver). Tokens broken or made on purpose (expired,
-//! other keys, other scopes) are never [`TokenFactory::stale`] and are
-//! never replaced here.
+//! the properties' driver). Tokens broken on purpose (expired, other keys,
+//! issuers or audiences, altered signatures) are never
+//! [`TokenFactory::stale`] and are never replaced here; a valid token
+//! with another scope is (a revoking target refuses the account's tokens
+//! whatever their scope).
 
 use http::HeaderValue;
 
@@ -56,8 +58,19 @@ impl Refusal {
             "not determined: the target refused {key} (401 invalid_token) after this run \
              changed the password of {subject}: it may revoke tokens issued before a password \
              change (open point 10), or the change broke the account; a static token cannot \
-             be taken again to tell which: set {TOKEN_SOURCES} in the profile"
+             be taken again to tell which: {}",
+            Refusal::remedy(key)
         )
+    }
+
+    /// What lets the suite take the token of `key` again.
+    pub fn remedy(key: &str) -> String {
+        if key == "tokens.no_openid_token" {
+            // Minted with scope `profile` when it is left out.
+            format!("leave {key} out and set tokens.private_key in the profile")
+        } else {
+            format!("set {TOKEN_SOURCES} in the profile")
+        }
     }
 }
 
@@ -215,9 +228,12 @@ mod tests {
         for kind in [
             TokenKind::Expired,
             TokenKind::BadSignature,
+            TokenKind::AlgNone,
             TokenKind::WrongIssuer,
+            TokenKind::WrongAudience,
+            TokenKind::UnknownKid,
+            TokenKind::NotYetValid,
             TokenKind::NoScope,
-            TokenKind::DeclaredScope(&["profile"]),
         ] {
             made.push(f.variant(&a, kind).await.unwrap());
         }
@@ -234,6 +250,35 @@ mod tests {
                 format!("Bearer {token}")
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_with_another_scope_is_taken_again_with_that_scope() {
+        let p = profile("", None);
+        let mut f = TokenFactory::new(&p).unwrap();
+        let a = p.accounts.active.clone();
+        let old = f
+            .variant(&a, TokenKind::DeclaredScope(&["profile"]))
+            .await
+            .unwrap();
+        f.set_password("alice", "p2");
+        let mut request = bearer(&old);
+        let r = after_answer(&mut f, &mut request, &invalid_token()).await;
+        let Refusal::Resend { renewed, .. } = r else {
+            panic!("{r:?}")
+        };
+        let claims = |t: &str| -> serde_json::Value {
+            use base64::Engine;
+            let part = t.split('.').nth(1).unwrap();
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(part)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        assert_ne!(renewed[0].1, old);
+        assert_eq!(claims(&renewed[0].1)["scope"], serde_json::json!(["profile"]));
     }
 
     #[tokio::test]

@@ -24,6 +24,11 @@ use crate::exchange::shell_quote;
 use crate::profile::{Account, Profile, Tokens, parse_algorithm};
 use crate::vocabulary::{ScopeForm, TokenKind};
 
+mod statics;
+
+pub use statics::static_expired_message;
+use statics::{Static, expired_static, profile_passwords, static_tokens};
+
 /// Why a token could not be had.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -109,16 +114,6 @@ pub struct TokenFactory {
     changed_at: HashMap<String, Instant>,
     /// When this factory was made: the static tokens are older.
     created: Instant,
-}
-
-/// A static token of the profile.
-#[derive(Debug, Clone)]
-struct Static {
-    /// The profile key that gives it (`accounts.active.token`).
-    key: String,
-    token: String,
-    /// The subject, for an account's own token (not `no_openid_token`).
-    subject: Option<String>,
 }
 
 /// A token of an account's own (its standard token) handed out before the
@@ -210,12 +205,13 @@ impl TokenFactory {
             .map(|s| s.key.as_str())
     }
 
-    /// Whether `token` is an account's standard token (minted, a
-    /// command's, or its static `token`; also one made as a variant with
-    /// exactly the `openid` scope) handed out before the run last set
-    /// another password of that account: a target that revokes tokens on
-    /// a change refuses it. Broken variants and other scopes, and the
-    /// profile's `expired_token` and `no_openid_token`, never are.
+    /// Whether `token` is a valid token of an account (minted, a
+    /// command's, or a static one of the profile; its usual `openid`
+    /// scope or another scope) handed out before the run last set another
+    /// password of that account: a target that revokes tokens on a change
+    /// refuses it. Tokens broken on purpose (the S10 variants: expired,
+    /// other keys, issuers or audiences, altered signatures, no scope
+    /// claim) and the profile's `expired_token` never are.
     pub fn stale(&self, token: &str) -> Option<Stale> {
         if let Some(s) = self.statics.iter().find(|s| s.token == token) {
             let subject = s.subject.clone()?;
@@ -228,13 +224,14 @@ impl TokenFactory {
         let (recipe, at) = self.issued.get(token)?;
         let account = match recipe {
             Recipe::Standard(account) => account,
-            // A valid token with exactly the `openid` scope, in either
-            // form: the account's usual token made another way.
-            Recipe::Variant(account, TokenKind::Scope(scope, _) | TokenKind::DeclaredScope(scope))
-                if *scope == ["openid"] =>
-            {
-                account
-            }
+            // A valid token of the account with other scopes: what a
+            // revoking target refuses is the account's token, whatever
+            // its scope (the scope cases expect the scope's answer).
+            Recipe::Variant(
+                account,
+                TokenKind::Scope(..) | TokenKind::DeclaredScope(_) | TokenKind::ProfileNoOpenid,
+            ) => account,
+            // Broken on purpose (S10): never taken again.
             Recipe::Variant(..) => return None,
         };
         let changed = self.changed_at.get(&account.subject)?;
@@ -697,82 +694,6 @@ fn bounded_stderr(stderr: &[u8], password: &str) -> String {
     }
     let tail: String = text.chars().skip(count - MAX_STDERR_CHARS).collect();
     format!("…{tail}")
-}
-
-/// The profile's static valid tokens with the keys that give them:
-/// `accounts.<name>.token` (with its subject) and `tokens.no_openid_token`
-/// (not `tokens.expired_token`, expired on purpose).
-fn static_tokens(profile: &Profile) -> Vec<Static> {
-    let a = &profile.accounts;
-    let mut out: Vec<Static> = [
-        ("active", Some(&a.active)),
-        ("frozen", a.frozen.as_ref()),
-        ("locked", a.locked.as_ref()),
-        ("frozen_and_locked", a.frozen_and_locked.as_ref()),
-        ("lockable", a.lockable.as_ref()),
-        ("missing", a.missing.as_ref()),
-    ]
-    .into_iter()
-    .filter_map(|(name, account)| {
-        let account = account?;
-        Some(Static {
-            key: format!("accounts.{name}.token"),
-            token: account.token.clone()?,
-            subject: Some(account.subject.clone()),
-        })
-    })
-    .collect();
-    if let Some(token) = &profile.tokens.no_openid_token {
-        out.push(Static {
-            key: "tokens.no_openid_token".into(),
-            token: token.clone(),
-            subject: None,
-        });
-    }
-    out
-}
-
-/// The profile's passwords by subject.
-fn profile_passwords(profile: &Profile) -> HashMap<String, String> {
-    let a = &profile.accounts;
-    [
-        Some(&a.active),
-        a.frozen.as_ref(),
-        a.locked.as_ref(),
-        a.frozen_and_locked.as_ref(),
-        a.lockable.as_ref(),
-        a.missing.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(|acc| Some((acc.subject.clone(), acc.password.clone()?)))
-    .collect()
-}
-
-/// The first static token whose `exp` is not after `now`, as a
-/// configuration error naming its key.
-fn expired_static(statics: &[Static], now: i64) -> Option<String> {
-    statics.iter().find_map(|s| {
-        let exp = jwt_expiry(&s.token)?;
-        (exp <= now).then(|| static_expired_message(&s.key, exp, now))
-    })
-}
-
-/// Why a static token cannot be used: it expired (or expires before a
-/// request can arrive).
-pub fn static_expired_message(key: &str, exp: i64, now: i64) -> String {
-    let when = if exp <= now {
-        format!("expired {} s ago (its exp)", now - exp)
-    } else {
-        format!(
-            "expires in {} s (its exp), before a request can arrive",
-            exp - now
-        )
-    };
-    format!(
-        "{key} {when}: a static token must outlast the run; give a fresh one, or let the \
-         suite take tokens itself (tokens.private_key or tokens.token_command)"
-    )
 }
 
 /// Seconds since the Unix epoch, as `exp` counts them.

@@ -258,6 +258,12 @@ pub(crate) fn rows() -> Vec<Row> {
             &["policy.too-short"],
         ),
         defect(
+            "change-breaks-tokens",
+            ChangeBreaksTokens,
+            "after a change every token of the account is refused, new ones too",
+            &["password.change"],
+        ),
+        defect(
             "success-not-stored",
             SuccessNotStored,
             "200, but the password stays",

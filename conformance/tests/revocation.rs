@@ -145,3 +145,34 @@ async fn a_static_token_refused_after_the_change_is_not_determined_never_failed(
         "{last}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_breaks_every_token_of_the_account_fails_at_seed_tier() {
+    // The new token is refused too: judged as it is, and S1 does not hold.
+    let fake = Fake::start(Some(Quirk::ChangeBreaksTokens)).await;
+    let (report, _dir) = run(&fake, reference()).await;
+    let text = tree::render(&report);
+    let change = report
+        .cases
+        .iter()
+        .find(|c| c.id == "password.change")
+        .unwrap();
+    assert_eq!(change.verdict, Verdict::Fail, "{text}");
+    // The first refusal after a change was followed: the token taken
+    // again, the request sent once more, and refused too.
+    let followed = report.cases.iter().find(|c| {
+        c.notes
+            .iter()
+            .any(|n| n.contains("the new token was refused too"))
+    });
+    let followed = followed.unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        followed
+            .exchanges
+            .iter()
+            .any(|x| x.purpose.contains("again with a new token")),
+        "{text}"
+    );
+    assert!(!text.contains(SAID), "{text}");
+    assert_eq!(report.exit_code(), 1, "{text}");
+}

@@ -158,6 +158,9 @@ pub enum Quirk {
     ObeysBodyAccount,
     /// 500 to a JSON string holding a lone surrogate escape.
     Status500OnLoneSurrogate,
+    /// Once an account's password changed, every token of it is refused
+    /// (S10), new ones too: the change broke the account ([`revoke`]).
+    ChangeBreaksTokens,
     // ---- legitimate decisions on open points ----
     /// Open point 1: policy before the old password.
     PolicyBeforeOldPassword,

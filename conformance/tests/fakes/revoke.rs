@@ -3,7 +3,9 @@
 //! token of an account issued before its last password change: one whose
 //! `iat` is before the second of the change, or one the fake had already
 //! accepted before it (a change and the tokens minted around it can fall
-//! in one second; `iat` counts seconds).
+//! in one second; `iat` counts seconds). And a defect that looks the same
+//! at first: [`super::Quirk::ChangeBreaksTokens`] refuses every token of
+//! an account once its password changed, new ones too.
 
 use std::collections::{HashMap, HashSet};
 
@@ -33,7 +35,8 @@ fn now() -> i64 {
 /// Whether the fake refuses these (verified) claims as revoked; an
 /// accepted token is remembered as issued before the next change.
 pub(super) fn refused(s: &Shared, claims: &Value) -> bool {
-    if !has(s, Quirk::RevokesOnChange) {
+    let broken = has(s, Quirk::ChangeBreaksTokens);
+    if !has(s, Quirk::RevokesOnChange) && !broken {
         return false;
     }
     let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
@@ -45,6 +48,10 @@ pub(super) fn refused(s: &Shared, claims: &Value) -> bool {
         .map_or_else(|| claims.to_string(), str::to_string);
     let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
     let mut r = s.revocations.lock().unwrap();
+    if broken && r.changed_at.contains_key(sub) {
+        r.refusals += 1;
+        return true;
+    }
     if r.revoked.contains(&jti) || r.changed_at.get(sub).is_some_and(|at| iat < *at) {
         r.refusals += 1;
         return true;
@@ -55,7 +62,7 @@ pub(super) fn refused(s: &Shared, claims: &Value) -> bool {
 
 /// `subject`'s password changed: its tokens issued so far are revoked.
 pub(super) fn changed(s: &Shared, subject: &str) {
-    if !has(s, Quirk::RevokesOnChange) {
+    if !has(s, Quirk::RevokesOnChange) && !has(s, Quirk::ChangeBreaksTokens) {
         return;
     }
     let mut r = s.revocations.lock().unwrap();

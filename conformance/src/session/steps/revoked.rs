@@ -8,7 +8,7 @@
 
 use crate::checks;
 use crate::exchange::{Request, Response};
-use crate::revocation::{self, Refusal, TOKEN_SOURCES};
+use crate::revocation::{self, Refusal};
 use crate::verdict::Verdict;
 use crate::vocabulary::Tier;
 
@@ -59,8 +59,8 @@ impl CaseContext<'_> {
                 self.runner.static_refused.get_or_insert_with(|| {
                     format!(
                         "{key} was refused after this run changed the password of {subject} \
-                         (open point 10); a static token cannot be taken again: set \
-                         {TOKEN_SOURCES}"
+                         (open point 10); a static token cannot be taken again: {}",
+                        Refusal::remedy(&key)
                     )
                 });
                 Next::Stop
