@@ -278,7 +278,10 @@ mod tests {
             .unwrap()
         };
         assert_ne!(renewed[0].1, old);
-        assert_eq!(claims(&renewed[0].1)["scope"], serde_json::json!(["profile"]));
+        assert_eq!(
+            claims(&renewed[0].1)["scope"],
+            serde_json::json!(["profile"])
+        );
     }
 
     #[tokio::test]
@@ -295,10 +298,14 @@ mod tests {
         let Refusal::Static { subject, key } = r else {
             panic!("{r:?}")
         };
-        assert_eq!((subject.as_str(), key.as_str()), ("alice", "accounts.active.token"));
+        assert_eq!(
+            (subject.as_str(), key.as_str()),
+            ("alice", "accounts.active.token")
+        );
         let why = Refusal::static_reason(&subject, &key);
         assert!(
-            why.contains("tokens.private_key or tokens.token_command") && why.contains("open point 10"),
+            why.contains("tokens.private_key or tokens.token_command")
+                && why.contains("open point 10"),
             "{why}"
         );
     }

@@ -27,7 +27,7 @@ use crate::vocabulary::{ScopeForm, TokenKind};
 mod statics;
 
 pub use statics::static_expired_message;
-use statics::{Static, expired_static, profile_passwords, static_tokens};
+use statics::{Static, profile_passwords, static_tokens};
 
 /// Why a token could not be had.
 #[derive(Debug, Clone)]
@@ -694,6 +694,15 @@ fn bounded_stderr(stderr: &[u8], password: &str) -> String {
     }
     let tail: String = text.chars().skip(count - MAX_STDERR_CHARS).collect();
     format!("…{tail}")
+}
+
+/// The first static token whose `exp` is not after `now`, as a
+/// configuration error naming its key.
+fn expired_static(statics: &[Static], now: i64) -> Option<String> {
+    statics.iter().find_map(|s| {
+        let exp = jwt_expiry(&s.token)?;
+        (exp <= now).then(|| static_expired_message(&s.key, exp, now))
+    })
 }
 
 /// Seconds since the Unix epoch, as `exp` counts them.

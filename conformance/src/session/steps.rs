@@ -54,6 +54,17 @@ pub(crate) struct CaseContext<'r> {
     pub(crate) candidates: Vec<String>,
 }
 
+/// What follows an answer ([`CaseContext::follow_refusal`]).
+enum Next {
+    /// Judge it as it is.
+    Judge,
+    /// Send the request once more (its tokens taken again), with this
+    /// purpose.
+    Resend(String),
+    /// The case stops: the verdict and reason are set.
+    Stop,
+}
+
 /// The "case" of work outside the cases (resume, restore, confirmation):
 /// only its exchange list and labels are used.
 static HOUSEKEEPING: Case = Case {
@@ -242,8 +253,8 @@ impl<'r> CaseContext<'r> {
                 .follow_refusal(purpose, step, &mut request, &response)
                 .await
             {
-                revoked::Next::Judge => {}
-                revoked::Next::Resend(again) => {
+                Next::Judge => {}
+                Next::Resend(again) => {
                     // A 401 is the token's refusal: the target processed
                     // nothing of the request (the token is checked before
                     // the body), so a change was not applied and the
@@ -254,7 +265,7 @@ impl<'r> CaseContext<'r> {
                         .await?;
                     self.after_resend(step, &response);
                 }
-                revoked::Next::Stop => {
+                Next::Stop => {
                     self.apply_answer(step, purpose, &effect, &sent_current, &response);
                     return None;
                 }

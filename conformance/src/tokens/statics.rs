@@ -1,11 +1,11 @@
 //! The profile's own tokens and passwords, as the token factory sees
 //! them: its static tokens (`accounts.<name>.token`,
-//! `tokens.no_openid_token`) with the keys that give them, why one that
-//! has expired cannot be used, and the passwords the profile gives.
+//! `tokens.no_openid_token`) with the keys and subjects that give them,
+//! why one that has expired cannot be used, and the passwords the
+//! profile gives.
 
 use std::collections::HashMap;
 
-use super::jwt_expiry;
 use crate::profile::Profile;
 
 /// A static token of the profile.
@@ -18,7 +18,6 @@ pub(super) struct Static {
     /// Whose token it is.
     pub(super) subject: Option<String>,
 }
-
 
 /// The profile's static valid tokens with the keys and subjects that give
 /// them: `accounts.<name>.token` and `tokens.no_openid_token` (the active
@@ -68,15 +67,6 @@ pub(super) fn profile_passwords(profile: &Profile) -> HashMap<String, String> {
     .flatten()
     .filter_map(|acc| Some((acc.subject.clone(), acc.password.clone()?)))
     .collect()
-}
-
-/// The first static token whose `exp` is not after `now`, as a
-/// configuration error naming its key.
-pub(super) fn expired_static(statics: &[Static], now: i64) -> Option<String> {
-    statics.iter().find_map(|s| {
-        let exp = jwt_expiry(&s.token)?;
-        (exp <= now).then(|| static_expired_message(&s.key, exp, now))
-    })
 }
 
 /// Why a static token cannot be used: it expired (or expires before a

@@ -12,21 +12,10 @@ use crate::revocation::{self, Refusal};
 use crate::verdict::Verdict;
 use crate::vocabulary::Tier;
 
-use super::{CaseContext, HOUSEKEEPING};
+use super::{CaseContext, HOUSEKEEPING, Next};
 
 /// The `what` of the check a revoking target gets.
 pub(crate) const NO_REVOCATION: &str = "a password change revokes no other token (open point 10)";
-
-/// What follows an answer.
-pub(super) enum Next {
-    /// Judge it as it is.
-    Judge,
-    /// Send the request once more (its tokens taken again), with this
-    /// purpose.
-    Resend(String),
-    /// The case stops: the verdict and reason are set.
-    Stop,
-}
 
 impl CaseContext<'_> {
     /// After the answer to step `step`: whether it refuses a token the
