@@ -84,9 +84,29 @@ pub fn refuses_token(response: &Response) -> bool {
         })
 }
 
+/// The token of a well-formed bearer header: the request's only
+/// `Authorization` header, `Bearer` in any case, one or more spaces, one
+/// token. Requests that place a token otherwise (several, in the query or
+/// the body, after another scheme) test that placement: never followed.
+fn bearer_token(request: &Request) -> Option<(usize, String)> {
+    let mut auth = request
+        .headers
+        .iter()
+        .enumerate()
+        .filter(|(_, (name, _))| *name == http::header::AUTHORIZATION);
+    let (index, (_, value)) = auth.next()?;
+    if auth.next().is_some() {
+        return None;
+    }
+    let (scheme, rest) = value.to_str().ok()?.split_once(' ')?;
+    let token = rest.trim_start_matches(' ');
+    let one = !token.is_empty() && !token.contains([' ', ',', '\t']);
+    (scheme.eq_ignore_ascii_case("bearer") && one).then(|| (index, token.to_string()))
+}
+
 /// After `response` to `request`: when it refuses a token the run's change
-/// may have revoked, takes every such token of the request again (in
-/// every header, as [`crate::renewal`] does).
+/// may have revoked (the request's well-formed bearer token), takes it
+/// again in the request.
 pub async fn after_answer(
     tokens: &mut TokenFactory,
     request: &mut Request,
@@ -95,41 +115,31 @@ pub async fn after_answer(
     if !refuses_token(response) {
         return Refusal::Judge;
     }
-    let mut renewed = Vec::new();
-    let mut subjects: Vec<String> = Vec::new();
-    for (_, value) in request.headers.iter_mut() {
-        let Ok(text) = value.to_str() else { continue };
-        let mut edited = text.to_string();
-        for word in text.split([' ', ',', '\t']).filter(|w| !w.is_empty()) {
-            match tokens.stale(word) {
-                None => {}
-                Some(Stale::Static { subject, key }) => return Refusal::Static { subject, key },
-                Some(Stale::Renewable { subject }) => match tokens.take_again(word).await {
-                    Ok(Some(new)) => {
-                        edited = edited.replace(word, &new);
-                        renewed.push((word.to_string(), new));
-                        if !subjects.contains(&subject) {
-                            subjects.push(subject);
-                        }
-                    }
-                    // The source gave the same token: nothing to resend.
-                    Ok(None) => {}
-                    Err(e) => return Refusal::Failed(e.to_string()),
-                },
-            }
-        }
-        if edited != text
-            && let Ok(mut new) = HeaderValue::from_str(&edited)
-        {
-            // A token: never shown by a Debug of the request.
-            new.set_sensitive(true);
-            *value = new;
-        }
-    }
-    if renewed.is_empty() {
-        Refusal::Judge
-    } else {
-        Refusal::Resend { renewed, subjects }
+    let Some((index, token)) = bearer_token(request) else {
+        return Refusal::Judge;
+    };
+    let subject = match tokens.stale(&token) {
+        None => return Refusal::Judge,
+        Some(Stale::Static { subject, key }) => return Refusal::Static { subject, key },
+        Some(Stale::Renewable { subject }) => subject,
+    };
+    let new = match tokens.take_again(&token).await {
+        Ok(Some(new)) => new,
+        // The source gave the same token: nothing to resend.
+        Ok(None) => return Refusal::Judge,
+        Err(e) => return Refusal::Failed(e.to_string()),
+    };
+    let value = &mut request.headers[index].1;
+    let edited = value.to_str().unwrap_or_default().replace(&token, &new);
+    let Ok(mut edited) = HeaderValue::from_str(&edited) else {
+        return Refusal::Judge;
+    };
+    // A token: never shown by a Debug of the request.
+    edited.set_sensitive(true);
+    *value = edited;
+    Refusal::Resend {
+        renewed: vec![(token, new)],
+        subjects: vec![subject],
     }
 }
 
@@ -216,6 +226,42 @@ mod tests {
         // The new one is not stale, and is what the account gets from now on.
         assert_eq!(f.stale(new), None);
         assert_eq!(f.standard(&p.accounts.active).await.unwrap(), *new);
+    }
+
+    #[tokio::test]
+    async fn a_token_placed_otherwise_than_one_bearer_header_is_not_followed() {
+        let p = profile("", None);
+        let mut f = TokenFactory::new(&p).unwrap();
+        let old = f.standard(&p.accounts.active).await.unwrap();
+        f.set_password("alice", "p2");
+        for value in [
+            format!("Bearer {old} {old}"),
+            format!("Bearer {old},{old}"),
+            format!("Basic {old}"),
+            format!("Bearer{old}"),
+        ] {
+            let mut request = bearer(&old);
+            request.headers[0].1 = HeaderValue::from_str(&value).unwrap();
+            let r = after_answer(&mut f, &mut request, &invalid_token()).await;
+            assert!(matches!(r, Refusal::Judge), "{value}: {r:?}");
+        }
+        // Two Authorization headers.
+        let mut request = bearer(&old);
+        request.headers.push(request.headers[0].clone());
+        let r = after_answer(&mut f, &mut request, &invalid_token()).await;
+        assert!(matches!(r, Refusal::Judge), "{r:?}");
+        // `bearer` in lower case with two spaces is one bearer token.
+        let mut request = bearer(&old);
+        request.headers[0].1 = HeaderValue::from_str(&format!("bearer  {old}")).unwrap();
+        let r = after_answer(&mut f, &mut request, &invalid_token()).await;
+        assert!(matches!(r, Refusal::Resend { .. }), "{r:?}");
+        assert!(
+            request.headers[0]
+                .1
+                .to_str()
+                .unwrap()
+                .starts_with("bearer  ")
+        );
     }
 
     #[tokio::test]
