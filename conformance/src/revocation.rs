@@ -229,6 +229,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_token_command_is_run_again_with_the_new_password() {
+        let text = "base_url = \"http://127.0.0.1:1\"\n\
+                    [tokens]\ntoken_command = 'echo \"tok-$CONFORMANCE_PASSWORD\"'\n\
+                    [accounts.active]\nsubject = \"alice\"\npassword = \"p1\"\n";
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let p = Profile::parse(text, &dir).unwrap();
+        let mut f = TokenFactory::new(&p).unwrap();
+        let old = f.standard(&p.accounts.active).await.unwrap();
+        assert_eq!(old, "tok-p1");
+        f.set_password("alice", "p2");
+        let mut request = bearer(&old);
+        let r = after_answer(&mut f, &mut request, &invalid_token()).await;
+        let Refusal::Resend { renewed, .. } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(renewed, vec![("tok-p1".to_string(), "tok-p2".to_string())]);
+        assert_eq!(request.headers[0].1.to_str().unwrap(), "Bearer tok-p2");
+    }
+
+    #[tokio::test]
     async fn a_token_placed_otherwise_than_one_bearer_header_is_not_followed() {
         let p = profile("", None);
         let mut f = TokenFactory::new(&p).unwrap();
