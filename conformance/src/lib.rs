@@ -50,6 +50,9 @@
 //! - [`media_type`], [`challenge`], [`checks`]: status, media type, JSON
 //!   members, bearer challenges (RFC 9110, RFC 7235).
 //! - [`verdict`]: checks weighed by tier into verdicts and counts.
+//! - [`revocation`]: an account's token refused right after the run
+//!   changed its password (open point 10): taken again for one resend, or
+//!   not determined for a static token.
 //! - [`budget`]: the lockout budget: wrong old passwords spent against the
 //!   profile's rule across the run (catalogue and properties alike).
 //! - [`state`]: the state file that lets an interrupted run resume, its
@@ -116,6 +119,7 @@ pub mod redact;
 pub mod renewal;
 pub mod report;
 pub mod retry;
+pub mod revocation;
 pub mod runner;
 pub mod schema;
 pub mod session;

@@ -41,6 +41,12 @@ pub struct RunOutcome {
     pub effects: Vec<Housekeeping>,
     /// Restoring the original password.
     pub restore: Housekeeping,
+    /// Why a static token of the profile stopped serving the run: the
+    /// target refused it after the run changed its account's password
+    /// (open point 10), and it cannot be taken again. A configuration
+    /// limit of the profile (exit 2), not a failure of the target.
+    #[serde(skip)]
+    pub token_refused: Option<String>,
 }
 
 /// Whether a catalogue run prints a line per case on stderr: for a target
@@ -146,6 +152,7 @@ pub async fn run_with_properties(
         cases: results,
         effects,
         restore,
+        token_refused: runner.static_refused.take(),
     })
 }
 

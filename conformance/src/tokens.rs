@@ -24,6 +24,11 @@ use crate::exchange::shell_quote;
 use crate::profile::{Account, Profile, Tokens, parse_algorithm};
 use crate::vocabulary::{ScopeForm, TokenKind};
 
+mod statics;
+
+pub use statics::static_expired_message;
+use statics::{Static, profile_passwords, static_tokens};
+
 /// Why a token could not be had.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -94,11 +99,40 @@ pub struct TokenFactory {
     cache: HashMap<(String, String), (String, Instant)>,
     /// Tracked current passwords by subject (see [`TokenFactory::set_password`]).
     passwords: HashMap<String, String>,
-    /// Every valid token handed out, and how to take it again
-    /// ([`TokenFactory::take_again`]).
-    issued: HashMap<String, Recipe>,
-    /// The profile's static tokens and the keys that give them.
-    statics: Vec<(String, String)>,
+    /// Every valid token handed out, how to take it again
+    /// ([`TokenFactory::take_again`]), and when it was first handed out.
+    issued: HashMap<String, (Recipe, Instant)>,
+    /// The profile's static tokens: the key that gives each, and the
+    /// subject of an account's own token (`accounts.<name>.token`).
+    statics: Vec<Static>,
+    /// The profile's passwords by subject: what a subject's password is
+    /// until [`TokenFactory::set_password`] says otherwise.
+    profile_passwords: HashMap<String, String>,
+    /// When the run last set another password of each subject (seen by
+    /// [`TokenFactory::set_password`]): tokens handed out before may have
+    /// been revoked by it (open point 10, [`TokenFactory::stale`]).
+    changed_at: HashMap<String, Instant>,
+    /// When this factory was made: the static tokens are older.
+    created: Instant,
+}
+
+/// A token of an account's own (its standard token) handed out before the
+/// run last changed that account's password: a target that revokes tokens
+/// on a change (open point 10) refuses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stale {
+    /// Minted or a command's: it can be taken again.
+    Renewable {
+        /// Whose token it is.
+        subject: String,
+    },
+    /// A static token of the profile: it cannot.
+    Static {
+        /// Whose token it is.
+        subject: String,
+        /// The profile key that gives it (`accounts.active.token`).
+        key: String,
+    },
 }
 
 /// How a token handed out is taken again, once it would expire before a
@@ -156,6 +190,9 @@ impl TokenFactory {
             passwords: HashMap::new(),
             issued: HashMap::new(),
             statics,
+            profile_passwords: profile_passwords(profile),
+            changed_at: HashMap::new(),
+            created: Instant::now(),
         })
     }
 
@@ -164,8 +201,43 @@ impl TokenFactory {
     pub fn static_key(&self, token: &str) -> Option<&str> {
         self.statics
             .iter()
-            .find(|(_, t)| t == token)
-            .map(|(k, _)| k.as_str())
+            .find(|s| s.token == token)
+            .map(|s| s.key.as_str())
+    }
+
+    /// Whether `token` is a valid token of an account (minted, a
+    /// command's, or a static one of the profile; its usual `openid`
+    /// scope or another scope) handed out before the run last set another
+    /// password of that account: a target that revokes tokens on a change
+    /// refuses it. Tokens broken on purpose (the S10 variants: expired,
+    /// other keys, issuers or audiences, altered signatures, no scope
+    /// claim) and the profile's `expired_token` never are.
+    pub fn stale(&self, token: &str) -> Option<Stale> {
+        if let Some(s) = self.statics.iter().find(|s| s.token == token) {
+            let subject = s.subject.clone()?;
+            let changed = self.changed_at.get(&subject)?;
+            return (*changed >= self.created).then(|| Stale::Static {
+                subject,
+                key: s.key.clone(),
+            });
+        }
+        let (recipe, at) = self.issued.get(token)?;
+        let account = match recipe {
+            Recipe::Standard(account) => account,
+            // A valid token of the account with other scopes: what a
+            // revoking target refuses is the account's token, whatever
+            // its scope (the scope cases expect the scope's answer).
+            Recipe::Variant(
+                account,
+                TokenKind::Scope(..) | TokenKind::DeclaredScope(_) | TokenKind::ProfileNoOpenid,
+            ) => account,
+            // Broken on purpose (S10): never taken again.
+            Recipe::Variant(..) => return None,
+        };
+        let changed = self.changed_at.get(&account.subject)?;
+        (changed > at).then(|| Stale::Renewable {
+            subject: account.subject.clone(),
+        })
     }
 
     /// Whether `token` is a valid one this factory handed out (minted, a
@@ -179,7 +251,7 @@ impl TokenFactory {
     /// run again: never the cached one). `None` when it was not handed
     /// out here, or the new one is the same.
     pub async fn take_again(&mut self, token: &str) -> Result<Option<String>, TokenError> {
-        let Some(recipe) = self.issued.get(token).cloned() else {
+        let Some((recipe, _)) = self.issued.get(token).cloned() else {
             return Ok(None);
         };
         let subject = match &recipe {
@@ -259,7 +331,17 @@ impl TokenFactory {
 
     /// Records `subject`'s current password, as the runner tracks it:
     /// the command's `{password}` from now on (until then, the profile's).
+    /// Another password than the one known so far is a change by the run
+    /// (an applied change, a resolved one, the restore): the tokens handed
+    /// out before it are [`TokenFactory::stale`] from now on.
     pub fn set_password(&mut self, subject: &str, password: &str) {
+        let known = self
+            .passwords
+            .get(subject)
+            .or_else(|| self.profile_passwords.get(subject));
+        if known.is_some_and(|k| k != password) {
+            self.changed_at.insert(subject.to_string(), Instant::now());
+        }
         self.passwords
             .insert(subject.to_string(), password.to_string());
     }
@@ -429,15 +511,19 @@ impl TokenFactory {
         Ok(token)
     }
 
-    /// Remembers how `token` was made; forgets the expired ones now and
-    /// then (a short `ttl_secs` mints one per request).
+    /// Remembers how `token` was made and when it was first handed out
+    /// (a cached token handed out again keeps its first time); forgets
+    /// the expired ones now and then (a short `ttl_secs` mints one per
+    /// request).
     fn track(&mut self, token: &str, recipe: Recipe) {
         if self.issued.len() >= 1024 {
             let now = now();
             self.issued
                 .retain(|t, _| jwt_expiry(t).is_none_or(|exp| exp > now));
         }
-        self.issued.insert(token.to_string(), recipe);
+        self.issued
+            .entry(token.to_string())
+            .or_insert_with(|| (recipe, Instant::now()));
     }
 
     async fn variant_untracked(
@@ -610,55 +696,13 @@ fn bounded_stderr(stderr: &[u8], password: &str) -> String {
     format!("…{tail}")
 }
 
-/// The profile's static valid tokens with the keys that give them:
-/// `accounts.<name>.token` and `tokens.no_openid_token` (not
-/// `tokens.expired_token`, expired on purpose).
-fn static_tokens(profile: &Profile) -> Vec<(String, String)> {
-    let a = &profile.accounts;
-    let mut out: Vec<(String, String)> = [
-        ("active", Some(&a.active)),
-        ("frozen", a.frozen.as_ref()),
-        ("locked", a.locked.as_ref()),
-        ("frozen_and_locked", a.frozen_and_locked.as_ref()),
-        ("lockable", a.lockable.as_ref()),
-        ("missing", a.missing.as_ref()),
-    ]
-    .into_iter()
-    .filter_map(|(name, account)| {
-        let token = account?.token.clone()?;
-        Some((format!("accounts.{name}.token"), token))
-    })
-    .collect();
-    if let Some(token) = &profile.tokens.no_openid_token {
-        out.push(("tokens.no_openid_token".into(), token.clone()));
-    }
-    out
-}
-
 /// The first static token whose `exp` is not after `now`, as a
 /// configuration error naming its key.
-fn expired_static(statics: &[(String, String)], now: i64) -> Option<String> {
-    statics.iter().find_map(|(key, token)| {
-        let exp = jwt_expiry(token)?;
-        (exp <= now).then(|| static_expired_message(key, exp, now))
+fn expired_static(statics: &[Static], now: i64) -> Option<String> {
+    statics.iter().find_map(|s| {
+        let exp = jwt_expiry(&s.token)?;
+        (exp <= now).then(|| static_expired_message(&s.key, exp, now))
     })
-}
-
-/// Why a static token cannot be used: it expired (or expires before a
-/// request can arrive).
-pub fn static_expired_message(key: &str, exp: i64, now: i64) -> String {
-    let when = if exp <= now {
-        format!("expired {} s ago (its exp)", now - exp)
-    } else {
-        format!(
-            "expires in {} s (its exp), before a request can arrive",
-            exp - now
-        )
-    };
-    format!(
-        "{key} {when}: a static token must outlast the run; give a fresh one, or let the \
-         suite take tokens itself (tokens.private_key or tokens.token_command)"
-    )
 }
 
 /// Seconds since the Unix epoch, as `exp` counts them.

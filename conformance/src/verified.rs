@@ -201,6 +201,11 @@ const KNOWN: &[(&str, &str, Option<&str>)] = &[
         "no account besides the active one",
         Some("another account ([accounts.lockable], [accounts.frozen], …)"),
     ),
+    (
+        "a static token cannot be taken again",
+        "the target refused a static token after the run's change (open point 10)",
+        Some("tokens.private_key or tokens.token_command"),
+    ),
     ("interrupted by", "the run was interrupted", None),
     (
         "the active account is not usable",

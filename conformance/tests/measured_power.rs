@@ -258,6 +258,12 @@ pub(crate) fn rows() -> Vec<Row> {
             &["policy.too-short"],
         ),
         defect(
+            "change-breaks-tokens",
+            ChangeBreaksTokens,
+            "after a change every token of the account is refused, new ones too",
+            &["password.change"],
+        ),
+        defect(
             "success-not-stored",
             SuccessNotStored,
             "200, but the password stays",
@@ -401,6 +407,13 @@ pub(crate) fn rows() -> Vec<Row> {
             NoLockout,
             "wrong old passwords never lock",
             "open point 4",
+            same,
+        ),
+        decision(
+            "revokes-on-change",
+            RevokesOnChange,
+            "a change revokes the account's tokens issued before it",
+            "open point 10",
             same,
         ),
         decision(

@@ -19,6 +19,7 @@ mod plan;
 mod profile_tokens;
 mod properties;
 mod property_fairness;
+mod revocation;
 mod run_end;
 mod runner_state;
 mod schema;

@@ -17,6 +17,7 @@ use crate::budget::NextWrongAttempt;
 use crate::exchange::{self, ENDPOINT_PATH, Endpoint, Request, Response};
 use crate::profile::Profile;
 use crate::renewal::Renewal;
+use crate::revocation::{self, Refusal};
 use crate::session::ledger::{Effect, Ledger};
 use crate::tokens::TokenFactory;
 
@@ -186,8 +187,42 @@ impl Driver {
 
     /// The send of [`Driver::send`]: `Err` when nothing was sent; else the
     /// outcome and why a token could not be taken again after a wait in
-    /// the client (the request then went out as it was).
+    /// the client (the request then went out as it was). A refusal of a
+    /// token the run's own change may have revoked (open point 10) is
+    /// followed ([`revocation::after_answer`]): the token taken again and
+    /// the request sent once more; a static token's refusal judges nothing
+    /// (its answer is followed, and why is the second member).
     fn send_renewing(&mut self, request: &Request) -> Result<Sent, DriveError> {
+        let mut request = request.clone();
+        let (outcome, token_error) = self.send_once(&mut request)?;
+        let response = match &outcome {
+            Ok(r) if token_error.is_none() => r,
+            _ => return Ok((outcome, token_error)),
+        };
+        let refusal = self.handle.block_on(revocation::after_answer(
+            &mut self.tokens,
+            &mut request,
+            response,
+        ));
+        match refusal {
+            Refusal::Judge => Ok((outcome, None)),
+            Refusal::Resend { renewed, .. } => {
+                self.keep_renewed(renewed);
+                // A 401 is the token's refusal: the target processed
+                // nothing of the request, so a change was not applied; the
+                // resend is the same change, still recorded as pending in
+                // the state file (its answer is not followed yet).
+                self.send_once(&mut request)
+            }
+            Refusal::Static { subject, key } => {
+                Ok((outcome, Some(Refusal::static_reason(&subject, &key))))
+            }
+            Refusal::Failed(why) => Ok((outcome, Some(why))),
+        }
+    }
+
+    /// One send of [`Driver::send_renewing`] (`request` as it went out).
+    fn send_once(&mut self, request: &mut Request) -> Result<Sent, DriveError> {
         if let Some(signal) = crate::interrupt::requested() {
             return Err(DriveError::Interrupted(signal));
         }
@@ -198,11 +233,10 @@ impl Driver {
         let subject = self.ledger.active.account.subject.clone();
         self.tokens
             .set_password(&subject, &self.ledger.active.current);
-        let mut request = request.clone();
         let timeout = self.bounds.timeout;
         // After the waits before the send (the lockout window).
         let mut renewal = Renewal::new(&mut self.tokens, timeout);
-        let taken = self.handle.block_on(renewal.take_again(&mut request));
+        let taken = self.handle.block_on(renewal.take_again(request));
         let renewed = renewal.renewed;
         self.keep_renewed(renewed);
         taken.map_err(DriveError::Token)?;
@@ -222,7 +256,7 @@ impl Driver {
         let mut renewal = Renewal::new(&mut self.tokens, timeout);
         let outcome = self.handle.block_on(exchange::send_hooked_with(
             &self.endpoint,
-            &mut request,
+            request,
             options,
             &mut renewal,
         ));

@@ -59,6 +59,10 @@ pub struct RunReport {
     /// Set when a signal stopped the run: its exit code and name.
     #[serde(skip)]
     pub interrupted: Option<(u8, &'static str)>,
+    /// Why a static token stopped serving the run (exit 2, see
+    /// [`RunOutcome::token_refused`]).
+    #[serde(skip)]
+    pub token_refused: Option<String>,
     /// Wall time of the run.
     pub elapsed_ms: u64,
 }
@@ -115,6 +119,7 @@ impl RunReport {
             required: Vec::new(),
             accepted: Vec::new(),
             interrupted: None,
+            token_refused: outcome.token_refused,
             cases: outcome.cases,
             effects: outcome.effects,
             restore: outcome.restore,
@@ -175,6 +180,9 @@ impl RunReport {
                 EXIT_ERROR,
                 format!("{} exchanges did not complete", self.summary.errors),
             ));
+        }
+        if let Some(why) = &self.token_refused {
+            reasons.push((EXIT_ERROR, why.clone()));
         }
         if self.resumed.as_ref().is_some_and(|r| !r.ok) {
             reasons.push((
@@ -365,6 +373,7 @@ pub(crate) mod fixture {
                     outcome: "alice has its original password".into(),
                     exchanges: vec![],
                 },
+                token_refused: None,
             },
             5,
         )

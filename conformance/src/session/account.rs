@@ -117,6 +117,12 @@ pub struct Session {
     /// Cases (index in the results, candidate passwords) whose refused
     /// requests are not yet confirmed to have left the password unchanged.
     pub(crate) unconfirmed: Vec<(usize, Vec<String>)>,
+    /// Whether a case reported that the target revokes tokens on a change
+    /// (open point 10): said once per run.
+    pub(crate) revocation_reported: bool,
+    /// Why a static token of the profile stopped serving the run: refused
+    /// after the run's change of its account (open point 10).
+    pub(crate) static_refused: Option<String>,
 }
 
 /// The "case" of a 200 an interrupted run got (recorded in its state file).
@@ -183,6 +189,8 @@ impl Session {
             target_keys: None,
             harness_key: None,
             unconfirmed: Vec::new(),
+            revocation_reported: false,
+            static_refused: None,
         })
     }
 

@@ -4,8 +4,10 @@
 //! did not take).
 //!
 //! Its children: `effects` (a request's effect recorded in the ledger
-//! before it is sent, applied from its answer) and [`pending`] (resolving
-//! a change without a usable answer before the account is touched again).
+//! before it is sent, applied from its answer), [`pending`] (resolving
+//! a change without a usable answer before the account is touched again)
+//! and `revoked` (a token refused right after the run's own change: taken
+//! again and the request sent once more, open point 10).
 //!
 //! If the tracked password is ever refused the session stops touching the
 //! account, unless the password before the last 200 still works (that 200
@@ -31,6 +33,7 @@ use super::requests::{change, is_error};
 
 mod effects;
 pub(crate) mod pending;
+mod revoked;
 
 /// One case in progress: the steps every case family shares (fresh and
 /// wrong passwords, tokens, a checked exchange, effects, the lockout guard).
@@ -53,6 +56,17 @@ pub(crate) struct CaseContext<'r> {
     /// checks a wrong old password: trying a refused new password as old
     /// one ([`CaseContext::unchanged`]).
     pub(crate) refused_as_old: bool,
+}
+
+/// What follows an answer ([`CaseContext::follow_refusal`]).
+enum Next {
+    /// Judge it as it is.
+    Judge,
+    /// Send the request once more (its tokens taken again), with this
+    /// purpose.
+    Resend(String),
+    /// The case stops: the verdict and reason are set.
+    Stop,
 }
 
 /// The "case" of work outside the cases (resume, restore, confirmation):
@@ -225,28 +239,77 @@ impl<'r> CaseContext<'r> {
         self.active_token().await.unwrap_or_default()
     }
 
-    /// Sends one request, records it, and updates the account state.
+    /// Sends one request, records it, and updates the account state. A
+    /// refusal of a token the run's own change may have revoked is
+    /// followed first ([`CaseContext::follow_refusal`]): the token taken
+    /// again, the request sent once more, and that answer judged.
     pub(crate) async fn exchange(
         &mut self,
         purpose: &str,
         mut request: Request,
         effect: Effect,
     ) -> Option<Response> {
+        let sent_current = self.current();
+        let (mut step, mut response, mut token_error) = self
+            .send_recorded(purpose, &mut request, &effect, &sent_current)
+            .await?;
+        if token_error.is_none() {
+            match self
+                .follow_refusal(purpose, step, &mut request, &response)
+                .await
+            {
+                Next::Judge => {}
+                Next::Resend(again) => {
+                    // A 401 is the token's refusal: the target processed
+                    // nothing of the request (the token is checked before
+                    // the body), so a change was not applied and the
+                    // resend is the same change, recorded again before it
+                    // goes out.
+                    (step, response, token_error) = self
+                        .send_recorded(&again, &mut request, &effect, &sent_current)
+                        .await?;
+                    self.after_resend(step, &response);
+                }
+                Next::Stop => {
+                    self.apply_answer(step, purpose, &effect, &sent_current, &response);
+                    return None;
+                }
+            }
+        }
+        self.apply_answer(step, purpose, &effect, &sent_current, &response);
+        if let Some(why) = token_error {
+            return self.token_error(why);
+        }
+        Some(response)
+    }
+
+    /// Sends one request and records it, the change it may make recorded
+    /// in the state file first: its step, the answer, and why a token
+    /// could not be taken again after a wait in the client. `None` when
+    /// there is no answer to judge (not sent, lost, the retry bound spent);
+    /// the answer is not applied to the accounts yet.
+    async fn send_recorded(
+        &mut self,
+        purpose: &str,
+        request: &mut Request,
+        effect: &Effect,
+        sent_current: &str,
+    ) -> Option<(usize, Response, Option<String>)> {
         // The token is taken after every wait: here, after the lockout
         // guard's, and in the client after pacing and Retry-After.
         let timeout = self.runner.options.timeout;
         let mut renewal = Renewal::new(&mut self.runner.tokens, timeout);
-        let taken = renewal.take_again(&mut request).await;
+        let taken = renewal.take_again(request).await;
         let renewed = renewal.renewed;
         self.label_renewed(renewed);
         if let Err(why) = taken {
-            return self.token_error(why);
+            let _ = self.token_error(why);
+            return None;
         }
-        let sent_current = self.current();
         if matches!(effect, Effect::Change { .. } | Effect::Harmless) {
             self.runner.ledger.active.change_sent = true;
         }
-        if !self.record_before_send(purpose, &effect) {
+        if !self.record_before_send(purpose, effect) {
             return None;
         }
         // The client waits out 429s and 503s with Retry-After itself
@@ -255,7 +318,7 @@ impl<'r> CaseContext<'r> {
         let started = Instant::now();
         let mut renewal = Renewal::new(&mut self.runner.tokens, timeout);
         let outcome =
-            exchange::send_hooked(&self.runner.endpoint, &mut request, timeout, &mut renewal).await;
+            exchange::send_hooked(&self.runner.endpoint, request, timeout, &mut renewal).await;
         let (renewed, token_error) = (renewal.renewed, renewal.error);
         self.label_renewed(renewed);
         let step = self.result.exchanges.len() + 1;
@@ -263,7 +326,7 @@ impl<'r> CaseContext<'r> {
             step,
             purpose,
             &self.runner.endpoint,
-            &request,
+            request,
             &outcome,
             started,
             &self.redactor,
@@ -305,18 +368,13 @@ impl<'r> CaseContext<'r> {
                 weight: checks::Weight::Pass,
             });
         }
-        let response = match outcome {
-            Ok(r) => r,
+        match outcome {
+            Ok(r) => Some((step, r, token_error)),
             Err(e) => {
-                self.lost_answer(step, &effect, &sent_current, &e);
-                return None;
+                self.lost_answer(step, effect, sent_current, &e);
+                None
             }
-        };
-        self.apply_answer(step, purpose, &effect, &sent_current, &response);
-        if let Some(why) = token_error {
-            return self.token_error(why);
         }
-        Some(response)
     }
 
     /// Tokens taken again carry the label of the ones they replace.

@@ -158,6 +158,9 @@ pub enum Quirk {
     ObeysBodyAccount,
     /// 500 to a JSON string holding a lone surrogate escape.
     Status500OnLoneSurrogate,
+    /// Once an account's password changed, every token of it is refused
+    /// (S10), new ones too: the change broke the account ([`revoke`]).
+    ChangeBreaksTokens,
     // ---- legitimate decisions on open points ----
     /// Open point 1: policy before the old password.
     PolicyBeforeOldPassword,
@@ -199,6 +202,9 @@ pub enum Quirk {
     /// Every 97th request to the endpoint gets 503 with `Retry-After` as
     /// an HTTP-date.
     Busy503HttpDate,
+    /// Open point 10: a change revokes the account's tokens issued before
+    /// it ([`revoke`]).
+    RevokesOnChange,
 }
 
 const ERROR_URI: &str = "https://tools.ietf.org/html/rfc6750#section-3.1";
@@ -231,6 +237,7 @@ struct User {
 }
 
 mod near_miss;
+mod revoke;
 mod tenant;
 
 use tenant::network;
@@ -262,6 +269,8 @@ struct Shared {
     seen: Mutex<Vec<bool>>,
     /// Requests to the endpoint the busy fake counted.
     busy: Mutex<usize>,
+    /// Tokens revoked by changes ([`Quirk::RevokesOnChange`]).
+    revocations: Mutex<revoke::Revocations>,
 }
 
 /// A fake on an ephemeral port; stops when dropped.
@@ -332,6 +341,11 @@ impl Fake {
         *self.shared.traffic.lock().unwrap()
     }
 
+    /// Tokens refused as revoked by a change ([`Quirk::RevokesOnChange`]).
+    pub fn revoked_refusals(&self) -> usize {
+        self.shared.revocations.lock().unwrap().refusals
+    }
+
     /// Counts `n` wrong old passwords against `subject` already (in a row).
     pub fn set_failures(&self, subject: &str, n: u32) {
         let mut users = self.shared.users.lock().unwrap();
@@ -390,6 +404,7 @@ impl Fake {
             traffic: Mutex::new(Traffic::default()),
             seen: Mutex::new(Vec::new()),
             busy: Mutex::new(0),
+            revocations: Mutex::new(revoke::Revocations::default()),
         });
         let serving = shared.clone();
         let idle = near_miss::idle_timeout(&shared.tenant.quirks);
@@ -812,7 +827,7 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
     let Some(token) = token else {
         return no_token(s);
     };
-    let Some(claims) = verify(s, &token) else {
+    let Some(claims) = verify(s, &token).filter(|c| !revoke::refused(s, c)) else {
         return bad_token(s);
     };
     if !has_openid(s, &claims) {
@@ -1093,6 +1108,7 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
         if s.tenant.lockout_window.is_none() {
             user.failures = 0;
         }
+        revoke::changed(s, &sub);
     }
     if has(s, Quirk::SuccessWithBody) {
         return Response::builder()
