@@ -25,5 +25,6 @@ mod schemathesis_vendor;
 mod snapshots_dir;
 mod support;
 mod tenants;
+mod transformed_storage;
 mod token_waits;
 mod unverified_rows;
