@@ -213,6 +213,11 @@ impl Session {
                     crate::transformed::names(left)
                 );
                 self.ledger.active.poisoned = Some(said.clone());
+                if !self.ledger.active.candidates.is_empty() {
+                    // Not explained by the 200: a refused change may have
+                    // been stored (its candidates are tried next).
+                    self.ledger.stores_refused = true;
+                }
                 self.ledger.save();
                 said
             }

@@ -461,10 +461,14 @@ impl<'r> CaseContext<'r> {
     }
 
     /// After a step's checks: a refused tracked password is looked into
-    /// ([`CaseContext::recheck_last_change`]).
+    /// ([`CaseContext::recheck_last_change`]), and so is a 200 from a
+    /// target seen to store new passwords transformed
+    /// ([`CaseContext::recheck_after_success`]).
     pub(crate) async fn after_answer(&mut self, tracked: bool, response: &Response) {
         if tracked && is_error(response, "wrong_old_password") {
             let _ = self.recheck_last_change().await;
+        } else if response.status == 200 {
+            self.recheck_after_success().await;
         }
     }
 
@@ -530,6 +534,8 @@ impl<'r> CaseContext<'r> {
                 self.check(&Expect::Success, &response);
                 if is_error(&response, "wrong_old_password") {
                     let _ = self.recheck_last_change().await;
+                } else if response.status == 200 {
+                    self.recheck_after_success().await;
                 }
                 if response.status == 200 {
                     Ok(())

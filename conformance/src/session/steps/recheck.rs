@@ -118,6 +118,11 @@ impl CaseContext<'_> {
                         left.len()
                     )
                 };
+                if refused_since > 0 {
+                    // Not explained by the 200: a refused change may have
+                    // been stored (its candidates are tried at the end).
+                    self.runner.ledger.stores_refused = true;
+                }
                 let a = &mut self.runner.ledger.active;
                 let was = a.poisoned.take().unwrap_or_default();
                 a.poisoned = Some(format!(
@@ -142,6 +147,54 @@ impl CaseContext<'_> {
             weight: checks::Weight::Pass,
         });
         found
+    }
+
+    /// After a 200 to P from a target already seen, this run, to store a
+    /// new password transformed: does P work? Asked at once, with a change
+    /// of P to itself (it changes nothing), while that 200 has just reset
+    /// a count in a row, so that a refusal leaves room to try what the
+    /// target stored ([`CaseContext::recheck_last_change`], which fails
+    /// the case at seed tier). Costs nothing on a target that stores P.
+    pub(crate) async fn recheck_after_success(&mut self) {
+        let a = &self.runner.ledger.active;
+        let Some(seen) = a.stores_as.clone() else {
+            return;
+        };
+        let Some((_, _, _, set)) = a.last_change.clone() else {
+            return;
+        };
+        if set != a.current || a.poisoned.is_some() {
+            return;
+        }
+        let alike = transformed::ALL
+            .iter()
+            .find(|t| t.name == seen)
+            .is_none_or(|t| t.apply(&set) == set);
+        if alike || !self.room_for_one_more().await {
+            return;
+        }
+        let Ok(token) = self.active_token().await else {
+            return;
+        };
+        let r = self
+            .probe(
+                &format!(
+                    "effect: this target was seen to store a new password {seen}: does the new \
+                     password of the last 200 work?"
+                ),
+                change(Some(&token), &set, &set, None),
+            )
+            .await;
+        if r.is_some_and(|r| is_error(&r, "wrong_old_password")) {
+            self.runner.ledger.note_failure();
+            self.runner.ledger.active.poisoned = Some(
+                "the tracked password was refused (wrong_old_password); changes of the active \
+                 account stopped to avoid a lockout"
+                    .to_string(),
+            );
+            self.runner.ledger.save();
+            let _ = self.recheck_last_change().await;
+        }
     }
 
     /// Tries the active account's `transformed` candidates in order, each
