@@ -403,7 +403,8 @@ async fn a_200_that_does_not_take_without_lockout_room_fails_at_seed_tier_and_th
     assert_eq!(later.verdict, Verdict::Skip);
     let reason = later.reason.clone().unwrap_or_default();
     assert!(
-        reason.contains("after the 200 of step 1 of policy.min-length-accepted neither"),
+        reason.contains("after the 200 of step 1 of policy.min-length-accepted")
+            && reason.contains("neither its new password nor"),
         "{reason}"
     );
     // The refusal of the tracked password fails at seed tier all the same

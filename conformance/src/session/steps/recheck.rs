@@ -14,6 +14,7 @@
 //! the first is tried, and each one ruled out leaves it, so that a resumed
 //! run and `conformance restore` try only the rest.
 
+use super::super::account::Effect;
 use super::super::requests::{change, is_error};
 use super::CaseContext;
 use super::pending::confirms;
@@ -236,6 +237,16 @@ impl CaseContext<'_> {
                     c.transformation
                 )
             };
+            // Refused, it may be stored all the same (a target that
+            // stores refused changes): recorded first, and not sent if it
+            // cannot be.
+            let recorded = Effect::ActiveCandidate {
+                new: c.password.clone(),
+            };
+            if let Err(why) = self.runner.ledger.before_change(&recorded) {
+                tried.stopped = Some(why);
+                break;
+            }
             let r = self
                 .probe(
                     &purpose,
