@@ -118,8 +118,7 @@ pub const UNCHANGED: &str = "unchanged (the 200 did not take)";
 pub fn candidates(sent: &str, before: &str, first: Option<&str>) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     let mut push = |name: &str, password: String| {
-        if password != sent && !password.is_empty() && !out.iter().any(|c| c.password == password)
-        {
+        if password != sent && !password.is_empty() && !out.iter().any(|c| c.password == password) {
             out.push(Candidate {
                 transformation: name.to_string(),
                 password,
@@ -153,15 +152,23 @@ mod tests {
     use super::*;
 
     fn named(name: &str) -> Transformation {
-        *ALL.iter().find(|t| t.name == name).expect("a transformation")
+        *ALL.iter()
+            .find(|t| t.name == name)
+            .expect("a transformation")
     }
 
     #[test]
     fn each_transformation_does_what_its_name_says() {
         let p = " Ab\u{e9}1 x9 ";
         assert_eq!(named("trimmed").apply(p), "Ab\u{e9}1 x9");
-        assert_eq!(named("with trailing whitespace cut").apply(p), " Ab\u{e9}1 x9");
-        assert_eq!(named("with leading whitespace cut").apply(p), "Ab\u{e9}1 x9 ");
+        assert_eq!(
+            named("with trailing whitespace cut").apply(p),
+            " Ab\u{e9}1 x9"
+        );
+        assert_eq!(
+            named("with leading whitespace cut").apply(p),
+            "Ab\u{e9}1 x9 "
+        );
         assert_eq!(named("in lower case").apply(p), " ab\u{e9}1 x9 ");
         assert_eq!(named("in upper case").apply(p), " AB\u{c9}1 X9 ");
         assert_eq!(named("trimmed and in lower case").apply(p), "ab\u{e9}1 x9");
@@ -169,7 +176,10 @@ mod tests {
         assert_eq!(named("in NFC").apply(" Abe\u{301}1 "), " Ab\u{e9}1 ");
         assert_eq!(named("in NFKC").apply("\u{ff21}b"), "Ab");
         assert_eq!(named("without whitespace").apply(p), "Ab\u{e9}1x9");
-        assert_eq!(named("cut to its first 8 characters").apply(p), " Ab\u{e9}1 x9");
+        assert_eq!(
+            named("cut to its first 8 characters").apply(p),
+            " Ab\u{e9}1 x9"
+        );
         let long = format!("{}\u{e9}x", "a".repeat(71));
         // The 72nd byte is inside the two-byte é: cut before it.
         assert_eq!(

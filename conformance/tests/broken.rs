@@ -420,7 +420,9 @@ async fn a_200_that_does_not_take_without_lockout_room_fails_at_seed_tier_and_th
     assert_eq!(check.outcome, conformance::checks::Outcome::Fail);
     assert!(
         check.observed.contains("is not determined")
-            && check.observed.contains("not tried: unchanged (the 200 did not take)"),
+            && check
+                .observed
+                .contains("not tried: unchanged (the 200 did not take)"),
         "{}",
         check.observed
     );

@@ -25,6 +25,6 @@ mod schemathesis_vendor;
 mod snapshots_dir;
 mod support;
 mod tenants;
-mod transformed_storage;
 mod token_waits;
+mod transformed_storage;
 mod unverified_rows;

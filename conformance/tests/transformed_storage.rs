@@ -144,15 +144,24 @@ async fn a_password_stored_otherwise_fails_at_seed_tier_keeps_the_candidates_and
     assert!(!outcome.restore.ok, "{said}");
     // The state file keeps the candidates not ruled out.
     let file = dir.path().join("state.json");
-    let recorded = StateFile::load(&file).unwrap().expect("the state file is kept");
+    let recorded = StateFile::load(&file)
+        .unwrap()
+        .expect("the state file is kept");
     let alice = recorded.account("alice").unwrap();
     assert!(!alice.transformed.is_empty(), "{alice:?}");
     assert!(
-        alice.transformed.iter().all(|c| c.transformation != UNCHANGED),
+        alice
+            .transformed
+            .iter()
+            .all(|c| c.transformation != UNCHANGED),
         "the password before the 200 was ruled out: {alice:?}"
     );
     for a in fake.accounts() {
-        assert!(!a.locked_here || a.subject == "bob", "{}: {said}", a.subject);
+        assert!(
+            !a.locked_here || a.subject == "bob",
+            "{}: {said}",
+            a.subject
+        );
     }
     let wrong_before = fake.account("alice").wrong_old;
     assert_eq!(exit_code(outcome), 1);
@@ -167,7 +176,10 @@ async fn a_password_stored_otherwise_fails_at_seed_tier_keeps_the_candidates_and
     assert!(!fake.account("alice").locked_here);
     assert_eq!(fake.account("alice").wrong_old, wrong_before);
     let kept = StateFile::load(&file).unwrap().expect("still kept");
-    assert_eq!(kept.account("alice").unwrap().transformed, alice.transformed);
+    assert_eq!(
+        kept.account("alice").unwrap().transformed,
+        alice.transformed
+    );
 }
 
 /// A state file left by a killed run after such a 200: `current` (P, with

@@ -129,10 +129,10 @@ impl CaseContext<'_> {
                         // looked into first (S1, the recheck, which says
                         // so if it finds no other explanation).
                         let a = &self.runner.ledger.active;
-                        let by_a_200 =
-                            a.last_change.as_ref().is_some_and(|(_, _, before, set)| {
-                                *set == a.current && before != set
-                            });
+                        let by_a_200 = a
+                            .last_change
+                            .as_ref()
+                            .is_some_and(|(_, _, before, set)| *set == a.current && before != set);
                         if !by_a_200 {
                             self.runner.ledger.stores_refused = true;
                         }

@@ -55,7 +55,11 @@ impl CaseContext<'_> {
         }
         let refused_since = self.runner.ledger.active.candidates.len();
         let tried = self.try_transformed().await;
-        let before_too = if tried.ruled_out.iter().any(|c| c.transformation == UNCHANGED) {
+        let before_too = if tried
+            .ruled_out
+            .iter()
+            .any(|c| c.transformation == UNCHANGED)
+        {
             " and the password before it does not work either"
         } else {
             ""
@@ -221,9 +225,8 @@ impl CaseContext<'_> {
         };
         for c in all {
             if !self.room_for_one_more().await {
-                tried.stopped = Some(
-                    "the lockout budget leaves no room for another wrong old password".into(),
-                );
+                tried.stopped =
+                    Some("the lockout budget leaves no room for another wrong old password".into());
                 break;
             }
             let purpose = if c.transformation == UNCHANGED {
