@@ -44,6 +44,8 @@
 //! - [`jwks`]: the target's public keys (profile PEM, JWKS URL, discovery).
 //! - [`forge`]: forged tokens for the token attacks.
 //! - [`password`]: fresh passwords, policy breakers, policy edges.
+//! - [`transformed`]: what a target may have stored instead of a new
+//!   password (trimmed, case folded, normalised, cut), most likely first.
 //! - [`redact`]: passwords and tokens replaced by labels in all output.
 //!
 //! Toolkit (the session):
@@ -127,6 +129,7 @@ pub mod state;
 pub mod terminal;
 pub mod tokens;
 pub mod toml_error;
+pub mod transformed;
 pub mod verdict;
 pub mod verified;
 pub mod vocabulary;

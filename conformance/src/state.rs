@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::file_error::FileError;
+use crate::transformed::Candidate;
 
 /// Whether writes are flushed to disk (fsync of the file and its folder).
 static DURABLE: AtomicBool = AtomicBool::new(true);
@@ -126,6 +127,15 @@ pub struct AccountState {
     /// the other accounts; the rest were in flight when the run stopped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub answered: Vec<String>,
+    /// After a 200 to `current`, neither it nor the password before it
+    /// worked: what the target may have stored instead (the password
+    /// before, and the usual transformations of `current`, see
+    /// [`crate::transformed`]) that no answer has ruled out yet. Written
+    /// before the first of them is tried; tried by a resumed run and by
+    /// `conformance restore`; gone once the account's password is known.
+    /// Absent when empty (files without it still load as format 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transformed: Vec<Candidate>,
 }
 
 impl From<State> for StateFile {
@@ -143,6 +153,7 @@ impl From<State> for StateFile {
                 before_last_change: None,
                 candidates: Vec::new(),
                 answered: Vec::new(),
+                transformed: Vec::new(),
             }],
             stores_refused: None,
             without_password: Vec::new(),
@@ -422,11 +433,17 @@ mod tests {
                 before_last_change: None,
                 candidates: vec![format!("{subject}-3")],
                 answered: vec![format!("{subject}-3")],
+                transformed: vec![Candidate {
+                    transformation: "trimmed".into(),
+                    password: format!("{subject}-4"),
+                }],
             });
         }
         f.save(&file).unwrap();
         let loaded = StateFile::load(&file).unwrap().unwrap();
         assert_eq!(loaded, f);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains(r#""transformation": "trimmed""#), "{text}");
         assert_eq!(loaded.account("lou").unwrap().current, "lou-2");
         // The single-account view refuses to pick one.
         let e = State::load(&file).unwrap_err();

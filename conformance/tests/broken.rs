@@ -380,7 +380,7 @@ async fn a_200_that_does_not_take_fails_at_seed_tier_and_the_run_goes_on() {
 }
 
 #[tokio::test]
-async fn a_200_that_does_not_take_without_lockout_room_is_not_determined_and_fails_the_run() {
+async fn a_200_that_does_not_take_without_lockout_room_fails_at_seed_tier_and_the_run() {
     let profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
     let original = profile.accounts.active.password.clone().unwrap();
     let addr = first_success_not_stored(&original).await;
@@ -403,8 +403,28 @@ async fn a_200_that_does_not_take_without_lockout_room_is_not_determined_and_fai
     assert_eq!(later.verdict, Verdict::Skip);
     let reason = later.reason.clone().unwrap_or_default();
     assert!(
-        reason.contains("not determined whether the 200 of step 1 of policy.min-length-accepted"),
+        reason.contains("after the 200 of step 1 of policy.min-length-accepted")
+            && reason.contains("neither its new password nor"),
         "{reason}"
+    );
+    // The refusal of the tracked password fails at seed tier all the same
+    // (S1: the suite is the only writer of the account), naming what was
+    // not tried for want of lockout room.
+    let check = outcome
+        .cases
+        .iter()
+        .flat_map(|r| &r.checks)
+        .find(|c| c.what == conformance::checks::SUCCESS_TOOK_EFFECT)
+        .expect("an S1 check");
+    assert_eq!(check.tier, vocabulary::Tier::Seed);
+    assert_eq!(check.outcome, conformance::checks::Outcome::Fail);
+    assert!(
+        check.observed.contains("is not determined")
+            && check
+                .observed
+                .contains("not tried: unchanged (the 200 did not take)"),
+        "{}",
+        check.observed
     );
     // A run whose active account ends poisoned does not exit 0.
     assert!(!outcome.restore.ok, "{}", outcome.restore.outcome);

@@ -270,6 +270,12 @@ pub(crate) fn rows() -> Vec<Row> {
             &["auth.scheme.lower-case"],
         ),
         defect(
+            "stores-new-trimmed",
+            StoresNewTrimmed,
+            "200, but the new password is stored trimmed",
+            &["password.change"],
+        ),
+        defect(
             "expired-accepted",
             ExpiredAccepted,
             "an expired token is accepted",

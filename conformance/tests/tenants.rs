@@ -739,6 +739,7 @@ fn entry(
         before_last_change: None,
         candidates: candidates.iter().map(|c| c.to_string()).collect(),
         answered: Vec::new(),
+        transformed: Vec::new(),
     }
 }
 

@@ -28,4 +28,5 @@ mod snapshots_dir;
 mod support;
 mod tenants;
 mod token_waits;
+mod transformed_storage;
 mod unverified_rows;

@@ -60,6 +60,24 @@ impl Session {
             .await;
         match r {
             Some(r) if r.status == 200 => {
+                let checks = log.result.checks.len();
+                log.recheck_after_success().await;
+                if log.result.checks.len() > checks {
+                    // The confirmation's own 200 did not set its new
+                    // password (S1): the batch's last case carries it.
+                    let check = log.result.checks.pop();
+                    let exchanges = log.result.exchanges;
+                    let id = log.result.id;
+                    return a_change_did_not_take(
+                        results,
+                        &batch,
+                        &ids,
+                        id,
+                        check,
+                        exchanges,
+                        enforcement,
+                    );
+                }
                 return Housekeeping {
                     ok: true,
                     outcome: format!("unchanged after {}", ids.join(", ")),

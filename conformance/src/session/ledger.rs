@@ -29,6 +29,7 @@ use std::path::PathBuf;
 use crate::budget::Budget;
 use crate::profile::{Account, LockoutRule};
 use crate::state::{AccountState, State, StateFile, WithoutPassword};
+use crate::transformed::Candidate;
 
 /// The active account as the ledger knows it.
 #[derive(Debug)]
@@ -60,6 +61,13 @@ pub(crate) struct ActiveAccount {
     /// worked (the state file's `candidates`): a target that stores
     /// refused changes gives the account one of them.
     pub(crate) candidates: Vec<String>,
+    /// After a 200 to `current`, neither it nor the password before it
+    /// worked: what the target may have stored instead, not yet ruled out
+    /// (the state file's `transformed`, [`crate::transformed`]).
+    pub(crate) transformed: Vec<Candidate>,
+    /// The transformation this target was seen to apply to a new password
+    /// this run (tried first the next time).
+    pub(crate) stores_as: Option<String>,
 }
 
 /// What a request means for the accounts (recorded by
@@ -156,6 +164,8 @@ impl Ledger {
                 change_sent: false,
                 pending_tried: None,
                 candidates: Vec::new(),
+                transformed: Vec::new(),
+                stores_as: None,
             },
             others: Vec::new(),
             stores_refused: false,
@@ -210,6 +220,7 @@ impl Ledger {
                 .filter(|(_, _, before, set)| *set == a.current && before != set)
                 .map(|(_, _, before, _)| before.clone());
             entry.candidates = a.candidates.clone();
+            entry.transformed = a.transformed.clone();
         }
         for o in &self.others {
             file.upsert(o.clone());
@@ -327,6 +338,54 @@ impl Ledger {
         self.note_success();
     }
 
+    /// The active account's tracked password, set by the last 200, was
+    /// refused: records (and saves, before any is tried) what the account
+    /// may have instead ([`crate::transformed::candidates`]), unless
+    /// candidates are recorded already. `false` when there is nothing to
+    /// try (no 200 set the tracked password) or the file could not be
+    /// written (nothing may be sent then).
+    pub(crate) fn record_transformed(&mut self) -> bool {
+        let a = &self.active;
+        if !a.transformed.is_empty() {
+            return self.unsaved.is_none();
+        }
+        let Some((_, _, before, set)) = a.last_change.clone() else {
+            return false;
+        };
+        if set != a.current || before == set {
+            return false;
+        }
+        let first = a.stores_as.clone();
+        self.active.transformed = crate::transformed::candidates(&set, &before, first.as_deref());
+        self.save();
+        self.unsaved.is_none()
+    }
+
+    /// The active account's password is `found`, one of its
+    /// [`ActiveAccount::transformed`] candidates (the password before the
+    /// last 200, or what the target stored instead of its new password):
+    /// tracked from now on, the account usable again (saved).
+    pub(crate) fn found_transformed(&mut self, found: &Candidate) {
+        let a = &mut self.active;
+        let set = std::mem::replace(&mut a.current, found.password.clone());
+        if found.transformation == crate::transformed::UNCHANGED {
+            // The 200 did not take: the password before it is current
+            // again, not a previous one.
+            if let Some(i) = a.previous.iter().rposition(|p| *p == found.password) {
+                a.previous.remove(i);
+            }
+        } else {
+            a.stores_as = Some(found.transformation.clone());
+        }
+        if let Some(i) = a.previous.iter().rposition(|p| *p == set) {
+            a.previous.remove(i);
+        }
+        a.transformed.clear();
+        a.poisoned = None;
+        a.candidates.clear();
+        self.save();
+    }
+
     /// One more wrong old password was sent to the active account.
     pub(crate) fn note_failure(&mut self) {
         self.active.budget.note_failure();
@@ -442,5 +501,6 @@ fn new_entry(subject: &str, original: &str, current: &str) -> AccountState {
         before_last_change: None,
         candidates: Vec::new(),
         answered: Vec::new(),
+        transformed: Vec::new(),
     }
 }

@@ -56,6 +56,26 @@ impl Session {
         let mut exchanges = Vec::new();
         let mut last = None;
         let mut tried_candidates = false;
+        if self.ledger.active.pending.is_none()
+            && self.ledger.active.poisoned.is_some()
+            && self.ledger.active.candidates.is_empty()
+            && self.ledger.unsaved.is_none()
+        {
+            // The tracked password, set by the last 200, was refused where
+            // nothing looked into it (the generated properties stop there)
+            // and no refused change since could explain it: its candidates
+            // are recorded now.
+            self.ledger.record_transformed();
+        }
+        if self.ledger.active.pending.is_none()
+            && self.ledger.unsaved.is_none()
+            && !self.ledger.active.transformed.is_empty()
+        {
+            // After a 200 whose new password was refused (this run, or
+            // the interrupted one): what did the target store?
+            let mut h = self.try_transformed().await;
+            exchanges.append(&mut h.exchanges);
+        }
         for _ in 0..4 {
             let refused =
                 self.ledger.active.poisoned.is_some() && self.ledger.active.pending.is_none();
@@ -159,6 +179,51 @@ impl Session {
         let exchanges = log.result.exchanges;
         Housekeeping {
             ok,
+            outcome,
+            exchanges,
+        }
+    }
+
+    /// Tries the active account's recorded `transformed` candidates (what
+    /// the target may have stored after a 200 whose new password was
+    /// refused), within the lockout budget; the one that works becomes
+    /// the tracked password. None: the account stays unusable and the
+    /// state file keeps the candidates not ruled out.
+    pub(crate) async fn try_transformed(&mut self) -> Housekeeping {
+        let mut log = CaseContext::housekeeping(self);
+        let tried = log.try_transformed().await;
+        let exchanges = log.result.exchanges;
+        let subject = self.ledger.active.account.subject.clone();
+        let outcome = match &tried.found {
+            Some(c) => format!(
+                "{subject}'s password is the candidate \"{}\" recorded after a 200 whose new \
+                 password was refused",
+                c.transformation
+            ),
+            None => {
+                let left = &self.ledger.active.transformed;
+                let why = tried
+                    .stopped
+                    .unwrap_or_else(|| "every candidate was tried".into());
+                let said = format!(
+                    "after a 200 whose new password was refused, what the target stored is not \
+                     determined: ruled out: {}; not tried: {} ({why}); the state file keeps \
+                     those not tried (`transformed`) for `conformance restore`",
+                    crate::transformed::names(&tried.ruled_out),
+                    crate::transformed::names(left)
+                );
+                self.ledger.active.poisoned = Some(said.clone());
+                if !self.ledger.active.candidates.is_empty() {
+                    // Not explained by the 200: a refused change may have
+                    // been stored (its candidates are tried next).
+                    self.ledger.stores_refused = true;
+                }
+                self.ledger.save();
+                said
+            }
+        };
+        Housekeeping {
+            ok: tried.found.is_some(),
             outcome,
             exchanges,
         }
@@ -309,7 +374,7 @@ impl Session {
                 if r.as_ref().is_none_or(|r| r.status != 200) {
                     if r.as_ref()
                         .is_some_and(|r| is_error(r, "wrong_old_password"))
-                        && rechecks < 3
+                        && rechecks < recheck_bound(&log)
                         && log.recheck_last_change().await.is_some()
                     {
                         rechecks += 1;
@@ -359,7 +424,7 @@ impl Session {
                 Some(r) if is_error(&r, "recurrent_password") => needed = 1,
                 Some(r)
                     if is_error(&r, "wrong_old_password")
-                        && rechecks < 3
+                        && rechecks < recheck_bound(&log)
                         && log.recheck_last_change().await.is_some() =>
                 {
                     rechecks += 1;
@@ -378,5 +443,19 @@ impl Session {
             ),
             exchanges,
         )
+    }
+}
+
+/// How many refused changes the restore looks into
+/// ([`CaseContext::recheck_last_change`]): three, or, once the target was
+/// seen to store new passwords transformed (every generated password
+/// then comes back transformed, each found at the cost of one refused
+/// change, within the lockout budget), enough to cycle through the
+/// deepest history.
+fn recheck_bound(log: &CaseContext<'_>) -> usize {
+    if log.runner.ledger.active.stores_as.is_some() {
+        3 + 2 * 130
+    } else {
+        3
     }
 }

@@ -57,9 +57,25 @@ impl Session {
         self.ledger.active.current = state.current;
         self.ledger.active.previous = state.previous;
         self.ledger.active.candidates = state.candidates;
+        // What the target may have stored after a 200 the interrupted
+        // run saw not take: tried before the account is used again.
+        self.ledger.active.transformed = state.transformed;
         self.ledger.active.budget.set(state.failures);
         self.track_password();
         let Some(pending) = state.pending else {
+            if !self.ledger.active.transformed.is_empty() {
+                // A 200 whose new password was refused: what did the
+                // target store? Tried before anything else is sent.
+                let h = self.try_transformed().await;
+                return Ok(Some(Housekeeping {
+                    outcome: if h.ok {
+                        format!("resumed; {}", h.outcome)
+                    } else {
+                        format!("resume failed: {}", h.outcome)
+                    },
+                    ..h
+                }));
+            }
             return Ok(Some(Housekeeping {
                 ok: true,
                 outcome: "resumed from the state file".to_string(),

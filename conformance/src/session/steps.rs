@@ -6,12 +6,14 @@
 //! Its children: `effects` (a request's effect recorded in the ledger
 //! before it is sent, applied from its answer), [`pending`] (resolving
 //! a change without a usable answer before the account is touched again)
-//! and `revoked` (a token refused right after the run's own change: taken
-//! again and the request sent once more, open point 10).
+//! `revoked` (a token refused right after the run's own change: taken
+//! again and the request sent once more, open point 10) and [`recheck`]
+//! (a refused tracked password after a 200).
 //!
 //! If the tracked password is ever refused the session stops touching the
-//! account, unless the password before the last 200 still works (that 200
-//! did not take: a seed-tier failure, S1, and the run goes on from it).
+//! account, unless the password before the last 200, or what the target
+//! stored instead of its new password, works (that 200 did not set it: a
+//! seed-tier failure, S1, and the run goes on from the password found).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,6 +35,7 @@ use super::requests::{change, is_error};
 
 mod effects;
 pub(crate) mod pending;
+pub(crate) mod recheck;
 mod revoked;
 
 /// One case in progress: the steps every case family shares (fresh and
@@ -521,10 +524,14 @@ impl<'r> CaseContext<'r> {
     }
 
     /// After a step's checks: a refused tracked password is looked into
-    /// ([`CaseContext::recheck_last_change`]).
+    /// ([`CaseContext::recheck_last_change`]), and so is a 200 from a
+    /// target seen to store new passwords transformed
+    /// ([`CaseContext::recheck_after_success`]).
     pub(crate) async fn after_answer(&mut self, tracked: bool, response: &Response) {
         if tracked && is_error(response, "wrong_old_password") {
             let _ = self.recheck_last_change().await;
+        } else if response.status == 200 {
+            self.recheck_after_success().await;
         }
     }
 
@@ -534,92 +541,6 @@ impl<'r> CaseContext<'r> {
             c.step = step;
             self.result.checks.push(c);
         }
-    }
-
-    /// The tracked password was just refused (wrong_old_password). If a
-    /// 200 in this run set it, either that 200 did not take or something
-    /// changed the password since: tries the password before the 200
-    /// (within the lockout's room). If it works, the 200 did not take: a
-    /// seed-tier failure (S1) in this case, and the run goes on from it.
-    /// Returns the case of that 200 when it did not take.
-    pub(crate) async fn recheck_last_change(&mut self) -> Option<&'static str> {
-        let refused = self.result.exchanges.len();
-        let (by, id, before, set) = self.runner.ledger.active.last_change.clone()?;
-        if set != self.current() || before == set || self.runner.ledger.active.poisoned.is_none() {
-            return None;
-        }
-        let decide = format!(
-            "not determined whether the 200 of {by} did not take or the password changed since \
-             (a change from the password before that 200 would decide it)"
-        );
-        let token = match self.active_token().await {
-            Ok(t)
-                if self
-                    .runner
-                    .ledger
-                    .active
-                    .budget
-                    .left()
-                    .is_none_or(|n| n > 0) =>
-            {
-                t
-            }
-            _ => {
-                let why = self
-                    .runner
-                    .ledger
-                    .active
-                    .poisoned
-                    .take()
-                    .unwrap_or_default();
-                self.runner.ledger.active.poisoned = Some(format!("{why}; {decide}"));
-                return None;
-            }
-        };
-        let next = self.fresh();
-        let r = self
-            .exchange(
-                "effect: does the password before the last 200 still work?",
-                change(Some(&token), &before, &next, None),
-                Effect::Change {
-                    old: before.clone(),
-                    new: next.clone(),
-                },
-            )
-            .await;
-        let a = &mut self.runner.ledger.active;
-        if r.is_none_or(|r| r.status != 200) {
-            if a.current == set {
-                let why = a.poisoned.take().unwrap_or_default();
-                a.poisoned = Some(format!(
-                    "{why}; neither it nor the one before it works: {decide}"
-                ));
-            }
-            return None;
-        }
-        // The target kept `before`: `set` was never its password.
-        if let Some(i) = a.previous.iter().rposition(|p| *p == set) {
-            a.previous.remove(i);
-        }
-        a.poisoned = None;
-        a.candidates.clear();
-        self.unverified = false;
-        self.candidates.clear();
-        self.runner.ledger.save();
-        self.result.checks.push(checks::Check {
-            step: refused,
-            tier: Tier::Seed,
-            what: checks::SUCCESS_TOOK_EFFECT.to_string(),
-            expected: "S1: 200 OK means the password was changed".to_string(),
-            observed: format!(
-                "{by} got 200, but its new password was refused (wrong_old_password) here and \
-                 the password before it still works (the next step): that 200 did not take; \
-                 the run goes on from the password that works"
-            ),
-            outcome: checks::Outcome::Fail,
-            weight: checks::Weight::Pass,
-        });
-        Some(id)
     }
 
     /// Makes room for one more wrong old password below the lockout
@@ -676,6 +597,8 @@ impl<'r> CaseContext<'r> {
                 self.check(&Expect::Success, &response);
                 if is_error(&response, "wrong_old_password") {
                     let _ = self.recheck_last_change().await;
+                } else if response.status == 200 {
+                    self.recheck_after_success().await;
                 }
                 if response.status == 200 {
                     Ok(())

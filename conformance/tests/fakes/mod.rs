@@ -92,6 +92,12 @@ pub enum Quirk {
     StoresDespitePolicyError,
     /// A 200 that stores nothing.
     SuccessNotStored,
+    /// A 200 that stores the new password trimmed of surrounding
+    /// whitespace (the old password is compared as sent).
+    StoresNewTrimmed,
+    /// A 200 that stores a password of its own making (none of the usual
+    /// transformations of the one sent).
+    StoresRandomPassword,
     /// An expired token is accepted.
     ExpiredAccepted,
     /// Signatures are not verified.
@@ -1103,6 +1109,15 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
         }
     }
     if !has(s, Quirk::SuccessNotStored) {
+        let new = if has(s, Quirk::StoresNewTrimmed) {
+            new.trim().to_string()
+        } else if has(s, Quirk::StoresRandomPassword) {
+            let mut bytes = [0u8; 12];
+            getrandom::fill(&mut bytes).unwrap();
+            format!("Made-Up-{}", URL_SAFE_NO_PAD.encode(bytes))
+        } else {
+            new
+        };
         let old_pw = std::mem::replace(&mut user.password, new);
         user.previous.push(old_pw);
         if s.tenant.lockout_window.is_none() {

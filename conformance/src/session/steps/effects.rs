@@ -124,8 +124,18 @@ impl CaseContext<'_> {
                 if wrong_old {
                     self.runner.ledger.note_failure();
                     if *old == sent_current {
-                        // Refused changes may have been stored.
-                        self.runner.ledger.stores_refused = true;
+                        // Refused changes may have been stored, unless a
+                        // 200 of this run set the password: that 200 is
+                        // looked into first (S1, the recheck, which says
+                        // so if it finds no other explanation).
+                        let a = &self.runner.ledger.active;
+                        let by_a_200 = a
+                            .last_change
+                            .as_ref()
+                            .is_some_and(|(_, _, before, set)| *set == a.current && before != set);
+                        if !by_a_200 {
+                            self.runner.ledger.stores_refused = true;
+                        }
                         self.runner.ledger.active.poisoned = Some(
                             "the tracked password was refused (wrong_old_password); changes of \
                              the active account stopped to avoid a lockout"
