@@ -5,7 +5,7 @@
 //!
 //! Its children: `effects` (a request's effect recorded in the ledger
 //! before it is sent, applied from its answer), [`pending`] (resolving
-//! a change without a usable answer before the account is touched again)
+//! a change without a usable answer before the account is touched again),
 //! `revoked` (a token refused right after the run's own change: taken
 //! again and the request sent once more, open point 10) and [`recheck`]
 //! (a refused tracked password after a 200).
