@@ -179,18 +179,26 @@ pub(crate) fn expect(forgery: Forgery) -> Expect {
 
 /// The label of `forgery`'s token in reports, when it is one of these.
 pub(crate) fn label(forgery: Forgery) -> Option<String> {
-    let kid = |m: KidMiss| format!("{m:?}").to_lowercase();
+    let kid = |m: KidMiss| match m {
+        KidMiss::Exact => "published",
+        KidMiss::CaseChanged => "case-changed",
+        KidMiss::Suffix => "suffix",
+        KidMiss::Prefix => "prefix",
+        KidMiss::Empty => "empty",
+        KidMiss::Missing => "missing",
+    };
     Some(match forgery {
         Forgery::Claims(Claims::Kid(m)) => format!("kid-{}", kid(m)),
-        Forgery::Claims(Claims::Subject(m)) => format!("sub-{m:?}").to_lowercase(),
+        Forgery::Claims(Claims::Subject(SubjectMiss::CaseChanged)) => "sub-case-changed".into(),
+        Forgery::Claims(Claims::Subject(SubjectMiss::TrailingSpace)) => {
+            "sub-trailing-space".into()
+        }
         Forgery::UnpublishedKey(m) => format!("unpublished-key-kid-{}", kid(m)),
-        Forgery::Claims(
-            c @ (Claims::ExpiredMinutesAgo
-            | Claims::ExpiredSecondsAgo
-            | Claims::ExpiresSoon
-            | Claims::NotBeforeSoon
-            | Claims::IssuedAhead),
-        ) => format!("{c:?}").to_lowercase(),
+        Forgery::Claims(Claims::ExpiredMinutesAgo) => "expired-minutes-ago".into(),
+        Forgery::Claims(Claims::ExpiredSecondsAgo) => "expired-seconds-ago".into(),
+        Forgery::Claims(Claims::ExpiresSoon) => "expires-soon".into(),
+        Forgery::Claims(Claims::NotBeforeSoon) => "not-before-soon".into(),
+        Forgery::Claims(Claims::IssuedAhead) => "issued-ahead".into(),
         _ => return None,
     })
 }
