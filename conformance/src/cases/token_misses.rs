@@ -18,10 +18,9 @@ use crate::session::{CaseContext, Stop};
 use crate::tokens::unix_now;
 use crate::vocabulary::{Case, Challenge, Expect, Row, Spec};
 
-use super::tokens::{Claims, Forgery, Plan};
 use Spec::Row as R;
 
-pub use crate::vocabulary::plans::tokens::{KidMiss, SubjectMiss};
+pub use crate::vocabulary::plans::tokens::{Claims, Forgery, KidMiss, Plan, SubjectMiss};
 
 /// The near-miss cases, in the order of the catalogue's table.
 pub fn cases() -> Vec<Case> {
@@ -243,7 +242,8 @@ fn aged(body: &mut Value, now: i64, age: i64, left: i64) {
     body["exp"] = json!(now + left);
 }
 
-/// Builds the token of one of these forgeries; `None` for the others.
+/// Builds the token of one of these forgeries; `None` for the others
+/// (the token attacks of `super::tokens`).
 pub(crate) async fn forge(
     ctx: &mut CaseContext<'_>,
     forgery: Forgery,
@@ -256,7 +256,7 @@ pub(crate) async fn forge(
 }
 
 /// A token of the profile's key with one claim or header near the right
-/// one; `None` for the claims [`super::tokens`] edits itself.
+/// one; `None` for the claims `super::tokens` edits itself.
 fn minted(ctx: &mut CaseContext<'_>, claims: Claims) -> Option<Result<String, Stop>> {
     let subject = ctx.runner.ledger.active.account.subject.clone();
     let now = unix_now();
