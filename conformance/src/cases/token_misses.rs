@@ -189,9 +189,7 @@ pub(crate) fn label(forgery: Forgery) -> Option<String> {
     Some(match forgery {
         Forgery::Claims(Claims::Kid(m)) => format!("kid-{}", kid(m)),
         Forgery::Claims(Claims::Subject(SubjectMiss::CaseChanged)) => "sub-case-changed".into(),
-        Forgery::Claims(Claims::Subject(SubjectMiss::TrailingSpace)) => {
-            "sub-trailing-space".into()
-        }
+        Forgery::Claims(Claims::Subject(SubjectMiss::TrailingSpace)) => "sub-trailing-space".into(),
         Forgery::UnpublishedKey(m) => format!("unpublished-key-kid-{}", kid(m)),
         Forgery::Claims(Claims::ExpiredMinutesAgo) => "expired-minutes-ago".into(),
         Forgery::Claims(Claims::ExpiredSecondsAgo) => "expired-seconds-ago".into(),
@@ -272,9 +270,11 @@ fn minted(ctx: &mut CaseContext<'_>, claims: Claims) -> Option<Result<String, St
         _ => None,
     };
     let sub = match claims {
-        Claims::Subject(SubjectMiss::CaseChanged) => Some(case_flipped(&subject).ok_or_else(|| {
-            Stop::Skip(format!("the subject {subject:?} has no letter to change"))
-        })),
+        Claims::Subject(SubjectMiss::CaseChanged) => {
+            Some(case_flipped(&subject).ok_or_else(|| {
+                Stop::Skip(format!("the subject {subject:?} has no letter to change"))
+            }))
+        }
         Claims::Subject(SubjectMiss::TrailingSpace) => Some(Ok(format!("{subject} "))),
         _ => None,
     };
@@ -337,7 +337,9 @@ async fn unpublished(ctx: &mut CaseContext<'_>, miss: KidMiss) -> Result<String,
         .and_then(|(h, _, _)| h.get("kid").and_then(Value::as_str).map(str::to_string))
         .or_else(|| ctx.runner.profile.tokens.kid.clone())
         .ok_or_else(|| {
-            Stop::Skip("neither the account's token nor the profile (tokens.kid) names a kid".into())
+            Stop::Skip(
+                "neither the account's token nor the profile (tokens.kid) names a kid".into(),
+            )
         })?;
     let kid = missed_kid(&published, miss)?;
     key.sign_as(&valid, kid.as_deref(), &[])
