@@ -256,75 +256,61 @@ pub(crate) async fn forge(
 /// A token of the profile's key with one claim or header near the right
 /// one; `None` for the claims `super::tokens` edits itself.
 fn minted(ctx: &mut CaseContext<'_>, claims: Claims) -> Option<Result<String, Stop>> {
-    let subject = ctx.runner.ledger.active.account.subject.clone();
-    let now = unix_now();
-    let kid = match claims {
-        Claims::Kid(miss) => match ctx.runner.profile.tokens.kid.clone() {
-            Some(published) => Some(missed_kid(&published, miss)),
-            None => {
-                return Some(Err(Stop::Skip(
-                    "the profile declares no tokens.kid to miss".into(),
-                )));
-            }
-        },
-        _ => None,
-    };
-    let sub = match claims {
-        Claims::Subject(SubjectMiss::CaseChanged) => {
-            Some(case_flipped(&subject).ok_or_else(|| {
-                Stop::Skip(format!("the subject {subject:?} has no letter to change"))
-            }))
-        }
-        Claims::Subject(SubjectMiss::TrailingSpace) => Some(Ok(format!("{subject} "))),
-        _ => None,
-    };
-    let kid = match kid.transpose() {
-        Ok(k) => k,
-        Err(e) => return Some(Err(e)),
-    };
-    let sub = match sub.transpose() {
-        Ok(s) => s,
-        Err(e) => return Some(Err(e)),
-    };
-    let edit = |header: &mut Value, body: &mut Value| match claims {
-        Claims::ExpiredMinutesAgo => aged(body, now, 900, -600),
-        Claims::ExpiredSecondsAgo => aged(body, now, 345, -45),
-        Claims::ExpiresSoon => aged(body, now, 240, 60),
-        Claims::NotBeforeSoon => {
-            body["nbf"] = json!(now + 120);
-            body["exp"] = json!(now + 420);
-        }
-        Claims::IssuedAhead => {
-            body["iat"] = json!(now + 120);
-            body["exp"] = json!(now + 300);
-        }
-        Claims::Kid(_) => match &kid {
-            Some(Some(k)) => header["kid"] = json!(k),
-            _ => {
-                if let Some(h) = header.as_object_mut() {
-                    h.remove("kid");
-                }
-            }
-        },
-        Claims::Subject(_) => {
-            if let Some(s) = &sub {
-                body["sub"] = json!(s);
-            }
-        }
-        Claims::NoExp | Claims::UnknownCrit | Claims::IssArray => {}
-    };
     if matches!(
         claims,
         Claims::NoExp | Claims::UnknownCrit | Claims::IssArray
     ) {
         return None;
     }
-    Some(
-        ctx.runner
-            .tokens
-            .mint_edited(&subject, edit)
-            .map_err(Stop::from),
-    )
+    Some(mint_near(ctx, claims))
+}
+
+fn mint_near(ctx: &mut CaseContext<'_>, claims: Claims) -> Result<String, Stop> {
+    let subject = ctx.runner.ledger.active.account.subject.clone();
+    let now = unix_now();
+    let kid = match claims {
+        Claims::Kid(miss) => {
+            let published =
+                ctx.runner.profile.tokens.kid.clone().ok_or_else(|| {
+                    Stop::Skip("the profile declares no tokens.kid to miss".into())
+                })?;
+            missed_kid(&published, miss)?
+        }
+        _ => None,
+    };
+    let sub = match claims {
+        Claims::Subject(SubjectMiss::CaseChanged) => case_flipped(&subject).ok_or_else(|| {
+            Stop::Skip(format!("the subject {subject:?} has no letter to change"))
+        })?,
+        Claims::Subject(SubjectMiss::TrailingSpace) => format!("{subject} "),
+        _ => subject.clone(),
+    };
+    let edit = |header: &mut Value, body: &mut Value| {
+        body["sub"] = json!(sub);
+        match claims {
+            Claims::ExpiredMinutesAgo => aged(body, now, 900, -600),
+            Claims::ExpiredSecondsAgo => aged(body, now, 345, -45),
+            Claims::ExpiresSoon => aged(body, now, 240, 60),
+            Claims::NotBeforeSoon => {
+                body["nbf"] = json!(now + 120);
+                body["exp"] = json!(now + 420);
+            }
+            Claims::IssuedAhead => {
+                body["iat"] = json!(now + 120);
+                body["exp"] = json!(now + 300);
+            }
+            Claims::Kid(_) => match &kid {
+                Some(k) => header["kid"] = json!(k),
+                None => {
+                    if let Some(h) = header.as_object_mut() {
+                        h.remove("kid");
+                    }
+                }
+            },
+            _ => {}
+        }
+    };
+    Ok(ctx.runner.tokens.mint_edited(&subject, edit)?)
 }
 
 /// The valid token's claims signed with the harness's own key under the
