@@ -1,6 +1,7 @@
 //! The HTTP client of a run, one per target: kept-alive connections (a
-//! pool per endpoint, and a fresh connection for the requests that ask for
-//! one), `HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY` (absolute-form requests
+//! pool per endpoint) for the requests that cannot change a password, and
+//! a connection of its own for every other request and for those that ask
+//! for one ([`may_resend`]), `HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY` (absolute-form requests
 //! to an `http` proxy, a `CONNECT` tunnel for `https` targets), TLS with
 //! an optional client certificate, fixed headers, pacing and waiting out
 //! 429/503 answers. Redirects are never followed (hyper follows nothing).
@@ -306,30 +307,20 @@ impl Client {
         request: &Request,
         fresh_connection: bool,
     ) -> Result<Response, TransportError> {
-        let mut builder = http::Request::builder()
-            .method(request.method.clone())
-            .uri(uri.clone())
-            .header(http::header::HOST, host);
-        if uri.scheme_str() == Some("http")
-            && let Some(auth) = self
-                .proxies
-                .intercept(uri)
-                .and_then(|p| p.basic_auth().cloned())
-        {
-            builder = builder.header(http::header::PROXY_AUTHORIZATION, auth);
+        let pooled = !fresh_connection && may_resend(&request.method);
+        let client = if pooled { &self.pooled } else { &self.fresh };
+        let response = match client.request(self.http_request(uri, host, request)?).await {
+            // A kept-alive connection the target closed as the request
+            // went out: the request cannot have changed anything, so it
+            // goes again, once, on a connection of its own.
+            Err(e) if pooled && !e.is_connect() => {
+                self.fresh
+                    .request(self.http_request(uri, host, request)?)
+                    .await
+            }
+            outcome => outcome,
         }
-        for (name, value) in self.headers.iter().chain(&request.headers) {
-            builder = builder.header(name, value);
-        }
-        let http_request = builder
-            .body(Full::new(Bytes::from(request.body.clone())))
-            .map_err(|e| TransportError::Http(e.to_string()))?;
-        let client = if fresh_connection {
-            &self.fresh
-        } else {
-            &self.pooled
-        };
-        let response = client.request(http_request).await.map_err(|e| {
+        .map_err(|e| {
             if e.is_connect() {
                 TransportError::Connect(e.source().map_or_else(|| e.to_string(), chain))
             } else {
@@ -350,6 +341,58 @@ impl Client {
             retry_budget_exhausted: false,
         })
     }
+
+    /// `request` to `uri` as hyper sends it: `Host`, proxy credentials for
+    /// an `http` proxy, the fixed headers, then the request's own.
+    fn http_request(
+        &self,
+        uri: &Uri,
+        host: &str,
+        request: &Request,
+    ) -> Result<http::Request<Full<Bytes>>, TransportError> {
+        let mut builder = http::Request::builder()
+            .method(request.method.clone())
+            .uri(uri.clone())
+            .header(http::header::HOST, host);
+        if uri.scheme_str() == Some("http")
+            && let Some(auth) = self
+                .proxies
+                .intercept(uri)
+                .and_then(|p| p.basic_auth().cloned())
+        {
+            builder = builder.header(http::header::PROXY_AUTHORIZATION, auth);
+        }
+        for (name, value) in self.headers.iter().chain(&request.headers) {
+            builder = builder.header(name, value);
+        }
+        builder
+            .body(Full::new(Bytes::from(request.body.clone())))
+            .map_err(|e| TransportError::Http(e.to_string()))
+    }
+}
+
+/// Whether a request with `method` may go on a kept-alive connection (and
+/// be sent again on a new one when that connection turns out closed).
+///
+/// A target may close an idle kept-alive connection at the moment a
+/// request goes out on it (Node's 5 s keep-alive timeout, a load
+/// balancer's, a server that closes after 50 ms): the request is lost
+/// without a byte of an answer, and nothing tells whether the target read
+/// and applied it. Sending it again is safe only for a request that cannot
+/// change a password: the safe methods (RFC 9110 §9.2.1), which the run
+/// uses for the target's keys and discovery document. Every other request
+/// (a change, even one meant to be refused, or any other method a
+/// defective target might act on) goes on a connection of its own, opened
+/// for it and closed after its answer, so that it is never lost that way
+/// and never resent blindly. That costs one connection setup per change:
+/// negligible on loopback, a handshake within the pacing interval of a
+/// remote target; resolving a lost change instead would cost a wrong old
+/// password from the lockout budget.
+pub fn may_resend(method: &http::Method) -> bool {
+    matches!(
+        *method,
+        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
+    )
 }
 
 /// What runs after every wait of [`Client::send_hooked`] and just before

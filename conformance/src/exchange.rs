@@ -173,8 +173,8 @@ pub struct SendOptions {
     pub fresh_connection: bool,
 }
 
-/// Sends one request on a kept-alive connection and reads the whole
-/// response; 429/503 answers are waited out (see [`Response::retries`]).
+/// Sends one request (on a kept-alive connection when it cannot change a
+/// password, [`crate::client::may_resend`]) and reads the whole response; 429/503 answers are waited out (see [`Response::retries`]).
 pub async fn send(
     endpoint: &Endpoint,
     request: &Request,

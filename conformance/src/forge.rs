@@ -165,8 +165,22 @@ impl HarnessKey {
     /// The valid token's claims signed with this key under a header of
     /// `{"alg": "ES256", "typ", "kid": HARNESS_KID}` plus `extra` members.
     pub fn sign(&self, token: &str, extra: &[(&str, Value)]) -> Result<String, String> {
+        self.sign_as(token, Some(HARNESS_KID), extra)
+    }
+
+    /// [`HarnessKey::sign`] naming `kid` instead (a published one, or a
+    /// near miss of it), or no `kid` at all.
+    pub fn sign_as(
+        &self,
+        token: &str,
+        kid: Option<&str>,
+        extra: &[(&str, Value)],
+    ) -> Result<String, String> {
         let (header, payload, _) = parts(token).ok_or("the account's token is not a JWT")?;
-        let mut h = json!({"alg": "ES256", "kid": HARNESS_KID});
+        let mut h = json!({"alg": "ES256"});
+        if let Some(kid) = kid {
+            h["kid"] = json!(kid);
+        }
         if let Some(typ) = header.get("typ") {
             h["typ"] = typ.clone();
         }
@@ -250,6 +264,13 @@ mod tests {
         let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.jwk.clone()).unwrap();
         let decoding = DecodingKey::from_jwk(&jwk).unwrap();
         jsonwebtoken::decode::<Value>(&forged, &decoding, &lax(Algorithm::ES256)).unwrap();
+        // Under another `kid`, or none: the same key signs.
+        for kid in [Some("dev-rs256"), None] {
+            let named = key.sign_as(&token(), kid, &[]).unwrap();
+            let (header, _, _) = parts(&named).unwrap();
+            assert_eq!(header.get("kid").and_then(Value::as_str), kid);
+            jsonwebtoken::decode::<Value>(&named, &decoding, &lax(Algorithm::ES256)).unwrap();
+        }
         // A second key is another key.
         let other = HarnessKey::generate().unwrap();
         assert_ne!(other.jwk["x"], key.jwk["x"]);

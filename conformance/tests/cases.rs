@@ -161,6 +161,28 @@ fn snapshot(r: &CaseResult) -> Snapshot<'_> {
 #[case::auth_invalid_token_no_exp("auth.invalid-token.no-exp")]
 #[case::auth_invalid_token_unknown_crit("auth.invalid-token.unknown-crit")]
 #[case::auth_invalid_token_iss_array("auth.invalid-token.iss-array")]
+#[case::auth_invalid_token_expired_minutes_ago("auth.invalid-token.expired-minutes-ago")]
+#[case::auth_invalid_token_expired_seconds_ago("auth.invalid-token.expired-seconds-ago")]
+#[case::auth_token_expires_soon("auth.token.expires-soon")]
+#[case::auth_invalid_token_not_yet_valid_soon("auth.invalid-token.not-yet-valid-soon")]
+#[case::auth_invalid_token_issued_ahead("auth.invalid-token.issued-ahead")]
+#[case::auth_invalid_token_kid_case_changed("auth.invalid-token.kid-case-changed")]
+#[case::auth_invalid_token_kid_suffix("auth.invalid-token.kid-suffix")]
+#[case::auth_invalid_token_kid_prefix("auth.invalid-token.kid-prefix")]
+#[case::auth_invalid_token_kid_empty("auth.invalid-token.kid-empty")]
+#[case::auth_invalid_token_kid_missing("auth.invalid-token.kid-missing")]
+#[case::auth_invalid_token_unpublished_key_published_kid(
+    "auth.invalid-token.unpublished-key-published-kid"
+)]
+#[case::auth_invalid_token_unpublished_key_kid_case_changed(
+    "auth.invalid-token.unpublished-key-kid-case-changed"
+)]
+#[case::auth_invalid_token_unpublished_key_empty_kid(
+    "auth.invalid-token.unpublished-key-empty-kid"
+)]
+#[case::auth_invalid_token_unpublished_key_no_kid("auth.invalid-token.unpublished-key-no-kid")]
+#[case::auth_subject_case_changed("auth.subject.case-changed")]
+#[case::auth_subject_trailing_space("auth.subject.trailing-space")]
 #[case::auth_insufficient_scope_no_scope_claim("auth.insufficient-scope.no-scope-claim")]
 #[case::auth_insufficient_scope_array_without_openid(
     "auth.insufficient-scope.array-without-openid"

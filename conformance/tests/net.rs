@@ -238,30 +238,134 @@ async fn a_retry_budget_that_runs_out_is_flagged_not_judged() {
     );
 }
 
+fn keys_request() -> Request {
+    Request {
+        method: Method::GET,
+        path: "/oauth2/jwks".to_string(),
+        headers: Vec::new(),
+        body: Vec::new(),
+    }
+}
+
 #[tokio::test]
-async fn connections_are_kept_alive_unless_a_fresh_one_is_asked_for() {
+async fn connections_are_kept_alive_only_for_requests_that_cannot_change_a_password() {
     let fake = Fake::start(|_| wrong_old_password()).await;
     let endpoint = Endpoint::with_options(&fake.url(), &direct()).unwrap();
     for _ in 0..5 {
-        let r = exchange::send(&endpoint, &change(), TIMEOUT).await.unwrap();
+        let r = exchange::send(&endpoint, &keys_request(), TIMEOUT)
+            .await
+            .unwrap();
         assert_eq!(r.status, 400);
     }
     assert_eq!((fake.requests(), fake.connections()), (5, 1));
+    // A change goes on a connection of its own, asked for or not.
+    for _ in 0..3 {
+        let r = exchange::send(&endpoint, &change(), TIMEOUT).await.unwrap();
+        assert_eq!(r.status, 400);
+    }
+    assert_eq!((fake.requests(), fake.connections()), (8, 4));
     let fresh = SendOptions {
         timeout: TIMEOUT,
         fresh_connection: true,
     };
-    for _ in 0..3 {
-        exchange::send_with(&endpoint, &change(), fresh)
-            .await
-            .unwrap();
-    }
-    assert_eq!((fake.requests(), fake.connections()), (8, 4));
-    // The kept-alive connection is still there for the next request.
-    exchange::send(&endpoint.clone(), &change(), TIMEOUT)
+    exchange::send_with(&endpoint, &keys_request(), fresh)
         .await
         .unwrap();
-    assert_eq!((fake.requests(), fake.connections()), (9, 4));
+    assert_eq!((fake.requests(), fake.connections()), (9, 5));
+    // The kept-alive connection is still there for the next request.
+    exchange::send(&endpoint.clone(), &keys_request(), TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!((fake.requests(), fake.connections()), (10, 5));
+}
+
+/// A server that answers the first request of each connection (keep-alive)
+/// and closes the connection on reading the second, without a byte of an
+/// answer: a target closing an idle kept-alive connection as a request
+/// goes out on it. Counts the requests read and the connections.
+async fn closes_on_second_request() -> (SocketAddr, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (requests, connections) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (r, c) = (requests.clone(), connections.clone());
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            c.fetch_add(1, Ordering::SeqCst);
+            let r = r.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut answered = 0;
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    let Ok(n) = tcp.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    // Requests without a body (GET) or with a small one
+                    // that arrives with its head: one per blank line.
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buf.len() < end + 4 + length {
+                        continue;
+                    }
+                    buf.drain(..end + 4 + length);
+                    r.fetch_add(1, Ordering::SeqCst);
+                    if answered == 1 {
+                        return;
+                    }
+                    answered += 1;
+                    let _ = tcp
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                        .await;
+                }
+            });
+        }
+    });
+    (addr, requests, connections)
+}
+
+#[tokio::test]
+async fn a_request_lost_on_a_closed_kept_alive_connection_is_resent_only_when_harmless() {
+    let (addr, requests, connections) = closes_on_second_request().await;
+    let endpoint = Endpoint::with_options(&format!("http://{addr}"), &direct()).unwrap();
+    // The keys: the second request goes on the kept-alive connection, is
+    // lost there, and goes again on a new one.
+    for _ in 0..2 {
+        let r = exchange::send(&endpoint, &keys_request(), TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(
+        (
+            requests.load(Ordering::SeqCst),
+            connections.load(Ordering::SeqCst)
+        ),
+        (3, 2)
+    );
+    // Changes never meet a kept-alive connection: each is answered on its
+    // own, and none is sent twice.
+    for _ in 0..3 {
+        let r = exchange::send(&endpoint, &change(), TIMEOUT).await.unwrap();
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(
+        (
+            requests.load(Ordering::SeqCst),
+            connections.load(Ordering::SeqCst)
+        ),
+        (6, 5)
+    );
 }
 
 #[tokio::test]

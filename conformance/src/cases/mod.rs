@@ -43,6 +43,7 @@ pub mod members;
 pub mod password;
 pub mod policy;
 pub mod precedence;
+pub mod token_misses;
 pub mod tokens;
 pub mod user;
 

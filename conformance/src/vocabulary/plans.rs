@@ -68,6 +68,47 @@ pub mod tokens {
         UnknownCrit,
         /// `iss` as a one-element array.
         IssArray,
+        /// A 300 s token that expired ten minutes ago.
+        ExpiredMinutesAgo,
+        /// A token that expired 45 s ago (beyond the reference's 30 s
+        /// leeway).
+        ExpiredSecondsAgo,
+        /// A 300 s token with a minute left.
+        ExpiresSoon,
+        /// `nbf` two minutes ahead.
+        NotBeforeSoon,
+        /// `iat` two minutes ahead.
+        IssuedAhead,
+        /// The profile's `kid` missed this way (the profile's key signs).
+        Kid(KidMiss),
+        /// The active account's subject missed this way.
+        Subject(SubjectMiss),
+    }
+
+    /// A `kid` near the published one.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum KidMiss {
+        /// The published `kid` itself.
+        Exact,
+        /// Its letter case flipped.
+        CaseChanged,
+        /// With a character appended.
+        Suffix,
+        /// With a character prepended.
+        Prefix,
+        /// The empty string.
+        Empty,
+        /// No `kid` header at all.
+        Missing,
+    }
+
+    /// A subject near the active account's.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum SubjectMiss {
+        /// Its letter case flipped.
+        CaseChanged,
+        /// With a space appended.
+        TrailingSpace,
     }
 
     /// A forged or unusable token.
@@ -89,6 +130,9 @@ pub mod tokens {
         ZeroEcdsa,
         /// Minted with the profile's key, this claim or header broken.
         Claims(Claims),
+        /// The valid token's claims signed with the harness's own key, which
+        /// no target publishes, under the profile's `kid` or a near miss.
+        UnpublishedKey(KidMiss),
     }
 
     /// The tokens family's plan.

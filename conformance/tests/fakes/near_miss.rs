@@ -1,8 +1,10 @@
 //! The near-miss defects of the fake (issue 18): comparisons that are right
 //! for the value the catalogue names and wrong for its neighbours (an old
 //! password compared on its first characters, `OPENID` taken for `openid`,
-//! a body member that picks the account), the lone-surrogate 500, and the
-//! legitimate 503 with an HTTP-date `Retry-After`. Each function answers
+//! a body member that picks the account, a subject looked up loosely, a
+//! token without `kid` left unverified, expiry misread), the lone-surrogate
+//! 500, and the legitimate 503 with an HTTP-date `Retry-After` and `kid`
+//! matched ignoring case. Each function answers
 //! one question [`super::handle`] or [`super::tenant::network`] asks, and
 //! is the identity (the document's comparison) without its quirk.
 
@@ -11,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use http_body_util::Full;
 use hyper::Response;
 use hyper::body::Bytes;
+use jsonwebtoken::jwk::Jwk;
 use serde_json::Value;
 
 use super::{Quirk, Shared, has};
@@ -59,6 +62,64 @@ pub(super) fn scope_accepted(s: &Shared, sc: &str) -> bool {
     (has(s, Quirk::ScopeCaseInsensitive) && sc.eq_ignore_ascii_case("openid"))
         || (has(s, Quirk::ScopeSubstring) && sc.contains("openid"))
         || (has(s, Quirk::ScopeSpacesRemoved) && sc.replace(' ', "") == "openid")
+}
+
+/// The account a defective lookup finds for the token's subject `sub`
+/// among `accounts`: compared ignoring letter case and trailing spaces, as
+/// MySQL's default collation compares (`None`: the exact lookup).
+pub(super) fn collated<'a>(
+    s: &Shared,
+    sub: &str,
+    mut accounts: impl Iterator<Item = &'a String>,
+) -> Option<String> {
+    if !has(s, Quirk::SubjectCollated) {
+        return None;
+    }
+    let key = |x: &str| x.trim_end_matches(' ').to_lowercase();
+    accounts.find(|a| key(a) == key(sub)).cloned()
+}
+
+/// Whether a defective check lets a token without a `kid` (or with an
+/// empty one) through unverified.
+pub(super) fn kidless_unverified(s: &Shared, header: &Value) -> bool {
+    has(s, Quirk::KidlessNotVerified)
+        && header
+            .get("kid")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+}
+
+/// The published key for `kid`: the exact one, or (a legitimate choice)
+/// one whose `kid` differs in letter case only.
+pub(super) fn key_for<'a>(s: &'a Shared, kid: &str) -> Option<&'a Jwk> {
+    s.jwks.find(kid).or_else(|| {
+        has(s, Quirk::KidCaseInsensitive).then(|| {
+            s.jwks.keys.iter().find(|k| {
+                k.common
+                    .key_id
+                    .as_deref()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(kid))
+            })
+        })?
+    })
+}
+
+/// Whether `exp` is left to a defective check (the token's age from
+/// `iat` instead).
+pub(super) fn exp_ignored(s: &Shared) -> bool {
+    has(s, Quirk::ExpiryFromIat)
+}
+
+/// Whether a defective time check refuses the verified `claims`: a token
+/// older than an hour by its `iat` (when `exp` is ignored), or one with
+/// less than two minutes left (the leeway applied the wrong way).
+pub(super) fn time_refused(s: &Shared, claims: &Value) -> bool {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let claim = |name: &str| claims.get(name).and_then(Value::as_i64);
+    (has(s, Quirk::ExpiryFromIat) && claim("iat").is_none_or(|iat| iat < now - 3600))
+        || (has(s, Quirk::ExpiringSoonRefused) && claim("exp").is_none_or(|exp| exp < now + 120))
 }
 
 /// The members a defective target reads the account from.
