@@ -290,7 +290,7 @@ fn mint_near(ctx: &mut CaseContext<'_>, claims: Claims) -> Result<String, Stop> 
         match claims {
             Claims::ExpiredMinutesAgo => aged(body, now, 900, -600),
             Claims::ExpiredSecondsAgo => aged(body, now, 345, -45),
-            Claims::ExpiresSoon => aged(body, now, 240, 60),
+            Claims::ExpiresSoon => aged(body, now, 0, 60),
             Claims::NotBeforeSoon => {
                 body["nbf"] = json!(now + 120);
                 body["exp"] = json!(now + 420);

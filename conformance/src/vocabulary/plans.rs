@@ -73,7 +73,9 @@ pub mod tokens {
         /// A token that expired 45 s ago (beyond the reference's 30 s
         /// leeway).
         ExpiredSecondsAgo,
-        /// A 300 s token with a minute left.
+        /// A token issued now with a minute to live (issued now, not four
+        /// minutes ago: a target that revokes tokens issued before the
+        /// run's last change, open point 10, must not refuse it).
         ExpiresSoon,
         /// `nbf` two minutes ahead.
         NotBeforeSoon,
