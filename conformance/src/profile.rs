@@ -411,8 +411,15 @@ impl Tokens {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Accounts {
-    /// The account whose password the run changes (password required).
-    pub active: Account,
+    /// The accounts whose passwords the run changes (password required):
+    /// one table (`[accounts.active]`) or a pool of several
+    /// (`[[accounts.active]]`, distinct subjects), over which the run
+    /// spreads the cases that send wrong old passwords, each account under
+    /// its own lockout budget. The first is the one the rest of the
+    /// profile's `active` keys mean (`tokens.expired_token`, …).
+    #[serde(deserialize_with = "one_or_more")]
+    #[schemars(with = "OneOrMore")]
+    pub active: Vec<Account>,
     /// A frozen account.
     pub frozen: Option<Account>,
     /// A locked account.
@@ -423,6 +430,50 @@ pub struct Accounts {
     pub lockable: Option<Account>,
     /// A subject that does not exist.
     pub missing: Option<Account>,
+}
+
+impl Accounts {
+    /// The first active account (the only one without a pool).
+    pub fn active(&self) -> &Account {
+        &self.active[0]
+    }
+
+    /// The first active account, to change.
+    pub fn active_mut(&mut self) -> &mut Account {
+        &mut self.active[0]
+    }
+}
+
+/// `accounts.active` as written: one table or an array of tables.
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only its shape is used (the loader and the schema).
+enum OneOrMore {
+    /// `[accounts.active]`: one active account.
+    One(Account),
+    /// `[[accounts.active]]`: a pool of active accounts (at least one).
+    More(#[schemars(length(min = 1))] Vec<Account>),
+}
+
+/// Reads `accounts.active`: one table or an array of tables (a visitor
+/// rather than the untagged [`OneOrMore`], so that an error inside a
+/// table, such as an unknown key, keeps its own message).
+fn one_or_more<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Account>, D::Error> {
+    use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Vec<Account>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a table [accounts.active] or an array of tables [[accounts.active]]")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Account::deserialize(MapAccessDeserializer::new(map)).map(|a| vec![a])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::<Account>::deserialize(SeqAccessDeserializer::new(seq))
+        }
+    }
+    d.deserialize_any(Visitor)
 }
 
 /// One account.
@@ -489,14 +540,24 @@ impl Profile {
             *value = envref::resolve(&format!("http.headers.{name}"), value, env)?;
         }
         let a = &mut self.accounts;
-        for (table, account) in [
-            ("active", Some(&mut a.active)),
+        let pool = a.active.len();
+        let active = a.active.iter_mut().enumerate().map(|(i, account)| {
+            let table = if pool == 1 {
+                "active".to_string()
+            } else {
+                format!("active[{i}]")
+            };
+            (table, Some(account))
+        });
+        let roles = [
             ("frozen", a.frozen.as_mut()),
             ("locked", a.locked.as_mut()),
             ("frozen_and_locked", a.frozen_and_locked.as_mut()),
             ("lockable", a.lockable.as_mut()),
             ("missing", a.missing.as_mut()),
-        ] {
+        ]
+        .map(|(table, account)| (table.to_string(), account));
+        for (table, account) in active.chain(roles) {
             let Some(account) = account else { continue };
             for (key, value) in [
                 ("password", account.password.as_mut()),
@@ -596,12 +657,7 @@ impl Profile {
         {
             return Err(format!("policy.history ({n}) is above 128"));
         }
-        if self.accounts.active.password.is_none() {
-            return Err(
-                "accounts.active.password is required (the run changes it and restores it)"
-                    .to_string(),
-            );
-        }
+        self.validate_pool()?;
         if self
             .accounts
             .lockable
@@ -620,12 +676,46 @@ impl Profile {
                 t.algorithm
             ));
         }
-        if !t.can_mint() && t.token_command.is_none() && self.accounts.active.token.is_none() {
+        if !t.can_mint()
+            && t.token_command.is_none()
+            && self.accounts.active.iter().any(|a| a.token.is_none())
+        {
             return Err(
                 "no way to get a token for accounts.active: set tokens.private_key, \
                  tokens.token_command or accounts.active.token"
                     .to_string(),
             );
+        }
+        Ok(())
+    }
+
+    /// The active accounts: at least one, each with a password, no
+    /// subject twice.
+    fn validate_pool(&self) -> Result<(), String> {
+        let pool = &self.accounts.active;
+        if pool.is_empty() {
+            return Err(
+                "accounts.active: at least one account ([accounts.active] or \
+                 [[accounts.active]])"
+                    .to_string(),
+            );
+        }
+        for (i, a) in pool.iter().enumerate() {
+            if a.password.is_none() {
+                let key = match pool.len() {
+                    1 => "accounts.active.password".to_string(),
+                    _ => format!("accounts.active[{i}].password"),
+                };
+                return Err(format!(
+                    "{key} is required (the run changes it and restores it)"
+                ));
+            }
+            if let Some(j) = pool[..i].iter().position(|b| b.subject == a.subject) {
+                return Err(format!(
+                    "accounts.active[{i}] has the subject of accounts.active[{j}]: each account \
+                     of the pool needs its own subject"
+                ));
+            }
         }
         Ok(())
     }

@@ -86,11 +86,18 @@ pub async fn run_with_properties(
         if crate::interrupt::requested().is_some() {
             break;
         }
+        // The pool's account for this case (the one account without a
+        // pool); the confirmation pending on the account in use comes
+        // first when the case moves to another.
+        let place = runner.ledger.choose(case.plan.sends_wrong_passwords());
         if !runner.unconfirmed.is_empty()
-            && (!case.plan.defers_confirmation() || runner.batch_is_full())
+            && (!case.plan.defers_confirmation()
+                || runner.batch_is_full()
+                || place != runner.ledger.active.place)
         {
             effects.push(runner.confirm(&mut results).await);
         }
+        runner.select(place);
         let (result, unconfirmed) = run_case(&mut runner, case).await;
         if let Some(candidates) = unconfirmed
             && case.plan.defers_confirmation()
@@ -111,7 +118,16 @@ pub async fn run_with_properties(
         && crate::interrupt::requested().is_none()
     {
         let first = results.len();
-        results.extend(run_properties(&mut runner, props, bounds).await);
+        // The properties send wrong old passwords: on the pool's account
+        // with the most room (the one account without a pool).
+        let place = runner.ledger.choose(true);
+        runner.select(place);
+        let subject = runner.pooled_subject();
+        let mut ran = run_properties(&mut runner, props, bounds).await;
+        for r in &mut ran {
+            r.account = subject.clone();
+        }
+        results.extend(ran);
         // Hostile inputs must never change the password: confirmed like
         // the catalogue's refused requests (a batch of one).
         let hostile = properties::case(Property::HostileInputs).id;
@@ -282,7 +298,9 @@ async fn run_properties(
 async fn run_case(session: &mut Session, case: &'static Case) -> (CaseResult, Option<Vec<String>>) {
     let started = Instant::now();
     let enforcement = session.options.enforcement;
+    let account = session.pooled_subject();
     let mut ctx = CaseContext::new(session, case);
+    ctx.result.account = account;
     let stop = plan(&mut ctx, case.plan).await;
     let unconfirmed = ctx.unverified.then(|| std::mem::take(&mut ctx.candidates));
     // Reasons may quote a token command's stderr or a target's words:

@@ -615,16 +615,22 @@ fn bounded_stderr(stderr: &[u8], password: &str) -> String {
 /// `tokens.expired_token`, expired on purpose).
 fn static_tokens(profile: &Profile) -> Vec<(String, String)> {
     let a = &profile.accounts;
-    let mut out: Vec<(String, String)> = [
-        ("active", Some(&a.active)),
+    let pool = a.active.len();
+    let active = a.active.iter().enumerate().map(|(i, account)| match pool {
+        1 => ("active".to_string(), Some(account)),
+        _ => (format!("active[{i}]"), Some(account)),
+    });
+    let roles = [
         ("frozen", a.frozen.as_ref()),
         ("locked", a.locked.as_ref()),
         ("frozen_and_locked", a.frozen_and_locked.as_ref()),
         ("lockable", a.lockable.as_ref()),
         ("missing", a.missing.as_ref()),
     ]
-    .into_iter()
-    .filter_map(|(name, account)| {
+    .map(|(name, account)| (name.to_string(), account));
+    let mut out: Vec<(String, String)> = active
+        .chain(roles)
+        .filter_map(|(name, account)| {
         let token = account?.token.clone()?;
         Some((format!("accounts.{name}.token"), token))
     })

@@ -15,6 +15,7 @@ mod lockout_budget;
 mod measured_power;
 mod net;
 mod pending_changes;
+mod pool;
 mod profile_tokens;
 mod properties;
 mod property_fairness;

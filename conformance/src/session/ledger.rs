@@ -15,26 +15,33 @@
 //! - the one [`Ledger::save`] of the state file.
 //!
 //! It sends nothing and knows no token source: callers send, then apply
-//! the answer here. Today it holds one active account (`active`, with its
-//! own [`Budget`]) and the other accounts by subject (each with its own
-//! count of failures, [`Ledger::other_has_room`]). A pool of active
-//! accounts (issue 20) makes `active` a list keyed by subject, each entry
-//! with its own budget, and the methods that act on the active account
-//! ([`Ledger::apply_change`], [`Ledger::note_failure`],
-//! [`Ledger::add_candidate`], [`Effect::Change`]) name the subject; a
-//! budget planned before the run (issue 18) is set per entry here.
+//! the answer here.
+//!
+//! The pool (issue 20): the profile may give several active accounts
+//! (`[[accounts.active]]`). The one in use is `active` (every step,
+//! confirmation, recheck and restore acts on it, as with one account);
+//! the others wait in `idle`, each with its own budget, passwords and
+//! candidates. [`Ledger::choose`] is the one place that picks the account
+//! a case runs on (room for wrong old passwords now, else the least
+//! wait); [`Ledger::select`] puts it in use. The state file holds every
+//! account of the pool, in the profile's order, then the other accounts.
 
 use std::path::PathBuf;
 
-use crate::budget::Budget;
+use std::time::Duration;
+
+use crate::budget::{Budget, NextWrongAttempt};
 use crate::profile::{Account, LockoutRule};
 use crate::state::{AccountState, State, StateFile, WithoutPassword};
 
 /// The active account as the ledger knows it.
 #[derive(Debug)]
 pub(crate) struct ActiveAccount {
-    /// The profile's `[accounts.active]`.
+    /// The profile's `[accounts.active]` (one of `[[accounts.active]]`).
     pub(crate) account: Account,
+    /// Its place in the profile's pool (0: the first, the only one
+    /// without a pool).
+    pub(crate) place: usize,
     pub(crate) original: String,
     pub(crate) current: String,
     /// Oldest first.
@@ -60,6 +67,48 @@ pub(crate) struct ActiveAccount {
     /// worked (the state file's `candidates`): a target that stores
     /// refused changes gives the account one of them.
     pub(crate) candidates: Vec<String>,
+}
+
+impl ActiveAccount {
+    /// `account` at `place` in the pool, at its `original` password,
+    /// nothing spent.
+    fn new(account: Account, place: usize, original: String, rule: LockoutRule) -> ActiveAccount {
+        ActiveAccount {
+            account,
+            place,
+            current: original.clone(),
+            original,
+            previous: Vec::new(),
+            budget: Budget::new(rule),
+            pending: None,
+            poisoned: None,
+            last_change: None,
+            change_sent: false,
+            pending_tried: None,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// Its entry in the state file.
+    fn entry(&self) -> AccountState {
+        AccountState {
+            subject: self.account.subject.clone(),
+            original: self.original.clone(),
+            current: self.current.clone(),
+            pending: self.pending.clone(),
+            previous: self.previous.clone(),
+            failures: self.budget.count(),
+            // The password before the latest 200, should that 200 not
+            // have taken: a restore tries it when `current` is refused.
+            before_last_change: self
+                .last_change
+                .as_ref()
+                .filter(|(_, _, before, set)| *set == self.current && before != set)
+                .map(|(_, _, before, _)| before.clone()),
+            candidates: self.candidates.clone(),
+            answered: Vec::new(),
+        }
+    }
 }
 
 /// What a request means for the accounts (recorded by
@@ -113,8 +162,11 @@ pub struct Ledger {
     endpoint: String,
     /// Where the accounts are saved (`None`: nowhere, as in unit tests).
     state_file: Option<PathBuf>,
-    /// The active account.
+    /// The active account in use (of the pool: the one [`Ledger::select`]
+    /// put in use).
     pub(crate) active: ActiveAccount,
+    /// The pool's other active accounts, not in use now.
+    pub(crate) idle: Vec<ActiveAccount>,
     /// The other accounts this run sent changes (or refused changes) to.
     pub(crate) others: Vec<AccountState>,
     /// This run saw the target store a change it refused (the active
@@ -144,19 +196,8 @@ impl Ledger {
         Ledger {
             endpoint,
             state_file,
-            active: ActiveAccount {
-                account,
-                current: original.clone(),
-                original,
-                previous: Vec::new(),
-                budget: Budget::new(rule),
-                pending: None,
-                poisoned: None,
-                last_change: None,
-                change_sent: false,
-                pending_tried: None,
-                candidates: Vec::new(),
-            },
+            active: ActiveAccount::new(account, 0, original, rule),
+            idle: Vec::new(),
             others: Vec::new(),
             stores_refused: false,
             without_password: Vec::new(),
@@ -183,7 +224,72 @@ impl Ledger {
         std::mem::replace(self, stand_in)
     }
 
-    /// The active account in the single-account form of the file.
+    /// Adds `account` (whose password is `original`) to the pool, after
+    /// the others, not in use.
+    pub(crate) fn join_pool(&mut self, account: Account, original: String) {
+        let place = self.pool_len();
+        let rule = self.active.budget.rule();
+        self.idle
+            .push(ActiveAccount::new(account, place, original, rule));
+    }
+
+    /// How many active accounts the pool holds (1 without a pool).
+    pub(crate) fn pool_len(&self) -> usize {
+        1 + self.idle.len()
+    }
+
+    /// Every active account of the pool, in the profile's order.
+    pub(crate) fn pool(&self) -> Vec<&ActiveAccount> {
+        let mut all: Vec<&ActiveAccount> = std::iter::once(&self.active)
+            .chain(self.idle.iter())
+            .collect();
+        all.sort_by_key(|a| a.place);
+        all
+    }
+
+    /// Puts the pool's account at `place` in use (`active`); the one in
+    /// use joins the idle ones. Nothing is sent.
+    pub(crate) fn select(&mut self, place: usize) {
+        if self.active.place == place {
+            return;
+        }
+        if let Some(i) = self.idle.iter().position(|a| a.place == place) {
+            std::mem::swap(&mut self.active, &mut self.idle[i]);
+        }
+    }
+
+    /// The one choice of the account a case runs on (its place in the
+    /// pool). A case that sends wrong old passwords (`wrong`) gets the
+    /// usable account with room for one now, the most room first, else
+    /// the one whose room comes soonest (a window's wait; a success that
+    /// resets a count in a row costs no wait); ties go to the earlier
+    /// account. Any other case gets the first usable account. Without a
+    /// pool: the one account.
+    pub(crate) fn choose(&self, wrong: bool) -> usize {
+        let pool = self.pool();
+        let usable: Vec<&&ActiveAccount> = pool.iter().filter(|a| a.poisoned.is_none()).collect();
+        let Some(first) = usable.first() else {
+            return self.active.place;
+        };
+        if !wrong {
+            return first.place;
+        }
+        let key = |a: &ActiveAccount| {
+            let wait = match a.budget.next_wrong_attempt() {
+                NextWrongAttempt::Now | NextWrongAttempt::AfterSuccess => Duration::ZERO,
+                NextWrongAttempt::After(d) => d,
+                NextWrongAttempt::Never => Duration::MAX,
+            };
+            let left = a.budget.left().unwrap_or(u32::MAX);
+            (wait, std::cmp::Reverse(left), a.place)
+        };
+        usable
+            .iter()
+            .min_by_key(|a| key(a))
+            .map_or(first.place, |a| a.place)
+    }
+
+    /// The active account in use in the single-account form of the file.
     pub(crate) fn state(&self) -> State {
         let a = &self.active;
         State {
@@ -197,20 +303,11 @@ impl Ledger {
         }
     }
 
-    /// Every account as the state file holds it: the active one first.
+    /// Every account as the state file holds it: the pool's active
+    /// accounts first (in the profile's order), then the others.
     pub(crate) fn file(&self) -> StateFile {
         let mut file = StateFile::from(self.state());
-        let a = &self.active;
-        if let Some(entry) = file.accounts.first_mut() {
-            // The password before the latest 200, should that 200 not
-            // have taken: a restore tries it when `current` is refused.
-            entry.before_last_change = a
-                .last_change
-                .as_ref()
-                .filter(|(_, _, before, set)| *set == a.current && before != set)
-                .map(|(_, _, before, _)| before.clone());
-            entry.candidates = a.candidates.clone();
-        }
+        file.accounts = self.pool().into_iter().map(ActiveAccount::entry).collect();
         for o in &self.others {
             file.upsert(o.clone());
         }
