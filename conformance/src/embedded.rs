@@ -164,14 +164,19 @@ impl Embedded {
         profile.tokens = reference.tokens;
         profile.http = reference.http;
         profile.dir = reference.dir;
-        for account in profile.accounts.active.iter_mut().map(Some).chain([
-            profile.accounts.frozen.as_mut(),
-            profile.accounts.locked.as_mut(),
-            profile.accounts.frozen_and_locked.as_mut(),
-            profile.accounts.lockable.as_mut(),
-            profile.accounts.missing.as_mut(),
-        ])
-        .flatten()
+        for account in profile
+            .accounts
+            .active
+            .iter_mut()
+            .map(Some)
+            .chain([
+                profile.accounts.frozen.as_mut(),
+                profile.accounts.locked.as_mut(),
+                profile.accounts.frozen_and_locked.as_mut(),
+                profile.accounts.lockable.as_mut(),
+                profile.accounts.missing.as_mut(),
+            ])
+            .flatten()
         {
             account.token = None;
         }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::checks;
 use crate::exchange::{self, Endpoint};
-use crate::profile::Profile;
+use crate::profile::{Counting, Profile};
 use crate::properties::{
     self, PropertyOptions,
     driver::{Bounds, Driver},
@@ -81,8 +81,8 @@ pub async fn run_with_properties(
     let progress = shows_progress(std::io::stderr().is_terminal(), &runner.endpoint);
     // Under a lockout budget that cannot grow back, the seed rows'
     // wrong old passwords come first.
-    let ordered = wrong_old_plan::order(cases, &runner.lockout_rule());
-    for case in ordered {
+    let mut queue = wrong_old_plan::order(cases, &runner.lockout_rule());
+    while let Some(case) = next_case(&mut queue, &runner) {
         if crate::interrupt::requested().is_some() {
             break;
         }
@@ -148,6 +148,31 @@ pub async fn run_with_properties(
         effects,
         restore,
     })
+}
+
+/// The next case to run, taken from `queue` (issue 20, point 3: no idle
+/// waiting while work remains). Under a rule that counts within a window
+/// (the only one whose room comes back with time): while an account of
+/// the pool has room for a wrong old password, the first case that sends
+/// them (their window starts as early as it can); while every account
+/// must wait, the first case that sends none. Otherwise, and when no case
+/// of the other kind is left: the first. Results are put back in
+/// catalogue order at the end.
+fn next_case(queue: &mut Vec<&'static Case>, session: &Session) -> Option<&'static Case> {
+    queue.first()?;
+    let rule = session.lockout_rule();
+    let windowed =
+        rule.max_failures.is_some() && rule.counting == Counting::Window && rule.window.is_some();
+    if windowed {
+        let room = session.ledger.wait_for_room().is_zero();
+        if let Some(i) = queue
+            .iter()
+            .position(|c| c.plan.sends_wrong_passwords() == room)
+        {
+            return Some(queue.remove(i));
+        }
+    }
+    Some(queue.remove(0))
 }
 
 /// What `conformance restore` did.

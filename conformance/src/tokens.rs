@@ -631,10 +631,10 @@ fn static_tokens(profile: &Profile) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = active
         .chain(roles)
         .filter_map(|(name, account)| {
-        let token = account?.token.clone()?;
-        Some((format!("accounts.{name}.token"), token))
-    })
-    .collect();
+            let token = account?.token.clone()?;
+            Some((format!("accounts.{name}.token"), token))
+        })
+        .collect();
     if let Some(token) = &profile.tokens.no_openid_token {
         out.push(("tokens.no_openid_token".into(), token.clone()));
     }

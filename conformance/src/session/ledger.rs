@@ -263,30 +263,39 @@ impl Ledger {
     /// usable account with room for one now, the most room first, else
     /// the one whose room comes soonest (a window's wait; a success that
     /// resets a count in a row costs no wait); ties go to the earlier
-    /// account. Any other case gets the first usable account. Without a
-    /// pool: the one account.
+    /// account. Any other case gets the first usable account while it has
+    /// room for a wrong old password now (a refused change is checked with
+    /// one), else the account a `wrong` case would get. Without a pool:
+    /// the one account.
     pub(crate) fn choose(&self, wrong: bool) -> usize {
         let pool = self.pool();
-        let usable: Vec<&&ActiveAccount> = pool.iter().filter(|a| a.poisoned.is_none()).collect();
+        let usable: Vec<&ActiveAccount> =
+            pool.into_iter().filter(|a| a.poisoned.is_none()).collect();
         let Some(first) = usable.first() else {
             return self.active.place;
         };
-        if !wrong {
+        if !wrong && wait_for_wrong(first).is_zero() {
             return first.place;
         }
         let key = |a: &ActiveAccount| {
-            let wait = match a.budget.next_wrong_attempt() {
-                NextWrongAttempt::Now | NextWrongAttempt::AfterSuccess => Duration::ZERO,
-                NextWrongAttempt::After(d) => d,
-                NextWrongAttempt::Never => Duration::MAX,
-            };
             let left = a.budget.left().unwrap_or(u32::MAX);
-            (wait, std::cmp::Reverse(left), a.place)
+            (wait_for_wrong(a), std::cmp::Reverse(left), a.place)
         };
         usable
             .iter()
             .min_by_key(|a| key(a))
             .map_or(first.place, |a| a.place)
+    }
+
+    /// How long until some usable account of the pool has room for one
+    /// more wrong old password (zero: one has room now).
+    pub(crate) fn wait_for_room(&self) -> Duration {
+        self.pool()
+            .into_iter()
+            .filter(|a| a.poisoned.is_none())
+            .map(wait_for_wrong)
+            .min()
+            .unwrap_or(Duration::ZERO)
     }
 
     /// The active account in use in the single-account form of the file.
@@ -523,6 +532,16 @@ impl Ledger {
             Some(slot) => *slot = entry,
             None => self.others.push(entry),
         }
+    }
+}
+
+/// How long `a` must wait before one more wrong old password (a success
+/// that resets a count in a row costs no wait; never: the longest).
+fn wait_for_wrong(a: &ActiveAccount) -> Duration {
+    match a.budget.next_wrong_attempt() {
+        NextWrongAttempt::Now | NextWrongAttempt::AfterSuccess => Duration::ZERO,
+        NextWrongAttempt::After(d) => d,
+        NextWrongAttempt::Never => Duration::MAX,
     }
 }
 
