@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::checks;
 use crate::exchange::{self, Endpoint};
-use crate::profile::{Counting, Profile};
+use crate::profile::{Counting, LockoutRule, Profile};
 use crate::properties::{
     self, PropertyOptions,
     driver::{Bounds, Driver},
@@ -24,6 +24,7 @@ use crate::session::{CaseContext, Session, Stop};
 pub use crate::session::{Housekeeping, RunError, RunOptions};
 use crate::state::StateFile;
 use crate::verdict::{self, CaseResult, Verdict};
+use crate::vocabulary::plans::user;
 use crate::vocabulary::{Case, Plan, Property};
 use crate::wrong_old_plan;
 
@@ -82,6 +83,12 @@ pub async fn run_with_properties(
     // Under a lockout budget that cannot grow back, the seed rows'
     // wrong old passwords come first.
     let mut queue = wrong_old_plan::order(cases, &runner.lockout_rule());
+    if windowed(&runner.lockout_rule()) {
+        // The case that locks `[accounts.lockable]` first: its lock
+        // (counted within the window) lifts before the restore sets that
+        // account back, whatever the cases run while accounts wait.
+        queue.sort_by_key(|c| c.plan != Plan::User(user::Plan::Lockout));
+    }
     while let Some(case) = next_case(&mut queue, &runner) {
         if crate::interrupt::requested().is_some() {
             break;
@@ -160,10 +167,7 @@ pub async fn run_with_properties(
 /// catalogue order at the end.
 fn next_case(queue: &mut Vec<&'static Case>, session: &Session) -> Option<&'static Case> {
     queue.first()?;
-    let rule = session.lockout_rule();
-    let windowed =
-        rule.max_failures.is_some() && rule.counting == Counting::Window && rule.window.is_some();
-    if windowed {
+    if windowed(&session.lockout_rule()) {
         let room = session.ledger.wait_for_room().is_zero();
         if let Some(i) = queue
             .iter()
@@ -173,6 +177,12 @@ fn next_case(queue: &mut Vec<&'static Case>, session: &Session) -> Option<&'stat
         }
     }
     Some(queue.remove(0))
+}
+
+/// Whether the rule counts wrong old passwords within a window whose room
+/// comes back with time.
+fn windowed(rule: &LockoutRule) -> bool {
+    rule.max_failures.is_some() && rule.counting == Counting::Window && rule.window.is_some()
 }
 
 /// What `conformance restore` did.
