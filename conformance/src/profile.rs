@@ -778,6 +778,48 @@ password = "pw"
 token = "t"
 "#;
 
+    const POOL: &str = r#"
+base_url = "http://127.0.0.1:8080"
+[[accounts.active]]
+subject = "alice"
+password = "pw-a"
+token = "t"
+[[accounts.active]]
+subject = "carol"
+password = "pw-c"
+token = "t"
+"#;
+
+    #[test]
+    fn one_active_table_or_a_pool_of_them() {
+        let one = Profile::parse(MINIMAL, Path::new(".")).unwrap();
+        assert_eq!(one.accounts.active.len(), 1);
+        assert_eq!(one.accounts.active().subject, "alice");
+        let pool = Profile::parse(POOL, Path::new(".")).unwrap();
+        let subjects: Vec<_> = pool.accounts.active.iter().map(|a| &a.subject).collect();
+        assert_eq!(subjects, ["alice", "carol"]);
+        assert_eq!(pool.accounts.active().subject, "alice");
+    }
+
+    #[test]
+    fn a_pool_refuses_a_subject_twice_a_missing_password_and_unknown_keys() {
+        let twice = POOL.replace("\"carol\"", "\"alice\"");
+        let e = Profile::parse(&twice, Path::new(".")).unwrap_err();
+        assert!(
+            e.contains("accounts.active[1] has the subject of accounts.active[0]"),
+            "{e}"
+        );
+        let no_password = POOL.replace("password = \"pw-c\"\n", "");
+        let e = Profile::parse(&no_password, Path::new(".")).unwrap_err();
+        assert!(e.contains("accounts.active[1].password is required"), "{e}");
+        let unknown = POOL.replace("password = \"pw-c\"", "passwd = \"pw-c\"");
+        let e = Profile::parse(&unknown, Path::new(".")).unwrap_err();
+        assert!(e.contains("passwd"), "{e}");
+        let empty = "base_url = \"http://127.0.0.1:8080\"\naccounts.active = []\n";
+        let e = Profile::parse(empty, Path::new(".")).unwrap_err();
+        assert!(e.contains("at least one account"), "{e}");
+    }
+
     #[test]
     fn minimal_profile_loads_with_defaults() {
         let p = Profile::parse(MINIMAL, Path::new(".")).unwrap();

@@ -560,3 +560,85 @@ fn new_entry(subject: &str, original: &str, current: &str) -> AccountState {
         answered: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::profile::Counting;
+
+    fn account(subject: &str) -> Account {
+        Account {
+            subject: subject.into(),
+            password: Some(format!("{subject}-pw")),
+            token: None,
+        }
+    }
+
+    /// A pool of `subjects` under four wrong old passwords per minute (two
+    /// of room each, one spared).
+    fn pool(subjects: &[&str]) -> Ledger {
+        let rule = LockoutRule {
+            max_failures: Some(4),
+            counting: Counting::Window,
+            window: Some(Duration::from_secs(60)),
+            declared: true,
+        };
+        let first = account(subjects[0]);
+        let mut ledger = Ledger::new("e".into(), None, first, format!("{}-pw", subjects[0]), rule);
+        for s in &subjects[1..] {
+            ledger.join_pool(account(s), format!("{s}-pw"));
+        }
+        ledger
+    }
+
+    #[test]
+    fn wrong_old_passwords_go_to_the_account_with_the_most_room() {
+        let mut l = pool(&["alice", "carol", "dave"]);
+        assert_eq!(l.choose(true), 0);
+        l.note_failure();
+        // alice has one left, carol two: carol.
+        assert_eq!(l.choose(true), 1);
+        // A case without wrong old passwords stays on the first while it
+        // has room.
+        assert_eq!(l.choose(false), 0);
+        l.note_failure();
+        assert_eq!(l.choose(false), 1, "alice has no room: the best account");
+        l.select(1);
+        assert_eq!(l.active.account.subject, "carol");
+        l.note_failure();
+        l.note_failure();
+        assert_eq!(l.choose(true), 2);
+        l.select(2);
+        l.note_failure();
+        l.note_failure();
+        // Every account must wait: the one whose room comes first (alice,
+        // spent first).
+        assert!(l.wait_for_room() > Duration::from_secs(50));
+        assert_eq!(l.choose(true), 0);
+        // A poisoned account is never chosen.
+        l.select(0);
+        l.active.poisoned = Some("test".into());
+        assert_ne!(l.choose(true), 0);
+        assert_ne!(l.choose(false), 0);
+    }
+
+    #[test]
+    fn the_state_file_holds_the_pool_in_the_profiles_order() {
+        let mut l = pool(&["alice", "carol", "dave"]);
+        l.select(2);
+        l.apply_change("dave-2");
+        l.select(1);
+        let file = l.file();
+        let subjects: Vec<_> = file.accounts.iter().map(|a| a.subject.as_str()).collect();
+        assert_eq!(subjects, ["alice", "carol", "dave"]);
+        assert_eq!(file.account("dave").unwrap().current, "dave-2");
+        assert_eq!(file.account("dave").unwrap().previous, ["dave-pw"]);
+        assert_eq!(file.account("carol").unwrap().current, "carol-pw");
+        // Lent and given back whole.
+        let lent = l.lend();
+        assert_eq!(lent.pool_len(), 3);
+        assert_eq!(lent.active.account.subject, "carol");
+    }
+}
