@@ -444,20 +444,31 @@ impl Accounts {
     }
 }
 
-/// `accounts.active` as written: one table or an array of tables.
-#[derive(Deserialize, JsonSchema)]
-#[serde(untagged)]
-#[allow(dead_code)] // Only its shape is used (the loader and the schema).
-enum OneOrMore {
-    /// `[accounts.active]`: one active account.
-    One(Account),
-    /// `[[accounts.active]]`: a pool of active accounts (at least one).
-    More(#[schemars(length(min = 1))] Vec<Account>),
+/// `accounts.active` as written: one table (`[accounts.active]`) or an
+/// array of at least one table (`[[accounts.active]]`, a pool). Its
+/// schema says so with `if`/`then`/`else` rather than `anyOf`, so that a
+/// validator names the key at fault inside the table (a missing
+/// `subject`), not only that no alternative matched.
+struct OneOrMore;
+
+impl JsonSchema for OneOrMore {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OneOrMore".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let account = generator.subschema_for::<Account>();
+        schemars::json_schema!({
+            "if": { "type": "object" },
+            "then": account,
+            "else": { "type": "array", "items": account, "minItems": 1 }
+        })
+    }
 }
 
-/// Reads `accounts.active`: one table or an array of tables (a visitor
-/// rather than the untagged [`OneOrMore`], so that an error inside a
-/// table, such as an unknown key, keeps its own message).
+/// Reads `accounts.active`: one table or an array of tables ([`OneOrMore`]'s
+/// shape; a visitor rather than an untagged enum, so that an error inside
+/// a table, such as an unknown key, keeps its own message).
 fn one_or_more<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Account>, D::Error> {
     use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
     struct Visitor;

@@ -335,6 +335,11 @@ async fn run_case(session: &mut Session, case: &'static Case) -> (CaseResult, Op
     let enforcement = session.options.enforcement;
     let account = session.pooled_subject();
     let mut ctx = CaseContext::new(session, case);
+    if let Some(subject) = &account {
+        ctx.result
+            .notes
+            .push(format!("ran on the pool's active account {subject}"));
+    }
     ctx.result.account = account;
     let stop = plan(&mut ctx, case.plan).await;
     let unconfirmed = ctx.unverified.then(|| std::mem::take(&mut ctx.candidates));
