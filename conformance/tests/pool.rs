@@ -139,7 +139,10 @@ fn wrong_olds(r: &conformance::verdict::CaseResult) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_of_three_passes_the_catalogue_in_under_a_third_of_the_time() {
-    let window = Duration::from_secs(3);
+    // The ratio nears a third as the window shrinks toward the run's own
+    // work (about 2 s here): 4 s keeps it clear of that (3 s measured
+    // 12.9-14.3 s against 43.8-44.4 s).
+    let window = Duration::from_secs(4);
     let cases: Vec<_> = cases::CATALOGUE.iter().collect();
     let (one, one_took) = timed_run(window, false, &cases).await;
     let (three, three_took) = timed_run(window, true, &cases).await;
