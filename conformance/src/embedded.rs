@@ -128,13 +128,13 @@ impl Embedded {
         }
         let a = &from.accounts;
         let mut users = String::new();
-        for (account, status) in [
-            (Some(&a.active), "active"),
+        let pool = a.active.iter().map(|account| (Some(account), "active"));
+        for (account, status) in pool.chain([
             (a.lockable.as_ref(), "active"),
             (a.frozen.as_ref(), "frozen"),
             (a.locked.as_ref(), "locked"),
             (a.frozen_and_locked.as_ref(), "frozen+locked"),
-        ] {
+        ]) {
             let Some(account) = account else { continue };
             let password = account
                 .password
@@ -164,16 +164,19 @@ impl Embedded {
         profile.tokens = reference.tokens;
         profile.http = reference.http;
         profile.dir = reference.dir;
-        for account in [
-            Some(&mut profile.accounts.active),
-            profile.accounts.frozen.as_mut(),
-            profile.accounts.locked.as_mut(),
-            profile.accounts.frozen_and_locked.as_mut(),
-            profile.accounts.lockable.as_mut(),
-            profile.accounts.missing.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
+        for account in profile
+            .accounts
+            .active
+            .iter_mut()
+            .map(Some)
+            .chain([
+                profile.accounts.frozen.as_mut(),
+                profile.accounts.locked.as_mut(),
+                profile.accounts.frozen_and_locked.as_mut(),
+                profile.accounts.lockable.as_mut(),
+                profile.accounts.missing.as_mut(),
+            ])
+            .flatten()
         {
             account.token = None;
         }

@@ -411,8 +411,15 @@ impl Tokens {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Accounts {
-    /// The account whose password the run changes (password required).
-    pub active: Account,
+    /// The accounts whose passwords the run changes (password required):
+    /// one table (`[accounts.active]`) or a pool of several
+    /// (`[[accounts.active]]`, distinct subjects), over which the run
+    /// spreads the cases that send wrong old passwords, each account under
+    /// its own lockout budget. The first is the one the rest of the
+    /// profile's `active` keys mean (`tokens.expired_token`, …).
+    #[serde(deserialize_with = "one_or_more")]
+    #[schemars(with = "OneOrMore")]
+    pub active: Vec<Account>,
     /// A frozen account.
     pub frozen: Option<Account>,
     /// A locked account.
@@ -423,6 +430,61 @@ pub struct Accounts {
     pub lockable: Option<Account>,
     /// A subject that does not exist.
     pub missing: Option<Account>,
+}
+
+impl Accounts {
+    /// The first active account (the only one without a pool).
+    pub fn active(&self) -> &Account {
+        &self.active[0]
+    }
+
+    /// The first active account, to change.
+    pub fn active_mut(&mut self) -> &mut Account {
+        &mut self.active[0]
+    }
+}
+
+/// `accounts.active` as written: one table (`[accounts.active]`) or an
+/// array of at least one table (`[[accounts.active]]`, a pool). Its
+/// schema says so with `if`/`then`/`else` rather than `anyOf`, so that a
+/// validator names the key at fault inside the table (a missing
+/// `subject`), not only that no alternative matched.
+struct OneOrMore;
+
+impl JsonSchema for OneOrMore {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OneOrMore".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let account = generator.subschema_for::<Account>();
+        schemars::json_schema!({
+            "if": { "type": "object" },
+            "then": account,
+            "else": { "type": "array", "items": account, "minItems": 1 }
+        })
+    }
+}
+
+/// Reads `accounts.active`: one table or an array of tables ([`OneOrMore`]'s
+/// shape; a visitor rather than an untagged enum, so that an error inside
+/// a table, such as an unknown key, keeps its own message).
+fn one_or_more<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Account>, D::Error> {
+    use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Vec<Account>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a table [accounts.active] or an array of tables [[accounts.active]]")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Account::deserialize(MapAccessDeserializer::new(map)).map(|a| vec![a])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::<Account>::deserialize(SeqAccessDeserializer::new(seq))
+        }
+    }
+    d.deserialize_any(Visitor)
 }
 
 /// One account.
@@ -489,14 +551,24 @@ impl Profile {
             *value = envref::resolve(&format!("http.headers.{name}"), value, env)?;
         }
         let a = &mut self.accounts;
-        for (table, account) in [
-            ("active", Some(&mut a.active)),
+        let pool = a.active.len();
+        let active = a.active.iter_mut().enumerate().map(|(i, account)| {
+            let table = if pool == 1 {
+                "active".to_string()
+            } else {
+                format!("active[{i}]")
+            };
+            (table, Some(account))
+        });
+        let roles = [
             ("frozen", a.frozen.as_mut()),
             ("locked", a.locked.as_mut()),
             ("frozen_and_locked", a.frozen_and_locked.as_mut()),
             ("lockable", a.lockable.as_mut()),
             ("missing", a.missing.as_mut()),
-        ] {
+        ]
+        .map(|(table, account)| (table.to_string(), account));
+        for (table, account) in active.chain(roles) {
             let Some(account) = account else { continue };
             for (key, value) in [
                 ("password", account.password.as_mut()),
@@ -596,12 +668,7 @@ impl Profile {
         {
             return Err(format!("policy.history ({n}) is above 128"));
         }
-        if self.accounts.active.password.is_none() {
-            return Err(
-                "accounts.active.password is required (the run changes it and restores it)"
-                    .to_string(),
-            );
-        }
+        self.validate_pool()?;
         if self
             .accounts
             .lockable
@@ -620,12 +687,46 @@ impl Profile {
                 t.algorithm
             ));
         }
-        if !t.can_mint() && t.token_command.is_none() && self.accounts.active.token.is_none() {
+        if !t.can_mint()
+            && t.token_command.is_none()
+            && self.accounts.active.iter().any(|a| a.token.is_none())
+        {
             return Err(
                 "no way to get a token for accounts.active: set tokens.private_key, \
                  tokens.token_command or accounts.active.token"
                     .to_string(),
             );
+        }
+        Ok(())
+    }
+
+    /// The active accounts: at least one, each with a password, no
+    /// subject twice.
+    fn validate_pool(&self) -> Result<(), String> {
+        let pool = &self.accounts.active;
+        if pool.is_empty() {
+            return Err(
+                "accounts.active: at least one account ([accounts.active] or \
+                 [[accounts.active]])"
+                    .to_string(),
+            );
+        }
+        for (i, a) in pool.iter().enumerate() {
+            if a.password.is_none() {
+                let key = match pool.len() {
+                    1 => "accounts.active.password".to_string(),
+                    _ => format!("accounts.active[{i}].password"),
+                };
+                return Err(format!(
+                    "{key} is required (the run changes it and restores it)"
+                ));
+            }
+            if let Some(j) = pool[..i].iter().position(|b| b.subject == a.subject) {
+                return Err(format!(
+                    "accounts.active[{i}] has the subject of accounts.active[{j}]: each account \
+                     of the pool needs its own subject"
+                ));
+            }
         }
         Ok(())
     }
@@ -687,6 +788,48 @@ subject = "alice"
 password = "pw"
 token = "t"
 "#;
+
+    const POOL: &str = r#"
+base_url = "http://127.0.0.1:8080"
+[[accounts.active]]
+subject = "alice"
+password = "pw-a"
+token = "t"
+[[accounts.active]]
+subject = "carol"
+password = "pw-c"
+token = "t"
+"#;
+
+    #[test]
+    fn one_active_table_or_a_pool_of_them() {
+        let one = Profile::parse(MINIMAL, Path::new(".")).unwrap();
+        assert_eq!(one.accounts.active.len(), 1);
+        assert_eq!(one.accounts.active().subject, "alice");
+        let pool = Profile::parse(POOL, Path::new(".")).unwrap();
+        let subjects: Vec<_> = pool.accounts.active.iter().map(|a| &a.subject).collect();
+        assert_eq!(subjects, ["alice", "carol"]);
+        assert_eq!(pool.accounts.active().subject, "alice");
+    }
+
+    #[test]
+    fn a_pool_refuses_a_subject_twice_a_missing_password_and_unknown_keys() {
+        let twice = POOL.replace("\"carol\"", "\"alice\"");
+        let e = Profile::parse(&twice, Path::new(".")).unwrap_err();
+        assert!(
+            e.contains("accounts.active[1] has the subject of accounts.active[0]"),
+            "{e}"
+        );
+        let no_password = POOL.replace("password = \"pw-c\"\n", "");
+        let e = Profile::parse(&no_password, Path::new(".")).unwrap_err();
+        assert!(e.contains("accounts.active[1].password is required"), "{e}");
+        let unknown = POOL.replace("password = \"pw-c\"", "passwd = \"pw-c\"");
+        let e = Profile::parse(&unknown, Path::new(".")).unwrap_err();
+        assert!(e.contains("passwd"), "{e}");
+        let empty = "base_url = \"http://127.0.0.1:8080\"\naccounts.active = []\n";
+        let e = Profile::parse(empty, Path::new(".")).unwrap_err();
+        assert!(e.contains("at least one account"), "{e}");
+    }
 
     #[test]
     fn minimal_profile_loads_with_defaults() {

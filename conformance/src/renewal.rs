@@ -157,7 +157,7 @@ mod tests {
     async fn a_token_that_would_expire_on_the_way_is_taken_again() {
         let p = profile(5, "");
         let mut f = TokenFactory::new(&p).unwrap();
-        let old = f.standard(&p.accounts.active).await.unwrap();
+        let old = f.standard(p.accounts.active()).await.unwrap();
         let mut request = bearer(&old);
         let mut r = Renewal::new(&mut f, Duration::from_secs(10));
         r.take_again(&mut request).await.unwrap();
@@ -174,9 +174,9 @@ mod tests {
     async fn a_token_that_outlasts_the_request_and_a_broken_one_are_left_alone() {
         let p = profile(300, "");
         let mut f = TokenFactory::new(&p).unwrap();
-        let fresh = f.standard(&p.accounts.active).await.unwrap();
+        let fresh = f.standard(p.accounts.active()).await.unwrap();
         let expired = f
-            .variant(&p.accounts.active, TokenKind::Expired)
+            .variant(p.accounts.active(), TokenKind::Expired)
             .await
             .unwrap();
         for token in [fresh, expired] {

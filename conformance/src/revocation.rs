@@ -188,7 +188,7 @@ mod tests {
     async fn a_token_handed_out_before_the_runs_change_is_taken_again() {
         let p = profile("", None);
         let mut f = TokenFactory::new(&p).unwrap();
-        let old = f.standard(&p.accounts.active).await.unwrap();
+        let old = f.standard(p.accounts.active()).await.unwrap();
         // Refused before any change: judged as it is.
         let mut request = bearer(&old);
         let r = after_answer(&mut f, &mut request, &invalid_token()).await;
@@ -225,7 +225,7 @@ mod tests {
         assert!(request.headers[0].1.is_sensitive());
         // The new one is not stale, and is what the account gets from now on.
         assert_eq!(f.stale(new), None);
-        assert_eq!(f.standard(&p.accounts.active).await.unwrap(), *new);
+        assert_eq!(f.standard(p.accounts.active()).await.unwrap(), *new);
     }
 
     #[tokio::test]
@@ -236,7 +236,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
         let p = Profile::parse(text, &dir).unwrap();
         let mut f = TokenFactory::new(&p).unwrap();
-        let old = f.standard(&p.accounts.active).await.unwrap();
+        let old = f.standard(p.accounts.active()).await.unwrap();
         assert_eq!(old, "tok-p1");
         f.set_password("alice", "p2");
         let mut request = bearer(&old);
@@ -252,7 +252,7 @@ mod tests {
     async fn a_token_placed_otherwise_than_one_bearer_header_is_not_followed() {
         let p = profile("", None);
         let mut f = TokenFactory::new(&p).unwrap();
-        let old = f.standard(&p.accounts.active).await.unwrap();
+        let old = f.standard(p.accounts.active()).await.unwrap();
         f.set_password("alice", "p2");
         for value in [
             format!("Bearer {old} {old}"),
@@ -288,7 +288,7 @@ mod tests {
     async fn tokens_made_on_purpose_are_never_taken_again() {
         let p = profile("", None);
         let mut f = TokenFactory::new(&p).unwrap();
-        let a = p.accounts.active.clone();
+        let a = p.accounts.active().clone();
         let _ = f.standard(&a).await.unwrap();
         let mut made = Vec::new();
         for kind in [
@@ -322,7 +322,7 @@ mod tests {
     async fn a_valid_token_with_another_scope_is_taken_again_with_that_scope() {
         let p = profile("", None);
         let mut f = TokenFactory::new(&p).unwrap();
-        let a = p.accounts.active.clone();
+        let a = p.accounts.active().clone();
         let old = f
             .variant(&a, TokenKind::DeclaredScope(&["profile"]))
             .await

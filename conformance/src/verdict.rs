@@ -102,6 +102,10 @@ pub struct CaseResult {
     pub exchanges: Vec<ExchangeRecord>,
     /// Wall time of the case.
     pub elapsed_ms: u64,
+    /// The subject of the pool's active account the case ran on (only
+    /// with a pool of several: `[[accounts.active]]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl CaseResult {
@@ -123,6 +127,7 @@ impl CaseResult {
             notes: Vec::new(),
             exchanges: Vec::new(),
             elapsed_ms: 0,
+            account: None,
         }
     }
 

@@ -238,7 +238,7 @@ fn wrong_old_password() -> hyper::Response<Full<Bytes>> {
 #[tokio::test]
 async fn a_change_behind_a_rejection_fails_the_case_that_made_it() {
     let profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    let original = profile.accounts.active.password.clone().unwrap();
+    let original = profile.accounts.active().password.clone().unwrap();
     let addr = changes_then_rejects(&original).await;
     // alg-none changes the password behind its 401; the next case's
     // request then carries a stale old password and changes nothing.
@@ -332,7 +332,7 @@ async fn first_success_not_stored(original: &str) -> std::net::SocketAddr {
 #[tokio::test]
 async fn a_200_that_does_not_take_fails_at_seed_tier_and_the_run_goes_on() {
     let profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    let original = profile.accounts.active.password.clone().unwrap();
+    let original = profile.accounts.active().password.clone().unwrap();
     let addr = first_success_not_stored(&original).await;
     let outcome = run_against(
         addr,
@@ -382,7 +382,7 @@ async fn a_200_that_does_not_take_fails_at_seed_tier_and_the_run_goes_on() {
 #[tokio::test]
 async fn a_200_that_does_not_take_without_lockout_room_fails_at_seed_tier_and_the_run() {
     let profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    let original = profile.accounts.active.password.clone().unwrap();
+    let original = profile.accounts.active().password.clone().unwrap();
     let addr = first_success_not_stored(&original).await;
     // password.wrong-old spends the lockout's room before the tracked
     // password is refused: the password before the 200 is not tried.

@@ -59,7 +59,7 @@ async fn a_lower_lockout_threshold_on_b_locks_nothing_and_shows() {
     );
     // Both active accounts are at their original passwords, not locked.
     for server in [&a, &b] {
-        let original = server.profile.accounts.active.password.clone().unwrap();
+        let original = server.profile.accounts.active().password.clone().unwrap();
         assert!(
             crate::support::is_current(&server.profile, &original).await,
             "{}: {text}",

@@ -93,7 +93,7 @@ fn kill(signal: &str, child: &Child) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_mid_run_restores_and_exits_130() {
     let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
-    let original = server.profile.accounts.active.password.clone().unwrap();
+    let original = server.profile.accounts.active().password.clone().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.json");
     let mut child = spawn_run(&server, &state);
@@ -114,7 +114,7 @@ async fn sigint_mid_run_restores_and_exits_130() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_run_is_restored_by_the_restore_command() {
     let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
-    let original = server.profile.accounts.active.password.clone().unwrap();
+    let original = server.profile.accounts.active().password.clone().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.json");
     let mut child = spawn_run(&server, &state);
@@ -143,7 +143,7 @@ async fn a_killed_run_is_restored_by_the_restore_command() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_that_cannot_names_the_recorded_passwords_without_printing_them() {
     let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
-    let original = server.profile.accounts.active.password.clone().unwrap();
+    let original = server.profile.accounts.active().password.clone().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.json");
     let endpoint = Endpoint::parse(&server.profile.base_url).unwrap();
@@ -181,7 +181,7 @@ async fn restore_that_cannot_names_the_recorded_passwords_without_printing_them(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_tries_the_password_before_a_200_that_did_not_take() {
     let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
-    let original = server.profile.accounts.active.password.clone().unwrap();
+    let original = server.profile.accounts.active().password.clone().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.json");
     let endpoint = Endpoint::parse(&server.profile.base_url).unwrap();

@@ -680,11 +680,11 @@ async fn fixed_headers_come_from_the_environment_and_are_redacted() {
     ]);
     let profile = Profile::parse_with_env(&text, Path::new("."), &env).unwrap();
     assert_eq!(
-        profile.accounts.active.password.as_deref(),
+        profile.accounts.active().password.as_deref(),
         Some("Alice-Passw0rd")
     );
     assert_eq!(
-        profile.accounts.active.token.as_deref(),
+        profile.accounts.active().token.as_deref(),
         Some("static.token.value")
     );
     let endpoint = profile.endpoint().unwrap();

@@ -87,7 +87,7 @@ async fn serve(tenant: Arc<Mutex<Tenant>>) -> std::net::SocketAddr {
 #[tokio::test]
 async fn a_rate_limited_change_is_not_judged_and_is_resolved_before_the_restore() {
     let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    let original = profile.accounts.active.password.clone().unwrap();
+    let original = profile.accounts.active().password.clone().unwrap();
     let tenant = Arc::new(Mutex::new(Tenant {
         passwords: [("alice".to_string(), original.clone())].into(),
         applied: 0,
@@ -130,7 +130,7 @@ async fn a_rate_limited_change_is_not_judged_and_is_resolved_before_the_restore(
 #[tokio::test]
 async fn a_frozen_account_changed_by_a_target_that_ignores_status_is_recorded_and_set_back() {
     let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
-    let alice = profile.accounts.active.password.clone().unwrap();
+    let alice = profile.accounts.active().password.clone().unwrap();
     let frozen = profile
         .accounts
         .frozen

@@ -14,7 +14,7 @@ use conformance::vocabulary::TokenKind;
 async fn static_tokens_cover_expired_and_without_openid() {
     let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
     let mut profile = server.profile.clone();
-    let active = profile.accounts.active.clone();
+    let active = profile.accounts.active().clone();
     let mut factory = TokenFactory::new(&profile).unwrap();
     let valid = factory.standard(&active).await.unwrap();
     let expired = factory.variant(&active, TokenKind::Expired).await.unwrap();
@@ -27,7 +27,7 @@ async fn static_tokens_cover_expired_and_without_openid() {
         .unwrap();
     profile.tokens.private_key = None;
     profile.tokens.untrusted_private_key = None;
-    profile.accounts.active.token = Some(valid);
+    profile.accounts.active_mut().token = Some(valid);
     let ids = [
         "auth.invalid-token.expired",
         "auth.insufficient-scope.profile-token",

@@ -115,7 +115,7 @@ async fn a_static_token_refused_after_the_change_is_not_determined_never_failed(
     let fake = Fake::start(Some(Quirk::RevokesOnChange)).await;
     let mut profile = reference();
     profile.tokens.private_key = None;
-    profile.accounts.active.token = Some(static_token());
+    profile.accounts.active_mut().token = Some(static_token());
     let (report, _dir) = run(&fake, profile).await;
     let text = tree::render(&report);
     assert!(fake.revoked_refusals() > 0, "{text}");

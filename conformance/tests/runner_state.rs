@@ -41,7 +41,7 @@ async fn consecutive_wrong_passwords_stay_below_the_lockout() {
 async fn an_interrupted_change_is_resolved_on_resume() {
     let server = Embedded::start(Hashing::CheapTestOnly).await.unwrap();
     let profile = &server.profile;
-    let original = profile.accounts.active.password.clone().unwrap();
+    let original = profile.accounts.active().password.clone().unwrap();
     let applied = "Interrupted-Change-7";
     // The change went through, but the harness never read the answer.
     let endpoint = Endpoint::parse(&profile.base_url).unwrap();

@@ -164,6 +164,11 @@ fn object<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
                 .iter()
                 .find(|s| s["type"] != "null")
                 .expect("a non-null branch");
+        } else if node["if"]["type"] == "object" && node.get("then").is_some() {
+            // One table or an array of them (`accounts.active`): the
+            // table's schema (the array's items are the same).
+            assert_eq!(node["else"]["items"], node["then"], "{node}");
+            node = &node["then"];
         } else {
             return node;
         }

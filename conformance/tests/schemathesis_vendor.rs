@@ -62,7 +62,7 @@ async fn run_vendor_config(tenant: Tenant) -> Run {
     profile.base_url = format!("http://{}", fake.addr);
     let token = TokenFactory::new(&profile)
         .unwrap()
-        .standard(&profile.accounts.active)
+        .standard(profile.accounts.active())
         .await
         .unwrap();
     let (st, url) = (st(), profile.base_url.clone());

@@ -16,6 +16,7 @@ mod measured_power;
 mod net;
 mod pending_changes;
 mod plan;
+mod pool;
 mod profile_tokens;
 mod properties;
 mod property_fairness;

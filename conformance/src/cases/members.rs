@@ -90,7 +90,7 @@ pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Sto
     ]
     .into_iter()
     .flatten()
-    .find(|o| o.subject != a.active.subject)
+    .find(|o| o.subject != a.active().subject)
     .cloned()
     .ok_or_else(|| Stop::Skip("the profile names no account besides the active one".into()))?;
     let confirm = a

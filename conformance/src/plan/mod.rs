@@ -233,7 +233,7 @@ pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunP
     };
     let mut account = AccountBudget {
         account: "[accounts.active]".into(),
-        subject: profile.accounts.active.subject.clone(),
+        subject: profile.accounts.active().subject.clone(),
         rule: rule.describe(),
         allowance,
         regrows: allowance.is_some() && !fixed,

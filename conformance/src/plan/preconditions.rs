@@ -27,7 +27,7 @@ pub fn skip_reason(profile: &Profile, case: &Case) -> Option<String> {
             ]
             .into_iter()
             .flatten()
-            .any(|o| o.subject != a.active.subject);
+            .any(|o| o.subject != a.active().subject);
             (!other).then(|| "the profile names no account besides the active one".to_string())
         }
         Plan::History(history::Plan::History(_)) => match profile.policy.depth() {

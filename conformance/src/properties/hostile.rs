@@ -764,8 +764,8 @@ mod tests {
         let mut ledger = crate::session::ledger::Ledger::new(
             p.endpoint().unwrap().endpoint_url(),
             None,
-            p.accounts.active.clone(),
-            p.accounts.active.password.clone().unwrap(),
+            p.accounts.active().clone(),
+            p.accounts.active().password.clone().unwrap(),
             p.lockout.rule(),
         );
         let bounds = crate::properties::driver::Bounds {

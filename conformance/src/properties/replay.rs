@@ -111,7 +111,7 @@ pub async fn variants(profile: &Profile) -> Vec<StepToken> {
     let Ok(mut factory) = TokenFactory::new(profile) else {
         return Vec::new();
     };
-    let account = profile.accounts.active.clone();
+    let account = profile.accounts.active().clone();
     if let Some(pw) = &account.password {
         factory.set_password(&account.subject, pw);
     }
@@ -669,8 +669,8 @@ mod tests {
         let mut ledger = crate::session::ledger::Ledger::new(
             p.endpoint().unwrap().endpoint_url(),
             state,
-            p.accounts.active.clone(),
-            p.accounts.active.password.clone().unwrap(),
+            p.accounts.active().clone(),
+            p.accounts.active().password.clone().unwrap(),
             p.lockout.rule(),
         );
         let bounds = super::super::driver::Bounds {

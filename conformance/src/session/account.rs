@@ -140,13 +140,19 @@ impl Session {
     pub(crate) fn new(profile: &Profile, options: &RunOptions) -> Result<Session, RunError> {
         let endpoint = profile.endpoint().map_err(RunError::Profile)?;
         let tokens = TokenFactory::new(profile).map_err(RunError::Tokens)?;
-        let account = profile.accounts.active.clone();
-        let original = account
-            .password
-            .clone()
-            .ok_or_else(|| RunError::Profile("accounts.active.password is required".to_string()))?;
+        let mut pool = Vec::new();
+        for account in &profile.accounts.active {
+            let original = account.password.clone().ok_or_else(|| {
+                RunError::Profile("accounts.active.password is required".to_string())
+            })?;
+            pool.push((account.clone(), original));
+        }
+        let mut pool = pool.into_iter();
+        let (account, original) = pool
+            .next()
+            .ok_or_else(|| RunError::Profile("accounts.active is required".to_string()))?;
         let mut profile_secrets = Redactor::new(options.show_secrets);
-        let subject = &profile.accounts.active.subject;
+        let subject = &account.subject;
         if let Some(t) = &profile.tokens.expired_token {
             profile_secrets.add(t, &format!("token:{subject}-expired"));
         }
@@ -155,7 +161,7 @@ impl Session {
         }
         let a = &profile.accounts;
         for (role, acc) in [
-            ("active", Some(&a.active)),
+            ("active", Some(a.active())),
             ("frozen", a.frozen.as_ref()),
             ("locked", a.locked.as_ref()),
             ("frozen-and-locked", a.frozen_and_locked.as_ref()),
@@ -173,14 +179,24 @@ impl Session {
                 }
             }
         }
+        let mut ledger = Ledger::new(
+            endpoint.endpoint_url(),
+            Some(options.state_file.clone()),
+            account,
+            original,
+            profile.lockout.rule(),
+        );
+        for (account, original) in pool {
+            // The pool's other accounts: their static tokens are secrets
+            // too (their passwords are labelled per case, with their
+            // subject: `CaseContext::labels`).
+            if let Some(t) = &account.token {
+                profile_secrets.add(t, &format!("token:{}", account.subject));
+            }
+            ledger.join_pool(account, original);
+        }
         Ok(Session {
-            ledger: Ledger::new(
-                endpoint.endpoint_url(),
-                Some(options.state_file.clone()),
-                account,
-                original,
-                profile.lockout.rule(),
-            ),
+            ledger,
             endpoint,
             profile: profile.clone(),
             tokens,
@@ -209,6 +225,19 @@ impl Session {
     pub(crate) fn apply_change(&mut self, new: &str) {
         self.ledger.apply_change(new);
         self.track_password();
+    }
+
+    /// Puts the pool's account at `place` in use ([`Ledger::select`]) and
+    /// tells the token source its password.
+    pub(crate) fn select(&mut self, place: usize) {
+        self.ledger.select(place);
+        self.track_password();
+    }
+
+    /// The subject of the account in use, when the pool holds several
+    /// (what a case's result names); `None` without a pool.
+    pub(crate) fn pooled_subject(&self) -> Option<String> {
+        (self.ledger.pool_len() > 1).then(|| self.ledger.active.account.subject.clone())
     }
 
     /// Tells the token source the active account's current password (a

@@ -15,18 +15,22 @@
 //! - the one [`Ledger::save`] of the state file.
 //!
 //! It sends nothing and knows no token source: callers send, then apply
-//! the answer here. Today it holds one active account (`active`, with its
-//! own [`Budget`]) and the other accounts by subject (each with its own
-//! count of failures, [`Ledger::other_has_room`]). A pool of active
-//! accounts (issue 20) makes `active` a list keyed by subject, each entry
-//! with its own budget, and the methods that act on the active account
-//! ([`Ledger::apply_change`], [`Ledger::note_failure`],
-//! [`Ledger::add_candidate`], [`Effect::Change`]) name the subject; a
-//! budget planned before the run (issue 18) is set per entry here.
+//! the answer here.
+//!
+//! The pool (issue 20): the profile may give several active accounts
+//! (`[[accounts.active]]`). The one in use is `active` (every step,
+//! confirmation, recheck and restore acts on it, as with one account);
+//! the others wait in `idle`, each with its own budget, passwords and
+//! candidates. [`Ledger::choose`] is the one place that picks the account
+//! a case runs on (room for wrong old passwords now, else the least
+//! wait); [`Ledger::select`] puts it in use. The state file holds every
+//! account of the pool, in the profile's order, then the other accounts.
 
 use std::path::PathBuf;
 
-use crate::budget::Budget;
+use std::time::Duration;
+
+use crate::budget::{Budget, NextWrongAttempt};
 use crate::profile::{Account, LockoutRule};
 use crate::state::{AccountState, State, StateFile, WithoutPassword};
 use crate::transformed::Candidate;
@@ -34,8 +38,11 @@ use crate::transformed::Candidate;
 /// The active account as the ledger knows it.
 #[derive(Debug)]
 pub(crate) struct ActiveAccount {
-    /// The profile's `[accounts.active]`.
+    /// The profile's `[accounts.active]` (one of `[[accounts.active]]`).
     pub(crate) account: Account,
+    /// Its place in the profile's pool (0: the first, the only one
+    /// without a pool).
+    pub(crate) place: usize,
     pub(crate) original: String,
     pub(crate) current: String,
     /// Oldest first.
@@ -68,6 +75,51 @@ pub(crate) struct ActiveAccount {
     /// The transformation this target was seen to apply to a new password
     /// this run (tried first the next time).
     pub(crate) stores_as: Option<String>,
+}
+
+impl ActiveAccount {
+    /// `account` at `place` in the pool, at its `original` password,
+    /// nothing spent.
+    fn new(account: Account, place: usize, original: String, rule: LockoutRule) -> ActiveAccount {
+        ActiveAccount {
+            account,
+            place,
+            current: original.clone(),
+            original,
+            previous: Vec::new(),
+            budget: Budget::new(rule),
+            pending: None,
+            poisoned: None,
+            last_change: None,
+            change_sent: false,
+            pending_tried: None,
+            candidates: Vec::new(),
+            transformed: Vec::new(),
+            stores_as: None,
+        }
+    }
+
+    /// Its entry in the state file.
+    fn entry(&self) -> AccountState {
+        AccountState {
+            subject: self.account.subject.clone(),
+            original: self.original.clone(),
+            current: self.current.clone(),
+            pending: self.pending.clone(),
+            previous: self.previous.clone(),
+            failures: self.budget.count(),
+            // The password before the latest 200, should that 200 not
+            // have taken: a restore tries it when `current` is refused.
+            before_last_change: self
+                .last_change
+                .as_ref()
+                .filter(|(_, _, before, set)| *set == self.current && before != set)
+                .map(|(_, _, before, _)| before.clone()),
+            candidates: self.candidates.clone(),
+            answered: Vec::new(),
+            transformed: self.transformed.clone(),
+        }
+    }
 }
 
 /// What a request means for the accounts (recorded by
@@ -121,8 +173,11 @@ pub struct Ledger {
     endpoint: String,
     /// Where the accounts are saved (`None`: nowhere, as in unit tests).
     state_file: Option<PathBuf>,
-    /// The active account.
+    /// The active account in use (of the pool: the one [`Ledger::select`]
+    /// put in use).
     pub(crate) active: ActiveAccount,
+    /// The pool's other active accounts, not in use now.
+    pub(crate) idle: Vec<ActiveAccount>,
     /// The other accounts this run sent changes (or refused changes) to.
     pub(crate) others: Vec<AccountState>,
     /// This run saw the target store a change it refused (the active
@@ -152,21 +207,8 @@ impl Ledger {
         Ledger {
             endpoint,
             state_file,
-            active: ActiveAccount {
-                account,
-                current: original.clone(),
-                original,
-                previous: Vec::new(),
-                budget: Budget::new(rule),
-                pending: None,
-                poisoned: None,
-                last_change: None,
-                change_sent: false,
-                pending_tried: None,
-                candidates: Vec::new(),
-                transformed: Vec::new(),
-                stores_as: None,
-            },
+            active: ActiveAccount::new(account, 0, original, rule),
+            idle: Vec::new(),
             others: Vec::new(),
             stores_refused: false,
             without_password: Vec::new(),
@@ -193,7 +235,81 @@ impl Ledger {
         std::mem::replace(self, stand_in)
     }
 
-    /// The active account in the single-account form of the file.
+    /// Adds `account` (whose password is `original`) to the pool, after
+    /// the others, not in use.
+    pub(crate) fn join_pool(&mut self, account: Account, original: String) {
+        let place = self.pool_len();
+        let rule = self.active.budget.rule();
+        self.idle
+            .push(ActiveAccount::new(account, place, original, rule));
+    }
+
+    /// How many active accounts the pool holds (1 without a pool).
+    pub(crate) fn pool_len(&self) -> usize {
+        1 + self.idle.len()
+    }
+
+    /// Every active account of the pool, in the profile's order.
+    pub(crate) fn pool(&self) -> Vec<&ActiveAccount> {
+        let mut all: Vec<&ActiveAccount> = std::iter::once(&self.active)
+            .chain(self.idle.iter())
+            .collect();
+        all.sort_by_key(|a| a.place);
+        all
+    }
+
+    /// Puts the pool's account at `place` in use (`active`); the one in
+    /// use joins the idle ones. Nothing is sent.
+    pub(crate) fn select(&mut self, place: usize) {
+        if self.active.place == place {
+            return;
+        }
+        if let Some(i) = self.idle.iter().position(|a| a.place == place) {
+            std::mem::swap(&mut self.active, &mut self.idle[i]);
+        }
+    }
+
+    /// The one choice of the account a case runs on (its place in the
+    /// pool). A case that sends wrong old passwords (`wrong`) gets the
+    /// usable account with room for one now, the most room first, else
+    /// the one whose room comes soonest (a window's wait; a success that
+    /// resets a count in a row costs no wait); ties go to the earlier
+    /// account. Any other case gets the first usable account while it has
+    /// room for a wrong old password now (a refused change is checked with
+    /// one), else the account a `wrong` case would get. Without a pool:
+    /// the one account.
+    pub(crate) fn choose(&self, wrong: bool) -> usize {
+        let pool = self.pool();
+        let usable: Vec<&ActiveAccount> =
+            pool.into_iter().filter(|a| a.poisoned.is_none()).collect();
+        let Some(first) = usable.first() else {
+            return self.active.place;
+        };
+        if !wrong && wait_for_wrong(first).is_zero() {
+            return first.place;
+        }
+        let key = |a: &ActiveAccount| {
+            let left = a.budget.left().unwrap_or(u32::MAX);
+            (wait_for_wrong(a), std::cmp::Reverse(left), a.place)
+        };
+        usable
+            .iter()
+            .min_by_key(|a| key(a))
+            .map_or(first.place, |a| a.place)
+    }
+
+    /// How long until some usable account of the pool has room for one
+    /// more wrong old password (zero: one has room now).
+    pub(crate) fn wait_for_room(&self) -> Duration {
+        self.pool()
+            .into_iter()
+            .filter(|a| a.poisoned.is_none())
+            .map(wait_for_wrong)
+            .min()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// The active account in use in the single-account form of the file.
     pub(crate) fn state(&self) -> State {
         let a = &self.active;
         State {
@@ -207,21 +323,11 @@ impl Ledger {
         }
     }
 
-    /// Every account as the state file holds it: the active one first.
+    /// Every account as the state file holds it: the pool's active
+    /// accounts first (in the profile's order), then the others.
     pub(crate) fn file(&self) -> StateFile {
         let mut file = StateFile::from(self.state());
-        let a = &self.active;
-        if let Some(entry) = file.accounts.first_mut() {
-            // The password before the latest 200, should that 200 not
-            // have taken: a restore tries it when `current` is refused.
-            entry.before_last_change = a
-                .last_change
-                .as_ref()
-                .filter(|(_, _, before, set)| *set == a.current && before != set)
-                .map(|(_, _, before, _)| before.clone());
-            entry.candidates = a.candidates.clone();
-            entry.transformed = a.transformed.clone();
-        }
+        file.accounts = self.pool().into_iter().map(ActiveAccount::entry).collect();
         for o in &self.others {
             file.upsert(o.clone());
         }
@@ -488,6 +594,16 @@ impl Ledger {
     }
 }
 
+/// How long `a` must wait before one more wrong old password (a success
+/// that resets a count in a row costs no wait; never: the longest).
+fn wait_for_wrong(a: &ActiveAccount) -> Duration {
+    match a.budget.next_wrong_attempt() {
+        NextWrongAttempt::Now | NextWrongAttempt::AfterSuccess => Duration::ZERO,
+        NextWrongAttempt::After(d) => d,
+        NextWrongAttempt::Never => Duration::MAX,
+    }
+}
+
 /// A first entry for another account: `original` to restore, `current`
 /// as the run knows it.
 fn new_entry(subject: &str, original: &str, current: &str) -> AccountState {
@@ -502,5 +618,87 @@ fn new_entry(subject: &str, original: &str, current: &str) -> AccountState {
         candidates: Vec::new(),
         answered: Vec::new(),
         transformed: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::profile::Counting;
+
+    fn account(subject: &str) -> Account {
+        Account {
+            subject: subject.into(),
+            password: Some(format!("{subject}-pw")),
+            token: None,
+        }
+    }
+
+    /// A pool of `subjects` under four wrong old passwords per minute (two
+    /// of room each, one spared).
+    fn pool(subjects: &[&str]) -> Ledger {
+        let rule = LockoutRule {
+            max_failures: Some(4),
+            counting: Counting::Window,
+            window: Some(Duration::from_secs(60)),
+            declared: true,
+        };
+        let first = account(subjects[0]);
+        let mut ledger = Ledger::new("e".into(), None, first, format!("{}-pw", subjects[0]), rule);
+        for s in &subjects[1..] {
+            ledger.join_pool(account(s), format!("{s}-pw"));
+        }
+        ledger
+    }
+
+    #[test]
+    fn wrong_old_passwords_go_to_the_account_with_the_most_room() {
+        let mut l = pool(&["alice", "carol", "dave"]);
+        assert_eq!(l.choose(true), 0);
+        l.note_failure();
+        // alice has one left, carol two: carol.
+        assert_eq!(l.choose(true), 1);
+        // A case without wrong old passwords stays on the first while it
+        // has room.
+        assert_eq!(l.choose(false), 0);
+        l.note_failure();
+        assert_eq!(l.choose(false), 1, "alice has no room: the best account");
+        l.select(1);
+        assert_eq!(l.active.account.subject, "carol");
+        l.note_failure();
+        l.note_failure();
+        assert_eq!(l.choose(true), 2);
+        l.select(2);
+        l.note_failure();
+        l.note_failure();
+        // Every account must wait: the one whose room comes first (alice,
+        // spent first).
+        assert!(l.wait_for_room() > Duration::from_secs(50));
+        assert_eq!(l.choose(true), 0);
+        // A poisoned account is never chosen.
+        l.select(0);
+        l.active.poisoned = Some("test".into());
+        assert_ne!(l.choose(true), 0);
+        assert_ne!(l.choose(false), 0);
+    }
+
+    #[test]
+    fn the_state_file_holds_the_pool_in_the_profiles_order() {
+        let mut l = pool(&["alice", "carol", "dave"]);
+        l.select(2);
+        l.apply_change("dave-2");
+        l.select(1);
+        let file = l.file();
+        let subjects: Vec<_> = file.accounts.iter().map(|a| a.subject.as_str()).collect();
+        assert_eq!(subjects, ["alice", "carol", "dave"]);
+        assert_eq!(file.account("dave").unwrap().current, "dave-2");
+        assert_eq!(file.account("dave").unwrap().previous, ["dave-pw"]);
+        assert_eq!(file.account("carol").unwrap().current, "carol-pw");
+        // Lent and given back whole.
+        let lent = l.lend();
+        assert_eq!(lent.pool_len(), 3);
+        assert_eq!(lent.active.account.subject, "carol");
     }
 }

@@ -12,11 +12,12 @@ use crate::exchange::ExchangeRecord;
 use crate::state::State;
 
 impl Session {
-    /// Restores the original password of the active account.
+    /// Restores the original password of every active account of the
+    /// pool (the one account without a pool), then the other accounts.
     pub(crate) async fn restore(&mut self) -> Housekeeping {
-        let mut h = self.restore_active().await;
+        let mut h = self.restore_pool().await;
         let unsettled = self.ledger.unsettled_without_password();
-        if self.ledger.others.is_empty() && unsettled.is_none() {
+        if self.ledger.others.is_empty() && unsettled.is_none() && self.ledger.pool_len() == 1 {
             return h;
         }
         if !self.ledger.others.is_empty() {
@@ -39,11 +40,42 @@ impl Session {
         h
     }
 
+    /// Restores each account of the pool in turn ([`Session::restore_active`]
+    /// with it in use), in the profile's order; one record of them all.
+    async fn restore_pool(&mut self) -> Housekeeping {
+        if self.ledger.pool_len() == 1 {
+            return self.restore_active().await;
+        }
+        let mut all = Housekeeping {
+            ok: true,
+            outcome: String::new(),
+            exchanges: Vec::new(),
+        };
+        let mut said = Vec::new();
+        for place in 0..self.ledger.pool_len() {
+            self.select(place);
+            let h = self.restore_active().await;
+            all.ok &= h.ok;
+            for mut x in h.exchanges {
+                x.step = all.exchanges.len() + 1;
+                all.exchanges.push(x);
+            }
+            said.push(h.outcome);
+        }
+        self.select(0);
+        all.outcome = said.join("; ");
+        all
+    }
+
     /// The active account has its original password: the state file goes
-    /// when no other account needs it; otherwise it is rewritten (the
-    /// others' entries kept until [`Session::restore`] has set them back).
+    /// when no other account needs it (no other account, no other account
+    /// of the pool); otherwise it is rewritten (the others' entries kept
+    /// until [`Session::restore`] has set them back).
     pub(crate) fn active_restored(&mut self) {
-        if self.ledger.others.is_empty() && self.ledger.unsettled_without_password().is_none() {
+        if self.ledger.others.is_empty()
+            && self.ledger.unsettled_without_password().is_none()
+            && self.ledger.pool_len() == 1
+        {
             let _ = State::remove(&self.options.state_file);
         } else {
             self.ledger.save();

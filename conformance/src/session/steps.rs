@@ -149,6 +149,12 @@ impl<'r> CaseContext<'r> {
         for (i, p) in a.previous.iter().rev().enumerate() {
             r.add(p, &format!("password:previous-{}", i + 1));
         }
+        // The pool's accounts not in use, by subject.
+        for o in &runner.ledger.idle {
+            let subject = &o.account.subject;
+            r.add(&o.current, &format!("password:{subject}-current"));
+            r.add(&o.original, &format!("password:{subject}-original"));
+        }
         r
     }
 

@@ -24,29 +24,37 @@ pub(super) struct Static {
 /// account's; not `tokens.expired_token`, expired on purpose).
 pub(super) fn static_tokens(profile: &Profile) -> Vec<Static> {
     let a = &profile.accounts;
-    let mut out: Vec<Static> = [
-        ("active", Some(&a.active)),
+    // Every account of the pool: `accounts.active` for one, else
+    // `accounts.active[i]`.
+    let pool = a.active.len();
+    let active = a.active.iter().enumerate().map(|(i, account)| match pool {
+        1 => ("active".to_string(), Some(account)),
+        _ => (format!("active[{i}]"), Some(account)),
+    });
+    let roles = [
         ("frozen", a.frozen.as_ref()),
         ("locked", a.locked.as_ref()),
         ("frozen_and_locked", a.frozen_and_locked.as_ref()),
         ("lockable", a.lockable.as_ref()),
         ("missing", a.missing.as_ref()),
     ]
-    .into_iter()
-    .filter_map(|(name, account)| {
-        let account = account?;
-        Some(Static {
-            key: format!("accounts.{name}.token"),
-            token: account.token.clone()?,
-            subject: Some(account.subject.clone()),
+    .map(|(name, account)| (name.to_string(), account));
+    let mut out: Vec<Static> = active
+        .chain(roles)
+        .filter_map(|(name, account)| {
+            let account = account?;
+            Some(Static {
+                key: format!("accounts.{name}.token"),
+                token: account.token.clone()?,
+                subject: Some(account.subject.clone()),
+            })
         })
-    })
-    .collect();
+        .collect();
     if let Some(token) = &profile.tokens.no_openid_token {
         out.push(Static {
             key: "tokens.no_openid_token".into(),
             token: token.clone(),
-            subject: Some(a.active.subject.clone()),
+            subject: Some(a.active().subject.clone()),
         });
     }
     out
@@ -55,18 +63,21 @@ pub(super) fn static_tokens(profile: &Profile) -> Vec<Static> {
 /// The profile's passwords by subject.
 pub(super) fn profile_passwords(profile: &Profile) -> HashMap<String, String> {
     let a = &profile.accounts;
-    [
-        Some(&a.active),
-        a.frozen.as_ref(),
-        a.locked.as_ref(),
-        a.frozen_and_locked.as_ref(),
-        a.lockable.as_ref(),
-        a.missing.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(|acc| Some((acc.subject.clone(), acc.password.clone()?)))
-    .collect()
+    a.active
+        .iter()
+        .chain(
+            [
+                a.frozen.as_ref(),
+                a.locked.as_ref(),
+                a.frozen_and_locked.as_ref(),
+                a.lockable.as_ref(),
+                a.missing.as_ref(),
+            ]
+            .into_iter()
+            .flatten(),
+        )
+        .filter_map(|acc| Some((acc.subject.clone(), acc.password.clone()?)))
+        .collect()
 }
 
 /// Why a static token cannot be used: it expired (or expires before a

@@ -1,7 +1,8 @@
 //! A small, configurable, independent implementation of
 //! `POST /change_user_password` for measuring the suite: a hyper server on
 //! an ephemeral loopback port, in-memory accounts (the reference profile's:
-//! alice, bob, carol active; frank frozen; lucy locked; fiona both), RS256 /
+//! alice, bob, carol active; frank frozen; lucy locked; fiona both; dave
+//! active, for a pool of three with alice and carol), RS256 /
 //! ES256 tokens really verified against `fixtures/keys/jwks.json` with the
 //! reference profile's issuer and audience; like the product, it publishes
 //! those keys at `GET /oauth2/jwks` (and a discovery document).
@@ -309,6 +310,7 @@ pub const ACCOUNTS: &[(&str, &str)] = &[
     ("frank", "Frank-Passw0rd"),
     ("lucy", "Lucy-Passw0rd"),
     ("fiona", "Fiona-Passw0rd"),
+    ("dave", "Dave-Passw0rd"),
 ];
 
 impl Drop for Fake {
@@ -400,6 +402,7 @@ impl Fake {
             ("frank", "Frank-Passw0rd", Status::Frozen),
             ("lucy", "Lucy-Passw0rd", Status::Locked),
             ("fiona", "Fiona-Passw0rd", Status::FrozenAndLocked),
+            ("dave", "Dave-Passw0rd", Status::Normal),
         ] {
             users.insert(
                 sub.to_string(),

@@ -269,7 +269,7 @@ pub async fn change_active(profile: &Profile, old: &str, new: &str) -> u16 {
     let endpoint = Endpoint::parse(&profile.base_url).unwrap();
     let token = TokenFactory::new(profile)
         .unwrap()
-        .standard(&profile.accounts.active)
+        .standard(profile.accounts.active())
         .await
         .unwrap();
     let request = Request {
