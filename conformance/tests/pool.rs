@@ -166,10 +166,18 @@ async fn a_pool_of_three_passes_the_catalogue_in_under_a_third_of_the_time() {
         three.cases.iter().any(|r| r.verdict == Verdict::Pass),
         "{said}"
     );
-    // One account: no case names it. The pool: every case names the
-    // account it ran on, and the wrong old passwords went to all three.
+    // One account: no case names it. The pool: every case that ran (the
+    // plan's up-front skips run on no account) names the account it ran
+    // on, and the wrong old passwords went to all three.
     assert!(one.cases.iter().all(|r| r.account.is_none()), "{said}");
-    assert!(three.cases.iter().all(|r| r.account.is_some()), "{said}");
+    assert!(
+        three
+            .cases
+            .iter()
+            .filter(|r| !r.exchanges.is_empty())
+            .all(|r| r.account.is_some()),
+        "{said}"
+    );
     for subject in POOL {
         assert!(
             three
