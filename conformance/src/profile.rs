@@ -442,6 +442,20 @@ impl Accounts {
     pub fn active_mut(&mut self) -> &mut Account {
         &mut self.active[0]
     }
+
+    /// The accounts besides the pool that the profile gives, in this
+    /// order: lockable, frozen, locked, frozen and locked, missing.
+    pub fn others(&self) -> impl Iterator<Item = &Account> {
+        [
+            &self.lockable,
+            &self.frozen,
+            &self.locked,
+            &self.frozen_and_locked,
+            &self.missing,
+        ]
+        .into_iter()
+        .flatten()
+    }
 }
 
 /// `accounts.active` as written: one table (`[accounts.active]`) or an

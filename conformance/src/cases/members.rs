@@ -81,18 +81,11 @@ pub fn cases() -> Vec<Case> {
 pub(crate) async fn run(ctx: &mut CaseContext<'_>, plan: Plan) -> Result<(), Stop> {
     let Plan::OtherAccount(member) = plan;
     let a = &ctx.runner.profile.accounts;
-    let other = [
-        &a.lockable,
-        &a.frozen,
-        &a.locked,
-        &a.frozen_and_locked,
-        &a.missing,
-    ]
-    .into_iter()
-    .flatten()
-    .find(|o| o.subject != a.active().subject)
-    .cloned()
-    .ok_or_else(|| Stop::Skip("the profile names no account besides the active one".into()))?;
+    let other = a
+        .others()
+        .find(|o| o.subject != a.active().subject)
+        .cloned()
+        .ok_or_else(|| Stop::Skip("the profile names no account besides the active one".into()))?;
     let confirm = a
         .lockable
         .as_ref()

@@ -18,16 +18,7 @@ pub fn skip_reason(profile: &Profile, case: &Case) -> Option<String> {
         Plan::User(p) => user_skip(profile, p),
         Plan::Members(members::Plan::OtherAccount(_)) => {
             let a = &profile.accounts;
-            let other = [
-                &a.lockable,
-                &a.frozen,
-                &a.locked,
-                &a.frozen_and_locked,
-                &a.missing,
-            ]
-            .into_iter()
-            .flatten()
-            .any(|o| o.subject != a.active().subject);
+            let other = a.others().any(|o| o.subject != a.active().subject);
             (!other).then(|| "the profile names no account besides the active one".to_string())
         }
         Plan::History(history::Plan::History(_)) => match profile.policy.depth() {

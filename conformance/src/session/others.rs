@@ -42,17 +42,7 @@ impl Session {
             }
             let mut unconfirmed = None;
             let a = &log.runner.profile.accounts;
-            let account = [
-                a.frozen.as_ref(),
-                a.locked.as_ref(),
-                a.frozen_and_locked.as_ref(),
-                a.lockable.as_ref(),
-                a.missing.as_ref(),
-            ]
-            .into_iter()
-            .flatten()
-            .find(|a| a.subject == o.subject)
-            .cloned();
+            let account = a.others().find(|a| a.subject == o.subject).cloned();
             let resolved = match account {
                 Some(account) => {
                     let label = format!("token:{}", o.subject);

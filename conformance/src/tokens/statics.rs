@@ -65,17 +65,7 @@ pub(super) fn profile_passwords(profile: &Profile) -> HashMap<String, String> {
     let a = &profile.accounts;
     a.active
         .iter()
-        .chain(
-            [
-                a.frozen.as_ref(),
-                a.locked.as_ref(),
-                a.frozen_and_locked.as_ref(),
-                a.lockable.as_ref(),
-                a.missing.as_ref(),
-            ]
-            .into_iter()
-            .flatten(),
-        )
+        .chain(a.others())
         .filter_map(|acc| Some((acc.subject.clone(), acc.password.clone()?)))
         .collect()
 }
