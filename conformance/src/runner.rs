@@ -117,13 +117,16 @@ pub async fn run_with_properties(
         // The pool's account for this case (the one account without a
         // pool); the confirmation pending on the account in use comes
         // first when the case moves to another.
-        let place = runner.ledger.choose(case.plan.sends_wrong_passwords());
+        let wrong = case.plan.sends_wrong_passwords();
+        let mut place = runner.ledger.choose(wrong);
         if !runner.unconfirmed.is_empty()
             && (!case.plan.defers_confirmation()
                 || runner.batch_is_full()
                 || place != runner.ledger.active.place)
         {
             effects.push(runner.confirm(&mut results).await);
+            // The confirmation may have spent its account's room.
+            place = runner.ledger.choose(wrong);
         }
         runner.select(place);
         let (result, unconfirmed) = run_case(&mut runner, case, this.refused_as_old()).await;

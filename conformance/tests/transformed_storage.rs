@@ -123,6 +123,56 @@ async fn a_new_password_stored_trimmed_fails_at_seed_tier_naming_it_and_is_resto
     assert_eq!(exit_code(outcome), 1);
 }
 
+/// With a pool of active accounts, what the target was seen to store (a
+/// property of the target, not of one account) is known to every account
+/// of the pool: each account's 200s are checked at once and tried
+/// trimmed first, so none ends unusable and all are restored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_learns_once_what_the_target_stores() {
+    let fake = Fake::start(Some(Quirk::StoresNewTrimmed)).await;
+    let mut profile = profile_at(&fake);
+    profile.accounts.active = ["alice", "carol", "dave"]
+        .iter()
+        .map(|s| conformance::profile::Account {
+            subject: s.to_string(),
+            password: Some(original(s).to_string()),
+            token: None,
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let options = crate::support::external_options(dir.path());
+    let cases: Vec<_> = cases::CATALOGUE.iter().collect();
+    let outcome = runner::run(&profile, &cases, &options)
+        .await
+        .expect("the run starts");
+    let said = summary(&outcome);
+    let unusable = outcome
+        .cases
+        .iter()
+        .filter(|r| {
+            r.reason
+                .as_deref()
+                .is_some_and(|w| w.contains("not usable") || w.contains("not determined"))
+        })
+        .count();
+    assert_eq!(unusable, 0, "{said}");
+    assert!(outcome.restore.ok, "{said}");
+    for (subject, original) in ACCOUNTS {
+        let a = fake.account(subject);
+        assert_eq!(a.password, *original, "{subject}: {said}");
+        assert!(!a.locked_here || *subject == "bob", "{subject}: {said}");
+    }
+    assert!(!dir.path().join("state.json").exists(), "{said}");
+}
+
+fn original(subject: &str) -> &'static str {
+    ACCOUNTS
+        .iter()
+        .find(|(s, _)| *s == subject)
+        .map(|(_, p)| *p)
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_stored_otherwise_fails_at_seed_tier_keeps_the_candidates_and_locks_nothing() {
     let fake = Fake::start(Some(Quirk::StoresRandomPassword)).await;

@@ -72,9 +72,6 @@ pub(crate) struct ActiveAccount {
     /// worked: what the target may have stored instead, not yet ruled out
     /// (the state file's `transformed`, [`crate::transformed`]).
     pub(crate) transformed: Vec<Candidate>,
-    /// The transformation this target was seen to apply to a new password
-    /// this run (tried first the next time).
-    pub(crate) stores_as: Option<String>,
 }
 
 impl ActiveAccount {
@@ -95,7 +92,6 @@ impl ActiveAccount {
             pending_tried: None,
             candidates: Vec::new(),
             transformed: Vec::new(),
-            stores_as: None,
         }
     }
 
@@ -185,6 +181,10 @@ pub struct Ledger {
     /// state file with candidates: the other accounts' candidates are
     /// then checked at the end.
     pub(crate) stores_refused: bool,
+    /// The transformation this target was seen to apply to a new password
+    /// this run, on any account of the pool (tried first the next time;
+    /// the target's way of storing, not one account's).
+    pub(crate) stores_as: Option<String>,
     /// Accounts without a password in the profile that were sent refused
     /// changes, with their new passwords.
     pub(crate) without_password: Vec<WithoutPassword>,
@@ -211,6 +211,7 @@ impl Ledger {
             idle: Vec::new(),
             others: Vec::new(),
             stores_refused: false,
+            stores_as: None,
             without_password: Vec::new(),
             unsaved: None,
         }
@@ -461,7 +462,7 @@ impl Ledger {
         if set != a.current || before == set {
             return false;
         }
-        let first = a.stores_as.clone();
+        let first = self.stores_as.clone();
         self.active.transformed = crate::transformed::candidates(&set, &before, first.as_deref());
         self.save();
         self.unsaved.is_none()
@@ -481,7 +482,7 @@ impl Ledger {
                 a.previous.remove(i);
             }
         } else {
-            a.stores_as = Some(found.transformation.clone());
+            self.stores_as = Some(found.transformation.clone());
         }
         if let Some(i) = a.previous.iter().rposition(|p| *p == set) {
             a.previous.remove(i);

@@ -485,7 +485,7 @@ impl Session {
 /// change, within the lockout budget), enough to cycle through the
 /// deepest history.
 fn recheck_bound(log: &CaseContext<'_>) -> usize {
-    if log.runner.ledger.active.stores_as.is_some() {
+    if log.runner.ledger.stores_as.is_some() {
         3 + 2 * 130
     } else {
         3

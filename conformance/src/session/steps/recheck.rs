@@ -162,7 +162,7 @@ impl CaseContext<'_> {
     /// the case at seed tier). Costs nothing on a target that stores P.
     pub(crate) async fn recheck_after_success(&mut self) {
         let a = &self.runner.ledger.active;
-        let Some(seen) = a.stores_as.clone() else {
+        let Some(seen) = self.runner.ledger.stores_as.clone() else {
             return;
         };
         let Some((_, _, _, set)) = a.last_change.clone() else {
