@@ -32,11 +32,15 @@ fn profile_at(fake: &Fake) -> Profile {
 }
 
 async fn catalogue(fake: &Fake) -> (RunOutcome, tempfile::TempDir) {
-    let profile = profile_at(fake);
+    catalogue_with(&profile_at(fake)).await
+}
+
+/// The whole catalogue with `profile`, its state file in a fresh folder.
+async fn catalogue_with(profile: &Profile) -> (RunOutcome, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let options = crate::support::external_options(dir.path());
     let cases: Vec<_> = cases::CATALOGUE.iter().collect();
-    let outcome = runner::run(&profile, &cases, &options)
+    let outcome = runner::run(profile, &cases, &options)
         .await
         .expect("the run starts");
     (outcome, dir)
@@ -112,13 +116,7 @@ async fn a_new_password_stored_trimmed_fails_at_seed_tier_naming_it_and_is_resto
         assert!(!c.observed.contains("Passw0rd"), "{}", c.observed);
     }
     assert!(outcome.restore.ok, "{said}");
-    // The fake's own accounts: every original back, nothing locked (bob is
-    // locked on purpose by user.lockout-after-failures).
-    for (subject, original) in ACCOUNTS {
-        let a = fake.account(subject);
-        assert_eq!(a.password, *original, "{subject}: {said}");
-        assert!(!a.locked_here || *subject == "bob", "{subject}: {said}");
-    }
+    all_back_none_locked(&fake, &said);
     assert!(!dir.path().join("state.json").exists(), "{said}");
     assert_eq!(exit_code(outcome), 1);
 }
@@ -139,12 +137,7 @@ async fn a_pool_learns_once_what_the_target_stores() {
             token: None,
         })
         .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let options = crate::support::external_options(dir.path());
-    let cases: Vec<_> = cases::CATALOGUE.iter().collect();
-    let outcome = runner::run(&profile, &cases, &options)
-        .await
-        .expect("the run starts");
+    let (outcome, dir) = catalogue_with(&profile).await;
     let said = summary(&outcome);
     let unusable = outcome
         .cases
@@ -157,12 +150,18 @@ async fn a_pool_learns_once_what_the_target_stores() {
         .count();
     assert_eq!(unusable, 0, "{said}");
     assert!(outcome.restore.ok, "{said}");
+    all_back_none_locked(&fake, &said);
+    assert!(!dir.path().join("state.json").exists(), "{said}");
+}
+
+/// The fake's own accounts: every original password back, none locked
+/// (bob is locked on purpose by user.lockout-after-failures).
+fn all_back_none_locked(fake: &Fake, said: &str) {
     for (subject, original) in ACCOUNTS {
         let a = fake.account(subject);
         assert_eq!(a.password, *original, "{subject}: {said}");
         assert!(!a.locked_here || *subject == "bob", "{subject}: {said}");
     }
-    assert!(!dir.path().join("state.json").exists(), "{said}");
 }
 
 fn original(subject: &str) -> &'static str {
