@@ -90,7 +90,14 @@ pub async fn run_with_properties(
     let progress = shows_progress(std::io::stderr().is_terminal(), &runner.endpoint);
     // The plan: the lockout budget goes to the seed rows first; what it
     // cannot hold, and what the profile cannot run, is skipped up front.
-    let planned = plan::make(profile, cases, &[runner.ledger.failures()]);
+    // Each pool account's count after the resume, in the profile's order.
+    let counted: Vec<u32> = runner
+        .ledger
+        .pool()
+        .iter()
+        .map(|a| a.budget.count())
+        .collect();
+    let planned = plan::make(profile, cases, &counted);
     // `ran[k]`: the index in `cases` of `results[k]`.
     let mut ran = Vec::new();
     let mut queue = share::order(cases, &runner.lockout_rule());
@@ -115,10 +122,15 @@ pub async fn run_with_properties(
             continue;
         }
         // The pool's account for this case (the one account without a
-        // pool); the confirmation pending on the account in use comes
+        // pool): the plan's when it binds the case, else the ledger's
+        // choice now; the confirmation pending on the account in use comes
         // first when the case moves to another.
         let wrong = case.plan.sends_wrong_passwords();
-        let mut place = runner.ledger.choose(wrong);
+        let place_now = |runner: &Session| {
+            this.bound_to()
+                .unwrap_or_else(|| runner.ledger.choose(wrong))
+        };
+        let mut place = place_now(&runner);
         if !runner.unconfirmed.is_empty()
             && (!case.plan.defers_confirmation()
                 || runner.batch_is_full()
@@ -126,7 +138,7 @@ pub async fn run_with_properties(
         {
             effects.push(runner.confirm(&mut results).await);
             // The confirmation may have spent its account's room.
-            place = runner.ledger.choose(wrong);
+            place = place_now(&runner);
         }
         runner.select(place);
         let (result, unconfirmed) = run_case(&mut runner, case, this.refused_as_old()).await;

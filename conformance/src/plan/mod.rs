@@ -21,8 +21,23 @@
 //! that grows back (a window with `window_secs`, or counted in a row)
 //! nothing is skipped for it: the estimate gives the waits.
 //!
-//! The budget is per active account ([`RunPlan::accounts`], one today).
+//! The budget is per active account of the pool (`[[accounts.active]]`,
+//! [`RunPlan::accounts`], each with what was counted on it before the
+//! run). Each case that sends wrong old passwords, its own and its effect
+//! checks' together (so they land on one account), is allotted to the
+//! account with the most room, ties to the earlier one, as
+//! `Ledger::choose` picks it during the run ([`allot`]); a case is skipped
+//! up front only when no account of the pool can hold it. Under a budget
+//! that cannot grow back the allotment is binding: the run runs the case
+//! on that account ([`PlannedCase::bound_to`]), so the plan's promise
+//! holds; under one that grows back the run picks the account when the
+//! case comes (by wait) and the allotment only feeds the estimate. A case
+//! that sends the first account's static token
+//! ([`sends_first_accounts_token`]) is bound to the first account whatever
+//! the budget: a lax target that accepts that token changes that
+//! account's password, which the run must have recorded there.
 
+mod allot;
 pub mod command;
 pub mod estimate;
 pub mod preconditions;
@@ -32,7 +47,9 @@ use serde::Serialize;
 
 use crate::profile::{LockoutRule, Profile};
 use crate::verified::{self, Unverified};
-use crate::vocabulary::{Case, Row, Spec, Tier};
+use crate::vocabulary::{Case, Plan, Row, Spec, Tier};
+
+use allot::Allot;
 
 pub use share::{S1_CASE, S2_CASE};
 
@@ -78,6 +95,14 @@ pub struct PlannedCase {
     /// Wrong old passwords its effect checks send (a refused new password
     /// tried as old); 0 when the plan leaves them to the tracked password.
     pub effect_wrong_olds: u32,
+    /// The pool's account (its place in `[[accounts.active]]`, 0 the
+    /// first; [`RunPlan::accounts`]) its wrong old passwords go to, or the
+    /// first account for a case that sends its static token
+    /// ([`sends_first_accounts_token`]); `None`: it sends none, any
+    /// account will do.
+    pub account: Option<usize>,
+    /// Whether the run must run it on `account` ([`PlannedCase::bound_to`]).
+    pub bound: bool,
 }
 
 impl PlannedCase {
@@ -90,13 +115,25 @@ impl PlannedCase {
     pub fn refused_as_old(&self) -> bool {
         self.effect_wrong_olds > 0
     }
+
+    /// The account the run must run it on, if the plan binds it: under a
+    /// budget that cannot grow back, the account the plan gave its wrong
+    /// old passwords (the plan's promise holds only there); whatever the
+    /// budget, the first account for a case that sends the first
+    /// account's static token. `None`: the run picks the account when
+    /// the case comes (`Ledger::choose`).
+    pub fn bound_to(&self) -> Option<usize> {
+        self.account.filter(|_| self.bound)
+    }
 }
 
 /// The lockout budget of one active account.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountBudget {
-    /// `[accounts.active]`.
+    /// `[accounts.active]`, or `[[accounts.active]] 1` in a pool.
     pub account: String,
+    /// Its place in the pool (0: the first).
+    pub place: usize,
     /// Its subject.
     pub subject: String,
     /// The rule, as the run states it.
@@ -141,7 +178,7 @@ pub struct OtherAccount {
 /// What a run would do.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunPlan {
-    /// The active accounts' budgets (one today).
+    /// The pool's budgets, one per active account in the profile's order.
     pub accounts: Vec<AccountBudget>,
     /// The other accounts that receive wrong old passwords.
     pub others: Vec<OtherAccount>,
@@ -149,44 +186,6 @@ pub struct RunPlan {
     pub cases: Vec<PlannedCase>,
     /// Seed rows in scope that no running case can verify.
     pub unverified: Vec<Unverified>,
-}
-
-/// What the budget says about one case, while it is given out.
-struct Allot {
-    rule: LockoutRule,
-    fixed: bool,
-    room: u32,
-}
-
-impl Allot {
-    fn reason(&self, account: &AccountBudget) -> String {
-        let remedy = if self.rule.declared {
-            "declare lockout.window_secs (a count that expires allows more)"
-        } else {
-            "declare [lockout] counting (and window_secs) to allow more"
-        };
-        format!(
-            "the lockout budget has no room for it: {} wrong old password(s) in the whole run \
-             under the rule ({}), {} planned for the seed rows first and {} for other cases; \
-             {remedy}",
-            self.rule.allowance().unwrap_or_default(),
-            self.rule.describe(),
-            account.seed_rows,
-            account.variants
-        )
-    }
-
-    fn take(&mut self, n: u32) -> bool {
-        if !self.fixed {
-            return true;
-        }
-        if n <= self.room {
-            self.room -= n;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 fn skip(reason: String) -> Decision {
@@ -197,11 +196,55 @@ fn skip(reason: String) -> Decision {
     }
 }
 
+/// Why a case the budget cannot hold is skipped: the rule, what the plan
+/// gave the seed rows and the other cases, the key that allows more.
+fn no_room_reason(allot: &Allot, accounts: &[AccountBudget]) -> String {
+    let rule = &allot.rule;
+    let remedy = if rule.declared {
+        "declare lockout.window_secs (a count that expires allows more)"
+    } else {
+        "declare [lockout] counting (and window_secs) to allow more"
+    };
+    let seed_rows: u32 = accounts.iter().map(|a| a.seed_rows).sum();
+    let variants: u32 = accounts.iter().map(|a| a.variants).sum();
+    let pool = match accounts.len() {
+        1 => String::new(),
+        n => format!(" on each of the pool's {n} accounts"),
+    };
+    format!(
+        "the lockout budget has no room for it: {} wrong old password(s) in the whole run{pool} \
+         under the rule ({}), {seed_rows} planned for the seed rows first and {variants} for \
+         other cases; {remedy}",
+        rule.allowance().unwrap_or_default(),
+        rule.describe(),
+    )
+}
+
 /// The seed row `case` verifies: its row, if it is a seed-tier case of one.
 fn row_of(case: &Case) -> Option<Row> {
     match case.spec {
         Spec::Row(row) if case.tier == Tier::Seed => Some(row),
         _ => None,
+    }
+}
+
+/// Whether `case` sends a static token of the profile that is the first
+/// pool account's (as `TokenFactory::variant_untracked` picks them):
+/// `tokens.expired_token` when the profile cannot mint, or
+/// `tokens.no_openid_token` whenever it is given. A lax target that
+/// accepts it acts on that account, whichever account the run is on.
+pub fn sends_first_accounts_token(profile: &Profile, case: &Case) -> bool {
+    use crate::vocabulary::TokenKind;
+    use crate::vocabulary::plans::auth::{Auth, Plan as AuthPlan};
+    let t = &profile.tokens;
+    match case.plan {
+        Plan::Auth(AuthPlan::Auth(Auth::Token(TokenKind::Expired), _)) => {
+            t.private_key.is_none() && t.expired_token.is_some()
+        }
+        Plan::Auth(AuthPlan::Auth(Auth::Token(TokenKind::ProfileNoOpenid), _)) => {
+            t.no_openid_token.is_some()
+        }
+        _ => false,
     }
 }
 
@@ -218,31 +261,43 @@ fn first_decision(profile: &Profile, case: &Case, rule: &LockoutRule) -> Decisio
     }
 }
 
-/// Plans a run of `cases` (in the order given, repeats allowed) with
-/// `profile`; `counted` holds each active account's wrong attempts
-/// counted before the run (an interrupted run's), today one.
-pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunPlan {
-    let rule = profile.lockout.rule();
-    let before = counted.first().copied().unwrap_or(0);
-    let fixed = budget_is_fixed(&rule);
-    let allowance = rule.allowance();
-    let mut allot = Allot {
-        rule,
-        fixed,
-        room: allowance.unwrap_or(u32::MAX).saturating_sub(before),
-    };
-    let mut account = AccountBudget {
-        account: "[accounts.active]".into(),
-        subject: profile.accounts.active().subject.clone(),
-        rule: rule.describe(),
+/// The budget of the pool's account at `place` before anything is given.
+fn budget_of(profile: &Profile, place: usize, counted: &[u32], allot: &Allot) -> AccountBudget {
+    let pool = &profile.accounts.active;
+    let allowance = allot.rule.allowance();
+    AccountBudget {
+        account: match pool.len() {
+            1 => "[accounts.active]".into(),
+            _ => format!("[[accounts.active]] {place}"),
+        },
+        place,
+        subject: pool
+            .get(place)
+            .map(|a| a.subject.clone())
+            .unwrap_or_default(),
+        rule: allot.rule.describe(),
         allowance,
-        regrows: allowance.is_some() && !fixed,
-        counted_before: before,
+        regrows: allowance.is_some() && !allot.fixed,
+        counted_before: counted.get(place).copied().unwrap_or(0),
         seed_rows: 0,
         variants: 0,
         effects: 0,
         left_for_properties: None,
-    };
+    }
+}
+
+/// Plans a run of `cases` (in the order given, repeats allowed) with
+/// `profile`; `counted[i]` holds the wrong attempts counted before the
+/// run (an interrupted run's) on the pool's account `i`, in the profile's
+/// order (missing entries: none).
+pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunPlan {
+    let rule = profile.lockout.rule();
+    let fixed = budget_is_fixed(&rule);
+    let pool = profile.accounts.active.len().max(1);
+    let mut allot = Allot::new(rule, fixed, pool, counted);
+    let mut accounts: Vec<AccountBudget> = (0..pool)
+        .map(|place| budget_of(profile, place, counted, &allot))
+        .collect();
     let mut planned: Vec<PlannedCase> = cases
         .iter()
         .map(|case| PlannedCase {
@@ -252,13 +307,23 @@ pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunP
             decision: first_decision(profile, case, &rule),
             wrong_olds: 0,
             effect_wrong_olds: 0,
+            account: sends_first_accounts_token(profile, case).then_some(0),
+            bound: false,
         })
         .collect();
     let own = |i: usize| cases[i].plan.wrong_olds().own;
     let runnable = |p: &[PlannedCase], i: usize| p[i].decision == Decision::Run;
     // Wrong old passwords are given out in this order; `given[i]`: case
-    // i's own were.
+    // i's own were, to the account `planned[i].account`.
     let mut given = vec![false; cases.len()];
+    let give = |p: &mut [PlannedCase], i: usize, allot: &mut Allot| {
+        let first = p[i].account == Some(0);
+        let place = allot.take(own(i), first);
+        if place.is_some() {
+            p[i].account = place;
+        }
+        place
+    };
     // 1. One check per seed row: a row with a case that needs none is
     // free; else its cheapest case. Under a fixed budget S1's case goes
     // first when S2 needs one: its request is S2's check too.
@@ -270,10 +335,10 @@ pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunP
     if fixed
         && !s2_free
         && let (Some(s1), Some(s2)) = (find(&planned, S1_CASE), find(&planned, S2_CASE))
-        && allot.take(own(s1))
+        && let Some(place) = give(&mut planned, s1, &mut allot)
     {
         given[s1] = true;
-        account.seed_rows += own(s1);
+        accounts[place].seed_rows += own(s1);
         planned[s2].decision = Decision::Shared {
             with: cases[s1].id,
             reason: String::new(),
@@ -298,9 +363,9 @@ pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunP
         else {
             continue;
         };
-        if allot.take(own(cheapest)) {
+        if let Some(place) = give(&mut planned, cheapest, &mut allot) {
             given[cheapest] = true;
-            account.seed_rows += own(cheapest);
+            accounts[place].seed_rows += own(cheapest);
         }
     }
     // 2. The other cases' own: seed tier first, then the others.
@@ -315,9 +380,9 @@ pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunP
             {
                 continue;
             }
-            if allot.take(own(i)) {
+            if let Some(place) = give(&mut planned, i, &mut allot) {
                 given[i] = true;
-                account.variants += own(i);
+                accounts[place].variants += own(i);
                 planned[i].decision = Decision::Run;
             } else if !shared {
                 no_room.push(i);
@@ -329,19 +394,39 @@ pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunP
             planned[i].wrong_olds = own(i);
         }
     }
-    // 3. The effect checks of the cases that run.
+    // 3. The effect checks of the cases that run: on the account of the
+    // case's own, if it has room for them.
     for (i, case) in cases.iter().enumerate() {
         let effect = case.plan.wrong_olds().effect;
-        if planned[i].runs() && effect > 0 && allowance != Some(0) && allot.take(effect) {
+        if !planned[i].runs() || effect == 0 || rule.allowance() == Some(0) {
+            continue;
+        }
+        let place = match planned[i].account {
+            Some(place) if given[i] || place == 0 => allot.take_on(place, effect).then_some(place),
+            _ => allot.take(effect, false),
+        };
+        if let Some(place) = place {
+            planned[i].account = Some(place);
             planned[i].effect_wrong_olds = effect;
-            account.effects += effect;
+            accounts[place].effects += effect;
         }
     }
     if fixed {
-        account.left_for_properties = Some(allot.room);
+        for a in &mut accounts {
+            a.left_for_properties = Some(allot.left(a.place));
+        }
+    }
+    // Under a budget that cannot grow back the plan's account is binding
+    // (its promise holds only there); the first account's static tokens
+    // are bound to it whatever the budget.
+    for (i, p) in planned.iter_mut().enumerate() {
+        if matches!(p.decision, Decision::Skip { .. }) {
+            p.account = None;
+        }
+        p.bound = p.account.is_some() && (fixed || sends_first_accounts_token(profile, cases[i]));
     }
     // The reasons, now that the counts are known.
-    let why = allot.reason(&account);
+    let why = no_room_reason(&allot, &accounts);
     for i in no_room {
         planned[i].decision = skip(why.clone());
     }
@@ -352,7 +437,7 @@ pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunP
     }
     let unverified = unverified(&planned);
     RunPlan {
-        accounts: vec![account],
+        accounts,
         others: others(profile, cases, &planned),
         cases: planned,
         unverified,
@@ -411,7 +496,6 @@ fn others(
     cases: &[&'static Case],
     planned: &[PlannedCase],
 ) -> Vec<OtherAccount> {
-    use crate::vocabulary::Plan;
     use crate::vocabulary::plans::user;
     let a = &profile.accounts;
     let mut out: Vec<OtherAccount> = Vec::new();
