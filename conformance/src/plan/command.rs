@@ -18,7 +18,7 @@ use crate::terminal;
 use crate::vocabulary::Case;
 
 use super::estimate::{self, Estimate, PropertyLoad};
-use super::{Decision, RunPlan};
+use super::{Decision, PlannedCase, RunPlan};
 
 /// Formats of `plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,8 +93,9 @@ pub struct Counts {
 }
 
 const MODEL: &str = "requests x per-request time (1/rate when paced, else 3 ms on the loopback \
-                     interface, 150 ms off it) + lockout waits ((ceil(n/a) - 1) x window_secs + \
-                     0.1 s per wait, for n wrong old passwords and a allowed at once)";
+                     interface, 150 ms off it) + lockout waits (per pool account: (ceil(n/a) - 1) x \
+                     window_secs + 0.1 s per wait, for the n wrong old passwords planned for it \
+                     and a allowed at once; the largest account's, as accounts wait in parallel)";
 
 /// The plan of a run of `cases` with `profile` and its estimates;
 /// `properties`: whether the properties are planned.
@@ -189,6 +190,22 @@ pub fn render_text(report: &PlanReport, cases: &[&'static Case]) -> String {
         );
         let _ = writeln!(out, "    {}", a.rule);
     }
+    if plan.accounts.len() > 1 {
+        let _ = writeln!(
+            out,
+            "  (a pool: each case's wrong old passwords go to the account with the most room, \
+             ties to the earlier; {})",
+            if plan
+                .accounts
+                .iter()
+                .any(|a| a.left_for_properties.is_some())
+            {
+                "the run keeps to it, as the budget cannot grow back"
+            } else {
+                "the run picks the account as each case comes, by its wait"
+            }
+        );
+    }
     for o in &plan.others {
         let _ = writeln!(
             out,
@@ -208,11 +225,18 @@ pub fn render_text(report: &PlanReport, cases: &[&'static Case]) -> String {
     for (case, p) in cases.iter().zip(&plan.cases) {
         let line = match &p.decision {
             Decision::Run => {
+                let mut notes = Vec::new();
                 let spends = p.wrong_olds + p.effect_wrong_olds;
                 if spends > 0 {
-                    format!("  run     {} ({spends} wrong old)", case.id)
-                } else {
+                    notes.push(format!("{spends} wrong old"));
+                }
+                if let Some(on) = account_note(plan, p, spends) {
+                    notes.push(on);
+                }
+                if notes.is_empty() {
                     format!("  run     {}", case.id)
+                } else {
+                    format!("  run     {} ({})", case.id, notes.join(", "))
                 }
             }
             Decision::Shared { with, .. } => format!("  shared  {}: checked by {with}", case.id),
@@ -255,6 +279,22 @@ pub fn render_text(report: &PlanReport, cases: &[&'static Case]) -> String {
     let _ = writeln!(out, "  with --properties:    {}", e.with_properties.line());
     let _ = writeln!(out, "  model: {}", e.model);
     out
+}
+
+/// Which account of a pool a running case goes to: `on carol` when the
+/// plan binds it there, `planned for carol` when the run picks the
+/// account as the case comes; `None` without a pool or for a case that
+/// any account will do.
+fn account_note(plan: &RunPlan, p: &PlannedCase, spends: u32) -> Option<String> {
+    if plan.accounts.len() < 2 {
+        return None;
+    }
+    let subject = &plan.accounts.get(p.account?)?.subject;
+    Some(match (p.bound, spends) {
+        (true, 0) => format!("on {subject}: the profile's static token of it"),
+        (true, _) => format!("on {subject}"),
+        (false, _) => format!("planned for {subject}"),
+    })
 }
 
 /// `conformance plan`: exit 0, or 2 for a profile or selection error.

@@ -13,12 +13,17 @@
 //! - **Per request**: `1 / rate` when the run is paced (the profile's
 //!   `[http] rate`, else 10 per second off the loopback interface), else
 //!   [`LOOPBACK_MS`] on the loopback interface and [`REMOTE_MS`] off it.
-//! - **Lockout waits**, per active account, for a counting window with
-//!   `window_secs`: with `n` wrong old passwords planned and `a` allowed
-//!   at once, the run sends them `a` per window, so it waits
+//! - **Lockout waits**, per account of the pool, for a counting window
+//!   with `window_secs`: with `n` wrong old passwords planned for the
+//!   account (the plan's allotment, [`super::make`]) and `a` allowed at
+//!   once, the run sends them `a` per window, so it waits
 //!   `(ceil(n / a) - 1) × window_secs`, plus the guard's 0.1 s margin for
-//!   each of the `n - a` that wait. In a row (a success resets) and under
-//!   a fixed budget nothing is waited for.
+//!   each of the `n - a` that wait. The run's waits are the largest
+//!   account's: the accounts' windows run in parallel while the runner
+//!   moves on. With `--properties`, their wrong old passwords go to the
+//!   account the runner gives them, the one with the most room left after
+//!   the catalogue ([`RunPlan::properties_account`]). In a row (a success
+//!   resets) and under a fixed budget nothing is waited for.
 //!
 //! The total is requests × per request + the waits: an upper estimate, as
 //! the requests between two wrong old passwords also let the window move.
@@ -179,16 +184,24 @@ pub fn estimate(
     }
     requests += deferred.div_ceil(8);
     requests += profile.policy.depth().unwrap_or(0) as u64 + 1;
-    let mut wrong_olds: u32 = plan.accounts.iter().map(|a| a.planned()).sum();
+    // Per account of the pool: its planned wrong old passwords.
+    let mut per_account: Vec<u32> = plan.accounts.iter().map(|a| a.planned()).collect();
     if let Some(props) = properties {
         requests += props.requests();
-        wrong_olds += match plan.accounts.first().and_then(|a| a.left_for_properties) {
-            Some(left) => left.min(props.wrong_olds()),
-            None => props.wrong_olds(),
-        };
+        let place = plan.properties_account();
+        if let Some(n) = per_account.get_mut(place) {
+            *n += match plan.accounts[place].left_for_properties {
+                Some(left) => left.min(props.wrong_olds()),
+                None => props.wrong_olds(),
+            };
+        }
     }
+    let wrong_olds = per_account.iter().sum();
     let per_request = per_request_secs(profile);
-    let waits = lockout_waits(profile, wrong_olds);
+    let waits = per_account
+        .iter()
+        .map(|&n| lockout_waits(profile, n))
+        .fold(0.0, f64::max);
     Estimate {
         requests,
         per_request_secs: per_request,
@@ -199,7 +212,7 @@ pub fn estimate(
 }
 
 /// The waits for the lockout window of `n` wrong old passwords sent one
-/// account (see the module's model).
+/// account of the pool (see the module's model).
 pub fn lockout_waits(profile: &Profile, n: u32) -> f64 {
     let rule = profile.lockout.rule();
     let (Some(a), Counting::Window, Some(window)) = (rule.allowance(), rule.counting, rule.window)

@@ -444,6 +444,23 @@ pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunP
     }
 }
 
+impl RunPlan {
+    /// The pool's account the generated properties run on (the runner's
+    /// `Ledger::choose(true)` after the catalogue): the one with the most
+    /// room left for wrong old passwords, ties to the earlier one.
+    pub fn properties_account(&self) -> usize {
+        let room = |a: &AccountBudget| match a.allowance {
+            Some(allowance) => {
+                i64::from(allowance) - i64::from(a.counted_before) - i64::from(a.planned())
+            }
+            None => i64::MAX,
+        };
+        (0..self.accounts.len())
+            .max_by_key(|&i| (room(&self.accounts[i]), std::cmp::Reverse(i)))
+            .unwrap_or(0)
+    }
+}
+
 /// The seed rows in scope none of whose cases runs (or shares a request
 /// that runs), with why and what would verify them.
 fn unverified(planned: &[PlannedCase]) -> Vec<Unverified> {

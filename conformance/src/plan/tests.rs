@@ -159,3 +159,156 @@ fn other_accounts_receive_what_their_cases_send() {
     assert_eq!(bob.wrong_olds, 5);
     assert_eq!(bob.cases, ["user.lockout-after-failures"]);
 }
+
+/// The reference profile with a pool of `n` active accounts (`alice`,
+/// then made-up subjects).
+fn pool_of(n: usize) -> Profile {
+    let mut profile = reference();
+    let first = profile.accounts.active[0].clone();
+    for (i, subject) in ["carol", "dave", "erin"].iter().take(n - 1).enumerate() {
+        let mut a = first.clone();
+        a.subject = subject.to_string();
+        a.password = Some(format!("Pool-Password-{i}"));
+        profile.accounts.active.push(a);
+    }
+    profile
+}
+
+/// Each account's planned wrong old passwords, summed from the cases.
+fn per_account(plan: &RunPlan) -> Vec<u32> {
+    let mut n = vec![0; plan.accounts.len()];
+    for p in &plan.cases {
+        if let Some(i) = p.account {
+            n[i] += p.wrong_olds + p.effect_wrong_olds;
+        }
+    }
+    n
+}
+
+/// Under the strictest assumed rule (one wrong old password per account
+/// in the whole run) a pool of three runs two cases one account skips,
+/// each on an account of its own and bound to it; no account is given
+/// more than its one.
+#[test]
+fn a_pool_of_three_runs_what_one_account_would_skip() {
+    let mut one = reference();
+    one.lockout.max_failures = None;
+    one.lockout.counting = None;
+    let mut three = pool_of(3);
+    three.lockout = one.lockout.clone();
+    let cases = catalogue();
+    let alone = make(&one, &cases, &[0]);
+    let pooled = make(&three, &cases, &[0, 0, 0]);
+    let runs = |plan: &RunPlan| plan.cases.iter().filter(|p| p.runs()).count();
+    assert_eq!(runs(&pooled), runs(&alone) + 2);
+    let exact: Vec<&PlannedCase> = pooled
+        .cases
+        .iter()
+        .filter(|p| p.id.starts_with("password.exact."))
+        .collect();
+    assert!(exact.iter().all(|p| is_budget_skip(decision(&alone, p.id))));
+    // S1's case on the first account; S2's own case (sharing S1's request
+    // on one account) and the first seed-tier variant on the other two;
+    // the rest skipped naming the pool.
+    assert_eq!(decision(&pooled, S1_CASE).bound_to(), Some(0));
+    assert!(matches!(
+        decision(&alone, S2_CASE).decision,
+        Decision::Shared { .. }
+    ));
+    assert_eq!(decision(&pooled, S2_CASE).bound_to(), Some(1));
+    assert_eq!(exact[0].bound_to(), Some(2), "{:?}", exact[0]);
+    for p in &exact[1..] {
+        assert!(is_budget_skip(p), "{p:?}");
+        let Decision::Skip { reason, .. } = &p.decision else {
+            unreachable!()
+        };
+        assert!(
+            reason.contains("on each of the pool's 3 accounts"),
+            "{reason}"
+        );
+        assert_eq!(p.account, None);
+    }
+    assert_eq!(per_account(&pooled), [1, 1, 1]);
+    for (i, a) in pooled.accounts.iter().enumerate() {
+        assert_eq!(
+            (a.place, a.planned(), a.left_for_properties),
+            (i, 1, Some(0))
+        );
+    }
+    assert_eq!(pooled.accounts[2].subject, "dave");
+    assert_eq!(pooled.accounts[1].account, "[[accounts.active]] 1");
+}
+
+/// Under a budget that grows back, the allotment spreads the catalogue's
+/// wrong old passwords evenly over the pool, binding none; without a
+/// lockout they all go to the first account (as the run, with no room to
+/// compare, puts them).
+#[test]
+fn the_allotment_spreads_over_the_pool() {
+    let mut profile = pool_of(3);
+    profile.lockout.max_failures = Some(4);
+    profile.lockout.counting = Some(Counting::Window);
+    profile.lockout.window_secs = Some(60);
+    let plan = make(&profile, &catalogue(), &[]);
+    let n = per_account(&plan);
+    let planned: Vec<u32> = plan.accounts.iter().map(|a| a.planned()).collect();
+    assert_eq!(n, planned);
+    let (min, max) = (*n.iter().min().unwrap(), *n.iter().max().unwrap());
+    assert!(min > 0 && max - min <= 2, "{n:?}");
+    assert!(plan.cases.iter().all(|p| !p.bound), "nothing is bound");
+    // The same catalogue on one account: the same total.
+    let mut one = reference();
+    one.lockout = profile.lockout.clone();
+    let alone = make(&one, &catalogue(), &[0]);
+    assert_eq!(alone.accounts[0].planned(), n.iter().sum::<u32>());
+    profile.lockout.max_failures = Some(0);
+    let plan = make(&profile, &catalogue(), &[]);
+    assert_eq!(per_account(&plan)[1..], [0, 0]);
+}
+
+/// What was counted before the run is per account: a spent account gets
+/// nothing, the others within what they have left.
+#[test]
+fn counted_before_the_run_is_per_account() {
+    let mut profile = pool_of(3);
+    profile.lockout.max_failures = Some(6);
+    profile.lockout.counting = None;
+    let plan = make(&profile, &catalogue(), &[4, 0, 3]);
+    let n = per_account(&plan);
+    assert_eq!(n[0], 0, "{n:?}");
+    assert_eq!(n[1], 4, "{n:?}");
+    assert_eq!(n[2], 1, "{n:?}");
+    let counted: Vec<u32> = plan.accounts.iter().map(|a| a.counted_before).collect();
+    assert_eq!(counted, [4, 0, 3]);
+    assert!(
+        plan.accounts
+            .iter()
+            .all(|a| a.left_for_properties == Some(0))
+    );
+    // S1's check went to the account with the most room.
+    assert_eq!(decision(&plan, S1_CASE).bound_to(), Some(1));
+}
+
+/// The cases that send the first account's static tokens are bound to it
+/// whatever the budget; minted ones are not.
+#[test]
+fn the_first_accounts_static_tokens_stay_on_it() {
+    let mut profile = pool_of(3);
+    profile.lockout.counting = Some(Counting::Consecutive);
+    let expired = "auth.invalid-token.expired";
+    let no_openid = "auth.insufficient-scope.profile-token";
+    let plan = make(&profile, &catalogue(), &[]);
+    for id in [expired, no_openid] {
+        assert_eq!(decision(&plan, id).bound_to(), None, "minted: {id}");
+    }
+    profile.tokens.no_openid_token = Some("static".into());
+    profile.tokens.expired_token = Some("static".into());
+    let plan = make(&profile, &catalogue(), &[]);
+    assert_eq!(decision(&plan, no_openid).bound_to(), Some(0));
+    // The profile mints expired tokens for the account in use.
+    assert_eq!(decision(&plan, expired).bound_to(), None);
+    profile.tokens.private_key = None;
+    let plan = make(&profile, &catalogue(), &[]);
+    assert_eq!(decision(&plan, expired).bound_to(), Some(0));
+    assert_eq!(decision(&plan, no_openid).bound_to(), Some(0));
+}
