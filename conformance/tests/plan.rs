@@ -252,3 +252,66 @@ async fn the_estimate_is_within_a_factor_of_two_of_a_window_run() {
         "estimate {estimate:?}, measured {took:.1} s"
     );
 }
+
+/// With a pool of three under the strictest assumed rule (no `[lockout]`),
+/// the plan gives each account its one wrong old password, names each
+/// case's account in the text, and has it (`account`, `bound`) in the JSON.
+#[test]
+fn plan_names_each_cases_account_in_a_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(workspace().join("fixtures/reference.toml")).unwrap();
+    let cut = text.find("[accounts.frozen]").unwrap();
+    let lockout = text.find("[lockout]").unwrap();
+    let limits = text.find("[limits]").unwrap();
+    let text = format!("{}{}", &text[..lockout], &text[limits..cut])
+        .replace("[accounts.active]", "[[accounts.active]]")
+        .replace(
+            "\"keys/",
+            &format!("\"{}/fixtures/keys/", workspace().display()),
+        );
+    let text = format!(
+        "{text}\n[[accounts.active]]\nsubject = \"carol\"\npassword = \"Carol-Passw0rd\"\n\n\
+         [[accounts.active]]\nsubject = \"dave\"\npassword = \"Dave-Passw0rd\"\n"
+    );
+    let file = dir.path().join("pool.toml");
+    std::fs::write(&file, text).unwrap();
+    let o = plan(&["--profile", file.to_str().unwrap()]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    for (i, s) in ["alice", "carol", "dave"].iter().enumerate() {
+        assert!(
+            out.contains(&format!("\n  [[accounts.active]] {i} {s}: 1 (")),
+            "{s}\n{out}"
+        );
+    }
+    assert!(
+        out.contains("\n  run     password.change (1 wrong old, on alice)\n"),
+        "{out}"
+    );
+    let o = plan(&["--profile", file.to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let subjects: Vec<&str> = v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["alice", "carol", "dave"]);
+    let cases = v["cases"].as_array().unwrap();
+    let change = cases.iter().find(|c| c["id"] == "password.change").unwrap();
+    assert_eq!(
+        (&change["account"], &change["bound"]),
+        (&0.into(), &true.into())
+    );
+    // Every running case that spends goes to an account, bound to it; the
+    // three accounts get one each.
+    let mut per_account = [0; 3];
+    for c in cases.iter().filter(|c| c["will"] == "run") {
+        let spends = c["wrong_olds"].as_u64().unwrap() + c["effect_wrong_olds"].as_u64().unwrap();
+        if spends > 0 {
+            assert_eq!(c["bound"], true, "{c}");
+            per_account[c["account"].as_u64().unwrap() as usize] += spends;
+        }
+    }
+    assert_eq!(per_account, [1, 1, 1]);
+}
