@@ -394,23 +394,8 @@ pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunP
             planned[i].wrong_olds = own(i);
         }
     }
-    // 3. The effect checks of the cases that run: on the account of the
-    // case's own, if it has room for them.
-    for (i, case) in cases.iter().enumerate() {
-        let effect = case.plan.wrong_olds().effect;
-        if !planned[i].runs() || effect == 0 || rule.allowance() == Some(0) {
-            continue;
-        }
-        let place = match planned[i].account {
-            Some(place) if given[i] || place == 0 => allot.take_on(place, effect).then_some(place),
-            _ => allot.take(effect, false),
-        };
-        if let Some(place) = place {
-            planned[i].account = Some(place);
-            planned[i].effect_wrong_olds = effect;
-            accounts[place].effects += effect;
-        }
-    }
+    // 3. The effect checks of the cases that run.
+    give_effects(cases, &mut planned, &given, &mut allot, &mut accounts);
     if fixed {
         for a in &mut accounts {
             a.left_for_properties = Some(allot.left(a.place));
@@ -441,6 +426,35 @@ pub fn make(profile: &Profile, cases: &[&'static Case], counted: &[u32]) -> RunP
         others: others(profile, cases, &planned),
         cases: planned,
         unverified,
+    }
+}
+
+/// Gives the effect checks of the cases that run their wrong old
+/// passwords (a refused new password tried as old): on the account of the
+/// case's own (`given[i]`) or of its static token, if it has room for
+/// them, else on the account with the most room; a case whose effect
+/// checks get none leaves them to the tracked password.
+fn give_effects(
+    cases: &[&'static Case],
+    planned: &mut [PlannedCase],
+    given: &[bool],
+    allot: &mut Allot,
+    accounts: &mut [AccountBudget],
+) {
+    for (i, case) in cases.iter().enumerate() {
+        let effect = case.plan.wrong_olds().effect;
+        if !planned[i].runs() || effect == 0 || allot.rule.allowance() == Some(0) {
+            continue;
+        }
+        let place = match planned[i].account {
+            Some(place) if given[i] || place == 0 => allot.take_on(place, effect).then_some(place),
+            _ => allot.take(effect, false),
+        };
+        if let Some(place) = place {
+            planned[i].account = Some(place);
+            planned[i].effect_wrong_olds = effect;
+            accounts[place].effects += effect;
+        }
     }
 }
 
