@@ -185,11 +185,12 @@ pub async fn run_with_properties(
 
 /// The next case to run, taken from `queue` (issue 20, point 3: no idle
 /// waiting while work remains). When it [`reorders`]: while an account of
-/// the pool has room for a wrong old password, the first case that sends
-/// them (their window starts as early as it can); while every account
-/// must wait, the first case that sends none. Otherwise, and when no case
-/// of the other kind is left: the first. Results are put back in
-/// catalogue order at the end.
+/// the pool (the one account without a pool) has room for a wrong old
+/// password, the first case that sends them (their window starts as early
+/// as it can); while every account must wait, the first case that sends
+/// none, so that the wait is spent on work. Otherwise, and when no case of
+/// the other kind is left: the first. Results are put back in catalogue
+/// order at the end ([`share::given_order`]).
 fn next_case(queue: &mut Vec<usize>, cases: &[&'static Case], session: &Session) -> Option<usize> {
     queue.first()?;
     if reorders(session) {
@@ -204,17 +205,14 @@ fn next_case(queue: &mut Vec<usize>, cases: &[&'static Case], session: &Session)
     Some(queue.remove(0))
 }
 
-/// Whether the run orders its cases by room ([`next_case`]): with a pool
-/// of several active accounts under a rule that counts wrong old
-/// passwords within a window whose room comes back with time. One account
-/// keeps the catalogue order (moving the cases around the lockable
-/// account's lockout changed what the fake tenants of `tests/tenants.rs`
-/// left that account with: a restore right after its lock, a cut answer
-/// on one of its requests).
+/// Whether the run orders its cases by room ([`next_case`]): under a rule
+/// that counts wrong old passwords within a window whose room comes back
+/// with time, with one active account as with a pool. Under a fixed
+/// budget or a count in a row the catalogue order is kept (waiting gains
+/// nothing there: room comes back with a success, or never).
 fn reorders(session: &Session) -> bool {
     let rule = session.lockout_rule();
-    session.ledger.pool_len() > 1
-        && rule.max_failures.is_some()
+    rule.max_failures.is_some()
         && rule.counting == Counting::Window
         && rule.window.is_some()
 }

@@ -109,6 +109,13 @@ pub(super) async fn network(
             s.traffic.lock().unwrap().holding = false;
         }
     }
+    if endpoint {
+        s.answered.lock().unwrap().push(super::Answered {
+            at: std::time::Instant::now(),
+            status: answer.status().as_u16(),
+            wrong_old_of: answer.extensions().get::<super::WrongOldOf>().map(|w| w.0.clone()),
+        });
+    }
     let cut = endpoint && {
         let mut t = s.traffic.lock().unwrap();
         t.handled += 1;
