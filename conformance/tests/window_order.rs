@@ -105,3 +105,65 @@ async fn one_account_runs_other_cases_while_its_window_is_full() {
          wrong old password"
     );
 }
+
+/// The window fake with `quirks`, the reference profile pointed at it,
+/// its rule declared, and a run of the catalogue cases named `ids`.
+async fn run_cases(
+    tenant: Tenant,
+    ids: &[&str],
+) -> (Fake, conformance::runner::RunOutcome, tempfile::TempDir) {
+    let fake = Fake::tenant(Tenant {
+        lockout_window: Some(WINDOW),
+        max_failures: Some(MAX_FAILURES),
+        ..tenant
+    })
+    .await;
+    let mut profile = Profile::load(std::path::Path::new(REFERENCE_PROFILE)).unwrap();
+    profile.base_url = format!("http://{}", fake.addr);
+    profile.lockout.max_failures = Some(MAX_FAILURES);
+    profile.lockout.counting = Some(Counting::Window);
+    profile.lockout.window_secs = Some(WINDOW.as_secs());
+    let cases: Vec<&'static Case> = cases::CATALOGUE
+        .iter()
+        .filter(|c| ids.contains(&c.id))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let options = crate::support::external_options(dir.path());
+    let outcome = runner::run(&profile, &cases, &options)
+        .await
+        .expect("the run starts");
+    (fake, outcome, dir)
+}
+
+/// `user.lockout-after-failures` locks `bob` (the profile's `lockable`)
+/// on a tenant that lets a locked account change its password, and the
+/// answer to its change with the right password is cut off: the lock's
+/// wrong old passwords fill bob's window, so the restore waits for it to
+/// make room before it asks which password bob has, and sets bob back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_on_the_locked_account_is_resolved_after_its_window() {
+    let (fake, outcome, dir) = run_cases(
+        Tenant {
+            quirks: vec![crate::fakes::Quirk::LockedNotChecked],
+            // The four wrong old passwords, then the right one (applied).
+            cut_only: Some(MAX_FAILURES as usize + 1),
+            ..Tenant::default()
+        },
+        &["user.lockout-after-failures"],
+    )
+    .await;
+    let said = format!(
+        "restore: {}\n{:?}",
+        outcome.restore.outcome,
+        outcome.cases.iter().map(|r| (&r.verdict, &r.reason)).collect::<Vec<_>>()
+    );
+    assert_eq!(fake.traffic().cut, 1, "{said}");
+    assert_eq!(fake.account("bob").password, "Bob-Passw0rd", "{said}");
+    assert!(outcome.restore.ok, "{said}");
+    assert!(!dir.path().join("state.json").exists(), "{said}");
+    // It said it waited for bob's window.
+    assert!(
+        outcome.restore.outcome.contains("for bob's lockout window"),
+        "{said}"
+    );
+}

@@ -3,6 +3,8 @@
 //! back to their original password at the end, each through as many
 //! generated passwords as the history needs.
 
+use std::time::Duration;
+
 use super::account::{Effect, Session};
 use super::requests::{change, is_error};
 use super::steps::CaseContext;
@@ -133,6 +135,14 @@ impl Session {
                 });
             }
         }
+        // The waits for an account's window, said.
+        said.extend(
+            log.result
+                .notes
+                .iter()
+                .filter(|n| n.starts_with("waited"))
+                .cloned(),
+        );
         let exchanges = log.result.exchanges;
         if said.is_empty() {
             said.push("the other accounts kept their passwords".into());
@@ -224,13 +234,11 @@ async fn try_candidates(
             r.status
         ));
     }
-    o.failures += 1;
-    log.runner.ledger.upsert_other(o.clone());
-    log.runner.ledger.save();
+    count_wrong(log, o);
     let max = log.runner.max_failures();
     for candidate in o.candidates.clone().iter().rev() {
         // Two below the threshold after the try, as for the active account.
-        if max.is_some_and(|m| o.failures + 2 >= m) {
+        if !room_for_other(log, &o.subject, 2).await {
             return Err(format!(
                 "its lockout budget ({} wrong old passwords) leaves no room to try the rest",
                 max.unwrap_or_default()
@@ -272,11 +280,7 @@ async fn try_candidates(
                 confirmed(log, o);
                 return Ok(());
             }
-            Some(r) if is_error(&r, "wrong_old_password") => {
-                o.failures += 1;
-                log.runner.ledger.upsert_other(o.clone());
-                log.runner.ledger.save();
-            }
+            Some(r) if is_error(&r, "wrong_old_password") => count_wrong(log, o),
             _ => {
                 log.runner.ledger.upsert_other(o.clone());
                 log.runner.ledger.save();
@@ -297,16 +301,16 @@ async fn resolve_other(
     o: &mut AccountState,
 ) -> Option<String> {
     let pending = o.pending.clone()?;
-    let max = log.runner.max_failures();
     let includes_current = log.runner.profile.policy.history_includes_current;
     let current = o.current.clone();
     for (candidate, question) in [
         (&current, "does the recorded password still work?"),
         (&pending, "was the change without an answer applied?"),
     ] {
-        if *candidate == pending && max.is_some_and(|m| o.failures + 1 >= m) {
+        if *candidate == pending && !room_for_other(log, &o.subject, 1).await {
             // The recorded password was refused: the pending one would be
-            // a wrong old password past the account's spare.
+            // a wrong old password past the account's spare (its window
+            // waited for, where it has one).
             return None;
         }
         let r = log
@@ -321,11 +325,41 @@ async fn resolve_other(
         if !is_error(&r, "wrong_old_password") {
             return None;
         }
-        o.failures += 1;
-        log.runner.ledger.upsert_other(o.clone());
-        log.runner.ledger.save();
+        count_wrong(log, o);
     }
     None
+}
+
+/// One more wrong old password was sent to another account (`o`, as the
+/// caller has it): counted in the ledger (saved), and in `o`.
+fn count_wrong(log: &mut CaseContext<'_>, o: &mut AccountState) {
+    log.runner.ledger.upsert_other(o.clone());
+    log.runner.ledger.note_other_failure(&o.subject);
+    o.failures = log.runner.ledger.other_failures(&o.subject);
+}
+
+/// Whether `subject` may be sent one more wrong old password, its count
+/// staying `below` under its lockout threshold after it: now, or after
+/// waiting for its window to forget older ones (at most the window and a
+/// second; the wait is noted), as the active account's guard waits (the
+/// wrong old passwords `user.lockout-after-failures` sent `lockable`
+/// fill its window). `false`: not in this run.
+async fn room_for_other(log: &mut CaseContext<'_>, subject: &str, below: u32) -> bool {
+    let window = log.runner.lockout_rule().window.unwrap_or_default();
+    match log.runner.ledger.other_wait(subject, below) {
+        Some(wait) if wait.is_zero() => true,
+        Some(wait) if wait <= window + Duration::from_secs(1) => {
+            log.result.notes.push(format!(
+                "waited {:.1} s for {subject}'s lockout window ({} s) to make room for a \
+                 possibly wrong old password",
+                wait.as_secs_f64(),
+                window.as_secs()
+            ));
+            tokio::time::sleep(wait).await;
+            log.runner.ledger.other_wait(subject, below) == Some(Duration::ZERO)
+        }
+        _ => false,
+    }
 }
 
 /// Changes to fresh passwords needed before `original` can be set again
@@ -379,7 +413,7 @@ async fn change_other(
         .exchange(purpose, change(Some(token), old, new, None), Effect::None)
         .await;
     if r.is_none() {
-        if !log.runner.ledger.other_has_room(subject) {
+        if !room_for_other(log, subject, 2).await {
             return None;
         }
         let again = format!("{purpose} (again: the answer was lost)");
@@ -390,7 +424,7 @@ async fn change_other(
             .is_some_and(|r| is_error(r, "wrong_old_password"))
         {
             log.runner.ledger.note_other_failure(subject);
-            if !log.runner.ledger.other_has_room(subject) {
+            if !room_for_other(log, subject, 2).await {
                 return None;
             }
             let probe = log

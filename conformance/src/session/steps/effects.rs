@@ -178,9 +178,10 @@ impl CaseContext<'_> {
                         o.previous.push(old);
                         o.candidates.clear();
                         o.answered.clear();
-                    } else if is_error(response, "wrong_old_password") {
-                        o.failures += 1;
                     }
+                }
+                if is_error(response, "wrong_old_password") {
+                    self.runner.ledger.note_other_failure(subject);
                 }
                 if response.status != 200 {
                     self.runner.ledger.candidate_answered(subject, new);
