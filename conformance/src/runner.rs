@@ -27,8 +27,7 @@ use crate::session::{CaseContext, Session, Stop};
 pub use crate::session::{Housekeeping, RunError, RunOptions};
 use crate::state::StateFile;
 use crate::verdict::{self, CaseResult, Verdict};
-use crate::vocabulary::plans::user;
-use crate::vocabulary::{Case, Plan, Property};
+use crate::vocabulary::{Case, Property};
 
 /// What a run produced.
 #[derive(Debug, Clone, Serialize)]
@@ -93,13 +92,11 @@ pub async fn run_with_properties(
     let planned = plan::make(profile, cases, &[runner.ledger.failures()]);
     // `ran[k]`: the index in `cases` of `results[k]`.
     let mut ran = Vec::new();
+    // `user.lockout-after-failures` keeps its place among the cases that
+    // send the active accounts no wrong old password: after those that
+    // confirm `[accounts.lockable]`'s password (`body.other-account.*`),
+    // which its lock would refuse.
     let mut queue = share::order(cases, &runner.lockout_rule());
-    if reorders(&runner) {
-        // The case that locks `[accounts.lockable]` first: its lock
-        // (counted within the window) lifts before the restore sets that
-        // account back, whatever the cases run while accounts wait.
-        queue.sort_by_key(|&i| cases[i].plan != Plan::User(user::Plan::Lockout));
-    }
     while let Some(i) = next_case(&mut queue, cases, &runner) {
         let case = cases[i];
         if crate::interrupt::requested().is_some() {

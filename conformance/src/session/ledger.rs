@@ -183,6 +183,11 @@ pub struct Ledger {
     /// subject, under the one rule (their entries' `failures` in the
     /// state file is the count now).
     other_budgets: HashMap<String, Budget>,
+    /// Other accounts this run saw locked (the `lockable` account, locked
+    /// by `user.lockout-after-failures`): no case sends them a wrong old
+    /// password any more. Their lock lasts the target's lock time, which
+    /// no window of the profile tells.
+    locked: Vec<String>,
     /// This run saw the target store a change it refused (the active
     /// account's confirmation found its password changed), or resumed a
     /// state file with candidates: the other accounts' candidates are
@@ -218,6 +223,7 @@ impl Ledger {
             idle: Vec::new(),
             others: Vec::new(),
             other_budgets: HashMap::new(),
+            locked: Vec::new(),
             stores_refused: false,
             stores_as: None,
             without_password: Vec::new(),
@@ -557,8 +563,18 @@ impl Ledger {
     /// Whether one more wrong old password may be sent to another account:
     /// its count stays two below the lockout threshold after it, as the
     /// active account's does.
+    /// A locked account has none.
     pub(crate) fn other_has_room(&self, subject: &str) -> bool {
-        self.other_wait(subject, 2) == Some(Duration::ZERO)
+        !self.locked.iter().any(|s| s == subject)
+            && self.other_wait(subject, 2) == Some(Duration::ZERO)
+    }
+
+    /// The target answered that another account is locked, after the
+    /// wrong old passwords this run sent it on purpose.
+    pub(crate) fn note_locked(&mut self, subject: &str) {
+        if !self.locked.iter().any(|s| s == subject) {
+            self.locked.push(subject.to_string());
+        }
     }
 
     /// How long until one more wrong old password may be sent to another
@@ -570,7 +586,7 @@ impl Ledger {
         let Some(max) = self.active.budget.rule().max_failures else {
             return Some(Duration::ZERO);
         };
-        let at_most = max.checked_sub(below)?;
+        let at_most = max.checked_sub(below + 1)?;
         match self.other_budgets.get(subject) {
             Some(b) => b.wait_until_at_most(at_most),
             None => (self.other_failures(subject) <= at_most).then_some(Duration::ZERO),
