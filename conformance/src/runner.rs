@@ -9,6 +9,12 @@
 //! account ledger to the generated properties and takes it back, turns
 //! each case's checks into a verdict, and ends with the restore. `conformance restore` ([`restore_from_state`]) restores from
 //! the state file alone.
+//!
+//! Under a window with `window_secs` ([`reorders`]), one account or a
+//! pool, no time is spent idle while work remains ([`next_case`]): cases
+//! that send wrong old passwords while an account has room, the others
+//! while every account waits for its window; the results are put back in
+//! catalogue order.
 
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -209,9 +215,7 @@ fn next_case(queue: &mut Vec<usize>, cases: &[&'static Case], session: &Session)
 /// nothing there: room comes back with a success, or never).
 fn reorders(session: &Session) -> bool {
     let rule = session.lockout_rule();
-    rule.max_failures.is_some()
-        && rule.counting == Counting::Window
-        && rule.window.is_some()
+    rule.max_failures.is_some() && rule.counting == Counting::Window && rule.window.is_some()
 }
 
 /// What `conformance restore` did.

@@ -155,7 +155,11 @@ async fn a_lost_answer_on_the_locked_account_is_resolved_after_its_window() {
     let said = format!(
         "restore: {}\n{:?}",
         outcome.restore.outcome,
-        outcome.cases.iter().map(|r| (&r.verdict, &r.reason)).collect::<Vec<_>>()
+        outcome
+            .cases
+            .iter()
+            .map(|r| (&r.verdict, &r.reason))
+            .collect::<Vec<_>>()
     );
     assert_eq!(fake.traffic().cut, 1, "{said}");
     assert_eq!(fake.account("bob").password, "Bob-Passw0rd", "{said}");
@@ -164,6 +168,43 @@ async fn a_lost_answer_on_the_locked_account_is_resolved_after_its_window() {
     // It said it waited for bob's window.
     assert!(
         outcome.restore.outcome.contains("for bob's lockout window"),
+        "{said}"
+    );
+}
+
+/// On a tenant that enforces its lock and releases it after its lock
+/// time, the answer to `user.lockout-after-failures`'s change with the
+/// right password (refused: locked) is cut off: the restore must ask which
+/// password `bob` has, and the target answers that bob is locked until
+/// the lock lifts. The restore waits for it (the lock time is not
+/// declared: the window's length, a bounded number of times), says so,
+/// and finds bob at his original password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_restore_waits_for_the_locked_accounts_lock_to_lift() {
+    let (fake, outcome, dir) = run_cases(
+        Tenant {
+            lock_lifts_after: Some(Duration::from_millis(1500)),
+            cut_only: Some(MAX_FAILURES as usize + 1),
+            ..Tenant::default()
+        },
+        &["user.lockout-after-failures"],
+    )
+    .await;
+    let said = format!(
+        "restore: {}\n{:?}",
+        outcome.restore.outcome,
+        outcome
+            .cases
+            .iter()
+            .map(|r| (&r.verdict, &r.reason))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(fake.traffic().cut, 1, "{said}");
+    assert_eq!(fake.account("bob").password, "Bob-Passw0rd", "{said}");
+    assert!(outcome.restore.ok, "{said}");
+    assert!(!dir.path().join("state.json").exists(), "{said}");
+    assert!(
+        outcome.restore.outcome.contains("for bob's lock to lift"),
         "{said}"
     );
 }

@@ -9,7 +9,7 @@ use super::account::{Effect, Session};
 use super::requests::{change, is_error};
 use super::steps::CaseContext;
 use super::steps::pending::confirms;
-use crate::exchange::{ExchangeRecord, Response};
+use crate::exchange::{BodyRecord, ExchangeRecord, Response};
 use crate::state::AccountState;
 
 impl Session {
@@ -42,53 +42,28 @@ impl Session {
                 }
                 continue;
             }
-            let mut unconfirmed = None;
-            let a = &log.runner.profile.accounts;
-            let account = a.others().find(|a| a.subject == o.subject).cloned();
-            let resolved = match account {
-                Some(account) => {
-                    let label = format!("token:{}", o.subject);
-                    log.redactor
-                        .add(&o.current, &format!("password:{}-current", o.subject));
-                    // A `token_command` logs in with the password it has now.
-                    log.runner.tokens.set_password(&o.subject, &o.current);
-                    let mut o = o.clone();
-                    let mut token = log.token_for(&account, &label).await.ok();
-                    if let (Some(t), Some(pending)) = (token.clone(), o.pending.clone()) {
-                        log.redactor
-                            .add(&pending, &format!("password:{}-pending", o.subject));
-                        match resolve_other(&mut log, &t, &mut o).await {
-                            Some(now) => {
-                                if now != o.current {
-                                    o.previous.push(std::mem::replace(&mut o.current, now));
-                                    log.runner.tokens.set_password(&o.subject, &o.current);
-                                    token = log.token_for(&account, &label).await.ok();
-                                }
-                                o.pending = None;
-                                log.runner.ledger.upsert_other(o.clone());
-                                log.runner.ledger.save();
-                            }
-                            None => token = None,
-                        }
-                    }
-                    match token {
-                        Some(t) if check_candidates => {
-                            match try_candidates(&mut log, &t, &mut o).await {
-                                Ok(()) if o.current == o.original => true,
-                                Ok(()) => set_back(&mut log, &t, &o).await,
-                                Err(why) => {
-                                    unconfirmed = Some(why);
-                                    false
-                                }
-                            }
-                        }
-                        Some(_) if o.current == o.original => true,
-                        Some(t) => set_back(&mut log, &t, &o).await,
-                        None => false,
-                    }
-                }
-                None => false,
-            };
+            let (mut resolved, mut unconfirmed) = restore_one(&mut log, &o, check_candidates).await;
+            // `lockable`, locked on purpose, refuses everything until its
+            // lock lifts: waited for (the lock time is not declared: the
+            // window's length is taken), a bounded number of times.
+            let mut tries = 0;
+            while !resolved && tries < LOCK_TRIES && answered_locked(&log, &o.subject) {
+                let Some(wait) = log.runner.lockout_rule().window else {
+                    break;
+                };
+                tries += 1;
+                said.push(format!(
+                    "waited {} s for {}'s lock to lift ({tries} of at most {LOCK_TRIES}; the \
+                     target answered that it is locked, and its lock time is not declared: \
+                     window_secs taken)",
+                    wait.as_secs(),
+                    o.subject
+                ));
+                tokio::time::sleep(wait).await;
+                let now = log.runner.ledger.other(&o.subject).cloned();
+                let now = now.unwrap_or_else(|| o.clone());
+                (resolved, unconfirmed) = restore_one(&mut log, &now, check_candidates).await;
+            }
             if resolved {
                 // Its entry as the ledger has it now (failures counted on
                 // the way kept), back at its original.
@@ -149,6 +124,79 @@ impl Session {
         }
         (ok, said.join("; "), exchanges)
     }
+}
+
+/// How many times the restore waits for `lockable`'s lock to lift.
+const LOCK_TRIES: u32 = 3;
+
+/// Whether the last answer the restore got about `subject` says it is
+/// locked, and `subject` is the profile's `lockable` account (locked on
+/// purpose; the `locked` account stays locked).
+fn answered_locked(log: &CaseContext<'_>, subject: &str) -> bool {
+    let lockable = log.runner.profile.accounts.lockable.as_ref();
+    lockable.is_some_and(|l| l.subject == subject)
+        && log.result.exchanges.last().is_some_and(|x| {
+            x.purpose.contains(subject)
+                && x.response.as_ref().is_some_and(|r| {
+                    matches!(&r.body, BodyRecord::Json(v) if v["error"] == "abnormal_user_status")
+                })
+        })
+}
+
+/// Resolves and sets back one other account (`o`, as the ledger has it):
+/// whether it is at its original password now, and why its candidates
+/// could not be confirmed (if they could not).
+async fn restore_one(
+    log: &mut CaseContext<'_>,
+    o: &AccountState,
+    check_candidates: bool,
+) -> (bool, Option<String>) {
+    let mut unconfirmed = None;
+    let a = &log.runner.profile.accounts;
+    let account = a.others().find(|a| a.subject == o.subject).cloned();
+    let resolved = match account {
+        Some(account) => {
+            let label = format!("token:{}", o.subject);
+            log.redactor
+                .add(&o.current, &format!("password:{}-current", o.subject));
+            // A `token_command` logs in with the password it has now.
+            log.runner.tokens.set_password(&o.subject, &o.current);
+            let mut o = o.clone();
+            let mut token = log.token_for(&account, &label).await.ok();
+            if let (Some(t), Some(pending)) = (token.clone(), o.pending.clone()) {
+                log.redactor
+                    .add(&pending, &format!("password:{}-pending", o.subject));
+                match resolve_other(log, &t, &mut o).await {
+                    Some(now) => {
+                        if now != o.current {
+                            o.previous.push(std::mem::replace(&mut o.current, now));
+                            log.runner.tokens.set_password(&o.subject, &o.current);
+                            token = log.token_for(&account, &label).await.ok();
+                        }
+                        o.pending = None;
+                        log.runner.ledger.upsert_other(o.clone());
+                        log.runner.ledger.save();
+                    }
+                    None => token = None,
+                }
+            }
+            match token {
+                Some(t) if check_candidates => match try_candidates(log, &t, &mut o).await {
+                    Ok(()) if o.current == o.original => true,
+                    Ok(()) => set_back(log, &t, &o).await,
+                    Err(why) => {
+                        unconfirmed = Some(why);
+                        false
+                    }
+                },
+                Some(_) if o.current == o.original => true,
+                Some(t) => set_back(log, &t, &o).await,
+                None => false,
+            }
+        }
+        None => false,
+    };
+    (resolved, unconfirmed)
 }
 
 /// Changes another account back to its original password with its own

@@ -252,6 +252,8 @@ struct User {
     failure_times: Vec<Instant>,
     /// Locked by wrong old passwords during the fake's life.
     locked_here: bool,
+    /// When that lock was set (released after [`Tenant::lock_lifts_after`]).
+    locked_at: Option<Instant>,
     /// Wrong old passwords received in all.
     wrong_old: u32,
 }
@@ -436,6 +438,7 @@ impl Fake {
                     failures: 0,
                     failure_times: Vec::new(),
                     locked_here: false,
+                    locked_at: None,
                     wrong_old: 0,
                 },
             );
@@ -971,6 +974,16 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
             error(s, "user_not_found")
         };
     };
+    // A lock set by wrong old passwords is released after the tenant's
+    // lock time, its count forgotten.
+    if let (Some(at), Some(lifts)) = (user.locked_at, s.tenant.lock_lifts_after)
+        && at.elapsed() >= lifts
+    {
+        user.status = Status::Normal;
+        user.locked_at = None;
+        user.failures = 0;
+        user.failure_times.clear();
+    }
     let order: &[Check] = if has(s, Quirk::PolicyBeforeOldPassword) {
         &[
             Check::Status,
@@ -1054,6 +1067,7 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                     {
                         user.status = Status::Locked;
                         user.locked_here = true;
+                        user.locked_at = Some(Instant::now());
                     }
                     if has(s, Quirk::StoresDespiteWrongOld) {
                         let old_pw = std::mem::replace(&mut user.password, new.clone());
