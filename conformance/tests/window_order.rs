@@ -6,6 +6,12 @@
 //! handled is the proof: requests of cases that send no wrong old password
 //! arrive between the account's wrong old passwords, which the catalogue
 //! order (those cases first) would never do.
+//!
+//! The account `user.lockout-after-failures` locks on purpose (`bob`, the
+//! profile's `lockable`) is set back whatever the order: when an answer
+//! about it is lost, the restore waits for its window to forget the
+//! lock's wrong old passwords, and for its lock to lift, rather than
+//! leave it unresolved.
 
 use std::time::Duration;
 
