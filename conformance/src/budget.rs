@@ -105,6 +105,25 @@ impl Budget {
         Some(allowance.saturating_sub(self.count()))
     }
 
+    /// How long until at most `n` counted attempts are left (zero: now),
+    /// the oldest leaving the window first; `None`: never in this run
+    /// (they do not expire: a count in a row, or a window without
+    /// `window_secs`). For another account, whose count no success of the
+    /// run resets.
+    pub fn wait_until_at_most(&self, n: u32) -> Option<Duration> {
+        let live: Vec<Instant> = self.live().copied().collect();
+        let over = live.len().saturating_sub(n as usize);
+        if over == 0 {
+            return Some(Duration::ZERO);
+        }
+        let window = match (self.rule.counting, self.rule.window) {
+            (Counting::Window, Some(w)) => w,
+            _ => return None,
+        };
+        let leaves = live[over - 1] + window;
+        Some(leaves.saturating_duration_since(Instant::now()) + Duration::from_millis(100))
+    }
+
     /// What it takes to send one more wrong old password.
     pub fn next_wrong_attempt(&self) -> NextWrongAttempt {
         let Some(allowance) = self.rule.allowance() else {
@@ -182,5 +201,19 @@ mod tests {
         b.set(3);
         b.note_success();
         assert_eq!(b.next_wrong_attempt(), NextWrongAttempt::Never);
+    }
+
+    #[test]
+    fn a_count_falls_as_the_window_moves_on() {
+        let mut b = Budget::new(rule(Counting::Window, Some(60)));
+        b.set(5);
+        assert_eq!(b.wait_until_at_most(5), Some(Duration::ZERO));
+        let wait = b.wait_until_at_most(2).unwrap();
+        assert!(wait > Duration::from_secs(59) && wait <= Duration::from_secs(61));
+        // Never: failures that do not expire.
+        let mut b = Budget::new(rule(Counting::Consecutive, None));
+        b.set(5);
+        assert_eq!(b.wait_until_at_most(2), None);
+        assert_eq!(b.wait_until_at_most(5), Some(Duration::ZERO));
     }
 }

@@ -9,6 +9,12 @@
 //! account ledger to the generated properties and takes it back, turns
 //! each case's checks into a verdict, and ends with the restore. `conformance restore` ([`restore_from_state`]) restores from
 //! the state file alone.
+//!
+//! Under a window with `window_secs` ([`reorders`]), one account or a
+//! pool, no time is spent idle while work remains ([`next_case`]): cases
+//! that send wrong old passwords while an account has room, the others
+//! while every account waits for its window; the results are put back in
+//! catalogue order.
 
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -27,8 +33,7 @@ use crate::session::{CaseContext, Session, Stop};
 pub use crate::session::{Housekeeping, RunError, RunOptions};
 use crate::state::StateFile;
 use crate::verdict::{self, CaseResult, Verdict};
-use crate::vocabulary::plans::user;
-use crate::vocabulary::{Case, Plan, Property};
+use crate::vocabulary::{Case, Property};
 
 /// What a run produced.
 #[derive(Debug, Clone, Serialize)]
@@ -100,13 +105,11 @@ pub async fn run_with_properties(
     let planned = plan::make(profile, cases, &counted);
     // `ran[k]`: the index in `cases` of `results[k]`.
     let mut ran = Vec::new();
+    // `user.lockout-after-failures` keeps its place among the cases that
+    // send the active accounts no wrong old password: after those that
+    // confirm `[accounts.lockable]`'s password (`body.other-account.*`),
+    // which its lock would refuse.
     let mut queue = share::order(cases, &runner.lockout_rule());
-    if reorders(&runner) {
-        // The case that locks `[accounts.lockable]` first: its lock
-        // (counted within the window) lifts before the restore sets that
-        // account back, whatever the cases run while accounts wait.
-        queue.sort_by_key(|&i| cases[i].plan != Plan::User(user::Plan::Lockout));
-    }
     while let Some(i) = next_case(&mut queue, cases, &runner) {
         let case = cases[i];
         if crate::interrupt::requested().is_some() {
@@ -197,11 +200,12 @@ pub async fn run_with_properties(
 
 /// The next case to run, taken from `queue` (issue 20, point 3: no idle
 /// waiting while work remains). When it [`reorders`]: while an account of
-/// the pool has room for a wrong old password, the first case that sends
-/// them (their window starts as early as it can); while every account
-/// must wait, the first case that sends none. Otherwise, and when no case
-/// of the other kind is left: the first. Results are put back in
-/// catalogue order at the end.
+/// the pool (the one account without a pool) has room for a wrong old
+/// password, the first case that sends them (their window starts as early
+/// as it can); while every account must wait, the first case that sends
+/// none, so that the wait is spent on work. Otherwise, and when no case of
+/// the other kind is left: the first. Results are put back in catalogue
+/// order at the end ([`share::given_order`]).
 fn next_case(queue: &mut Vec<usize>, cases: &[&'static Case], session: &Session) -> Option<usize> {
     queue.first()?;
     if reorders(session) {
@@ -216,19 +220,14 @@ fn next_case(queue: &mut Vec<usize>, cases: &[&'static Case], session: &Session)
     Some(queue.remove(0))
 }
 
-/// Whether the run orders its cases by room ([`next_case`]): with a pool
-/// of several active accounts under a rule that counts wrong old
-/// passwords within a window whose room comes back with time. One account
-/// keeps the catalogue order (moving the cases around the lockable
-/// account's lockout changed what the fake tenants of `tests/tenants.rs`
-/// left that account with: a restore right after its lock, a cut answer
-/// on one of its requests).
+/// Whether the run orders its cases by room ([`next_case`]): under a rule
+/// that counts wrong old passwords within a window whose room comes back
+/// with time, with one active account as with a pool. Under a fixed
+/// budget or a count in a row the catalogue order is kept (waiting gains
+/// nothing there: room comes back with a success, or never).
 fn reorders(session: &Session) -> bool {
     let rule = session.lockout_rule();
-    session.ledger.pool_len() > 1
-        && rule.max_failures.is_some()
-        && rule.counting == Counting::Window
-        && rule.window.is_some()
+    rule.max_failures.is_some() && rule.counting == Counting::Window && rule.window.is_some()
 }
 
 /// What `conformance restore` did.

@@ -31,3 +31,4 @@ mod tenants;
 mod token_waits;
 mod transformed_storage;
 mod unverified_rows;
+mod window_order;

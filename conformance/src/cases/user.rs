@@ -223,17 +223,22 @@ async fn lockout(ctx: &mut CaseContext<'_>) -> Result<(), Stop> {
     }
     let new = ctx.fresh();
     let request = change(Some(&token), &password, &new, None);
-    ctx.step(
-        &format!("the right password for {}, now locked", account.subject),
-        request,
-        Effect::Other {
-            subject: account.subject.clone(),
-            old: password.clone(),
-            new: new.clone(),
-        },
-        Expect::LOCKED,
-    )
-    .await?;
+    let answer = ctx
+        .step(
+            &format!("the right password for {}, now locked", account.subject),
+            request,
+            Effect::Other {
+                subject: account.subject.clone(),
+                old: password.clone(),
+                new: new.clone(),
+            },
+            Expect::LOCKED,
+        )
+        .await?;
+    if is_error(&answer, "abnormal_user_status") {
+        // Locked for the target's lock time: no other case touches it.
+        ctx.runner.ledger.note_locked(&account.subject);
+    }
     ctx.result.notes.push(format!(
         "{} stays locked for the target's lock time",
         account.subject

@@ -10,8 +10,10 @@
 //! - the candidates (new passwords of refused changes, per account, and
 //!   which of them were answered) and whether the target was ever seen to
 //!   store a refused change (both in the state file);
-//! - each account's lockout budget (the active account's [`Budget`], the
-//!   other accounts' counted failures);
+//! - each account's lockout budget (the active account's [`Budget`], and
+//!   one per other account under the same rule: a window forgets the
+//!   wrong old passwords sent to `lockable` as it forgets the active
+//!   account's, so the restore can wait for room instead of giving up);
 //! - the one [`Ledger::save`] of the state file.
 //!
 //! It sends nothing and knows no token source: callers send, then apply
@@ -26,6 +28,7 @@
 //! wait); [`Ledger::select`] puts it in use. The state file holds every
 //! account of the pool, in the profile's order, then the other accounts.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use std::time::Duration;
@@ -176,6 +179,15 @@ pub struct Ledger {
     pub(crate) idle: Vec<ActiveAccount>,
     /// The other accounts this run sent changes (or refused changes) to.
     pub(crate) others: Vec<AccountState>,
+    /// The wrong old passwords counted against each other account, by
+    /// subject, under the one rule (their entries' `failures` in the
+    /// state file is the count now).
+    other_budgets: HashMap<String, Budget>,
+    /// Other accounts this run saw locked (the `lockable` account, locked
+    /// by `user.lockout-after-failures`): no case sends them a wrong old
+    /// password any more. Their lock lasts the target's lock time, which
+    /// no window of the profile tells.
+    locked: Vec<String>,
     /// This run saw the target store a change it refused (the active
     /// account's confirmation found its password changed), or resumed a
     /// state file with candidates: the other accounts' candidates are
@@ -210,6 +222,8 @@ impl Ledger {
             active: ActiveAccount::new(account, 0, original, rule),
             idle: Vec::new(),
             others: Vec::new(),
+            other_budgets: HashMap::new(),
+            locked: Vec::new(),
             stores_refused: false,
             stores_as: None,
             without_password: Vec::new(),
@@ -330,7 +344,10 @@ impl Ledger {
         let mut file = StateFile::from(self.state());
         file.accounts = self.pool().into_iter().map(ActiveAccount::entry).collect();
         for o in &self.others {
-            file.upsert(o.clone());
+            file.upsert(AccountState {
+                failures: self.other_failures(&o.subject),
+                ..o.clone()
+            });
         }
         file.stores_refused = Some(self.stores_refused);
         file.without_password = self.without_password.clone();
@@ -519,22 +536,78 @@ impl Ledger {
         self.others.iter_mut().find(|o| o.subject == subject)
     }
 
+    /// Counts the other accounts' recorded failures (from a state file)
+    /// as sent now, as the active account's are at a resume.
+    pub(crate) fn count_others_from_entries(&mut self) {
+        let rule = self.active.budget.rule();
+        self.other_budgets = self
+            .others
+            .iter()
+            .map(|o| {
+                let mut b = Budget::new(rule);
+                b.set(o.failures);
+                (o.subject.clone(), b)
+            })
+            .collect();
+    }
+
+    /// Wrong old passwords counted against another account now (a window
+    /// forgets the old ones).
+    pub(crate) fn other_failures(&self, subject: &str) -> u32 {
+        match self.other_budgets.get(subject) {
+            Some(b) => b.count(),
+            None => self.other(subject).map_or(0, |o| o.failures),
+        }
+    }
+
     /// Whether one more wrong old password may be sent to another account:
     /// its count stays two below the lockout threshold after it, as the
     /// active account's does.
+    /// A locked account has none.
     pub(crate) fn other_has_room(&self, subject: &str) -> bool {
-        let failures = self.other(subject).map_or(0, |o| o.failures);
-        self.active
-            .budget
-            .rule()
-            .max_failures
-            .is_none_or(|m| failures + 2 < m)
+        !self.locked.iter().any(|s| s == subject)
+            && self.other_wait(subject, 2) == Some(Duration::ZERO)
+    }
+
+    /// The target answered that another account is locked, after the
+    /// wrong old passwords this run sent it on purpose.
+    pub(crate) fn note_locked(&mut self, subject: &str) {
+        if !self.locked.iter().any(|s| s == subject) {
+            self.locked.push(subject.to_string());
+        }
+    }
+
+    /// How long until one more wrong old password may be sent to another
+    /// account with its count `below` under the lockout threshold after
+    /// it (2: a spare kept, as for the active account; 1: one below the
+    /// lock); zero: now; `None`: not in this run (its failures do not
+    /// expire).
+    pub(crate) fn other_wait(&self, subject: &str, below: u32) -> Option<Duration> {
+        let Some(max) = self.active.budget.rule().max_failures else {
+            return Some(Duration::ZERO);
+        };
+        let at_most = max.checked_sub(below + 1)?;
+        match self.other_budgets.get(subject) {
+            Some(b) => b.wait_until_at_most(at_most),
+            None => (self.other_failures(subject) <= at_most).then_some(Duration::ZERO),
+        }
     }
 
     /// One more wrong old password was sent to another account (saved).
     pub(crate) fn note_other_failure(&mut self, subject: &str) {
+        let rule = self.active.budget.rule();
+        let recorded = self.other(subject).map_or(0, |o| o.failures);
+        self.other_budgets
+            .entry(subject.to_string())
+            .or_insert_with(|| {
+                let mut b = Budget::new(rule);
+                b.set(recorded);
+                b
+            })
+            .note_failure();
+        let now = self.other_failures(subject);
         if let Some(o) = self.other_mut(subject) {
-            o.failures += 1;
+            o.failures = now;
         }
         self.save();
     }

@@ -3,11 +3,13 @@
 //! back to their original password at the end, each through as many
 //! generated passwords as the history needs.
 
+use std::time::Duration;
+
 use super::account::{Effect, Session};
 use super::requests::{change, is_error};
 use super::steps::CaseContext;
 use super::steps::pending::confirms;
-use crate::exchange::{ExchangeRecord, Response};
+use crate::exchange::{BodyRecord, ExchangeRecord, Response};
 use crate::state::AccountState;
 
 impl Session {
@@ -40,53 +42,28 @@ impl Session {
                 }
                 continue;
             }
-            let mut unconfirmed = None;
-            let a = &log.runner.profile.accounts;
-            let account = a.others().find(|a| a.subject == o.subject).cloned();
-            let resolved = match account {
-                Some(account) => {
-                    let label = format!("token:{}", o.subject);
-                    log.redactor
-                        .add(&o.current, &format!("password:{}-current", o.subject));
-                    // A `token_command` logs in with the password it has now.
-                    log.runner.tokens.set_password(&o.subject, &o.current);
-                    let mut o = o.clone();
-                    let mut token = log.token_for(&account, &label).await.ok();
-                    if let (Some(t), Some(pending)) = (token.clone(), o.pending.clone()) {
-                        log.redactor
-                            .add(&pending, &format!("password:{}-pending", o.subject));
-                        match resolve_other(&mut log, &t, &mut o).await {
-                            Some(now) => {
-                                if now != o.current {
-                                    o.previous.push(std::mem::replace(&mut o.current, now));
-                                    log.runner.tokens.set_password(&o.subject, &o.current);
-                                    token = log.token_for(&account, &label).await.ok();
-                                }
-                                o.pending = None;
-                                log.runner.ledger.upsert_other(o.clone());
-                                log.runner.ledger.save();
-                            }
-                            None => token = None,
-                        }
-                    }
-                    match token {
-                        Some(t) if check_candidates => {
-                            match try_candidates(&mut log, &t, &mut o).await {
-                                Ok(()) if o.current == o.original => true,
-                                Ok(()) => set_back(&mut log, &t, &o).await,
-                                Err(why) => {
-                                    unconfirmed = Some(why);
-                                    false
-                                }
-                            }
-                        }
-                        Some(_) if o.current == o.original => true,
-                        Some(t) => set_back(&mut log, &t, &o).await,
-                        None => false,
-                    }
-                }
-                None => false,
-            };
+            let (mut resolved, mut unconfirmed) = restore_one(&mut log, &o, check_candidates).await;
+            // `lockable`, locked on purpose, refuses everything until its
+            // lock lifts: waited for (the lock time is not declared: the
+            // window's length is taken), a bounded number of times.
+            let mut tries = 0;
+            while !resolved && tries < LOCK_TRIES && answered_locked(&log, &o.subject) {
+                let Some(wait) = log.runner.lockout_rule().window else {
+                    break;
+                };
+                tries += 1;
+                said.push(format!(
+                    "waited {} s for {}'s lock to lift ({tries} of at most {LOCK_TRIES}; the \
+                     target answered that it is locked, and its lock time is not declared: \
+                     window_secs taken)",
+                    wait.as_secs(),
+                    o.subject
+                ));
+                tokio::time::sleep(wait).await;
+                let now = log.runner.ledger.other(&o.subject).cloned();
+                let now = now.unwrap_or_else(|| o.clone());
+                (resolved, unconfirmed) = restore_one(&mut log, &now, check_candidates).await;
+            }
             if resolved {
                 // Its entry as the ledger has it now (failures counted on
                 // the way kept), back at its original.
@@ -133,12 +110,93 @@ impl Session {
                 });
             }
         }
+        // The waits for an account's window, said.
+        said.extend(
+            log.result
+                .notes
+                .iter()
+                .filter(|n| n.starts_with("waited"))
+                .cloned(),
+        );
         let exchanges = log.result.exchanges;
         if said.is_empty() {
             said.push("the other accounts kept their passwords".into());
         }
         (ok, said.join("; "), exchanges)
     }
+}
+
+/// How many times the restore waits for `lockable`'s lock to lift.
+const LOCK_TRIES: u32 = 3;
+
+/// Whether the last answer the restore got about `subject` says it is
+/// locked, and `subject` is the profile's `lockable` account (locked on
+/// purpose; the `locked` account stays locked).
+fn answered_locked(log: &CaseContext<'_>, subject: &str) -> bool {
+    let lockable = log.runner.profile.accounts.lockable.as_ref();
+    lockable.is_some_and(|l| l.subject == subject)
+        && log.result.exchanges.last().is_some_and(|x| {
+            x.purpose.contains(subject)
+                && x.response.as_ref().is_some_and(|r| {
+                    matches!(&r.body, BodyRecord::Json(v) if v["error"] == "abnormal_user_status")
+                })
+        })
+}
+
+/// Resolves and sets back one other account (`o`, as the ledger has it):
+/// whether it is at its original password now, and why its candidates
+/// could not be confirmed (if they could not).
+async fn restore_one(
+    log: &mut CaseContext<'_>,
+    o: &AccountState,
+    check_candidates: bool,
+) -> (bool, Option<String>) {
+    let mut unconfirmed = None;
+    let a = &log.runner.profile.accounts;
+    let account = a.others().find(|a| a.subject == o.subject).cloned();
+    let resolved = match account {
+        Some(account) => {
+            let label = format!("token:{}", o.subject);
+            log.redactor
+                .add(&o.current, &format!("password:{}-current", o.subject));
+            // A `token_command` logs in with the password it has now.
+            log.runner.tokens.set_password(&o.subject, &o.current);
+            let mut o = o.clone();
+            let mut token = log.token_for(&account, &label).await.ok();
+            if let (Some(t), Some(pending)) = (token.clone(), o.pending.clone()) {
+                log.redactor
+                    .add(&pending, &format!("password:{}-pending", o.subject));
+                match resolve_other(log, &t, &mut o).await {
+                    Some(now) => {
+                        if now != o.current {
+                            o.previous.push(std::mem::replace(&mut o.current, now));
+                            log.runner.tokens.set_password(&o.subject, &o.current);
+                            token = log.token_for(&account, &label).await.ok();
+                        }
+                        o.pending = None;
+                        log.runner.ledger.upsert_other(o.clone());
+                        log.runner.ledger.save();
+                    }
+                    None => token = None,
+                }
+            }
+            match token {
+                Some(t) if check_candidates => match try_candidates(log, &t, &mut o).await {
+                    Ok(()) if o.current == o.original => true,
+                    Ok(()) => set_back(log, &t, &o).await,
+                    Err(why) => {
+                        unconfirmed = Some(why);
+                        false
+                    }
+                },
+                Some(_) if o.current == o.original => true,
+                Some(t) => set_back(log, &t, &o).await,
+                None => false,
+            }
+        }
+        None => false,
+    };
+    (resolved, unconfirmed)
 }
 
 /// Changes another account back to its original password with its own
@@ -224,13 +282,11 @@ async fn try_candidates(
             r.status
         ));
     }
-    o.failures += 1;
-    log.runner.ledger.upsert_other(o.clone());
-    log.runner.ledger.save();
+    count_wrong(log, o);
     let max = log.runner.max_failures();
     for candidate in o.candidates.clone().iter().rev() {
         // Two below the threshold after the try, as for the active account.
-        if max.is_some_and(|m| o.failures + 2 >= m) {
+        if !room_for_other(log, &o.subject, 2).await {
             return Err(format!(
                 "its lockout budget ({} wrong old passwords) leaves no room to try the rest",
                 max.unwrap_or_default()
@@ -272,11 +328,7 @@ async fn try_candidates(
                 confirmed(log, o);
                 return Ok(());
             }
-            Some(r) if is_error(&r, "wrong_old_password") => {
-                o.failures += 1;
-                log.runner.ledger.upsert_other(o.clone());
-                log.runner.ledger.save();
-            }
+            Some(r) if is_error(&r, "wrong_old_password") => count_wrong(log, o),
             _ => {
                 log.runner.ledger.upsert_other(o.clone());
                 log.runner.ledger.save();
@@ -297,16 +349,16 @@ async fn resolve_other(
     o: &mut AccountState,
 ) -> Option<String> {
     let pending = o.pending.clone()?;
-    let max = log.runner.max_failures();
     let includes_current = log.runner.profile.policy.history_includes_current;
     let current = o.current.clone();
     for (candidate, question) in [
         (&current, "does the recorded password still work?"),
         (&pending, "was the change without an answer applied?"),
     ] {
-        if *candidate == pending && max.is_some_and(|m| o.failures + 1 >= m) {
+        if *candidate == pending && !room_for_other(log, &o.subject, 1).await {
             // The recorded password was refused: the pending one would be
-            // a wrong old password past the account's spare.
+            // a wrong old password past the account's spare (its window
+            // waited for, where it has one).
             return None;
         }
         let r = log
@@ -321,11 +373,41 @@ async fn resolve_other(
         if !is_error(&r, "wrong_old_password") {
             return None;
         }
-        o.failures += 1;
-        log.runner.ledger.upsert_other(o.clone());
-        log.runner.ledger.save();
+        count_wrong(log, o);
     }
     None
+}
+
+/// One more wrong old password was sent to another account (`o`, as the
+/// caller has it): counted in the ledger (saved), and in `o`.
+fn count_wrong(log: &mut CaseContext<'_>, o: &mut AccountState) {
+    log.runner.ledger.upsert_other(o.clone());
+    log.runner.ledger.note_other_failure(&o.subject);
+    o.failures = log.runner.ledger.other_failures(&o.subject);
+}
+
+/// Whether `subject` may be sent one more wrong old password, its count
+/// staying `below` under its lockout threshold after it: now, or after
+/// waiting for its window to forget older ones (at most the window and a
+/// second; the wait is noted), as the active account's guard waits (the
+/// wrong old passwords `user.lockout-after-failures` sent `lockable`
+/// fill its window). `false`: not in this run.
+async fn room_for_other(log: &mut CaseContext<'_>, subject: &str, below: u32) -> bool {
+    let window = log.runner.lockout_rule().window.unwrap_or_default();
+    match log.runner.ledger.other_wait(subject, below) {
+        Some(wait) if wait.is_zero() => true,
+        Some(wait) if wait <= window + Duration::from_secs(1) => {
+            log.result.notes.push(format!(
+                "waited {:.1} s for {subject}'s lockout window ({} s) to make room for a \
+                 possibly wrong old password",
+                wait.as_secs_f64(),
+                window.as_secs()
+            ));
+            tokio::time::sleep(wait).await;
+            log.runner.ledger.other_wait(subject, below) == Some(Duration::ZERO)
+        }
+        _ => false,
+    }
 }
 
 /// Changes to fresh passwords needed before `original` can be set again
@@ -379,7 +461,7 @@ async fn change_other(
         .exchange(purpose, change(Some(token), old, new, None), Effect::None)
         .await;
     if r.is_none() {
-        if !log.runner.ledger.other_has_room(subject) {
+        if !room_for_other(log, subject, 2).await {
             return None;
         }
         let again = format!("{purpose} (again: the answer was lost)");
@@ -390,7 +472,7 @@ async fn change_other(
             .is_some_and(|r| is_error(r, "wrong_old_password"))
         {
             log.runner.ledger.note_other_failure(subject);
-            if !log.runner.ledger.other_has_room(subject) {
+            if !room_for_other(log, subject, 2).await {
                 return None;
             }
             let probe = log

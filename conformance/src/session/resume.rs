@@ -43,6 +43,7 @@ impl Session {
             .filter(|a| !ours(&a.subject))
             .cloned()
             .collect();
+        self.ledger.count_others_from_entries();
         // Whether the target was seen to store a refused change: as the
         // file records it; a file written before that was recorded: any
         // recorded candidate means "maybe" (checked at the end).

@@ -252,6 +252,8 @@ struct User {
     failure_times: Vec<Instant>,
     /// Locked by wrong old passwords during the fake's life.
     locked_here: bool,
+    /// When that lock was set (released after [`Tenant::lock_lifts_after`]).
+    locked_at: Option<Instant>,
     /// Wrong old passwords received in all.
     wrong_old: u32,
 }
@@ -291,7 +293,25 @@ struct Shared {
     busy: Mutex<usize>,
     /// Tokens revoked by changes ([`Quirk::RevokesOnChange`]).
     revocations: Mutex<revoke::Revocations>,
+    /// Every request to the endpoint that was handled, in order.
+    answered: Mutex<Vec<Answered>>,
 }
+
+/// A request to the endpoint the fake handled: when, its status, and the
+/// subject whose old password it refused as wrong (if it did).
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// When the answer was made.
+    pub at: Instant,
+    /// Its status.
+    pub status: u16,
+    /// The account a wrong old password was sent to.
+    pub wrong_old_of: Option<String>,
+}
+
+/// Marks an answer that refused a wrong old password (of this subject).
+#[derive(Debug, Clone)]
+struct WrongOldOf(String);
 
 /// A fake on an ephemeral port; stops when dropped.
 pub struct Fake {
@@ -362,6 +382,11 @@ impl Fake {
         *self.shared.traffic.lock().unwrap()
     }
 
+    /// Every request to the endpoint the fake handled so far, in order.
+    pub fn answered(&self) -> Vec<Answered> {
+        self.shared.answered.lock().unwrap().clone()
+    }
+
     /// Tokens refused as revoked by a change ([`Quirk::RevokesOnChange`]).
     pub fn revoked_refusals(&self) -> usize {
         self.shared.revocations.lock().unwrap().refusals
@@ -413,6 +438,7 @@ impl Fake {
                     failures: 0,
                     failure_times: Vec::new(),
                     locked_here: false,
+                    locked_at: None,
                     wrong_old: 0,
                 },
             );
@@ -427,6 +453,7 @@ impl Fake {
             seen: Mutex::new(Vec::new()),
             busy: Mutex::new(0),
             revocations: Mutex::new(revoke::Revocations::default()),
+            answered: Mutex::new(Vec::new()),
         });
         let serving = shared.clone();
         let idle = near_miss::idle_timeout(&shared.tenant.quirks);
@@ -947,6 +974,16 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
             error(s, "user_not_found")
         };
     };
+    // A lock set by wrong old passwords is released after the tenant's
+    // lock time, its count forgotten.
+    if let (Some(at), Some(lifts)) = (user.locked_at, s.tenant.lock_lifts_after)
+        && at.elapsed() >= lifts
+    {
+        user.status = Status::Normal;
+        user.locked_at = None;
+        user.failures = 0;
+        user.failure_times.clear();
+    }
     let order: &[Check] = if has(s, Quirk::PolicyBeforeOldPassword) {
         &[
             Check::Status,
@@ -1030,31 +1067,34 @@ async fn handle(s: &Shared, req: Request<Incoming>) -> Answer {
                     {
                         user.status = Status::Locked;
                         user.locked_here = true;
+                        user.locked_at = Some(Instant::now());
                     }
                     if has(s, Quirk::StoresDespiteWrongOld) {
                         let old_pw = std::mem::replace(&mut user.password, new.clone());
                         user.previous.push(old_pw);
                     }
-                    if has(s, Quirk::WrongOldAsTextPlain) {
-                        return Response::builder()
+                    let mut answer = if has(s, Quirk::WrongOldAsTextPlain) {
+                        Response::builder()
                             .status(400)
                             .header("content-type", "text/plain")
                             .body(Full::new(Bytes::from_static(
                                 br#"{"error":"wrong_old_password"}"#,
                             )))
-                            .unwrap();
-                    }
-                    if has(s, Quirk::WrongOld401) {
-                        return json_error(s, 401, json!({ "error": "wrong_old_password" }));
-                    }
-                    return error(
-                        s,
-                        if has(s, Quirk::WrongOldErrorString) {
-                            "wrong_password"
-                        } else {
-                            "wrong_old_password"
-                        },
-                    );
+                            .unwrap()
+                    } else if has(s, Quirk::WrongOld401) {
+                        json_error(s, 401, json!({ "error": "wrong_old_password" }))
+                    } else {
+                        error(
+                            s,
+                            if has(s, Quirk::WrongOldErrorString) {
+                                "wrong_password"
+                            } else {
+                                "wrong_old_password"
+                            },
+                        )
+                    };
+                    answer.extensions_mut().insert(WrongOldOf(sub.clone()));
+                    return answer;
                 }
                 if s.tenant.lockout_window.is_none() {
                     user.failures = 0;

@@ -24,6 +24,9 @@ pub struct Tenant {
     pub lockout_window: Option<Duration>,
     /// Wrong old passwords that lock [default: 5].
     pub max_failures: Option<u32>,
+    /// An account locked by wrong old passwords is released this long
+    /// after its lock (the vendor's configured time) [default: never].
+    pub lock_lifts_after: Option<std::time::Duration>,
     /// Every n-th request is answered 429 with `Retry-After: 1` and not
     /// handled: a rate limiter's answer, on a count instead of the clock so
     /// that a test can rely on meeting it.
@@ -108,6 +111,16 @@ pub(super) async fn network(
             tokio::time::sleep(wait).await;
             s.traffic.lock().unwrap().holding = false;
         }
+    }
+    if endpoint {
+        s.answered.lock().unwrap().push(super::Answered {
+            at: std::time::Instant::now(),
+            status: answer.status().as_u16(),
+            wrong_old_of: answer
+                .extensions()
+                .get::<super::WrongOldOf>()
+                .map(|w| w.0.clone()),
+        });
     }
     let cut = endpoint && {
         let mut t = s.traffic.lock().unwrap();

@@ -171,16 +171,17 @@ impl CaseContext<'_> {
                 self.runner.ledger.save();
             }
             Effect::Candidate { subject, new, .. } => {
-                if let Some(o) = self.runner.ledger.other_mut(subject) {
-                    if response.status == 200 {
-                        // Applied despite a wrong old password: it has `new`.
-                        let old = std::mem::replace(&mut o.current, new.clone());
-                        o.previous.push(old);
-                        o.candidates.clear();
-                        o.answered.clear();
-                    } else if is_error(response, "wrong_old_password") {
-                        o.failures += 1;
-                    }
+                if response.status == 200
+                    && let Some(o) = self.runner.ledger.other_mut(subject)
+                {
+                    // Applied despite a wrong old password: it has `new`.
+                    let old = std::mem::replace(&mut o.current, new.clone());
+                    o.previous.push(old);
+                    o.candidates.clear();
+                    o.answered.clear();
+                }
+                if is_error(response, "wrong_old_password") {
+                    self.runner.ledger.note_other_failure(subject);
                 }
                 if response.status != 200 {
                     self.runner.ledger.candidate_answered(subject, new);
