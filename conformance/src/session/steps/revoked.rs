@@ -130,7 +130,10 @@ impl crate::session::Session {
         };
         let a = &self.ledger.active;
         let changes = match self.profile.policy.depth() {
-            Some(_) if a.pending.is_none() => format!("{} changes", self.cycles_needed() + 1),
+            Some(_) if a.pending.is_none() => match self.cycles_needed() + 1 {
+                1 => "1 change".to_string(),
+                n => format!("{n} changes"),
+            },
             _ => "at least one change".to_string(),
         };
         Some(format!(
