@@ -315,3 +315,72 @@ async fn after_a_refused_static_token_restore_with_fresh_static_tokens_sets_it_b
     assert!(rounds > 1, "one fresh token made every change");
     alice_restored(&fake, &state);
 }
+
+/// The generated properties (alone, or after a case that learned the
+/// refusal) against a revoking target with a static token: the run's
+/// exit 2 is set from them too, every property is not determined for the
+/// same reason (none failed), and the token is refused once in all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_properties_learn_a_refused_static_token_once_and_set_exit_2() {
+    use conformance::cases::CATALOGUE;
+    use conformance::properties::PropertyOptions;
+    use conformance::properties::driver::Bounds;
+    use conformance::vocabulary::Property;
+    for before in [&[][..], &["password.change"][..]] {
+        let fake = Fake::start(Some(Quirk::RevokesOnChange)).await;
+        let profile = static_profile(&fake, static_token());
+        let dir = tempfile::tempdir().unwrap();
+        let options = options(dir.path());
+        let props = PropertyOptions {
+            cases: 8,
+            sequences: 4,
+            max_steps: 6,
+            seed: 7,
+            only: vec![
+                Property::PolicyOracle,
+                Property::AccountModel,
+                Property::HostileInputs,
+            ],
+            regressions: None,
+            enforcement: options.enforcement,
+            progress: false,
+            max_shrink_iters: 4,
+            replay: None,
+        };
+        let bounds = Bounds {
+            max_requests: 500,
+            timeout: Duration::from_secs(5),
+        };
+        let cases: Vec<_> = CATALOGUE.iter().filter(|c| before.contains(&c.id)).collect();
+        let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
+            .await
+            .expect("the run starts");
+        let results: Vec<_> = outcome
+            .cases
+            .iter()
+            .map(|c| (c.id, c.verdict, c.reason.clone()))
+            .collect();
+        let why = outcome.token_refused.as_deref().unwrap_or_default();
+        assert!(
+            why.starts_with("accounts.active.token was refused after this run changed"),
+            "{before:?}: {why:?} {results:?}"
+        );
+        let properties = &outcome.cases[cases.len()..];
+        assert_eq!(properties.len(), 3, "{results:?}");
+        for p in properties {
+            assert_eq!(p.verdict, Verdict::Skip, "{before:?}: {results:?}");
+            let reason = p.reason.as_deref().unwrap_or_default();
+            assert!(
+                reason.starts_with("not determined: the target refused accounts.active.token"),
+                "{before:?}: {reason}"
+            );
+        }
+        assert_eq!(fake.revoked_refusals(), 1, "{before:?}: {results:?}");
+        assert!(!outcome.restore.ok);
+        assert!(
+            outcome.restore.outcome.contains("fresh token"),
+            "{}",
+            outcome.restore.outcome
+        );
+    }
+}
