@@ -384,3 +384,32 @@ async fn the_properties_learn_a_refused_static_token_once_and_set_exit_2() {
         );
     }
 }
+
+/// A static token refused before any change by the run is no revocation:
+/// the token is misconfigured, judged as it is (the case fails), never
+/// learned, and the run's exit is not the configuration limit's 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_token_refused_before_any_change_is_judged_as_it_is() {
+    let fake = Fake::start(Some(Quirk::RevokesOnChange)).await;
+    let profile = static_profile(&fake, "not-a-token-of-this-target".into());
+    let dir = tempfile::tempdir().unwrap();
+    let options = options(dir.path());
+    let cases: Vec<_> = cases::CATALOGUE
+        .iter()
+        .filter(|c| c.id == "password.change" || c.id == "password.duplicate")
+        .collect();
+    let outcome = runner::run(&profile, &cases, &options).await.unwrap();
+    let results: Vec<_> = outcome
+        .cases
+        .iter()
+        .map(|c| (c.id, c.verdict, c.reason.clone(), c.notes.clone()))
+        .collect();
+    assert!(outcome.token_refused.is_none(), "{results:?}");
+    for c in &outcome.cases {
+        assert_eq!(c.verdict, Verdict::Fail, "{results:?}");
+        // Both sent it: nothing was learned.
+        assert!(!c.exchanges.is_empty(), "{results:?}");
+        assert!(c.notes.iter().all(|n| !n.starts_with("not sent")), "{results:?}");
+    }
+    assert_eq!(fake.revoked_refusals(), 0);
+}
