@@ -460,6 +460,9 @@ mod tests {
         g.learn_refused_from(&f);
         assert!(before_send(&g, &request).is_some());
         let note = Refusal::not_sent("a step", &subject, &key);
-        assert!(note.starts_with("not sent (a step): accounts.active.token"), "{note}");
+        assert!(
+            note.starts_with("not sent (a step): accounts.active.token"),
+            "{note}"
+        );
     }
 }

@@ -300,7 +300,10 @@ async fn after_a_refused_static_token_restore_with_fresh_static_tokens_sets_it_b
             break;
         }
         let said = out.restore.as_ref().unwrap().outcome.clone();
-        assert!(said.contains("a fresh token issued after the last change"), "{said}");
+        assert!(
+            said.contains("a fresh token issued after the last change"),
+            "{said}"
+        );
         // History 5: five changes push the original out, the sixth sets
         // it; this round made one.
         let to_go = match 6 - rounds {
@@ -351,10 +354,14 @@ async fn the_properties_learn_a_refused_static_token_once_and_set_exit_2() {
             max_requests: 500,
             timeout: Duration::from_secs(5),
         };
-        let cases: Vec<_> = CATALOGUE.iter().filter(|c| before.contains(&c.id)).collect();
-        let outcome = runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
-            .await
-            .expect("the run starts");
+        let cases: Vec<_> = CATALOGUE
+            .iter()
+            .filter(|c| before.contains(&c.id))
+            .collect();
+        let outcome =
+            runner::run_with_properties(&profile, &cases, &options, Some((props, bounds)))
+                .await
+                .expect("the run starts");
         let results: Vec<_> = outcome
             .cases
             .iter()
@@ -409,7 +416,10 @@ async fn a_static_token_refused_before_any_change_is_judged_as_it_is() {
         assert_eq!(c.verdict, Verdict::Fail, "{results:?}");
         // Both sent it: nothing was learned.
         assert!(!c.exchanges.is_empty(), "{results:?}");
-        assert!(c.notes.iter().all(|n| !n.starts_with("not sent")), "{results:?}");
+        assert!(
+            c.notes.iter().all(|n| !n.starts_with("not sent")),
+            "{results:?}"
+        );
     }
     assert_eq!(fake.revoked_refusals(), 0);
 }
