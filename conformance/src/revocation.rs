@@ -426,7 +426,9 @@ mod tests {
         let mut f = TokenFactory::new(&p).unwrap();
         let request = bearer("static-alice-token");
         let other = bearer("static-profile-token");
-        let minted = bearer(&f.standard(p.accounts.active()).await.unwrap());
+        let a = p.accounts.active().clone();
+        let minted = f.variant(&a, TokenKind::DeclaredScope(&["openid"])).await;
+        let minted = bearer(&minted.unwrap());
         // Refused before any change by the run: a misconfigured token,
         // judged as it is and never learned.
         let mut sent = request.clone();

@@ -168,6 +168,17 @@ async fn a_static_token_refused_after_the_change_is_not_determined_never_failed(
         .find(|c| c.id == "auth.invalid-token.garbage")
         .unwrap();
     assert_eq!(garbage.verdict, Verdict::Pass, "{text}");
+    // The confirmations after the refusal say why they could not run.
+    let unconfirmed: Vec<_> = report.effects.iter().filter(|h| !h.ok).collect();
+    assert!(!unconfirmed.is_empty(), "{text}");
+    for h in unconfirmed {
+        assert!(
+            h.outcome
+                .contains("accounts.active.token was refused after this run changed"),
+            "{}",
+            h.outcome
+        );
+    }
     // Nothing was resent as if its answer had been lost.
     let every = report
         .cases
