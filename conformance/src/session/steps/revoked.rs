@@ -156,3 +156,125 @@ impl crate::session::Session {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::CaseContext;
+    use crate::profile::Profile;
+    use crate::session::requests::change;
+    use crate::session::{RunOptions, Session};
+
+    /// A target that gives every request `answer` (nothing: the
+    /// connection closed unanswered): its address, and how many requests
+    /// it read.
+    async fn target(answer: &'static str) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        let n = s.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buf).to_lowercase();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let len = text[..end]
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            if buf.len() >= end + 4 + len {
+                                break;
+                            }
+                        }
+                    }
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    let _ = s.write_all(answer.as_bytes()).await;
+                    let _ = s.shutdown().await;
+                });
+            }
+        });
+        (format!("http://{addr}"), count)
+    }
+
+    /// The reference profile at `base_url`, alice with a static token;
+    /// no retry after a 503.
+    fn session(base_url: String, dir: &std::path::Path) -> Session {
+        let mut profile =
+            Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
+        profile.base_url = base_url;
+        profile.tokens.private_key = None;
+        profile.accounts.active_mut().token = Some("static-alice".into());
+        profile.http.max_retries = Some(0);
+        let options = RunOptions {
+            enforcement: crate::verdict::Enforcement {
+                strict: false,
+                reference: false,
+            },
+            show_secrets: false,
+            state_file: dir.join("state.json"),
+            timeout: std::time::Duration::from_secs(2),
+        };
+        let mut session = Session::new(&profile, &options).unwrap();
+        // The run changed alice's password.
+        session.tokens.set_password("alice", "Changed-Passw0rd-1");
+        session
+    }
+
+    /// What `probe` sent against a target answering `answer`: the
+    /// purposes recorded, and the requests the target read.
+    async fn probed(answer: &'static str) -> (Vec<String>, usize, Vec<String>) {
+        let (url, count) = target(answer).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = session(url, dir.path());
+        let mut ctx = CaseContext::housekeeping(&mut session);
+        let request = change(Some("static-alice"), "p", "p", None);
+        assert!(ctx.probe("a probe", request).await.is_none());
+        let purposes = ctx.result.exchanges.iter().map(|x| x.purpose.clone());
+        let notes = ctx.result.notes.clone();
+        (purposes.collect(), count.load(Ordering::SeqCst), notes)
+    }
+
+    #[tokio::test]
+    async fn probe_resends_a_lost_answer_and_says_why_it_resends_or_not() {
+        // Lost: sent once more, so labelled.
+        let (purposes, sent, _) = probed("").await;
+        assert_eq!(sent, 2, "{purposes:?}");
+        assert!(
+            purposes[1].starts_with("a probe (again: the answer was lost)"),
+            "{purposes:?}"
+        );
+        // The retry bound spent: not lost, and said so.
+        let busy = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\
+                    Content-Length: 0\r\nConnection: close\r\n\r\n";
+        let (purposes, sent, _) = probed(busy).await;
+        assert_eq!(sent, 2, "{purposes:?}");
+        assert!(
+            purposes[1].starts_with("a probe (again: the retry bound was spent)"),
+            "{purposes:?}"
+        );
+        // Its static token refused after the run's change: not resent
+        // (it would be refused again), and learned.
+        let refused = "HTTP/1.1 401 Unauthorized\r\n\
+                       WWW-Authenticate: Bearer error=\"invalid_token\"\r\n\
+                       Content-Length: 0\r\nConnection: close\r\n\r\n";
+        let (purposes, sent, notes) = probed(refused).await;
+        assert_eq!(sent, 1, "{purposes:?} {notes:?}");
+        assert_eq!(purposes, vec!["a probe".to_string()]);
+        // Not even tried again (a resend would be noted "not sent").
+        assert!(notes.iter().all(|n| !n.contains("again")), "{notes:?}");
+    }
+}
