@@ -434,3 +434,95 @@ async fn a_static_token_refused_before_any_change_is_judged_as_it_is() {
     }
     assert_eq!(fake.revoked_refusals(), 0);
 }
+
+/// The binary: a run whose static token was refused after its change
+/// exits 2 and says on stderr what the account has and what sets it back;
+/// `conformance restore` with minting then sets it back (exit 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_says_on_stderr_how_to_set_the_password_back() {
+    let fake = Fake::start(Some(Quirk::RevokesOnChange)).await;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let reference = std::fs::read_to_string(fixtures.join("reference.toml")).unwrap();
+    let key = fixtures.join("keys/dev-rs256.pem");
+    let untrusted = fixtures.join("keys/untrusted-rs256.pem");
+    let with = |private: bool| {
+        let mut text = String::new();
+        for line in reference.lines() {
+            let line = if line.starts_with("private_key") {
+                match private {
+                    true => format!("private_key = {:?}", key.to_str().unwrap()),
+                    false => continue,
+                }
+            } else if line.starts_with("untrusted_private_key") {
+                format!("untrusted_private_key = {:?}", untrusted.to_str().unwrap())
+            } else {
+                line.to_string()
+            };
+            text.push_str(&line);
+            text.push('\n');
+            if line == "password = \"Alice-Passw0rd\"" && !private {
+                text.push_str(&format!("token = {:?}\n", static_token_with("cli")));
+            }
+        }
+        text
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (static_file, minted_file) = (dir.path().join("static.toml"), dir.path().join("m.toml"));
+    std::fs::write(&static_file, with(false)).unwrap();
+    std::fs::write(&minted_file, with(true)).unwrap();
+    let state = dir.path().join("state.json");
+    let url = format!("http://{}", fake.addr);
+    let conformance = |args: Vec<&str>| {
+        let bin = env!("CARGO_BIN_EXE_conformance");
+        let args: Vec<String> = args.into_iter().map(str::to_string).collect();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                std::process::Command::new(bin)
+                    .args(&args)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let report = dir.path().join("report.txt");
+    let o = conformance(vec![
+        "run",
+        "--profile",
+        static_file.to_str().unwrap(),
+        "--base-url",
+        &url,
+        "--state",
+        state.to_str().unwrap(),
+        "--case",
+        "password.*",
+        "--output",
+        report.to_str().unwrap(),
+    ])
+    .await;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for words in [
+        "restore: the original password of alice was not restored: accounts.active.token was \
+         refused after this run changed its password",
+        "run `conformance restore --profile <profile> --state",
+        "exit 2: accounts.active.token was refused after this run changed",
+    ] {
+        assert!(err.contains(words), "{words}\n{err}");
+    }
+    assert!(state.exists(), "{err}");
+    let o = conformance(vec![
+        "restore",
+        "--profile",
+        minted_file.to_str().unwrap(),
+        "--base-url",
+        &url,
+        "--state",
+        state.to_str().unwrap(),
+    ])
+    .await;
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    alice_restored(&fake, &state);
+}
