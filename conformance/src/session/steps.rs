@@ -36,7 +36,7 @@ use super::requests::{change, is_error};
 mod effects;
 pub(crate) mod pending;
 pub(crate) mod recheck;
-mod revoked;
+pub(crate) mod revoked;
 
 /// One case in progress: the steps every case family shares (fresh and
 /// wrong passwords, tokens, a checked exchange, effects, the lockout guard).
@@ -110,6 +110,14 @@ impl<'r> CaseContext<'r> {
         let mut ctx = CaseContext::new(runner, &HOUSEKEEPING);
         ctx.result.id = "the runner's housekeeping";
         ctx
+    }
+
+    /// Why the last [`CaseContext::exchange`] may get an answer if sent
+    /// again (its answer lost, the retry bound spent); `None` when it was
+    /// answered or not sent (a token refused after the run's change, a
+    /// token that cannot be made).
+    pub(crate) fn resend_because(&self) -> Option<&'static str> {
+        self.resend_because
     }
 
     /// A request that changes nothing (a change of a password to itself),

@@ -158,7 +158,7 @@ impl crate::session::Session {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -169,10 +169,15 @@ mod tests {
     use crate::session::requests::change;
     use crate::session::{RunOptions, Session};
 
+    /// A 401 `invalid_token`, as a revoking target refuses a token.
+    pub(crate) const REFUSED: &str = "HTTP/1.1 401 Unauthorized\r\n\
+                                      WWW-Authenticate: Bearer error=\"invalid_token\"\r\n\
+                                      Content-Length: 0\r\nConnection: close\r\n\r\n";
+
     /// A target that gives every request `answer` (nothing: the
     /// connection closed unanswered): its address, and how many requests
     /// it read.
-    async fn target(answer: &'static str) -> (String, Arc<AtomicUsize>) {
+    pub(crate) async fn target(answer: &'static str) -> (String, Arc<AtomicUsize>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let count = Arc::new(AtomicUsize::new(0));
@@ -212,7 +217,7 @@ mod tests {
 
     /// The reference profile at `base_url`, alice with a static token;
     /// no retry after a 503.
-    fn session(base_url: String, dir: &std::path::Path) -> Session {
+    pub(crate) fn session(base_url: String, dir: &std::path::Path) -> Session {
         let mut profile =
             Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
         profile.base_url = base_url;
@@ -268,10 +273,7 @@ mod tests {
         );
         // Its static token refused after the run's change: not resent
         // (it would be refused again), and learned.
-        let refused = "HTTP/1.1 401 Unauthorized\r\n\
-                       WWW-Authenticate: Bearer error=\"invalid_token\"\r\n\
-                       Content-Length: 0\r\nConnection: close\r\n\r\n";
-        let (purposes, sent, notes) = probed(refused).await;
+        let (purposes, sent, notes) = probed(REFUSED).await;
         assert_eq!(sent, 1, "{purposes:?} {notes:?}");
         assert_eq!(purposes, vec!["a probe".to_string()]);
         // Not even tried again (a resend would be noted "not sent").
