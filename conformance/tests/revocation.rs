@@ -7,6 +7,11 @@
 //! token it cannot: the cases after the first change are not determined,
 //! naming the profile keys that would decide them, never failed, and the
 //! exit code is 2 (what the profile gives cannot serve the run), not 1.
+//! The refusal is learned once (catalogue, confirmations, properties,
+//! restore): the token is refused once in a whole run; the restore sends
+//! nothing with it and says what sets the password back, and `conformance
+//! restore` with minting, or with fresh static tokens (one change each),
+//! does. A refusal before any change is no revocation.
 
 use std::time::Duration;
 
