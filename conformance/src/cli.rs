@@ -564,6 +564,11 @@ fn run_command(args: &RunArgs) -> Result<u8, CliError> {
     let exit = report.exit();
     if args.output.is_some() {
         eprintln!("{}", report.summary.line());
+        if !report.restore.ok {
+            // What the account has now and what sets it back (a static
+            // token refused after the run's change, open point 10, …).
+            eprintln!("restore: {}", terminal::line(&report.restore.outcome));
+        }
         eprintln!("{}", terminal::line(&exit.line()));
     }
     Ok(exit.code)

@@ -5,7 +5,12 @@
 //! this module decides what follows: the token is taken again (minted
 //! anew, or `token_command` run again with the account's new password)
 //! and the request is sent once more; a static token of the profile
-//! cannot be, so the answer determines nothing.
+//! cannot be, so the answer determines nothing. That is learned once
+//! ([`TokenFactory::refuse_static`]): a later request carrying the same
+//! static token is not sent ([`before_send`]), and determines nothing for
+//! the same reason. A refusal before any change by the run is never taken
+//! for a revocation (the token is then judged as it is: a misconfigured
+//! token fails the cases that use it).
 //!
 //! It owns that decision and the edit of the request's headers; the
 //! resend, its record and its judgement are the callers' (a case's step,
@@ -63,6 +68,26 @@ impl Refusal {
         )
     }
 
+    /// Why the run ends with exit 2 (a configuration limit of the
+    /// profile, not a failure of the target), and what to do.
+    pub fn exit_reason(subject: &str, key: &str) -> String {
+        format!(
+            "{key} was refused after this run changed the password of {subject} (open point \
+             10); a static token cannot be taken again: {}",
+            Refusal::remedy(key)
+        )
+    }
+
+    /// The note of a request not sent because its static token was
+    /// already refused after the run's change ([`before_send`]).
+    pub fn not_sent(purpose: &str, subject: &str, key: &str) -> String {
+        format!(
+            "not sent ({purpose}): {key} was already refused (401 invalid_token) after this run \
+             changed the password of {subject} (open point 10); sent again it would only be \
+             refused again"
+        )
+    }
+
     /// What lets the suite take the token of `key` again.
     pub fn remedy(key: &str) -> String {
         if key == "tokens.no_openid_token" {
@@ -104,9 +129,21 @@ fn bearer_token(request: &Request) -> Option<(usize, String)> {
     (scheme.eq_ignore_ascii_case("bearer") && one).then(|| (index, token.to_string()))
 }
 
+/// Before `request` goes out: when its well-formed bearer token is a
+/// static token the target already refused after the run's change
+/// ([`after_answer`] learned it), the request is not to be sent; the
+/// refusal as learned ([`Refusal::Static`]). `None`: send it.
+pub fn before_send(tokens: &TokenFactory, request: &Request) -> Option<Refusal> {
+    let (_, token) = bearer_token(request)?;
+    match tokens.refused_static(&token)? {
+        Stale::Static { subject, key } => Some(Refusal::Static { subject, key }),
+        Stale::Renewable { .. } => None,
+    }
+}
+
 /// After `response` to `request`: when it refuses a token the run's change
 /// may have revoked (the request's well-formed bearer token), takes it
-/// again in the request.
+/// again in the request; a static one is learned refused.
 pub async fn after_answer(
     tokens: &mut TokenFactory,
     request: &mut Request,
@@ -120,7 +157,11 @@ pub async fn after_answer(
     };
     let subject = match tokens.stale(&token) {
         None => return Refusal::Judge,
-        Some(Stale::Static { subject, key }) => return Refusal::Static { subject, key },
+        Some(Stale::Static { subject, key }) => {
+            // Learned once: never sent again.
+            tokens.refuse_static(&token);
+            return Refusal::Static { subject, key };
+        }
         Some(Stale::Renewable { subject }) => subject,
     };
     let new = match tokens.take_again(&token).await {
@@ -373,6 +414,57 @@ mod tests {
             why.contains("tokens.private_key or tokens.token_command")
                 && why.contains("open point 10"),
             "{why}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_static_token_refused_after_the_change_is_learned_once() {
+        let p = profile(
+            "no_openid_token = \"static-profile-token\"\n",
+            Some("static-alice-token"),
+        );
+        let mut f = TokenFactory::new(&p).unwrap();
+        let request = bearer("static-alice-token");
+        let other = bearer("static-profile-token");
+        let a = p.accounts.active().clone();
+        let minted = f.variant(&a, TokenKind::DeclaredScope(&["openid"])).await;
+        let minted = bearer(&minted.unwrap());
+        // Refused before any change by the run: a misconfigured token,
+        // judged as it is and never learned.
+        let mut sent = request.clone();
+        let r = after_answer(&mut f, &mut sent, &invalid_token()).await;
+        assert!(matches!(r, Refusal::Judge), "{r:?}");
+        assert!(before_send(&f, &request).is_none());
+        // Changed, but not yet refused: still sent.
+        f.set_password("alice", "p2");
+        assert!(before_send(&f, &request).is_none());
+        let mut sent = request.clone();
+        let r = after_answer(&mut f, &mut sent, &invalid_token()).await;
+        assert!(matches!(r, Refusal::Static { .. }), "{r:?}");
+        // Learned: not sent again, with the same subject and key.
+        let Some(Refusal::Static { subject, key }) = before_send(&f, &request) else {
+            panic!("not learned")
+        };
+        assert_eq!(
+            (subject.as_str(), key.as_str()),
+            ("alice", "accounts.active.token")
+        );
+        // In lower case with two spaces, it is the same token.
+        let mut lower = request.clone();
+        lower.headers[0].1 = HeaderValue::from_static("bearer  static-alice-token");
+        assert!(before_send(&f, &lower).is_some());
+        // Other tokens of the same subject are still sent.
+        assert!(before_send(&f, &other).is_none());
+        assert!(before_send(&f, &minted).is_none());
+        // Another factory (the properties') learns it from this one.
+        let mut g = TokenFactory::new(&p).unwrap();
+        assert!(before_send(&g, &request).is_none());
+        g.learn_refused_from(&f);
+        assert!(before_send(&g, &request).is_some());
+        let note = Refusal::not_sent("a step", &subject, &key);
+        assert!(
+            note.starts_with("not sent (a step): accounts.active.token"),
+            "{note}"
         );
     }
 }

@@ -310,6 +310,9 @@ async fn run_properties(
                 .collect();
         }
     };
+    // The static tokens the target refused after the run's change: never
+    // sent again, by the properties either (and back, for the restore).
+    driver.tokens_mut().learn_refused_from(&session.tokens);
     let mut left = opts.selected();
     let mut results = Vec::new();
     let mut stopped = None;
@@ -330,6 +333,10 @@ async fn run_properties(
         driver = d;
         session.ledger = driver.ledger.lend();
         session.track_password();
+        session.tokens.learn_refused_from(driver.tokens_mut());
+        if let Some(why) = driver.token_refused() {
+            session.static_refused.get_or_insert(why);
+        }
         left.drain(..ran.len().min(left.len()));
         results.append(&mut ran);
         if left.is_empty() {

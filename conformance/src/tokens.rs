@@ -10,7 +10,7 @@
 //! that exits non-zero refuses that subject or scope: the cases that need
 //! the token are skipped with its (bounded, redacted) stderr as the reason.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -112,6 +112,10 @@ pub struct TokenFactory {
     /// [`TokenFactory::set_password`]): tokens handed out before may have
     /// been revoked by it (open point 10, [`TokenFactory::stale`]).
     changed_at: HashMap<String, Instant>,
+    /// The static tokens the target refused after the run's change of
+    /// their account ([`TokenFactory::refuse_static`]): learned once,
+    /// never sent again.
+    refused: HashSet<String>,
     /// When this factory was made: the static tokens are older.
     created: Instant,
 }
@@ -192,6 +196,7 @@ impl TokenFactory {
             statics,
             profile_passwords: profile_passwords(profile),
             changed_at: HashMap::new(),
+            refused: HashSet::new(),
             created: Instant::now(),
         })
     }
@@ -238,6 +243,36 @@ impl TokenFactory {
         (changed > at).then(|| Stale::Renewable {
             subject: account.subject.clone(),
         })
+    }
+
+    /// Learns that the target refused the static `token` after the run
+    /// changed its account's password (a [`Stale::Static`] refused with
+    /// 401 `invalid_token`): it cannot be taken again, so it is never sent
+    /// again ([`TokenFactory::refused_static`]). Other tokens are ignored.
+    pub fn refuse_static(&mut self, token: &str) {
+        if self.statics.iter().any(|s| s.token == token) {
+            self.refused.insert(token.to_string());
+        }
+    }
+
+    /// Whether `token` is a static token the target already refused after
+    /// the run's change ([`TokenFactory::refuse_static`]): whose it is and
+    /// the profile key that gives it.
+    pub fn refused_static(&self, token: &str) -> Option<Stale> {
+        if !self.refused.contains(token) {
+            return None;
+        }
+        let s = self.statics.iter().find(|s| s.token == token)?;
+        Some(Stale::Static {
+            subject: s.subject.clone()?,
+            key: s.key.clone(),
+        })
+    }
+
+    /// Learns the static tokens `other` learned refused (the properties'
+    /// own factory and the session's, both ways).
+    pub fn learn_refused_from(&mut self, other: &TokenFactory) {
+        self.refused.extend(other.refused.iter().cloned());
     }
 
     /// Whether `token` is a valid one this factory handed out (minted, a

@@ -102,6 +102,10 @@ pub struct Driver {
     pub ledger: Ledger,
     /// Tokens minted so far, by kind, with when.
     variants: Vec<(StepToken, (String, Instant))>,
+    /// A static token of the profile that stopped serving the properties,
+    /// refused after the run's change of its account (open point 10): its
+    /// subject and profile key ([`Driver::token_refused`]).
+    refused_static: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -155,7 +159,38 @@ impl Driver {
             primed: false,
             ledger,
             variants: Vec::new(),
+            refused_static: None,
         })
+    }
+
+    /// The token factory, to learn from or teach the static tokens the
+    /// target refused after the run's change
+    /// ([`TokenFactory::learn_refused_from`]).
+    pub fn tokens_mut(&mut self) -> &mut TokenFactory {
+        &mut self.tokens
+    }
+
+    /// A static token of the profile refused after the run's change
+    /// (`subject`'s, given by `key`): why it determines nothing, and the
+    /// run's exit 2 noted.
+    fn static_refused(&mut self, subject: &str, key: &str) -> String {
+        self.refused_static
+            .get_or_insert_with(|| (subject.to_string(), key.to_string()));
+        Refusal::static_reason(subject, key)
+    }
+
+    /// Why a static token of the profile stopped serving the properties
+    /// (refused after the run's change, open point 10): the run's exit 2
+    /// (the runner's `token_refused`).
+    pub fn token_refused(&self) -> Option<String> {
+        let (subject, key) = self.refused_static.as_ref()?;
+        Some(Refusal::exit_reason(subject, key))
+    }
+
+    /// The same, as the reason a property is not determined.
+    pub fn not_determined(&self) -> Option<String> {
+        let (subject, key) = self.refused_static.as_ref()?;
+        Some(Refusal::static_reason(subject, key))
     }
 
     /// Requests left in the budget.
@@ -191,9 +226,21 @@ impl Driver {
     /// token the run's own change may have revoked (open point 10) is
     /// followed ([`revocation::after_answer`]): the token taken again and
     /// the request sent once more; a static token's refusal judges nothing
-    /// (its answer is followed, and why is the second member).
+    /// (its answer is followed, and why is the second member), and once
+    /// learned, a request with that token is not sent (a
+    /// [`DriveError::Token`]).
     fn send_renewing(&mut self, request: &Request) -> Result<Sent, DriveError> {
         let mut request = request.clone();
+        if let Some(Refusal::Static { subject, key }) =
+            revocation::before_send(&self.tokens, &request)
+        {
+            // Already refused after the run's change: not sent again.
+            let why = self.static_refused(&subject, &key);
+            return Err(DriveError::Token(format!(
+                "{why} ({})",
+                Refusal::not_sent("a request of the properties", &subject, &key)
+            )));
+        }
         let (outcome, token_error) = self.send_once(&mut request)?;
         let response = match &outcome {
             Ok(r) if token_error.is_none() => r,
@@ -215,7 +262,7 @@ impl Driver {
                 self.send_once(&mut request)
             }
             Refusal::Static { subject, key } => {
-                Ok((outcome, Some(Refusal::static_reason(&subject, &key))))
+                Ok((outcome, Some(self.static_refused(&subject, &key))))
             }
             Refusal::Failed(why) => Ok((outcome, Some(why))),
         }

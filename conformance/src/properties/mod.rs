@@ -98,6 +98,14 @@ pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driv
             results.push(result);
             continue;
         }
+        if let Some(why) = driver.borrow().not_determined() {
+            // A static token refused after the run's change: every
+            // property sends the account's token (learned once).
+            result.verdict = Verdict::Skip;
+            result.reason = Some(why);
+            results.push(result);
+            continue;
+        }
         if let Err(e) = &primed {
             let lost = driver.borrow().ledger.active.pending.is_some();
             result.verdict = if lost { Verdict::Skip } else { Verdict::Error };
@@ -126,7 +134,8 @@ pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driv
         result.elapsed_ms = started.elapsed().as_millis() as u64;
         let lost = driver.borrow().ledger.active.pending.is_some();
         let interrupted = crate::interrupt::requested();
-        if lost || interrupted.is_some() {
+        let refused = driver.borrow().not_determined();
+        if lost || interrupted.is_some() || refused.is_some() {
             // What failed may be the cut itself: the checks become notes.
             for c in result.checks.drain(..) {
                 if c.outcome == Outcome::Fail {
@@ -136,9 +145,10 @@ pub fn run(mut driver: Driver, opts: &PropertyOptions) -> (Vec<CaseResult>, Driv
                 }
             }
             result.verdict = Verdict::Skip;
-            result.reason = Some(match interrupted {
-                Some(signal) => format!("interrupted by {}", crate::interrupt::name(signal)),
-                None => format!(
+            result.reason = Some(match (interrupted, refused) {
+                (Some(signal), _) => format!("interrupted by {}", crate::interrupt::name(signal)),
+                (None, Some(why)) => why,
+                (None, None) => format!(
                     "not determined: {}",
                     driver
                         .borrow()

@@ -103,9 +103,20 @@ impl Session {
             }
             _ => {
                 let exchanges = log.result.exchanges;
+                // Its token refused after the run's change (open point
+                // 10): said, rather than a bare "could not".
+                let refused = log.runner.tokens.refused_static(&token);
+                let outcome = match refused {
+                    Some(crate::tokens::Stale::Static { subject, key }) => format!(
+                        "not confirmed after {}: {key} was refused after this run changed the \
+                         password of {subject} (open point 10): not sent",
+                        ids.join(", ")
+                    ),
+                    _ => format!("could not confirm after {}", ids.join(", ")),
+                };
                 return Housekeeping {
                     ok: false,
-                    outcome: format!("could not confirm after {}", ids.join(", ")),
+                    outcome,
                     exchanges,
                 };
             }

@@ -431,8 +431,11 @@ pub(crate) fn cycles_needed(depth: Option<usize>, previous: &[String], original:
 /// recorded in the ledger as pending before it is sent
 /// ([`Ledger::before_change`](super::ledger::Ledger::before_change)) and
 /// settled after: `Ok` when it was applied, `Err` with the refusal, `None`
-/// when that cannot be told (it stays pending). An answer lost on the way
-/// (a connection cut) is resolved by sending the same change once more: a
+/// when that cannot be told (it stays pending); a static token refused
+/// after the run's change settles it as not applied (a 401 processed
+/// nothing; once learned, nothing is sent). An answer lost on the way
+/// (a connection cut, or the retry bound spent) is resolved by sending the
+/// same change once more: a
 /// 200 or a refusal other than `wrong_old_password` shows `old` still
 /// worked; `wrong_old_password` shows the lost change was applied if `new`
 /// then works (a change from `new` to itself answered
@@ -461,10 +464,18 @@ async fn change_other(
         .exchange(purpose, change(Some(token), old, new, None), Effect::None)
         .await;
     if r.is_none() {
+        let Some(because) = log.resend_because() else {
+            if log.runner.tokens.refused_static(token).is_some() {
+                // Its static token refused after the run's change (401:
+                // nothing processed), or not sent for it: not applied.
+                log.runner.ledger.settle_other(subject, None);
+            }
+            return None;
+        };
         if !room_for_other(log, subject, 2).await {
             return None;
         }
-        let again = format!("{purpose} (again: the answer was lost)");
+        let again = format!("{purpose} (again: {because})");
         r = log
             .exchange(&again, change(Some(token), old, new, None), Effect::None)
             .await;
@@ -509,6 +520,32 @@ async fn change_other(
 #[cfg(test)]
 mod tests {
     use super::cycles_needed;
+
+    /// Another account's change whose static token the target refused
+    /// after the run's change (open point 10): not sent again as if its
+    /// answer had been lost, and not left pending (a 401 processed
+    /// nothing).
+    #[tokio::test]
+    async fn a_change_of_another_account_refused_for_its_static_token_is_settled() {
+        use super::super::steps::CaseContext;
+        use super::super::steps::revoked::tests::{REFUSED, session, target};
+        let (url, count) = target(REFUSED).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = session(url, dir.path());
+        // bob's static token, and the run changed bob's password.
+        session.profile.accounts.lockable.as_mut().unwrap().token = Some("static-bob".into());
+        session.tokens = crate::tokens::TokenFactory::new(&session.profile).unwrap();
+        session.tokens.set_password("bob", "Changed-Passw0rd-2");
+        let mut log = CaseContext::housekeeping(&mut session);
+        let r = super::change_other(&mut log, "static-bob", "bob", "a change", "o", "n").await;
+        assert!(r.is_none());
+        let sent = count.load(std::sync::atomic::Ordering::SeqCst);
+        let notes = log.result.notes.clone();
+        assert_eq!(sent, 1, "{notes:?}");
+        assert!(notes.iter().all(|n| !n.contains("again")), "{notes:?}");
+        let bob = session.ledger.others.iter().find(|o| o.subject == "bob");
+        assert_eq!(bob.unwrap().pending, None);
+    }
 
     #[test]
     fn cycles_take_the_original_out_of_the_history() {

@@ -85,6 +85,19 @@ impl Session {
     /// Restores the active account (resolving a pending change first,
     /// and again when a change of the restore gets no usable answer).
     pub(crate) async fn restore_active(&mut self) -> Housekeeping {
+        let a = &self.ledger.active;
+        if (a.current != a.original || a.pending.is_some())
+            && let Some(said) = self.restore_needs_a_fresh_token()
+        {
+            // Its static token was refused after the run's change: sent
+            // again, it would be refused again (the state file keeps it).
+            self.ledger.save();
+            return Housekeeping {
+                ok: false,
+                outcome: said,
+                exchanges: Vec::new(),
+            };
+        }
         let mut exchanges = Vec::new();
         let mut last = None;
         let mut tried_candidates = false;
@@ -156,6 +169,12 @@ impl Session {
         }
         let mut h = last.expect("the restore ran");
         h.exchanges = exchanges;
+        if !h.ok
+            && let Some(said) = self.restore_needs_a_fresh_token()
+        {
+            // Refused during the restore: what sets the original back.
+            h.outcome = said;
+        }
         h
     }
 

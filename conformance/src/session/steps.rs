@@ -36,7 +36,7 @@ use super::requests::{change, is_error};
 mod effects;
 pub(crate) mod pending;
 pub(crate) mod recheck;
-mod revoked;
+pub(crate) mod revoked;
 
 /// One case in progress: the steps every case family shares (fresh and
 /// wrong passwords, tokens, a checked exchange, effects, the lockout guard).
@@ -59,6 +59,11 @@ pub(crate) struct CaseContext<'r> {
     /// checks a wrong old password: trying a refused new password as old
     /// one ([`CaseContext::unchanged`]).
     pub(crate) refused_as_old: bool,
+    /// Why the last [`CaseContext::exchange`] has no answer when sending
+    /// the same request again may get one: its answer was lost, or the
+    /// retry bound was spent. `None` otherwise (answered, or not sent: a
+    /// token refused after the run's change, a token that cannot be made).
+    resend_because: Option<&'static str>,
 }
 
 /// What follows an answer ([`CaseContext::follow_refusal`]).
@@ -95,6 +100,7 @@ impl<'r> CaseContext<'r> {
             unverified: false,
             candidates: Vec::new(),
             refused_as_old: true,
+            resend_because: None,
         }
     }
 
@@ -106,16 +112,25 @@ impl<'r> CaseContext<'r> {
         ctx
     }
 
+    /// Why the last [`CaseContext::exchange`] may get an answer if sent
+    /// again (its answer lost, the retry bound spent); `None` when it was
+    /// answered or not sent (a token refused after the run's change, a
+    /// token that cannot be made).
+    pub(crate) fn resend_because(&self) -> Option<&'static str> {
+        self.resend_because
+    }
+
     /// A request that changes nothing (a change of a password to itself),
-    /// sent once more if its answer is lost: re-sending it is safe.
+    /// sent once more if its answer is lost (or the retry bound was spent):
+    /// re-sending it is safe. Not when its token was refused after the
+    /// run's change or could not be made: sent again, it would be too.
     pub(crate) async fn probe(&mut self, purpose: &str, request: Request) -> Option<Response> {
-        match self.exchange(purpose, request.clone(), Effect::None).await {
-            Some(r) => Some(r),
-            None => {
-                let again = format!("{purpose} (again: the answer was lost)");
-                self.exchange(&again, request, Effect::None).await
-            }
+        if let Some(r) = self.exchange(purpose, request.clone(), Effect::None).await {
+            return Some(r);
         }
+        let because = self.resend_because?;
+        let again = format!("{purpose} (again: {because})");
+        self.exchange(&again, request, Effect::None).await
     }
 
     /// Whether one more wrong old password fits the lockout budget now,
@@ -258,6 +273,10 @@ impl<'r> CaseContext<'r> {
         mut request: Request,
         effect: Effect,
     ) -> Option<Response> {
+        self.resend_because = None;
+        if self.refused_before_send(purpose, &request) {
+            return None;
+        }
         let sent_current = self.current();
         let (mut step, mut response, mut token_error) = self
             .send_recorded(purpose, &mut request, &effect, &sent_current)
@@ -353,6 +372,7 @@ impl<'r> CaseContext<'r> {
                  overloaded); rerun when it is not",
                 r.status
             ));
+            self.resend_because = Some("the retry bound was spent");
             if matches!(effect, Effect::Change { .. }) {
                 self.runner.ledger.active.poisoned = Some(format!(
                     "a change got {} after the retry bound was spent: possibly applied; the \
@@ -381,6 +401,7 @@ impl<'r> CaseContext<'r> {
             Ok(r) => Some((step, r, token_error)),
             Err(e) => {
                 self.lost_answer(step, effect, sent_current, &e);
+                self.resend_because = Some("the answer was lost");
                 None
             }
         }
