@@ -105,6 +105,11 @@ pub struct TokenFactory {
     /// The profile's static tokens: the key that gives each, and the
     /// subject of an account's own token (`accounts.<name>.token`).
     statics: Vec<Static>,
+    /// The first active account's subject: `tokens.expired_token` and
+    /// `tokens.no_openid_token` are its tokens, never sent for another
+    /// account of a pool (a target that took one would change the first
+    /// account's password while the run recorded a change of another).
+    first_subject: String,
     /// The profile's passwords by subject: what a subject's password is
     /// until [`TokenFactory::set_password`] says otherwise.
     profile_passwords: HashMap<String, String>,
@@ -194,6 +199,7 @@ impl TokenFactory {
             passwords: HashMap::new(),
             issued: HashMap::new(),
             statics,
+            first_subject: profile.accounts.active().subject.clone(),
             profile_passwords: profile_passwords(profile),
             changed_at: HashMap::new(),
             refused: HashSet::new(),
@@ -561,6 +567,19 @@ impl TokenFactory {
             .or_insert_with(|| (recipe, Instant::now()));
     }
 
+    /// A static token given by `key` is the first active account's: an
+    /// error for any other `subject` (nothing is sent).
+    fn first_accounts(&self, key: &str, subject: &str) -> Result<(), TokenError> {
+        if subject == self.first_subject {
+            return Ok(());
+        }
+        Err(TokenError::Unavailable(format!(
+            "{key} is the token of the first [[accounts.active]] account ({}), not of {subject}: \
+             not sent for another account (mint with tokens.private_key for every account)",
+            self.first_subject
+        )))
+    }
+
     async fn variant_untracked(
         &mut self,
         account: &Account,
@@ -603,14 +622,19 @@ impl TokenFactory {
                 self.sign(&claims, kid.as_deref(), key)
             }
             TokenKind::Expired if self.key.is_none() => {
-                self.config.expired_token.clone().ok_or_else(|| {
+                let token = self.config.expired_token.clone().ok_or_else(|| {
                     TokenError::Unavailable(
                         "needs minting (tokens.private_key) or tokens.expired_token".into(),
                     )
-                })
+                })?;
+                self.first_accounts("tokens.expired_token", subject)?;
+                Ok(token)
             }
             TokenKind::ProfileNoOpenid => match &self.config.no_openid_token {
-                Some(token) => Ok(token.clone()),
+                Some(token) => {
+                    self.first_accounts("tokens.no_openid_token", subject)?;
+                    Ok(token.clone())
+                }
                 None if self.key.is_some() => {
                     let form = self.config.scope_format;
                     self.scoped(account, &["profile"], form).await
@@ -786,6 +810,41 @@ pub fn unsigned(token: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The profile's expired and no-openid tokens are the first pool
+    /// account's: made for it, refused (nothing to send) for another.
+    #[tokio::test]
+    async fn the_profiles_static_variants_are_the_first_accounts_only() {
+        let mut profile =
+            Profile::load(std::path::Path::new(crate::embedded::REFERENCE_PROFILE)).unwrap();
+        profile.tokens.private_key = None;
+        profile.tokens.expired_token = Some("static-expired".into());
+        profile.tokens.no_openid_token = Some("static-no-openid".into());
+        let first = profile.accounts.active().clone();
+        let mut second = first.clone();
+        second.subject = "carol".into();
+        profile.accounts.active.push(second.clone());
+        let mut factory = TokenFactory::new(&profile).unwrap();
+        for (kind, token, key) in [
+            (TokenKind::Expired, "static-expired", "tokens.expired_token"),
+            (
+                TokenKind::ProfileNoOpenid,
+                "static-no-openid",
+                "tokens.no_openid_token",
+            ),
+        ] {
+            assert_eq!(factory.variant(&first, kind).await.unwrap(), token);
+            match factory.variant(&second, kind).await {
+                Err(TokenError::Unavailable(why)) => {
+                    assert!(
+                        why.starts_with(key) && why.contains("not of carol"),
+                        "{why}"
+                    )
+                }
+                other => panic!("{kind:?} for carol: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn altered_signature_differs_in_one_bit() {
