@@ -388,7 +388,10 @@ pub async fn run(args: &RunArgs) -> Result<RunReport, CliError> {
         max_steps: u32::try_from(opts.max_steps).unwrap_or(u32::MAX),
         max_requests: bounds.max_requests,
     });
-    let planned = plan::command::report(&profile, &target, &cases, load);
+    // The estimate counts what an interrupted run left counted (an
+    // unreadable file is the run's error to report, not the estimate's).
+    let state = crate::state::StateFile::load(&state_file).ok().flatten();
+    let planned = plan::command::report(&profile, &target, &cases, load, state.as_ref());
     eprintln!("{}", plan::command::summary(&planned));
     let outcome = runner::run_with_properties(&profile, &cases, &options, properties).await;
     if let Some(server) = embedded {

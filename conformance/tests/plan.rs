@@ -233,7 +233,7 @@ async fn the_estimate_is_within_a_factor_of_two_of_a_window_run() {
     profile.lockout.counting = Some(Counting::Window);
     profile.lockout.window_secs = Some(window.as_secs());
     let all: Vec<_> = cases::CATALOGUE.iter().collect();
-    let planned = report(&profile, "window tenant", &all, None);
+    let planned = report(&profile, "window tenant", &all, None, None);
     let estimate = planned.estimate.without_properties;
     assert!(estimate.lockout_waits_secs > 0.0, "{estimate:?}");
     let dir = tempfile::tempdir().unwrap();
@@ -314,4 +314,56 @@ fn plan_names_each_cases_account_in_a_pool() {
         }
     }
     assert_eq!(per_account, [1, 1, 1]);
+}
+
+/// The wrong attempts an interrupted run left counted (its state file)
+/// are planned as spent: under a budget that cannot grow back the plan
+/// runs fewer cases, and `conformance plan --state` reads the file (and
+/// only reads it).
+#[test]
+fn the_state_files_counted_attempts_are_planned_as_spent() {
+    use conformance::state::{State, StateFile};
+    let mut profile = Profile::load(Path::new(REFERENCE_PROFILE)).unwrap();
+    // No declared counting: the strictest assumed rule, a fixed budget.
+    profile.lockout.counting = None;
+    let all: Vec<_> = cases::CATALOGUE.iter().collect();
+    let subject = profile.accounts.active().subject.clone();
+    let file = StateFile::from(State {
+        endpoint: format!("{}/change_user_password", profile.base_url),
+        subject: subject.clone(),
+        original: "Orig1nal-Pw".into(),
+        current: "Orig1nal-Pw".into(),
+        pending: None,
+        previous: Vec::new(),
+        failures: 2,
+    });
+    let fresh = report(&profile, "p", &all, None, None);
+    let resumed = report(&profile, "p", &all, None, Some(&file));
+    assert_eq!(fresh.plan.accounts[0].counted_before, 0);
+    assert_eq!(resumed.plan.accounts[0].counted_before, 2);
+    let planned = |r: &conformance::plan::command::PlanReport| r.plan.accounts[0].planned();
+    assert!(
+        planned(&resumed) + 2 <= planned(&fresh),
+        "{} wrong old passwords planned after 2 counted, {} before",
+        planned(&resumed),
+        planned(&fresh)
+    );
+    assert!(resumed.counts.run < fresh.counts.run);
+    // The command reads --state; the file is left as it was.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let text = serde_json::to_string(&file).unwrap();
+    std::fs::write(&state, &text).unwrap();
+    let o = plan(&[
+        "--profile",
+        "fixtures/reference.toml",
+        "--state",
+        state.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["accounts"][0]["counted_before"], 2, "{json}");
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), text);
 }

@@ -81,7 +81,7 @@ async fn timed_run(
 ) -> (RunOutcome, Duration, f64) {
     let fake = window_fake(window).await;
     let profile = profile_at(&fake, window, pool);
-    let estimate = report(&profile, "window tenant", cases, None)
+    let estimate = report(&profile, "window tenant", cases, None, None)
         .estimate
         .without_properties;
     let dir = tempfile::tempdir().unwrap();

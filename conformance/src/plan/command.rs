@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::command::{CliError, REMOTE_MAX_REQUESTS, select, select_properties};
 use crate::profile::Profile;
+use crate::state::StateFile;
 use crate::terminal;
 use crate::vocabulary::Case;
 
@@ -50,6 +51,11 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// The state file a run would resume (as for `run`): the wrong
+    /// attempts an interrupted run left counted on each pool account are
+    /// planned as spent. Read only; a missing file counts nothing.
+    #[arg(long, value_name = "FILE", default_value = "conformance.state.json")]
+    pub state: PathBuf,
 }
 
 /// The estimates of `plan`.
@@ -97,15 +103,33 @@ const MODEL: &str = "requests x per-request time (1/rate when paced, else 3 ms o
                      window_secs + 0.1 s per wait, for the n wrong old passwords planned for it \
                      and a allowed at once; the largest account's, as accounts wait in parallel)";
 
+/// The wrong attempts `state` (an interrupted run's file, if any) left
+/// counted on each account of `profile`'s pool, in the profile's order
+/// (0 for an account the file does not hold).
+pub fn counted_before(profile: &Profile, state: Option<&StateFile>) -> Vec<u32> {
+    profile
+        .accounts
+        .active
+        .iter()
+        .map(|account| {
+            state
+                .and_then(|f| f.accounts.iter().find(|a| a.subject == account.subject))
+                .map_or(0, |a| a.failures)
+        })
+        .collect()
+}
+
 /// The plan of a run of `cases` with `profile` and its estimates;
-/// `properties`: whether the properties are planned.
+/// `properties`: whether the properties are planned; `state`: the state
+/// file the run would resume (its counted wrong attempts are spent).
 pub fn report(
     profile: &Profile,
     file: &str,
     cases: &[&'static Case],
     properties: Option<PropertyLoad>,
+    state: Option<&StateFile>,
 ) -> PlanReport {
-    let plan = super::make(profile, cases, &[0]);
+    let plan = super::make(profile, cases, &counted_before(profile, state));
     let load = properties.unwrap_or_else(|| default_load(profile));
     let counts = Counts {
         run: plan.cases.iter().filter(|c| c.runs()).count(),
@@ -315,7 +339,14 @@ pub fn run_command(args: &PlanArgs) -> Result<u8, CliError> {
         }
         load
     });
-    let report = report(&profile, &args.profile.display().to_string(), &cases, load);
+    let state = StateFile::load(&args.state).map_err(|e| CliError(e.to_string()))?;
+    let report = report(
+        &profile,
+        &args.profile.display().to_string(),
+        &cases,
+        load,
+        state.as_ref(),
+    );
     let text = match args.format {
         PlanFormat::Text => terminal::text(&render_text(&report, &cases)).into_owned(),
         PlanFormat::Json => {
