@@ -129,9 +129,20 @@ pub async fn run_with_properties(
         // choice now; the confirmation pending on the account in use comes
         // first when the case moves to another.
         let wrong = case.plan.sends_wrong_passwords();
-        let place_now = |runner: &Session| {
-            this.bound_to()
-                .unwrap_or_else(|| runner.ledger.choose(wrong))
+        // A case bound for its wrong old passwords moves to the ledger's
+        // choice when its account can no longer take them (poisoned, or
+        // its room spent by what the plan does not count: a confirmation,
+        // a lost answer resolved); one bound for the first account's
+        // static token never moves.
+        let needs = this.wrong_olds + this.effect_wrong_olds;
+        let place_now = |runner: &Session| match this.bound_to() {
+            Some(p)
+                if plan::sends_first_accounts_token(profile, case)
+                    || runner.ledger.has_room(p, needs) =>
+            {
+                p
+            }
+            _ => runner.ledger.choose(wrong),
         };
         let mut place = place_now(&runner);
         if !runner.unconfirmed.is_empty()

@@ -531,3 +531,38 @@ async fn the_binary_says_on_stderr_how_to_set_the_password_back() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     alice_restored(&fake, &state);
 }
+
+/// A failure seen before a static token is refused stands: a target that
+/// takes a new password shorter than the policy allows (S5 requires 400
+/// `invalid_password`) and revokes the static token with that change
+/// fails `policy.too-short`; the refusal of the step after it (open
+/// point 10) only cuts what came after, and is said in a note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_seen_before_a_static_token_is_refused_stands() {
+    let fake = Fake::tenant(crate::fakes::Tenant {
+        quirks: vec![Quirk::RevokesOnChange, Quirk::MinLengthNotEnforced],
+        ..crate::fakes::Tenant::default()
+    })
+    .await;
+    let mut profile = reference();
+    profile.tokens.private_key = None;
+    profile.accounts.active_mut().token = Some(static_token());
+    profile.base_url = format!("http://{}", fake.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let cases = vec![cases::find("policy.too-short").unwrap()];
+    let outcome = runner::run(&profile, &cases, &options(dir.path()))
+        .await
+        .expect("the run starts");
+    let case = &outcome.cases[0];
+    let said = format!("{case:#?}\n{:#?}\n{:#?}", outcome.effects, outcome.restore);
+    assert_eq!(fake.revoked_refusals(), 1, "{said}");
+    assert_eq!(case.verdict, Verdict::Fail, "{said}");
+    assert!(
+        case.notes
+            .iter()
+            .any(|n| n.contains("accounts.active.token") && n.contains("not judged")),
+        "{said}"
+    );
+    // The run still says why it could not go on (exit 2's reason).
+    assert!(outcome.token_refused.is_some(), "{said}");
+}

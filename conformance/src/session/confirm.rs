@@ -109,8 +109,13 @@ impl Session {
                 let outcome = match refused {
                     Some(crate::tokens::Stale::Static { subject, key }) => format!(
                         "not confirmed after {}: {key} was refused after this run changed the \
-                         password of {subject} (open point 10): not sent",
-                        ids.join(", ")
+                         password of {subject} (open point 10): {}",
+                        ids.join(", "),
+                        if exchanges.is_empty() {
+                            "not sent"
+                        } else {
+                            "refused (401)"
+                        }
                     ),
                     _ => format!("could not confirm after {}", ids.join(", ")),
                 };

@@ -313,6 +313,14 @@ impl Ledger {
             .map_or(first.place, |a| a.place)
     }
 
+    /// Whether the pool's account at `place` is usable and has room for
+    /// `n` more wrong old passwords now (no rule: always).
+    pub(crate) fn has_room(&self, place: usize, n: u32) -> bool {
+        self.pool().into_iter().any(|a| {
+            a.place == place && a.poisoned.is_none() && a.budget.left().is_none_or(|left| left >= n)
+        })
+    }
+
     /// How long until some usable account of the pool has room for one
     /// more wrong old password (zero: one has room now).
     pub(crate) fn wait_for_room(&self) -> Duration {
@@ -756,6 +764,20 @@ mod tests {
         l.active.poisoned = Some("test".into());
         assert_ne!(l.choose(true), 0);
         assert_ne!(l.choose(false), 0);
+    }
+
+    #[test]
+    fn room_of_one_account_counts_its_budget_and_its_poison() {
+        let mut l = pool(&["alice", "carol"]);
+        assert!(l.has_room(0, 2) && !l.has_room(0, 3));
+        l.note_failure();
+        assert!(l.has_room(0, 1) && !l.has_room(0, 2));
+        assert!(l.has_room(1, 2), "carol's budget is her own");
+        l.select(1);
+        l.active.poisoned = Some("503 after the retry bound".into());
+        assert!(!l.has_room(1, 0));
+        assert!(l.has_room(0, 1), "alice, idle now, keeps her room");
+        assert!(!l.has_room(7, 0), "no such account");
     }
 
     #[test]

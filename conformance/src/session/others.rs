@@ -52,13 +52,20 @@ impl Session {
                     break;
                 };
                 tries += 1;
-                said.push(format!(
+                let line = format!(
                     "waited {} s for {}'s lock to lift ({tries} of at most {LOCK_TRIES}; the \
                      target answered that it is locked, and its lock time is not declared: \
                      window_secs taken)",
                     wait.as_secs(),
                     o.subject
-                ));
+                );
+                // Said now too: with a long window the restore would
+                // otherwise be silent for minutes.
+                eprintln!(
+                    "restore: {}",
+                    crate::terminal::text(&line.replacen("waited", "waiting", 1))
+                );
+                said.push(line);
                 tokio::time::sleep(wait).await;
                 let now = log.runner.ledger.other(&o.subject).cloned();
                 let now = now.unwrap_or_else(|| o.clone());

@@ -73,10 +73,24 @@ impl CaseContext<'_> {
 
     /// A static token refused after the run's change (open point 10): the
     /// case is not determined, and the run ends with exit 2 naming what
-    /// would decide it.
+    /// would decide it. A failure its earlier steps already showed stands
+    /// (those answers came before the refusal): the case keeps it, and a
+    /// note says the steps after were not judged.
     fn static_refused(&mut self, subject: &str, key: &str) {
-        self.result.verdict = Verdict::Skip;
-        self.result.reason = Some(Refusal::static_reason(subject, key));
+        let reason = Refusal::static_reason(subject, key);
+        let enforcement = self.runner.options.enforcement;
+        let failed = self.result.checks.iter().any(|c| {
+            c.outcome == checks::Outcome::Fail
+                && enforcement.weigh_failure(c.tier) == checks::Weight::Fail
+        });
+        if failed {
+            self.result.notes.push(format!(
+                "the steps after this case's failure were not judged: {reason}"
+            ));
+        } else {
+            self.result.verdict = Verdict::Skip;
+            self.result.reason = Some(reason);
+        }
         self.runner
             .static_refused
             .get_or_insert_with(|| Refusal::exit_reason(subject, key));
@@ -139,7 +153,7 @@ impl crate::session::Session {
         Some(format!(
             "the original password of {subject} was not restored: {key} was refused after this \
              run changed its password (open point 10) and a static token cannot be taken \
-             again, so no change was sent with it; the password {subject} has now is recorded \
+             again, so no further change could be sent with it; the password {subject} has now is recorded \
              in {state} (`current`{pending}). To set the original back, run `conformance \
              restore --profile <profile> --state {state}` with a profile that lets the suite \
              take tokens (tokens.private_key or tokens.token_command: all at once), or whose \
