@@ -1,5 +1,5 @@
 //! A link with latency between the suite and the reference server: a TCP
-//! proxy on loopback that delays every byte by a one-way delay in each
+//! proxy (on an address off the loopback interface) that delays every byte by a one-way delay in each
 //! direction and holds a new connection for one round trip before its first
 //! byte moves (what a TCP handshake costs a client before its request can
 //! leave), and optionally TLS behind that delay (a terminator with its own
@@ -48,6 +48,7 @@ impl Link {
 /// Starts a link to `upstream` with `one_way` delay per direction, TLS
 /// terminated behind the delay when `tls` is given.
 pub async fn start(
+    ip: std::net::IpAddr,
     upstream: SocketAddr,
     one_way: Duration,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -62,7 +63,7 @@ pub async fn start(
             addr
         }
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let listener = TcpListener::bind((ip, 0)).await?;
     let addr = listener.local_addr()?;
     let connections = Arc::new(AtomicU64::new(0));
     let count = connections.clone();
@@ -105,7 +106,11 @@ async fn delayed(
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             let n = from.read(&mut buf).await.unwrap_or(0);
-            if tx.send((Instant::now() + delay, buf[..n].to_vec())).is_err() || n == 0 {
+            if tx
+                .send((Instant::now() + delay, buf[..n].to_vec()))
+                .is_err()
+                || n == 0
+            {
                 return;
             }
         }
@@ -146,8 +151,10 @@ async fn terminate(
 }
 
 /// A throwaway CA (its PEM, for `CONFORMANCE_CA_FILE`) and a TLS acceptor
-/// for `localhost` with a certificate it signed.
-pub fn tls_acceptor() -> Result<(String, tokio_rustls::TlsAcceptor), Box<dyn std::error::Error>> {
+/// for `ip` with a certificate it signed.
+pub fn tls_acceptor(
+    ip: std::net::IpAddr,
+) -> Result<(String, tokio_rustls::TlsAcceptor), Box<dyn std::error::Error>> {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
@@ -156,7 +163,7 @@ pub fn tls_acceptor() -> Result<(String, tokio_rustls::TlsAcceptor), Box<dyn std
     let issuer = Issuer::new(ca_params, ca_key);
     let server_key = KeyPair::generate()?;
     let server_cert =
-        CertificateParams::new(vec!["localhost".to_string()])?.signed_by(&server_key, &issuer)?;
+        CertificateParams::new(vec![ip.to_string()])?.signed_by(&server_key, &issuer)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

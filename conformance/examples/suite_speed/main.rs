@@ -17,7 +17,10 @@
 //! Links (`--links`, default all three): `loopback` (straight to the
 //! server), `delay` (through a proxy adding `--delay-ms` each way and a
 //! round trip per new connection: `link`), `tls` (the same, https behind
-//! the delay). Prints, per link: the medians of the wall time, of the time
+//! the delay). The proxy listens on this machine's address off the
+//! loopback interface, so both binaries treat the target as remote (plain
+//! http allowed with `--allow-insecure-http`; both unpaced, `--rate 0`,
+//! unless `--rate` says otherwise). Prints, per link: the medians of the wall time, of the time
 //! per exchange (the report's exchanges: cases, effect checks, restore),
 //! of the summed time of the cases both binaries run, the TCP connections
 //! opened, and the ratios new / old.
@@ -34,6 +37,7 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 const HELP: &str = "\
 usage: suite_speed --old PATH [--new PATH] [--runs N] [--delay-ms MS]
                    [--links loopback,delay,tls] [--hashing cheap|owasp]
+                   [--rate R] [--remote-ip IP]
 
   --old       the conformance binary to compare against (built elsewhere)
   --new       this build's binary [default: target/release/conformance]
@@ -41,6 +45,11 @@ usage: suite_speed --old PATH [--new PATH] [--runs N] [--delay-ms MS]
   --delay-ms  one-way delay of the delay and tls links [default: 5]
   --links     which links to measure [default: loopback,delay,tls]
   --hashing   argon2id cost of the reference server [default: cheap]
+  --rate      --rate given to both binaries (requests per second, 0:
+              unpaced) [default: 0]
+  --remote-ip where the delay and tls links listen: an address off the
+              loopback interface, so that both binaries treat the target
+              as remote [default: the source address of the default route]
 ";
 
 /// What one run of one binary produced.
@@ -60,6 +69,8 @@ struct Options {
     delay: Duration,
     links: Vec<String>,
     owasp: bool,
+    rate: String,
+    remote_ip: std::net::IpAddr,
 }
 
 fn main() -> ExitCode {
@@ -101,7 +112,24 @@ fn options() -> Res<Options> {
         delay: Duration::from_millis(flag("--delay-ms").map_or(Ok(5), |n| n.parse())?),
         links: links.split(',').map(str::to_string).collect(),
         owasp: flag("--hashing").is_some_and(|h| h == "owasp"),
+        rate: flag("--rate").unwrap_or_else(|| "0".into()),
+        remote_ip: match flag("--remote-ip") {
+            Some(ip) => ip.parse()?,
+            None => own_address()?,
+        },
     })
+}
+
+/// This machine's address off the loopback interface (the source address
+/// of its default route; no packet is sent).
+fn own_address() -> Res<std::net::IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0")?;
+    probe.connect("198.51.100.1:9")?;
+    let ip = probe.local_addr()?.ip();
+    if ip.is_loopback() || ip.is_unspecified() {
+        return Err("no address off the loopback interface: give --remote-ip".into());
+    }
+    Ok(ip)
 }
 
 fn measure(o: &Options) -> Res<()> {
@@ -127,7 +155,11 @@ fn measure(o: &Options) -> Res<()> {
         let mut new_runs = Vec::new();
         for i in 0..o.runs {
             // Alternate which binary goes first, so drifting load falls on both.
-            let order = if i % 2 == 0 { [true, false] } else { [false, true] };
+            let order = if i % 2 == 0 {
+                [true, false]
+            } else {
+                [false, true]
+            };
             for is_old in order {
                 let bin = if is_old { &o.old } else { &o.new };
                 let run = runtime.block_on(one_run(bin, name, o))?;
@@ -154,24 +186,22 @@ async fn one_run(bin: &Path, name: &str, o: &Options) -> Res<Run> {
     }
     let app = server::App::build(&config)?;
     let running = server::Running::start(app, ([127, 0, 0, 1], 0).into()).await?;
-    let server_addr: std::net::SocketAddr = running
-        .base_url()
-        .trim_start_matches("http://")
-        .parse()?;
+    let server_addr: std::net::SocketAddr =
+        running.base_url().trim_start_matches("http://").parse()?;
     let mut ca_file = None;
     let (base_url, link) = match name {
         "loopback" => (running.base_url(), None),
         "delay" => {
-            let l = link::start(server_addr, o.delay, None).await?;
-            (format!("http://127.0.0.1:{}", l.addr.port()), Some(l))
+            let l = link::start(o.remote_ip, server_addr, o.delay, None).await?;
+            (format!("http://{}", l.addr), Some(l))
         }
         "tls" => {
-            let (ca, acceptor) = link::tls_acceptor()?;
+            let (ca, acceptor) = link::tls_acceptor(o.remote_ip)?;
             let file = dir.path().join("ca.pem");
             std::fs::write(&file, ca)?;
             ca_file = Some(file);
-            let l = link::start(server_addr, o.delay, Some(acceptor)).await?;
-            (format!("https://localhost:{}", l.addr.port()), Some(l))
+            let l = link::start(o.remote_ip, server_addr, o.delay, Some(acceptor)).await?;
+            (format!("https://{}", l.addr), Some(l))
         }
         other => return Err(format!("unknown link {other:?} (loopback, delay, tls)").into()),
     };
@@ -184,7 +214,11 @@ async fn one_run(bin: &Path, name: &str, o: &Options) -> Res<Run> {
         .arg(dir.path().join("state.json"))
         .arg("--output")
         .arg(&report)
-        .stdout(std::process::Stdio::null())
+        .args(["--rate", &o.rate]);
+    if name == "delay" {
+        cmd.arg("--allow-insecure-http");
+    }
+    cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     if let Some(ca) = &ca_file {
         cmd.env("CONFORMANCE_CA_FILE", ca);
@@ -210,7 +244,7 @@ fn parse(
     let mut exchanges = 0;
     let mut cases = BTreeMap::new();
     for case in json["cases"].as_array().into_iter().flatten() {
-        exchanges += case["exchanges"].as_u64().unwrap_or(0);
+        exchanges += case["exchanges"].as_array().map_or(0, |a| a.len() as u64);
         if let (Some(id), Some(ms)) = (case["id"].as_str(), case["elapsed_ms"].as_f64()) {
             cases.insert(id.to_string(), ms);
         }
@@ -309,9 +343,17 @@ fn print_link(name: &str, o: &Options, old: &[Run], new: &[Run]) {
         if a.is_nan() {
             continue;
         }
-        println!("| {figure} | {a:.3} {unit} | {b:.3} {unit} | {:.2} |", b / a);
+        println!(
+            "| {figure} | {a:.3} {unit} | {b:.3} {unit} | {:.2} |",
+            b / a
+        );
     }
-    println!("shared cases: {} (old {}, new {})", shared.len(), old[0].cases.len(), new[0].cases.len());
+    println!(
+        "shared cases: {} (old {}, new {})",
+        shared.len(),
+        old[0].cases.len(),
+        new[0].cases.len()
+    );
 }
 
 fn load_average() -> String {
@@ -319,4 +361,3 @@ fn load_average() -> String {
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
 }
-
