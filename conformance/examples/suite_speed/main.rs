@@ -206,6 +206,7 @@ async fn one_run(bin: &Path, name: &str, o: &Options) -> Res<Run> {
         other => return Err(format!("unknown link {other:?} (loopback, delay, tls)").into()),
     };
     let report = dir.path().join("report.json");
+    let keep = std::env::var_os("SUITE_SPEED_KEEP").map(PathBuf::from);
     let mut cmd = tokio::process::Command::new(bin);
     cmd.current_dir(dir.path())
         .args(["--profile", conformance::embedded::REFERENCE_PROFILE])
@@ -231,6 +232,10 @@ async fn one_run(bin: &Path, name: &str, o: &Options) -> Res<Run> {
         l.stop();
     }
     running.shutdown().await;
+    if let Some(keep) = keep {
+        let tag = bin.to_string_lossy().replace('/', "_");
+        std::fs::copy(&report, keep.join(format!("{name}{tag}.json")))?;
+    }
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
     Ok(parse(json, wall, status.code(), connections))
 }
@@ -318,7 +323,7 @@ fn print_link(name: &str, o: &Options, old: &[Run], new: &[Run]) {
         .filter(|id| new[0].cases.contains_key(*id))
         .collect();
     let stat = |runs: &[Run], f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
-    let rows: [(&str, &dyn Fn(&Run) -> f64, &str); 4] = [
+    let rows: [(&str, &dyn Fn(&Run) -> f64, &str); 6] = [
         ("wall time of the run", &|r| r.wall.as_secs_f64(), "s"),
         (
             "wall time per exchange",
@@ -328,6 +333,16 @@ fn print_link(name: &str, o: &Options, old: &[Run], new: &[Run]) {
         (
             "summed time of the shared cases",
             &|r| shared_ms(r, &shared) / 1000.0,
+            "s",
+        ),
+        (
+            "summed time of all cases",
+            &|r| r.cases.values().sum::<f64>() / 1000.0,
+            "s",
+        ),
+        (
+            "wall time outside the cases (start, effects, restore)",
+            &|r| r.wall.as_secs_f64() - r.cases.values().sum::<f64>() / 1000.0,
             "s",
         ),
         (
