@@ -55,6 +55,8 @@ usage: suite_speed --old PATH [--new PATH] [--runs N] [--delay-ms MS]
 /// What one run of one binary produced.
 struct Run {
     wall: Duration,
+    /// CPU time (user + system) of the conformance process.
+    cpu: Duration,
     code: Option<i32>,
     summary: String,
     exchanges: u64,
@@ -224,9 +226,9 @@ async fn one_run(bin: &Path, name: &str, o: &Options) -> Res<Run> {
     if let Some(ca) = &ca_file {
         cmd.env("CONFORMANCE_CA_FILE", ca);
     }
-    let start = Instant::now();
+    let (start, cpu_before) = (Instant::now(), children_cpu());
     let status = cmd.status().await?;
-    let wall = start.elapsed();
+    let (wall, cpu) = (start.elapsed(), children_cpu().saturating_sub(cpu_before));
     let connections = link.as_ref().map(link::Link::connections);
     if let Some(l) = link {
         l.stop();
@@ -237,7 +239,9 @@ async fn one_run(bin: &Path, name: &str, o: &Options) -> Res<Run> {
         std::fs::copy(&report, keep.join(format!("{name}{tag}.json")))?;
     }
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
-    Ok(parse(json, wall, status.code(), connections))
+    let mut run = parse(json, wall, status.code(), connections);
+    run.cpu = cpu;
+    Ok(run)
 }
 
 fn parse(
@@ -272,6 +276,7 @@ fn parse(
     );
     Run {
         wall,
+        cpu: Duration::ZERO,
         code,
         summary,
         exchanges,
@@ -323,12 +328,17 @@ fn print_link(name: &str, o: &Options, old: &[Run], new: &[Run]) {
         .filter(|id| new[0].cases.contains_key(*id))
         .collect();
     let stat = |runs: &[Run], f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
-    let rows: [(&str, &dyn Fn(&Run) -> f64, &str); 6] = [
+    let rows: [(&str, &dyn Fn(&Run) -> f64, &str); 7] = [
         ("wall time of the run", &|r| r.wall.as_secs_f64(), "s"),
         (
             "wall time per exchange",
             &|r| r.wall.as_secs_f64() * 1000.0 / r.exchanges.max(1) as f64,
             "ms",
+        ),
+        (
+            "CPU time of the conformance process (user + system)",
+            &|r| r.cpu.as_secs_f64(),
+            "s",
         ),
         (
             "summed time of the shared cases",
@@ -369,6 +379,19 @@ fn print_link(name: &str, o: &Options, old: &[Run], new: &[Run]) {
         old[0].cases.len(),
         new[0].cases.len()
     );
+}
+
+/// CPU time of the children waited for so far (one run at a time: the
+/// difference around a run is that run's).
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage writes one `rusage` into the zeroed value given.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 fn load_average() -> String {
