@@ -1,7 +1,7 @@
 //! Connections opened ahead (up to [`SPARES`]) for the next requests that
 //! go on a connection of their own (every change,
 //! [`crate::client::may_resend`]), so that on a link where a connection
-//! costs round trips (TCP, then TLS: two) the handshakes overlap the
+//! costs round trips (TCP, then TLS) the handshakes overlap the
 //! requests before them instead of delaying the next one.
 //!
 //! A spare connection has never carried a request, so using it does not
@@ -29,10 +29,11 @@ use tower_service::Service;
 /// unused after it.
 pub const MAX_AGE: Duration = Duration::from_secs(1);
 
-/// Spares kept under way: a TLS connection costs two round trips and a
-/// change one, so one spare would still be in its handshake when the next
-/// change is ready.
-pub const SPARES: usize = 2;
+/// Spares kept under way: a TLS connection costs two round trips (three
+/// with TLS 1.2) and a change one, so a single spare would still be in its
+/// handshake when the next change is ready (measured: `suite_speed`, see
+/// BENCHMARKS.md).
+pub const SPARES: usize = 3;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -28,6 +28,7 @@ pub struct Link {
     /// Where the suite connects.
     pub addr: SocketAddr,
     connections: Arc<AtomicU64>,
+    resumed: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -35,6 +36,11 @@ impl Link {
     /// TCP connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.connections.load(Ordering::Relaxed)
+    }
+
+    /// TLS handshakes that resumed an earlier session.
+    pub fn resumed(&self) -> u64 {
+        self.resumed.load(Ordering::Relaxed)
     }
 
     /// Stops accepting (connections in flight end with the runtime).
@@ -54,12 +60,18 @@ pub async fn start(
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> std::io::Result<Link> {
     let mut tasks = Vec::new();
+    let resumed = Arc::new(AtomicU64::new(0));
     let hop = match tls {
         None => upstream,
         Some(acceptor) => {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             let addr = listener.local_addr()?;
-            tasks.push(tokio::spawn(terminate(listener, acceptor, upstream)));
+            tasks.push(tokio::spawn(terminate(
+                listener,
+                acceptor,
+                upstream,
+                resumed.clone(),
+            )));
             addr
         }
     };
@@ -90,6 +102,7 @@ pub async fn start(
     Ok(Link {
         addr,
         connections,
+        resumed,
         tasks,
     })
 }
@@ -130,17 +143,22 @@ async fn terminate(
     listener: TcpListener,
     acceptor: tokio_rustls::TlsAcceptor,
     upstream: SocketAddr,
+    resumed: Arc<AtomicU64>,
 ) {
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
             return;
         };
         let acceptor = acceptor.clone();
+        let resumed = resumed.clone();
         tokio::spawn(async move {
             let _ = tcp.set_nodelay(true);
             let Ok(mut tls) = acceptor.accept(tcp).await else {
                 return;
             };
+            if tls.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
+                resumed.fetch_add(1, Ordering::Relaxed);
+            }
             let Ok(mut server) = TcpStream::connect(upstream).await else {
                 return;
             };

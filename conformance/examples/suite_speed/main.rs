@@ -62,6 +62,7 @@ struct Run {
     exchanges: u64,
     cases: BTreeMap<String, f64>,
     connections: Option<u64>,
+    resumed: Option<u64>,
 }
 
 struct Options {
@@ -230,6 +231,10 @@ async fn one_run(bin: &Path, name: &str, o: &Options) -> Res<Run> {
     let status = cmd.status().await?;
     let (wall, cpu) = (start.elapsed(), children_cpu().saturating_sub(cpu_before));
     let connections = link.as_ref().map(link::Link::connections);
+    let resumed = link
+        .as_ref()
+        .map(link::Link::resumed)
+        .filter(|_| name == "tls");
     if let Some(l) = link {
         l.stop();
     }
@@ -241,6 +246,7 @@ async fn one_run(bin: &Path, name: &str, o: &Options) -> Res<Run> {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
     let mut run = parse(json, wall, status.code(), connections);
     run.cpu = cpu;
+    run.resumed = resumed;
     Ok(run)
 }
 
@@ -282,6 +288,7 @@ fn parse(
         exchanges,
         cases,
         connections,
+        resumed: None,
     }
 }
 
@@ -328,7 +335,7 @@ fn print_link(name: &str, o: &Options, old: &[Run], new: &[Run]) {
         .filter(|id| new[0].cases.contains_key(*id))
         .collect();
     let stat = |runs: &[Run], f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
-    let rows: [(&str, &dyn Fn(&Run) -> f64, &str); 7] = [
+    let rows: [(&str, &dyn Fn(&Run) -> f64, &str); 8] = [
         ("wall time of the run", &|r| r.wall.as_secs_f64(), "s"),
         (
             "wall time per exchange",
@@ -358,6 +365,11 @@ fn print_link(name: &str, o: &Options, old: &[Run], new: &[Run]) {
         (
             "TCP connections opened",
             &|r| r.connections.map_or(f64::NAN, |c| c as f64),
+            "",
+        ),
+        (
+            "TLS handshakes that resumed a session",
+            &|r| r.resumed.map_or(f64::NAN, |c| c as f64),
             "",
         ),
     ];
