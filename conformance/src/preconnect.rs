@@ -40,11 +40,14 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// What asks the spare's task for its connection: a channel for the answer.
 type Ask<R> = oneshot::Sender<oneshot::Sender<R>>;
 
+/// The spares under way, oldest first, each with the target it is for.
+type Spares<R> = Arc<Mutex<VecDeque<(String, Ask<R>)>>>;
+
 /// A connector that hands out the spare it opened for the same target (or
 /// opens a connection now), then opens the next spare.
 pub struct Preconnect<C: Service<Uri>> {
     inner: C,
-    spares: Arc<Mutex<VecDeque<(String, Ask<C::Response>)>>>,
+    spares: Spares<C::Response>,
     enabled: bool,
 }
 

@@ -309,6 +309,9 @@ fn shared_ms(run: &Run, shared: &[&String]) -> f64 {
     shared.iter().filter_map(|id| run.cases.get(*id)).sum()
 }
 
+/// A printed figure: its name, how it is read from a run, its unit.
+type Figure<'a> = (&'a str, &'a dyn Fn(&Run) -> f64, &'a str);
+
 fn print_link(name: &str, o: &Options, old: &[Run], new: &[Run]) {
     let delay = match name {
         "loopback" => String::new(),
@@ -335,7 +338,7 @@ fn print_link(name: &str, o: &Options, old: &[Run], new: &[Run]) {
         .filter(|id| new[0].cases.contains_key(*id))
         .collect();
     let stat = |runs: &[Run], f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
-    let rows: [(&str, &dyn Fn(&Run) -> f64, &str); 8] = [
+    let rows: [Figure; 8] = [
         ("wall time of the run", &|r| r.wall.as_secs_f64(), "s"),
         (
             "wall time per exchange",
