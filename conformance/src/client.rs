@@ -36,6 +36,7 @@ use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tower_service::Service;
 
 use crate::pacing::{DEFAULT_REMOTE_RATE, Pacer};
+use crate::preconnect::Preconnect;
 use crate::retry::{self, Retry, RetryPolicy};
 use crate::wire::{Request, Response, TransportError};
 
@@ -111,6 +112,9 @@ pub struct HttpOptions {
     pub extra_ca: Option<PathBuf>,
     /// Proxy rules.
     pub proxies: Proxies,
+    /// Open the connection of the next change ahead for a target off the
+    /// loopback interface ([`crate::preconnect`]).
+    pub preconnect: bool,
 }
 
 impl Default for HttpOptions {
@@ -123,6 +127,7 @@ impl Default for HttpOptions {
             identity: None,
             extra_ca: std::env::var_os(CA_FILE_ENV).map(PathBuf::from),
             proxies: Proxies::Env,
+            preconnect: true,
         }
     }
 }
@@ -139,7 +144,7 @@ pub fn is_loopback(host: &str) -> bool {
 /// One target's client; cheap to share behind an `Arc`.
 pub struct Client {
     pooled: legacy::Client<Connector, Full<Bytes>>,
-    fresh: legacy::Client<Connector, Full<Bytes>>,
+    fresh: legacy::Client<Preconnect<Connector>, Full<Bytes>>,
     proxies: Arc<Matcher>,
     pacer: Option<Pacer>,
     retry: RetryPolicy,
@@ -181,12 +186,12 @@ impl Client {
             proxies: proxies.clone(),
             connect_timeout: options.connect_timeout,
         };
-        let build = |max_idle: usize| {
-            legacy::Client::builder(TokioExecutor::new())
-                .pool_timer(TokioTimer::new())
+        let builder = |max_idle: usize| {
+            let mut b = legacy::Client::builder(TokioExecutor::new());
+            b.pool_timer(TokioTimer::new())
                 .pool_idle_timeout(POOL_IDLE)
-                .pool_max_idle_per_host(max_idle)
-                .build(connector.clone())
+                .pool_max_idle_per_host(max_idle);
+            b
         };
         let rate = options.rate.unwrap_or(if is_loopback(host) {
             0.0
@@ -194,8 +199,11 @@ impl Client {
             DEFAULT_REMOTE_RATE
         });
         Ok(Client {
-            pooled: build(usize::MAX),
-            fresh: build(0),
+            pooled: builder(usize::MAX).build(connector.clone()),
+            fresh: builder(0).build(Preconnect::new(
+                connector,
+                options.preconnect && !is_loopback(host),
+            )),
             proxies,
             pacer: Pacer::per_second(rate),
             retry: options.retry,
@@ -308,8 +316,16 @@ impl Client {
         fresh_connection: bool,
     ) -> Result<Response, TransportError> {
         let pooled = !fresh_connection && may_resend(&request.method);
-        let client = if pooled { &self.pooled } else { &self.fresh };
-        let response = match client.request(self.http_request(uri, host, request)?).await {
+        let outcome = if pooled {
+            self.pooled
+                .request(self.http_request(uri, host, request)?)
+                .await
+        } else {
+            self.fresh
+                .request(self.http_request(uri, host, request)?)
+                .await
+        };
+        let response = match outcome {
             // A kept-alive connection the target closed as the request
             // went out: the request cannot have changed anything, so it
             // goes again, once, on a connection of its own.
@@ -385,9 +401,10 @@ impl Client {
 /// defective target might act on) goes on a connection of its own, opened
 /// for it and closed after its answer, so that it is never lost that way
 /// and never resent blindly. That costs one connection setup per change:
-/// negligible on loopback, a handshake within the pacing interval of a
-/// remote target; resolving a lost change instead would cost a wrong old
-/// password from the lockout budget.
+/// negligible on loopback; on a link where a setup costs round trips, the
+/// next change's connection is opened while the previous request is in
+/// flight ([`crate::preconnect`]); resolving a lost change instead would
+/// cost a wrong old password from the lockout budget.
 pub fn may_resend(method: &http::Method) -> bool {
     matches!(
         *method,

@@ -115,6 +115,7 @@ pub mod output;
 pub mod pacing;
 pub mod password;
 pub mod plan;
+pub mod preconnect;
 pub mod profile;
 pub mod properties;
 pub mod redact;
