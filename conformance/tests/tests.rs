@@ -21,6 +21,7 @@ mod profile_tokens;
 mod properties;
 mod property_fairness;
 mod revocation;
+mod run_again;
 mod run_end;
 mod runner_state;
 mod schema;

@@ -171,6 +171,12 @@ async fn confirm_other(
     password: &str,
 ) -> Result<(), Stop> {
     let subject = &lockable.subject;
+    if ctx.runner.ledger.other_locked(subject) {
+        ctx.result.notes.push(format!(
+            "{subject}'s password was not confirmed: the target answered that it is locked"
+        ));
+        return Ok(());
+    }
     if !ctx.runner.ledger.other_has_room(subject) {
         ctx.result.notes.push(format!(
             "{subject}'s password was not confirmed: its lockout count has no room for a \
@@ -181,7 +187,7 @@ async fn confirm_other(
     let label = format!("token:{subject}");
     let other_token = ctx.token_for(lockable, &label).await?;
     let answer = ctx
-        .step_one_of(
+        .send_step(
             &format!(
                 "effect: {subject}'s password still works (a change of it to itself is \
                  duplicate_password)"
@@ -190,9 +196,27 @@ async fn confirm_other(
             // A change of its password to itself: applied or not, its
             // password stays what the run knows; nothing to record.
             Effect::None,
-            &[Expect::DUPLICATE, Expect::RECURRENT],
         )
         .await;
+    if let Ok(r) = &answer
+        && is_error(r, "abnormal_user_status")
+    {
+        // Locked (by this run's lockout case, or by an earlier run's: the
+        // lock lasts the target's lock time): the status is answered
+        // before the passwords (S8), so whether its password changed
+        // cannot be told, and nothing more is sent to it.
+        ctx.runner.ledger.note_locked(subject);
+        ctx.result.notes.push(format!(
+            "{subject}'s password was not confirmed: it answered abnormal_user_status (locked: \
+             [accounts.lockable] is locked on purpose by user.lockout-after-failures, perhaps \
+             by an earlier run, until the target's lock time passes)"
+        ));
+        return Ok(());
+    }
+    if let Ok(r) = &answer {
+        ctx.judge_one_of(&[Expect::DUPLICATE, Expect::RECURRENT], false, r)
+            .await;
+    }
     let wrong = match &answer {
         Ok(r) => is_error(r, "wrong_old_password"),
         Err(Stop::Abort) => true,

@@ -577,8 +577,14 @@ impl Ledger {
             && self.other_wait(subject, 2) == Some(Duration::ZERO)
     }
 
-    /// The target answered that another account is locked, after the
-    /// wrong old passwords this run sent it on purpose.
+    /// Whether the target answered that another account is locked.
+    pub(crate) fn other_locked(&self, subject: &str) -> bool {
+        self.locked.iter().any(|s| s == subject)
+    }
+
+    /// The target answered that another account is locked (after the
+    /// wrong old passwords this run sent it on purpose, or an earlier
+    /// run's lock).
     pub(crate) fn note_locked(&mut self, subject: &str) {
         if !self.locked.iter().any(|s| s == subject) {
             self.locked.push(subject.to_string());

@@ -526,23 +526,35 @@ impl<'r> CaseContext<'r> {
         effect: Effect,
         expects: &[Expect],
     ) -> Result<Response, Stop> {
-        let first = expects[0];
         let tracked = self.sends_tracked(&effect);
         let response = self.send_step(purpose, request, effect).await?;
+        self.judge_one_of(expects, tracked, &response).await;
+        Ok(response)
+    }
+
+    /// The checks of [`CaseContext::step_one_of`] on `response`, the
+    /// answer to the last step (`tracked`: it sent the tracked password
+    /// as the old one), for a caller that looked at the answer first.
+    pub(crate) async fn judge_one_of(
+        &mut self,
+        expects: &[Expect],
+        tracked: bool,
+        response: &Response,
+    ) {
+        let first = expects[0];
         let step = self.result.exchanges.len();
         let chosen = expects
             .iter()
             .copied()
-            .find(|e| matches!(e, Expect::JsonError { error, .. } if is_error(&response, error)))
+            .find(|e| matches!(e, Expect::JsonError { error, .. } if is_error(response, error)))
             .unwrap_or(first);
         if chosen != first {
             self.result.notes.push(format!(
                 "step {step}: judged as {chosen:?}, an answer the document also allows here"
             ));
         }
-        self.check(&chosen, &response);
-        self.after_answer(tracked, &response).await;
-        Ok(response)
+        self.check(&chosen, response);
+        self.after_answer(tracked, response).await;
     }
 
     /// Whether `effect` sends the tracked password as the old one.
