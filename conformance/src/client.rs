@@ -202,7 +202,7 @@ impl Client {
             pooled: builder(usize::MAX).build(connector.clone()),
             fresh: builder(0).build(Preconnect::new(
                 connector,
-                options.preconnect && !is_loopback(host),
+                options.preconnect && !is_loopback(host) && crate::preconnect::worth_it(rate),
             )),
             proxies,
             pacer: Pacer::per_second(rate),

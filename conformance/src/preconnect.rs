@@ -35,6 +35,15 @@ pub const MAX_AGE: Duration = Duration::from_secs(1);
 /// BENCHMARKS.md).
 pub const SPARES: usize = 3;
 
+/// Whether spares are worth opening at `rate` requests per second (0:
+/// unpaced): only when [`SPARES`] requests fit in [`MAX_AGE`], so that a
+/// spare is used before it expires. A slower pace would open spares that
+/// close unused (connections a tenant may count against a limit) and
+/// leaves a handshake's round trips small beside the pacing interval.
+pub fn worth_it(rate: f64) -> bool {
+    rate <= 0.0 || rate * MAX_AGE.as_secs_f64() >= SPARES as f64
+}
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What asks the spare's task for its connection: a channel for the answer.
@@ -251,5 +260,17 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let other = Uri::from_static("https://other.example:443/change_user_password");
         assert_eq!(c.call(other).await.unwrap(), 3 + 2 * spares);
+    }
+
+    #[test]
+    fn spares_only_at_a_pace_that_uses_them_before_they_expire() {
+        assert!(worth_it(0.0), "unpaced");
+        assert!(
+            worth_it(10.0),
+            "the default pace off the loopback interface"
+        );
+        assert!(worth_it(3.0));
+        assert!(!worth_it(2.9));
+        assert!(!worth_it(0.5));
     }
 }
