@@ -22,7 +22,7 @@ use conformance::profile::Profile;
 use conformance::report::{RunReport, tree};
 use conformance::runner::{self, RunOptions};
 use conformance::state::StateFile;
-use conformance::verdict::{Enforcement, Verdict};
+use conformance::verdict::Verdict;
 
 use crate::fakes::{ACCOUNTS, Fake, Quirk};
 
@@ -31,15 +31,7 @@ const SAID: &str = "the target revokes tokens issued before a password change";
 
 /// The options of a run (or a restore) keeping its state in `dir`.
 fn options(dir: &std::path::Path) -> RunOptions {
-    RunOptions {
-        enforcement: Enforcement {
-            strict: false,
-            reference: false,
-        },
-        show_secrets: false,
-        state_file: dir.join("state.json"),
-        timeout: Duration::from_secs(10),
-    }
+    crate::support::external_options(dir)
 }
 
 /// The default catalogue against `fake` with `profile`: the report.
