@@ -349,6 +349,11 @@ fn the_state_files_counted_attempts_are_planned_as_spent() {
         planned(&fresh)
     );
     assert!(resumed.counts.run < fresh.counts.run);
+    // A file of another target counts nothing (a run refuses it).
+    let mut elsewhere = file.clone();
+    elsewhere.endpoint = "http://elsewhere.invalid/change_user_password".into();
+    let other = report(&profile, "p", &all, None, Some(&elsewhere));
+    assert_eq!(other.plan.accounts[0].counted_before, 0);
     // The command reads --state; the file is left as it was.
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");

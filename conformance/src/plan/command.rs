@@ -105,8 +105,11 @@ const MODEL: &str = "requests x per-request time (1/rate when paced, else 3 ms o
 
 /// The wrong attempts `state` (an interrupted run's file, if any) left
 /// counted on each account of `profile`'s pool, in the profile's order
-/// (0 for an account the file does not hold).
+/// (0 for an account the file does not hold; nothing from a file of
+/// another target, which a run refuses to resume).
 pub fn counted_before(profile: &Profile, state: Option<&StateFile>) -> Vec<u32> {
+    let ours = profile.endpoint().map(|e| e.endpoint_url()).ok();
+    let state = state.filter(|f| ours.as_deref() == Some(f.endpoint.as_str()));
     profile
         .accounts
         .active
