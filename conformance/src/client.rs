@@ -616,6 +616,23 @@ impl Connection for Conn {
     }
 }
 
+impl crate::preconnect::Spare for Conn {
+    /// One read polled without waiting: `Pending` is a connection still
+    /// open with nothing to read (a TLS stream handles the server's
+    /// post-handshake messages, such as session tickets, inside it); an
+    /// end of stream, an error or unasked-for bytes mean it is not a clean
+    /// new connection any more.
+    fn closed(&mut self) -> bool {
+        use tokio::io::AsyncRead as _;
+        let mut byte = [0u8; 1];
+        let mut buf = tokio::io::ReadBuf::new(&mut byte);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        Pin::new(self.io.inner_mut())
+            .poll_read(&mut cx, &mut buf)
+            .is_ready()
+    }
+}
+
 impl hyper::rt::Read for Conn {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -647,6 +664,29 @@ impl hyper::rt::Write for Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A connection's peer closing it is seen at once, without waiting;
+    /// an open one with nothing to read is not closed.
+    #[tokio::test]
+    async fn a_spare_sees_its_peer_close_it() {
+        use crate::preconnect::Spare;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (peer, _) = listener.accept().await.unwrap();
+        let mut conn = Conn::new(stream, false);
+        assert!(!conn.closed(), "open, nothing sent");
+        drop(peer);
+        let mut seen = false;
+        for _ in 0..100 {
+            if conn.closed() {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(seen, "the peer's close was not seen");
+    }
 
     #[test]
     fn loopback_hosts() {

@@ -7,12 +7,14 @@
 //! A spare connection has never carried a request, so using it does not
 //! weaken the rule that a change never goes on a reused connection; it is
 //! used only for the `scheme://host:port` it was opened to, at most
-//! [`MAX_AGE`] after it was ready (a target closing connections that wait
-//! for their first request closes them after seconds, not before), and
-//! closed unused after that. Spares are opened for targets off the
-//! loopback interface only (the client decides, as it decides pacing): on
-//! loopback a connection costs nothing and the run opens no connection it
-//! does not use.
+//! [`MAX_AGE`] after it was ready, and closed unused after that; one the
+//! target closed while it waited is seen before use ([`Spare::closed`])
+//! and replaced by a new connection, so a target that closes idle new
+//! connections quickly costs a connection, never a lost change. Spares are
+//! opened for targets off the loopback interface only, at a pace that uses
+//! them before they expire ([`worth_it`]; the client decides, as it
+//! decides pacing): on loopback a connection costs nothing and the run
+//! opens no connection it does not use.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -34,6 +36,14 @@ pub const MAX_AGE: Duration = Duration::from_secs(1);
 /// handshake when the next change is ready (measured: `suite_speed`, see
 /// BENCHMARKS.md).
 pub const SPARES: usize = 3;
+
+/// A connection a spare may hold: it can tell, without waiting, whether
+/// the peer has closed it (or sent anything) before its first request.
+pub trait Spare {
+    /// Whether it is no longer a clean new connection: closed by the peer,
+    /// broken, or holding bytes nobody asked for. Never waits.
+    fn closed(&mut self) -> bool;
+}
 
 /// Whether spares are worth opening at `rate` requests per second (0:
 /// unpaced): only when [`SPARES`] requests fit in [`MAX_AGE`], so that a
@@ -92,7 +102,8 @@ fn key(uri: &Uri) -> String {
 }
 
 /// The spare's connection, if it was opened for `key`, its setup
-/// succeeded (it is awaited if still under way) and it is still young.
+/// succeeded (it is awaited if still under way) and it is still young
+/// (the caller checks it is still open: [`Spare::closed`]).
 async fn ask<R>(spare: Option<(String, Ask<R>)>, key: &str) -> Option<R> {
     let (spare_key, ask) = spare?;
     if spare_key != key {
@@ -150,7 +161,7 @@ impl<C, R, F> Service<Uri> for Preconnect<C>
 where
     C: Service<Uri, Response = R, Error = BoxError, Future = F> + Clone + Send + 'static,
     F: Future<Output = Result<R, BoxError>> + Send + 'static,
-    R: Send + 'static,
+    R: Spare + Send + 'static,
 {
     type Response = R;
     type Error = BoxError;
@@ -170,8 +181,14 @@ where
             if !this.enabled {
                 return this.inner.call(dst).await;
             }
+            // A spare the peer closed while it waited (a load balancer's
+            // idle timeout) would lose the change unsent but unexplained:
+            // dropped, and a connection opened now instead.
             let conn = match ask(spare, &key(&dst)).await {
-                Some(conn) => conn,
+                Some(mut conn) => match conn.closed() {
+                    false => conn,
+                    true => this.inner.call(dst.clone()).await?,
+                },
                 None => this.inner.call(dst.clone()).await?,
             };
             this.open_spares(&dst);
@@ -207,8 +224,35 @@ mod tests {
         }
     }
 
+    thread_local! {
+        /// The test connections their peer has closed.
+        static CLOSED: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    impl Spare for u64 {
+        fn closed(&mut self) -> bool {
+            CLOSED.with(|c| c.borrow().contains(self))
+        }
+    }
+
     fn target() -> Uri {
         Uri::from_static("https://ciam.example:443/change_user_password")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_spare_its_peer_closed_is_not_handed_out() {
+        let inner = Numbered::default();
+        let mut c = Preconnect::new(inner.clone(), true);
+        assert_eq!(c.call(target()).await.unwrap(), 1);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Spares 2, 3 and 4 are ready; the peer closed 2.
+        CLOSED.with(|c| c.borrow_mut().push(2));
+        let next = c.call(target()).await.unwrap();
+        assert_ne!(next, 2, "a closed spare was handed out");
+        // Opened anew instead (after 1 and the three spares).
+        assert_eq!(next, 2 + SPARES as u64);
+        // The next spare in line is used as usual.
+        assert_eq!(c.call(target()).await.unwrap(), 3);
     }
 
     #[tokio::test(start_paused = true)]
