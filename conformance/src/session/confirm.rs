@@ -45,6 +45,7 @@ impl Session {
         let token = log.token_or_empty().await;
         let current = log.current();
         let new = log.fresh();
+        let before = log.result.exchanges.len();
         let r = log
             .exchange(
                 &format!(
@@ -58,50 +59,28 @@ impl Session {
                 },
             )
             .await;
-        match r {
+        // The id of the case whose 200 did not take, when the recheck
+        // finds it so (its exchanges and check go to that case).
+        let not_taken = match r {
             Some(r) if r.status == 200 => {
                 let checks = log.result.checks.len();
                 log.recheck_after_success().await;
-                if log.result.checks.len() > checks {
-                    // The confirmation's own 200 did not set its new
-                    // password (S1): the batch's last case carries it.
-                    let check = log.result.checks.pop();
-                    let exchanges = log.result.exchanges;
-                    let id = log.result.id;
-                    return a_change_did_not_take(
-                        results,
-                        &batch,
-                        &ids,
-                        id,
-                        check,
-                        exchanges,
-                        enforcement,
-                    );
+                if log.result.checks.len() == checks {
+                    return Housekeeping {
+                        ok: true,
+                        outcome: format!("unchanged after {}", ids.join(", ")),
+                        exchanges: log.result.exchanges,
+                    };
                 }
-                return Housekeeping {
-                    ok: true,
-                    outcome: format!("unchanged after {}", ids.join(", ")),
-                    exchanges: log.result.exchanges,
-                };
+                // The confirmation's own 200 did not set its new
+                // password (S1): the batch's last case carries it.
+                Some(log.result.id)
             }
-            Some(r) if is_error(&r, "wrong_old_password") => {
-                if let Some(id) = log.recheck_last_change().await {
-                    // The password before the last 200 still works: the
-                    // batch left it alone; that 200 did not take.
-                    let check = log.result.checks.pop();
-                    let exchanges = log.result.exchanges;
-                    return a_change_did_not_take(
-                        results,
-                        &batch,
-                        &ids,
-                        id,
-                        check,
-                        exchanges,
-                        enforcement,
-                    );
-                }
-            }
+            // The password before the last 200 still works: the batch
+            // left it alone; that 200 did not take.
+            Some(r) if is_error(&r, "wrong_old_password") => log.recheck_last_change().await,
             _ => {
+                let sent = log.result.exchanges.len() > before;
                 let exchanges = log.result.exchanges;
                 // Its token refused after the run's change (open point
                 // 10): said, rather than a bare "could not".
@@ -111,11 +90,7 @@ impl Session {
                         "not confirmed after {}: {key} was refused after this run changed the \
                          password of {subject} (open point 10): {}",
                         ids.join(", "),
-                        if exchanges.is_empty() {
-                            "not sent"
-                        } else {
-                            "refused (401)"
-                        }
+                        if sent { "refused (401)" } else { "not sent" }
                     ),
                     _ => format!("could not confirm after {}", ids.join(", ")),
                 };
@@ -125,6 +100,11 @@ impl Session {
                     exchanges,
                 };
             }
+        };
+        if let Some(id) = not_taken {
+            let check = log.result.checks.pop();
+            let exchanges = log.result.exchanges;
+            return a_change_did_not_take(results, &batch, &ids, id, check, exchanges, enforcement);
         }
         // Changed: which case's new password is it?
         log.runner.ledger.stores_refused = true;
